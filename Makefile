@@ -1,0 +1,95 @@
+# carve build.
+#
+#   make                 release build: build/bin/carve, build/lib/libcarve.a
+#   make SAN=1           ASan+UBSan build in build-san/
+#   make tests           unit-test binaries (build/tests/*)
+#   make fuzz            libFuzzer targets (clang) in build-fuzz/
+#   make check           everything the test command runs (see scripts/test.sh)
+#
+# Parts are discovered from the tree: every src/<part>/*.c except src/cli goes
+# into libcarve.a; src/cli/*.c makes the carve binary; tests/unit/test_*.c each
+# become one test binary; tests/fuzz/fuzz_*.c each become one fuzz target.
+# Adding a file needs no edit here.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPT := -O1
+else
+BUILD ?= build
+SANFLAGS :=
+OPT := -O2
+endif
+
+CC ?= cc
+PKGS := libcrypto libcbor json-c zlib libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) -g $(WARN) \
+	-Iinclude -Isrc $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := $(SANFLAGS) $(LDFLAGS)
+
+PARTS := $(filter-out cli,$(notdir $(wildcard src/*)))
+LIB_SRCS := $(foreach p,$(PARTS),$(wildcard src/$(p)/*.c))
+CLI_SRCS := $(wildcard src/cli/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB := $(BUILD)/lib/libcarve.a
+BIN := $(BUILD)/bin/carve
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+
+# Extra per-subtree make fragments (guest programs, kernels) may add targets.
+-include $(wildcard mk/*.mk)
+
+.PHONY: all tests fuzz check clean
+all: $(BIN) $(BUILD)/bin/nitro-cli
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(PKG_LIBS)
+
+# The same binary answers to nitro-cli, so scripts written for AWS's tool run.
+$(BUILD)/bin/nitro-cli: $(BIN)
+	ln -sf carve $@
+
+tests: $(UNIT_BINS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/lib $(shell pkg-config --cflags cmocka) -MMD -MP \
+		-o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS_ALL)
+
+# libFuzzer targets: clang only, built from the library sources directly so the
+# whole parser is instrumented for coverage.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+fuzz: $(FUZZ_BINS)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+check:
+	scripts/test.sh
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_LIB_OBJS:.o=.d)

@@ -1,0 +1,42 @@
+/* Small helpers shared by every part: hex, whole-file reads with a bound,
+ * progress lines on a TTY. */
+#ifndef CARVE_UTIL_H
+#define CARVE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carve/error.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+void hex_encode(const uint8_t *data, size_t len, char *out); /* out: 2*len+1 */
+/* Parses an even-length hex string into out; returns the byte count or -1. */
+long hex_decode(const char *hex, uint8_t *out, size_t cap);
+
+/* Reads a whole file of at most max_len bytes (malloc'ed, NUL appended but not
+ * counted). Larger files fail with code, naming the limit. */
+int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
+		  int code, struct carve_err *err);
+/* Full-length pread/pwrite/write, retrying on EINTR and short transfers.
+ * They return 0, or -errno (-EIO for an unexpected end of file). */
+int pread_full(int fd, void *buf, size_t len, uint64_t off);
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+int write_full(int fd, const void *buf, size_t len);
+
+/* A progress line for long work, drawn on stderr only when it is a TTY and the
+ * work is large enough to be worth it; at most ten redraws a second. */
+struct progress {
+	const char *what;
+	uint64_t total;
+	uint64_t last_ns;
+	bool active;
+};
+void progress_begin(struct progress *p, const char *what, uint64_t total);
+void progress_update(struct progress *p, uint64_t done);
+void progress_end(struct progress *p);
+
+uint64_t monotonic_ns(void);
+
+#endif

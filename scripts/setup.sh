@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs the Debian packages carve needs to build, test and run its demo.
+# Does nothing when they are all present. Run as root (or with sudo available).
+#   scripts/setup.sh [--quiet] [--bench]
+# --bench also installs what the benchmarks compare against (qemu-system-x86).
+set -u
+quiet=0 bench=0
+for a in "$@"; do
+	case "$a" in
+	--quiet) quiet=1 ;;
+	--bench) bench=1 ;;
+	*) echo "usage: scripts/setup.sh [--quiet] [--bench]" >&2; exit 2 ;;
+	esac
+done
+
+packages=(
+	# build
+	gcc make pkg-config clang libclang-rt-14-dev
+	# libraries (see DESIGN.md, Dependencies)
+	libssl-dev libcbor-dev zlib1g-dev libjson-c-dev libarchive-dev
+	libseccomp-dev libnuma-dev
+	# tests and guest programs
+	libcmocka-dev musl-tools openssl cpio faketime
+	# tools: ACPI table checks, image compression
+	acpica-tools zstd xz-utils
+)
+[ "$bench" -eq 1 ] && packages+=(qemu-system-x86 hyperfine)
+
+missing=()
+for p in "${packages[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	[ "$quiet" -eq 1 ] || echo "setup: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "setup: need root to install ${missing[*]}" >&2; exit 1; }
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# An apt index older than a day (or none) is refreshed first; installs fail on
+# a fresh machine without it.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages' -mtime -1 2>/dev/null | head -1)" ]; then
+	$SUDO apt-get update -q >/dev/null || { echo "setup: apt-get update failed" >&2; exit 1; }
+fi
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/carve-setup.log 2>&1 || {
+	tail -20 /tmp/carve-setup.log >&2
+	echo "setup: apt-get install failed (log: /tmp/carve-setup.log)" >&2
+	exit 1
+}
+echo "setup: done"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The whole test suite: what the README's test command and .ci/run run.
+#
+#   scripts/test.sh            quick suite (default, what CI runs)
+#   CARVE_TEST_SLOW=1 scripts/test.sh   also the slow tests (Linux boot, long fuzzing)
+#
+# It builds the release and the ASan+UBSan trees, runs every unit-test binary
+# under both, every integration script (tests/integration/*.sh) against the
+# sanitizer build, and every fuzz target over its seed corpus plus a short
+# bounded run. The closing line is "N passed, N failed[, N skipped]".
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+scripts/setup.sh --quiet || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+LOG=$ROOT/build/test-logs
+rm -rf "$LOG"; mkdir -p "$LOG"
+
+build() {
+	if ! make -s -j"$JOBS" "$@" >"$LOG/build-$*.log" 2>&1; then
+		cat "$LOG/build-$*.log"
+		echo "build failed: make $*"
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+}
+build all tests
+build SAN=1 all tests
+if command -v clang >/dev/null; then build fuzz; fi
+
+passed=0 failed=0 skipped=0
+declare -a failures=() skips=()
+
+# cmocka prints "[       OK ] name", "[  FAILED  ] name", "[  SKIPPED ] name".
+run_unit() {
+	local bin=$1 tag=$2 out
+	out=$LOG/$(basename "$bin").$tag.log
+	timeout 300 "$bin" >"$out" 2>&1
+	local rc=$? p f s
+	p=$(grep -c '^\[       OK \]' "$out")
+	f=$(grep -c '^\[  FAILED  \] [a-z_0-9]' "$out")
+	s=$(grep -c '^\[  SKIPPED \] [a-z_0-9]' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or timed out
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	printf '%-40s %-8s %3d passed %3d failed %3d skipped\n' "$(basename "$bin")" "$tag" "$p" "$f" "$s"
+	if [ "$f" -gt 0 ]; then failures+=("$(basename "$bin") [$tag]: see $out"); sed 's/^/    /' "$out" | grep -v '^    \[ RUN\|^    \[       OK' | tail -30; fi
+	while IFS= read -r line; do skips+=("$(basename "$bin") [$tag]: $line"); done < <(grep -o 'SKIP: .*' "$out")
+}
+
+# Integration scripts print TAP lines: "ok - ...", "not ok - ...",
+# "ok - ... # SKIP reason".
+run_script() {
+	local script=$1 name out
+	name=$(basename "$script" .sh)
+	out=$LOG/$name.log
+	CARVE="$ROOT/build-san/bin/carve" CARVE_RELEASE="$ROOT/build/bin/carve" ROOT="$ROOT" \
+		timeout "${CARVE_TEST_TIMEOUT:-600}" bash "$script" >"$out" 2>&1
+	local rc=$? p f s
+	s=$(grep -c '^ok .*# SKIP' "$out")
+	p=$(( $(grep -c '^ok ' "$out") - s ))
+	f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	printf '%-40s %-8s %3d passed %3d failed %3d skipped\n' "$name" "script" "$p" "$f" "$s"
+	if [ "$f" -gt 0 ]; then failures+=("$name: see $out"); grep -A12 '^not ok ' "$out" | sed 's/^/    /' | head -60; fi
+	while IFS= read -r line; do skips+=("$name: $line"); done < <(grep -o '# SKIP .*' "$out")
+}
+
+echo "== unit tests (release and ASan+UBSan builds)"
+for t in build/tests/test_*; do [ -x "$t" ] && run_unit "$t" release; done
+for t in build-san/tests/test_*; do [ -x "$t" ] && run_unit "$t" san; done
+
+echo "== fuzz targets (seed corpus, then a bounded run)"
+for f in build-fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	corpus=tests/fuzz/corpus/${name#fuzz_}
+	work=$(mktemp -d)
+	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
+	if timeout 300 "$f" -max_total_time="${CARVE_FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
+		"$work" >"$LOG/$name.log" 2>&1; then
+		passed=$((passed + 1)); printf '%-40s %-8s ok (%s)\n' "$name" fuzz "$(grep -o 'Done [0-9]* runs' "$LOG/$name.log" | tail -1)"
+	else
+		failed=$((failed + 1)); failures+=("$name: see $LOG/$name.log")
+		printf '%-40s %-8s FAILED\n' "$name" fuzz; tail -30 "$LOG/$name.log" | sed 's/^/    /'
+	fi
+	rm -rf "$work"
+done
+
+echo "== integration tests"
+for s in tests/integration/*.sh; do [ -f "$s" ] && run_script "$s"; done
+
+echo
+if [ ${#skips[@]} -gt 0 ]; then
+	echo "Skipped, and why:"; printf '  %s\n' "${skips[@]}"
+fi
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "Failures:"; printf '  %s\n' "${failures[@]}"
+fi
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]

@@ -1,0 +1,91 @@
+/* Table-driven flag parsing shared by every command. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_arg *find_arg(const struct cli_arg *args, const char *name, size_t len)
+{
+	for (const struct cli_arg *a = args; a->name; a++)
+		if (strlen(a->name) == len && !strncmp(a->name, name, len))
+			return a;
+	return NULL;
+}
+
+void cli_list_free(struct cli_list *l)
+{
+	free(l->items);
+	l->items = NULL;
+	l->count = 0;
+}
+
+int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
+	      bool *help, struct carve_err *err)
+{
+	*help = false;
+	unsigned seen = 0; /* bit per table entry, for repeats and required flags */
+	for (int i = 0; i < argc; i++) {
+		const char *word = argv[i];
+		if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
+			*help = true;
+			return 0;
+		}
+		if (strncmp(word, "--", 2) != 0)
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "unexpected argument '%s' for '%s'", word, command);
+		const char *name = word + 2;
+		const char *eq = strchr(name, '=');
+		size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct cli_arg *a = find_arg(args, name, name_len);
+		if (!a)
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "'%s' does not take '--%.*s'; see 'carve %s --help'",
+					  command, (int)name_len, name, command);
+		unsigned bit = 1u << (a - args);
+		if ((seen & bit) && a->kind != ARG_STRING_LIST)
+			return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+					  "'--%s' was given more than once", a->name);
+		seen |= bit;
+		if (a->kind == ARG_FLAG) {
+			if (eq)
+				return carve_fail(err, E03_INVALID_ARGUMENT,
+						  "'--%s' takes no value", a->name);
+			*(bool *)a->slot = true;
+			continue;
+		}
+		const char *value;
+		if (eq) {
+			value = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return carve_fail(err, E01_MISSING_ARGUMENT,
+						  "'--%s' needs a value", a->name);
+			value = argv[++i];
+		}
+		if (a->kind == ARG_STRING) {
+			*(const char **)a->slot = value;
+		} else {
+			struct cli_list *l = a->slot;
+			const char **items = realloc(l->items, sizeof(*items) * (size_t)(l->count + 1));
+			if (!items)
+				return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+			items[l->count++] = value;
+			l->items = items;
+		}
+	}
+	for (const struct cli_arg *a = args; a->name; a++)
+		if (a->required && !(seen & (1u << (a - args))))
+			return carve_fail(err, E01_MISSING_ARGUMENT,
+					  "'%s' needs '--%s'; see 'carve %s --help'",
+					  command, a->name, command);
+	return 0;
+}
+
+void cli_print_help(FILE *out, const char *command, const char *summary,
+		    const struct cli_arg *args)
+{
+	fprintf(out, "carve %s: %s\n\nFlags:\n", command, summary);
+	for (const struct cli_arg *a = args; a->name; a++)
+		fprintf(out, "  --%-24s %s%s\n", a->kind == ARG_FLAG ? a->name : a->name,
+			a->help, a->required ? " (required)" : "");
+}

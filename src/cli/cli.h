@@ -1,0 +1,70 @@
+/* The carve command line: one file per command, each a `cmd_*` function taking
+ * the arguments after the command name. Commands format and parse; the work is
+ * done by the parts they call. */
+#ifndef CARVE_CLI_H
+#define CARVE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "carve/error.h"
+
+struct json_object;
+
+#define CARVE_VERSION "0.1.0"
+
+/* A command returns 0, or a carve_code after filling err. */
+typedef int (*cli_command_fn)(int argc, char **argv, struct carve_err *err);
+
+struct cli_command {
+	const char *name;
+	cli_command_fn run;
+	const char *summary;
+	const char *usage;
+};
+
+/* The commands, one file each (cmd_<name>.c). */
+int cmd_explain(int argc, char **argv, struct carve_err *err);
+
+/* Defined in main.c; the table of every command. */
+extern const struct cli_command cli_commands[];
+
+/* ---- argument parsing (args.c) ----
+ * Commands describe their flags in a table; parsing fills the slots and
+ * reports unknown, repeated, and missing flags with E01/E02/E03. Flags take
+ * "--name value" and "--name=value". */
+enum cli_arg_kind {
+	ARG_STRING,      /* const char * */
+	ARG_STRING_LIST, /* repeatable; const char ** array + count */
+	ARG_FLAG,        /* bool, no value */
+};
+
+struct cli_arg {
+	const char *name;       /* without the leading "--" */
+	enum cli_arg_kind kind;
+	bool required;
+	void *slot;             /* const char **, struct cli_list *, or bool * */
+	const char *help;
+};
+
+struct cli_list {
+	const char **items;
+	int count;
+};
+
+/* Returns 0, or -1 with err filled. Prints nothing. `--help` sets *help. */
+int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
+	      bool *help, struct carve_err *err);
+void cli_list_free(struct cli_list *l);
+void cli_print_help(FILE *out, const char *command, const char *summary,
+		    const struct cli_arg *args);
+
+/* ---- output (output.c) ---- */
+/* Pretty JSON on stdout the way nitro-cli (serde_json) prints it. */
+void cli_print_json(struct json_object *obj);
+/* Prints an error the way nitro-cli does and returns its exit status. */
+int cli_report_error(const struct carve_err *err);
+/* "warning: ..." on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

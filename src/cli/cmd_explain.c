@@ -1,0 +1,27 @@
+/* carve explain --error-code Exx */
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+int cmd_explain(int argc, char **argv, struct carve_err *err)
+{
+	const char *code_text = NULL;
+	bool help;
+	const struct cli_arg args[] = {
+		{"error-code", ARG_STRING, true, &code_text, "an error code such as E35"},
+		{0},
+	};
+	if (cli_parse("explain", args, argc, argv, &help, err) < 0)
+		return -1;
+	if (help) {
+		cli_print_help(stdout, "explain", "explain an error code", args);
+		return 0;
+	}
+	int code = carve_code_parse(code_text);
+	if (code < 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "'%s' is not an error code; codes run from E00 to E%02d",
+				  code_text, CARVE_CODE_COUNT - 1);
+	printf("E%02d %s: %s\n", code, carve_code_name(code), carve_code_explanation(code));
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* carve: nitro-cli's workflow on any Linux host with KVM.
+ * The binary also answers to the name nitro-cli. */
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+
+const struct cli_command cli_commands[] = {
+	{"explain", cmd_explain, "explain an error code", NULL},
+	{NULL, NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "carve %s: Nitro-Enclaves-style enclaves on any Linux host with KVM\n\n"
+		"Usage: carve <command> [flags]   (carve <command> --help for its flags)\n\nCommands:\n",
+		CARVE_VERSION);
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		fprintf(out, "  %-22s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return E01_MISSING_ARGUMENT;
+	}
+	const char *name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+		printf("%s %s\n", basename(argv[0]), CARVE_VERSION);
+		return 0;
+	}
+	for (const struct cli_command *c = cli_commands; c->name; c++) {
+		if (strcmp(c->name, name) != 0)
+			continue;
+		struct carve_err err = {0};
+		int rc = c->run(argc - 2, argv + 2, &err);
+		if (rc == 0)
+			return 0;
+		if (err.code == 0 && err.msg[0] == '\0')
+			return rc; /* the command already reported */
+		return cli_report_error(&err);
+	}
+	struct carve_err err = {0};
+	carve_fail(&err, E14_INVALID_COMMAND, "'%s' is not a carve command; run 'carve --help'", name);
+	return cli_report_error(&err);
+}

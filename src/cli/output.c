@@ -1,0 +1,37 @@
+/* How carve prints: JSON results on stdout (pretty, like serde_json's
+ * to_string_pretty that nitro-cli uses), errors on stderr in nitro-cli's
+ * "[ Exx ]" form with the E-code as exit status. */
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+
+void cli_print_json(struct json_object *obj)
+{
+	const char *text = json_object_to_json_string_ext(
+		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	printf("%s\n", text);
+	fflush(stdout);
+}
+
+int cli_report_error(const struct carve_err *err)
+{
+	int code = err->code > 0 && err->code < CARVE_CODE_COUNT ? err->code : E00_UNSPECIFIED;
+	fprintf(stderr, "[ E%02d ] %s. %s\n\n", code, carve_code_name(code),
+		err->msg[0] ? err->msg : carve_code_explanation(code));
+	fprintf(stderr, "For more details, run 'carve explain --error-code E%02d' or visit "
+		"https://docs.aws.amazon.com/enclaves/latest/user/cli-errors.html#E%02d\n", code, code);
+	/* E00 would exit 0; an unspecified failure must still fail. */
+	return code ? code : 1;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}

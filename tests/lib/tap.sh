@@ -1,0 +1,67 @@
+# TAP helpers for integration scripts. Source this; then use:
+#   ok "description" cmd args...            passes when cmd exits 0
+#   fails_with CODE "description" cmd...    passes when cmd exits CODE and
+#                                           prints "[ ECODE ]" on stderr
+#   same "description" "$actual" "$expected"
+#   skip "description" "reason"
+#   finish                                  prints the plan, exits non-zero on failure
+# $CARVE is the carve binary under test (the sanitizer build).
+set -u
+TAP_N=0
+TAP_FAILED=0
+TMP=$(mktemp -d /tmp/carve-test.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+tap_result() { # status description [diagnostics-file]
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+		[ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/#   /' "$3" | head -40
+	fi
+}
+
+ok() {
+	local desc=$1; shift
+	"$@" >"$TMP/out" 2>&1
+	tap_result $? "$desc" "$TMP/out"
+}
+
+fails_with() {
+	local code=$1 desc=$2; shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local rc=$?
+	local want
+	want=$(printf 'E%02d' "$code")
+	if [ "$rc" -eq "$code" ] && grep -q "\[ $want \]" "$TMP/err"; then
+		tap_result 0 "$desc"
+	else
+		echo "# expected exit $code with [ $want ], got exit $rc" >"$TMP/diag"
+		cat "$TMP/err" "$TMP/out" >>"$TMP/diag"
+		tap_result 1 "$desc" "$TMP/diag"
+	fi
+}
+
+same() {
+	if [ "$2" = "$3" ]; then
+		tap_result 0 "$1"
+	else
+		printf '# got:      %s\n# expected: %s\n' "$2" "$3" >"$TMP/diag"
+		tap_result 1 "$1" "$TMP/diag"
+	fi
+}
+
+skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+finish() {
+	echo "1..$TAP_N"
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
