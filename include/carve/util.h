@@ -39,4 +39,8 @@ void progress_end(struct progress *p);
 
 uint64_t monotonic_ns(void);
 
+/* CRC-32 as zlib's crc32() computes it (start with 0), faster on x86-64
+ * CPUs with PCLMULQDQ. */
+uint32_t crc32_fast(uint32_t crc, const void *data, size_t len);
+
 #endif

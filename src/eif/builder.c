@@ -294,8 +294,8 @@ int eif_build(const struct eif_build_opts *o, struct eif_measurements *m, struct
 		uint64_t sig_off = layout_add(img, EIF_SECTION_SIGNATURE, sig_len, &end);
 		uint8_t sh[EIF_SECTION_HEADER_SIZE];
 		eif_section_header_encode(EIF_SECTION_SIGNATURE, sig_len, sh);
-		crc_sections = (uint32_t)crc32(crc_sections, sh, sizeof(sh));
-		crc_sections = (uint32_t)crc32(crc_sections, sig, (uInt)sig_len);
+		crc_sections = crc32_fast(crc_sections, sh, sizeof(sh));
+		crc_sections = crc32_fast(crc_sections, sig, sig_len);
 		sections_len += EIF_SECTION_HEADER_SIZE + sig_len;
 		int w = pwrite_full(b.out_fd, sh, sizeof(sh), sig_off - EIF_SECTION_HEADER_SIZE);
 		if (w == 0)

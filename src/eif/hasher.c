@@ -6,16 +6,12 @@
 
 /* Below this, handing work to the worker costs more than it saves. */
 #define PARALLEL_MIN (256 * 1024)
-/* The caller's thread also reads the file, so it keeps the smaller share of
- * the CRC: about a third, measured to balance the two threads. */
-#define CALLER_CRC_NUM 1
-#define CALLER_CRC_DEN 3
 
 static void run_job(struct eif_hasher *h, struct eif_hasher_job *j)
 {
 	if (j->app_sha)
 		sha384_update(&h->app, j->data, j->len);
-	j->crc = (uint32_t)crc32(0, j->data + j->crc_from, (uInt)(j->len - j->crc_from));
+	j->crc = crc32_fast(0, j->data, j->len);
 }
 
 static void *worker_main(void *arg)
@@ -74,7 +70,7 @@ static void sync_worker(struct eif_hasher *h)
 		pthread_cond_wait(&h->cond, &h->lock);
 	h->job_done = false;
 	pthread_mutex_unlock(&h->lock);
-	h->crc = (uint32_t)crc32_combine(h->crc, h->job.crc, (z_off_t)(h->job.len - h->job.crc_from));
+	h->crc = (uint32_t)crc32_combine(h->crc, h->job.crc, (z_off_t)h->job.len);
 	h->job_pending = false;
 }
 
@@ -94,7 +90,7 @@ void eif_hasher_feed(struct eif_hasher *h, enum eif_role role, const void *data,
 {
 	sync_worker(h);
 	if (role == EIF_ROLE_CRC_ONLY || len < PARALLEL_MIN || !want_worker(h)) {
-		h->crc = (uint32_t)crc32(h->crc, data, (uInt)len);
+		h->crc = crc32_fast(h->crc, data, len);
 		if (role != EIF_ROLE_CRC_ONLY) {
 			sha_feed(h, role, data, len);
 			if (role == EIF_ROLE_APP)
@@ -102,13 +98,11 @@ void eif_hasher_feed(struct eif_hasher *h, enum eif_role role, const void *data,
 		}
 		return;
 	}
-	/* Split: the worker takes PCR2 (app data) and the tail of the CRC; this
-	 * thread takes PCR0/PCR1 and the head of the CRC. Boot data has no PCR2
-	 * work, so the worker takes the whole CRC then. */
-	size_t head = role == EIF_ROLE_APP ? len / CALLER_CRC_DEN * CALLER_CRC_NUM : 0;
-	h->job = (struct eif_hasher_job){
-		.data = data, .len = len, .app_sha = role == EIF_ROLE_APP, .crc_from = head,
-	};
+	/* Split: the worker takes the CRC and, for application data, PCR2;
+	 * this thread, which also reads the file, takes PCR0/PCR1. With the
+	 * folding CRC that balances the two within a few percent
+	 * (bench/eif_describe.sh). */
+	h->job = (struct eif_hasher_job){.data = data, .len = len, .app_sha = role == EIF_ROLE_APP};
 	pthread_mutex_lock(&h->lock);
 	h->job_posted = true;
 	h->job_done = false;
@@ -119,7 +113,6 @@ void eif_hasher_feed(struct eif_hasher *h, enum eif_role role, const void *data,
 	/* The worker touches only the PCR2 digest and its CRC share, so this
 	 * thread may update PCR0/PCR1 meanwhile. */
 	sha_feed(h, role, data, len);
-	h->crc = (uint32_t)crc32(h->crc, data, (uInt)head);
 }
 
 uint32_t eif_hasher_crc(struct eif_hasher *h)

@@ -30,8 +30,7 @@ struct eif_hasher_job {
 	const uint8_t *data;
 	size_t len;
 	bool app_sha;       /* feed data to the PCR2 digest */
-	size_t crc_from;    /* CRC of data[crc_from, len) */
-	uint32_t crc;       /* result */
+	uint32_t crc;       /* CRC-32 of data, from zero */
 };
 
 struct eif_hasher {

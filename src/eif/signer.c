@@ -41,8 +41,8 @@ static int sign_in_place(struct eif_image *img, const struct eif_report *rep, co
 	};
 	uint8_t sh[EIF_SECTION_HEADER_SIZE];
 	eif_section_header_encode(EIF_SECTION_SIGNATURE, sig_len, sh);
-	uint32_t crc = (uint32_t)crc32(rep->crc_unsigned_sections, sh, sizeof(sh));
-	crc = (uint32_t)crc32(crc, sig, (uInt)sig_len);
+	uint32_t crc = crc32_fast(rep->crc_unsigned_sections, sh, sizeof(sh));
+	crc = crc32_fast(crc, sig, sig_len);
 	uint64_t new_size = sig_hdr_off + EIF_SECTION_HEADER_SIZE + sig_len;
 
 	uint8_t hdr[EIF_HEADER_SIZE];
