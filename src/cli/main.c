@@ -9,6 +9,7 @@
 
 const struct cli_command cli_commands[] = {
 	{"explain", cmd_explain, "explain an error code", NULL},
+	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 
