@@ -72,6 +72,7 @@ struct vmm_mmio_slot {
 };
 
 /* The i-th of n standard slots: 4 KiB at 0xd0000000 + i*4 KiB, GSI 5 + i. */
+/* Returns -1 (writing nothing) when n slots would need GSIs past 23. */
 int vmm_default_mmio_slots(int n, struct vmm_mmio_slot *out);
 
 /* Bytes copied to a fixed guest address before boot (the EIF at 8 MiB). */

@@ -191,12 +191,12 @@ int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot
 
 int vmm_default_mmio_slots(int n, struct vmm_mmio_slot *out)
 {
-	if (n < 0 || n > VMM_MAX_MMIO_SLOTS)
-		return -1;
 	/* Inside the 32-bit hole, clear of the IOAPIC/LAPIC; GSIs after the
 	 * ISA range's COM1 (4) and below the IOAPIC's 24 pins. */
+	if (n < 0 || n > VMM_MAX_MMIO_SLOTS || n > 24 - 5)
+		return -1;
 	for (int i = 0; i < n; i++)
 		out[i] = (struct vmm_mmio_slot){.base = 0xd0000000ull + 0x1000ull * (uint64_t)i,
 						.size = 0x1000, .gsi = 5u + (uint32_t)i};
-	return n > 24 - 5 ? -1 : 0;
+	return 0;
 }
