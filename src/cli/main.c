@@ -13,6 +13,7 @@ const struct cli_command cli_commands[] = {
 	{"pcr", cmd_pcr, "compute the PCR of a file, or PCR8 of a signing certificate", NULL},
 	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
+	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -1,0 +1,147 @@
+/* carve vmm: boot a kernel (or an EIF) in a bare VM with the serial console on
+ * stdout. A development and test command: enclaves use the same VMM through
+ * run-enclave. Exit 0 when the guest resets or powers off. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "carve/util.h"
+#include "carve/vmm.h"
+#include "cli/cli.h"
+
+#define KERNEL_MAX (256u << 20)
+#define INITRD_MAX (1024u << 20)
+
+static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
+		      struct carve_err *err)
+{
+	char *end;
+	unsigned long v = strtoul(text, &end, 10);
+	if (!*text || *end || text[0] == '-' || v > max)
+		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu",
+				  flag, text, max);
+	*out = v;
+	return 0;
+}
+
+struct sig_waiter {
+	struct vmm *vm;
+	sigset_t set;
+	volatile int done;
+};
+
+/* SIGINT/SIGTERM stop the guest cleanly (the VM reports "stopped by host"). */
+static void *sig_thread(void *arg)
+{
+	struct sig_waiter *w = arg;
+	int sig;
+	while (sigwait(&w->set, &sig) == 0) {
+		if (w->done)
+			break;
+		vmm_request_stop(w->vm);
+	}
+	return NULL;
+}
+
+static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct carve_err *err)
+{
+	struct vmm *vm;
+	if (vmm_create(cfg, &vm, err) < 0) {
+		vmm_destroy(vm);
+		return -1;
+	}
+	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
+		vmm_destroy(vm);
+		return -1;
+	}
+	struct sig_waiter w = {.vm = vm};
+	sigemptyset(&w.set);
+	sigaddset(&w.set, SIGINT);
+	sigaddset(&w.set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+	pthread_t th;
+	bool have_th = pthread_create(&th, NULL, sig_thread, &w) == 0;
+
+	struct vmm_stop_info stop;
+	int rc = vmm_run(vm, &stop, err);
+	if (have_th) {
+		w.done = 1;
+		pthread_kill(th, SIGTERM);
+		pthread_join(th, NULL);
+	}
+	vmm_destroy(vm);
+	if (rc < 0)
+		return -1;
+	if (cfg->verbose)
+		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
+	if (vmm_stop_is_clean(stop.reason))
+		return 0;
+	return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the VM stopped (%s): %s",
+			  vmm_stop_name(stop.reason), stop.detail);
+}
+
+int cmd_vmm(int argc, char **argv, struct carve_err *err)
+{
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
+	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL;
+	bool help = false, verbose = false;
+	const struct cli_arg args[] = {
+		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
+		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk"},
+		{"cmdline", ARG_STRING, false, &cmdline, "kernel command line"},
+		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel"},
+		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
+		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
+		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
+		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
+		{0},
+	};
+	if (cli_parse("vmm", args, argc, argv, &help, err) < 0)
+		return -1;
+	if (help) {
+		cli_print_help(stdout, "vmm", "boot a kernel in a VM, console on stdout", args);
+		return 0;
+	}
+	if (!kernel == !eif)
+		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
+				  "give exactly one of --kernel and --eif-path");
+	if (eif)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "--eif-path is not available yet: the EIF reader is not in this build");
+	unsigned long mem_mib, ncpus, nslots = 0;
+	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
+	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
+	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
+		return -1;
+	struct vmm_mmio_slot slot_list[VMM_MAX_MMIO_SLOTS];
+	if (vmm_default_mmio_slots((int)nslots, slot_list) < 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT, "too many virtio-mmio slots: %lu", nslots);
+
+	uint8_t *kbuf = NULL, *ibuf = NULL;
+	size_t klen = 0, ilen = 0;
+	if (file_read_all(kernel, KERNEL_MAX, &kbuf, &klen, E07_READ_FROM_DISK, err) < 0)
+		return -1;
+	if (initrd && file_read_all(initrd, INITRD_MAX, &ibuf, &ilen, E07_READ_FROM_DISK, err) < 0) {
+		free(kbuf);
+		return -1;
+	}
+	struct vmm_config cfg = {
+		.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
+		.ncpus = (int)ncpus,
+		.kernel = kbuf, .kernel_len = klen,
+		.initrd = ibuf, .initrd_len = ilen,
+		.cmdline = cmdline,
+		.mmio_slots = slot_list, .nmmio_slots = (int)nslots,
+		.console_out = STDOUT_FILENO,
+		.console_in = STDIN_FILENO,
+		.verbose = verbose,
+	};
+	int rc = run_vm(&cfg, dump, err);
+	free(kbuf);
+	free(ibuf);
+	return rc;
+}
