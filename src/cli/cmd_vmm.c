@@ -86,7 +86,7 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct car
 int cmd_vmm(int argc, char **argv, struct carve_err *err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
-	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL;
+	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
 	bool help = false, verbose = false;
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
@@ -97,6 +97,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
 		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
 		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"cpu-template", ARG_STRING, false, &tmpl,
+		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -117,6 +119,12 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
 	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
 		return -1;
+	enum vmm_cpu_template cpu_template = VMM_CPU_HOST;
+	if (tmpl && !strcmp(tmpl, "baseline"))
+		cpu_template = VMM_CPU_BASELINE;
+	else if (tmpl && strcmp(tmpl, "host") != 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "'--cpu-template %s': use 'host' or 'baseline'", tmpl);
 	struct vmm_mmio_slot slot_list[VMM_MAX_MMIO_SLOTS];
 	if (vmm_default_mmio_slots((int)nslots, slot_list) < 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "too many virtio-mmio slots: %lu", nslots);
@@ -138,6 +146,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.mmio_slots = slot_list, .nmmio_slots = (int)nslots,
 		.console_out = STDOUT_FILENO,
 		.console_in = STDIN_FILENO,
+		.cpu_template = cpu_template,
 		.verbose = verbose,
 	};
 	int rc = run_vm(&cfg, dump, err);
