@@ -3,7 +3,7 @@
  *
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
- * "echo" (echo one line of serial input), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
+ * "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -356,6 +356,18 @@ void guest_main(const uint8_t *zp)
 	report_acpi(rsdp);
 	if (has_word(cmdline, "smp"))
 		start_aps();
+	if (has_word(cmdline, "eif")) {
+		/* The VMM places the whole EIF at 8 MiB, as Nitro does. */
+		const uint8_t *e = (const uint8_t *)0x800000;
+		puts_("eif: magic=");
+		for (int i = 0; i < 4; i++)
+			putc_(e[i] >= 0x20 && e[i] < 0x7f ? (char)e[i] : '?');
+		puts_(" version=");
+		dec((uint64_t)(e[4] << 8 | e[5]));
+		puts_(" sections=");
+		dec((uint64_t)(e[26] << 8 | e[27]));
+		puts_("\n");
+	}
 	if (has_word(cmdline, "cpuid"))
 		cpuid_report();
 	if (has_word(cmdline, "pvmsr"))
