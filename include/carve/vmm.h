@@ -82,6 +82,12 @@ struct vmm_blob {
 	size_t len;
 };
 
+/* What CPUID shows beyond the fixed policy (topology, PV allow-list). */
+enum vmm_cpu_template {
+	VMM_CPU_HOST = 0,  /* what KVM supports */
+	VMM_CPU_BASELINE,  /* x86-64 v1: no AVX/BMI/XSAVE/CMPXCHG16B (for PVM hosts) */
+};
+
 struct vmm_config {
 	uint64_t mem_bytes;
 	int ncpus;
@@ -96,6 +102,7 @@ struct vmm_config {
 	int nmmio_slots;
 	int console_out;           /* serial output fd (stdout) */
 	int console_in;            /* serial input fd, -1 for none */
+	enum vmm_cpu_template cpu_template;
 	bool verbose;
 };
 

@@ -6,14 +6,109 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "carve/eif.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "cli/cli.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1024u << 20)
+/* Nitro places the whole EIF in enclave memory at 8 MiB. */
+#define EIF_GPA (8ull << 20)
+
+/* What --eif-path provides the VM: the image itself and its boot sections. */
+struct eif_boot {
+	uint8_t *image, *kernel, *initrd;
+	size_t image_len, kernel_len, initrd_len;
+	char *cmdline;
+};
+
+static void eif_boot_free(struct eif_boot *b)
+{
+	free(b->image);
+	free(b->kernel);
+	free(b->initrd);
+	free(b->cmdline);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Opens and CRC-checks the EIF, then reads the kernel, the command line (with
+ * `extra` appended, as QEMU's -append does) and the ramdisks concatenated in
+ * section order (cpio archives concatenate). */
+static int eif_load(const char *path, const char *extra, uint64_t mem_bytes, struct eif_boot *b,
+		    struct carve_err *err)
+{
+	struct eif_image img;
+	if (eif_open(&img, path, err) < 0)
+		return -1;
+	struct eif_report rep;
+	memset(&rep, 0, sizeof(rep));
+	int rc = -1;
+	if (eif_verify(&img, time(NULL), false, &rep, err) < 0)
+		goto out;
+	if (!rep.crc_ok) {
+		carve_fail(err, E35_EIF_PARSING,
+			   "'%s' is corrupt: its CRC is 0x%08x but the contents give 0x%08x", path,
+			   img.crc_stored, rep.crc_computed);
+		goto out;
+	}
+	if (img.file_size > mem_bytes) {
+		carve_fail(err, E34_MEMORY_OVERFLOW, "the %llu MiB image does not fit in %llu MiB of memory",
+			   (unsigned long long)(img.file_size >> 20), (unsigned long long)(mem_bytes >> 20));
+		goto out;
+	}
+	if (file_read_all(path, (size_t)img.file_size, &b->image, &b->image_len, E07_READ_FROM_DISK, err) < 0 ||
+	    eif_read_section(&img, img.kernel, KERNEL_MAX, &b->kernel, &b->kernel_len, err) < 0)
+		goto out;
+	uint8_t *cl;
+	size_t cl_len;
+	if (eif_read_section(&img, img.cmdline, EIF_CMDLINE_MAX, &cl, &cl_len, err) < 0)
+		goto out;
+	while (cl_len && (cl[cl_len - 1] == 0 || cl[cl_len - 1] == '\n'))
+		cl_len--;
+	size_t extra_len = extra ? strlen(extra) : 0;
+	b->cmdline = malloc(cl_len + extra_len + 2);
+	if (!b->cmdline) {
+		free(cl);
+		carve_fail(err, E00_UNSPECIFIED, "out of memory");
+		goto out;
+	}
+	memcpy(b->cmdline, cl, cl_len);
+	b->cmdline[cl_len] = 0;
+	free(cl);
+	if (memchr(b->cmdline, 0, cl_len)) {
+		carve_fail(err, E35_EIF_PARSING, "the command line in '%s' contains a NUL byte", path);
+		goto out;
+	}
+	if (extra_len)
+		sprintf(b->cmdline + cl_len, "%s%s", cl_len ? " " : "", extra);
+	for (int i = 0; i < img.nramdisks; i++) {
+		uint8_t *rd;
+		size_t rd_len;
+		if (eif_read_section(&img, img.ramdisks[i], INITRD_MAX - b->initrd_len, &rd, &rd_len, err) < 0)
+			goto out;
+		uint8_t *grown = realloc(b->initrd, b->initrd_len + rd_len + 1);
+		if (!grown) {
+			free(rd);
+			carve_fail(err, E00_UNSPECIFIED, "out of memory");
+			goto out;
+		}
+		memcpy(grown + b->initrd_len, rd, rd_len);
+		b->initrd = grown;
+		b->initrd_len += rd_len;
+		free(rd);
+	}
+	rc = 0;
+out:
+	eif_report_free(&rep);
+	eif_close(&img);
+	if (rc < 0)
+		eif_boot_free(b);
+	return rc;
+}
 
 static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
 		      struct carve_err *err)
@@ -86,7 +181,7 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct car
 int cmd_vmm(int argc, char **argv, struct carve_err *err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
-	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL;
+	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
 	bool help = false, verbose = false;
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
@@ -97,6 +192,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
 		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
 		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"cpu-template", ARG_STRING, false, &tmpl,
+		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -109,25 +206,42 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	if (!kernel == !eif)
 		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "give exactly one of --kernel and --eif-path");
-	if (eif)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "--eif-path is not available yet: the EIF reader is not in this build");
+	if (eif && initrd)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "--initrd cannot be used with --eif-path: the ramdisks come from the EIF");
 	unsigned long mem_mib, ncpus, nslots = 0;
 	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
 	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
 		return -1;
+	enum vmm_cpu_template cpu_template = VMM_CPU_HOST;
+	if (tmpl && !strcmp(tmpl, "baseline"))
+		cpu_template = VMM_CPU_BASELINE;
+	else if (tmpl && strcmp(tmpl, "host") != 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "'--cpu-template %s': use 'host' or 'baseline'", tmpl);
 	struct vmm_mmio_slot slot_list[VMM_MAX_MMIO_SLOTS];
 	if (vmm_default_mmio_slots((int)nslots, slot_list) < 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "too many virtio-mmio slots: %lu", nslots);
 
 	uint8_t *kbuf = NULL, *ibuf = NULL;
 	size_t klen = 0, ilen = 0;
-	if (file_read_all(kernel, KERNEL_MAX, &kbuf, &klen, E07_READ_FROM_DISK, err) < 0)
-		return -1;
-	if (initrd && file_read_all(initrd, INITRD_MAX, &ibuf, &ilen, E07_READ_FROM_DISK, err) < 0) {
-		free(kbuf);
-		return -1;
+	struct eif_boot eb = {0};
+	struct vmm_blob blob = {0};
+	if (eif) {
+		if (eif_load(eif, cmdline, (uint64_t)mem_mib * VMM_MIB, &eb, err) < 0)
+			return -1;
+		kbuf = eb.kernel, klen = eb.kernel_len;
+		ibuf = eb.initrd, ilen = eb.initrd_len;
+		cmdline = eb.cmdline;
+		blob = (struct vmm_blob){.gpa = EIF_GPA, .data = eb.image, .len = eb.image_len};
+	} else {
+		if (file_read_all(kernel, KERNEL_MAX, &kbuf, &klen, E07_READ_FROM_DISK, err) < 0)
+			return -1;
+		if (initrd && file_read_all(initrd, INITRD_MAX, &ibuf, &ilen, E07_READ_FROM_DISK, err) < 0) {
+			free(kbuf);
+			return -1;
+		}
 	}
 	struct vmm_config cfg = {
 		.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
@@ -135,13 +249,19 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.kernel = kbuf, .kernel_len = klen,
 		.initrd = ibuf, .initrd_len = ilen,
 		.cmdline = cmdline,
+		.blob = eif ? &blob : NULL,
 		.mmio_slots = slot_list, .nmmio_slots = (int)nslots,
 		.console_out = STDOUT_FILENO,
 		.console_in = STDIN_FILENO,
+		.cpu_template = cpu_template,
 		.verbose = verbose,
 	};
 	int rc = run_vm(&cfg, dump, err);
-	free(kbuf);
-	free(ibuf);
+	if (eif) {
+		eif_boot_free(&eb);
+	} else {
+		free(kbuf);
+		free(ibuf);
+	}
 	return rc;
 }

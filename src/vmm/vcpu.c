@@ -89,7 +89,7 @@ int vcpu_create(struct vmm *vm, int index, struct carve_err *err)
 				  strerror(errno));
 	}
 	/* CPUID first: KVM decides which MSRs exist from it. */
-	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->cpuid_base, index, vm->ncpus);
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(vm->cpuid_base, index, vm->ncpus, vm->cpu_template);
 	if (!c)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	int r = ioctl(v->fd, KVM_SET_CPUID2, c);
@@ -161,14 +161,37 @@ void vcpu_destroy(struct vcpu *v)
 	v->fd = -1;
 }
 
+/* The instruction bytes at rip, through the guest's own page tables
+ * (KVM_TRANSLATE), for the stop message; "" if unreadable. */
+static void insn_bytes(struct vcpu *v, uint64_t rip, char *out, size_t cap)
+{
+	out[0] = 0;
+	struct kvm_translation tr = {.linear_address = rip};
+	if (ioctl(v->fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
+		return;
+	uint8_t b[15];
+	size_t n = sizeof(b);
+	/* Stop at the page end: the next page may map elsewhere. */
+	if ((tr.physical_address & 0xfff) + n > 4096)
+		n = 4096 - (tr.physical_address & 0xfff);
+	if (gm_read(&v->vm->mem, tr.physical_address, b, n) < 0)
+		return;
+	size_t o = (size_t)snprintf(out, cap, ", code");
+	for (size_t i = 0; i < n && o + 4 < cap; i++)
+		o += (size_t)snprintf(out + o, cap - o, " %02x", b[i]);
+}
+
 static void stop_with_regs(struct vcpu *v, enum vmm_stop_reason r, const char *what)
 {
 	struct kvm_regs regs;
-	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
-		vmm_stop(v->vm, r, v->index, "%s on vCPU %d at rip 0x%llx", what, v->index,
-			 (unsigned long long)regs.rip);
-	else
+	if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0) {
+		char code[64];
+		insn_bytes(v, regs.rip, code, sizeof(code));
+		vmm_stop(v->vm, r, v->index, "%s on vCPU %d at rip 0x%llx%s", what, v->index,
+			 (unsigned long long)regs.rip, code);
+	} else {
 		vmm_stop(v->vm, r, v->index, "%s on vCPU %d", what, v->index);
+	}
 }
 
 static void handle_system_event(struct vcpu *v)

@@ -152,6 +152,7 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 	if (!vm)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	vm->ncpus = cfg->ncpus;
+	vm->cpu_template = cfg->cpu_template;
 	vm->verbose = cfg->verbose;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
 	vm->mem.fd = -1;

@@ -155,7 +155,8 @@ struct kvm_cpuid2;
 #define KVM_PV_ALLOWED ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 24))
 struct kvm_cpuid2 *cpuid_supported(int sys_fd, struct carve_err *err);
 /* Applies the policy for vCPU `index` of `ncpus` to a copy of `base`. */
-struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index, int ncpus);
+struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index, int ncpus,
+				  enum vmm_cpu_template tmpl);
 
 /* ---- devices on the port bus ---- */
 struct vmm;
@@ -199,6 +200,7 @@ struct vmm {
 	struct kvm_handle kvm;
 	struct guest_mem mem;
 	int ncpus;
+	enum vmm_cpu_template cpu_template;
 	struct vcpu vcpus[VMM_MAX_VCPUS];
 	struct kvm_cpuid2 *cpuid_base;
 	struct boot_plan *plan;

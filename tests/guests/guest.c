@@ -3,7 +3,7 @@
  *
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
- * "echo" (echo one line of serial input), "stop=poweroff|acpi-reset|i8042|
+ * "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -247,6 +247,20 @@ static void pv_probe(void)
 	probe_msr(0x4b564d01); /* MSR_KVM_SYSTEM_TIME_NEW: allowed (kvmclock) */
 }
 
+static void cpuid_report(void)
+{
+	uint32_t a, b, c, d;
+	cpuid(1, &a, &b, &c, &d);
+	puts_("cpuid: 1.ecx=");
+	hex(c, 8);
+	puts_(" 1.edx=");
+	hex(d, 8);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+	puts_(" 7.ebx=");
+	hex(b, 8);
+	puts_("\n");
+}
+
 static void echo_line(void)
 {
 	char buf[80];
@@ -342,6 +356,20 @@ void guest_main(const uint8_t *zp)
 	report_acpi(rsdp);
 	if (has_word(cmdline, "smp"))
 		start_aps();
+	if (has_word(cmdline, "eif")) {
+		/* The VMM places the whole EIF at 8 MiB, as Nitro does. */
+		const uint8_t *e = (const uint8_t *)0x800000;
+		puts_("eif: magic=");
+		for (int i = 0; i < 4; i++)
+			putc_(e[i] >= 0x20 && e[i] < 0x7f ? (char)e[i] : '?');
+		puts_(" version=");
+		dec((uint64_t)(e[4] << 8 | e[5]));
+		puts_(" sections=");
+		dec((uint64_t)(e[26] << 8 | e[27]));
+		puts_("\n");
+	}
+	if (has_word(cmdline, "cpuid"))
+		cpuid_report();
 	if (has_word(cmdline, "pvmsr"))
 		pv_probe();
 	if (has_word(cmdline, "echo"))

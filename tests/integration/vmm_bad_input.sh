@@ -21,30 +21,26 @@ head -c 5000 "$GUEST" >"$TMP/trunc.elf"
 fails_with 35 "ELF cut inside a segment" vmm --kernel "$TMP/trunc.elf" --memory 64 --cpus 1
 mentions "  ...says truncated" "truncated"
 
-# A bzImage header by hand: setup_sects 4, "HdrS", protocol 2.11.
-python3 - "$TMP" <<'PY'
-import struct, sys
-d = sys.argv[1]
-def bz(version, init_size, xlf=1, size=5 * 512 + 4096):
-    b = bytearray(size)
-    b[0x1f1] = 4
-    struct.pack_into('<H', b, 0x1fe, 0xaa55)
-    b[0x200:0x202] = b'\xeb\x6a'
-    b[0x202:0x206] = b'HdrS'
-    struct.pack_into('<H', b, 0x206, version)
-    b[0x211] = 1
-    struct.pack_into('<I', b, 0x22c, 0x7fffffff)
-    struct.pack_into('<I', b, 0x230, 0x200000)
-    b[0x234] = 1
-    struct.pack_into('<H', b, 0x236, xlf)
-    struct.pack_into('<I', b, 0x238, 2047)
-    struct.pack_into('<I', b, 0x260, init_size)
-    return bytes(b)
-open(d + '/old.bz', 'wb').write(bz(0x020b, 1 << 22))
-open(d + '/noxlf.bz', 'wb').write(bz(0x020f, 1 << 22, xlf=0))
-open(d + '/huge.bz', 'wb').write(bz(0x020f, 200 << 20))
-open(d + '/trunc.bz', 'wb').write(bz(0x020f, 1 << 22)[:0x400])
-PY
+# A bzImage header by hand (setup_sects 4, "HdrS", relocatable, 64-bit entry).
+put() { # file offset hex-bytes...: little-endian values are written byte by byte
+	local f=$1 off=$2; shift 2
+	printf "$(printf '\\x%s' "$@")" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+le32() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+bz() { # file version(hex, 4 digits) init_size xloadflags
+	local f=$1
+	head -c $((5 * 512 + 4096)) /dev/zero >"$f"
+	put "$f" $((0x1f1)) 04
+	put "$f" $((0x1fe)) 55 aa eb 6a 48 64 72 53 "${2:2:2}" "${2:0:2}"
+	put "$f" $((0x211)) 01
+	put "$f" $((0x22c)) $(le32 $((0x7fffffff))) $(le32 $((0x200000))) 01 00 "$4" 00 $(le32 2047)
+	put "$f" $((0x260)) $(le32 "$3")
+}
+bz "$TMP/old.bz" 020b $((4 << 20)) 03
+bz "$TMP/noxlf.bz" 020f $((4 << 20)) 00
+bz "$TMP/huge.bz" 020f $((200 << 20)) 03
+bz "$TMP/trunc.bz" 020f $((4 << 20)) 03
+head -c 1024 "$TMP/trunc.bz" >"$TMP/t" && mv "$TMP/t" "$TMP/trunc.bz"
 fails_with 35 "bzImage with boot protocol 2.11" vmm --kernel "$TMP/old.bz" --memory 64 --cpus 1
 mentions "  ...names the version and the minimum" "2.11; carve needs 2.12"
 fails_with 35 "bzImage without a 64-bit entry" vmm --kernel "$TMP/noxlf.bz" --memory 64 --cpus 1

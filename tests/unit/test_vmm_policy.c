@@ -92,7 +92,7 @@ static void cpuid_policy(void **state)
 {
 	(void)state;
 	struct kvm_cpuid2 *base = base_cpuid();
-	struct kvm_cpuid2 *c = cpuid_for_vcpu(base, 2, 4);
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(base, 2, 4, VMM_CPU_HOST);
 	const struct kvm_cpuid_entry2 *l1 = find(c, 1, 0);
 	assert_int_equal(l1->ebx >> 24, 2);          /* initial APIC ID */
 	assert_int_equal((l1->ebx >> 16) & 0xff, 4); /* logical processors */
@@ -113,8 +113,34 @@ static void cpuid_policy(void **state)
 	assert_int_equal(find(c, 0x80000008, 0)->ecx & 0xff, 3);
 	assert_int_equal(find(c, 0x80000008, 0)->eax, 0x3030); /* address sizes kept */
 	free(c);
-	c = cpuid_for_vcpu(base, 0, 1);
+	c = cpuid_for_vcpu(base, 0, 1, VMM_CPU_HOST);
 	assert_false(find(c, 1, 0)->edx & (1u << 28));
+	free(c);
+	free(base);
+}
+
+static void cpuid_baseline(void **state)
+{
+	(void)state;
+	struct kvm_cpuid2 *base = calloc(1, sizeof(*base) + 4 * sizeof(struct kvm_cpuid_entry2));
+	base->entries[0] = (struct kvm_cpuid_entry2){.function = 1, .ecx = 0xffffffff, .edx = 0xffffffff};
+	base->entries[1] = (struct kvm_cpuid_entry2){.function = 7, .ebx = 0xffffffff, .ecx = 0xffffffff};
+	base->entries[2] = (struct kvm_cpuid_entry2){.function = 0xd, .eax = 7, .ebx = 0x340};
+	base->nent = 3;
+	struct kvm_cpuid2 *h = cpuid_for_vcpu(base, 0, 1, VMM_CPU_HOST);
+	assert_true(find(h, 1, 0)->ecx & (1u << 28));
+	assert_true(find(h, 7, 0)->ebx & (1u << 8));
+	struct kvm_cpuid2 *c = cpuid_for_vcpu(base, 0, 1, VMM_CPU_BASELINE);
+	assert_false(find(c, 1, 0)->ecx & (1u << 28)); /* AVX */
+	assert_false(find(c, 1, 0)->ecx & (1u << 26)); /* XSAVE */
+	assert_false(find(c, 1, 0)->ecx & (1u << 13)); /* CMPXCHG16B */
+	assert_true(find(c, 1, 0)->ecx & 1u);          /* SSE3 stays */
+	assert_true(find(c, 1, 0)->edx & (1u << 26));  /* SSE2 stays */
+	assert_false(find(c, 7, 0)->ebx & (1u << 8));  /* BMI2 */
+	assert_false(find(c, 7, 0)->ebx & (1u << 5));  /* AVX2 */
+	assert_true(find(c, 7, 0)->ebx & 1u);          /* FSGSBASE stays */
+	assert_int_equal(find(c, 0xd, 0)->eax, 0);
+	free(h);
 	free(c);
 	free(base);
 }
@@ -126,6 +152,7 @@ int main(void)
 		cmocka_unit_test(caps_missing_named),
 		cmocka_unit_test(caps_too_many_vcpus),
 		cmocka_unit_test(cpuid_policy),
+		cmocka_unit_test(cpuid_baseline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
