@@ -48,6 +48,25 @@ void enclave_format_id(uint64_t slot, char *out, size_t out_len);
 /* The slot number after the last "-enc"; -1 if `id` is not an enclave id. */
 int enclave_parse_id(const char *id, uint64_t *slot);
 
+/* ---- booting an EIF ---- */
+
+#define EIF_BOOT_GPA (8ull << 20) /* where Nitro places the whole image */
+
+/* What the VMM boots from an EIF: the image itself (for guest address
+ * EIF_BOOT_GPA), the kernel, the command line with `extra` appended, and the
+ * ramdisks concatenated. */
+struct eif_boot {
+	uint8_t *image, *kernel, *initrd;
+	size_t image_len, kernel_len, initrd_len;
+	char *cmdline;
+};
+
+/* Checks the image (structure, CRC) and reads it. E35 damaged, E34 too big
+ * for mem_bytes at 8 MiB. */
+int eif_boot_load(const char *path, const char *extra_cmdline, uint64_t mem_bytes,
+		  struct eif_boot *b, struct carve_err *err);
+void eif_boot_free(struct eif_boot *b);
+
 /* ---- hugepages ---- */
 
 struct hugepage_pool {
