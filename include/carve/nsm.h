@@ -100,4 +100,68 @@ int nsm_attest_once(const struct nsm_config *cfg, const uint8_t *user_data, size
 		    const uint8_t *nonce, size_t nonce_len, const uint8_t *public_key,
 		    size_t public_key_len, uint8_t **doc, size_t *doc_len, struct carve_err *err);
 
+/* ---- attestation documents (document.c, doc_decode.c, verify.c) ---- */
+
+/* A byte field of the document; present false for absent or null. */
+struct nsm_bytes {
+	uint8_t *data;
+	size_t len;
+	bool present;
+};
+
+/* The decoded AttestationDocument payload (reference §5.1). */
+struct nsm_doc {
+	char *module_id;
+	char digest[8];
+	uint64_t timestamp;              /* ms since the epoch */
+	int npcrs;
+	struct {
+		unsigned index;
+		uint8_t value[64];
+		size_t len;
+	} pcrs[NSM_MAX_PCRS];            /* in document order */
+	struct nsm_bytes certificate;
+	struct nsm_bytes cabundle[NSM_CABUNDLE_MAX]; /* root first */
+	size_t ncabundle;
+	struct nsm_bytes public_key, user_data, nonce;
+};
+
+/* Decodes and checks a payload against the spec's field rules: E17 naming
+ * the first problem. Unknown keys are refused. */
+int nsm_doc_decode(const uint8_t *payload, size_t len, struct nsm_doc *doc,
+		   struct carve_err *err);
+void nsm_doc_free(struct nsm_doc *doc);
+
+struct nsm_expected_pcr {
+	unsigned index;
+	uint8_t value[PCR_LEN];
+};
+
+struct nsm_verify_opts {
+	X509 *root;                 /* the trust anchor (required) */
+	time_t now;                 /* verification time */
+	const struct nsm_expected_pcr *pcrs;
+	size_t npcrs;
+	const uint8_t *nonce;       /* NULL: not checked */
+	size_t nonce_len;
+};
+
+/* What verification established, for reporting. */
+struct nsm_verified {
+	struct nsm_doc doc;
+	X509 *leaf;                 /* owned */
+	bool debug_mode;            /* every PCR is zero */
+};
+
+/* The verification of reference §5.2: COSE structure and {1: -35}, payload
+ * fields, chain certificate -> cabundle -> root with every certificate
+ * inside its validity window at now, CA and leaf key usage, the ES384
+ * signature under the leaf key, then the expected PCRs and nonce.
+ * E17 when the document does not decode or has the wrong shape; E59 for a
+ * bad signature, an untrusted or expired chain, or a value that differs
+ * from the expected one. */
+int nsm_verify_document(const uint8_t *doc, size_t len, const struct nsm_verify_opts *o,
+			struct nsm_verified *out, struct carve_err *err);
+void nsm_verified_free(struct nsm_verified *v);
+
 #endif

@@ -25,6 +25,8 @@ struct cli_command {
 
 /* The commands, one file each (cmd_<name>.c). */
 int cmd_explain(int argc, char **argv, struct carve_err *err);
+int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
+int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
 
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];

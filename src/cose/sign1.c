@@ -84,6 +84,13 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int
 		     struct carve_err *err)
 {
 	memset(out, 0, sizeof(*out));
+	/* libcbor 0.8 rejects one-byte tag heads 0xc6..0xd4 as "unassigned",
+	 * and tag 18 (COSE_Sign1) is 0xd2; take that head off here so tagged
+	 * documents parse like untagged ones. */
+	if (len > 1 && buf[0] == 0xc0 + COSE_SIGN1_TAG) {
+		buf++;
+		len--;
+	}
 	cbor_item_t *root = cb_decode_exact(buf, len);
 	if (!root)
 		return carve_fail(err, code, "the COSE_Sign1 is not well-formed CBOR");
