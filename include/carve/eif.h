@@ -56,6 +56,7 @@ static inline uint64_t eif_section_payload(const struct eif_section *s)
 /* An EIF whose header and section table have been checked (eif_open). */
 struct eif_image {
 	int fd;
+	bool owns_fd;          /* opened by eif_open, closed by eif_close */
 	char *path;
 	uint64_t file_size;
 	uint16_t version;
@@ -87,6 +88,9 @@ struct eif_report {
 	struct eif_measurements m;
 	uint32_t crc_computed;
 	bool crc_ok;
+	/* CRC of the section bytes (from offset 548) before the signature
+	 * section, or of all of them when unsigned: what signing builds on. */
+	uint32_t crc_unsigned_sections;
 	/* Signature section, when present. */
 	bool is_signed;
 	bool signature_ok;           /* COSE valid under the cert and payload == PCR0 */

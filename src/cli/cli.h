@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "carve/eif.h"
 #include "carve/error.h"
 
 struct json_object;
@@ -24,6 +25,10 @@ struct cli_command {
 };
 
 /* The commands, one file each (cmd_<name>.c). */
+int cmd_build_enclave(int argc, char **argv, struct carve_err *err);
+int cmd_describe_eif(int argc, char **argv, struct carve_err *err);
+int cmd_pcr(int argc, char **argv, struct carve_err *err);
+int cmd_sign_eif(int argc, char **argv, struct carve_err *err);
 int cmd_explain(int argc, char **argv, struct carve_err *err);
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
 int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
@@ -66,6 +71,8 @@ void cli_print_help(FILE *out, const char *command, const char *summary,
 void cli_print_json(struct json_object *obj);
 /* Prints an error the way nitro-cli does and returns its exit status. */
 int cli_report_error(const struct carve_err *err);
+/* {"HashAlgorithm": ..., "PCR0": ..., "PCR1": ..., "PCR2": ...[, "PCR8"]} */
+struct json_object *cli_measurements_json(const struct eif_measurements *m);
 /* "warning: ..." on stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -8,6 +8,10 @@
 
 
 const struct cli_command cli_commands[] = {
+	{"build-enclave", cmd_build_enclave, "build an Enclave Image File (EIF)", NULL},
+	{"describe-eif", cmd_describe_eif, "check an EIF and print its measurements and metadata", NULL},
+	{"pcr", cmd_pcr, "compute the PCR of a file, or PCR8 of a signing certificate", NULL},
+	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
 	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA", NULL},
 	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields", NULL},

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "carve/util.h"
 #include "cli/cli.h"
 
 void cli_print_json(struct json_object *obj)
@@ -34,4 +35,23 @@ void cli_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+struct json_object *cli_measurements_json(const struct eif_measurements *m)
+{
+	char hex[2 * PCR_LEN + 1];
+	json_object *o = json_object_new_object();
+	/* nitro-cli prints the Rust Debug form of its hasher here. */
+	json_object_object_add(o, "HashAlgorithm", json_object_new_string("Sha384 { ... }"));
+	hex_encode(m->pcr0, PCR_LEN, hex);
+	json_object_object_add(o, "PCR0", json_object_new_string(hex));
+	hex_encode(m->pcr1, PCR_LEN, hex);
+	json_object_object_add(o, "PCR1", json_object_new_string(hex));
+	hex_encode(m->pcr2, PCR_LEN, hex);
+	json_object_object_add(o, "PCR2", json_object_new_string(hex));
+	if (m->has_pcr8) {
+		hex_encode(m->pcr8, PCR_LEN, hex);
+		json_object_object_add(o, "PCR8", json_object_new_string(hex));
+	}
+	return o;
 }

@@ -84,27 +84,23 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int
 		     struct carve_err *err)
 {
 	memset(out, 0, sizeof(*out));
-	/* libcbor 0.8 rejects one-byte tag heads 0xc6..0xd4 as "unassigned",
-	 * and tag 18 (COSE_Sign1) is 0xd2; take that head off here so tagged
-	 * documents parse like untagged ones. */
-	if (len > 1 && buf[0] == 0xc0 + COSE_SIGN1_TAG) {
+	/* Tag 18 is taken off by hand: libcbor 0.8 (Debian 12) refuses tags
+	 * 6..20 as "unassigned" and fails the whole decode. Both the one-byte
+	 * head (0xd2) and the non-minimal two-byte one (0xd8 0x12) are accepted. */
+	if (len >= 1 && buf[0] == 0xd2) {
 		buf++;
 		len--;
+	} else if (len >= 2 && buf[0] == 0xd8 && buf[1] == COSE_SIGN1_TAG) {
+		buf += 2;
+		len -= 2;
+	} else if (len >= 1 && (buf[0] >> 5) == 6) {
+		return carve_fail(err, code, "the COSE object has a tag other than 18 (COSE_Sign1)");
 	}
 	cbor_item_t *root = cb_decode_exact(buf, len);
 	if (!root)
 		return carve_fail(err, code, "the COSE_Sign1 is not well-formed CBOR");
 	int rc = -1;
-	cbor_item_t *arr = root, *tagged = NULL;
-	if (cbor_isa_tag(root)) {
-		if (cbor_tag_value(root) != COSE_SIGN1_TAG) {
-			carve_fail(err, code, "the COSE object has tag %llu, not 18 (COSE_Sign1)",
-				   (unsigned long long)cbor_tag_value(root));
-			goto out;
-		}
-		tagged = cbor_tag_item(root); /* a new reference, dropped at out */
-		arr = tagged;
-	}
+	cbor_item_t *arr = root;
 	if (!cbor_isa_array(arr) || !cbor_array_is_definite(arr) || cbor_array_size(arr) != 4) {
 		carve_fail(err, code, "a COSE_Sign1 is an array of 4 items");
 		goto out;
@@ -166,8 +162,6 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int
 	}
 	rc = 0;
 out:
-	if (tagged)
-		cbor_decref(&tagged);
 	cbor_decref(&root);
 	return rc;
 }

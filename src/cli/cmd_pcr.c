@@ -1,0 +1,51 @@
+/* carve pcr --input FILE | --signing-certificate PEM */
+#include <json-c/json.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+
+#include "carve/util.h"
+#include "cli/cli.h"
+
+int cmd_pcr(int argc, char **argv, struct carve_err *err)
+{
+	const char *input = NULL, *cert_path = NULL;
+	bool help;
+	const struct cli_arg args[] = {
+		{"input", ARG_STRING, false, &input, "file to measure: SHA384(0^48 || SHA384(file))"},
+		{"signing-certificate", ARG_STRING, false, &cert_path,
+		 "PEM certificate: its PCR8, measured over the DER encoding"},
+		{0},
+	};
+	if (cli_parse("pcr", args, argc, argv, &help, err) < 0)
+		return -1;
+	if (help) {
+		cli_print_help(stdout, "pcr", "compute the PCR of a file, or PCR8 of a signing certificate", args);
+		return 0;
+	}
+	if (input && cert_path)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "give either --input or --signing-certificate, not both");
+	if (!input && !cert_path)
+		return carve_fail(err, E01_MISSING_ARGUMENT, "'pcr' needs --input or --signing-certificate");
+
+	uint8_t pcr[PCR_LEN];
+	if (input) {
+		if (eif_pcr_of_file(input, pcr, err) < 0)
+			return -1;
+	} else {
+		X509 *cert = cert_load_pem_file(cert_path, NULL, NULL, err);
+		if (!cert)
+			return -1;
+		int rc = eif_pcr8_of_cert(cert, pcr, err);
+		X509_free(cert);
+		if (rc < 0)
+			return -1;
+	}
+	char hex[2 * PCR_LEN + 1];
+	hex_encode(pcr, PCR_LEN, hex);
+	json_object *out = json_object_new_object();
+	json_object_object_add(out, input ? "PCR" : "PCR8", json_object_new_string(hex));
+	cli_print_json(out);
+	json_object_put(out);
+	return 0;
+}
