@@ -15,6 +15,7 @@ const struct cli_command cli_commands[] = {
 	{"explain", cmd_explain, "explain an error code", NULL},
 	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA", NULL},
 	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields", NULL},
+	{"attest", cmd_attest, "make the attestation document an enclave of an image would get", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 

@@ -85,4 +85,45 @@ fails_with 3 "bad --nonce hex is E03" "$CARVE" verify-attestation --document "$T
 CARVE_STATE_DIR=$TMP/empty fails_with 19 "no root in the state directory is E19" \
 	"$CARVE" verify-attestation --document "$TMP/doc"
 
+# ---- attest: documents for a real image, checked against PCRs computed here
+pcr_of() { # PCR = SHA384(0^48 || SHA384(stdin)), with openssl only
+	openssl dgst -sha384 -binary >"$TMP/.d"
+	{ head -c 48 /dev/zero; cat "$TMP/.d"; } | openssl dgst -sha384 | awk '{print $2}'
+}
+cd "$TMP"
+head -c 200000 /dev/urandom >kernel
+printf 'boot ramdisk' >r0
+head -c 100000 /dev/urandom >r1
+CMDLINE="console=ttyS0"
+"$CARVE" build-enclave --kernel kernel --cmdline "$CMDLINE" --ramdisk r0 --ramdisk r1 \
+	--output-file img.eif >/dev/null 2>&1
+E0=$( { cat kernel; printf '%s' "$CMDLINE"; cat r0 r1; } | pcr_of)
+E1=$( { cat kernel; printf '%s' "$CMDLINE"; cat r0; } | pcr_of)
+E2=$(cat r1 | pcr_of)
+ok "attest writes a document for an image" "$CARVE" attest --eif-path img.eif --nonce 1234 \
+	--user-data 75736572 --output img.att
+ok "that document verifies with the image's PCRs and the nonce" "$CARVE" verify-attestation \
+	--document img.att --pcr 0="$E0" --pcr 1="$E1" --pcr 2="$E2" --pcr 8="$ZERO" --nonce 1234
+"$CARVE" verify-attestation --document img.att >att.json 2>/dev/null
+same "module id derived from PCR0" "$(grep -o '"ModuleId": "[^"]*"' att.json)" "\"ModuleId\": \"i-carve-enc${E0:0:16}\""
+printf 'key bytes' >pub.bin
+ok "attest --public-key puts the file's bytes in public_key" sh -c '"$0" attest --eif-path img.eif --public-key pub.bin --output pk.att >/dev/null &&
+	"$0" verify-attestation --document pk.att | grep -q "\"PublicKey\": \"6b6579206279746573\""' "$CARVE"
+ok "attest --debug-mode gives all-zero PCRs" sh -c '"$0" attest --eif-path img.eif --debug-mode --output dbg.att >/dev/null &&
+	"$0" verify-attestation --document dbg.att --pcr 0="$1" | grep -q "\"DebugMode\": true"' "$CARVE" "$ZERO"
+openssl ecparam -name secp384r1 -genkey -noout -out key.pem 2>/dev/null
+openssl req -new -x509 -key key.pem -out cert.pem -days 30 -subj "/CN=carve test" 2>/dev/null
+"$CARVE" build-enclave --kernel kernel --cmdline "$CMDLINE" --ramdisk r0 --ramdisk r1 \
+	--output-file signed.eif --signing-certificate cert.pem --private-key key.pem >/dev/null 2>&1
+E8=$(openssl x509 -in cert.pem -outform DER | pcr_of)
+ok "a signed image's document carries PCR8 of the certificate" sh -c '"$0" attest --eif-path signed.eif --output s.att >/dev/null &&
+	"$0" verify-attestation --document s.att --pcr 0="$1" --pcr 8="$2"' "$CARVE" "$E0" "$E8"
+fails_with 3 "attest with a 1025-byte nonce is E03" "$CARVE" attest --eif-path img.eif \
+	--nonce "$(printf '00%.0s' $(seq 1025))" --output big.att
+ok "and writes nothing" test ! -e big.att
+cp img.eif broken.eif
+printf 'XX' | dd of=broken.eif bs=1 seek=600 conv=notrunc 2>/dev/null
+fails_with 35 "attest on a damaged image is E35" "$CARVE" attest --eif-path broken.eif --output b.att
+fails_with 1 "attest without --output is E01" "$CARVE" attest --eif-path img.eif
+
 finish
