@@ -170,6 +170,17 @@ static int load_key(const char *path, EVP_PKEY **key, struct carve_err *err)
 	int rc = read_pem(path, &pem, &len, err);
 	if (rc <= 0)
 		return rc;
+	/* A CA key others can read is a CA anyone can impersonate: refuse it
+	 * rather than sign with it, the way ssh refuses open private keys. */
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		OPENSSL_cleanse(pem, len);
+		free(pem);
+		return carve_fail(err, E18_FILE_PERMISSIONS,
+				  "'%s' is accessible by other users (mode %03o); run 'chmod 600 %s' "
+				  "or remove the pki directory to start a new CA",
+				  path, (unsigned)(st.st_mode & 0777), path);
+	}
 	BIO *bio = BIO_new_mem_buf(pem, (int)len);
 	*key = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	BIO_free(bio);

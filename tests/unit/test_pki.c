@@ -157,6 +157,15 @@ static void test_store_create_and_reuse(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 	pki_free(&c);
 
+	/* A CA key readable by others is refused, not used. */
+	snprintf(path, sizeof(path), "%s/pki/root.key", sub);
+	assert_int_equal(chmod(path, 0640), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(pki_open(&c, sub, NOW, &err), -1);
+	assert_int_equal(err.code, E18_FILE_PERMISSIONS);
+	assert_non_null(strstr(err.msg, "chmod 600"));
+	assert_int_equal(chmod(path, 0600), 0);
+
 	pki_free(&a);
 	pki_free(&b);
 	remove_tree(dir);
