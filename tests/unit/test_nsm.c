@@ -982,6 +982,68 @@ static void test_concurrent_extends(void **state)
 	assert_memory_equal(v, want, 48);
 }
 
+/* Attestations racing with extends: every document must still be whole
+ * and correctly signed (the signer and the bank are shared state). */
+struct attester_arg {
+	struct nsm *nsm;
+	uint8_t *docs[8];
+	size_t lens[8];
+	int failures;
+};
+
+static void *attester_thread(void *p)
+{
+	struct attester_arg *a = p;
+	const uint8_t req[] = "\xa1\x6b" "Attestation" "\xa0";
+	uint8_t *resp = malloc(NSM_RESPONSE_MAX);
+	for (int i = 0; i < 8; i++) {
+		size_t len = 0;
+		if (nsm_handle_request(a->nsm, req, sizeof(req) - 1, resp, NSM_RESPONSE_MAX, &len) !=
+		    NSM_SUCCESS) {
+			a->failures++;
+			continue;
+		}
+		a->docs[i] = malloc(len);
+		memcpy(a->docs[i], resp, len);
+		a->lens[i] = len;
+	}
+	free(resp);
+	return NULL;
+}
+
+static void test_concurrent_attestations(void **state)
+{
+	struct fixture *f = *state;
+	struct attester_arg args[3];
+	pthread_t t[3], ext;
+	memset(args, 0, sizeof(args));
+	assert_int_equal(pthread_create(&ext, NULL, extender, f->nsm), 0);
+	for (int i = 0; i < 3; i++) {
+		args[i].nsm = f->nsm;
+		assert_int_equal(pthread_create(&t[i], NULL, attester_thread, &args[i]), 0);
+	}
+	void *rv;
+	pthread_join(ext, &rv);
+	assert_null(rv);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+		for (int j = 0; j < 8; j++) {
+			uint8_t *doc;
+			size_t doc_len;
+			struct decoded d;
+			decode_document(args[i].docs[j], args[i].lens[j], &doc, &doc_len, &d);
+			X509 *leaf = leaf_of(&d);
+			assert_true(openssl_verify_sig(leaf, d.prot, d.prot_len, d.payload_bytes,
+						       d.payload_len, d.sig));
+			X509_free(leaf);
+			decoded_free(&d);
+			free(doc);
+			free(args[i].docs[j]);
+		}
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1009,6 +1071,7 @@ int main(void)
 		T(test_attest_once),
 		T(test_cose_signer),
 		T(test_concurrent_extends),
+		T(test_concurrent_attestations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
