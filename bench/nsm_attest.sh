@@ -19,14 +19,21 @@ if command -v taskset >/dev/null; then
 	PIN=(taskset -c "$cpu")
 fi
 
-ossl=$("${PIN[@]}" openssl speed -seconds "$SECS" ecdsap384 2>/dev/null |
-	awk '/ecdsa \(nistp384\)/ { print $(NF-1) }' | tail -1)
-ours=$("${PIN[@]}" "$BIN" "$SECS" | sed -n 's/.*: \([0-9.]*\) docs\/s.*/\1/p')
-if [ -z "$ossl" ] || [ -z "$ours" ]; then
+# Two alternating rounds, best of each: on a shared host a burst of other
+# work during one measurement would otherwise skew the ratio either way.
+ossl="" ours=""
+for round in 1 2; do
+	o=$("${PIN[@]}" openssl speed -seconds "$SECS" ecdsap384 2>/dev/null |
+		awk '/ecdsa \(nistp384\)/ { print $(NF-1) }' | tail -1)
+	c=$("${PIN[@]}" "$BIN" "$SECS" | sed -n 's/.*: \([0-9.]*\) docs\/s.*/\1/p')
+	ossl=$(awk -v a="$o" -v b="${ossl:-0}" 'BEGIN { print (a > b ? a : b) }')
+	ours=$(awk -v a="$c" -v b="${ours:-0}" 'BEGIN { print (a > b ? a : b) }')
+done
+if [ "$ossl" = 0 ] || [ "$ours" = 0 ]; then
 	echo "nsm_attest: could not measure (openssl: '${ossl}', carve: '${ours}')" >&2
 	exit 1
 fi
-printf '%-36s %12s\n' "measure (one core, ${SECS}s each)" "per second"
+printf '%-36s %12s\n' "best of 2 rounds, one core, ${SECS}s" "per second"
 printf '%-36s %12.1f\n' "openssl speed ecdsap384 (sign)" "$ossl"
 printf '%-36s %12.1f\n' "carve NSM attestation documents" "$ours"
 ratio=$(awk -v a="$ours" -v b="$ossl" 'BEGIN { printf "%.3f", a / b }')
