@@ -15,7 +15,7 @@
  *   missing or mistyped field, duplicate key ............... InvalidOperation
  *     (nsm-api documents InvalidOperation for "unknown or malformed request";
  *      carve treats everything that does not decode as a known request as such)
- *   PCR index or LockPCRs range out of 0..32 ............... InvalidIndex
+ *   PCR index above 31, LockPCRs range above 32 ........... InvalidIndex
  *   ExtendPCR or LockPCR on a locked PCR ................... ReadOnlyIndex
  *   user_data, nonce or public_key over 1024 bytes ......... InputTooLarge
  *   empty public_key (the spec says 1..1024) ............... InvalidArgument
