@@ -14,6 +14,9 @@ const struct cli_command cli_commands[] = {
 	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
 	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
+	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA", NULL},
+	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields", NULL},
+	{"attest", cmd_attest, "make the attestation document an enclave of an image would get", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 
