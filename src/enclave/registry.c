@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "carve/control.h"
@@ -21,6 +22,7 @@
 #include "carve/util.h"
 
 #define FIRST_AUTO_CID 16
+#define SAVED_CONSOLE_SECONDS 3600
 
 const char *registry_dir(void)
 {
@@ -82,8 +84,7 @@ int registry_connect(uint64_t slot)
 	return fd;
 }
 
-/* Reads one '\n'-terminated line (bounded) with a timeout. */
-static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+int registry_read_line(int fd, char *buf, size_t cap, int timeout_ms)
 {
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -101,17 +102,31 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 	return (int)n;
 }
 
-/* Asks a live enclave process for its name, CID and pid. */
-static int query(uint64_t slot, struct registry_entry *e)
+int registry_send(uint64_t slot, const struct control_request *req)
 {
 	int fd = registry_connect(slot);
 	if (fd < 0)
 		return -1;
+	char line[128];
+	int n = control_format_request(req, line, sizeof(line));
+	if (n <= 0 || write_full(fd, line, (size_t)n) < 0) {
+		close(fd);
+		errno = EPIPE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Asks a live enclave process for its name, CID and pid. */
+static int query(uint64_t slot, struct registry_entry *e)
+{
 	struct control_request req = {.cmd = CONTROL_DESCRIBE};
+	int fd = registry_send(slot, &req);
+	if (fd < 0)
+		return -1;
 	char line[CONTROL_MSG_MAX];
-	int n = control_format_request(&req, line, sizeof(line));
 	int rc = -1;
-	if (n > 0 && write_full(fd, line, (size_t)n) == 0 && read_line(fd, line, sizeof(line), 3000) > 0) {
+	if (registry_read_line(fd, line, sizeof(line), 3000) > 0) {
 		json_object *o = json_tokener_parse(line), *v;
 		if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
 			snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
@@ -168,6 +183,15 @@ int registry_list(struct registry_entry **out, int *count, struct carve_err *err
 		if (!dot || dot == de->d_name)
 			continue;
 		bool sock = !strcmp(dot, ".sock"), starting = !strcmp(dot, ".starting");
+		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited")) {
+			/* Saved consoles of stopped enclaves are kept for an hour. */
+			char old[4096];
+			struct stat st;
+			snprintf(old, sizeof(old), "%s/%s", registry_dir(), de->d_name);
+			if (stat(old, &st) == 0 && time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS)
+				unlink(old);
+			continue;
+		}
 		if (!sock && !starting)
 			continue;
 		char *end;
@@ -294,4 +318,42 @@ void registry_release(uint64_t slot)
 	char path[4096];
 	registry_path(slot, "starting", path, sizeof(path));
 	unlink(path);
+}
+
+int registry_find_exited(const char *name, uint64_t *slot)
+{
+	DIR *d = opendir(registry_dir());
+	if (!d)
+		return -1;
+	struct dirent *de;
+	time_t newest = 0;
+	int rc = -1;
+	while ((de = readdir(d))) {
+		char *dot = strrchr(de->d_name, '.');
+		if (!dot || strcmp(dot, ".exited"))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
+		uint8_t *data;
+		size_t len;
+		struct carve_err ignored = {0};
+		struct stat st;
+		if (stat(path, &st) < 0 || file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+			continue;
+		json_object *o = json_tokener_parse((const char *)data), *v;
+		if (o && json_object_object_get_ex(o, "EnclaveName", &v) &&
+		    !strcmp(json_object_get_string(v), name) && st.st_mtime >= newest) {
+			char *end;
+			unsigned long long s = strtoull(de->d_name, &end, 16);
+			if (end == dot) {
+				*slot = s;
+				newest = st.st_mtime;
+				rc = 0;
+			}
+		}
+		json_object_put(o);
+		free(data);
+	}
+	closedir(d);
+	return rc;
 }

@@ -47,7 +47,16 @@ int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct regi
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err);
 void registry_release(uint64_t slot);
 
+/* The newest <slot>.exited record (a stopped enclave) with this name. */
+int registry_find_exited(const char *name, uint64_t *slot);
+
 /* Connects to <slot>.sock; -1 with errno on failure. */
 int registry_connect(uint64_t slot);
+struct control_request;
+/* Connects and sends one request; the socket, or -1 with errno. */
+int registry_send(uint64_t slot, const struct control_request *req);
+/* Reads one line (with its '\n', NUL-terminated), waiting at most
+ * timeout_ms (0: no limit); its length, or -1. */
+int registry_read_line(int fd, char *buf, size_t cap, int timeout_ms);
 
 #endif
