@@ -174,6 +174,11 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct car
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
 	if (vmm_stop_is_clean(stop.reason))
 		return 0;
+	/* The carve kernel's exit port: the program's status is ours. */
+	if (stop.reason == VMM_STOP_GUEST_EXIT) {
+		fprintf(stderr, "vmm: the program exited with status %d\n", stop.exit_status);
+		return stop.exit_status & 0xff;
+	}
 	return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the VM stopped (%s): %s",
 			  vmm_stop_name(stop.reason), stop.detail);
 }
