@@ -18,6 +18,7 @@
 #include "carve/enclave.h"
 #include "carve/launch.h"
 #include "carve/util.h"
+#include "enclave/pool.h"
 #include "enclave/process.h"
 #include "enclave/registry.h"
 
@@ -97,6 +98,65 @@ static int read_report(int fd, pid_t *pid, struct carve_err *err)
 	return rc;
 }
 
+struct cpu_choice {
+	const struct launch_args *a;
+	const struct pool *pool;
+};
+
+static bool in_list(const int *l, int n, int c)
+{
+	for (int i = 0; i < n; i++)
+		if (l[i] == c)
+			return true;
+	return false;
+}
+
+/* Pool mode: dedicated CPUs from the pool that no other enclave holds. Runs
+ * under the registry lock, so concurrent starts never share a CPU. */
+static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int n,
+			    struct registry_entry *e, struct carve_err *err)
+{
+	const struct cpu_choice *ch = ctx;
+	int used[ENCLAVE_MAX_CPUS], nused = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < others[i].ncpus && nused < ENCLAVE_MAX_CPUS; j++)
+			used[nused++] = others[i].cpus[j];
+	e->ncpus = 0;
+	if (ch->a->ncpu_ids) {
+		for (int i = 0; i < ch->a->ncpu_ids; i++) {
+			int c = ch->a->cpu_ids[i];
+			if (!in_list(ch->pool->cpus, ch->pool->ncpus, c))
+				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
+						  "CPU %d is not in the enclave CPU pool; see 'carve allocator'", c);
+			if (in_list(used, nused, c))
+				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
+						  "CPU %d is already dedicated to another enclave", c);
+			e->cpus[e->ncpus++] = c;
+		}
+		return 0;
+	}
+	for (int i = 0; i < ch->pool->ncpus && e->ncpus < ch->a->cpu_count; i++)
+		if (!in_list(used, nused, ch->pool->cpus[i]))
+			e->cpus[e->ncpus++] = ch->pool->cpus[i];
+	if (e->ncpus < ch->a->cpu_count)
+		return carve_fail(err, E22_INSUFFICIENT_CPUS,
+				  "%d CPUs requested but only %d of the pool's %d are free", ch->a->cpu_count,
+				  e->ncpus, ch->pool->ncpus);
+	return 0;
+}
+
+/* Pool mode: the memory must come from the reserved 2 MiB pages (the size
+ * the VMM maps), in the smallest set that covers it. */
+static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve_err *err)
+{
+	uint64_t total, free_pages;
+	if (hugepages_read(pool->node, &total, &free_pages) < 0)
+		free_pages = 0;
+	struct hugepage_pool pools[] = {{2ull << 20, free_pages}};
+	struct hugepage_plan plan;
+	return hugepage_plan(mib << 20, pools, 1, &plan, err);
+}
+
 int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err)
 {
 	struct enclave_spec *spec = calloc(1, sizeof(*spec));
@@ -144,8 +204,24 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		snprintf(base, sizeof(base), "%s", a->name);
 	else
 		enclave_default_name(spec->eif_path, base, sizeof(base));
-	if (registry_reserve(base, a->cid, getpid(), &spec->reg, err) < 0)
+	struct pool pool;
+	int pool_mode = pool_load(&pool, err);
+	if (pool_mode < 0)
 		goto out;
+	struct cpu_choice choice = {.a = a, .pool = &pool};
+	if (pool_mode && check_pool_memory(&pool, spec->mem_mib, err) < 0)
+		goto out;
+	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice,
+			     &spec->reg, err) < 0)
+		goto out;
+	if (pool_mode) {
+		spec->ncpus = spec->reg.ncpus;
+		memcpy(spec->cpu_ids, spec->reg.cpus, sizeof(int) * (size_t)spec->reg.ncpus);
+		spec->pinned = true;
+	} else {
+		fprintf(stderr, "No enclave pool is configured ('carve allocator'): development mode, "
+			"vCPUs share the host's CPUs and memory is not reserved.\n");
+	}
 	enclave_format_id(spec->reg.slot, spec->id, sizeof(spec->id));
 
 	int pipefd[2];

@@ -134,6 +134,9 @@ static int query(uint64_t slot, struct registry_entry *e)
 				e->cid = (uint64_t)json_object_get_int64(v);
 			if (json_object_object_get_ex(o, "ProcessID", &v))
 				e->pid = (pid_t)json_object_get_int(v);
+			if (json_object_object_get_ex(o, "CPUIDs", &v) && json_object_is_type(v, json_type_array))
+				for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+					e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
 			rc = 0;
 		}
 		json_object_put(o);
@@ -158,6 +161,9 @@ static int read_reservation(const char *path, struct registry_entry *e)
 			e->cid = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "pid", &v))
 			e->pid = (pid_t)json_object_get_int(v);
+		if (json_object_object_get_ex(o, "cpus", &v) && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+				e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
 		rc = 0;
 	}
 	json_object_put(o);
@@ -250,8 +256,8 @@ static bool slot_used(const struct registry_entry *l, int n, uint64_t slot)
 	return false;
 }
 
-int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct registry_entry *out,
-		     struct carve_err *err)
+int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_choose_fn choose,
+		     void *choose_ctx, struct registry_entry *out, struct carve_err *err)
 {
 	int lock;
 	if (registry_ensure_dir(err) < 0 || registry_lock(&lock, err) < 0)
@@ -283,6 +289,8 @@ int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct regi
 	out->cid = cid;
 	out->pid = pid;
 	out->starting = true;
+	if (choose && choose(choose_ctx, list, n, out, err) < 0)
+		goto out_free;
 	rc = registry_reservation_update_pid(out, pid, err);
 out_free:
 	free(list);
@@ -300,6 +308,10 @@ int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, s
 	json_object_object_add(o, "name", json_object_new_string(e->name));
 	json_object_object_add(o, "cid", json_object_new_int64((int64_t)e->cid));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object *cpus = json_object_new_array();
+	for (int i = 0; i < e->ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
+	json_object_object_add(o, "cpus", cpus);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	int rc = fd >= 0 && write_full(fd, text, strlen(text)) == 0 ? 0 : -1;
