@@ -254,6 +254,9 @@ void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vmm *vm = v->vm;
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%d", v->index);
+	pthread_setname_np(pthread_self(), name); /* for top, perf and /proc */
 	if (v->pin >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);

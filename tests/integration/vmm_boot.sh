@@ -73,6 +73,21 @@ timeout -s TERM 2 "$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang smp" --mem
 wait $!
 same "SIGTERM: carve stops the VM" "$(grep -c 'stopped-by-host' "$TMP/h.err")" 1
 
+# Pinning: each vCPU thread is bound to its host CPU.
+if [ "$(nproc)" -ge 2 ]; then
+	"$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang" --memory 64 --cpus 2 --pin-cpus 1,0 \
+		</dev/null >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	pins=$(for t in /proc/$pid/task/*; do
+		echo "$(cat "$t/comm" 2>/dev/null) $(awk '/^Cpus_allowed_list:/ {print $2}' "$t/status" 2>/dev/null)"
+	done | grep '^vcpu' | sort | tr '\n' ' ')
+	kill -TERM $pid; wait $pid
+	same "pinned vCPU threads: vcpu0 on CPU 1, vcpu1 on CPU 0" "$pins" "vcpu0 1 vcpu1 0 "
+else
+	skip "pinned vCPU threads" "one host CPU"
+fi
+
 # Serial input reaches the guest.
 (sleep 0.3; echo "ping 42") | timeout 30 "$CARVE" vmm --kernel "$GUEST" --cmdline "echo" --memory 64 \
 	--cpus 1 >"$TMP/e" 2>&1
