@@ -330,6 +330,13 @@ void guest_main(const uint8_t *zp)
 		dec(rd32(e + 16));
 		puts_("\n");
 	}
+	puts_("zp: boot_protocol=");
+	hex(rd16(zp + 0x206), 4);
+	puts_(" loader=");
+	hex(zp[0x210], 2);
+	puts_(" cmdline_size=");
+	dec(rd32(zp + 0x238));
+	puts_("\n");
 	uint64_t cl = rd32(zp + 0x228) | (uint64_t)rd32(zp + 0xc8) << 32;
 	puts_("zp: cmdline_ptr=");
 	hex(cl, 8);
