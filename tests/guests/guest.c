@@ -316,6 +316,10 @@ static void stop(const char *how)
 void guest_main(const uint8_t *zp)
 {
 	puts_("guest: hello\n");
+	if (!zp) { /* PVH entry (bench only): nothing more to report */
+		puts_("guest: entered through PVH; halting\n");
+		return;
+	}
 	uint8_t n = zp[0x1e8];
 	puts_("zp: e820 entries=");
 	dec(n);
