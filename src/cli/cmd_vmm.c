@@ -2,6 +2,7 @@
  * stdout. A development and test command: enclaves use the same VMM through
  * run-enclave. Exit 0 when the guest resets or powers off. */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,29 @@ static int parse_uint(const char *flag, const char *text, unsigned long max, uns
 	return 0;
 }
 
+/* "--pin-cpus 2,3": exactly one host CPU per vCPU. */
+static int parse_pins(const char *text, int *pin, int ncpus, struct carve_err *err)
+{
+	int n = 0;
+	const char *p = text;
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 0 || v >= CPU_SETSIZE || (*end && *end != ','))
+			return carve_fail(err, E23_MALFORMED_CPU_ID,
+					  "'--pin-cpus %s': give host CPU numbers separated by commas", text);
+		if (n == ncpus)
+			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+					  "'--pin-cpus %s' names more CPUs than the %d vCPUs", text, ncpus);
+		pin[n++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	if (n != ncpus)
+		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+				  "'--pin-cpus %s' names %d CPUs for %d vCPUs", text, n, ncpus);
+	return 0;
+}
+
 struct sig_waiter {
 	struct vmm *vm;
 	sigset_t set;
@@ -141,10 +165,16 @@ static void *sig_thread(void *arg)
 	return NULL;
 }
 
-static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct carve_err *err)
+/* Creates and runs the VM. The kernel, initrd and image buffers are copied
+ * into guest memory by vmm_create; release() frees them right after, so the
+ * VMM does not keep a second copy resident while the guest runs. */
+static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*release)(void *),
+		  void *release_ctx, struct carve_err *err)
 {
 	struct vmm *vm;
-	if (vmm_create(cfg, &vm, err) < 0) {
+	int created = vmm_create(cfg, &vm, err);
+	release(release_ctx);
+	if (created < 0) {
 		vmm_destroy(vm);
 		return -1;
 	}
@@ -152,6 +182,9 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct car
 		vmm_destroy(vm);
 		return -1;
 	}
+	/* A console reader that goes away must not kill the VM (serial.c then
+	 * drops output): EPIPE instead of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	struct sig_waiter w = {.vm = vm};
 	sigemptyset(&w.set);
 	sigaddset(&w.set, SIGINT);
@@ -183,10 +216,28 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, struct car
 			  vmm_stop_name(stop.reason), stop.detail);
 }
 
+struct boot_buffers {
+	struct eif_boot *eb; /* --eif-path */
+	uint8_t *kernel, *initrd;
+};
+
+static void release_buffers(void *ctx)
+{
+	struct boot_buffers *b = ctx;
+	if (b->eb) {
+		eif_boot_free(b->eb);
+	} else {
+		free(b->kernel);
+		free(b->initrd);
+	}
+	b->kernel = b->initrd = NULL;
+}
+
 int cmd_vmm(int argc, char **argv, struct carve_err *err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
+	const char *pin_list = NULL;
 	bool help = false, verbose = false;
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
@@ -195,6 +246,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel"},
 		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
 		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
+		{"pin-cpus", ARG_STRING, false, &pin_list, "host CPUs for the vCPUs, comma-separated, one per vCPU"},
 		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
 		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
 		{"cpu-template", ARG_STRING, false, &tmpl,
@@ -218,6 +270,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
 	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
+		return -1;
+	int pin[VMM_MAX_VCPUS];
+	if (pin_list && parse_pins(pin_list, pin, (int)ncpus, err) < 0)
 		return -1;
 	enum vmm_cpu_template cpu_template = VMM_CPU_HOST;
 	if (tmpl && !strcmp(tmpl, "baseline"))
@@ -259,14 +314,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.console_out = STDOUT_FILENO,
 		.console_in = STDIN_FILENO,
 		.cpu_template = cpu_template,
+		.pin = pin_list ? pin : NULL,
 		.verbose = verbose,
 	};
-	int rc = run_vm(&cfg, dump, err);
-	if (eif) {
-		eif_boot_free(&eb);
-	} else {
-		free(kbuf);
-		free(ibuf);
-	}
-	return rc;
+	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
+	return run_vm(&cfg, dump, release_buffers, &bufs, err);
 }

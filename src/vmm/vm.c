@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -147,6 +148,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 	if (cfg->nmmio_slots < 0 || cfg->nmmio_slots > VMM_MAX_MMIO_SLOTS)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "at most %d virtio-mmio slots",
 				  VMM_MAX_MMIO_SLOTS);
+	for (int i = 0; cfg->pin && i < cfg->ncpus; i++)
+		if (cfg->pin[i] >= CPU_SETSIZE)
+			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist", cfg->pin[i]);
 	if (!cfg->kernel || !cfg->kernel_len)
 		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
 	struct vmm *vm = calloc(1, sizeof(*vm));

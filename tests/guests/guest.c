@@ -316,6 +316,10 @@ static void stop(const char *how)
 void guest_main(const uint8_t *zp)
 {
 	puts_("guest: hello\n");
+	if (!zp) { /* PVH entry (bench only): nothing more to report */
+		puts_("guest: entered through PVH; halting\n");
+		return;
+	}
 	uint8_t n = zp[0x1e8];
 	puts_("zp: e820 entries=");
 	dec(n);
@@ -330,6 +334,13 @@ void guest_main(const uint8_t *zp)
 		dec(rd32(e + 16));
 		puts_("\n");
 	}
+	puts_("zp: boot_protocol=");
+	hex(rd16(zp + 0x206), 4);
+	puts_(" loader=");
+	hex(zp[0x210], 2);
+	puts_(" cmdline_size=");
+	dec(rd32(zp + 0x238));
+	puts_("\n");
 	uint64_t cl = rd32(zp + 0x228) | (uint64_t)rd32(zp + 0xc8) << 32;
 	puts_("zp: cmdline_ptr=");
 	hex(cl, 8);

@@ -17,7 +17,7 @@ timeout 60 "$CARVE" vmm --eif-path "$TMP/t.eif" --memory 64 --cpus 2 --cmdline "
 	</dev/null >"$TMP/o" 2>"$TMP/e"
 same "EIF boot exits 0" "$?" 0
 same "EIF cmdline, with --cmdline appended" "$(grep '^cmdline: ' "$TMP/o")" "cmdline: eif smp stop=acpi-reset"
-same "ramdisks concatenated as the initrd" "$(grep -o 'size=.*' "$TMP/o")" "size=10001 sum=$want"
+same "ramdisks concatenated as the initrd" "$(grep '^zp: initrd' "$TMP/o" | grep -o 'size=.*')" "size=10001 sum=$want"
 same "the EIF is at 8 MiB" "$(grep '^eif: ' "$TMP/o")" "eif: magic=.eif version=4 sections=5"
 same "SMP from an EIF" "$(grep '^smp: .* running' "$TMP/o")" "smp: 2 cpus running"
 
