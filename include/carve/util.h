@@ -39,6 +39,10 @@ void progress_end(struct progress *p);
 
 uint64_t monotonic_ns(void);
 
+/* Finds a file carve ships (e.g. "carve-kernel.elf"): $CARVE_BLOBS, the build
+ * tree beside the binary, or the install tree. 0 with the path, or -1. */
+int carve_find_blob(const char *name, char *out, size_t len);
+
 /* CRC-32 as zlib's crc32() computes it (start with 0), faster on x86-64
  * CPUs with PCLMULQDQ. */
 uint32_t crc32_fast(uint32_t crc, const void *data, size_t len);

@@ -1,0 +1,38 @@
+/* Enclave ramdisks as nitro-cli lays them out (reference/nitro-enclaves.md
+ * §3.6): newc cpio archives, uncompressed.
+ *   bootstrap: dev/ (0755)
+ *   application: rootfs/... (the root filesystem), the empty directories
+ *     rootfs/{dev,run,sys,var,proc,tmp} (0755), and at the top cmd and env
+ *     (0644), one entry per line, each line ending in '\n'.
+ * Archives are reproducible: entries sorted by name, owner 0:0, modification
+ * times fixed (SOURCE_DATE_EPOCH when set, else 0), inode numbers in order,
+ * so the same inputs always give the same PCRs. */
+#ifndef CARVE_RAMDISK_H
+#define CARVE_RAMDISK_H
+
+#include <stddef.h>
+
+#include "carve/error.h"
+
+struct ramdisk_app {
+	const char *rootfs;      /* a directory, or a tar archive (any compression libarchive reads) */
+	const char *const *argv; /* the command, argv[0] first */
+	int argc;
+	const char *const *env;  /* "KEY=VALUE" */
+	int envc;
+};
+
+/* Writes the application ramdisk to `out_path`. E03 for bad input (a cmd or
+ * env entry with a newline, an env entry without '=', a file over 4 GiB,
+ * which newc cannot hold), E19 for I/O errors, E48 for archive errors. */
+int ramdisk_write_app(const struct ramdisk_app *app, const char *out_path, struct carve_err *err);
+/* Writes the bootstrap ramdisk of a carve-kernel enclave. */
+int ramdisk_write_bootstrap(const char *out_path, struct carve_err *err);
+
+/* Splits a command line into words with POSIX shell quoting ('...', "...",
+ * backslash) and no expansion of any kind. Returns the word count, or -1
+ * with err (E03) for an unterminated quote or a trailing backslash. The
+ * words and the array are one allocation: free(*argv). */
+int shell_split(const char *line, char ***argv, struct carve_err *err);
+
+#endif

@@ -1,0 +1,37 @@
+/* Private to the ramdisk part: a reproducible newc cpio writer. */
+#ifndef CARVE_RAMDISK_CPIO_WRITER_H
+#define CARVE_RAMDISK_CPIO_WRITER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "carve/error.h"
+
+struct archive;
+struct archive_entry;
+
+struct cpio_writer {
+	struct archive *a;
+	struct archive_entry *entry;
+	const char *path;
+	time_t mtime;
+	uint64_t next_ino;
+	uint8_t *buf;
+};
+
+typedef ssize_t (*cpio_read_fn)(void *ctx, void *buf, size_t len);
+
+int cpio_open(struct cpio_writer *w, const char *path, struct carve_err *err);
+int cpio_add_dir(struct cpio_writer *w, const char *name, mode_t perm, struct carve_err *err);
+int cpio_add_data(struct cpio_writer *w, const char *name, mode_t perm, const void *data, size_t len,
+		  struct carve_err *err);
+int cpio_add_symlink(struct cpio_writer *w, const char *name, const char *target, struct carve_err *err);
+int cpio_add_special(struct cpio_writer *w, const char *name, mode_t type, mode_t perm, dev_t rdev,
+		     struct carve_err *err);
+/* A regular file of `size` bytes pulled through read_fn. */
+int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size,
+		    cpio_read_fn read_fn, void *ctx, struct carve_err *err);
+int cpio_close(struct cpio_writer *w, struct carve_err *err);
+
+#endif
