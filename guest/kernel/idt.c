@@ -113,5 +113,5 @@ void trap_dispatch(struct trap_frame *tf)
 	}
 	kprintf("carve: kernel panic: %s in the kernel\n", tf->vector < 22 ? names[tf->vector] : "unexpected trap");
 	dump(tf, cr2);
-	machine_exit(255);
+	kernel_fail();
 }

@@ -114,6 +114,8 @@ void cmdline_parse(const char *cmdline);
 /* ---- power.c ---- */
 /* Reports the status on the carve exit port, then powers the VM off. */
 _Noreturn void machine_exit(int status);
+/* After a panic report: status 255, said on the console too. */
+_Noreturn void kernel_fail(void);
 
 /* ---- mm.c: physical pages and the kernel heap ---- */
 void mm_init(const uint8_t *zero_page, uint64_t reserve_lo, uint64_t reserve_hi);

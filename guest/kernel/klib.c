@@ -226,5 +226,11 @@ _Noreturn void panic(const char *fmt, ...)
 	vprint(fmt, ap);
 	va_end(ap);
 	console_write("\n", 1);
+	kernel_fail();
+}
+
+_Noreturn void kernel_fail(void)
+{
+	kprintf("carve: exit status 255\n");
 	machine_exit(255);
 }

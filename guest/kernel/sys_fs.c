@@ -851,3 +851,51 @@ SYSCALL(ioctl)
 		return -ENOTTY;
 	}
 }
+
+/* sendfile(out, in, *offset, count): a bounce through a kernel buffer. */
+SYSCALL(sendfile)
+{
+	struct file *out = fd_get((int)a0), *in = fd_get((int)a1);
+	if (!out || !in)
+		return -EBADF;
+	if (!vn_is_reg(in->vn))
+		return -EINVAL;
+	uint64_t pos = in->pos;
+	if (a2 && copy_from_user(&pos, a2, 8) < 0)
+		return -EFAULT;
+	static uint8_t bounce[4096];
+	int64_t total = 0;
+	uint64_t left = a3;
+	while (left) {
+		uint64_t chunk = MIN(left, sizeof(bounce));
+		if (pos >= in->vn->size)
+			break;
+		chunk = MIN(chunk, in->vn->size - pos);
+		memcpy(bounce, vn_bytes(in->vn) + pos, chunk);
+		int64_t w;
+		if (out->vn->dev == DEV_CONSOLE) {
+			console_write((const char *)bounce, chunk);
+			w = (int64_t)chunk;
+		} else if (vn_is_reg(out->vn) && (out->flags & O_ACCMODE)) {
+			if (out->flags & O_APPEND)
+				out->pos = out->vn->size;
+			w = vfs_write(out->vn, bounce, chunk, out->pos);
+			if (w > 0)
+				out->pos += (uint64_t)w;
+		} else {
+			return total ? total : -EINVAL;
+		}
+		if (w < 0)
+			return total ? total : w;
+		pos += (uint64_t)w;
+		total += w;
+		left -= (uint64_t)w;
+	}
+	if (a2) {
+		if (copy_to_user(a2, &pos, 8) < 0)
+			return -EFAULT;
+	} else {
+		in->pos = pos;
+	}
+	return total;
+}

@@ -294,3 +294,6 @@ SYSCALL(getrandom)
 	random_bytes((void *)a0, n);
 	return (int64_t)n;
 }
+
+/* rseq: glibc registers it when the kernel has it and carries on without. */
+SYSCALL(rseq) { return -ENOSYS; }
