@@ -117,7 +117,22 @@ TRAP_ERR 10
 TRAP_ERR 11
 TRAP_ERR 12
 TRAP_ERR 13
-TRAP_ERR 14
+
+/* #PF. A fault at exactly LSTAR is a SYSCALL that stayed at CPL3 (PVM hosts,
+ * see syscall.c): it takes the short path below, not the general one. The
+ * comparison is a sign-extended 32-bit immediate (the kernel code model). */
+	.globl trap_stub_14
+trap_stub_14:
+	cmpq	$syscall_entry, 8(%rsp)
+	je	1f
+	pushq	$14
+	jmp	trap_common
+1:	mov	%rcx, 8(%rsp)			/* return to the instruction after SYSCALL */
+	and	$0x3c7fd7, %r11			/* SYSRET's RFLAGS rule */
+	or	$2, %r11
+	mov	%r11, 24(%rsp)
+	add	$8, %rsp			/* drop the error code: an IRETQ frame remains */
+	jmp	syscall_common
 TRAP_NOERR 15
 TRAP_NOERR 16
 TRAP_ERR 17
@@ -137,8 +152,10 @@ trap_common:
 	iretq
 
 /* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry. One CPU and
- * one thread, so the user RSP can be parked in a global; the frame built is a
- * trap_frame, so a system call returns exactly as a trap does. ---- */
+ * one thread, so the user RSP can be parked in a global. Both entries build
+ * an IRETQ frame and share syscall_common, which saves only what Linux
+ * promises to preserve and the C code may clobber (RDI, RSI, RDX, R8-R10):
+ * every kernel instruction is emulated on PVM hosts, so the path is short. */
 	.globl syscall_entry
 syscall_entry:
 	mov	%rsp, user_rsp_saved(%rip)
@@ -148,13 +165,23 @@ syscall_entry:
 	push	%r11				/* user RFLAGS */
 	pushq	$0x33				/* user CS */
 	push	%rcx				/* user RIP */
-	pushq	$0
-	pushq	$0x100				/* pseudo-vector: a system call */
-	SAVE_REGS
-	mov	%rsp, %rdi
+syscall_common:
+	push	%rdi
+	push	%rsi
+	push	%rdx
+	push	%r10
+	push	%r8
+	push	%r9
+	push	%rax				/* 7th argument: the number; aligns the stack */
+	mov	%r10, %rcx
 	call	syscall_dispatch
-	RESTORE_REGS
-	add	$16, %rsp
+	add	$8, %rsp
+	pop	%r9
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
 	iretq
 
 /* enter_user(rip, rsp): the first entry into the program, all registers zero. */

@@ -94,11 +94,6 @@ void trap_dispatch(struct trap_frame *tf)
 		return;
 	}
 	if ((tf->cs & 3) == 3) {
-		extern char syscall_entry[];
-		if (tf->vector == 14 && tf->rip == (uint64_t)syscall_entry && cr2 == tf->rip) {
-			syscall_from_fault(tf);
-			return;
-		}
 		if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
 			return;
 		const char *sig;

@@ -171,9 +171,7 @@ void random_bytes(void *buf, size_t n);
 
 /* ---- syscall.c ---- */
 void syscall_init(void);
-void syscall_dispatch(struct trap_frame *tf);
-/* A SYSCALL that reached LSTAR without entering CPL0 (see syscall.c). */
-void syscall_from_fault(struct trap_frame *tf);
+int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t nr);
 /* Enters user mode; never returns. */
 _Noreturn void enter_user(uint64_t rip, uint64_t rsp);
 

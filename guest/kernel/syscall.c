@@ -6,8 +6,8 @@
  * stays at CPL3 (measured: CS still 0x33, RFLAGS already masked); the
  * kernel page at LSTAR is supervisor-only, so the fetch faults, and a user
  * page fault at exactly LSTAR is a system call: RCX and R11 hold the return
- * RIP and RFLAGS as SYSCALL left them. Both paths end in syscall_dispatch
- * and return with IRETQ. */
+ * RIP and RFLAGS as SYSCALL left them (boot.S, trap_stub_14). Both paths end
+ * in syscall_dispatch and return with IRETQ. */
 #include "syscalls.h"
 
 #define MSR_EFER 0xc0000080
@@ -49,27 +49,14 @@ void syscall_init(void)
 	wrmsr(MSR_FMASK, FMASK_BITS);
 }
 
-void syscall_dispatch(struct trap_frame *tf)
+int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t nr)
 {
-	uint64_t nr = tf->rax;
-	if (nr < NR_MAX && table[nr]) {
-		tf->rax = (uint64_t)table[nr](tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9);
-		return;
-	}
+	if (nr < NR_MAX && table[nr])
+		return table[nr](a0, a1, a2, a3, a4, a5);
 	if (boot_opts.debug && (nr >= NR_MAX || !(logged[nr / 8] & (1 << (nr % 8))))) {
 		if (nr < NR_MAX)
 			logged[nr / 8] |= (uint8_t)(1 << (nr % 8));
-		kdebug("unimplemented system call %lu (args %lx %lx %lx); returning ENOSYS\n", nr, tf->rdi, tf->rsi, tf->rdx);
+		kdebug("unimplemented system call %lu (args %lx %lx %lx); returning ENOSYS\n", nr, a0, a1, a2);
 	}
-	tf->rax = (uint64_t)-ENOSYS;
-}
-
-/* SYSRET's RFLAGS rule: R11 with RF and VM cleared, bit 1 set. */
-#define RFLAGS_USER_MASK 0x3c7fd7
-
-void syscall_from_fault(struct trap_frame *tf)
-{
-	tf->rip = tf->rcx;
-	tf->rflags = (tf->r11 & RFLAGS_USER_MASK) | 0x2;
-	syscall_dispatch(tf);
+	return -ENOSYS;
 }
