@@ -4,7 +4,7 @@
 # its heartbeat) with its saved console.
 . "$(dirname "$0")/../lib/tap.sh"
 cd "$TMP"
-export CARVE_SOCKETS_DIR=$TMP/sockets
+export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 GUEST=$ROOT/build/guests/carve-guest.elf
 
 printf 'r' >ramdisk
