@@ -300,19 +300,14 @@ static void rx_give(struct vg_vsock *v, int i)
 	vg_add(&v->g, 0, &b, 1, (uint64_t)i);
 }
 
-int vgv_init(struct vg_vsock *v, struct virtio_mmio *t, uint64_t cid, uint64_t want, uint16_t qsize)
+int vgv_restart(struct vg_vsock *v, uint64_t want, uint16_t qsize)
 {
-	memset(v, 0, sizeof(*v));
-	if (vg_init(&v->g, 32ull << 20) < 0)
-		return -1;
-	v->t = t;
-	v->cid = cid;
-	if (vg_setup(&v->g, t, want, 3, qsize) < 0)
+	if (vg_setup(&v->g, v->t, want, 3, qsize) < 0)
 		return -1;
 	uint32_t lo, hi;
-	virtio_mmio_read(t, 0x100, &lo, 4);
-	virtio_mmio_read(t, 0x104, &hi, 4);
-	if (((uint64_t)hi << 32 | lo) != cid)
+	virtio_mmio_read(v->t, 0x100, &lo, 4);
+	virtio_mmio_read(v->t, 0x104, &hi, 4);
+	if (((uint64_t)hi << 32 | lo) != v->cid)
 		return -1;
 	int nrx = VGV_NRX < v->g.q[0].num ? VGV_NRX : v->g.q[0].num;
 	for (int i = 0; i < nrx; i++) {
@@ -320,6 +315,7 @@ int vgv_init(struct vg_vsock *v, struct virtio_mmio *t, uint64_t cid, uint64_t w
 		rx_give(v, i);
 	}
 	vg_kick(&v->g, 0);
+	v->ntx_free = 0;
 	for (int i = 0; i < VGV_NTX; i++) {
 		v->txbuf[i] = vg_alloc(&v->g, VGV_TXBUF, 8);
 		v->tx_free[v->ntx_free++] = i;
@@ -327,8 +323,25 @@ int vgv_init(struct vg_vsock *v, struct virtio_mmio *t, uint64_t cid, uint64_t w
 	return 0;
 }
 
+int vgv_init(struct vg_vsock *v, struct vsock_dev *dev, uint64_t cid, uint64_t want, uint16_t qsize)
+{
+	memset(v, 0, sizeof(*v));
+	if (vg_init(&v->g, 32ull << 20) < 0)
+		return -1;
+	v->cid = cid;
+	v->t = virtio_mmio_create(&v->g.mem, vsock_backend(), dev);
+	if (!v->t)
+		return -1;
+	v->g.t = v->t;
+	if (vg_rd(&v->g, 0x008) != VIRTIO_ID_VSOCK)
+		return -1;
+	return vgv_restart(v, want, qsize);
+}
+
 void vgv_free(struct vg_vsock *v)
 {
+	virtio_mmio_destroy(v->t);
+	v->t = NULL;
 	vg_free(&v->g);
 }
 

@@ -85,8 +85,12 @@ struct vg_vsock {
 	int ntx_free;
 };
 
-/* Guest memory of mem_size, handshake (want: extra features), rx buffers. */
-int vgv_init(struct vg_vsock *v, struct virtio_mmio *t, uint64_t cid, uint64_t want, uint16_t qsize);
+/* Guest memory, the transport for dev, the handshake (want: extra
+ * features), rx buffers. v must not move afterwards. */
+int vgv_init(struct vg_vsock *v, struct vsock_dev *dev, uint64_t cid, uint64_t want, uint16_t qsize);
+/* Handshake again (after a reset), with fresh rings and buffers. */
+int vgv_restart(struct vg_vsock *v, uint64_t want, uint16_t qsize);
+/* Destroys the transport, frees the memory. */
 void vgv_free(struct vg_vsock *v);
 /* Sends one packet (header fields from h; len set from plen). 0, or -1 when
  * the tx queue stays full for timeout. */
