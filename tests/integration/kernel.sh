@@ -109,6 +109,9 @@ same "abort(): exit status 134 (SIGABRT)" "$(status)" "134"
 run_prog /bin/gcrash exit 42
 same "exit(42): exit status 42" "$(status)" "42"
 
+run_prog /bin/nsmcheck
+same "libnsm links into a static program; no /dev/nsm yet, said cleanly" "$(output)|$(status)" "nsm: no /dev/nsm (No such file or directory)|0"
+
 run_prog /bin/nothere
 same "missing program: status 127" "$(status)" "127"
 grep -q 'cannot run /bin/nothere: no such file' "$TMP/console"
