@@ -184,9 +184,11 @@ syscall_common:
 	pop	%rdi
 	iretq
 
-/* enter_user(rip, rsp): the first entry into the program, all registers zero. */
+/* enter_user(rip, rsp): entry into a new program image (boot, execve), all
+ * registers zero, on an empty kernel stack (execve never returns). */
 	.globl enter_user
 enter_user:
+	lea	kstack_top(%rip), %rsp
 	pushq	$0x2b
 	push	%rsi
 	pushq	$0x202				/* IF set */

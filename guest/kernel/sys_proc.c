@@ -30,6 +30,17 @@ static const char *const signames[32] = {
 /* The handlers the program installed (reported by rt_sigaction, not run). */
 static uint8_t sigact[65][32];
 
+void signals_reset(void)
+{
+	/* Handlers go back to SIG_DFL; ignored signals stay ignored (POSIX exec). */
+	for (int i = 0; i < 65; i++) {
+		uint64_t h;
+		memcpy(&h, sigact[i], 8);
+		if (h != 1)
+			memset(sigact[i], 0, sizeof(sigact[i]));
+	}
+}
+
 static int64_t self_signal(uint64_t sig)
 {
 	if (sig == 0)

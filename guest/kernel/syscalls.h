@@ -30,7 +30,7 @@
 	X(260, fchownat) X(262, newfstatat) X(263, unlinkat) X(264, renameat) X(266, symlinkat)   \
 	X(267, readlinkat) X(268, fchmodat) X(269, faccessat) X(270, pselect6) X(271, ppoll)      \
 	X(273, set_robust_list) X(292, dup3) X(302, prlimit64) X(316, renameat2)                  \
-	X(318, getrandom) X(332, statx) X(334, rseq) X(439, faccessat2) X(40, sendfile)
+	X(318, getrandom) X(332, statx) X(334, rseq) X(439, faccessat2) X(40, sendfile) X(59, execve)
 
 #define DECLARE(nr, name) SYSCALL(name);
 SYSCALL_LIST(DECLARE)

@@ -161,6 +161,8 @@ if [ -x "$BB" ]; then
 	printf 'carve motd\n' >"$BRFS/etc/motd"
 	printf 'one\ntwo\nthree\n' >"$BRFS/etc/sub/lines"
 	ln -s busybox "$BRFS/bin/sh"
+	ln -s busybox "$BRFS/bin/cat"
+	cp "$PROGS/musl/showargs" "$BRFS/bin/showargs"
 	bb() { "$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$BRFS" "$@" && boot "$TMP/bb.cpio"; }
 	bb busybox echo hello from busybox
 	same "busybox echo" "$(output)|$(status)" "hello from busybox|0"
@@ -178,6 +180,12 @@ if [ -x "$BB" ]; then
 	same "busybox sh (through a symlink): arithmetic, cd, files in /tmp" "$(output | tr '\n' '|')" "answer 42|/etc/sub|read data|"
 	bb busybox sh -c 'exit 7'
 	same "busybox sh exit status 7" "$(status)" "7"
+	bb sh -c 'echo piped >/tmp/p; cat /tmp/p'
+	same "execve: busybox sh runs its last command (an applet) by exec" "$(output)|$(status)" "piped|0"
+	bb sh -c 'X=1 exec showargs "a b"'
+	same "execve: sh execs a program along PATH with argv and env" "$(output | grep -v '^env=\(PATH\|SHLVL\|PWD\)=' | tr '\n' '|')" "argc=2|argv[0]=showargs|argv[1]=a b|env=X=1|"
+	bb sh -c 'exec /bin/nothere'
+	same "execve of a missing file fails and the shell reports it" "$(status)" "127"
 	bb busybox uname -sm
 	same "busybox uname" "$(output)" "Linux x86_64"
 else
