@@ -13,7 +13,7 @@
 #define PG_PRESENT_RW 0x3
 #define PG_LARGE 0x83
 #define PG_LARGE_UC 0x9b	/* + PWT|PCD for the 32-bit MMIO hole */
-#define KSTACK_SIZE 32768
+#define KSTACK_SIZE 65536
 
 	.section .text.boot, "ax"
 	.code64
