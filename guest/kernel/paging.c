@@ -13,6 +13,8 @@ static void flush_all(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3_phys) : "memory");
 }
 
+void paging_flush(void) { flush_all(); }
+
 void paging_init(void)
 {
 	cr3_phys = virt_to_phys(boot_pml4);
@@ -51,6 +53,27 @@ int map_user_page(uint64_t va, uint64_t pa, uint64_t flags)
 	if (was)
 		invlpg(va);
 	return 0;
+}
+
+uint64_t *user_pte_slot(uint64_t va)
+{
+	return va < USER_TOP ? walk(va, true) : NULL;
+}
+
+uint64_t *user_pd_of(uint64_t va)
+{
+	uint64_t *table = boot_pml4;
+	for (int shift = 39; shift > 21; shift -= 9) {
+		uint64_t *e = &table[(va >> shift) & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t pa = page_alloc();
+			if (!pa)
+				return NULL;
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		}
+		table = phys_to_virt(*e & PTE_ADDR);
+	}
+	return table;
 }
 
 uint64_t unmap_user_page(uint64_t va)
