@@ -213,7 +213,7 @@ enter_user:
 	xor	%r15d, %r15d
 	iretq
 
-/* helper_run(dst, qwords): runs the zeroing stub (helper.c) at CPL3 and
+/* helper_run(dst, count, src): runs the stub (helper.c) at CPL3 and
  * returns when its SYSCALL arrives (helper_resume). Traps and system calls
  * during the run must land below this frame, so RSP0 and the SYSCALL stack
  * are moved down to here for its duration. */
@@ -230,6 +230,7 @@ helper_run:
 	mov	tss_rsp0_ptr(%rip), %rax
 	mov	%rsp, (%rax)
 	mov	%rsi, %rcx
+	mov	%rdx, %rsi
 	pushq	$0x2b
 	pushq	$0
 	pushq	$0x202
@@ -253,14 +254,19 @@ helper_resume:
 	pop	%rbx
 	ret
 
-/* The stub itself, copied to a user page: zero RCX quadwords at RDI, then
- * report back. Position-independent; never run in place. */
+/* The stub itself, copied to a user page: with RSI = 0 zero RCX quadwords
+ * at RDI, else copy RCX bytes from RSI to RDI; then report back.
+ * Position-independent; never run in place. */
 	.section .rodata
 	.globl helper_code, helper_code_end
 helper_code:
-	xor	%eax, %eax
+	test	%rsi, %rsi
+	jz	1f
+	rep movsb
+	jmp	2f
+1:	xor	%eax, %eax
 	rep stosq
-	mov	$0x7ca7, %eax			/* HELPER_DONE_NR */
+2:	mov	$0x7ca7, %eax			/* HELPER_DONE_NR */
 	syscall
 	ud2
 helper_code_end:

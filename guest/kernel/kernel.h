@@ -160,6 +160,12 @@ void helper_init(void);
 bool helper_ready(void);
 /* Zeroes [pa, pa+len) (8-byte multiple, at most 510 MiB) natively. */
 void helper_zero(uint64_t pa, uint64_t len);
+/* Copies len bytes of physically contiguous kernel memory to user memory
+ * the caller has checked writable (user_ok), natively. */
+void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len);
+/* Below this a copy is as cheap in the kernel as a round trip to CPL3
+ * (measured here: 4 KiB about even, 64 KiB 1.8 ms natively vs 7.7 ms). */
+#define HELPER_COPY_MIN 8192
 extern bool helper_active;
 _Noreturn void helper_resume(void);
 
