@@ -148,7 +148,6 @@ void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint6
 
 uint64_t *user_pd_of(uint64_t va); /* the PD holding va's PDE, created if needed */
 uint64_t *user_pte_slot(uint64_t va); /* va's PTE slot, tables created; NULL if none */
-void paging_flush(void);
 
 /* ---- helper.c: bulk zeroing at CPL3 ---- */
 #define HELPER_REGION 0x7fff80000000ull  /* 1 GiB the program cannot map */

@@ -13,7 +13,6 @@ static void flush_all(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3_phys) : "memory");
 }
 
-void paging_flush(void) { flush_all(); }
 
 void paging_init(void)
 {
@@ -105,7 +104,9 @@ int set_user_pte_flags(uint64_t va, uint64_t flags)
 
 /* Calls fn for every present user PTE in [start, end), skipping absent
  * tables whole: munmap and mprotect of large, mostly untouched reservations
- * then cost a few table reads, not one walk per page. */
+ * then cost a few table reads, not one walk per page. fn invalidates the
+ * pages it changes (INVLPG: a CR3 reload would also discard every shadow
+ * entry on PVM hosts). */
 static void walk_level(uint64_t *table, int shift, uint64_t base, uint64_t start, uint64_t end,
 		       void (*fn)(uint64_t va, uint64_t *pte, void *ctx), void *ctx)
 {
@@ -130,5 +131,4 @@ void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint6
 			continue;
 		walk_level(phys_to_virt(boot_pml4[i] & PTE_ADDR), 30, lo, start, end, fn, ctx);
 	}
-	flush_all();
 }

@@ -44,11 +44,11 @@ static uint64_t pte_flags(int prot)
 
 static void drop_page(uint64_t va, uint64_t *pte, void *ctx)
 {
-	(void)va;
 	(void)ctx;
 	if (!(*pte & PTE_BORROWED))
 		page_free(*pte & PTE_ADDR);
 	*pte = 0;
+	invlpg(va);
 }
 
 static void insert_at(int i, const struct vma *v)
@@ -136,12 +136,12 @@ struct prot_ctx {
  * the program faults; a later mprotect gives it back. */
 static void reprotect(uint64_t va, uint64_t *pte, void *ctx)
 {
-	(void)va;
 	struct prot_ctx *c = ctx;
 	uint64_t f = c->flags;
 	if (*pte & PTE_BORROWED)
 		f &= ~PTE_W; /* the first write copies it */
 	*pte = (*pte & (PTE_ADDR | PTE_BORROWED)) | f | PTE_P | (c->none ? 0 : PTE_U);
+	invlpg(va);
 }
 
 int vm_protect(uint64_t start, uint64_t len, int prot)
