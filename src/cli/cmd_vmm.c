@@ -160,7 +160,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
 	const char *pin_list = NULL, *cid_text = NULL;
-	bool help = false, verbose = false;
+	bool verbose = false;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
@@ -178,12 +178,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
-	if (cli_parse("vmm", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "vmm", "boot a kernel in a VM, console on stdout", args);
-		return 0;
-	}
+	int parsed = cli_parse("vmm", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	if (!kernel == !eif)
 		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "give exactly one of --kernel and --eif-path");
