@@ -83,12 +83,14 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 	int created = vmm_create(cfg, &vm, err);
 	release(release_ctx);
 	if (created < 0) {
+		devices_destroy(devices);
 		vmm_destroy(vm);
 		return -1;
 	}
 	if (devices)
 		devices_attach_memory(devices, vmm_memory(vm));
 	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
+		devices_destroy(devices);
 		vmm_destroy(vm);
 		return -1;
 	}
@@ -110,6 +112,9 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 		pthread_kill(th, SIGTERM);
 		pthread_join(th, NULL);
 	}
+	/* Device threads may still be touching guest memory: stop them before
+	 * the VM (and its memory) goes. */
+	devices_destroy(devices);
 	vmm_destroy(vm);
 	if (rc < 0)
 		return -1;
@@ -274,7 +279,5 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.verbose = verbose,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
-	int rc = run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
-	devices_destroy(devices);
-	return rc;
+	return run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
 }
