@@ -3,7 +3,7 @@
  *
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
- * "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
+ * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -261,6 +261,43 @@ static void cpuid_report(void)
 	puts_("\n");
 }
 
+/* Hardware that is not there, odd access widths, string I/O and writes to
+ * unmapped physical memory: the VMM must shrug all of it off. */
+static void chaos(void)
+{
+	static const char msg[] = "chaos: rep outsb ok\n";
+	const char *p = msg;
+	uint64_t n = sizeof(msg) - 1;
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)COM1) : "memory");
+	uint8_t buf[64];
+	uint8_t *q = buf;
+	n = sizeof(buf);
+	__asm__ volatile("rep insb" : "+D"(q), "+c"(n) : "d"((uint16_t)0x1234) : "memory");
+	uint32_t sum = 0;
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		sum += buf[i];
+	puts_(sum == 0xff * sizeof(buf) ? "chaos: absent port reads all ones\n" : "chaos: absent port read garbage\n");
+	uint32_t l;
+	__asm__ volatile("inl %1, %0" : "=a"(l) : "Nd"((uint16_t)(COM1 + 4)));
+	(void)l;
+	__asm__ volatile("outl %0, %1" : : "a"(0x00000000u), "Nd"((uint16_t)(COM1 + 4)));
+	__asm__ volatile("outw %0, %1" : : "a"((uint16_t)0x0a0a), "Nd"((uint16_t)0x3fe));
+	outb(0x64, 0xaa);        /* i8042 self-test: not a reset */
+	outb(0x64, 0xff);
+	outb(0x600, 0x20 | (3 << 2)); /* sleep to S3: not offered, ignored */
+	outb(0x602, 0x01);       /* wrong reset value: ignored */
+	outb(0x80, 0x55);        /* POST code port */
+	for (uint16_t port = 0x3f8; port < 0x400; port++)
+		(void)inb(port);
+	for (uint64_t a = 0xc0000000ull; a < 0x100000000ull; a += 0x10000000ull) {
+		if (a == 0xf0000000ull)
+			continue; /* IOAPIC/LAPIC live here */
+		*(volatile uint32_t *)a = 0xdeadbeef;
+		(void)*(volatile uint64_t *)(a + 8);
+	}
+	puts_("chaos: done\n");
+}
+
 static void echo_line(void)
 {
 	char buf[80];
@@ -383,6 +420,8 @@ void guest_main(const uint8_t *zp)
 		cpuid_report();
 	if (has_word(cmdline, "pvmsr"))
 		pv_probe();
+	if (has_word(cmdline, "chaos"))
+		chaos();
 	if (has_word(cmdline, "echo"))
 		echo_line();
 	char how[16] = "poweroff";
