@@ -21,6 +21,7 @@ volatile uint64_t gp_count;
 volatile uint32_t ap_stack_idx;
 static volatile uint32_t ap_running;
 static volatile uint32_t print_lock;
+static volatile int ap_probe_pv; /* APs repeat the gated PV MSR probe */
 
 void guest_main(const uint8_t *zp);
 void ap_main(void);
@@ -151,6 +152,8 @@ static void report_acpi(uint64_t rsdp_addr)
 	}
 }
 
+static void ap_probe(uint32_t id);
+
 void ap_main(void)
 {
 	uint32_t id = *lapic(0x20) >> 24;
@@ -159,6 +162,8 @@ void ap_main(void)
 	dec(id);
 	puts_(" up\n");
 	unlock();
+	if (ap_probe_pv)
+		ap_probe(id);
 	__atomic_fetch_add(&ap_running, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -227,6 +232,20 @@ static void probe_msr(uint32_t msr)
 	puts_("pvmsr: ");
 	hex(msr, 8);
 	puts_(gp_count != before ? " gp=1\n" : " gp=0\n");
+}
+
+/* On an AP: the same IDT, and MSR_KVM_ASYNC_PF_EN must fault here too
+ * (KVM_CAP_ENFORCE_PV_FEATURE_CPUID is per vCPU). */
+static void ap_probe(uint32_t id)
+{
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	uint64_t before = gp_count;
+	__asm__ volatile("wrmsr" : : "c"(0x4b564d02u), "a"(0), "d"(0) : "memory");
+	lock();
+	puts_("pvmsr: cpu ");
+	dec(id);
+	puts_(gp_count != before ? " 0x4b564d02 gp=1\n" : " 0x4b564d02 gp=0\n");
+	unlock();
 }
 
 static void pv_probe(void)
@@ -402,6 +421,11 @@ void guest_main(const uint8_t *zp)
 	hex(rsdp, 8);
 	puts_("\n");
 	report_acpi(rsdp);
+	/* The PV probe first, so the APs can repeat it under the same IDT. */
+	if (has_word(cmdline, "pvmsr")) {
+		pv_probe();
+		ap_probe_pv = 1;
+	}
 	if (has_word(cmdline, "smp"))
 		start_aps();
 	if (has_word(cmdline, "eif")) {
@@ -418,8 +442,6 @@ void guest_main(const uint8_t *zp)
 	}
 	if (has_word(cmdline, "cpuid"))
 		cpuid_report();
-	if (has_word(cmdline, "pvmsr"))
-		pv_probe();
 	if (has_word(cmdline, "chaos"))
 		chaos();
 	if (has_word(cmdline, "echo"))

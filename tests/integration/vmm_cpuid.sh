@@ -8,7 +8,7 @@ CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf
 [ -f "$GUEST" ] || make -s -C "$ROOT" guests >/dev/null
 
-timeout 60 "$CARVE" vmm --kernel "$GUEST" --cmdline "pvmsr" --memory 64 --cpus 1 </dev/null \
+timeout 60 "$CARVE" vmm --kernel "$GUEST" --cmdline "pvmsr smp" --memory 64 --cpus 2 </dev/null \
 	>"$TMP/o" 2>&1
 same "pvmsr guest exits 0" "$?" 0
 feat=$(grep -o '^pv: features=0x[0-9a-f]*' "$TMP/o" | cut -d= -f2)
@@ -16,6 +16,8 @@ ok "KVM leaf 0x40000001 shown to the guest" test -n "$feat"
 # allow-list: CLOCKSOURCE(0) NOP_IO_DELAY(1) CLOCKSOURCE2(3) CLOCKSOURCE_STABLE(24)
 same "PV features within the allow-list" "$(( ${feat:-0} & ~0x0100000b ))" 0
 same "ASYNC_PF_EN (not allowed) raises #GP" "$(grep -c '^pvmsr: 0x4b564d02 gp=1$' "$TMP/o")" 1
+same "ASYNC_PF_EN raises #GP on the AP too (enforcement on every vCPU)" \
+	"$(grep -c '^pvmsr: cpu 1 0x4b564d02 gp=1$' "$TMP/o")" 1
 same "STEAL_TIME (not allowed) raises #GP" "$(grep -c '^pvmsr: 0x4b564d03 gp=1$' "$TMP/o")" 1
 if [ $(( ${feat:-0} & 8 )) -ne 0 ]; then
 	same "SYSTEM_TIME_NEW (allowed) works" "$(grep -c '^pvmsr: 0x4b564d01 gp=0$' "$TMP/o")" 1
