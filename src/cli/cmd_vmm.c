@@ -174,10 +174,8 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 	struct vmm *vm;
 	int created = vmm_create(cfg, &vm, err);
 	release(release_ctx);
-	if (created < 0) {
-		vmm_destroy(vm);
+	if (created < 0)
 		return -1;
-	}
 	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
 		vmm_destroy(vm);
 		return -1;
