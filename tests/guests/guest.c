@@ -277,6 +277,14 @@ static void cpuid_report(void)
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
 	puts_(" 7.ebx=");
 	hex(b, 8);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xb), "c"(1));
+	puts_(" b.1.ebx=");
+	hex(b, 8);
+	puts_(" b.1.edx=");
+	hex(d, 8);
+	cpuid(1, &a, &b, &c, &d);
+	puts_(" 1.ebx=");
+	hex(b, 8);
 	puts_("\n");
 }
 

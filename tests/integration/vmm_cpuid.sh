@@ -27,12 +27,15 @@ fi
 
 # The baseline template hides CMPXCHG16B and the VEX/XSAVE families.
 for t in host baseline; do
-	timeout 60 "$CARVE" vmm --kernel "$GUEST" --cmdline "cpuid" --memory 64 --cpus 1 --cpu-template $t \
+	timeout 60 "$CARVE" vmm --kernel "$GUEST" --cmdline "cpuid" --memory 64 --cpus 2 --cpu-template $t \
 		</dev/null >"$TMP/$t" 2>&1
 done
 h_ecx=$(grep -o '1.ecx=0x[0-9a-f]*' "$TMP/host" | cut -d= -f2)
 b_ecx=$(grep -o '1.ecx=0x[0-9a-f]*' "$TMP/baseline" | cut -d= -f2)
 b_ebx7=$(grep -o '7.ebx=0x[0-9a-f]*' "$TMP/baseline" | cut -d= -f2)
+same "topology: leaf 0xB level 1 counts 2 CPUs" "$(grep -o 'b.1.ebx=0x[0-9a-f]*' "$TMP/host")" "b.1.ebx=0x00000002"
+h_ebx1=$(grep -o ' 1.ebx=0x[0-9a-f]*' "$TMP/host" | cut -d= -f2)
+same "topology: leaf 1 logical count 2, APIC ID 0" "$(( (${h_ebx1:-0} >> 16) & 0xffff ))" 2
 ok "host template: the hypervisor bit is set" test $(( ${h_ecx:-0} >> 31 & 1 )) = 1
 ok "baseline template: CMPXCHG16B hidden" test -n "$b_ecx" -a $(( ${b_ecx:-0} >> 13 & 1 )) = 0
 if [ $(( ${b_ecx:-0} >> 28 & 1 )) -eq 0 ] && [ $(( ${b_ebx7:-0} >> 8 & 1 )) -eq 0 ]; then
