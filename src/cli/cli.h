@@ -30,7 +30,15 @@ int cmd_describe_eif(int argc, char **argv, struct carve_err *err);
 int cmd_pcr(int argc, char **argv, struct carve_err *err);
 int cmd_sign_eif(int argc, char **argv, struct carve_err *err);
 int cmd_explain(int argc, char **argv, struct carve_err *err);
+int cmd_run_enclave(int argc, char **argv, struct carve_err *err);
+int cmd_describe_enclaves(int argc, char **argv, struct carve_err *err);
+int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err);
+int cmd_console(int argc, char **argv, struct carve_err *err);
+int cmd_allocator(int argc, char **argv, struct carve_err *err);
 int cmd_vmm(int argc, char **argv, struct carve_err *err);
+int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
+int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
+int cmd_attest(int argc, char **argv, struct carve_err *err);
 
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];

@@ -40,6 +40,7 @@ const char *vmm_stop_name(enum vmm_stop_reason r)
 	case VMM_STOP_UNHANDLED_EXIT: return "unhandled-exit";
 	case VMM_STOP_HOST_ERROR: return "host-error";
 	case VMM_STOP_REQUESTED: return "stopped-by-host";
+	case VMM_STOP_GUEST_EXIT: return "exit";
 	}
 	return "unknown";
 }
@@ -185,6 +186,8 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	if (kvm_set_memory(&vm->kvm, &vm->mem, err) < 0)
 		return -1;
 	if (setup_irqchip(vm, err) < 0)
+		return -1;
+	if (mmio_bus_setup(vm, cfg->mmio_slots, cfg->nmmio_slots, err) < 0)
 		return -1;
 	vm->cpuid_base = cpuid_supported(vm->kvm.sys_fd, err);
 	if (!vm->cpuid_base)
