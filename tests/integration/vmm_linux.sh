@@ -28,6 +28,7 @@ MEM=256
 # stopped with SIGTERM.
 boot_until_acpi() {
 	local kernel=$1 out=$2 limit=$3
+	: >"$out"
 	timeout -s TERM "$limit" "$CARVE" vmm --kernel "$kernel" --memory $MEM --cpus 2 --cmdline "$CMDLINE" \
 		</dev/null >"$out" 2>"$out.err" &
 	local pid=$! t=0
