@@ -82,9 +82,8 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 	struct vmm *vm;
 	int created = vmm_create(cfg, &vm, err);
 	release(release_ctx);
-	if (created < 0) {
+	if (created < 0) { /* vmm_create released what it had made */
 		devices_destroy(devices);
-		vmm_destroy(vm);
 		return -1;
 	}
 	if (devices)
