@@ -227,7 +227,7 @@ int main(int argc, char **argv)
 	printf("%-14s %14s %22s %8s\n", "direction", "device MiB/s", "unix socketpair MiB/s", "ratio");
 	printf("%-14s %14.0f %22.0f %8.2f\n", "guest->host", g2h, sp, g2h / sp);
 	printf("%-14s %14.0f %22.0f %8.2f\n", "host->guest", h2g, sp, h2g / sp);
-	printf("guest interrupts taken: %u\n", v.g.irqs);
+	printf("guest interrupts taken: %u, waits that timed out: %u\n", v.g.irqs, v.g.irq_timeouts);
 
 	close(hfd);
 	close(lfd);

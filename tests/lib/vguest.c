@@ -268,8 +268,11 @@ int vg_used(struct vguest *g, int qi, uint64_t *token, uint32_t *len)
 uint32_t vg_wait_irq(struct vguest *g, int timeout_ms)
 {
 	struct pollfd p = {.fd = virtio_mmio_irq_fd(g->t), .events = POLLIN};
-	if (poll(&p, 1, timeout_ms) <= 0)
+	if (poll(&p, 1, timeout_ms) <= 0) {
+		if (timeout_ms > 0)
+			g->irq_timeouts++;
 		return 0;
+	}
 	uint64_t v;
 	ssize_t r = read(p.fd, &v, sizeof(v));
 	(void)r;
