@@ -165,6 +165,11 @@ uint32_t virtio_mmio_status(const struct virtio_mmio *t)
 	return __atomic_load_n(&t->status, __ATOMIC_SEQ_CST);
 }
 
+const char *virtio_mmio_reset_reason(const struct virtio_mmio *t)
+{
+	return __atomic_load_n(&t->why, __ATOMIC_RELAXED);
+}
+
 void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits)
 {
 	if (!t)

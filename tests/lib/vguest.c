@@ -215,8 +215,8 @@ void vg_kick(struct vguest *g, int qi)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bool kick = true;
 	if (g->features & (1ull << VIRTIO_F_EVENT_IDX)) {
-		uint16_t ev;
-		memcpy(&ev, (uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num, 2);
+		uint16_t ev = __atomic_load_n((uint16_t *)(void *)((uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num),
+					      __ATOMIC_RELAXED);
 		kick = (uint16_t)(q->avail_idx - ev - 1) < (uint16_t)(q->avail_idx - q->kicked_idx);
 	}
 	q->kicked_idx = q->avail_idx;
