@@ -1,12 +1,17 @@
 /* libFuzzer target: the virtio-vsock packet handler. The input is a series of
  * guest tx packets ([le16 length][bytes], each split over up to three
  * descriptors at fuzzer-chosen points); after each one the device's rx pump
- * fills guest rx buffers. No parent listeners exist (connections to the
- * parent get RST) except the heartbeat, which the device answers itself. */
+ * fills guest rx buffers. A parent program listens on port 5000 (and
+ * answers each connection with a few bytes, so data flows both ways);
+ * other ports get RST; the heartbeat port is answered by the device. */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "carve/virtio.h"
 #include "virtio/vsock_internal.h"
@@ -34,11 +39,57 @@ static void beat(void *ctx)
 }
 
 static struct virtq_chain chain;
+static char dir[64];
+static int lfd = -1;
+static int accepted[1100];
+static int naccepted;
+
+static void parent_cleanup(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/port-5000.sock", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* The parent's listener on port 5000, made once (removed at exit). */
+static void parent_setup(void)
+{
+	strcpy(dir, "/tmp/carve-fuzz-vsock.XXXXXX");
+	if (!mkdtemp(dir))
+		__builtin_trap();
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/port-5000.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1024) < 0)
+		__builtin_trap();
+	atexit(parent_cleanup);
+}
+
+static void parent_accept(void)
+{
+	int fd;
+	while (naccepted < 1100 && (fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		ssize_t r = write(fd, "hello from the parent", 21);
+		(void)r;
+		accepted[naccepted++] = fd;
+	}
+}
+
+static void parent_close_all(void)
+{
+	parent_accept();
+	for (int i = 0; i < naccepted; i++)
+		close(accepted[i]);
+	naccepted = 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!mem_buf)
+	if (!mem_buf) {
 		mem_buf = aligned_alloc(4096, (MEM + 4095) & ~4095ul);
+		parent_setup();
+	}
 	memset(mem_buf, 0, MEM);
 	uint64_t desc = GPA, avail = desc + 16 * QN, used = (avail + 6 + 2 * QN + 2 + 3) & ~3ull;
 	uint64_t bufs = (used + 6 + 8 * QN + 2 + 7) & ~7ull;
@@ -54,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(mem_ptr(NULL, avail + 4 + 2 * i, 2), &head, 2);
 	}
 	int beats = 0;
-	struct vsock_config cfg = {.guest_cid = 5, .vsock_dir = "/nonexistent-carve-fuzz",
+	struct vsock_config cfg = {.guest_cid = 5, .vsock_dir = dir,
 				   .heartbeat = beat, .heartbeat_ctx = &beats};
 	struct vsock_dev *v = vsock_create(&cfg);
 	if (!v)
@@ -95,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		chain.rlen = (uint32_t)len;
 		vsock_tx_packet(v, &chain);
+		parent_accept();
 		/* the guest keeps its rx ring full */
 		uint16_t uidx;
 		memcpy(&uidx, mem_ptr(NULL, used + 2, 2), 2);
@@ -109,5 +161,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(pkt);
 	vsock_detach(v);
 	vsock_destroy(v);
+	parent_close_all();
 	return 0;
 }
