@@ -62,6 +62,10 @@ struct eproc {
 	uint64_t start_ns;
 	bool terminating;
 	int terminator;     /* client index to answer once stopped, -1 */
+	/* Boot: until the heartbeat the launcher waits on report_fd. */
+	bool booted;
+	int report_fd;
+	uint64_t boot_deadline_ns;
 };
 
 static void *vm_thread_main(void *arg)
@@ -207,7 +211,8 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 	}
 	switch (req.cmd) {
 	case CONTROL_DESCRIBE: {
-		json_object *o = enclave_describe_json(p->spec, p->terminating ? "TERMINATING" : "RUNNING",
+		json_object *o = enclave_describe_json(p->spec, p->terminating ? "TERMINATING"
+								: p->booted ? "RUNNING" : "STARTING",
 						       req.metadata, getpid());
 		send_json_line(c->fd, o);
 		json_object_put(o);
@@ -403,52 +408,58 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 	return 0;
 }
 
-/* Waits for the heartbeat while keeping the console drained. 0 when it came;
- * -1 with err (E36) when the VM stopped or the time ran out. */
-static int wait_heartbeat(struct eproc *p, struct carve_err *err)
+/* The boot ends: tell the launcher (once) how. */
+static void boot_report(struct eproc *p, int code, const char *msg)
 {
-	uint64_t deadline = monotonic_ns() + p->spec->timeout_ms * 1000000ull;
-	for (;;) {
-		struct pollfd fds[3] = {
-			{.fd = p->console_rd, .events = POLLIN},
-			{.fd = p->stop_efd, .events = POLLIN},
-			{.fd = p->heartbeat_fd, .events = POLLIN},
-		};
-		uint64_t now = monotonic_ns();
-		if (now >= deadline)
-			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE,
-					  "Waiting on enclave to boot failed with error VsockTimeoutError: no "
-					  "heartbeat within %llu s", (unsigned long long)(p->spec->timeout_ms / 1000));
-		int r = poll(fds, p->heartbeat_fd >= 0 ? 3 : 2, (int)((deadline - now) / 1000000 + 1));
-		if (r < 0 && errno != EINTR)
-			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "poll: %s", strerror(errno));
-		if (fds[0].revents & POLLIN)
-			pump_console(p);
-		if (fds[1].revents & POLLIN) {
-			pump_console(p);
-			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE,
-					  "the enclave stopped before its heartbeat (%s: %s)",
-					  vmm_stop_name(p->stop.reason), p->stop.detail);
-		}
-		if (p->heartbeat_fd >= 0 && (fds[2].revents & POLLIN))
-			return 0;
+	report(p->report_fd, code, msg);
+	p->report_fd = -1;
+}
+
+/* Heartbeat, boot timeout: the part of the loop that only matters until the
+ * enclave has booted. */
+static void boot_events(struct eproc *p, bool heartbeat)
+{
+	if (p->booted || p->report_fd < 0)
+		return;
+	if (heartbeat) {
+		p->booted = true;
+		boot_report(p, 0, NULL);
+		return;
+	}
+	if (monotonic_ns() >= p->boot_deadline_ns) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Waiting on enclave to boot failed with error VsockTimeoutError: "
+			 "no heartbeat within %llu s", (unsigned long long)(p->spec->timeout_ms / 1000));
+		boot_report(p, E36_ENCLAVE_BOOT_FAILURE, msg);
+		begin_terminate(p);
 	}
 }
 
+/* The event loop, from before the VM starts until it has stopped: console,
+ * control socket (so an enclave can be described and terminated while it
+ * boots), signals, heartbeat and boot timeout. */
 static void serve(struct eproc *p)
 {
 	for (;;) {
-		struct pollfd fds[4 + MAX_CLIENTS];
+		struct pollfd fds[5 + MAX_CLIENTS];
 		int n = 0;
 		fds[n++] = (struct pollfd){.fd = p->console_rd, .events = POLLIN};
 		fds[n++] = (struct pollfd){.fd = p->stop_efd, .events = POLLIN};
 		fds[n++] = (struct pollfd){.fd = p->signal_fd, .events = POLLIN};
 		fds[n++] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = p->booted ? -1 : p->heartbeat_fd, .events = POLLIN};
+		const int first_client = n;
 		for (int i = 0; i < p->nclients; i++)
 			fds[n++] = (struct pollfd){.fd = p->clients[i].fd, .events = POLLIN |
 				   (p->clients[i].streaming &&
 				    p->clients[i].pos < p->console.written ? POLLOUT : 0)};
-		if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
+		int timeout = -1;
+		if (!p->booted && p->report_fd >= 0) {
+			uint64_t now = monotonic_ns();
+			timeout = now >= p->boot_deadline_ns ? 0
+				  : (int)((p->boot_deadline_ns - now) / 1000000 + 1);
+		}
+		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
 		if (fds[0].revents & POLLIN)
 			pump_console(p);
@@ -459,8 +470,9 @@ static void serve(struct eproc *p)
 		}
 		if (fds[3].revents & POLLIN)
 			accept_client(p);
+		boot_events(p, (fds[4].revents & POLLIN) != 0);
 		for (int i = p->nclients - 1; i >= 0; i--) {
-			short ev = fds[4 + i].revents;
+			short ev = fds[first_client + i].revents;
 			if (i >= p->nclients || !ev)
 				continue;
 			bool keep = true;
@@ -481,7 +493,8 @@ static void serve(struct eproc *p)
 
 void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 {
-	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1, .terminator = -1};
+	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1, .terminator = -1,
+			  .report_fd = -1};
 	struct carve_err err = {0};
 	struct eif_boot boot = {0};
 	int pipefd[2];
@@ -512,26 +525,22 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		registry_release(spec->reg.slot);
 		_exit(1);
 	}
-	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
-		report(report_fd, E05_PROCESS_SPAWN, "cannot start the vCPU thread");
+	/* The control socket exists from now on: the enclave can be described
+	 * and terminated while it boots. Its reservation is then redundant. */
+	if (bind_control_socket(&p, &err) < 0) {
+		report(report_fd, err.code, err.msg);
 		registry_release(spec->reg.slot);
 		_exit(1);
 	}
-	p.vm_running = true;
-
-	int rc = wait_heartbeat(&p, &err);
-	if (rc == 0)
-		rc = bind_control_socket(&p, &err);
 	registry_release(spec->reg.slot);
-	if (rc < 0) {
-		vmm_request_stop(p.vm);
-		pthread_join(p.vm_thread, NULL);
-		pump_console(&p);
-		save_console(&p);
-		report(report_fd, err.code, err.msg);
+	p.report_fd = report_fd;
+	p.boot_deadline_ns = monotonic_ns() + spec->timeout_ms * 1000000ull;
+	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
+		unlink(p.sock_path);
+		report(report_fd, E05_PROCESS_SPAWN, "cannot start the vCPU thread");
 		_exit(1);
 	}
-	report(report_fd, 0, NULL);
+	p.vm_running = true;
 
 	serve(&p);
 	pthread_join(p.vm_thread, NULL);
@@ -539,6 +548,15 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	pump_console(&p);
 	unlink(p.sock_path);
 	save_console(&p);
+	if (p.report_fd >= 0) { /* stopped before its heartbeat */
+		char msg[400];
+		if (p.terminating)
+			snprintf(msg, sizeof(msg), "the enclave was terminated while it booted");
+		else
+			snprintf(msg, sizeof(msg), "the enclave stopped before its heartbeat (%s: %s)",
+				 vmm_stop_name(p.stop.reason), p.stop.detail);
+		boot_report(&p, E36_ENCLAVE_BOOT_FAILURE, msg);
+	}
 	for (int i = 0; i < p.nclients; i++)
 		client_feed(&p, i);
 	if (p.terminator >= 0) {

@@ -61,4 +61,47 @@ same "terminate --all with none running prints []" "$($CARVE terminate-enclave -
 fails_with 40 "console of an unknown enclave is E40" $CARVE console --enclave-id i-0000000000000000-enc99
 fails_with 3 "console with a bad timeout is E03" $CARVE console --enclave-name early --disconnect-timeout -1
 
+# --- an enclave that boots forever (its guest halts and never sends the
+# heartbeat): described while it boots, refused to other users, terminated
+# during boot, killed -9 ---------------------------------------------------------
+$CARVE build-enclave --kernel "$GUEST" --cmdline "stop=hang" --ramdisk ramdisk --output-file hang.eif >/dev/null 2>&1
+wait_state() { # NAME STATE: until describe-enclaves shows it, at most 20 s
+	for _ in $(seq 200); do
+		$CARVE describe-enclaves 2>/dev/null | grep -A9 "\"EnclaveName\": \"$1\"" | grep -q "\"State\": \"$2\"" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+$CARVE run-enclave --eif-path hang.eif --memory 64 --cpu-count 1 --enclave-name booting >run1.out 2>run1.err &
+run1=$!
+ok "a booting enclave is listed as STARTING" wait_state booting STARTING
+chmod 755 "$TMP"
+if command -v setpriv >/dev/null; then
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	as_nobody $CARVE describe-enclaves >nobody.json 2>&1
+	ok "another user may describe it" grep -q '"EnclaveName": "booting"' nobody.json
+	fails_with 18 "another user may not terminate it (E18)" as_nobody $CARVE terminate-enclave --enclave-name booting
+	same "another user's --all terminates nothing" "$(as_nobody $CARVE terminate-enclave --all 2>/dev/null)" "[]"
+	ok "  ...and the enclave is still there" wait_state booting STARTING
+else
+	skip "read-only users" "setpriv (util-linux) is missing"
+fi
+ok "terminate during boot" $CARVE terminate-enclave --enclave-name booting
+wait $run1
+same "run-enclave of the terminated enclave exits 36" "$?" "36"
+ok "and says it was terminated while booting" grep -q "terminated while it booted" run1.err
+same "nothing is listed afterwards" "$($CARVE describe-enclaves)" "[]"
+
+$CARVE run-enclave --eif-path hang.eif --memory 64 --cpu-count 1 --enclave-name victim >/dev/null 2>run2.err &
+run2=$!
+ok "second booting enclave listed" wait_state victim STARTING
+pid=$($CARVE describe-enclaves | grep -o '"ProcessID": [0-9]*' | awk '{print $2}')
+kill -9 "$pid"
+wait $run2
+same "run-enclave whose enclave process was killed exits 36" "$?" "36"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+ok "kill -9 leaves no enclave process behind" bash -c "! kill -0 $pid 2>/dev/null"
+same "the stale enclave is not listed" "$($CARVE describe-enclaves)" "[]"
+ok "kill -9 leaves no socket behind (cleaned when next listed)" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.starting$'"
+
 finish
