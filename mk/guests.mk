@@ -16,3 +16,20 @@ guests: $(GUEST_DIR)/carve-guest.elf
 $(GUEST_DIR)/carve-guest.elf: tests/guests/start.S tests/guests/guest.c tests/guests/guest.ld
 	@mkdir -p $(dir $@)
 	gcc $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ tests/guests/start.S tests/guests/guest.c
+
+# The same guest wrapped as a bzImage (tests/guests/mkbzimage.c): initrds must
+# end below 32 MiB (initrd_addr_max) and the command line is at most 255 bytes.
+guests: $(GUEST_DIR)/carve-guest.bz
+
+$(GUEST_DIR)/mkbzimage: tests/guests/mkbzimage.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(GUEST_DIR)/carve-guest-bz.elf: tests/guests/start.S tests/guests/guest.c tests/guests/guest-bz.ld
+	@mkdir -p $(dir $@)
+	gcc $(GUEST_CFLAGS) $(subst guest.ld,guest-bz.ld,$(GUEST_LDFLAGS)) -o $@ tests/guests/start.S tests/guests/guest.c
+
+$(GUEST_DIR)/carve-guest.bz: $(GUEST_DIR)/carve-guest-bz.elf $(GUEST_DIR)/mkbzimage
+	objcopy -O binary --set-section-flags .bss=alloc,load,contents $< $@.flat
+	$(GUEST_DIR)/mkbzimage $@.flat $@ 0x1ffffff 255
+	rm -f $@.flat

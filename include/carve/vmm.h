@@ -64,11 +64,29 @@ uint64_t gm_low_end(const struct guest_mem *gm);
 
 /* ---- configuration ---- */
 
-/* A virtio-mmio slot the ACPI tables announce (the devices come later). */
+/* A device behind a virtio-mmio slot. The VMM routes MMIO exits inside the
+ * slot to read/write (on vCPU threads), binds each kick eventfd with
+ * KVM_IOEVENTFD to base + notify_offset (4-byte writes, datamatch = queue
+ * index) so queue notifications reach the device thread without a VM exit
+ * to user space, and binds irq_fd with KVM_IRQFD to the slot's GSI. */
+#define VMM_MMIO_MAX_QUEUES 8
+struct vmm_mmio_device {
+	void (*read)(void *ctx, uint64_t off, void *data, uint32_t len);
+	void (*write)(void *ctx, uint64_t off, const void *data, uint32_t len);
+	void *ctx;
+	int irq_fd;                        /* -1: none */
+	uint64_t notify_offset;            /* virtio-mmio QueueNotify: 0x50 */
+	int nkicks;
+	int kick_fds[VMM_MMIO_MAX_QUEUES]; /* one per queue */
+};
+
+/* A virtio-mmio slot the ACPI tables announce (and, for the carve kernel,
+ * the command line), with the device behind it, if any. */
 struct vmm_mmio_slot {
 	uint64_t base;
 	uint32_t size;
 	uint32_t gsi;
+	const struct vmm_mmio_device *dev; /* NULL: announced only */
 };
 
 /* The i-th of n standard slots: 4 KiB at 0xd0000000 + i*4 KiB, GSI 5 + i. */
@@ -120,12 +138,18 @@ enum vmm_stop_reason {
 	VMM_STOP_UNHANDLED_EXIT,  /* an exit reason the VMM does not know */
 	VMM_STOP_HOST_ERROR,      /* KVM_RUN or a VMM operation failed */
 	VMM_STOP_REQUESTED,       /* vmm_request_stop (signal, timeout) */
+	VMM_STOP_GUEST_EXIT,      /* the guest wrote its program's exit status to port 0xF4 */
 };
+
+/* The carve exit port: a guest (the carve enclave kernel) writes its
+ * program's exit status here, 1 to 4 bytes little-endian, and the VM stops. */
+#define VMM_EXIT_PORT 0xF4
 
 struct vmm_stop_info {
 	enum vmm_stop_reason reason;
 	int vcpu;          /* the vCPU that stopped the VM, -1 if none */
 	char detail[256];  /* one line, no newline */
+	int exit_status;   /* VMM_STOP_GUEST_EXIT: the status written */
 };
 
 /* "poweroff", "triple-fault", ... */
@@ -140,7 +164,9 @@ struct vmm;
 /* Opens KVM, checks every capability used, maps memory, loads the kernel,
  * builds the boot structures and ACPI tables, creates the vCPUs. Nothing runs.
  * Errors: E29 (KVM missing or lacking a capability), E26/E27 (memory), E34
- * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot). */
+ * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot); on error
+ * everything is released and *out is NULL. The config's buffers are copied:
+ * the caller may free them once this returns. */
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err);
 /* Starts one thread per vCPU and waits until the VM stops. */
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);

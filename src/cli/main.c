@@ -8,6 +8,11 @@
 
 
 const struct cli_command cli_commands[] = {
+	{"run-enclave", cmd_run_enclave, "start an enclave from an EIF", NULL},
+	{"describe-enclaves", cmd_describe_enclaves, "list the running enclaves", NULL},
+	{"terminate-enclave", cmd_terminate_enclave, "stop an enclave", NULL},
+	{"console", cmd_console, "read a debug-mode enclave's console", NULL},
+	{"allocator", cmd_allocator, "reserve the CPU pool and hugepages for enclaves", NULL},
 	{"build-enclave", cmd_build_enclave, "build an Enclave Image File (EIF)", NULL},
 	{"describe-eif", cmd_describe_eif, "check an EIF and print its measurements and metadata", NULL},
 	{"pcr", cmd_pcr, "compute the PCR of a file, or PCR8 of a signing certificate", NULL},

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "carve/control.h"
+#include "carve/devices.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "enclave/console_buf.h"
@@ -54,6 +55,7 @@ struct eproc {
 	int listen_fd;
 	int signal_fd;
 	int heartbeat_fd;
+	struct enclave_devices *devices;
 	char sock_path[108];
 	struct client clients[MAX_CLIENTS];
 	int nclients;
@@ -359,8 +361,22 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 {
 	const struct enclave_spec *s = p->spec;
 	uint64_t mem = s->mem_mib << 20;
-	if (eif_boot_load(s->eif_path, NULL, mem, boot, err) < 0)
+	char vsock_dir[4096];
+	devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
+	struct devices_config dc = {
+		.module_id = s->id, .m = &s->m, .debug_mode = s->debug, .cid = s->reg.cid,
+		.vsock_dir = vsock_dir, .heartbeat_fd = p->heartbeat_fd,
+	};
+	if (devices_create(&dc, &p->devices, err) < 0)
 		return -1;
+	/* The carve kernel (an ELF) finds its devices on the command line;
+	 * Linux (a bzImage) finds them in the ACPI DSDT. */
+	if (eif_boot_load(s->eif_path, mem, boot, err) < 0)
+		return -1;
+	if (eif_boot_is_elf(boot) && eif_boot_append_cmdline(boot, devices_cmdline(p->devices), err) < 0)
+		return -1;
+	int nslots;
+	const struct vmm_mmio_slot *slots = devices_slots(p->devices, &nslots);
 	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
 	int pin[ENCLAVE_MAX_CPUS];
 	for (int i = 0; i < s->ncpus; i++)
@@ -373,10 +389,18 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 		.initrd = boot->initrd, .initrd_len = boot->initrd_len,
 		.cmdline = boot->cmdline,
 		.blob = &blob,
+		.mmio_slots = slots, .nmmio_slots = nslots,
 		.console_out = p->console_wr,
 		.console_in = -1,
 	};
-	return vmm_create(&cfg, &p->vm, err);
+	int rc = vmm_create(&cfg, &p->vm, err);
+	/* vmm_create copied the image, kernel and ramdisks into guest memory;
+	 * keeping them would double the enclave's host memory. */
+	eif_boot_free(boot);
+	if (rc < 0)
+		return -1;
+	devices_attach_memory(p->devices, vmm_memory(p->vm));
+	return 0;
 }
 
 /* Waits for the heartbeat while keeping the console drained. 0 when it came;
@@ -473,7 +497,8 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	sigdelset(&mask, SIGPIPE);
 	p.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	p.stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (p.signal_fd < 0 || p.stop_efd < 0 || pipe2(pipefd, O_CLOEXEC) < 0 ||
+	p.heartbeat_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p.signal_fd < 0 || p.stop_efd < 0 || p.heartbeat_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0 ||
 	    console_buf_init(&p.console, CONSOLE_BUF_SIZE) < 0) {
 		report(report_fd, E00_UNSPECIFIED, "cannot set up the enclave process");
 		_exit(1);
@@ -526,6 +551,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	}
 	for (int i = 0; i < p.nclients; i++)
 		close(p.clients[i].fd);
+	devices_destroy(p.devices); /* its threads stop before guest memory goes */
 	vmm_destroy(p.vm);
 	eif_boot_free(&boot);
 	console_buf_free(&p.console);

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "carve/control.h"
@@ -21,6 +22,7 @@
 #include "carve/util.h"
 
 #define FIRST_AUTO_CID 16
+#define SAVED_CONSOLE_SECONDS 3600
 
 const char *registry_dir(void)
 {
@@ -31,9 +33,10 @@ const char *registry_dir(void)
 int registry_ensure_dir(struct carve_err *err)
 {
 	const char *d = registry_dir();
-	if (mkdir(d, 0755) < 0 && errno != EEXIST)
+	int rc = mkdir_p(d, 0755);
+	if (rc < 0)
 		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s "
-				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(errno));
+				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(-rc));
 	return 0;
 }
 
@@ -82,8 +85,7 @@ int registry_connect(uint64_t slot)
 	return fd;
 }
 
-/* Reads one '\n'-terminated line (bounded) with a timeout. */
-static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+int registry_read_line(int fd, char *buf, size_t cap, int timeout_ms)
 {
 	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -101,17 +103,31 @@ static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
 	return (int)n;
 }
 
-/* Asks a live enclave process for its name, CID and pid. */
-static int query(uint64_t slot, struct registry_entry *e)
+int registry_send(uint64_t slot, const struct control_request *req)
 {
 	int fd = registry_connect(slot);
 	if (fd < 0)
 		return -1;
+	char line[128];
+	int n = control_format_request(req, line, sizeof(line));
+	if (n <= 0 || write_full(fd, line, (size_t)n) < 0) {
+		close(fd);
+		errno = EPIPE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Asks a live enclave process for its name, CID and pid. */
+static int query(uint64_t slot, struct registry_entry *e)
+{
 	struct control_request req = {.cmd = CONTROL_DESCRIBE};
+	int fd = registry_send(slot, &req);
+	if (fd < 0)
+		return -1;
 	char line[CONTROL_MSG_MAX];
-	int n = control_format_request(&req, line, sizeof(line));
 	int rc = -1;
-	if (n > 0 && write_full(fd, line, (size_t)n) == 0 && read_line(fd, line, sizeof(line), 3000) > 0) {
+	if (registry_read_line(fd, line, sizeof(line), 3000) > 0) {
 		json_object *o = json_tokener_parse(line), *v;
 		if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
 			snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
@@ -119,6 +135,9 @@ static int query(uint64_t slot, struct registry_entry *e)
 				e->cid = (uint64_t)json_object_get_int64(v);
 			if (json_object_object_get_ex(o, "ProcessID", &v))
 				e->pid = (pid_t)json_object_get_int(v);
+			if (json_object_object_get_ex(o, "CPUIDs", &v) && json_object_is_type(v, json_type_array))
+				for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+					e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
 			rc = 0;
 		}
 		json_object_put(o);
@@ -143,6 +162,9 @@ static int read_reservation(const char *path, struct registry_entry *e)
 			e->cid = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "pid", &v))
 			e->pid = (pid_t)json_object_get_int(v);
+		if (json_object_object_get_ex(o, "cpus", &v) && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+				e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
 		rc = 0;
 	}
 	json_object_put(o);
@@ -168,6 +190,15 @@ int registry_list(struct registry_entry **out, int *count, struct carve_err *err
 		if (!dot || dot == de->d_name)
 			continue;
 		bool sock = !strcmp(dot, ".sock"), starting = !strcmp(dot, ".starting");
+		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited")) {
+			/* Saved consoles of stopped enclaves are kept for an hour. */
+			char old[4096];
+			struct stat st;
+			snprintf(old, sizeof(old), "%s/%s", registry_dir(), de->d_name);
+			if (stat(old, &st) == 0 && time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS)
+				unlink(old);
+			continue;
+		}
 		if (!sock && !starting)
 			continue;
 		char *end;
@@ -226,8 +257,8 @@ static bool slot_used(const struct registry_entry *l, int n, uint64_t slot)
 	return false;
 }
 
-int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct registry_entry *out,
-		     struct carve_err *err)
+int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_choose_fn choose,
+		     void *choose_ctx, struct registry_entry *out, struct carve_err *err)
 {
 	int lock;
 	if (registry_ensure_dir(err) < 0 || registry_lock(&lock, err) < 0)
@@ -259,6 +290,8 @@ int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct regi
 	out->cid = cid;
 	out->pid = pid;
 	out->starting = true;
+	if (choose && choose(choose_ctx, list, n, out, err) < 0)
+		goto out_free;
 	rc = registry_reservation_update_pid(out, pid, err);
 out_free:
 	free(list);
@@ -269,24 +302,20 @@ out_unlock:
 
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	registry_path(e->slot, "starting", path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(e->name));
 	json_object_object_add(o, "cid", json_object_new_int64((int64_t)e->cid));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object *cpus = json_object_new_array();
+	for (int i = 0; i < e->ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
+	json_object_object_add(o, "cpus", cpus);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd >= 0 && write_full(fd, text, strlen(text)) == 0 ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
+	int rc = file_write_atomic(path, text, strlen(text), err);
 	json_object_put(o);
-	if (rc == 0 && rename(tmp, path) == 0)
-		return 0;
-	unlink(tmp);
-	return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
-			  strerror(errno));
+	return rc;
 }
 
 void registry_release(uint64_t slot)
@@ -294,4 +323,42 @@ void registry_release(uint64_t slot)
 	char path[4096];
 	registry_path(slot, "starting", path, sizeof(path));
 	unlink(path);
+}
+
+int registry_find_exited(const char *name, uint64_t *slot)
+{
+	DIR *d = opendir(registry_dir());
+	if (!d)
+		return -1;
+	struct dirent *de;
+	time_t newest = 0;
+	int rc = -1;
+	while ((de = readdir(d))) {
+		char *dot = strrchr(de->d_name, '.');
+		if (!dot || strcmp(dot, ".exited"))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
+		uint8_t *data;
+		size_t len;
+		struct carve_err ignored = {0};
+		struct stat st;
+		if (stat(path, &st) < 0 || file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+			continue;
+		json_object *o = json_tokener_parse((const char *)data), *v;
+		if (o && json_object_object_get_ex(o, "EnclaveName", &v) &&
+		    !strcmp(json_object_get_string(v), name) && st.st_mtime >= newest) {
+			char *end;
+			unsigned long long s = strtoull(de->d_name, &end, 16);
+			if (end == dot) {
+				*slot = s;
+				newest = st.st_mtime;
+				rc = 0;
+			}
+		}
+		json_object_put(o);
+		free(data);
+	}
+	closedir(d);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "carve/enclave.h"
 #include "carve/error.h"
 
 #define REGISTRY_NAME_MAX 128
@@ -20,7 +21,14 @@ struct registry_entry {
 	uint64_t cid;
 	pid_t pid;
 	bool starting;          /* a reservation, not yet a running enclave */
+	int ncpus;              /* dedicated CPUs (pool mode), else 0 */
+	int cpus[ENCLAVE_MAX_CPUS];
 };
+
+/* Picks what must not be shared (the pool's CPUs) while the registry is
+ * locked, seeing every other enclave; fills e->cpus. */
+typedef int (*registry_choose_fn)(void *ctx, const struct registry_entry *others, int n,
+				  struct registry_entry *e, struct carve_err *err);
 
 /* $CARVE_SOCKETS_DIR, or /run/carve. */
 const char *registry_dir(void);
@@ -41,13 +49,22 @@ int registry_list(struct registry_entry **out, int *n, struct carve_err *err);
 /* Under the lock: pick a free slot, a unique name from `base`, and the CID
  * (cid 0: the lowest free from 16 up; else it must be unused, E03), then
  * write the reservation for `pid`. */
-int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, struct registry_entry *out,
-		     struct carve_err *err);
+int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_choose_fn choose,
+		     void *choose_ctx, struct registry_entry *out, struct carve_err *err);
 /* The reservation now belongs to another process (the enclave process). */
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err);
 void registry_release(uint64_t slot);
 
+/* The newest <slot>.exited record (a stopped enclave) with this name. */
+int registry_find_exited(const char *name, uint64_t *slot);
+
 /* Connects to <slot>.sock; -1 with errno on failure. */
 int registry_connect(uint64_t slot);
+struct control_request;
+/* Connects and sends one request; the socket, or -1 with errno. */
+int registry_send(uint64_t slot, const struct control_request *req);
+/* Reads one line (with its '\n', NUL-terminated), waiting at most
+ * timeout_ms (0: no limit); its length, or -1. */
+int registry_read_line(int fd, char *buf, size_t cap, int timeout_ms);
 
 #endif

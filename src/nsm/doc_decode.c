@@ -66,7 +66,7 @@ static int take_bytes(const cbor_item_t *v, size_t min, size_t max, struct nsm_b
 static int take_optional(const cbor_item_t *v, size_t min, struct nsm_bytes *out,
 			 const char *what, struct carve_err *err)
 {
-	if (cbor_is_null(v))
+	if (cb_is_null(v))
 		return 0;
 	return take_bytes(v, min, NSM_USER_FIELD_MAX, out, what, err);
 }

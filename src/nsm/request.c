@@ -49,7 +49,7 @@ static int get_optional(const cbor_item_t *body, const char *key, struct nsm_req
 	memset(out, 0, sizeof(*out));
 	if (dup)
 		return NSM_INVALID_OPERATION;
-	if (!v || cbor_is_null(v))
+	if (!v || cb_is_null(v))
 		return NSM_SUCCESS;
 	if (!get_bytes(v, out))
 		return NSM_INVALID_OPERATION;

@@ -35,6 +35,17 @@ void exit_pio(struct vcpu *v)
 		return;
 	}
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	if (write && run->io.port == VMM_EXIT_PORT) {
+		uint32_t status = 0;
+		for (uint32_t b = 0; b < size; b++)
+			status |= (uint32_t)data[b] << (8 * b);
+		pthread_mutex_lock(&v->vm->stop_lock);
+		if (v->vm->stop.reason == VMM_STOP_NONE)
+			v->vm->stop.exit_status = (int)status;
+		pthread_mutex_unlock(&v->vm->stop_lock);
+		vmm_stop(v->vm, VMM_STOP_GUEST_EXIT, v->index, "the program exited with status %u", status);
+		return;
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		/* Wider accesses are split into byte accesses at consecutive ports, as
 		 * an 8-bit ISA bus does. */
@@ -46,9 +57,9 @@ void exit_pio(struct vcpu *v)
 void exit_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	/* No MMIO devices yet (virtio-mmio comes with the devices part). */
-	if (!run->mmio.is_write) {
-		uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+	if (mmio_bus_access(v->vm, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write))
+		return;
+	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, len);
-	}
 }

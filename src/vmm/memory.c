@@ -70,16 +70,10 @@ static void touch_pages(uint8_t *p, uint64_t len)
 		((volatile uint8_t *)p)[off] = 0;
 }
 
-int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
+/* One memfd mapping of all guest memory, populated. */
+static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 {
-	int fd = -1;
-	bool huge = false;
-	if (free_hugepages_2m() >= gm->total / VMM_MEM_ALIGN) {
-		fd = memfd_create("carve-guest", MFD_CLOEXEC | MFD_HUGETLB);
-		huge = fd >= 0;
-	}
-	if (fd < 0)
-		fd = memfd_create("carve-guest", MFD_CLOEXEC);
+	int fd = memfd_create("carve-guest", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
 	if (fd < 0)
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
 				  "cannot create guest memory: %s", strerror(errno));
@@ -99,7 +93,10 @@ int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
 	if (!huge)
 		(void)madvise(map, gm->total, MADV_HUGEPAGE); /* best effort: THP may be off */
 	if (madvise(map, gm->total, MADV_POPULATE_WRITE) < 0) {
-		if (errno != EINVAL) {
+		if (errno != EINVAL || huge) {
+			/* With huge pages EINVAL cannot mean "unknown advice" here
+			 * (hugetlb memfds need 5.14+ anyway): fail, let the caller
+			 * fall back to small pages. */
 			int e = errno;
 			munmap(map, gm->total);
 			close(fd);
@@ -117,10 +114,27 @@ int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
 	gm->fd = fd;
 	gm->map = map;
 	gm->hugetlb = huge;
+	return 0;
+}
+
+int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
+{
+	/* Reserved huge pages when there are enough free; another process may
+	 * take them between the check and the populate, so a failure there falls
+	 * back to small pages. */
+	bool mapped = false;
+	if (free_hugepages_2m() >= gm->total / VMM_MEM_ALIGN) {
+		struct carve_err huge_err = {0};
+		mapped = map_backing(gm, true, &huge_err) == 0;
+		if (!mapped && verbose)
+			fprintf(stderr, "vmm: huge pages unusable (%s); using small pages\n", huge_err.msg);
+	}
+	if (!mapped && map_backing(gm, false, err) < 0)
+		return -1;
 	if (verbose)
 		fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n",
 			(unsigned long long)(gm->total / VMM_MIB), gm->nregions,
-			huge ? "hugetlbfs 2 MiB pages" : "memfd with transparent huge pages");
+			gm->hugetlb ? "hugetlbfs 2 MiB pages" : "memfd with transparent huge pages");
 	return 0;
 }
 

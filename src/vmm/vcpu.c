@@ -37,16 +37,17 @@
 
 static int set_msrs(struct vcpu *v)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: give it room for two. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
+		uint8_t raw[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
 	} m;
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 2;
-	m.e[0].index = MSR_IA32_MISC_ENABLE;
-	m.e[0].data = MISC_ENABLE_FAST_STRING;
-	m.e[1].index = MSR_MTRR_DEF_TYPE;
-	m.e[1].data = MTRR_ENABLE | MTRR_TYPE_WB; /* all RAM write-back */
+	m.hdr.entries[0].index = MSR_IA32_MISC_ENABLE;
+	m.hdr.entries[0].data = MISC_ENABLE_FAST_STRING;
+	m.hdr.entries[1].index = MSR_MTRR_DEF_TYPE;
+	m.hdr.entries[1].data = MTRR_ENABLE | MTRR_TYPE_WB; /* all RAM write-back */
 	/* KVM_SET_MSRS returns how many it set. */
 	return ioctl(v->fd, KVM_SET_MSRS, &m) == 2 ? 0 : -1;
 }
@@ -254,6 +255,9 @@ void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vmm *vm = v->vm;
+	char name[16];
+	snprintf(name, sizeof(name), "vcpu%d", v->index);
+	pthread_setname_np(pthread_self(), name); /* for top, perf and /proc */
 	if (v->pin >= 0) {
 		cpu_set_t set;
 		CPU_ZERO(&set);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ const char *vmm_stop_name(enum vmm_stop_reason r)
 	case VMM_STOP_UNHANDLED_EXIT: return "unhandled-exit";
 	case VMM_STOP_HOST_ERROR: return "host-error";
 	case VMM_STOP_REQUESTED: return "stopped-by-host";
+	case VMM_STOP_GUEST_EXIT: return "exit";
 	}
 	return "unknown";
 }
@@ -137,7 +139,7 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg, struct carve
 	return 0;
 }
 
-int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
 {
 	*out = NULL;
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_VCPUS)
@@ -146,6 +148,9 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 	if (cfg->nmmio_slots < 0 || cfg->nmmio_slots > VMM_MAX_MMIO_SLOTS)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "at most %d virtio-mmio slots",
 				  VMM_MAX_MMIO_SLOTS);
+	for (int i = 0; cfg->pin && i < cfg->ncpus; i++)
+		if (cfg->pin[i] >= CPU_SETSIZE)
+			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist", cfg->pin[i]);
 	if (!cfg->kernel || !cfg->kernel_len)
 		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
 	struct vmm *vm = calloc(1, sizeof(*vm));
@@ -182,6 +187,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 		return -1;
 	if (setup_irqchip(vm, err) < 0)
 		return -1;
+	if (mmio_bus_setup(vm, cfg->mmio_slots, cfg->nmmio_slots, err) < 0)
+		return -1;
 	vm->cpuid_base = cpuid_supported(vm->kvm.sys_fd, err);
 	if (!vm->cpuid_base)
 		return -1;
@@ -194,6 +201,18 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 		return -1;
 	if (vm->kvm.pre_fault && vcpu_prefault(&vm->vcpus[0], &vm->mem) < 0 && cfg->verbose)
 		fprintf(stderr, "vmm: KVM_PRE_FAULT_MEMORY failed; guest pages fault in on use\n");
+	return 0;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+{
+	struct vmm *vm;
+	if (create(cfg, &vm, err) < 0) {
+		vmm_destroy(vm); /* whatever was set up, in any state */
+		*out = NULL;
+		return -1;
+	}
+	*out = vm;
 	return 0;
 }
 

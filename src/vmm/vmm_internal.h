@@ -206,6 +206,8 @@ struct vmm {
 	struct boot_plan *plan;
 	struct acpi_tables acpi;
 	struct serial com1;
+	int nmmio;
+	struct vmm_mmio_slot mmio[VMM_MAX_MMIO_SLOTS];
 	pthread_t input_thread;
 	bool input_started;
 	int input_stop_fd;  /* eventfd that ends the input thread */
@@ -229,6 +231,11 @@ void vcpu_destroy(struct vcpu *v);
 /* KVM_PRE_FAULT_MEMORY over all RAM, where KVM offers it. */
 int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm);
 void *vcpu_thread(void *arg);
+
+/* mmio_bus.c: the virtio-mmio slots with devices behind them. */
+int mmio_bus_setup(struct vmm *vm, const struct vmm_mmio_slot *slots, int n, struct carve_err *err);
+/* Routes one MMIO access; false when no device owns the address. */
+bool mmio_bus_access(struct vmm *vm, uint64_t gpa, void *data, uint32_t len, bool write);
 
 /* exits.c: one port/MMIO access from a vCPU. */
 void exit_pio(struct vcpu *v);

@@ -26,6 +26,70 @@ _start:
 	hlt
 	jmp	2b
 
+/* PVH entry (Xen's HVM direct boot ABI, used by QEMU for ELF kernels):
+ * 32-bit protected mode, paging off, EBX = hvm_start_info. The guest builds
+ * its own identity map of 4 GiB and enters long mode; guest_main gets a NULL
+ * zero page (it only greets and halts). Used by bench/vmm_boot.sh to compare
+ * VMM start-up with QEMU on a guest that does almost nothing. */
+	.section .text.start, "ax"
+	.code32
+	.globl pvh_start32
+pvh_start32:
+	cli
+	lgdt	pvh_gdt_desc
+	mov	$pvh_pd, %edi
+	xor	%ecx, %ecx
+1:	mov	%ecx, %eax
+	shl	$21, %eax
+	or	$0x83, %eax		/* present, writable, 2 MiB */
+	mov	%eax, (%edi,%ecx,8)
+	movl	$0, 4(%edi,%ecx,8)
+	inc	%ecx
+	cmp	$2048, %ecx
+	jne	1b
+	mov	$pvh_pdpt, %edi
+	xor	%ecx, %ecx
+2:	mov	%ecx, %eax
+	shl	$12, %eax
+	add	$pvh_pd + 3, %eax
+	mov	%eax, (%edi,%ecx,8)
+	movl	$0, 4(%edi,%ecx,8)
+	inc	%ecx
+	cmp	$4, %ecx
+	jne	2b
+	movl	$pvh_pdpt + 3, pvh_pml4
+	movl	$0, pvh_pml4 + 4
+	mov	$0x20, %eax		/* CR4.PAE */
+	mov	%eax, %cr4
+	mov	$pvh_pml4, %eax
+	mov	%eax, %cr3
+	mov	$0xc0000080, %ecx	/* EFER.LME */
+	rdmsr
+	or	$0x100, %eax
+	wrmsr
+	mov	$0x80000011, %eax	/* PG | ET | PE */
+	mov	%eax, %cr0
+	ljmp	$0x08, $pvh_long
+	.code64
+pvh_long:
+	mov	$0x10, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	lea	stack_top(%rip), %rsp
+	xor	%edi, %edi
+	call	guest_main
+3:	cli
+	hlt
+	jmp	3b
+
+	.section .note.Xen, "a", @note
+	.align 4
+	.long 4, 4, 18		/* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.long pvh_start32
+
+	.section .text
 /* #GP: count it and skip the 2-byte faulting instruction (RDMSR/WRMSR). */
 	.globl gp_stub
 gp_stub:
@@ -65,6 +129,9 @@ gdt:
 gdt_desc:
 	.word 23
 	.quad gdt
+pvh_gdt_desc:
+	.word 23
+	.long gdt
 
 /* Real-mode trampoline, copied to TRAMP_BASE by the BSP (SIPI vector 0x10):
  * 16-bit -> long mode directly (PAE, CR3, EFER.LME, then PE|PG at once),
@@ -106,6 +173,12 @@ tramp_end:
 
 	.section .bss
 	.align 4096
+pvh_pml4:
+	.space 4096
+pvh_pdpt:
+	.space 4096
+pvh_pd:
+	.space 4096 * 4
 	.globl ap_stacks
 ap_stacks:
 	.space 4096 * 9

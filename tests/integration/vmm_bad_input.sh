@@ -57,8 +57,25 @@ fails_with 26 "memory below 64 MiB" vmm --kernel "$GUEST" --memory 32 --cpus 1
 fails_with 3 "memory not a multiple of 2 MiB" vmm --kernel "$GUEST" --memory 65 --cpus 1
 fails_with 20 "zero vCPUs" vmm --kernel "$GUEST" --memory 64 --cpus 0
 fails_with 47 "vCPU count not a number" vmm --kernel "$GUEST" --memory 64 --cpus two
+fails_with 20 "--pin-cpus with too few CPUs" vmm --kernel "$GUEST" --memory 64 --cpus 2 --pin-cpus 0
+fails_with 23 "--pin-cpus malformed" vmm --kernel "$GUEST" --memory 64 --cpus 1 --pin-cpus x
+fails_with 3 "unknown --cpu-template" vmm --kernel "$GUEST" --memory 64 --cpus 1 --cpu-template fast
+fails_with 3 "too many virtio slots" vmm --kernel "$GUEST" --memory 64 --cpus 1 --virtio-slots 20
 fails_with 1 "no kernel" vmm --memory 64 --cpus 1
 fails_with 2 "both --kernel and --eif-path" vmm --kernel "$GUEST" --eif-path x.eif --memory 64 --cpus 1
 fails_with 34 "cmdline longer than the kernel accepts" vmm --kernel "$GUEST" --memory 64 --cpus 1 \
 	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
+
+# No usable KVM: /dev/kvm replaced in a private mount namespace (root only).
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	fails_with 29 "/dev/kvm that is not KVM" unshare -m sh -c \
+		"mount --bind /dev/null /dev/kvm && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
+	mentions "  ...says so" "/dev/kvm is not KVM"
+	fails_with 29 "no /dev/kvm at all" unshare -m sh -c \
+		"mount -t tmpfs none /dev && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
+	mentions "  ...names the device" "cannot open /dev/kvm"
+else
+	skip "/dev/kvm that is not KVM" "needs root and unshare -m to hide /dev/kvm"
+	skip "no /dev/kvm at all" "needs root and unshare -m to hide /dev/kvm"
+fi
 finish

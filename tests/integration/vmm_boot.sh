@@ -24,9 +24,11 @@ same "e820: 3 entries" "$(grep '^zp: e820 entries=' "$TMP/b1")" "zp: e820 entrie
 same "e820: low RAM" "$(grep -c '^zp: e820 0x0000000000000000 0x000000000009fc00 1$' "$TMP/b1")" 1
 same "e820: reserved EBDA..1 MiB" "$(grep -c '^zp: e820 0x000000000009fc00 0x0000000000060400 2$' "$TMP/b1")" 1
 same "e820: RAM from 1 MiB to 128 MiB" "$(grep -c '^zp: e820 0x0000000000100000 0x0000000007f00000 1$' "$TMP/b1")" 1
+same "ELF: no setup header, loader and cmdline length set" "$(grep '^zp: boot_protocol' "$TMP/b1")" \
+	"zp: boot_protocol=0x0000 loader=0xff cmdline_size=17"
 same "cmdline pointer" "$(grep '^zp: cmdline_ptr=' "$TMP/b1")" "zp: cmdline_ptr=0x00020000"
 same "cmdline text" "$(grep '^cmdline: ' "$TMP/b1")" "cmdline: report me please"
-same "initrd size and checksum" "$(grep -o 'size=.*' "$TMP/b1")" "size=5000 sum=$want_sum"
+same "initrd size and checksum" "$(grep '^zp: initrd' "$TMP/b1" | grep -o 'size=.*')" "size=5000 sum=$want_sum"
 addr=$(grep -o 'initrd addr=0x[0-9a-f]*' "$TMP/b1" | cut -d= -f2)
 ok "initrd page-aligned at the top of RAM" test "$((addr % 4096))" = 0 -a "$((addr + 5000 <= 128 << 20))" = 1 -a "$((addr > 120 << 20))" = 1
 same "acpi_rsdp_addr" "$(grep '^zp: rsdp=' "$TMP/b1")" "zp: rsdp=0x000e0000"
@@ -57,6 +59,14 @@ for how in poweroff acpi-reset i8042; do
 	same "stop=$how: VM stopped (no 'still running')" "$(grep -c 'still running' "$TMP/st")" 0
 done
 
+# A guest poking at absent hardware, with odd widths and string I/O.
+rc=$(boot "$TMP/ch" "chaos smp" --memory 64 --cpus 2)
+same "chaos guest still powers off cleanly" "$rc" 0
+same "string I/O to the UART works" "$(grep -c '^chaos: rep outsb ok$' "$TMP/ch")" 1
+same "absent ports read all ones" "$(grep -c '^chaos: absent port reads all ones$' "$TMP/ch")" 1
+same "unmapped MMIO and odd writes survived" "$(grep -c '^chaos: done$' "$TMP/ch")" 1
+same "no VMM diagnostics on stderr" "$(grep -c . "$TMP/ch.err")" 0
+
 rc=$(boot "$TMP/tf" "stop=triple" --memory 64 --cpus 2)
 same "triple fault exits E36" "$rc" 36
 same "triple fault reported" "$(grep -c 'the VM stopped (triple-fault)' "$TMP/tf.err")" 1
@@ -72,6 +82,42 @@ timeout -s TERM 2 "$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang smp" --mem
 	</dev/null >"$TMP/h" 2>"$TMP/h.err" &
 wait $!
 same "SIGTERM: carve stops the VM" "$(grep -c 'stopped-by-host' "$TMP/h.err")" 1
+
+# Pinning: each vCPU thread is bound to its host CPU.
+if [ "$(nproc)" -ge 2 ]; then
+	"$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang" --memory 64 --cpus 2 --pin-cpus 1,0 \
+		</dev/null >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	pins=$(for t in /proc/$pid/task/*; do
+		echo "$(cat "$t/comm" 2>/dev/null) $(awk '/^Cpus_allowed_list:/ {print $2}' "$t/status" 2>/dev/null)"
+	done | grep '^vcpu' | sort | tr '\n' ' ')
+	kill -TERM $pid; wait $pid
+	same "pinned vCPU threads: vcpu0 on CPU 1, vcpu1 on CPU 0" "$pins" "vcpu0 1 vcpu1 0 "
+else
+	skip "pinned vCPU threads" "one host CPU"
+fi
+
+# Backing: reserved 2 MiB huge pages when enough are free, else a memfd.
+# Both are tested: as root the test reserves 32 pages for a moment (and puts
+# the count back), which needs no skip on this machine.
+NRH=/proc/sys/vm/nr_hugepages
+nr_before=$(cat "$NRH" 2>/dev/null || echo 0)
+free_huge=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
+if [ "$free_huge" -eq 0 ]; then
+	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --verbose </dev/null >/dev/null 2>"$TMP/v"
+	same "no huge pages reserved: memfd backing" "$(grep -c 'memfd with transparent huge pages' "$TMP/v")" 1
+fi
+if [ -w "$NRH" ] && echo $((nr_before + 32)) >"$NRH" 2>/dev/null &&
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 32 ]; then
+	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --verbose </dev/null >/dev/null 2>"$TMP/v"
+	echo "$nr_before" >"$NRH"
+	same "64 MiB on reserved huge pages" "$(grep -c 'hugetlbfs 2 MiB pages' "$TMP/v")" 1
+	same "the huge-page reservation is put back" "$(cat "$NRH")" "$nr_before"
+else
+	echo "$nr_before" >"$NRH" 2>/dev/null
+	skip "guest memory on reserved huge pages" "cannot reserve 2 MiB huge pages here (not root, or memory too fragmented)"
+fi
 
 # Serial input reaches the guest.
 (sleep 0.3; echo "ping 42") | timeout 30 "$CARVE" vmm --kernel "$GUEST" --cmdline "echo" --memory 64 \

@@ -1,0 +1,335 @@
+/* Entry from the VMM, the trap and system-call entry stubs, and the way into
+ * user mode.
+ *
+ * The VMM enters _start at its physical address in 64-bit mode with RSI = the
+ * zero page and the first 4 GiB identity-mapped. We load our own page tables
+ * (built at assembly time, so no emulated loop runs at boot): the same 4 GiB
+ * at PHYS_BASE (the direct map) and at 0 (only until we run high), and the
+ * first GiB again at KERNEL_VBASE where the kernel is linked.
+ *
+ * Return to user mode is always IRETQ: SYSRET cannot run in KVM's emulator on
+ * PVM hosts (DESIGN.md), and IRETQ is correct everywhere. */
+#define KERNEL_VBASE 0xffffffff80000000
+#define PG_PRESENT_RW 0x3
+#define PG_LARGE 0x83
+#define PG_LARGE_UC 0x9b	/* + PWT|PCD for the 32-bit MMIO hole */
+#define KSTACK_SIZE 65536
+
+	.section .text.boot, "ax"
+	.code64
+	.globl _start
+_start:
+	cli
+	cld
+	mov	%rsi, %r12			/* zero page, physical */
+	lea	boot_pml4(%rip), %rax		/* running at physical addresses here */
+	mov	%rax, %cr3
+	movabs	$1f, %rax
+	jmp	*%rax
+1:	lea	kstack_top(%rip), %rsp
+	xor	%ebp, %ebp
+	mov	%r12, %rdi
+	call	kmain
+2:	cli
+	hlt
+	jmp	2b
+
+/* gdt_load(desc): loads the GDT, reloads every segment and the task register. */
+	.text
+	.globl gdt_load
+gdt_load:
+	lgdt	(%rdi)
+	mov	$0x18, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	xor	%eax, %eax
+	mov	%ax, %fs
+	mov	%ax, %gs
+	mov	$0x40, %ax
+	ltr	%ax
+	pop	%rax
+	pushq	$0x10
+	push	%rax
+	lretq
+
+/* ---- traps: one stub per vector builds a struct trap_frame ---- */
+.macro TRAP_NOERR vec
+	.globl trap_stub_\vec
+trap_stub_\vec:
+	pushq	$0
+	pushq	$\vec
+	jmp	trap_common
+.endm
+.macro TRAP_ERR vec
+	.globl trap_stub_\vec
+trap_stub_\vec:
+	pushq	$\vec
+	jmp	trap_common
+.endm
+
+.macro SAVE_REGS
+	push	%rax
+	push	%rbx
+	push	%rcx
+	push	%rdx
+	push	%rsi
+	push	%rdi
+	push	%rbp
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+.endm
+.macro RESTORE_REGS
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rbp
+	pop	%rdi
+	pop	%rsi
+	pop	%rdx
+	pop	%rcx
+	pop	%rbx
+	pop	%rax
+.endm
+
+TRAP_NOERR 0
+TRAP_NOERR 1
+TRAP_NOERR 2
+TRAP_NOERR 3
+TRAP_NOERR 4
+TRAP_NOERR 5
+TRAP_NOERR 6
+TRAP_NOERR 7
+TRAP_ERR 8
+TRAP_NOERR 9
+TRAP_ERR 10
+TRAP_ERR 11
+TRAP_ERR 12
+TRAP_ERR 13
+
+/* #PF. A fault at exactly LSTAR is a SYSCALL that stayed at CPL3 (PVM hosts,
+ * see syscall.c): it takes the short path below, not the general one. The
+ * comparison is a sign-extended 32-bit immediate (the kernel code model). */
+	.globl trap_stub_14
+trap_stub_14:
+	cmpq	$syscall_entry, 8(%rsp)
+	je	1f
+	pushq	$14
+	jmp	trap_common
+1:	mov	%rcx, 8(%rsp)			/* return to the instruction after SYSCALL */
+	and	$0x3c7fd7, %r11			/* SYSRET's RFLAGS rule */
+	or	$2, %r11
+	mov	%r11, 24(%rsp)
+	add	$8, %rsp			/* drop the error code: an IRETQ frame remains */
+	jmp	syscall_common
+TRAP_NOERR 15
+TRAP_NOERR 16
+TRAP_ERR 17
+TRAP_NOERR 18
+TRAP_NOERR 19
+TRAP_NOERR 20
+TRAP_ERR 21
+TRAP_NOERR 64	/* LAPIC timer */
+TRAP_NOERR 255	/* spurious */
+
+trap_common:
+	SAVE_REGS
+	mov	%rsp, %rdi
+	call	trap_dispatch
+	RESTORE_REGS
+	add	$16, %rsp
+	iretq
+
+/* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry. One CPU and
+ * one thread, so the user RSP can be parked in a global. Both entries build
+ * an IRETQ frame and share syscall_common, which saves only what Linux
+ * promises to preserve and the C code may clobber (RDI, RSI, RDX, R8-R10):
+ * every kernel instruction is emulated on PVM hosts, so the path is short. */
+	.globl syscall_entry
+syscall_entry:
+	mov	%rsp, user_rsp_saved(%rip)
+	mov	kstack_cur(%rip), %rsp		/* kstack_top, or below a helper_run */
+	pushq	$0x2b				/* user SS */
+	pushq	user_rsp_saved(%rip)
+	push	%r11				/* user RFLAGS */
+	pushq	$0x33				/* user CS */
+	push	%rcx				/* user RIP */
+syscall_common:
+	push	%rdi
+	push	%rsi
+	push	%rdx
+	push	%r10
+	push	%r8
+	push	%r9
+	push	%rax				/* 7th argument: the number; aligns the stack */
+	mov	%r10, %rcx
+	call	syscall_dispatch
+	add	$8, %rsp
+	pop	%r9
+	pop	%r8
+	pop	%r10
+	pop	%rdx
+	pop	%rsi
+	pop	%rdi
+	iretq
+
+/* enter_user(rip, rsp): entry into a new program image (boot, execve), all
+ * registers zero, on an empty kernel stack (execve never returns). */
+	.globl enter_user
+enter_user:
+	lea	kstack_top(%rip), %rsp
+	pushq	$0x2b
+	push	%rsi
+	pushq	$0x202				/* IF set */
+	pushq	$0x33
+	push	%rdi
+	xor	%eax, %eax
+	mov	%ax, %ds
+	mov	%ax, %es
+	xor	%ebx, %ebx
+	xor	%ecx, %ecx
+	xor	%edx, %edx
+	xor	%esi, %esi
+	xor	%edi, %edi
+	xor	%ebp, %ebp
+	xor	%r8d, %r8d
+	xor	%r9d, %r9d
+	xor	%r10d, %r10d
+	xor	%r11d, %r11d
+	xor	%r12d, %r12d
+	xor	%r13d, %r13d
+	xor	%r14d, %r14d
+	xor	%r15d, %r15d
+	iretq
+
+/* helper_run(dst, count, src): runs the stub (helper.c) at CPL3 and
+ * returns when its SYSCALL arrives (helper_resume). Traps and system calls
+ * during the run must land below this frame, so RSP0 and the SYSCALL stack
+ * are moved down to here for its duration. */
+	.globl helper_run
+helper_run:
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, helper_ksp(%rip)
+	mov	%rsp, kstack_cur(%rip)
+	mov	tss_rsp0_ptr(%rip), %rax
+	mov	%rsp, (%rax)
+	mov	%rsi, %rcx
+	mov	%rdx, %rsi
+	pushq	$0x2b
+	pushq	$0
+	pushq	$0x202
+	pushq	$0x33
+	movabs	$0x7fff80000000, %rax		/* HELPER_CODE_VA */
+	push	%rax
+	iretq
+
+	.globl helper_resume
+helper_resume:
+	mov	helper_ksp(%rip), %rsp
+	lea	kstack_top(%rip), %rax
+	mov	%rax, kstack_cur(%rip)
+	mov	tss_rsp0_ptr(%rip), %rdx
+	mov	%rax, (%rdx)
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	ret
+
+/* The stub itself, copied to a user page: with RSI = 0 zero RCX quadwords
+ * at RDI, else copy RCX bytes from RSI to RDI; then report back.
+ * Position-independent; never run in place. */
+	.section .rodata
+	.globl helper_code, helper_code_end
+helper_code:
+	test	%rsi, %rsi
+	jz	1f
+	rep movsb
+	jmp	2f
+1:	xor	%eax, %eax
+	rep stosq
+2:	mov	$0x7ca7, %eax			/* HELPER_DONE_NR */
+	syscall
+	ud2
+helper_code_end:
+	.text
+
+/* cpu_idle(): enables interrupts for exactly one HLT (STI's one-instruction
+ * shadow closes the wake-up race), then masks them again. */
+	.globl cpu_idle
+cpu_idle:
+	sti
+	hlt
+	cli
+	ret
+
+	.section .bss
+	.align 16
+	.globl user_rsp_saved
+user_rsp_saved:
+	.quad 0
+helper_ksp:
+	.quad 0
+	.align 4096
+	.globl kstack_bottom, kstack_top
+kstack_bottom:
+	.space KSTACK_SIZE
+kstack_top:
+	.globl df_stack_top
+	.space 8192
+df_stack_top:
+
+	.section .data
+	.globl kstack_cur
+kstack_cur:
+	.quad	kstack_top
+
+/* ---- boot page tables (reused as the kernel's own: paging.c drops the
+ * identity half once we run high) ---- */
+	.section .data.pagetables, "aw"
+	.align 4096
+	.globl boot_pml4, boot_pdpt_direct
+boot_pml4:
+	.quad	boot_pdpt_direct - KERNEL_VBASE + PG_PRESENT_RW		/* 0: identity, boot only */
+	.fill	255, 8, 0
+	.quad	boot_pdpt_direct - KERNEL_VBASE + PG_PRESENT_RW		/* 256: PHYS_BASE */
+	.fill	254, 8, 0
+	.quad	boot_pdpt_kernel - KERNEL_VBASE + PG_PRESENT_RW		/* 511: kernel image */
+boot_pdpt_direct:
+	.quad	boot_pd - KERNEL_VBASE + PG_PRESENT_RW
+	.quad	boot_pd + 4096 - KERNEL_VBASE + PG_PRESENT_RW
+	.quad	boot_pd + 8192 - KERNEL_VBASE + PG_PRESENT_RW
+	.quad	boot_pd + 12288 - KERNEL_VBASE + PG_PRESENT_RW
+	.fill	508, 8, 0
+boot_pdpt_kernel:
+	.fill	510, 8, 0
+	.quad	boot_pd - KERNEL_VBASE + PG_PRESENT_RW			/* -2 GiB: first GiB */
+	.quad	0
+boot_pd:
+	.set	i, 0
+	.rept	1536
+	.quad	(i << 21) + PG_LARGE
+	.set	i, i + 1
+	.endr
+	.rept	512
+	.quad	(i << 21) + PG_LARGE_UC
+	.set	i, i + 1
+	.endr

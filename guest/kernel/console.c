@@ -1,0 +1,53 @@
+/* The console: the 8250 UART at COM1, polled. stdin, stdout and stderr of the
+ * program are this port, byte for byte (no '\n' to CRLF translation, so the
+ * host sees exactly what the program wrote). Output waits for THRE per byte; the VMM's UART
+ * drains instantly, so this never spins long. */
+#include "kernel.h"
+
+#define COM1 0x3f8
+#define LSR 5
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+
+void console_init(void)
+{
+	outb(COM1 + 1, 0x00); /* no UART interrupts: the kernel polls */
+	outb(COM1 + 3, 0x80); /* DLAB: 115200 baud */
+	outb(COM1 + 0, 0x01);
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + 3, 0x03); /* 8N1 */
+	outb(COM1 + 2, 0x07); /* FIFOs on and cleared */
+	outb(COM1 + 4, 0x03); /* DTR, RTS */
+}
+
+/* Each port access is an exit to the VMM (and, on PVM hosts, emulated), so
+ * output goes in bursts: wait for THRE once, then one REP OUTSB of up to a
+ * FIFO's worth (16 bytes, the 16550's transmit FIFO, enabled in init). */
+#define TX_FIFO 16
+
+void console_write(const char *s, size_t n)
+{
+	while (n) {
+		size_t k = MIN(n, TX_FIFO);
+		while (!(inb(COM1 + LSR) & LSR_THRE))
+			;
+		const char *p = s;
+		size_t c = k;
+		__asm__ volatile("rep outsb" : "+S"(p), "+c"(c) : "d"(COM1) : "memory");
+		s += k;
+		n -= k;
+	}
+}
+
+bool console_readable(void)
+{
+	return inb(COM1 + LSR) & LSR_DR;
+}
+
+size_t console_read(char *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n && console_readable())
+		buf[got++] = (char)inb(COM1);
+	return got;
+}

@@ -1,0 +1,246 @@
+/* Loading the program: a static ELF64 x86-64 executable (ET_EXEC, or ET_DYN
+ * without an interpreter: static-PIE, loaded at PIE_BASE), mapped lazily
+ * from the file in the ramdisk, and its initial stack per the x86-64 SysV
+ * ABI §3.4.1: argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL, then the
+ * strings and the AT_RANDOM bytes above. Every header field is checked
+ * against the file before it is used. */
+#include "errno.h"
+#include "proc.h"
+
+#define EI_NIDENT 16
+#define ET_EXEC 2
+#define ET_DYN 3
+#define EM_X86_64 62
+#define PT_LOAD 1
+#define PT_INTERP 3
+#define PT_PHDR 6
+#define PF_X 1
+#define PF_W 2
+#define PF_R 4
+#define MAX_PHNUM 128
+#define MAX_ARGS_BYTES (256 * 1024)
+
+#define AT_NULL 0
+#define AT_PHDR 3
+#define AT_PHENT 4
+#define AT_PHNUM 5
+#define AT_PAGESZ 6
+#define AT_BASE 7
+#define AT_FLAGS 8
+#define AT_ENTRY 9
+#define AT_UID 11
+#define AT_EUID 12
+#define AT_GID 13
+#define AT_EGID 14
+#define AT_PLATFORM 15
+#define AT_HWCAP 16
+#define AT_CLKTCK 17
+#define AT_SECURE 23
+#define AT_RANDOM 25
+#define AT_HWCAP2 26
+#define AT_EXECFN 31
+
+struct ehdr {
+	uint8_t ident[EI_NIDENT];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+
+struct phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+
+/* At boot a failure ends the enclave and is always said; in execve the caller
+ * gets an errno (a shell searching PATH fails often) and only debug mode says. */
+static bool quiet;
+
+static int fail(const char *path, const char *why, int err)
+{
+	if (!quiet)
+		kprintf("carve: cannot run %s: %s\n", path, why);
+	else
+		kdebug("execve %s: %s\n", path, why);
+	return err;
+}
+
+static int prot_of(uint32_t f)
+{
+	return (f & PF_R ? PROT_READ : 0) | (f & PF_W ? PROT_WRITE : 0) | (f & PF_X ? PROT_EXEC : 0);
+}
+
+/* Checks the ELF file and, unless dry, maps its segments. */
+static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entry, uint64_t *phdr_addr, uint16_t *phnum)
+{
+	const uint8_t *img = vn_bytes(vn);
+	uint64_t size = vn->size;
+	struct ehdr eh;
+	if (size < sizeof(eh))
+		return fail(path, "not an ELF file (too short)", -ENOEXEC);
+	memcpy(&eh, img, sizeof(eh));
+	if (memcmp(eh.ident, "\177ELF", 4))
+		return fail(path, "not an ELF file", -ENOEXEC);
+	if (eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_X86_64)
+		return fail(path, "not a little-endian x86-64 ELF64 program", -ENOEXEC);
+	if (eh.type != ET_EXEC && eh.type != ET_DYN)
+		return fail(path, "not an executable ELF file", -ENOEXEC);
+	if (eh.phentsize != sizeof(struct phdr) || eh.phnum == 0 || eh.phnum > MAX_PHNUM || eh.phoff > size ||
+	    (uint64_t)eh.phnum * sizeof(struct phdr) > size - eh.phoff)
+		return fail(path, "its program headers are missing or lie outside the file", -ENOEXEC);
+	struct phdr ph[MAX_PHNUM];
+	memcpy(ph, img + eh.phoff, (size_t)eh.phnum * sizeof(struct phdr));
+
+	uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
+	bool have_phdr = false;
+	for (int i = 0; i < eh.phnum; i++) {
+		if (ph[i].type == PT_INTERP)
+			return fail(path, "it is dynamically linked (has PT_INTERP); carve runs static programs", -ENOEXEC);
+		if (ph[i].type == PT_PHDR) {
+			phdr_vaddr = ph[i].vaddr;
+			have_phdr = true;
+		}
+		if (ph[i].type != PT_LOAD)
+			continue;
+		struct phdr *p = &ph[i];
+		if (p->filesz > p->memsz || p->offset > size || p->filesz > size - p->offset ||
+		    (p->vaddr & ~PAGE_MASK) != (p->offset & ~PAGE_MASK) || p->vaddr + p->memsz < p->vaddr ||
+		    p->vaddr + p->memsz > USER_TOP)
+			return fail(path, "a PT_LOAD segment is malformed or outside user space", -ENOEXEC);
+		lo = MIN(lo, ALIGN_DOWN(p->vaddr, PAGE_SIZE));
+		hi = MAX(hi, p->vaddr + p->memsz);
+	}
+	if (lo == UINT64_MAX)
+		return fail(path, "it has no PT_LOAD segment", -ENOEXEC);
+	uint64_t bias = eh.type == ET_DYN ? PIE_BASE - lo : 0;
+	if (lo + bias < MMAP_BOTTOM || hi + bias > MMAP_TOP)
+		return fail(path, "its segments lie outside the program area", -ENOEXEC);
+	if (eh.entry < lo || eh.entry >= hi)
+		return fail(path, "its entry point is outside its segments", -ENOEXEC);
+	if (dry)
+		return 0;
+	for (int i = 0; i < eh.phnum; i++) {
+		struct phdr *p = &ph[i];
+		if (p->type != PT_LOAD || !p->memsz)
+			continue;
+		uint64_t pad = p->vaddr & ~PAGE_MASK;
+		uint64_t start = p->vaddr + bias - pad;
+		int r = vm_map(start, p->memsz + pad, prot_of(p->flags), vn, p->offset - pad, p->filesz + pad);
+		if (r < 0)
+			return fail(path, "out of memory mapping its segments", r);
+		if (!have_phdr && eh.phoff >= p->offset && eh.phoff - p->offset < p->filesz) {
+			phdr_vaddr = p->vaddr + (eh.phoff - p->offset);
+			have_phdr = true;
+		}
+	}
+	*entry = eh.entry + bias;
+	*phdr_addr = have_phdr ? phdr_vaddr + bias : 0;
+	*phnum = eh.phnum;
+	proc.brk_start = proc.brk = ALIGN_UP(hi + bias, PAGE_SIZE);
+	return 0;
+}
+
+/* Writes the initial stack; returns the stack pointer (at argc). */
+static int build_stack(const char *execfn, char *const argv[], int argc, char *const envp[], int envc,
+		       uint64_t entry, uint64_t phdr, uint16_t phnum, uint64_t *sp_out)
+{
+	uint64_t strings = strlen(execfn) + 1 + 7 /* "x86_64" */ + 16;
+	for (int i = 0; i < argc; i++)
+		strings += strlen(argv[i]) + 1;
+	for (int i = 0; i < envc; i++)
+		strings += strlen(envp[i]) + 1;
+	if (strings > MAX_ARGS_BYTES)
+		return -E2BIG;
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	uint64_t aux[][2] = {
+		{AT_PHDR, phdr}, {AT_PHENT, sizeof(struct phdr)}, {AT_PHNUM, phnum}, {AT_PAGESZ, PAGE_SIZE},
+		{AT_BASE, 0}, {AT_FLAGS, 0}, {AT_ENTRY, entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
+		{AT_EGID, 0}, {AT_HWCAP, r[3]}, {AT_HWCAP2, 0}, {AT_CLKTCK, 100}, {AT_SECURE, 0},
+		{AT_RANDOM, 0}, {AT_PLATFORM, 0}, {AT_EXECFN, 0}, {AT_NULL, 0},
+	};
+	uint64_t naux = ARRAY_SIZE(aux);
+	uint64_t words = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * naux;
+	uint64_t str_base = ALIGN_DOWN(STACK_TOP - 16 - strings, 16);
+	uint64_t sp = ALIGN_DOWN(str_base - words * 8, 16);
+	if (user_ok(sp, STACK_TOP - sp, true) < 0)
+		return -ENOMEM;
+	char *s = (char *)str_base;
+	uint64_t *w = (uint64_t *)sp;
+	*w++ = (uint64_t)argc;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		memcpy(s, argv[i], n);
+		*w++ = (uint64_t)s;
+		s += n;
+	}
+	*w++ = 0;
+	for (int i = 0; i < envc; i++) {
+		size_t n = strlen(envp[i]) + 1;
+		memcpy(s, envp[i], n);
+		*w++ = (uint64_t)s;
+		s += n;
+	}
+	*w++ = 0;
+	uint64_t execfn_at = (uint64_t)s;
+	memcpy(s, execfn, strlen(execfn) + 1);
+	s += strlen(execfn) + 1;
+	uint64_t platform_at = (uint64_t)s;
+	memcpy(s, "x86_64", 7);
+	s += 7;
+	uint64_t random_at = (uint64_t)s;
+	random_bytes(s, 16);
+	for (uint64_t i = 0; i < naux; i++) {
+		if (aux[i][0] == AT_RANDOM)
+			aux[i][1] = random_at;
+		else if (aux[i][0] == AT_PLATFORM)
+			aux[i][1] = platform_at;
+		else if (aux[i][0] == AT_EXECFN)
+			aux[i][1] = execfn_at;
+		*w++ = aux[i][0];
+		*w++ = aux[i][1];
+	}
+	*sp_out = sp;
+	return 0;
+}
+
+int exec_check(const char *path, struct vnode **out, bool verbose)
+{
+	quiet = !verbose;
+	struct vnode *vn;
+	int r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &vn);
+	if (r < 0)
+		return fail(path, r == -ENOENT ? "no such file in the ramdisk" : "the path cannot be resolved", r);
+	if (!vn_is_reg(vn))
+		return fail(path, "not a regular file", -EACCES);
+	if (!(vn->mode & 0111))
+		return fail(path, "it is not executable (no x permission bit)", -EACCES);
+	uint64_t entry, phdr;
+	uint16_t phnum;
+	if ((r = load_elf(path, vn, true, &entry, &phdr, &phnum)) < 0)
+		return r;
+	*out = vn;
+	return 0;
+}
+
+int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
+	      uint64_t *sp)
+{
+	struct vnode *vn;
+	int r = exec_check(path, &vn, true);
+	if (r < 0)
+		return r;
+	uint64_t phdr;
+	uint16_t phnum;
+	if ((r = load_elf(path, vn, false, entry, &phdr, &phnum)) < 0)
+		return r;
+	if ((r = vm_map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, NULL, 0, 0)) < 0)
+		return fail(path, "out of memory for its stack", r);
+	if ((r = build_stack(path, argv, argc, envp, envc, *entry, phdr, phnum, sp)) < 0)
+		return fail(path, r == -E2BIG ? "its arguments and environment are too large" : "out of memory for its stack", r);
+	if (vfs_path(vn, proc.exe, sizeof(proc.exe)) < 0)
+		memcpy(proc.exe, "?", 2);
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* Open files and the descriptor table. stdin, stdout and stderr are the
+ * console; /dev/null, /dev/zero, /dev/urandom, /dev/random and /dev/console
+ * are character devices in the tree. */
+#include "errno.h"
+#include "proc.h"
+
+struct file *file_new(struct vnode *vn, int flags)
+{
+	struct file *f = kmalloc(sizeof(*f));
+	if (!f)
+		return NULL;
+	f->vn = vn;
+	f->flags = flags;
+	f->refs = 1;
+	if (vn)
+		vn_ref(vn);
+	return f;
+}
+
+void file_put(struct file *f)
+{
+	if (--f->refs > 0)
+		return;
+	if (f->vn)
+		vn_unref(f->vn);
+	kfree(f);
+}
+
+int fd_alloc(struct file *f, int min, bool cloexec)
+{
+	for (int fd = min; fd < MAX_FDS; fd++) {
+		if (!proc.fds[fd]) {
+			proc.fds[fd] = f;
+			proc.fd_flags[fd] = cloexec ? FD_CLOEXEC : 0;
+			return fd;
+		}
+	}
+	return -EMFILE;
+}
+
+struct file *fd_get(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS)
+		return NULL;
+	return proc.fds[fd];
+}
+
+static struct vnode *make_dev(struct vnode *dev, const char *name, int kind)
+{
+	struct vnode *v = vfs_child(dev, name, strlen(name));
+	if (!v && vfs_create(dev, name, strlen(name), S_IFCHR | 0666, &v) < 0)
+		return NULL;
+	if ((v->mode & S_IFMT) != S_IFCHR)
+		return v;
+	v->dev = kind;
+	return v;
+}
+
+void fds_init_console(void)
+{
+	struct vnode *root = vfs_root(), *dev = vfs_child(root, "dev", 3);
+	if (!dev && vfs_create(root, "dev", 3, S_IFDIR | 0755, &dev) < 0)
+		panic("cannot create /dev");
+	if (!vn_is_dir(dev))
+		panic("/dev in the ramdisk is not a directory");
+	make_dev(dev, "null", DEV_NULL);
+	make_dev(dev, "zero", DEV_ZERO);
+	make_dev(dev, "urandom", DEV_URANDOM);
+	make_dev(dev, "random", DEV_URANDOM);
+	make_dev(dev, "tty", DEV_CONSOLE);
+	struct vnode *con = make_dev(dev, "console", DEV_CONSOLE);
+	if (!con || con->dev != DEV_CONSOLE)
+		panic("cannot create /dev/console");
+	for (int i = 0; i < 3; i++) {
+		struct file *f = file_new(con, 2 /* O_RDWR */);
+		if (!f || fd_alloc(f, i, false) != i)
+			panic("cannot open the console");
+	}
+}

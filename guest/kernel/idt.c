@@ -1,0 +1,112 @@
+/* Interrupts and exceptions. A fault in the program is reported the way a
+ * shell reports a killed program (status 128 + signal) with the registers
+ * and fault address; a fault in the kernel is a panic (status 255). */
+#include "proc.h"
+
+#define VEC_TIMER 64
+#define VEC_SPURIOUS 255
+
+struct __attribute__((packed)) gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+};
+
+static struct gate idt[256];
+
+#define STUB(n) extern void trap_stub_##n(void);
+STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10)
+STUB(11) STUB(12) STUB(13) STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20)
+STUB(21) STUB(64) STUB(255)
+
+static void set_gate(int v, void (*fn)(void), int dpl, int ist)
+{
+	uint64_t a = (uint64_t)fn;
+	idt[v] = (struct gate){(uint16_t)a, 0x10, (uint8_t)ist, (uint8_t)(0x8e | dpl << 5), (uint16_t)(a >> 16),
+			       (uint32_t)(a >> 32), 0};
+}
+
+void idt_init(void)
+{
+	void (*stubs[22])(void) = {trap_stub_0, trap_stub_1, trap_stub_2, trap_stub_3, trap_stub_4,
+				   trap_stub_5, trap_stub_6, trap_stub_7, trap_stub_8, trap_stub_9,
+				   trap_stub_10, trap_stub_11, trap_stub_12, trap_stub_13, trap_stub_14,
+				   trap_stub_15, trap_stub_16, trap_stub_17, trap_stub_18, trap_stub_19,
+				   trap_stub_20, trap_stub_21};
+	for (int i = 0; i < 22; i++)
+		set_gate(i, stubs[i], i == 3 || i == 4 ? 3 : 0, i == 8 ? 1 : 0);
+	set_gate(VEC_TIMER, trap_stub_64, 0, 0);
+	set_gate(VEC_SPURIOUS, trap_stub_255, 0, 0);
+	struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} d = {sizeof(idt) - 1, (uint64_t)idt};
+	__asm__ volatile("lidt %0" : : "m"(d));
+}
+
+static const char *const names[22] = {
+	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+	"device not available", "double fault", "coprocessor overrun", "invalid TSS", "segment not present",
+	"stack fault", "general protection", "page fault", "reserved", "x87 floating point",
+	"alignment check", "machine check", "SIMD floating point", "virtualization", "control protection",
+};
+
+static void dump(const struct trap_frame *tf, uint64_t cr2)
+{
+	kprintf("  vector %lu (%s) error 0x%lx\n", tf->vector, tf->vector < 22 ? names[tf->vector] : "?", tf->error);
+	kprintf("  rip %016lx  rsp %016lx  rflags %08lx  cs %lx ss %lx\n", tf->rip, tf->rsp, tf->rflags, tf->cs, tf->ss);
+	if (tf->vector == 14)
+		kprintf("  cr2 %016lx (%s, %s, %s mode)\n", cr2, tf->error & 2 ? "write" : tf->error & 16 ? "exec" : "read",
+			tf->error & 1 ? "protection" : "not present", tf->error & 4 ? "user" : "kernel");
+	kprintf("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
+	kprintf("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->r8);
+	kprintf("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", tf->r9, tf->r10, tf->r11, tf->r12);
+	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx  fs  %016lx\n", tf->r13, tf->r14, tf->r15, proc.fs_base);
+}
+
+/* The signal Linux would send for this exception. */
+static int signal_for(uint64_t vec, const char **name)
+{
+	switch (vec) {
+	case 0: case 16: case 19: *name = "SIGFPE"; return 8;
+	case 1: case 3: *name = "SIGTRAP"; return 5;
+	case 6: *name = "SIGILL"; return 4;
+	case 17: *name = "SIGBUS"; return 7;
+	default: *name = "SIGSEGV"; return 11;
+	}
+}
+
+void trap_dispatch(struct trap_frame *tf)
+{
+	if (tf->vector == VEC_TIMER) {
+		timer_interrupt();
+		return;
+	}
+	if (tf->vector == VEC_SPURIOUS)
+		return;
+	uint64_t cr2 = tf->vector == 14 ? read_cr2() : 0;
+	extern volatile int rdrand_probe, rdrand_failed;
+	if (tf->vector == 6 && (tf->cs & 3) == 0 && rdrand_probe) {
+		/* random.c's guarded RDRAND (REX.W 0F C7 /6, 4 bytes) is not runnable. */
+		rdrand_failed = 1;
+		tf->rip += 4;
+		return;
+	}
+	if ((tf->cs & 3) == 3) {
+		if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
+			return;
+		const char *sig;
+		int signo = signal_for(tf->vector, &sig);
+		kprintf("carve: %s killed by %s: %s at rip %lx", proc.exe, sig,
+			tf->vector < 22 ? names[tf->vector] : "trap", tf->rip);
+		if (tf->vector == 14)
+			kprintf(", address %lx", cr2);
+		kprintf("\n");
+		dump(tf, cr2);
+		proc_exit(128 + signo);
+	}
+	kprintf("carve: kernel panic: %s in the kernel\n", tf->vector < 22 ? names[tf->vector] : "unexpected trap");
+	dump(tf, cr2);
+	kernel_fail();
+}

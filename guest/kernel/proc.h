@@ -1,0 +1,105 @@
+/* The one process: its address space (VMAs, brk), open files, working
+ * directory and identity. */
+#ifndef CARVE_PROC_H
+#define CARVE_PROC_H
+
+#include "kernel.h"
+#include "vfs.h"
+
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define PROT_EXEC 4
+#define MAP_SHARED 0x01
+#define MAP_PRIVATE 0x02
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MAP_GROWSDOWN 0x100
+#define MAP_NORESERVE 0x4000
+#define MAP_POPULATE 0x8000
+#define MAP_FIXED_NOREPLACE 0x100000
+
+#define MAX_VMAS 512
+#define STACK_TOP 0x7ffffffde000ull
+#define STACK_SIZE (8ull << 20)
+#define MMAP_TOP 0x7ff000000000ull
+#define MMAP_BOTTOM 0x10000ull
+#define PIE_BASE 0x555555554000ull
+
+struct vma {
+	uint64_t start, end;   /* page-aligned */
+	int prot;
+	/* File-backed: the byte at address a is file[off + (a - start)] while
+	 * that is below flen, zero beyond (ELF bss, the tail of a file). */
+	struct vnode *vn;
+	uint64_t off, flen;
+	bool heap;
+};
+
+#define MAX_FDS 256
+#define FD_CLOEXEC 1
+
+struct file {
+	struct vnode *vn;      /* NULL for pipes */
+	uint64_t pos;
+	int flags;             /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
+	int refs;
+	struct pipe *pipe;     /* pipes */
+	bool pipe_write;
+};
+
+struct process {
+	struct vma vmas[MAX_VMAS];
+	int nvmas;
+	uint64_t brk_start, brk;
+	struct file *fds[MAX_FDS];
+	uint8_t fd_flags[MAX_FDS];
+	struct vnode *cwd;
+	char exe[256];
+	uint64_t fs_base;
+	uint64_t tid_address;
+	uint32_t umask;
+	bool nx;                /* EFER.NXE is on */
+};
+
+extern struct process proc;
+
+/* ---- vm.c ---- */
+int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t off, uint64_t flen);
+int vm_unmap(uint64_t start, uint64_t len);
+int vm_protect(uint64_t start, uint64_t len, int prot);
+struct vma *vm_find(uint64_t addr);
+/* A free range of len bytes (top-down), 0 if none. */
+uint64_t vm_find_free(uint64_t len);
+/* Handles a user page fault; 0 if resolved, -1 if the access is invalid. */
+int vm_fault(uint64_t addr, bool write, bool exec);
+/* Checks [addr, addr+len) is user memory the program may access that way, and
+ * makes it present so the kernel can touch it. 0 or -EFAULT. */
+int user_ok(uint64_t addr, uint64_t len, bool write);
+int copy_from_user(void *dst, uint64_t src, uint64_t len);
+int copy_to_user(uint64_t dst, const void *src, uint64_t len);
+/* A NUL-terminated user string into buf (cap bytes with the NUL). Returns its
+ * length, -EFAULT, or -ENAMETOOLONG. */
+int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap);
+uint64_t vm_brk(uint64_t want);
+
+/* ---- exec.c ---- */
+/* Loads path as a static ELF program with argv/envp; returns the entry and
+ * user stack pointer. Negative errno on failure, with a message printed. */
+int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc,
+	      uint64_t *entry, uint64_t *sp);
+
+/* Checks that path names a runnable static ELF program (printing why not). */
+int exec_check(const char *path, struct vnode **out, bool verbose);
+
+/* ---- fd.c ---- */
+int fd_alloc(struct file *f, int min, bool cloexec);
+struct file *fd_get(int fd);
+struct file *file_new(struct vnode *vn, int flags);
+void file_put(struct file *f);
+void fds_init_console(void);
+
+_Noreturn void proc_exit(int status);
+/* execve: signal dispositions back to their defaults. */
+void signals_reset(void);
+
+#endif

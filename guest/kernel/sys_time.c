@@ -1,0 +1,235 @@
+/* Clocks, sleeps and waiting for the console: clock_gettime and friends,
+ * nanosleep, poll/ppoll/select/pselect6. Waiting halts the CPU (time.c). */
+#include "syscalls.h"
+
+#define NSEC 1000000000ull
+
+static int clock_now(uint64_t id, uint64_t *ns)
+{
+	switch (id) {
+	case 0: case 5: case 8: case 11: /* REALTIME, _COARSE, _ALARM, TAI */
+		*ns = time_realtime_ns();
+		return 0;
+	case 1: case 2: case 3: case 4: case 6: case 7: case 9:
+		*ns = time_ns();
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+SYSCALL(clock_gettime)
+{
+	uint64_t ns;
+	int r = clock_now(a0, &ns);
+	if (r < 0)
+		return r;
+	int64_t ts[2] = {(int64_t)(ns / NSEC), (int64_t)(ns % NSEC)};
+	return copy_to_user(a1, ts, sizeof(ts));
+}
+
+SYSCALL(clock_getres)
+{
+	uint64_t ns;
+	int r = clock_now(a0, &ns);
+	if (r < 0)
+		return r;
+	int64_t ts[2] = {0, 1};
+	return a1 ? copy_to_user(a1, ts, sizeof(ts)) : 0;
+}
+
+SYSCALL(gettimeofday)
+{
+	uint64_t ns = time_realtime_ns();
+	int64_t tv[2] = {(int64_t)(ns / NSEC), (int64_t)(ns % NSEC / 1000)};
+	if (a0 && copy_to_user(a0, tv, sizeof(tv)) < 0)
+		return -EFAULT;
+	if (a1) {
+		int32_t tz[2] = {0, 0};
+		if (copy_to_user(a1, tz, sizeof(tz)) < 0)
+			return -EFAULT;
+	}
+	return 0;
+}
+
+SYSCALL(time)
+{
+	int64_t t = (int64_t)(time_realtime_ns() / NSEC);
+	if (a0 && copy_to_user(a0, &t, 8) < 0)
+		return -EFAULT;
+	return t;
+}
+
+static int get_ts(uint64_t uts, uint64_t *ns)
+{
+	int64_t ts[2];
+	if (copy_from_user(ts, uts, sizeof(ts)) < 0)
+		return -EFAULT;
+	if (ts[0] < 0 || ts[1] < 0 || (uint64_t)ts[1] >= NSEC)
+		return -EINVAL;
+	*ns = (uint64_t)ts[0] > UINT64_MAX / NSEC / 2 ? UINT64_MAX / 2 : (uint64_t)ts[0] * NSEC + (uint64_t)ts[1];
+	return 0;
+}
+
+SYSCALL(nanosleep)
+{
+	uint64_t ns;
+	int r = get_ts(a0, &ns);
+	if (r < 0)
+		return r;
+	time_sleep_until(time_ns() + ns, NULL);
+	return 0;
+}
+
+#define TIMER_ABSTIME 1
+
+SYSCALL(clock_nanosleep)
+{
+	uint64_t ns, now;
+	int r = clock_now(a0, &now);
+	if (r < 0 || (r = get_ts(a2, &ns)) < 0)
+		return r;
+	uint64_t mono = time_ns();
+	uint64_t deadline = (a1 & TIMER_ABSTIME) ? (ns > now ? mono + (ns - now) : mono) : mono + ns;
+	time_sleep_until(deadline, NULL);
+	return 0;
+}
+
+#define POLLIN 0x001
+#define POLLPRI 0x002
+#define POLLOUT 0x004
+#define POLLNVAL 0x020
+
+static short ready_events(int fd, short want)
+{
+	struct file *f = fd_get(fd);
+	if (!f)
+		return POLLNVAL;
+	short r = 0;
+	if (f->vn->dev == DEV_CONSOLE) {
+		if ((want & POLLIN) && console_readable())
+			r |= POLLIN;
+	} else {
+		r |= want & POLLIN;
+	}
+	return (short)(r | (want & POLLOUT));
+}
+
+struct pollfd {
+	int fd;
+	short events, revents;
+};
+
+#define MAX_POLL 256
+
+/* timeout_ns UINT64_MAX: forever. Sleeps in 10 ms halts between checks: the
+ * console raises no interrupt. */
+static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
+{
+	if (n > MAX_POLL)
+		return -EINVAL;
+	static struct pollfd fds[MAX_POLL];
+	if (copy_from_user(fds, ufds, n * sizeof(fds[0])) < 0)
+		return -EFAULT;
+	uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : time_ns() + timeout_ns;
+	for (;;) {
+		int64_t count = 0;
+		for (uint64_t i = 0; i < n; i++) {
+			fds[i].revents = fds[i].fd < 0 ? 0 : ready_events(fds[i].fd, fds[i].events);
+			if (fds[i].revents)
+				count++;
+		}
+		uint64_t now = time_ns();
+		if (count || now >= deadline) {
+			if (copy_to_user(ufds, fds, n * sizeof(fds[0])) < 0)
+				return -EFAULT;
+			return count;
+		}
+		time_sleep_until(MIN(deadline, now + 10000000ull), console_readable);
+	}
+}
+
+SYSCALL(poll)
+{
+	int t = (int)a2;
+	return do_poll(a0, a1, t < 0 ? UINT64_MAX : (uint64_t)t * 1000000ull);
+}
+
+SYSCALL(ppoll)
+{
+	uint64_t ns = UINT64_MAX;
+	if (a2) {
+		int r = get_ts(a2, &ns);
+		if (r < 0)
+			return r;
+	}
+	return do_poll(a0, a1, ns);
+}
+
+static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, uint64_t timeout_ns)
+{
+	if (nfds > MAX_FDS)
+		nfds = MAX_FDS;
+	uint64_t words = (nfds + 63) / 64;
+	uint64_t rs[MAX_FDS / 64] = {0}, ws[MAX_FDS / 64] = {0}, orr[MAX_FDS / 64], ow[MAX_FDS / 64];
+	if ((ur && copy_from_user(rs, ur, words * 8) < 0) || (uw && copy_from_user(ws, uw, words * 8) < 0))
+		return -EFAULT;
+	uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : time_ns() + timeout_ns;
+	for (;;) {
+		int64_t count = 0;
+		for (uint64_t w = 0; w < words; w++) {
+			orr[w] = ow[w] = 0;
+			for (int b = 0; b < 64; b++) {
+				int fd = (int)(w * 64 + (uint64_t)b);
+				bool r = rs[w] >> b & 1, wr = ws[w] >> b & 1;
+				if (!r && !wr)
+					continue;
+				short ev = ready_events(fd, (short)((r ? POLLIN : 0) | (wr ? POLLOUT : 0)));
+				if (ev & POLLNVAL)
+					return -EBADF;
+				if (ev & POLLIN) {
+					orr[w] |= 1ull << b;
+					count++;
+				}
+				if (ev & POLLOUT) {
+					ow[w] |= 1ull << b;
+					count++;
+				}
+			}
+		}
+		uint64_t now = time_ns();
+		if (count || now >= deadline) {
+			uint64_t zero[MAX_FDS / 64] = {0};
+			if ((ur && copy_to_user(ur, orr, words * 8) < 0) || (uw && copy_to_user(uw, ow, words * 8) < 0) ||
+			    (ue && copy_to_user(ue, zero, words * 8) < 0))
+				return -EFAULT;
+			return count;
+		}
+		time_sleep_until(MIN(deadline, now + 10000000ull), console_readable);
+	}
+}
+
+SYSCALL(select)
+{
+	uint64_t ns = UINT64_MAX;
+	if (a4) {
+		int64_t tv[2];
+		if (copy_from_user(tv, a4, sizeof(tv)) < 0)
+			return -EFAULT;
+		if (tv[0] < 0 || tv[1] < 0)
+			return -EINVAL;
+		ns = (uint64_t)tv[0] * NSEC + (uint64_t)tv[1] * 1000;
+	}
+	return do_select(a0, a1, a2, a3, ns);
+}
+
+SYSCALL(pselect6)
+{
+	uint64_t ns = UINT64_MAX;
+	if (a4) {
+		int r = get_ts(a4, &ns);
+		if (r < 0)
+			return r;
+	}
+	return do_select(a0, a1, a2, a3, ns);
+}

@@ -1,0 +1,66 @@
+# The carve enclave kernel (guest/kernel) and the guest programs its tests run
+# (tests/kernel-progs). Kernel code is built without SSE/AVX and without a
+# red zone: on PVM hosts it runs in KVM's instruction emulator (DESIGN.md).
+all: kernel
+
+KERNEL_ELF := build/guest/carve-kernel.elf
+KERNEL_SRCS := $(wildcard guest/kernel/*.c) guest/kernel/boot.S
+KERNEL_HDRS := $(wildcard guest/kernel/*.h)
+KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -no-pie -fno-stack-protector \
+	-mgeneral-regs-only -mno-red-zone -mcmodel=kernel -fno-asynchronous-unwind-tables \
+	-fcf-protection=none -fno-builtin -mno-sse -mno-mmx -mno-avx \
+	-Wall -Wextra -Werror -Wshadow -Wvla -Wmissing-prototypes -Wstrict-prototypes
+KERNEL_LDFLAGS := -nostdlib -static -Wl,-T,guest/kernel/kernel.ld -Wl,--build-id=none \
+	-Wl,-z,noexecstack -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+
+.PHONY: kernel kernel-progs
+kernel: $(KERNEL_ELF)
+
+$(KERNEL_ELF): $(KERNEL_SRCS) $(KERNEL_HDRS) guest/kernel/kernel.ld mk/kernel.mk
+	@mkdir -p $(dir $@)
+	@echo "  KERNEL  $@"
+	@gcc $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_SRCS) -lgcc
+
+# Test programs: static musl (musl-gcc) and static glibc builds of each.
+KPROG_DIR := build/guest/progs
+KPROG_SRCS := $(wildcard tests/kernel-progs/*.c)
+KPROG_MUSL := $(KPROG_SRCS:tests/kernel-progs/%.c=$(KPROG_DIR)/musl/%)
+KPROG_GLIBC := $(KPROG_SRCS:tests/kernel-progs/%.c=$(KPROG_DIR)/glibc/%)
+KPROG_PIE := $(KPROG_DIR)/glibc-pie/hello
+kernel-progs: $(KPROG_MUSL) $(KPROG_GLIBC) $(KPROG_PIE)
+all: kernel-progs
+
+$(KPROG_DIR)/musl/%: tests/kernel-progs/%.c
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+$(KPROG_DIR)/glibc/%: tests/kernel-progs/%.c
+	@mkdir -p $(dir $@)
+	gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+$(KPROG_DIR)/glibc-pie/%: tests/kernel-progs/%.c
+	@mkdir -p $(dir $@)
+	gcc -static-pie -fPIE -O2 -Wall -Wextra -Werror -o $@ $<
+
+# libnsm for enclave programs: a static library per libc, and the programs
+# that link it (nsmcheck) are built with its sources.
+LIBNSM_SRCS := guest/lib/nsm.c guest/lib/nsm_cbor.c
+LIBNSM_HDRS := guest/lib/nsm.h guest/lib/nsm_cbor.h
+LIBNSM_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
+.PHONY: libnsm
+libnsm: build/guest/lib/musl/libnsm.a build/guest/lib/glibc/libnsm.a
+all: libnsm
+build/guest/lib/musl/libnsm.a: $(LIBNSM_SRCS) $(LIBNSM_HDRS)
+	@mkdir -p $(dir $@)/obj
+	musl-gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm.c -o $(dir $@)/obj/nsm.o
+	musl-gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm_cbor.c -o $(dir $@)/obj/nsm_cbor.o
+	rm -f $@ && ar rcs $@ $(dir $@)/obj/nsm.o $(dir $@)/obj/nsm_cbor.o
+build/guest/lib/glibc/libnsm.a: $(LIBNSM_SRCS) $(LIBNSM_HDRS)
+	@mkdir -p $(dir $@)/obj
+	gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm.c -o $(dir $@)/obj/nsm.o
+	gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm_cbor.c -o $(dir $@)/obj/nsm_cbor.o
+	rm -f $@ && ar rcs $@ $(dir $@)/obj/nsm.o $(dir $@)/obj/nsm_cbor.o
+$(KPROG_DIR)/musl/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/musl/libnsm.a
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $< build/guest/lib/musl/libnsm.a
+$(KPROG_DIR)/glibc/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/glibc/libnsm.a
+	@mkdir -p $(dir $@)
+	gcc -static -O2 -Wall -Wextra -Werror -o $@ $< build/guest/lib/glibc/libnsm.a
