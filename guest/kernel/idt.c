@@ -2,6 +2,7 @@
  * shell reports a killed program (status 128 + signal) with the registers
  * and fault address; a fault in the kernel is a panic (status 255). */
 #include "proc.h"
+#include "virtio.h"
 
 #define VEC_TIMER 64
 #define VEC_SPURIOUS 255
@@ -43,6 +44,12 @@ void idt_init(void)
 		uint64_t base;
 	} d = {sizeof(idt) - 1, (uint64_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(d));
+}
+
+/* For drivers' interrupt vectors (virtio.c). */
+void idt_set_irq_gate(int vec, void (*stub)(void))
+{
+	set_gate(vec, stub, 0, 0);
 }
 
 static const char *const names[22] = {

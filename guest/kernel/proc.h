@@ -45,6 +45,7 @@ struct file {
 	int refs;
 	struct pipe *pipe;     /* pipes */
 	bool pipe_write;
+	struct vsock_sock *sock; /* AF_VSOCK sockets (sys_net.c) */
 };
 
 struct process {

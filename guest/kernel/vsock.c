@@ -1,0 +1,666 @@
+/* virtio-vsock (device id 19) and AF_VSOCK stream sockets (virtio 1.x §5.10).
+ *
+ * Queues: 0 rx (the device's packets, into one-page buffers we keep posted),
+ * 1 tx (one page per packet: 44-byte header + up to 4052 data bytes),
+ * 2 event (a few buffers; the only event, transport reset, is logged).
+ *
+ * Each connected socket has a receive ring of VS_RXBUF bytes; that is the
+ * buf_alloc we advertise, and fwd_cnt counts bytes the program has read, so
+ * the device can never overrun the ring (a packet that would is a protocol
+ * error: RST). Sending respects the peer's credit,
+ * peer_buf_alloc - (tx_cnt - peer_fwd_cnt). CREDIT_UPDATE goes out once the
+ * program has read a quarter of the ring since the last header we sent, and
+ * whenever the device asks.
+ *
+ * The rings are walked by vs_process() from the system calls and the wait
+ * loops, never from the interrupt handler, so the kernel (interrupts off)
+ * never sees the socket state change under it. Kernel code is emulated on
+ * PVM hosts: per packet, one header check and one copy. */
+#include "errno.h"
+#include "virtio.h"
+
+#define OP_REQUEST 1
+#define OP_RESPONSE 2
+#define OP_RST 3
+#define OP_SHUTDOWN 4
+#define OP_RW 5
+#define OP_CREDIT_UPDATE 6
+#define OP_CREDIT_REQUEST 7
+#define SHUT_RCV_F 1
+#define SHUT_SEND_F 2
+#define TYPE_STREAM 1
+#define HDR 44
+#define PKT_DATA (PAGE_SIZE - HDR)
+#define VS_RXBUF 16384u
+#define NRX 32
+#define NEV 4
+#define EPHEMERAL_FIRST 1024u
+#define DEFAULT_CONNECT_NS (2ull * 1000000000ull) /* Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT */
+#define TX_WAIT_NS (10ull * 1000000000ull)
+
+struct __attribute__((packed)) vhdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port, len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+};
+_Static_assert(sizeof(struct vhdr) == HDR, "virtio_vsock_hdr is 44 bytes");
+
+static struct vdev *vs_dev;
+static struct virtq rxq, txq, evq;
+static uint64_t guest_cid;
+static struct pkt {
+	uint64_t pa;
+	struct pkt *next;
+} rx_pkts[NRX], tx_pkts[VIRTQ_MAX], ev_pkts[NEV], *tx_free;
+static struct vsock_sock *socks; /* every socket the kernel still tracks */
+static uint32_t next_ephemeral = EPHEMERAL_FIRST;
+
+bool vsock_present(void) { return vs_dev && !vs_dev->broken; }
+
+int vsock_attach(struct vdev *d)
+{
+	if (vs_dev)
+		return -EBUSY;
+	int r;
+	if ((r = virtq_setup(d, 0, &rxq)) < 0 || (r = virtq_setup(d, 1, &txq)) < 0 || (r = virtq_setup(d, 2, &evq)) < 0)
+		return r;
+	/* Config space: guest_cid, u64 little-endian, read as two halves. */
+	guest_cid = vdev_read(d, 0x100) | (uint64_t)vdev_read(d, 0x104) << 32;
+	if (guest_cid < 3 || guest_cid > 0xffffffffull) {
+		kprintf("carve: vsock device reports guest CID %lu; not usable\n", guest_cid);
+		return -EINVAL;
+	}
+	for (int i = 0; i < txq.num; i++) {
+		if (!(tx_pkts[i].pa = page_alloc()))
+			return -ENOMEM;
+		tx_pkts[i].next = tx_free;
+		tx_free = &tx_pkts[i];
+	}
+	for (int i = 0; i < NRX && i < rxq.num; i++) {
+		if (!(rx_pkts[i].pa = page_alloc()))
+			return -ENOMEM;
+		struct vbuf b = {rx_pkts[i].pa, PAGE_SIZE, true};
+		virtq_add(&rxq, &b, 1, &rx_pkts[i]);
+	}
+	uint64_t ev = page_alloc();
+	if (!ev)
+		return -ENOMEM;
+	for (int i = 0; i < NEV && i < evq.num; i++) {
+		ev_pkts[i].pa = ev + 8 * (uint64_t)i;
+		struct vbuf b = {ev_pkts[i].pa, 8, true};
+		virtq_add(&evq, &b, 1, &ev_pkts[i]);
+	}
+	vs_dev = d;
+	return 0;
+}
+
+void vsock_start(void)
+{
+	virtq_kick(&rxq);
+	virtq_kick(&evq);
+	kdebug("vsock: guest CID %lu\n", guest_cid);
+}
+
+/* ---- sockets ---- */
+
+enum vstate { VS_NEW, VS_LISTEN, VS_CONNECTING, VS_CONNECTED, VS_CLOSED };
+
+struct vsock_sock {
+	enum vstate state;
+	bool bound, orphan;            /* orphan: the program closed it; waiting for the peer's RST */
+	bool shut_rd, shut_wr;         /* ours */
+	bool peer_no_send, peer_no_rcv, reset;
+	int err;                       /* for SO_ERROR and a pending connect */
+	uint32_t lport, rport;
+	uint64_t rcid;
+	uint8_t *rx;                   /* VS_RXBUF bytes, connected sockets */
+	uint32_t rx_head, rx_len, fwd_cnt, fwd_sent;
+	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
+	uint64_t connect_ns;
+	struct vsock_sock *accq[64];   /* listening: connected, not yet accepted */
+	int nacc, backlog;
+	struct vsock_sock *next;
+};
+
+static struct vsock_sock *vs_alloc(void)
+{
+	struct vsock_sock *s = kmalloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	s->connect_ns = DEFAULT_CONNECT_NS;
+	s->next = socks;
+	socks = s;
+	return s;
+}
+
+static void vs_free(struct vsock_sock *s)
+{
+	for (struct vsock_sock **pp = &socks; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	if (s->rx)
+		kfree(s->rx);
+	kfree(s);
+}
+
+static bool port_used(uint32_t port)
+{
+	for (struct vsock_sock *s = socks; s; s = s->next)
+		if (s->bound && s->lport == port)
+			return true;
+	return false;
+}
+
+/* ---- the device side ---- */
+
+static bool vs_wake(void) { return vdev_event(); }
+
+static void tx_reclaim(void)
+{
+	void *t;
+	uint32_t len;
+	while (virtq_get(&txq, &t, &len)) {
+		struct pkt *p = t;
+		p->next = tx_free;
+		tx_free = p;
+	}
+}
+
+/* A free tx page, waiting (bounded) for the device to return one. */
+static struct pkt *tx_get(void)
+{
+	uint64_t deadline = time_ns() + TX_WAIT_NS;
+	for (;;) {
+		tx_reclaim();
+		if (tx_free) {
+			struct pkt *p = tx_free;
+			tx_free = p->next;
+			return p;
+		}
+		if (!vsock_present() || time_ns() >= deadline)
+			return NULL;
+		time_sleep_until(deadline, vs_wake);
+	}
+}
+
+/* Sends one packet; the header fields not given come from s (if any). */
+static int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
+		   struct vsock_sock *s, const void *data, uint32_t len)
+{
+	struct pkt *p = tx_get();
+	if (!p)
+		return -EIO;
+	struct vhdr *h = phys_to_virt(p->pa);
+	*h = (struct vhdr){.src_cid = guest_cid, .dst_cid = dcid, .src_port = sport, .dst_port = dport, .len = len,
+			   .type = TYPE_STREAM, .op = op, .flags = flags};
+	if (s) {
+		h->buf_alloc = VS_RXBUF;
+		h->fwd_cnt = s->fwd_cnt;
+		s->fwd_sent = s->fwd_cnt;
+	}
+	if (len)
+		memcpy(h + 1, data, len);
+	struct vbuf b = {p->pa, HDR + len, false};
+	if (virtq_add(&txq, &b, 1, p) < 0) {
+		p->next = tx_free;
+		tx_free = p;
+		return -EIO;
+	}
+	virtq_kick(&txq);
+	return 0;
+}
+
+static int vs_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags)
+{
+	return vs_xmit(s->rcid, s->lport, s->rport, op, flags, s, NULL, 0);
+}
+
+/* A connection that ended: reads see EOF, writes EPIPE. */
+static void vs_ended(struct vsock_sock *s)
+{
+	s->state = VS_CLOSED;
+	s->reset = true;
+	if (s->orphan)
+		vs_free(s);
+}
+
+static struct vsock_sock *find_conn(uint32_t lport, uint64_t rcid, uint32_t rport)
+{
+	for (struct vsock_sock *s = socks; s; s = s->next)
+		if ((s->state == VS_CONNECTED || s->state == VS_CONNECTING) && s->lport == lport && s->rport == rport &&
+		    s->rcid == rcid)
+			return s;
+	return NULL;
+}
+
+static void incoming_request(const struct vhdr *h)
+{
+	struct vsock_sock *l = NULL;
+	for (struct vsock_sock *s = socks; s; s = s->next)
+		if (s->state == VS_LISTEN && s->lport == h->dst_port)
+			l = s;
+	struct vsock_sock *n = NULL;
+	uint8_t *rx = NULL;
+	if (l && l->nacc < l->backlog && (n = vs_alloc()) && (rx = kmalloc(VS_RXBUF))) {
+		n->state = VS_CONNECTED;
+		n->lport = h->dst_port;
+		n->rcid = h->src_cid;
+		n->rport = h->src_port;
+		n->rx = rx;
+		n->peer_buf_alloc = h->buf_alloc;
+		n->peer_fwd_cnt = h->fwd_cnt;
+		l->accq[l->nacc++] = n;
+		vs_ctrl(n, OP_RESPONSE, 0);
+		return;
+	}
+	if (n)
+		vs_free(n);
+	vs_xmit(h->src_cid, h->dst_port, h->src_port, OP_RST, 0, NULL, NULL, 0);
+}
+
+static void rx_data(struct vsock_sock *s, const uint8_t *data, uint32_t len)
+{
+	if (len > VS_RXBUF - s->rx_len || s->shut_rd) {
+		/* Beyond the credit we gave, or after we said we read no more. */
+		vs_ctrl(s, OP_RST, 0);
+		vs_ended(s);
+		return;
+	}
+	uint32_t tail = (s->rx_head + s->rx_len) % VS_RXBUF, first = MIN(len, VS_RXBUF - tail);
+	memcpy(s->rx + tail, data, first);
+	memcpy(s->rx, data + first, len - first);
+	s->rx_len += len;
+}
+
+static void rx_packet(const uint8_t *buf, uint32_t len)
+{
+	struct vhdr h;
+	if (len < HDR)
+		return;
+	memcpy(&h, buf, HDR);
+	if (h.len > len - HDR || h.dst_cid != guest_cid)
+		return; /* malformed or not for us: dropped, as Linux does */
+	if (h.type != TYPE_STREAM) {
+		if (h.op != OP_RST)
+			vs_xmit(h.src_cid, h.dst_port, h.src_port, OP_RST, 0, NULL, NULL, 0);
+		return;
+	}
+	struct vsock_sock *s = find_conn(h.dst_port, h.src_cid, h.src_port);
+	if (!s) {
+		if (h.op == OP_REQUEST)
+			incoming_request(&h);
+		else if (h.op != OP_RST)
+			vs_xmit(h.src_cid, h.dst_port, h.src_port, OP_RST, 0, NULL, NULL, 0);
+		return;
+	}
+	s->peer_buf_alloc = h.buf_alloc;
+	s->peer_fwd_cnt = h.fwd_cnt;
+	switch (h.op) {
+	case OP_RESPONSE:
+		if (s->state == VS_CONNECTING)
+			s->state = VS_CONNECTED;
+		else
+			goto reset;
+		break;
+	case OP_RST:
+		if (s->state == VS_CONNECTING)
+			s->err = ECONNRESET;
+		vs_ended(s);
+		break;
+	case OP_RW:
+		if (s->state != VS_CONNECTED)
+			goto reset;
+		rx_data(s, buf + HDR, h.len);
+		break;
+	case OP_CREDIT_REQUEST:
+		if (s->state == VS_CONNECTED)
+			vs_ctrl(s, OP_CREDIT_UPDATE, 0);
+		break;
+	case OP_SHUTDOWN:
+		s->peer_no_rcv |= (h.flags & SHUT_RCV_F) != 0;
+		s->peer_no_send |= (h.flags & SHUT_SEND_F) != 0;
+		if (s->orphan && s->peer_no_rcv && s->peer_no_send) {
+			vs_ctrl(s, OP_RST, 0);
+			vs_ended(s);
+		}
+		break;
+	case OP_CREDIT_UPDATE:
+		break;
+	default:
+		goto reset;
+	}
+	return;
+reset:
+	vs_ctrl(s, OP_RST, 0);
+	vs_ended(s);
+}
+
+/* Walks the used rings: returned tx pages, received packets, events. */
+static void vs_process(void)
+{
+	if (!vsock_present())
+		return;
+	void *t;
+	uint32_t len;
+	bool refill = false;
+	tx_reclaim();
+	while (virtq_get(&rxq, &t, &len)) {
+		struct pkt *p = t;
+		rx_packet(phys_to_virt(p->pa), len);
+		struct vbuf b = {p->pa, PAGE_SIZE, true};
+		virtq_add(&rxq, &b, 1, p);
+		refill = true;
+	}
+	if (refill)
+		virtq_kick(&rxq);
+	refill = false;
+	while (virtq_get(&evq, &t, &len)) {
+		struct pkt *p = t;
+		kprintf("carve: vsock transport event %u\n", *(uint32_t *)phys_to_virt(p->pa));
+		struct vbuf b = {p->pa, 8, true};
+		virtq_add(&evq, &b, 1, p);
+		refill = true;
+	}
+	if (refill)
+		virtq_kick(&evq);
+}
+
+/* Waits until cond(s) or the deadline; -ETIMEDOUT at the deadline. */
+static int vs_wait(struct vsock_sock *s, bool (*cond)(struct vsock_sock *), uint64_t deadline)
+{
+	for (;;) {
+		vs_process();
+		if (cond(s))
+			return 0;
+		if (!vsock_present())
+			return -EIO;
+		if (time_ns() >= deadline)
+			return -ETIMEDOUT;
+		time_sleep_until(deadline, vs_wake);
+	}
+}
+
+/* ---- the socket operations (sys_net.c) ---- */
+
+struct vsock_sock *vs_new(void) { return vsock_present() ? vs_alloc() : NULL; }
+
+static uint32_t ephemeral(void)
+{
+	for (uint32_t i = 0; i < 0x7fffffffu; i++) {
+		uint32_t p = next_ephemeral++;
+		if (next_ephemeral == 0 || next_ephemeral >= 0x80000000u)
+			next_ephemeral = EPHEMERAL_FIRST;
+		if (!port_used(p))
+			return p;
+	}
+	return 0;
+}
+
+int vs_bind(struct vsock_sock *s, uint64_t cid, uint32_t port)
+{
+	if (s->bound || s->state != VS_NEW)
+		return -EINVAL;
+	if (cid != 0xffffffffull && cid != guest_cid)
+		return -EADDRNOTAVAIL;
+	if (port == 0xffffffffu)
+		port = ephemeral();
+	else if (port_used(port))
+		return -EADDRINUSE;
+	s->lport = port;
+	s->bound = true;
+	return 0;
+}
+
+int vs_listen(struct vsock_sock *s, int backlog)
+{
+	if (!s->bound || (s->state != VS_NEW && s->state != VS_LISTEN))
+		return -EINVAL;
+	s->backlog = backlog < 1 ? 1 : backlog > 64 ? 64 : backlog;
+	s->state = VS_LISTEN;
+	return 0;
+}
+
+static bool not_connecting(struct vsock_sock *s) { return s->state != VS_CONNECTING; }
+
+int vs_connect(struct vsock_sock *s, uint64_t cid, uint32_t port, bool nonblock)
+{
+	if (s->state == VS_CONNECTING)
+		return nonblock ? -EALREADY : -EINVAL;
+	if (s->state == VS_CONNECTED)
+		return -EISCONN;
+	if (s->state != VS_NEW)
+		return -EINVAL;
+	if (!s->bound) {
+		if (!(s->lport = ephemeral()))
+			return -EADDRNOTAVAIL;
+		s->bound = true;
+	}
+	if (!s->rx && !(s->rx = kmalloc(VS_RXBUF)))
+		return -ENOMEM;
+	s->rcid = cid;
+	s->rport = port;
+	s->err = 0;
+	s->state = VS_CONNECTING;
+	if (vs_ctrl(s, OP_REQUEST, 0) < 0) {
+		s->state = VS_NEW;
+		return -EIO;
+	}
+	if (nonblock)
+		return -EINPROGRESS;
+	int r = vs_wait(s, not_connecting, time_ns() + s->connect_ns);
+	if (r == -ETIMEDOUT) {
+		vs_ctrl(s, OP_RST, 0);
+		s->state = VS_CLOSED;
+		return -ETIMEDOUT;
+	}
+	if (s->state == VS_CONNECTED)
+		return 0;
+	r = s->err ? -s->err : -ECONNRESET;
+	s->err = 0;
+	return r;
+}
+
+static bool has_pending(struct vsock_sock *s) { return s->nacc > 0 || s->state != VS_LISTEN; }
+
+int vs_accept(struct vsock_sock *s, struct vsock_sock **out, bool nonblock)
+{
+	if (s->state != VS_LISTEN)
+		return -EINVAL;
+	vs_process();
+	if (!s->nacc && nonblock)
+		return -EAGAIN;
+	int r = vs_wait(s, has_pending, UINT64_MAX);
+	if (r < 0)
+		return r;
+	if (!s->nacc)
+		return -EINVAL;
+	*out = s->accq[0];
+	memmove(s->accq, s->accq + 1, (size_t)(--s->nacc) * sizeof(s->accq[0]));
+	return 0;
+}
+
+static uint32_t credit(struct vsock_sock *s)
+{
+	uint32_t inflight = s->tx_cnt - s->peer_fwd_cnt;
+	return inflight >= s->peer_buf_alloc ? 0 : s->peer_buf_alloc - inflight;
+}
+
+static bool can_send(struct vsock_sock *s) { return s->state != VS_CONNECTED || s->peer_no_rcv || credit(s) > 0; }
+
+int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblock)
+{
+	const uint8_t *p = buf;
+	uint64_t done = 0;
+	vs_process();
+	if (s->state == VS_NEW || s->state == VS_LISTEN || s->state == VS_CONNECTING)
+		return -ENOTCONN;
+	while (done < len) {
+		if (s->state != VS_CONNECTED || s->shut_wr || s->peer_no_rcv)
+			return done ? (int64_t)done : -EPIPE;
+		uint32_t c = credit(s);
+		if (!c) {
+			if (nonblock)
+				return done ? (int64_t)done : -EAGAIN;
+			vs_ctrl(s, OP_CREDIT_REQUEST, 0);
+			vs_wait(s, can_send, UINT64_MAX);
+			continue;
+		}
+		uint32_t n = (uint32_t)MIN(MIN(len - done, (uint64_t)c), PKT_DATA);
+		if (vs_xmit(s->rcid, s->lport, s->rport, OP_RW, 0, s, p + done, n) < 0)
+			return done ? (int64_t)done : -EIO;
+		s->tx_cnt += n;
+		done += n;
+	}
+	return (int64_t)done;
+}
+
+static bool can_recv(struct vsock_sock *s)
+{
+	return s->rx_len > 0 || s->state != VS_CONNECTED || s->peer_no_send || s->shut_rd;
+}
+
+int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bool peek)
+{
+	vs_process();
+	if (s->state == VS_NEW || s->state == VS_LISTEN || s->state == VS_CONNECTING)
+		return -ENOTCONN;
+	if (!len)
+		return 0;
+	if (!can_recv(s)) {
+		if (nonblock)
+			return -EAGAIN;
+		vs_wait(s, can_recv, UINT64_MAX);
+	}
+	uint32_t n = (uint32_t)MIN(len, (uint64_t)s->rx_len), first = MIN(n, VS_RXBUF - s->rx_head);
+	memcpy(buf, s->rx + s->rx_head, first);
+	memcpy((uint8_t *)buf + first, s->rx, n - first);
+	if (peek)
+		return n;
+	s->rx_head = (s->rx_head + n) % VS_RXBUF;
+	s->rx_len -= n;
+	s->fwd_cnt += n;
+	if (s->state == VS_CONNECTED && !s->peer_no_send && s->fwd_cnt - s->fwd_sent >= VS_RXBUF / 4)
+		vs_ctrl(s, OP_CREDIT_UPDATE, 0);
+	return n;
+}
+
+int vs_shutdown(struct vsock_sock *s, int how)
+{
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	if (s->state != VS_CONNECTED)
+		return -ENOTCONN;
+	bool rd = how != 1, wr = how != 0;
+	uint32_t flags = (rd && !s->shut_rd ? SHUT_RCV_F : 0) | (wr && !s->shut_wr ? SHUT_SEND_F : 0);
+	s->shut_rd |= rd;
+	s->shut_wr |= wr;
+	return flags ? vs_ctrl(s, OP_SHUTDOWN, flags) : 0;
+}
+
+void vs_close(struct vsock_sock *s)
+{
+	for (int i = 0; i < s->nacc; i++)
+		vs_close(s->accq[i]);
+	s->nacc = 0;
+	if (s->state == VS_CONNECTED && vsock_present()) {
+		/* Let the peer take what we sent; its RST ends the connection. */
+		s->orphan = true;
+		if (s->peer_no_rcv && s->peer_no_send) {
+			vs_ctrl(s, OP_RST, 0);
+			vs_ended(s);
+		} else {
+			vs_ctrl(s, OP_SHUTDOWN, SHUT_RCV_F | SHUT_SEND_F);
+		}
+		return;
+	}
+	if (s->state == VS_CONNECTING)
+		vs_ctrl(s, OP_RST, 0);
+	vs_free(s);
+}
+
+#define POLLIN 0x001
+#define POLLOUT 0x004
+#define POLLERR 0x008
+#define POLLHUP 0x010
+#define POLLRDHUP 0x2000
+
+short vs_poll(struct vsock_sock *s, short want)
+{
+	vs_process();
+	short r = 0;
+	switch (s->state) {
+	case VS_LISTEN:
+		if (s->nacc)
+			r |= POLLIN;
+		break;
+	case VS_CONNECTING:
+		break;
+	case VS_CONNECTED:
+		if (s->rx_len || s->peer_no_send || s->shut_rd)
+			r |= POLLIN;
+		if (s->peer_no_send)
+			r |= POLLRDHUP;
+		if (credit(s) > 0 && !s->shut_wr && !s->peer_no_rcv)
+			r |= POLLOUT;
+		if (s->peer_no_send && s->peer_no_rcv)
+			r |= POLLHUP;
+		break;
+	case VS_CLOSED:
+		r |= POLLIN | POLLHUP | (s->err ? POLLERR : 0);
+		break;
+	case VS_NEW:
+		break;
+	}
+	return (short)(r & (want | POLLERR | POLLHUP));
+}
+
+void vs_name(struct vsock_sock *s, bool peer, uint64_t *cid, uint32_t *port)
+{
+	*cid = peer ? s->rcid : guest_cid;
+	*port = peer ? s->rport : s->bound ? s->lport : 0xffffffffu;
+}
+
+bool vs_listening(struct vsock_sock *s) { return s->state == VS_LISTEN; }
+bool vs_connected(struct vsock_sock *s) { return s->state == VS_CONNECTED || (s->state == VS_CLOSED && s->rx); }
+
+int vs_take_error(struct vsock_sock *s)
+{
+	int e = s->err;
+	s->err = 0;
+	return e;
+}
+
+void vs_set_connect_timeout(struct vsock_sock *s, uint64_t ns) { s->connect_ns = ns ? ns : DEFAULT_CONNECT_NS; }
+uint64_t vs_connect_timeout(struct vsock_sock *s) { return s->connect_ns; }
+
+/* ---- the heartbeat (nitro-enclaves.md §3.11) ---- */
+
+#define HEARTBEAT_PORT 9000
+#define HEARTBEAT_BYTE 0xB7
+#define HEARTBEAT_NS (10ull * 1000000000ull)
+
+static bool hb_done(struct vsock_sock *s) { return s->rx_len > 0 || s->state != VS_CONNECTED || s->peer_no_send; }
+
+int vsock_heartbeat(void)
+{
+	struct vsock_sock *s = vs_new();
+	if (!s)
+		return -ENOMEM;
+	s->connect_ns = HEARTBEAT_NS;
+	uint64_t deadline = time_ns() + HEARTBEAT_NS;
+	int r = vs_connect(s, 3, HEARTBEAT_PORT, false);
+	uint8_t b = HEARTBEAT_BYTE;
+	if (r == 0 && vs_send(s, &b, 1, false) != 1)
+		r = -EPIPE;
+	if (r == 0 && (r = vs_wait(s, hb_done, deadline)) == 0) {
+		b = 0;
+		if (vs_recv(s, &b, 1, true, false) != 1 || b != HEARTBEAT_BYTE)
+			r = -EPROTO;
+	}
+	vs_close(s);
+	return r;
+}
