@@ -39,3 +39,28 @@ $(KPROG_DIR)/glibc/%: tests/kernel-progs/%.c
 $(KPROG_DIR)/glibc-pie/%: tests/kernel-progs/%.c
 	@mkdir -p $(dir $@)
 	gcc -static-pie -fPIE -O2 -Wall -Wextra -Werror -o $@ $<
+
+# libnsm for enclave programs: a static library per libc, and the programs
+# that link it (nsmcheck) are built with its sources.
+LIBNSM_SRCS := guest/lib/nsm.c guest/lib/nsm_cbor.c
+LIBNSM_HDRS := guest/lib/nsm.h guest/lib/nsm_cbor.h
+LIBNSM_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes
+.PHONY: libnsm
+libnsm: build/guest/lib/musl/libnsm.a build/guest/lib/glibc/libnsm.a
+all: libnsm
+build/guest/lib/musl/libnsm.a: $(LIBNSM_SRCS) $(LIBNSM_HDRS)
+	@mkdir -p $(dir $@)/obj
+	musl-gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm.c -o $(dir $@)/obj/nsm.o
+	musl-gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm_cbor.c -o $(dir $@)/obj/nsm_cbor.o
+	rm -f $@ && ar rcs $@ $(dir $@)/obj/nsm.o $(dir $@)/obj/nsm_cbor.o
+build/guest/lib/glibc/libnsm.a: $(LIBNSM_SRCS) $(LIBNSM_HDRS)
+	@mkdir -p $(dir $@)/obj
+	gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm.c -o $(dir $@)/obj/nsm.o
+	gcc $(LIBNSM_CFLAGS) -c guest/lib/nsm_cbor.c -o $(dir $@)/obj/nsm_cbor.o
+	rm -f $@ && ar rcs $@ $(dir $@)/obj/nsm.o $(dir $@)/obj/nsm_cbor.o
+$(KPROG_DIR)/musl/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/musl/libnsm.a
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $< build/guest/lib/musl/libnsm.a
+$(KPROG_DIR)/glibc/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/glibc/libnsm.a
+	@mkdir -p $(dir $@)
+	gcc -static -O2 -Wall -Wextra -Werror -o $@ $< build/guest/lib/glibc/libnsm.a

@@ -13,7 +13,7 @@
 #define PG_PRESENT_RW 0x3
 #define PG_LARGE 0x83
 #define PG_LARGE_UC 0x9b	/* + PWT|PCD for the 32-bit MMIO hole */
-#define KSTACK_SIZE 32768
+#define KSTACK_SIZE 65536
 
 	.section .text.boot, "ax"
 	.code64
@@ -159,7 +159,7 @@ trap_common:
 	.globl syscall_entry
 syscall_entry:
 	mov	%rsp, user_rsp_saved(%rip)
-	lea	kstack_top(%rip), %rsp
+	mov	kstack_cur(%rip), %rsp		/* kstack_top, or below a helper_run */
 	pushq	$0x2b				/* user SS */
 	pushq	user_rsp_saved(%rip)
 	push	%r11				/* user RFLAGS */
@@ -184,9 +184,11 @@ syscall_common:
 	pop	%rdi
 	iretq
 
-/* enter_user(rip, rsp): the first entry into the program, all registers zero. */
+/* enter_user(rip, rsp): entry into a new program image (boot, execve), all
+ * registers zero, on an empty kernel stack (execve never returns). */
 	.globl enter_user
 enter_user:
+	lea	kstack_top(%rip), %rsp
 	pushq	$0x2b
 	push	%rsi
 	pushq	$0x202				/* IF set */
@@ -211,6 +213,65 @@ enter_user:
 	xor	%r15d, %r15d
 	iretq
 
+/* helper_run(dst, count, src): runs the stub (helper.c) at CPL3 and
+ * returns when its SYSCALL arrives (helper_resume). Traps and system calls
+ * during the run must land below this frame, so RSP0 and the SYSCALL stack
+ * are moved down to here for its duration. */
+	.globl helper_run
+helper_run:
+	push	%rbx
+	push	%rbp
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, helper_ksp(%rip)
+	mov	%rsp, kstack_cur(%rip)
+	mov	tss_rsp0_ptr(%rip), %rax
+	mov	%rsp, (%rax)
+	mov	%rsi, %rcx
+	mov	%rdx, %rsi
+	pushq	$0x2b
+	pushq	$0
+	pushq	$0x202
+	pushq	$0x33
+	movabs	$0x7fff80000000, %rax		/* HELPER_CODE_VA */
+	push	%rax
+	iretq
+
+	.globl helper_resume
+helper_resume:
+	mov	helper_ksp(%rip), %rsp
+	lea	kstack_top(%rip), %rax
+	mov	%rax, kstack_cur(%rip)
+	mov	tss_rsp0_ptr(%rip), %rdx
+	mov	%rax, (%rdx)
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbp
+	pop	%rbx
+	ret
+
+/* The stub itself, copied to a user page: with RSI = 0 zero RCX quadwords
+ * at RDI, else copy RCX bytes from RSI to RDI; then report back.
+ * Position-independent; never run in place. */
+	.section .rodata
+	.globl helper_code, helper_code_end
+helper_code:
+	test	%rsi, %rsi
+	jz	1f
+	rep movsb
+	jmp	2f
+1:	xor	%eax, %eax
+	rep stosq
+2:	mov	$0x7ca7, %eax			/* HELPER_DONE_NR */
+	syscall
+	ud2
+helper_code_end:
+	.text
+
 /* cpu_idle(): enables interrupts for exactly one HLT (STI's one-instruction
  * shadow closes the wake-up race), then masks them again. */
 	.globl cpu_idle
@@ -225,6 +286,8 @@ cpu_idle:
 	.globl user_rsp_saved
 user_rsp_saved:
 	.quad 0
+helper_ksp:
+	.quad 0
 	.align 4096
 	.globl kstack_bottom, kstack_top
 kstack_bottom:
@@ -233,6 +296,11 @@ kstack_top:
 	.globl df_stack_top
 	.space 8192
 df_stack_top:
+
+	.section .data
+	.globl kstack_cur
+kstack_cur:
+	.quad	kstack_top
 
 /* ---- boot page tables (reused as the kernel's own: paging.c drops the
  * identity half once we run high) ---- */

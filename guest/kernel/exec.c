@@ -54,9 +54,16 @@ struct phdr {
 	uint64_t offset, vaddr, paddr, filesz, memsz, align;
 };
 
+/* At boot a failure ends the enclave and is always said; in execve the caller
+ * gets an errno (a shell searching PATH fails often) and only debug mode says. */
+static bool quiet;
+
 static int fail(const char *path, const char *why, int err)
 {
-	kprintf("carve: cannot run %s: %s\n", path, why);
+	if (!quiet)
+		kprintf("carve: cannot run %s: %s\n", path, why);
+	else
+		kdebug("execve %s: %s\n", path, why);
 	return err;
 }
 
@@ -65,7 +72,8 @@ static int prot_of(uint32_t f)
 	return (f & PF_R ? PROT_READ : 0) | (f & PF_W ? PROT_WRITE : 0) | (f & PF_X ? PROT_EXEC : 0);
 }
 
-static int load_elf(const char *path, struct vnode *vn, uint64_t *entry, uint64_t *phdr_addr, uint16_t *phnum)
+/* Checks the ELF file and, unless dry, maps its segments. */
+static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entry, uint64_t *phdr_addr, uint16_t *phnum)
 {
 	const uint8_t *img = vn_bytes(vn);
 	uint64_t size = vn->size;
@@ -109,6 +117,10 @@ static int load_elf(const char *path, struct vnode *vn, uint64_t *entry, uint64_
 	uint64_t bias = eh.type == ET_DYN ? PIE_BASE - lo : 0;
 	if (lo + bias < MMAP_BOTTOM || hi + bias > MMAP_TOP)
 		return fail(path, "its segments lie outside the program area", -ENOEXEC);
+	if (eh.entry < lo || eh.entry >= hi)
+		return fail(path, "its entry point is outside its segments", -ENOEXEC);
+	if (dry)
+		return 0;
 	for (int i = 0; i < eh.phnum; i++) {
 		struct phdr *p = &ph[i];
 		if (p->type != PT_LOAD || !p->memsz)
@@ -123,8 +135,6 @@ static int load_elf(const char *path, struct vnode *vn, uint64_t *entry, uint64_
 			have_phdr = true;
 		}
 	}
-	if (eh.entry + bias < lo + bias || eh.entry >= hi)
-		return fail(path, "its entry point is outside its segments", -ENOEXEC);
 	*entry = eh.entry + bias;
 	*phdr_addr = have_phdr ? phdr_vaddr + bias : 0;
 	*phnum = eh.phnum;
@@ -196,9 +206,9 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 	return 0;
 }
 
-int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
-	      uint64_t *sp)
+int exec_check(const char *path, struct vnode **out, bool verbose)
 {
+	quiet = !verbose;
 	struct vnode *vn;
 	int r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &vn);
 	if (r < 0)
@@ -207,9 +217,24 @@ int exec_load(const char *path, char *const argv[], int argc, char *const envp[]
 		return fail(path, "not a regular file", -EACCES);
 	if (!(vn->mode & 0111))
 		return fail(path, "it is not executable (no x permission bit)", -EACCES);
+	uint64_t entry, phdr;
+	uint16_t phnum;
+	if ((r = load_elf(path, vn, true, &entry, &phdr, &phnum)) < 0)
+		return r;
+	*out = vn;
+	return 0;
+}
+
+int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
+	      uint64_t *sp)
+{
+	struct vnode *vn;
+	int r = exec_check(path, &vn, true);
+	if (r < 0)
+		return r;
 	uint64_t phdr;
 	uint16_t phnum;
-	if ((r = load_elf(path, vn, entry, &phdr, &phnum)) < 0)
+	if ((r = load_elf(path, vn, false, entry, &phdr, &phnum)) < 0)
 		return r;
 	if ((r = vm_map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, NULL, 0, 0)) < 0)
 		return fail(path, "out of memory for its stack", r);

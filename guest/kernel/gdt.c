@@ -18,6 +18,9 @@ struct tss {
 } __attribute__((packed));
 
 static struct tss tss;
+/* The address of tss.rsp[0] (unaligned: the TSS is packed); boot.S moves
+ * RSP0 during helper_run. */
+uint64_t tss_rsp0_ptr;
 static uint64_t gdt[10];
 
 struct __attribute__((packed)) desc_ptr {
@@ -43,6 +46,7 @@ void gdt_init(void)
 		 ((base >> 24) & 0xff) << 56;
 	gdt[9] = base >> 32;
 	tss.rsp[0] = (uint64_t)kstack_top;
+	tss_rsp0_ptr = (uint64_t)&tss + offsetof(struct tss, rsp);
 	tss.ist[0] = (uint64_t)df_stack_top;
 	tss.iomap_base = sizeof(tss); /* no I/O bitmap: user port I/O faults */
 	struct desc_ptr d = {sizeof(gdt) - 1, (uint64_t)gdt};

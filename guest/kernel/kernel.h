@@ -146,6 +146,28 @@ int set_user_pte_flags(uint64_t va, uint64_t flags);
 #define PTE_BORROWED (1ull << 9) /* software bit: the page is the initrd's, never freed */
 void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx), void *ctx);
 
+uint64_t *user_pd_of(uint64_t va); /* the PD holding va's PDE, created if needed */
+uint64_t *user_pte_slot(uint64_t va); /* va's PTE slot, tables created; NULL if none */
+
+/* ---- helper.c: bulk zeroing at CPL3 ---- */
+#define HELPER_REGION 0x7fff80000000ull  /* 1 GiB the program cannot map */
+#define HELPER_REGION_END (HELPER_REGION + (1ull << 30))
+#define HELPER_CODE_VA HELPER_REGION
+#define HELPER_WIN_VA (HELPER_REGION + (256ull << 21))
+#define HELPER_DONE_NR 0x7ca7
+void helper_init(void);
+bool helper_ready(void);
+/* Zeroes [pa, pa+len) (8-byte multiple, at most 510 MiB) natively. */
+void helper_zero(uint64_t pa, uint64_t len);
+/* Copies len bytes of physically contiguous kernel memory to user memory
+ * the caller has checked writable (user_ok), natively. */
+void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len);
+/* Below this a copy is as cheap in the kernel as a round trip to CPL3
+ * (measured here: 4 KiB about even, 64 KiB 1.8 ms natively vs 7.7 ms). */
+#define HELPER_COPY_MIN 8192
+extern bool helper_active;
+_Noreturn void helper_resume(void);
+
 /* ---- idt.c / traps ---- */
 struct trap_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;

@@ -121,6 +121,7 @@ void kmain(uint64_t zp_phys)
 	fpu_init();
 	time_init();
 	syscall_init();
+	helper_init();
 	kdebug("carve enclave kernel: %lu MiB RAM, initrd %lu bytes, cmdline \"%s\"\n", mm_total_bytes() >> 20,
 	       rd_len, cmdline);
 

@@ -28,6 +28,9 @@ static int nranges, cur_range;
 static uint64_t bump;          /* next fresh page in ranges[cur_range] */
 static uint64_t free_list;     /* physical address of the first free page, 0 if none */
 static uint64_t free_pages, total_pages;
+/* Fresh memory below this (in the current range) is known to be zero. */
+static uint64_t zeroed_until;
+#define ZERO_CHUNK (2ull << 20)
 
 static void add_range(uint64_t s, uint64_t e)
 {
@@ -82,7 +85,7 @@ void mm_init(const uint8_t *zp, uint64_t initrd_lo, uint64_t initrd_hi)
 	}
 	if (!nranges)
 		panic("no usable RAM in the e820 map");
-	bump = ranges[0].start;
+	bump = zeroed_until = ranges[0].start;
 	free_pages = total_pages;
 }
 
@@ -105,20 +108,41 @@ static uint64_t bump_alloc(size_t n)
 			bump += PAGE_SIZE;
 		}
 		if (++cur_range < nranges)
-			bump = ranges[cur_range].start;
+			bump = zeroed_until = ranges[cur_range].start;
 	}
 	return 0;
+}
+
+/* Zeroes fresh pages [pa, pa+len): nothing if known zero, else the next
+ * chunk natively (helper.c) once that is possible, else here. */
+static void zero_fresh(uint64_t pa, uint64_t len)
+{
+	if (pa + len <= zeroed_until && pa >= ranges[cur_range].start)
+		return;
+	if (!helper_ready()) {
+		memset(phys_to_virt(pa), 0, len);
+		return;
+	}
+	uint64_t from = MAX(pa, zeroed_until);
+	uint64_t to = MIN(ranges[cur_range].end, MAX(pa + len, from + ZERO_CHUNK));
+	if (pa < from)
+		memset(phys_to_virt(pa), 0, from - pa);
+	helper_zero(from, to - from);
+	zeroed_until = to;
 }
 
 uint64_t page_alloc(void)
 {
 	uint64_t pa = free_list;
-	if (pa)
+	if (pa) {
 		free_list = *(uint64_t *)phys_to_virt(pa);
-	else if (!(pa = bump_alloc(1)))
+		memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	} else if ((pa = bump_alloc(1))) {
+		zero_fresh(pa, PAGE_SIZE);
+	} else {
 		return 0;
+	}
 	free_pages--;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	return pa;
 }
 
@@ -130,7 +154,7 @@ uint64_t pages_alloc(size_t n)
 	if (!pa)
 		return 0;
 	free_pages -= n;
-	memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
+	zero_fresh(pa, n * PAGE_SIZE);
 	return pa;
 }
 

@@ -13,6 +13,7 @@ static void flush_all(void)
 	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3_phys) : "memory");
 }
 
+
 void paging_init(void)
 {
 	cr3_phys = virt_to_phys(boot_pml4);
@@ -53,6 +54,27 @@ int map_user_page(uint64_t va, uint64_t pa, uint64_t flags)
 	return 0;
 }
 
+uint64_t *user_pte_slot(uint64_t va)
+{
+	return va < USER_TOP ? walk(va, true) : NULL;
+}
+
+uint64_t *user_pd_of(uint64_t va)
+{
+	uint64_t *table = boot_pml4;
+	for (int shift = 39; shift > 21; shift -= 9) {
+		uint64_t *e = &table[(va >> shift) & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t pa = page_alloc();
+			if (!pa)
+				return NULL;
+			*e = pa | PTE_P | PTE_W | PTE_U;
+		}
+		table = phys_to_virt(*e & PTE_ADDR);
+	}
+	return table;
+}
+
 uint64_t unmap_user_page(uint64_t va)
 {
 	uint64_t *pte = walk(va, false);
@@ -82,7 +104,9 @@ int set_user_pte_flags(uint64_t va, uint64_t flags)
 
 /* Calls fn for every present user PTE in [start, end), skipping absent
  * tables whole: munmap and mprotect of large, mostly untouched reservations
- * then cost a few table reads, not one walk per page. */
+ * then cost a few table reads, not one walk per page. fn invalidates the
+ * pages it changes (INVLPG: a CR3 reload would also discard every shadow
+ * entry on PVM hosts). */
 static void walk_level(uint64_t *table, int shift, uint64_t base, uint64_t start, uint64_t end,
 		       void (*fn)(uint64_t va, uint64_t *pte, void *ctx), void *ctx)
 {
@@ -107,5 +131,4 @@ void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint6
 			continue;
 		walk_level(phys_to_virt(boot_pml4[i] & PTE_ADDR), 30, lo, start, end, fn, ctx);
 	}
-	flush_all();
 }

@@ -89,6 +89,9 @@ uint64_t vm_brk(uint64_t want);
 int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc,
 	      uint64_t *entry, uint64_t *sp);
 
+/* Checks that path names a runnable static ELF program (printing why not). */
+int exec_check(const char *path, struct vnode **out, bool verbose);
+
 /* ---- fd.c ---- */
 int fd_alloc(struct file *f, int min, bool cloexec);
 struct file *fd_get(int fd);
@@ -97,5 +100,7 @@ void file_put(struct file *f);
 void fds_init_console(void);
 
 _Noreturn void proc_exit(int status);
+/* execve: signal dispositions back to their defaults. */
+void signals_reset(void);
 
 #endif

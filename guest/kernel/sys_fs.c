@@ -152,7 +152,10 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	if (*pos >= v->size)
 		return 0;
 	uint64_t n = MIN(len, v->size - *pos);
-	memcpy((void *)buf, vn_bytes(v) + *pos, n);
+	if (n >= HELPER_COPY_MIN && helper_ready())
+		helper_copy_to_user(buf, vn_bytes(v) + *pos, n);
+	else
+		memcpy((void *)buf, vn_bytes(v) + *pos, n);
 	*pos += n;
 	return (int64_t)n;
 }

@@ -84,6 +84,7 @@ static void move_pte(uint64_t va, uint64_t *pte, void *ctx)
 		return;
 	}
 	*pte = 0;
+	invlpg(va);
 }
 
 #define MREMAP_MAYMOVE 1

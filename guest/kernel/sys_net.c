@@ -108,6 +108,9 @@ SYSCALL(socket)
 	return s ? install(s, (int)a1) : -ENOMEM;
 }
 
+/* Linux's vsock has no socketpair; no other family exists here. */
+SYSCALL(socketpair) { return a0 == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT; }
+
 SYSCALL(bind)
 {
 	GET_SOCK(a0);

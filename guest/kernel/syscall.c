@@ -53,6 +53,8 @@ int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uin
 {
 	if (nr < NR_MAX && table[nr])
 		return table[nr](a0, a1, a2, a3, a4, a5);
+	if (nr == HELPER_DONE_NR && helper_active)
+		helper_resume();
 	if (boot_opts.debug && (nr >= NR_MAX || !(logged[nr / 8] & (1 << (nr % 8))))) {
 		if (nr < NR_MAX)
 			logged[nr / 8] |= (uint8_t)(1 << (nr % 8));

@@ -147,16 +147,22 @@ int vfs_add_ramdisk(const char *path, uint32_t mode, const uint8_t *data, uint64
 
 static int lookup(struct vnode *dir, const char *path, int flags, struct vnode **out, int *depth);
 
-/* Follows the symlink v found in dir. */
+/* Follows the symlink v found in dir. The target is copied to the heap, not
+ * the stack: a chain of links recurses, and the kernel stack is small. */
 static int follow(struct vnode *dir, struct vnode *v, struct vnode **out, int *depth)
 {
 	if (++*depth > MAX_SYMLINKS)
 		return -ELOOP;
-	char target[4096];
-	size_t n = MIN(v->size, sizeof(target) - 1);
-	memcpy(target, vn_bytes(v), n);
-	target[n] = 0;
-	return lookup(dir, target, LOOKUP_FOLLOW, out, depth);
+	if (v->size == 0 || v->size >= 4096)
+		return v->size ? -ENAMETOOLONG : -ENOENT;
+	char *target = kmalloc(v->size + 1);
+	if (!target)
+		return -ENOMEM;
+	memcpy(target, vn_bytes(v), v->size);
+	target[v->size] = 0;
+	int r = lookup(dir, target, LOOKUP_FOLLOW, out, depth);
+	kfree(target);
+	return r;
 }
 
 static int lookup(struct vnode *dir, const char *path, int flags, struct vnode **out, int *depth)

@@ -44,11 +44,11 @@ static uint64_t pte_flags(int prot)
 
 static void drop_page(uint64_t va, uint64_t *pte, void *ctx)
 {
-	(void)va;
 	(void)ctx;
 	if (!(*pte & PTE_BORROWED))
 		page_free(*pte & PTE_ADDR);
 	*pte = 0;
+	invlpg(va);
 }
 
 static void insert_at(int i, const struct vma *v)
@@ -112,6 +112,8 @@ int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t of
 	len = ALIGN_UP(len, PAGE_SIZE);
 	if (start & ~PAGE_MASK || !len || start + len < start || start + len > USER_TOP)
 		return -EINVAL;
+	if (start < HELPER_REGION_END && start + len > HELPER_REGION)
+		return -ENOMEM; /* the kernel's zeroing window (helper.c) */
 	int r = vm_unmap(start, len);
 	if (r < 0)
 		return r;
@@ -134,12 +136,12 @@ struct prot_ctx {
  * the program faults; a later mprotect gives it back. */
 static void reprotect(uint64_t va, uint64_t *pte, void *ctx)
 {
-	(void)va;
 	struct prot_ctx *c = ctx;
 	uint64_t f = c->flags;
 	if (*pte & PTE_BORROWED)
 		f &= ~PTE_W; /* the first write copies it */
 	*pte = (*pte & (PTE_ADDR | PTE_BORROWED)) | f | PTE_P | (c->none ? 0 : PTE_U);
+	invlpg(va);
 }
 
 int vm_protect(uint64_t start, uint64_t len, int prot)
@@ -207,6 +209,32 @@ static int populate(struct vma *v, uint64_t va)
 	return r;
 }
 
+/* Anonymous memory is filled FAULT_AROUND pages at a time (the aligned
+ * block around the fault, inside the VMA): programs touch heap and stack in
+ * order, each fault costs hundreds of emulated instructions on PVM hosts,
+ * and fresh pages come pre-zeroed (mm.c), so the extra pages cost a PTE
+ * write each. The block never crosses a page table (it divides 2 MiB). */
+#define FAULT_AROUND 8
+
+static int populate_anon(struct vma *v, uint64_t va)
+{
+	uint64_t blk = ALIGN_DOWN(va, FAULT_AROUND * PAGE_SIZE);
+	uint64_t lo = MAX(blk, v->start), hi = MIN(blk + FAULT_AROUND * PAGE_SIZE, v->end);
+	uint64_t *slot = user_pte_slot(lo);
+	if (!slot)
+		return -ENOMEM;
+	uint64_t flags = pte_flags(v->prot) | PTE_P | PTE_U;
+	for (uint64_t a = lo; a < hi; a += PAGE_SIZE, slot++) {
+		if (*slot & PTE_P)
+			continue;
+		uint64_t pa = page_alloc();
+		if (!pa)
+			return a <= va ? -ENOMEM : 0; /* va itself must be mapped */
+		*slot = pa | flags;
+	}
+	return 0;
+}
+
 int vm_fault(uint64_t addr, bool write, bool exec)
 {
 	struct vma *v = vm_find(addr);
@@ -215,7 +243,7 @@ int vm_fault(uint64_t addr, bool write, bool exec)
 	uint64_t va = addr & PAGE_MASK;
 	uint64_t pte = user_pte(va);
 	if (!pte)
-		return populate(v, va) < 0 ? -1 : 0;
+		return (v->vn ? populate(v, va) : populate_anon(v, va)) < 0 ? -1 : 0;
 	if (write && !(pte & PTE_W)) {
 		if (pte & PTE_BORROWED) {
 			uint64_t pa = page_alloc();

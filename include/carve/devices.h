@@ -22,6 +22,9 @@ struct devices_config {
 	uint64_t cid;                       /* the enclave's vsock CID */
 	const char *vsock_dir;              /* host side of vsock (docs/vsock.md) */
 	int heartbeat_fd;                   /* eventfd written when the heartbeat arrives, or -1 */
+	/* Also called (on the device thread) when it arrives; may be NULL. */
+	void (*on_heartbeat)(void *ctx);
+	void *heartbeat_ctx;
 };
 
 /* Creates the devices (and the attestation CA on first use). */
@@ -37,6 +40,6 @@ void devices_attach_memory(struct enclave_devices *d, const struct guest_mem *gm
 void devices_destroy(struct enclave_devices *d);
 
 /* $CARVE_VSOCK_DIR, else <sockets dir>/vsock. */
-const char *devices_vsock_dir(void);
+void devices_vsock_dir(char *out, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "carve/eif.h"
 #include "carve/error.h"
 
 #define ENCLAVE_MIN_MEM_MIB 64
@@ -59,12 +60,17 @@ struct eif_boot {
 	uint8_t *image, *kernel, *initrd;
 	size_t image_len, kernel_len, initrd_len;
 	char *cmdline;
+	struct eif_measurements m;
 };
 
 /* Checks the image (structure, CRC) and reads it. E35 damaged, E34 too big
  * for mem_bytes at 8 MiB. */
-int eif_boot_load(const char *path, const char *extra_cmdline, uint64_t mem_bytes,
-		  struct eif_boot *b, struct carve_err *err);
+int eif_boot_load(const char *path, uint64_t mem_bytes, struct eif_boot *b, struct carve_err *err);
+/* Adds words to the command line the kernel gets (not measured: the EIF's
+ * cmdline section is what PCR0/PCR1 cover). */
+int eif_boot_append_cmdline(struct eif_boot *b, const char *extra, struct carve_err *err);
+/* An ELF kernel (the carve enclave kernel) rather than a bzImage. */
+bool eif_boot_is_elf(const struct eif_boot *b);
 void eif_boot_free(struct eif_boot *b);
 
 /* ---- hugepages ---- */

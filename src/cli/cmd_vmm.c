@@ -10,107 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "carve/devices.h"
 #include "carve/eif.h"
+#include "carve/enclave.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "cli/cli.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1024u << 20)
-/* Nitro places the whole EIF in enclave memory at 8 MiB. */
-#define EIF_GPA (8ull << 20)
-
-/* What --eif-path provides the VM: the image itself and its boot sections. */
-struct eif_boot {
-	uint8_t *image, *kernel, *initrd;
-	size_t image_len, kernel_len, initrd_len;
-	char *cmdline;
-};
-
-static void eif_boot_free(struct eif_boot *b)
-{
-	free(b->image);
-	free(b->kernel);
-	free(b->initrd);
-	free(b->cmdline);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Opens and CRC-checks the EIF, then reads the kernel, the command line (with
- * `extra` appended, as QEMU's -append does) and the ramdisks concatenated in
- * section order (cpio archives concatenate). */
-static int eif_load(const char *path, const char *extra, uint64_t mem_bytes, struct eif_boot *b,
-		    struct carve_err *err)
-{
-	struct eif_image img;
-	if (eif_open(&img, path, err) < 0)
-		return -1;
-	struct eif_report rep;
-	memset(&rep, 0, sizeof(rep));
-	int rc = -1;
-	if (eif_verify(&img, time(NULL), false, &rep, err) < 0)
-		goto out;
-	if (!rep.crc_ok) {
-		carve_fail(err, E35_EIF_PARSING,
-			   "'%s' is corrupt: its CRC is 0x%08x but the contents give 0x%08x", path,
-			   img.crc_stored, rep.crc_computed);
-		goto out;
-	}
-	if (img.file_size > mem_bytes) {
-		carve_fail(err, E34_MEMORY_OVERFLOW, "the %llu MiB image does not fit in %llu MiB of memory",
-			   (unsigned long long)(img.file_size >> 20), (unsigned long long)(mem_bytes >> 20));
-		goto out;
-	}
-	if (file_read_all(path, (size_t)img.file_size, &b->image, &b->image_len, E07_READ_FROM_DISK, err) < 0 ||
-	    eif_read_section(&img, img.kernel, KERNEL_MAX, &b->kernel, &b->kernel_len, err) < 0)
-		goto out;
-	uint8_t *cl;
-	size_t cl_len;
-	if (eif_read_section(&img, img.cmdline, EIF_CMDLINE_MAX, &cl, &cl_len, err) < 0)
-		goto out;
-	while (cl_len && (cl[cl_len - 1] == 0 || cl[cl_len - 1] == '\n'))
-		cl_len--;
-	size_t extra_len = extra ? strlen(extra) : 0;
-	b->cmdline = malloc(cl_len + extra_len + 2);
-	if (!b->cmdline) {
-		free(cl);
-		carve_fail(err, E00_UNSPECIFIED, "out of memory");
-		goto out;
-	}
-	memcpy(b->cmdline, cl, cl_len);
-	b->cmdline[cl_len] = 0;
-	free(cl);
-	if (memchr(b->cmdline, 0, cl_len)) {
-		carve_fail(err, E35_EIF_PARSING, "the command line in '%s' contains a NUL byte", path);
-		goto out;
-	}
-	if (extra_len)
-		sprintf(b->cmdline + cl_len, "%s%s", cl_len ? " " : "", extra);
-	for (int i = 0; i < img.nramdisks; i++) {
-		uint8_t *rd;
-		size_t rd_len;
-		if (eif_read_section(&img, img.ramdisks[i], INITRD_MAX - b->initrd_len, &rd, &rd_len, err) < 0)
-			goto out;
-		uint8_t *grown = realloc(b->initrd, b->initrd_len + rd_len + 1);
-		if (!grown) {
-			free(rd);
-			carve_fail(err, E00_UNSPECIFIED, "out of memory");
-			goto out;
-		}
-		memcpy(grown + b->initrd_len, rd, rd_len);
-		b->initrd = grown;
-		b->initrd_len += rd_len;
-		free(rd);
-	}
-	rc = 0;
-out:
-	eif_report_free(&rep);
-	eif_close(&img);
-	if (rc < 0)
-		eif_boot_free(b);
-	return rc;
-}
-
 static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
 		      struct carve_err *err)
 {
@@ -169,7 +77,7 @@ static void *sig_thread(void *arg)
  * into guest memory by vmm_create; release() frees them right after, so the
  * VMM does not keep a second copy resident while the guest runs. */
 static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*release)(void *),
-		  void *release_ctx, struct carve_err *err)
+		  void *release_ctx, struct enclave_devices *devices, struct carve_err *err)
 {
 	struct vmm *vm;
 	int created = vmm_create(cfg, &vm, err);
@@ -178,6 +86,8 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 		vmm_destroy(vm);
 		return -1;
 	}
+	if (devices)
+		devices_attach_memory(devices, vmm_memory(vm));
 	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
 		vmm_destroy(vm);
 		return -1;
@@ -216,6 +126,18 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 			  vmm_stop_name(stop.reason), stop.detail);
 }
 
+struct heartbeat_report {
+	uint64_t start_ns;
+};
+
+/* The device thread calls this when the guest's heartbeat arrived. */
+static void report_heartbeat(void *ctx)
+{
+	const struct heartbeat_report *h = ctx;
+	fprintf(stderr, "vmm: heartbeat ok, %.1f ms after start\n",
+		(double)(monotonic_ns() - h->start_ns) / 1e6);
+}
+
 struct boot_buffers {
 	struct eif_boot *eb; /* --eif-path */
 	uint8_t *kernel, *initrd;
@@ -237,8 +159,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
-	const char *pin_list = NULL;
+	const char *pin_list = NULL, *cid_text = NULL;
 	bool help = false, verbose = false;
+	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
 		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk"},
@@ -251,6 +174,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
 		{"cpu-template", ARG_STRING, false, &tmpl,
 		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
+		{"enclave-cid", ARG_STRING, false, &cid_text, "with --eif-path: the guest's vsock CID (default 16)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -271,6 +195,12 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
 	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
 		return -1;
+	uint64_t cid = 16;
+	if (cid_text && (enclave_parse_cid(cid_text, &cid, err) < 0 || cid == 0)) {
+		if (cid == 0)
+			carve_fail(err, E03_INVALID_ARGUMENT, "--enclave-cid must be 4 or more");
+		return -1;
+	}
 	int pin[VMM_MAX_VCPUS];
 	if (pin_list && parse_pins(pin_list, pin, (int)ncpus, err) < 0)
 		return -1;
@@ -289,12 +219,14 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	struct eif_boot eb = {0};
 	struct vmm_blob blob = {0};
 	if (eif) {
-		if (eif_load(eif, cmdline, (uint64_t)mem_mib * VMM_MIB, &eb, err) < 0)
+		if (eif_boot_load(eif, (uint64_t)mem_mib * VMM_MIB, &eb, err) < 0 ||
+		    eif_boot_append_cmdline(&eb, cmdline, err) < 0) {
+			eif_boot_free(&eb);
 			return -1;
+		}
 		kbuf = eb.kernel, klen = eb.kernel_len;
 		ibuf = eb.initrd, ilen = eb.initrd_len;
-		cmdline = eb.cmdline;
-		blob = (struct vmm_blob){.gpa = EIF_GPA, .data = eb.image, .len = eb.image_len};
+		blob = (struct vmm_blob){.gpa = EIF_BOOT_GPA, .data = eb.image, .len = eb.image_len};
 	} else {
 		if (file_read_all(kernel, KERNEL_MAX, &kbuf, &klen, E07_READ_FROM_DISK, err) < 0)
 			return -1;
@@ -302,6 +234,33 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 			free(kbuf);
 			return -1;
 		}
+	}
+	struct enclave_devices *devices = NULL;
+	if (eif) {
+		/* An EIF boots as an enclave would: with vsock and the NSM. */
+		char module_id[64], pcr0_hex[2 * PCR_LEN + 1], vsock_dir[4096];
+		hex_encode(eb.m.pcr0, PCR_LEN, pcr0_hex);
+		snprintf(module_id, sizeof(module_id), "i-carve-vmm-enc%.16s", pcr0_hex);
+		devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
+		struct devices_config dc = {
+			.module_id = module_id, .m = &eb.m, .cid = cid, .vsock_dir = vsock_dir,
+			.heartbeat_fd = -1, .on_heartbeat = report_heartbeat, .heartbeat_ctx = &hb,
+		};
+		if (devices_create(&dc, &devices, err) < 0) {
+			devices_destroy(devices);
+			eif_boot_free(&eb);
+			return -1;
+		}
+		int n;
+		const struct vmm_mmio_slot *ds = devices_slots(devices, &n);
+		memcpy(slot_list, ds, sizeof(*ds) * (size_t)n);
+		nslots = (unsigned long)n;
+		if (eif_boot_is_elf(&eb) && eif_boot_append_cmdline(&eb, devices_cmdline(devices), err) < 0) {
+			devices_destroy(devices);
+			eif_boot_free(&eb);
+			return -1;
+		}
+		cmdline = eb.cmdline;
 	}
 	struct vmm_config cfg = {
 		.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
@@ -318,5 +277,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.verbose = verbose,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
-	return run_vm(&cfg, dump, release_buffers, &bufs, err);
+	int rc = run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
+	devices_destroy(devices);
+	return rc;
 }

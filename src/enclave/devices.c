@@ -4,14 +4,17 @@
  * the VMM binds their eventfds while it builds the VM). */
 #include "carve/devices.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "carve/nsm.h"
 #include "carve/pki.h"
+#include "carve/util.h"
 #include "carve/virtio.h"
 #include "enclave/registry.h"
 
@@ -29,8 +32,14 @@ struct enclave_devices {
 	struct nsm *nsm;
 	struct virtio_nsm *vnsm;
 	struct virtio_mmio *t_nsm;
-	struct vmm_mmio_device dev[2];
-	struct vmm_mmio_slot slots[2];
+	struct vsock_dev *vsock;
+	struct virtio_mmio *t_vsock;
+	int heartbeat_fd;
+	void (*on_heartbeat)(void *ctx);
+	void *heartbeat_ctx;
+	char uds_path[108];
+	struct vmm_mmio_device dev[3];
+	struct vmm_mmio_slot slots[3];
 	int nslots;
 	char cmdline[256];
 };
@@ -78,13 +87,57 @@ static void add_slot(struct enclave_devices *d, struct virtio_mmio *t, int nqueu
 		 used ? " " : "", (unsigned long long)all[i].base, all[i].gsi);
 }
 
+static void on_heartbeat(void *ctx)
+{
+	struct enclave_devices *d = ctx;
+	uint64_t one = 1;
+	if (d->heartbeat_fd >= 0 && write(d->heartbeat_fd, &one, sizeof(one)) < 0) {
+		/* An eventfd only fails when its counter would overflow. */
+	}
+	if (d->on_heartbeat)
+		d->on_heartbeat(d->heartbeat_ctx);
+}
+
+static int create_vsock(struct enclave_devices *d, const struct devices_config *cfg,
+			struct carve_err *err)
+{
+	int mk = mkdir_p(cfg->vsock_dir, 0755);
+	if (mk < 0)
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s",
+				  cfg->vsock_dir, strerror(-mk));
+	/* The enclave's own socket, found by its CID: <vsock_dir>/cid-<CID>.sock */
+	if (snprintf(d->uds_path, sizeof(d->uds_path), "%s/cid-%llu.sock", cfg->vsock_dir,
+		     (unsigned long long)cfg->cid) >= (int)sizeof(d->uds_path))
+		return carve_fail(err, E11_SOCKET, "the vsock directory path '%s' is too long for a "
+				  "Unix socket; set CARVE_VSOCK_DIR to a shorter one", cfg->vsock_dir);
+	struct vsock_config vc = {
+		.guest_cid = cfg->cid, .uds_path = d->uds_path, .vsock_dir = cfg->vsock_dir,
+		.heartbeat = on_heartbeat, .heartbeat_ctx = d,
+	};
+	d->vsock = vsock_create(&vc);
+	if (!d->vsock)
+		return carve_fail(err, E11_SOCKET, "cannot create the vsock device on '%s': %s",
+				  d->uds_path, strerror(errno));
+	d->t_vsock = virtio_mmio_create(&d->mem, vsock_backend(), d->vsock);
+	if (!d->t_vsock)
+		return carve_fail(err, E00_UNSPECIFIED, "cannot create the virtio-vsock transport");
+	add_slot(d, d->t_vsock, vsock_backend()->nqueues);
+	return 0;
+}
+
 int devices_create(const struct devices_config *cfg, struct enclave_devices **out, struct carve_err *err)
 {
 	struct enclave_devices *d = calloc(1, sizeof(*d));
 	if (!d)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	*out = d;
+	d->heartbeat_fd = cfg->heartbeat_fd;
+	d->on_heartbeat = cfg->on_heartbeat;
+	d->heartbeat_ctx = cfg->heartbeat_ctx;
 	d->mem = (struct virtio_mem){.ptr = mem_ptr, .ctx = &d->ref};
+	/* vsock first: slot 0, GSI 5, as the first device of a Nitro enclave. */
+	if (create_vsock(d, cfg, err) < 0)
+		return -1;
 
 	if (pki_open(&d->pki, pki_state_dir(), time(NULL), err) < 0)
 		return -1;
@@ -126,6 +179,10 @@ void devices_destroy(struct enclave_devices *d)
 {
 	if (!d)
 		return;
+	if (d->t_vsock)
+		virtio_mmio_destroy(d->t_vsock);
+	if (d->vsock)
+		vsock_destroy(d->vsock);
 	if (d->t_nsm)
 		virtio_mmio_destroy(d->t_nsm);
 	if (d->vnsm)
@@ -137,12 +194,11 @@ void devices_destroy(struct enclave_devices *d)
 	free(d);
 }
 
-const char *devices_vsock_dir(void)
+void devices_vsock_dir(char *out, size_t len)
 {
-	static char dir[4096];
 	const char *env = getenv("CARVE_VSOCK_DIR");
 	if (env && *env)
-		return env;
-	snprintf(dir, sizeof(dir), "%s/vsock", registry_dir());
-	return dir;
+		snprintf(out, len, "%s", env);
+	else
+		snprintf(out, len, "%s/vsock", registry_dir());
 }

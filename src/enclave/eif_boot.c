@@ -23,8 +23,25 @@ void eif_boot_free(struct eif_boot *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int eif_boot_load(const char *path, const char *extra_cmdline, uint64_t mem_bytes, struct eif_boot *b,
-		  struct carve_err *err)
+int eif_boot_append_cmdline(struct eif_boot *b, const char *extra, struct carve_err *err)
+{
+	if (!extra || !*extra)
+		return 0;
+	size_t have = strlen(b->cmdline), add = strlen(extra);
+	char *n = realloc(b->cmdline, have + add + 2);
+	if (!n)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	sprintf(n + have, "%s%s", have ? " " : "", extra);
+	b->cmdline = n;
+	return 0;
+}
+
+bool eif_boot_is_elf(const struct eif_boot *b)
+{
+	return b->kernel_len >= 4 && !memcmp(b->kernel, "\x7f" "ELF", 4);
+}
+
+int eif_boot_load(const char *path, uint64_t mem_bytes, struct eif_boot *b, struct carve_err *err)
 {
 	memset(b, 0, sizeof(*b));
 	struct eif_image img;
@@ -67,16 +84,14 @@ int eif_boot_load(const char *path, const char *extra_cmdline, uint64_t mem_byte
 		carve_fail(err, E35_EIF_PARSING, "the command line in '%s' contains a NUL byte", path);
 		goto out;
 	}
-	size_t extra_len = extra_cmdline ? strlen(extra_cmdline) : 0;
-	b->cmdline = malloc(cl_len + extra_len + 2);
+	b->cmdline = malloc(cl_len + 1);
 	if (!b->cmdline) {
 		carve_fail(err, E00_UNSPECIFIED, "out of memory");
 		goto out;
 	}
 	memcpy(b->cmdline, cl, cl_len);
 	b->cmdline[cl_len] = '\0';
-	if (extra_len)
-		sprintf(b->cmdline + cl_len, "%s%s", cl_len ? " " : "", extra_cmdline);
+	b->m = rep.m;
 	/* The ramdisks, concatenated in section order: cpio archives concatenate. */
 	uint64_t total = 0;
 	for (int i = 0; i < img.nramdisks; i++)

@@ -361,21 +361,20 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 {
 	const struct enclave_spec *s = p->spec;
 	uint64_t mem = s->mem_mib << 20;
+	char vsock_dir[4096];
+	devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
 	struct devices_config dc = {
 		.module_id = s->id, .m = &s->m, .debug_mode = s->debug, .cid = s->reg.cid,
-		.vsock_dir = devices_vsock_dir(), .heartbeat_fd = p->heartbeat_fd,
+		.vsock_dir = vsock_dir, .heartbeat_fd = p->heartbeat_fd,
 	};
 	if (devices_create(&dc, &p->devices, err) < 0)
 		return -1;
 	/* The carve kernel (an ELF) finds its devices on the command line;
 	 * Linux (a bzImage) finds them in the ACPI DSDT. */
-	if (eif_boot_load(s->eif_path, NULL, mem, boot, err) < 0)
+	if (eif_boot_load(s->eif_path, mem, boot, err) < 0)
 		return -1;
-	if (boot->kernel_len >= 4 && !memcmp(boot->kernel, "\x7f" "ELF", 4)) {
-		eif_boot_free(boot);
-		if (eif_boot_load(s->eif_path, devices_cmdline(p->devices), mem, boot, err) < 0)
-			return -1;
-	}
+	if (eif_boot_is_elf(boot) && eif_boot_append_cmdline(boot, devices_cmdline(p->devices), err) < 0)
+		return -1;
 	int nslots;
 	const struct vmm_mmio_slot *slots = devices_slots(p->devices, &nslots);
 	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
@@ -394,7 +393,11 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 		.console_out = p->console_wr,
 		.console_in = -1,
 	};
-	if (vmm_create(&cfg, &p->vm, err) < 0)
+	int rc = vmm_create(&cfg, &p->vm, err);
+	/* vmm_create copied the image, kernel and ramdisks into guest memory;
+	 * keeping them would double the enclave's host memory. */
+	eif_boot_free(boot);
+	if (rc < 0)
 		return -1;
 	devices_attach_memory(p->devices, vmm_memory(p->vm));
 	return 0;

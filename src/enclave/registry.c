@@ -33,9 +33,10 @@ const char *registry_dir(void)
 int registry_ensure_dir(struct carve_err *err)
 {
 	const char *d = registry_dir();
-	if (mkdir(d, 0755) < 0 && errno != EEXIST)
+	int rc = mkdir_p(d, 0755);
+	if (rc < 0)
 		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s "
-				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(errno));
+				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(-rc));
 	return 0;
 }
 

@@ -109,6 +109,9 @@ same "abort(): exit status 134 (SIGABRT)" "$(status)" "134"
 run_prog /bin/gcrash exit 42
 same "exit(42): exit status 42" "$(status)" "42"
 
+run_prog /bin/nsmcheck
+same "libnsm links into a static program; no /dev/nsm yet, said cleanly" "$(output)|$(status)" "nsm: no /dev/nsm (No such file or directory)|0"
+
 run_prog /bin/nothere
 same "missing program: status 127" "$(status)" "127"
 grep -q 'cannot run /bin/nothere: no such file' "$TMP/console"
@@ -143,6 +146,25 @@ boot "$TMP/app.cpio" "virtio_mmio.device=4K@0xd0000000:5 carve.debug"
 grep -q '1 virtio-mmio devices listed' "$TMP/console" && [ "$(status)" = 0 ]
 tap_result $? "virtio_mmio.device= entries accepted and recorded" "$TMP/console"
 
+# The whole path: carve build-enclave packs the kernel and the ramdisks into
+# an EIF, the VMM boots the EIF (once it reads EIFs).
+BUILDER=
+for c in "${CARVE:-}" "$ROOT/build/bin/carve"; do
+	if [ -n "$c" ] && "$c" build-enclave --help >/dev/null 2>&1; then BUILDER=$c; break; fi
+done
+"$VMM" vmm --eif-path "$TMP/none.eif" --memory 64 --cpus 1 >"$TMP/eifprobe" 2>&1
+if [ -z "$BUILDER" ]; then
+	skip "EIF built by build-enclave boots the carve kernel" "no carve binary with build-enclave"
+elif grep -q 'not available' "$TMP/eifprobe"; then
+	skip "EIF built by build-enclave boots the carve kernel" "this VMM cannot boot EIFs yet (--eif-path)"
+else
+	CARVE_BLOBS=$ROOT/build/guest "$BUILDER" build-enclave --rootfs "$RFS" --cmd "/bin/showargs from-eif" \
+		--env E=1 --output-file "$TMP/app.eif" >/dev/null 2>"$TMP/build-err"
+	timeout 120 "$VMM" vmm --eif-path "$TMP/app.eif" --memory 256 --cpus 1 >"$TMP/console" 2>"$TMP/vmm-err"
+	same "EIF built by build-enclave boots the carve kernel" "$(output | tr '\n' '|')|$(status)" \
+		"argc=2|argv[0]=/bin/showargs|argv[1]=from-eif|env=E=1||0"
+fi
+
 # Third-party static programs, unmodified: Debian's busybox-static.
 BB=$CACHE/busybox/bin/busybox
 if [ ! -x "$BB" ]; then
@@ -158,6 +180,8 @@ if [ -x "$BB" ]; then
 	printf 'carve motd\n' >"$BRFS/etc/motd"
 	printf 'one\ntwo\nthree\n' >"$BRFS/etc/sub/lines"
 	ln -s busybox "$BRFS/bin/sh"
+	ln -s busybox "$BRFS/bin/cat"
+	cp "$PROGS/musl/showargs" "$BRFS/bin/showargs"
 	bb() { "$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$BRFS" "$@" && boot "$TMP/bb.cpio"; }
 	bb busybox echo hello from busybox
 	same "busybox echo" "$(output)|$(status)" "hello from busybox|0"
@@ -175,6 +199,12 @@ if [ -x "$BB" ]; then
 	same "busybox sh (through a symlink): arithmetic, cd, files in /tmp" "$(output | tr '\n' '|')" "answer 42|/etc/sub|read data|"
 	bb busybox sh -c 'exit 7'
 	same "busybox sh exit status 7" "$(status)" "7"
+	bb sh -c 'echo piped >/tmp/p; cat /tmp/p'
+	same "execve: busybox sh runs its last command (an applet) by exec" "$(output)|$(status)" "piped|0"
+	bb sh -c 'X=1 exec showargs "a b"'
+	same "execve: sh execs a program along PATH with argv and env" "$(output | grep -v '^env=\(PATH\|SHLVL\|PWD\)=' | tr '\n' '|')" "argc=2|argv[0]=showargs|argv[1]=a b|env=X=1|"
+	bb sh -c 'exec /bin/nothere'
+	same "execve of a missing file fails and the shell reports it" "$(status)" "127"
 	bb busybox uname -sm
 	same "busybox uname" "$(output)" "Linux x86_64"
 else

@@ -13,10 +13,14 @@ want=$(cat "$TMP/r1" "$TMP/r2" | od -An -tu1 -v | awk '{for (i = 1; i <= NF; i++
 ok "build an EIF around the test guest" "$CARVE" build-enclave --kernel "$GUEST" --cmdline "eif smp" \
 	--ramdisk "$TMP/r1" --ramdisk "$TMP/r2" --output-file "$TMP/t.eif"
 
+export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 timeout 60 "$CARVE" vmm --eif-path "$TMP/t.eif" --memory 64 --cpus 2 --cmdline "stop=acpi-reset" \
 	</dev/null >"$TMP/o" 2>"$TMP/e"
 same "EIF boot exits 0" "$?" 0
-same "EIF cmdline, with --cmdline appended" "$(grep '^cmdline: ' "$TMP/o")" "cmdline: eif smp stop=acpi-reset"
+# An EIF boots with its devices (vsock on slot 0, NSM on slot 1); an ELF
+# kernel finds them on the command line, after the EIF's and --cmdline's words.
+same "EIF cmdline, with --cmdline and the virtio-mmio devices appended" "$(grep '^cmdline: ' "$TMP/o")" \
+	"cmdline: eif smp stop=acpi-reset virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"
 same "ramdisks concatenated as the initrd" "$(grep '^zp: initrd' "$TMP/o" | grep -o 'size=.*')" "size=10001 sum=$want"
 same "the EIF is at 8 MiB" "$(grep '^eif: ' "$TMP/o")" "eif: magic=.eif version=4 sections=5"
 same "SMP from an EIF" "$(grep '^smp: .* running' "$TMP/o")" "smp: 2 cpus running"
