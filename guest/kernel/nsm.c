@@ -73,7 +73,7 @@ struct nsm_raw {
 
 int64_t nsm_ioctl(uint64_t cmd, uint64_t arg)
 {
-	if (cmd != NSM_IOCTL_RAW)
+	if ((uint32_t)cmd != NSM_IOCTL_RAW) /* the command is an unsigned int: libcs sign-extend it */
 		return -ENOTTY;
 	struct nsm_raw raw;
 	if (copy_from_user(&raw, arg, sizeof(raw)) < 0)
