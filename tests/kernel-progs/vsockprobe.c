@@ -4,6 +4,8 @@
  *   server PORT       listen on PORT, accept one connection (poll first), read
  *                     a line, answer "echo: <line>\n", close
  *   bulk PORT N       connect to CID 3 PORT and send N bytes (credit flow)
+ *   sink PORT         listen on PORT, accept one connection, read to end of
+ *                     stream slowly, print the byte count and a checksum
  *   errors            the error cases that need no host program
  * Prints "ok ..." / "FAIL ..." lines; exit status: failures. */
 #include <errno.h>
@@ -134,6 +136,31 @@ static int bulk(uint32_t port, long total)
 	return failures;
 }
 
+static int sink(uint32_t port)
+{
+	int l = socket(AF_VSOCK, SOCK_STREAM, 0);
+	struct vm_addr a = {.family = AF_VSOCK, .port = port, .cid = 0xffffffffu};
+	check(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 1) == 0, "sink: listen");
+	printf("listening %u\n", port);
+	fflush(stdout);
+	int s = accept(l, NULL, NULL);
+	check(s >= 0, "sink: accept");
+	static char buf[3000]; /* odd sizes: reads end mid-packet */
+	long got = 0;
+	uint32_t sum = 0;
+	ssize_t r;
+	while ((r = read(s, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < r; i++)
+			sum = sum * 31 + (uint8_t)buf[i];
+		got += r;
+	}
+	check(r == 0, "sink: end of stream");
+	printf("sink got %ld sum %08x\n", got, sum);
+	close(s);
+	close(l);
+	return failures;
+}
+
 static int errors(void)
 {
 	check(socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EAFNOSUPPORT, "AF_INET: EAFNOSUPPORT");
@@ -179,8 +206,10 @@ int main(int argc, char **argv)
 		return server((uint32_t)atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "bulk"))
 		return bulk((uint32_t)atoi(argv[2]), atol(argv[3]));
+	if (argc >= 3 && !strcmp(argv[1], "sink"))
+		return sink((uint32_t)atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "errors"))
 		return errors();
-	fprintf(stderr, "usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | errors\n");
+	fprintf(stderr, "usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | errors\n");
 	return 2;
 }

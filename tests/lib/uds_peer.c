@@ -4,7 +4,10 @@
  *        many bytes slowly (flow control) and print the count
  *   uds_peer connect PATH PORT MSG  say "CONNECT PORT", expect "OK ", send
  *        "MSG\n", print what comes back until end of stream
+ *   uds_peer send PATH PORT BYTES  the same, but send BYTES bytes of a
+ *        pattern, close, and print their count and checksum (as vsockprobe sink)
  * Every run ends within 60 s (alarm). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +64,23 @@ int main(int argc, char **argv)
 	line(s, buf, sizeof(buf));
 	if (strncmp(buf, "OK ", 3))
 		return fprintf(stderr, "no OK: %s\n", buf), 1;
+	if (!strcmp(argv[1], "send")) {
+		long want = atol(argv[4]), sent = 0;
+		uint32_t sum = 0;
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (char)(i * 7 + 3);
+		while (sent < want) {
+			size_t n = want - sent < (long)sizeof(buf) ? (size_t)(want - sent) : sizeof(buf);
+			ssize_t w = write(s, buf, n);
+			if (w <= 0)
+				return perror("write"), 1;
+			for (ssize_t i = 0; i < w; i++)
+				sum = sum * 31 + (uint8_t)buf[i];
+			sent += w;
+		}
+		printf("sent %ld sum %08x\n", sent, sum);
+		return 0;
+	}
 	dprintf(s, "%s\n", argv[4]);
 	ssize_t r;
 	while ((r = read(s, buf, sizeof(buf))) > 0)
