@@ -43,6 +43,7 @@ eif() {
 # boot NAME: runs it; console and VMM messages in $TMP/NAME.out.
 boot() {
 	timeout 120 "$CARVE" vmm --eif-path "$TMP/$1.eif" --memory 256 --cpus 1 >"$TMP/$1.out" 2>&1
+	echo $? >"$TMP/$1.rc"
 }
 status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/$1.out" | tail -1 | grep . || echo none; }
 # Each "ok X" / "FAIL X" line of a probe as a TAP result.
@@ -135,5 +136,18 @@ results sink "vsock sink"
 sent=$(sed -n 's/^sent //p' "$TMP/peer.out")
 same "1 MB host -> enclave, same bytes (count and checksum)" "$(sed -n 's/^sink got //p' "$TMP/sink.out")" "${sent:-nothing sent}"
 same "vsock sink: exit status 0" "$(status sink)" "0"
+
+# The VMM itself must survive every run. Known failure (host side, not the
+# guest): after a run that ends with vsock data still in flight (bulk), the
+# device thread's housekeeping walks the rx queue after guest memory is gone
+# (SIGSEGV in virtq_pop from vsock_rx_pump, src/virtio/vsock.c). Reported as
+# TODO so it stays visible without failing the guest's tests.
+bad=$(for f in "$TMP"/*.rc; do [ "$(cat "$f")" = 0 ] || echo "$(basename "$f" .rc):$(cat "$f")"; done | tr '\n' ' ')
+if [ -z "$bad" ]; then
+	tap_result 0 "every VMM run exited with status 0"
+else
+	TAP_N=$((TAP_N + 1))
+	echo "not ok $TAP_N - every VMM run exited with status 0 (not: $bad) # TODO host vsock device crash at VM stop"
+fi
 
 finish
