@@ -141,13 +141,15 @@ same "vsock sink: exit status 0" "$(status sink)" "0"
 # guest): after a run that ends with vsock data still in flight (bulk), the
 # device thread's housekeeping walks the rx queue after guest memory is gone
 # (SIGSEGV in virtq_pop from vsock_rx_pump, src/virtio/vsock.c). Reported as
-# TODO so it stays visible without failing the guest's tests.
+# a SKIP with the reason, so it stays visible without failing the guest's tests.
 bad=$(for f in "$TMP"/*.rc; do [ "$(cat "$f")" = 0 ] || echo "$(basename "$f" .rc):$(cat "$f")"; done | tr '\n' ' ')
 if [ -z "$bad" ]; then
 	tap_result 0 "every VMM run exited with status 0"
+elif echo "$bad" | tr ' ' '\n' | grep . | grep -qv ':139$'; then
+	tap_result 1 "every VMM run exited with status 0 (not: $bad)"
 else
-	TAP_N=$((TAP_N + 1))
-	echo "not ok $TAP_N - every VMM run exited with status 0 (not: $bad) # TODO host vsock device crash at VM stop"
+	sed -n '/SIGSEGV\|ERROR: AddressSanitizer/p' "$TMP"/*.out | sed 's/^/# /'
+	skip "every VMM run exited with status 0" "not: $bad; known host vsock device crash at VM stop"
 fi
 
 finish
