@@ -506,7 +506,8 @@ int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblo
 			if (nonblock)
 				return done ? (int64_t)done : -EAGAIN;
 			vs_ctrl(s, OP_CREDIT_REQUEST, 0);
-			vs_wait(s, can_send, UINT64_MAX);
+			if (vs_wait(s, can_send, UINT64_MAX) < 0)
+				return done ? (int64_t)done : -EIO;
 			continue;
 		}
 		uint32_t n = (uint32_t)MIN(MIN(len - done, (uint64_t)c), PKT_DATA);
