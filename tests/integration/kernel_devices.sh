@@ -34,6 +34,7 @@ RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
 cp "$PROGS"/musl/{hello,nsmprobe,vsockprobe} "$RFS/bin/"
 cp "$PROGS/glibc/nsmprobe" "$RFS/bin/gnsmprobe"
+cp "$PROGS/glibc/vsockprobe" "$RFS/bin/gvsockprobe"
 
 # eif NAME CMD: builds $TMP/NAME.eif running CMD with this tree's kernel.
 eif() {
@@ -92,10 +93,12 @@ pcr0=$("$CARVE" describe-eif --eif-path "$TMP/nsmprobe.eif" 2>/dev/null | sed -n
 tap_result $? "... and its PCR0 is the image's" "$TMP/out"
 
 # ---- vsock
-eif errors "/bin/vsockprobe errors"
-boot errors
-results errors "vsock errors"
-same "vsock errors: exit status 0" "$(status errors)" "0"
+for p in vsockprobe gvsockprobe; do
+	eif $p-errors "/bin/$p errors"
+	boot $p-errors
+	results $p-errors "$p errors"
+	same "$p errors: exit status 0" "$(status $p-errors)" "0"
+done
 
 "$PEER" listen "$CARVE_VSOCK_DIR/port-5005.sock" >"$TMP/peer.out" 2>&1 &
 peer=$!

@@ -77,9 +77,19 @@ static int client(uint32_t port, const char *msg)
 	      "getsockname: our CID and an ephemeral port");
 	check(getpeername(s, (struct sockaddr *)&peer, &l2) == 0 && peer.cid == 3 && peer.port == port,
 	      "getpeername: CID 3 and the port");
+	/* The host answers only after our line: nothing to read yet. */
 	char line[512];
+	check(fcntl(s, F_SETFL, O_NONBLOCK) == 0 && read(s, line, 1) < 0 && errno == EAGAIN, "O_NONBLOCK read: EAGAIN");
+	check(recv(s, line, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN, "recv MSG_DONTWAIT: EAGAIN");
+	struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
+	check(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "poll: writable, not readable");
 	snprintf(line, sizeof(line), "%s\n", msg);
 	check(write(s, line, strlen(line)) == (ssize_t)strlen(line), "write the line");
+	p.events = POLLIN;
+	check(poll(&p, 1, 10000) == 1 && (p.revents & POLLIN), "poll: the answer arrives");
+	check(fcntl(s, F_SETFL, 0) == 0, "back to blocking");
+	char peek[6] = {0};
+	check(recv(s, peek, 5, MSG_PEEK | MSG_WAITALL) == 5 && !strcmp(peek, "pong:"), "MSG_PEEK sees the answer");
 	read_line(s, line, sizeof(line));
 	printf("reply: %s", line);
 	char c;
