@@ -321,7 +321,7 @@ SYSCALL(setsockopt)
 		if (copy_from_user(tv, a3, sizeof(tv)) < 0)
 			return -EFAULT;
 		if (tv[0] < 0 || tv[0] > 1000000 || tv[1] < 0 || tv[1] >= 1000000)
-			return -EDOM;
+			return -ERANGE; /* as Linux */
 		vs_set_connect_timeout(s, (uint64_t)tv[0] * 1000000000u + (uint64_t)tv[1] * 1000u);
 		return 0;
 	}

@@ -108,9 +108,6 @@ uint64_t vs_connect_timeout(struct vsock_sock *s);
 #define EALREADY 114
 #define EINPROGRESS 115
 #endif
-#ifndef EDOM
-#define EDOM 33
-#endif
 
 /* ---- random.c ---- */
 void random_mix(const void *seed, size_t n);

@@ -116,8 +116,13 @@ bool virtq_get(struct virtq *q, void **token, uint32_t *len)
 		return false;
 	}
 	if (l > q->cap[id]) {
-		vdev_fail(q->dev, "used length beyond the buffer");
-		return false;
+		/* A chain the device only reads has nothing to report: some
+		 * devices put the bytes read there, so it is ignored, as Linux does. */
+		if (q->cap[id]) {
+			vdev_fail(q->dev, "used length beyond the buffer");
+			return false;
+		}
+		l = 0;
 	}
 	q->last_used++;
 	*token = q->token[id];
