@@ -34,6 +34,7 @@
 static struct vdev devs[MAX_VIRTIO_DEVS];
 static int ndevs;
 static volatile bool pending;
+static uint64_t irqs; /* for the debug log: proof the interrupts arrive */
 
 uint32_t vdev_read(struct vdev *d, uint32_t off) { return *(volatile uint32_t *)(d->regs + off); }
 void vdev_write(struct vdev *d, uint32_t off, uint32_t v) { *(volatile uint32_t *)(d->regs + off) = v; }
@@ -67,6 +68,7 @@ void virtio_irq(void)
 				devs[i].broken = true;
 	}
 	pending = true;
+	irqs++;
 	*(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0xb0) = 0; /* EOI */
 }
 
@@ -155,7 +157,7 @@ void devices_init(void)
 			kprintf("carve: heartbeat to the parent (vsock CID 3 port 9000) failed: error %d\n", -r);
 			proc_exit(1);
 		}
-		kdebug("heartbeat: ok\n");
+		kdebug("heartbeat: ok (%lu device interrupts so far)\n", irqs);
 	} else {
 		kdebug("no vsock device: no heartbeat\n");
 	}

@@ -36,9 +36,9 @@ cp "$PROGS"/musl/{hello,nsmprobe,vsockprobe} "$RFS/bin/"
 cp "$PROGS/glibc/nsmprobe" "$RFS/bin/gnsmprobe"
 cp "$PROGS/glibc/vsockprobe" "$RFS/bin/gvsockprobe"
 
-# eif NAME CMD: builds $TMP/NAME.eif running CMD with this tree's kernel.
+# eif NAME CMD [CMDLINE]: builds $TMP/NAME.eif running CMD with this tree's kernel.
 eif() {
-	"$CARVE" build-enclave --kernel "$KERNEL" --cmdline "console=ttyS0" --rootfs "$RFS" --cmd "$2" \
+	"$CARVE" build-enclave --kernel "$KERNEL" --cmdline "${3:-console=ttyS0}" --rootfs "$RFS" --cmd "$2" \
 		--output-file "$TMP/$1.eif" >"$TMP/build.log" 2>&1
 }
 # boot NAME: runs it; console and VMM messages in $TMP/NAME.out.
@@ -66,11 +66,16 @@ wait_for() {
 }
 
 # ---- the heartbeat
-eif hello /bin/hello
+eif hello /bin/hello "console=ttyS0 carve.debug"
 boot hello
 grep -q '^vmm: heartbeat ok' "$TMP/hello.out"
 tap_result $? "the heartbeat reaches the VMM and is echoed before the program runs" "$TMP/hello.out"
 same "the program runs after the heartbeat" "$(grep -c '^hello from carve' "$TMP/hello.out")|$(status hello)" "1|0"
+grep -q '^carve: heartbeat: ok ([1-9][0-9]* device interrupts' "$TMP/hello.out"
+tap_result $? "the drivers wait for device interrupts (counted in debug mode)" "$TMP/hello.out"
+grep -q '^carve: virtio device 19 at 0x[0-9a-f]*, GSI [0-9]*$' "$TMP/hello.out" &&
+	grep -q '^carve: virtio device 33 at 0x[0-9a-f]*, GSI [0-9]*$' "$TMP/hello.out"
+tap_result $? "both devices probed: vsock (19) and NSM (33)" "$TMP/hello.out"
 
 # ---- /dev/nsm
 for p in nsmprobe gnsmprobe; do
