@@ -26,6 +26,7 @@ static uint64_t boot_tsc;
 
 _Noreturn void proc_exit(int status)
 {
+	devices_exit(); /* virtio.c: deliver what the program sent over vsock */
 	kprintf("carve: exit status %d\n", status);
 	machine_exit(status);
 }

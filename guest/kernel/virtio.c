@@ -110,6 +110,13 @@ static int vdev_begin(struct vdev *d)
 
 extern void virtio_irq_stub(void);
 
+void devices_exit(void)
+{
+	vsock_exit();
+	if (ndevs)
+		kdebug("virtio: %lu device interrupts\n", irqs);
+}
+
 void devices_init(void)
 {
 	/* The legacy PIC sees the same GSIs: keep it quiet, the IOAPIC delivers. */
@@ -157,7 +164,7 @@ void devices_init(void)
 			kprintf("carve: heartbeat to the parent (vsock CID 3 port 9000) failed: error %d\n", -r);
 			proc_exit(1);
 		}
-		kdebug("heartbeat: ok (%lu device interrupts so far)\n", irqs);
+		kdebug("heartbeat: ok\n");
 	} else {
 		kdebug("no vsock device: no heartbeat\n");
 	}

@@ -41,6 +41,8 @@ struct virtq {
 /* ---- virtio.c ---- */
 /* Probes boot_opts.virtio[], brings up the drivers, runs the heartbeat. */
 void devices_init(void);
+/* The program is exiting: flushes vsock (bounded), logs in debug mode. */
+void devices_exit(void);
 uint32_t vdev_read(struct vdev *d, uint32_t off);
 void vdev_write(struct vdev *d, uint32_t off, uint32_t v);
 /* True once (and clears it) if a device interrupted since the last call. */
@@ -69,6 +71,8 @@ void vsock_start(void);
 bool vsock_present(void);
 /* Nitro init's heartbeat; 0 or -errno. */
 int vsock_heartbeat(void);
+/* The program is exiting: deliver what it sent (bounded wait). */
+void vsock_exit(void);
 
 /* ---- vsock.c: the socket operations sys_net.c uses ---- */
 struct vsock_sock;

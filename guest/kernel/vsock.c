@@ -638,6 +638,34 @@ int vs_take_error(struct vsock_sock *s)
 void vs_set_connect_timeout(struct vsock_sock *s, uint64_t ns) { s->connect_ns = ns ? ns : DEFAULT_CONNECT_NS; }
 uint64_t vs_connect_timeout(struct vsock_sock *s) { return s->connect_ns; }
 
+/* At exit, as Linux closes a dying process's sockets: every open connection
+ * is shut down, and we wait (at most 2 s) until the device has taken every
+ * packet and answered each shutdown with RST, so what the program wrote
+ * before exiting reaches the host before the VM stops. */
+static bool all_closed(struct vsock_sock *unused)
+{
+	(void)unused;
+	if (txq.nfree != txq.num)
+		return false;
+	for (struct vsock_sock *s = socks; s; s = s->next)
+		if (s->orphan)
+			return false;
+	return true;
+}
+
+void vsock_exit(void)
+{
+	if (!vsock_present())
+		return;
+	vs_process();
+	for (struct vsock_sock *s = socks, *next; s; s = next) {
+		next = s->next;
+		if (s->state == VS_CONNECTED && !s->orphan)
+			vs_close(s);
+	}
+	vs_wait(NULL, all_closed, time_ns() + 2000000000ull);
+}
+
 /* ---- the heartbeat (nitro-enclaves.md §3.11) ---- */
 
 #define HEARTBEAT_PORT 9000

@@ -71,7 +71,7 @@ boot hello
 grep -q '^vmm: heartbeat ok' "$TMP/hello.out"
 tap_result $? "the heartbeat reaches the VMM and is echoed before the program runs" "$TMP/hello.out"
 same "the program runs after the heartbeat" "$(grep -c '^hello from carve' "$TMP/hello.out")|$(status hello)" "1|0"
-grep -q '^carve: heartbeat: ok ([1-9][0-9]* device interrupts' "$TMP/hello.out"
+grep -q '^carve: virtio: [1-9][0-9]* device interrupts' "$TMP/hello.out"
 tap_result $? "the drivers wait for device interrupts (counted in debug mode)" "$TMP/hello.out"
 grep -q '^carve: virtio device 19 at 0x[0-9a-f]*, GSI [0-9]*$' "$TMP/hello.out" &&
 	grep -q '^carve: virtio device 33 at 0x[0-9a-f]*, GSI [0-9]*$' "$TMP/hello.out"
@@ -132,6 +132,13 @@ boot bulk
 wait $peer
 results bulk "vsock bulk"
 same "1 MiB enclave -> slow host reader, all delivered" "$(tail -1 "$TMP/peer.out")" "received 1048576"
+
+"$PEER" listen "$CARVE_VSOCK_DIR/port-5007.sock" 100001 >"$TMP/peer.out" 2>&1 &
+peer=$!
+eif fire "/bin/vsockprobe fire 5007 100000"
+boot fire
+wait $peer
+same "a program that writes 100 kB and exits at once: the host gets every byte" "$(tail -1 "$TMP/peer.out")|$(status fire)" "received 100001|0"
 
 eif sink "/bin/vsockprobe sink 5001"
 boot sink &

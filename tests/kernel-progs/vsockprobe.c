@@ -6,6 +6,8 @@
  *   bulk PORT N       connect to CID 3 PORT and send N bytes (credit flow)
  *   sink PORT         listen on PORT, accept one connection, read to end of
  *                     stream slowly, print the byte count and a checksum
+ *   fire PORT N       connect to CID 3 PORT, write N bytes and a line, and exit
+ *                     at once without closing (exit must not lose them)
  *   errors            the error cases that need no host program
  * Prints "ok ..." / "FAIL ..." lines; exit status: failures. */
 #include <errno.h>
@@ -218,6 +220,16 @@ int main(int argc, char **argv)
 		return bulk((uint32_t)atoi(argv[2]), atol(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "sink"))
 		return sink((uint32_t)atoi(argv[2]));
+	if (argc >= 4 && !strcmp(argv[1], "fire")) {
+		int s = connect_to(3, (uint32_t)atoi(argv[2]));
+		static char buf[200000];
+		long n = atol(argv[3]);
+		if (s < 0 || n < 0 || n >= (long)sizeof(buf))
+			return 1;
+		memset(buf, 'x', (size_t)n);
+		buf[n] = '\n';
+		return write(s, buf, (size_t)n + 1) == n + 1 ? 0 : 1;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "errors"))
 		return errors();
 	fprintf(stderr, "usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | errors\n");
