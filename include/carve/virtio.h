@@ -175,6 +175,9 @@ int virtio_mmio_kick_fd(const struct virtio_mmio *t, int queue);
 int virtio_mmio_irq_fd(const struct virtio_mmio *t);
 /* The device status register, for logs and tests. */
 uint32_t virtio_mmio_status(const struct virtio_mmio *t);
+/* Why the device set DEVICE_NEEDS_RESET (a static string), or NULL: the VMM
+ * logs it ("virtio-vsock needs reset: descriptor chain loops ..."). */
+const char *virtio_mmio_reset_reason(const struct virtio_mmio *t);
 
 /* For backends (any thread): raise InterruptStatus bits and signal the
  * interrupt eventfd; mark the device DEVICE_NEEDS_RESET (with a

@@ -164,7 +164,9 @@ struct vmm;
 /* Opens KVM, checks every capability used, maps memory, loads the kernel,
  * builds the boot structures and ACPI tables, creates the vCPUs. Nothing runs.
  * Errors: E29 (KVM missing or lacking a capability), E26/E27 (memory), E34
- * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot). */
+ * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot); on error
+ * everything is released and *out is NULL. The config's buffers are copied:
+ * the caller may free them once this returns. */
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err);
 /* Starts one thread per vCPU and waits until the VM stops. */
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);

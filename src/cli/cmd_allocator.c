@@ -24,7 +24,7 @@ static const char *default_config(void)
 int cmd_allocator(int argc, char **argv, struct carve_err *err)
 {
 	const char *config = NULL;
-	bool release = false, help;
+	bool release = false;
 	const struct cli_arg args[] = {
 		{"config", ARG_STRING, false, &config,
 		 "allocator.yaml (memory_mib, cpu_count or cpu_pool); default /etc/carve/allocator.yaml, "
@@ -32,12 +32,9 @@ int cmd_allocator(int argc, char **argv, struct carve_err *err)
 		{"release", ARG_FLAG, false, &release, "give the pool's CPUs and hugepages back to the host"},
 		{0},
 	};
-	if (cli_parse("allocator", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "allocator", "reserve the CPU pool and hugepages for enclaves", args);
-		return 0;
-	}
+	int parsed = cli_parse("allocator", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	struct enclave_ref *running;
 	int nrunning;
 	if (enclave_find_all(&running, &nrunning, err) < 0)

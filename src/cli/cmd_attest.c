@@ -84,7 +84,7 @@ int cmd_attest(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif_path = NULL, *output = NULL, *nonce_hex = NULL, *user_hex = NULL,
 		   *pubkey_path = NULL;
-	bool debug = false, help;
+	bool debug = false;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, true, &eif_path, "the enclave image"},
 		{"output", ARG_STRING, true, &output, "where to write the document (COSE_Sign1)"},
@@ -94,12 +94,9 @@ int cmd_attest(int argc, char **argv, struct carve_err *err)
 		{"debug-mode", ARG_FLAG, false, &debug, "attest as a debug-mode enclave (all-zero PCRs)"},
 		{0},
 	};
-	if (cli_parse("attest", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "attest", "make the attestation document an enclave of an image would get", args);
-		return 0;
-	}
+	int parsed = cli_parse("attest", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	uint8_t nonce[NSM_USER_FIELD_MAX], user[NSM_USER_FIELD_MAX], *pubkey = NULL;
 	long nonce_len, user_len;
 	size_t pubkey_len = 0;

@@ -39,18 +39,13 @@ static int write_output(const char *path, const char *data, size_t len, struct c
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err)
 {
 	const char *output = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"output", ARG_STRING, false, &output, "write the PEM here instead of stdout"},
 		{0},
 	};
-	if (cli_parse("attestation-root", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "attestation-root",
-			       "print the root certificate of carve's attestation CA", args);
-		return 0;
-	}
+	int parsed = cli_parse("attestation-root", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	struct pki pki;
 	if (pki_open(&pki, pki_state_dir(), time(NULL), err) < 0)
 		return -1;

@@ -46,19 +46,15 @@ static int copy_to_stdout(int fd, long timeout_s, struct carve_err *err)
 int cmd_console(int argc, char **argv, struct carve_err *err)
 {
 	const char *id = NULL, *name = NULL, *timeout = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"enclave-id", ARG_STRING, false, &id, "the enclave's id"},
 		{"enclave-name", ARG_STRING, false, &name, "the enclave's name"},
 		{"disconnect-timeout", ARG_STRING, false, &timeout, "stop after this many seconds"},
 		{0},
 	};
-	if (cli_parse("console", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "console", "read a debug-mode enclave's console", args);
-		return 0;
-	}
+	int parsed = cli_parse("console", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	if (!id == !name)
 		return carve_fail(err, id ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "give exactly one of --enclave-id and --enclave-name");

@@ -8,17 +8,14 @@
 
 int cmd_describe_enclaves(int argc, char **argv, struct carve_err *err)
 {
-	bool metadata = false, help;
+	bool metadata = false;
 	const struct cli_arg args[] = {
 		{"metadata", ARG_FLAG, false, &metadata, "add each image's name, version and build metadata"},
 		{0},
 	};
-	if (cli_parse("describe-enclaves", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "describe-enclaves", "list the running enclaves", args);
-		return 0;
-	}
+	int parsed = cli_parse("describe-enclaves", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	char **lines;
 	int n;
 	if (enclave_describe_all(metadata, &lines, &n, err) < 0)

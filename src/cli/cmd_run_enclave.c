@@ -88,7 +88,7 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
 	struct cli_list ids = {0};
-	bool debug = false, attach = false, help;
+	bool debug = false, attach = false;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, false, &eif, "the Enclave Image File to run"},
 		{"memory", ARG_STRING, false, &memory, "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
@@ -103,13 +103,11 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	};
 	json_object *cfg_json = NULL;
 	struct launch_args a = {0};
-	int rc = cli_parse("run-enclave", args, argc, argv, &help, err);
-	if (rc == 0 && help) {
-		cli_print_help(stdout, "run-enclave", "start an enclave from an EIF", args);
+	int rc = cli_parse("run-enclave", args, argc, argv, err);
+	if (rc != CLI_PARSED) {
+		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
-	if (rc < 0)
-		goto out;
 	if (config) {
 		if (eif || memory || count || ids.count || cid || name || debug) {
 			rc = carve_fail(err, E02_CONFLICTING_ARGUMENT,

@@ -18,19 +18,16 @@ static json_object *terminated_json(const struct enclave_ref *r)
 int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *id = NULL, *name = NULL;
-	bool all = false, help;
+	bool all = false;
 	const struct cli_arg args[] = {
 		{"enclave-id", ARG_STRING, false, &id, "the enclave's id"},
 		{"enclave-name", ARG_STRING, false, &name, "the enclave's name"},
 		{"all", ARG_FLAG, false, &all, "every enclave you may terminate"},
 		{0},
 	};
-	if (cli_parse("terminate-enclave", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "terminate-enclave", "stop an enclave", args);
-		return 0;
-	}
+	int parsed = cli_parse("terminate-enclave", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	if ((id != NULL) + (name != NULL) + all != 1)
 		return carve_fail(err, (id || name || all) ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "give exactly one of --enclave-id, --enclave-name and --all");

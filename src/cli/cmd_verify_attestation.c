@@ -135,7 +135,6 @@ int cmd_verify_attestation(int argc, char **argv, struct carve_err *err)
 {
 	const char *document = NULL, *root_path = NULL, *nonce_hex = NULL;
 	struct cli_list pcr_args = {0};
-	bool help;
 	const struct cli_arg args[] = {
 		{"document", ARG_STRING, true, &document, "the attestation document (COSE_Sign1)"},
 		{"root", ARG_STRING, false, &root_path,
@@ -149,12 +148,9 @@ int cmd_verify_attestation(int argc, char **argv, struct carve_err *err)
 	uint8_t *doc = NULL, nonce[NSM_USER_FIELD_MAX];
 	X509 *root = NULL;
 	struct nsm_verify_opts o = {.now = time(NULL)};
-	if (cli_parse("verify-attestation", args, argc, argv, &help, err) < 0)
-		goto out;
-	if (help) {
-		cli_print_help(stdout, "verify-attestation",
-			       "verify an attestation document and print its fields", args);
-		rc = 0;
+	int parsed = cli_parse("verify-attestation", args, argc, argv, err);
+	if (parsed != CLI_PARSED) {
+		rc = parsed < 0 ? -1 : 0;
 		goto out;
 	}
 	pcrs = calloc((size_t)pcr_args.count + 1, sizeof(*pcrs));

@@ -82,13 +82,14 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 	struct vmm *vm;
 	int created = vmm_create(cfg, &vm, err);
 	release(release_ctx);
-	if (created < 0) {
-		vmm_destroy(vm);
+	if (created < 0) { /* vmm_create released what it had made */
+		devices_destroy(devices);
 		return -1;
 	}
 	if (devices)
 		devices_attach_memory(devices, vmm_memory(vm));
 	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
+		devices_destroy(devices);
 		vmm_destroy(vm);
 		return -1;
 	}
@@ -110,6 +111,9 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 		pthread_kill(th, SIGTERM);
 		pthread_join(th, NULL);
 	}
+	/* Device threads may still be touching guest memory: stop them before
+	 * the VM (and its memory) goes. */
+	devices_destroy(devices);
 	vmm_destroy(vm);
 	if (rc < 0)
 		return -1;
@@ -160,7 +164,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
 	const char *pin_list = NULL, *cid_text = NULL;
-	bool help = false, verbose = false;
+	bool verbose = false;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
@@ -178,12 +182,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
-	if (cli_parse("vmm", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "vmm", "boot a kernel in a VM, console on stdout", args);
-		return 0;
-	}
+	int parsed = cli_parse("vmm", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	if (!kernel == !eif)
 		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "give exactly one of --kernel and --eif-path");
@@ -277,7 +278,5 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.verbose = verbose,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
-	int rc = run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
-	devices_destroy(devices);
-	return rc;
+	return run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,5 +115,24 @@ int mkdir_p(const char *path, unsigned mode)
 	}
 	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err)
+{
+	char tmp[4200];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return carve_fail(err, E19_FILE_OPERATION, "path too long: '%s'", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd >= 0 ? write_full(fd, data, len) : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
+				  path, strerror(-rc));
+	}
 	return 0;
 }

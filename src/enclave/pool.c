@@ -203,10 +203,9 @@ static void pool_path(char *out, size_t len)
 
 int pool_save(const struct pool *p, struct carve_err *err)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	pool_path(path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	mkdir(pki_state_dir(), 0755);
+	mkdir_p(pki_state_dir(), 0755);
 	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
 	for (int i = 0; i < p->ncpus; i++)
 		json_object_array_add(cpus, json_object_new_int(p->cpus[i]));
@@ -214,16 +213,9 @@ int pool_save(const struct pool *p, struct carve_err *err)
 	json_object_object_add(o, "node", json_object_new_int(p->node));
 	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)p->memory_mib));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd >= 0 && write_full(fd, text, strlen(text)) == 0 ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
+	int rc = file_write_atomic(path, text, strlen(text), err);
 	json_object_put(o);
-	if (rc == 0 && rename(tmp, path) == 0)
-		return 0;
-	unlink(tmp);
-	return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
-			  strerror(errno));
+	return rc;
 }
 
 int pool_load(struct pool *p, struct carve_err *err)

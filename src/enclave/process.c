@@ -551,8 +551,8 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	}
 	for (int i = 0; i < p.nclients; i++)
 		close(p.clients[i].fd);
+	devices_destroy(p.devices); /* its threads stop before guest memory goes */
 	vmm_destroy(p.vm);
-	devices_destroy(p.devices);
 	eif_boot_free(&boot);
 	console_buf_free(&p.console);
 	_exit(0);

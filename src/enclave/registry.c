@@ -302,9 +302,8 @@ out_unlock:
 
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err)
 {
-	char path[4096], tmp[4200];
+	char path[4096];
 	registry_path(e->slot, "starting", path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(e->name));
 	json_object_object_add(o, "cid", json_object_new_int64((int64_t)e->cid));
@@ -314,16 +313,9 @@ int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, s
 		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
 	json_object_object_add(o, "cpus", cpus);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	int rc = fd >= 0 && write_full(fd, text, strlen(text)) == 0 ? 0 : -1;
-	if (fd >= 0)
-		close(fd);
+	int rc = file_write_atomic(path, text, strlen(text), err);
 	json_object_put(o);
-	if (rc == 0 && rename(tmp, path) == 0)
-		return 0;
-	unlink(tmp);
-	return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
-			  strerror(errno));
+	return rc;
 }
 
 void registry_release(uint64_t slot)

@@ -165,8 +165,15 @@ uint32_t virtio_mmio_status(const struct virtio_mmio *t)
 	return __atomic_load_n(&t->status, __ATOMIC_SEQ_CST);
 }
 
+const char *virtio_mmio_reset_reason(const struct virtio_mmio *t)
+{
+	return __atomic_load_n(&t->why, __ATOMIC_RELAXED);
+}
+
 void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits)
 {
+	if (!t)
+		return; /* a backend run without a transport (fuzzing) */
 	__atomic_fetch_or(&t->isr, bits, __ATOMIC_SEQ_CST);
 	uint64_t one = 1;
 	ssize_t r = write(t->irq_fd, &one, sizeof(one));
@@ -175,6 +182,8 @@ void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits)
 
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 {
+	if (!t)
+		return;
 	uint32_t old = __atomic_fetch_or(&t->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	if (old & VIRTIO_STATUS_NEEDS_RESET)
 		return;

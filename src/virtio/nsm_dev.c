@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 
 #include "carve/virtio.h"
+#include "virtio/nsm_internal.h"
 #include "virtio/worker.h"
 
 struct virtio_nsm {
@@ -124,9 +125,13 @@ static int on_poll(void *ctx)
 	return -1;
 }
 
-static int nsm_start(void *ctx, const struct virtio_run *run)
+void virtio_nsm_process(struct virtio_nsm *n)
 {
-	struct virtio_nsm *n = ctx;
+	process(n);
+}
+
+int virtio_nsm_attach(struct virtio_nsm *n, const struct virtio_run *run)
+{
 	n->run = *run;
 	n->have_pending = false;
 	n->have_q = false;
@@ -136,7 +141,14 @@ static int nsm_start(void *ctx, const struct virtio_run *run)
 			return -EINVAL;
 		n->have_q = true;
 	}
-	return vworker_start(&n->w, &n->run);
+	return 0;
+}
+
+static int nsm_start(void *ctx, const struct virtio_run *run)
+{
+	struct virtio_nsm *n = ctx;
+	int r = virtio_nsm_attach(n, run);
+	return r < 0 ? r : vworker_start(&n->w, &n->run);
 }
 
 static void nsm_stop(void *ctx)

@@ -142,7 +142,7 @@ static uint64_t now_ms(void)
 
 int vsock_nconns(const struct vsock_dev *v)
 {
-	return v->nconns;
+	return __atomic_load_n(&v->nconns, __ATOMIC_RELAXED); /* tests read it from another thread */
 }
 
 /* ---- connection bookkeeping ---- */
@@ -166,7 +166,8 @@ static struct vconn *conn_new(struct vsock_dev *v, int fd)
 		return NULL;
 	c->fd = fd;
 	c->buf_alloc = VSOCK_BUF_ALLOC;
-	v->conns[v->nconns++] = c;
+	v->conns[v->nconns] = c;
+	__atomic_store_n(&v->nconns, v->nconns + 1, __ATOMIC_RELAXED);
 	return c;
 }
 
@@ -263,7 +264,8 @@ static void conn_kill(struct vsock_dev *v, struct vconn *c, bool rst)
 		return;
 	for (int i = 0; i < v->nconns; i++) {
 		if (v->conns[i] == c) {
-			v->conns[i] = v->conns[--v->nconns];
+			v->conns[i] = v->conns[v->nconns - 1];
+			__atomic_store_n(&v->nconns, v->nconns - 1, __ATOMIC_RELAXED);
 			break;
 		}
 	}

@@ -121,14 +121,38 @@ static void baseline(struct kvm_cpuid_entry2 *e)
 	}
 }
 
+static bool has_entry(const struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return true;
+	return false;
+}
+
+/* Leaf 0xB (and 0x1F when present) must enumerate the SMT and core levels and
+ * a terminating level: KVM reports only the subleaves the host's own CPUID
+ * has, which under some hypervisors is just subleaf 0 with type 0. */
+static void add_topology_subleaves(struct kvm_cpuid2 *c, uint32_t fn)
+{
+	if (!has_entry(c, fn, 0))
+		return;
+	for (uint32_t idx = 1; idx <= 2; idx++)
+		if (!has_entry(c, fn, idx))
+			c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+				.function = fn, .index = idx, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
+}
+
 struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index, int ncpus,
 				  enum vmm_cpu_template tmpl)
 {
 	size_t sz = sizeof(*base) + base->nent * sizeof(struct kvm_cpuid_entry2);
-	struct kvm_cpuid2 *c = malloc(sz);
+	/* Room for the topology subleaves this may add. */
+	struct kvm_cpuid2 *c = malloc(sz + 4 * sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return NULL;
 	memcpy(c, base, sz);
+	add_topology_subleaves(c, 0xb);
+	add_topology_subleaves(c, 0x1f);
 	uint32_t apic = (uint32_t)index, n = (uint32_t)ncpus;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];

@@ -78,6 +78,12 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 				  "kvm_amd, and give this user access to /dev/kvm)",
 				  strerror(errno));
 	int ver = ioctl(k->sys_fd, KVM_GET_API_VERSION, 0);
+	if (ver < 0) {
+		int e = errno;
+		kvm_close(k);
+		return carve_fail(err, E29_IOCTL_FAILURE,
+				  "/dev/kvm is not KVM: KVM_GET_API_VERSION failed: %s", strerror(e));
+	}
 	if (ver != KVM_API_VERSION) {
 		kvm_close(k);
 		return carve_fail(err, E29_IOCTL_FAILURE,

@@ -104,7 +104,14 @@ uint8_t serial_read(struct serial *s, uint16_t off)
 		v = (uint8_t)(UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0));
 		break;
 	case 6:
-		v = s->msr;
+		if (s->mcr & UART_MCR_LOOP) {
+			/* Loopback wires the modem outputs to the inputs: DTR->DSR,
+			 * RTS->CTS, OUT1->RI, OUT2->DCD (Linux's autoconfig checks). */
+			v = (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) |
+				      ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+		} else {
+			v = s->msr;
+		}
 		break;
 	case 7:
 		v = s->scr;

@@ -139,7 +139,7 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg, struct carve
 	return 0;
 }
 
-int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
 {
 	*out = NULL;
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_VCPUS)
@@ -201,6 +201,18 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 		return -1;
 	if (vm->kvm.pre_fault && vcpu_prefault(&vm->vcpus[0], &vm->mem) < 0 && cfg->verbose)
 		fprintf(stderr, "vmm: KVM_PRE_FAULT_MEMORY failed; guest pages fault in on use\n");
+	return 0;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+{
+	struct vmm *vm;
+	if (create(cfg, &vm, err) < 0) {
+		vmm_destroy(vm); /* whatever was set up, in any state */
+		*out = NULL;
+		return -1;
+	}
+	*out = vm;
 	return 0;
 }
 

@@ -3,7 +3,7 @@
  *
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
- * "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
+ * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -21,6 +21,7 @@ volatile uint64_t gp_count;
 volatile uint32_t ap_stack_idx;
 static volatile uint32_t ap_running;
 static volatile uint32_t print_lock;
+static volatile int ap_probe_pv; /* APs repeat the gated PV MSR probe */
 
 void guest_main(const uint8_t *zp);
 void ap_main(void);
@@ -151,6 +152,8 @@ static void report_acpi(uint64_t rsdp_addr)
 	}
 }
 
+static void ap_probe(uint32_t id);
+
 void ap_main(void)
 {
 	uint32_t id = *lapic(0x20) >> 24;
@@ -159,6 +162,8 @@ void ap_main(void)
 	dec(id);
 	puts_(" up\n");
 	unlock();
+	if (ap_probe_pv)
+		ap_probe(id);
 	__atomic_fetch_add(&ap_running, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -229,6 +234,20 @@ static void probe_msr(uint32_t msr)
 	puts_(gp_count != before ? " gp=1\n" : " gp=0\n");
 }
 
+/* On an AP: the same IDT, and MSR_KVM_ASYNC_PF_EN must fault here too
+ * (KVM_CAP_ENFORCE_PV_FEATURE_CPUID is per vCPU). */
+static void ap_probe(uint32_t id)
+{
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	uint64_t before = gp_count;
+	__asm__ volatile("wrmsr" : : "c"(0x4b564d02u), "a"(0), "d"(0) : "memory");
+	lock();
+	puts_("pvmsr: cpu ");
+	dec(id);
+	puts_(gp_count != before ? " 0x4b564d02 gp=1\n" : " 0x4b564d02 gp=0\n");
+	unlock();
+}
+
 static void pv_probe(void)
 {
 	uint32_t a, b, c, d;
@@ -258,7 +277,52 @@ static void cpuid_report(void)
 	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
 	puts_(" 7.ebx=");
 	hex(b, 8);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xb), "c"(1));
+	puts_(" b.1.ebx=");
+	hex(b, 8);
+	puts_(" b.1.edx=");
+	hex(d, 8);
+	cpuid(1, &a, &b, &c, &d);
+	puts_(" 1.ebx=");
+	hex(b, 8);
 	puts_("\n");
+}
+
+/* Hardware that is not there, odd access widths, string I/O and writes to
+ * unmapped physical memory: the VMM must shrug all of it off. */
+static void chaos(void)
+{
+	static const char msg[] = "chaos: rep outsb ok\n";
+	const char *p = msg;
+	uint64_t n = sizeof(msg) - 1;
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)COM1) : "memory");
+	uint8_t buf[64];
+	uint8_t *q = buf;
+	n = sizeof(buf);
+	__asm__ volatile("rep insb" : "+D"(q), "+c"(n) : "d"((uint16_t)0x1234) : "memory");
+	uint32_t sum = 0;
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		sum += buf[i];
+	puts_(sum == 0xff * sizeof(buf) ? "chaos: absent port reads all ones\n" : "chaos: absent port read garbage\n");
+	uint32_t l;
+	__asm__ volatile("inl %1, %0" : "=a"(l) : "Nd"((uint16_t)(COM1 + 4)));
+	(void)l;
+	__asm__ volatile("outl %0, %1" : : "a"(0x00000000u), "Nd"((uint16_t)(COM1 + 4)));
+	__asm__ volatile("outw %0, %1" : : "a"((uint16_t)0x0a0a), "Nd"((uint16_t)0x3fe));
+	outb(0x64, 0xaa);        /* i8042 self-test: not a reset */
+	outb(0x64, 0xff);
+	outb(0x600, 0x20 | (3 << 2)); /* sleep to S3: not offered, ignored */
+	outb(0x602, 0x01);       /* wrong reset value: ignored */
+	outb(0x80, 0x55);        /* POST code port */
+	for (uint16_t port = 0x3f8; port < 0x400; port++)
+		(void)inb(port);
+	for (uint64_t a = 0xc0000000ull; a < 0x100000000ull; a += 0x10000000ull) {
+		if (a == 0xf0000000ull)
+			continue; /* IOAPIC/LAPIC live here */
+		*(volatile uint32_t *)a = 0xdeadbeef;
+		(void)*(volatile uint64_t *)(a + 8);
+	}
+	puts_("chaos: done\n");
 }
 
 static void echo_line(void)
@@ -365,6 +429,11 @@ void guest_main(const uint8_t *zp)
 	hex(rsdp, 8);
 	puts_("\n");
 	report_acpi(rsdp);
+	/* The PV probe first, so the APs can repeat it under the same IDT. */
+	if (has_word(cmdline, "pvmsr")) {
+		pv_probe();
+		ap_probe_pv = 1;
+	}
 	if (has_word(cmdline, "smp"))
 		start_aps();
 	if (has_word(cmdline, "eif")) {
@@ -381,8 +450,8 @@ void guest_main(const uint8_t *zp)
 	}
 	if (has_word(cmdline, "cpuid"))
 		cpuid_report();
-	if (has_word(cmdline, "pvmsr"))
-		pv_probe();
+	if (has_word(cmdline, "chaos"))
+		chaos();
 	if (has_word(cmdline, "echo"))
 		echo_line();
 	char how[16] = "poweroff";

@@ -65,4 +65,17 @@ fails_with 1 "no kernel" vmm --memory 64 --cpus 1
 fails_with 2 "both --kernel and --eif-path" vmm --kernel "$GUEST" --eif-path x.eif --memory 64 --cpus 1
 fails_with 34 "cmdline longer than the kernel accepts" vmm --kernel "$GUEST" --memory 64 --cpus 1 \
 	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
+
+# No usable KVM: /dev/kvm replaced in a private mount namespace (root only).
+if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	fails_with 29 "/dev/kvm that is not KVM" unshare -m sh -c \
+		"mount --bind /dev/null /dev/kvm && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
+	mentions "  ...says so" "/dev/kvm is not KVM"
+	fails_with 29 "no /dev/kvm at all" unshare -m sh -c \
+		"mount -t tmpfs none /dev && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
+	mentions "  ...names the device" "cannot open /dev/kvm"
+else
+	skip "/dev/kvm that is not KVM" "needs root and unshare -m to hide /dev/kvm"
+	skip "no /dev/kvm at all" "needs root and unshare -m to hide /dev/kvm"
+fi
 finish

@@ -59,6 +59,14 @@ for how in poweroff acpi-reset i8042; do
 	same "stop=$how: VM stopped (no 'still running')" "$(grep -c 'still running' "$TMP/st")" 0
 done
 
+# A guest poking at absent hardware, with odd widths and string I/O.
+rc=$(boot "$TMP/ch" "chaos smp" --memory 64 --cpus 2)
+same "chaos guest still powers off cleanly" "$rc" 0
+same "string I/O to the UART works" "$(grep -c '^chaos: rep outsb ok$' "$TMP/ch")" 1
+same "absent ports read all ones" "$(grep -c '^chaos: absent port reads all ones$' "$TMP/ch")" 1
+same "unmapped MMIO and odd writes survived" "$(grep -c '^chaos: done$' "$TMP/ch")" 1
+same "no VMM diagnostics on stderr" "$(grep -c . "$TMP/ch.err")" 0
+
 rc=$(boot "$TMP/tf" "stop=triple" --memory 64 --cpus 2)
 same "triple fault exits E36" "$rc" 36
 same "triple fault reported" "$(grep -c 'the VM stopped (triple-fault)' "$TMP/tf.err")" 1

@@ -23,15 +23,17 @@ fi
 CMDLINE="console=ttyS0 earlyprintk=ttyS0 reboot=k panic=-1"
 MEM=256
 
-# Boots $1 into $2 until the MADT's IOAPIC line appears, the VM stops, or
-# $3 seconds pass; the VM is then stopped with SIGTERM.
+# Boots $1 into $2 until the kernel has counted the MADT's CPUs (after the
+# ACPI and IOAPIC lines), the VM stops, or $3 seconds pass; the VM is then
+# stopped with SIGTERM.
 boot_until_acpi() {
 	local kernel=$1 out=$2 limit=$3
+	: >"$out"
 	timeout -s TERM "$limit" "$CARVE" vmm --kernel "$kernel" --memory $MEM --cpus 2 --cmdline "$CMDLINE" \
 		</dev/null >"$out" 2>"$out.err" &
 	local pid=$! t=0
 	while kill -0 "$pid" 2>/dev/null; do
-		if grep -q 'IOAPIC\[0\]' "$out"; then kill -TERM "$pid"; break; fi
+		if grep -q 'present CPUs' "$out"; then kill -TERM "$pid"; break; fi
 		sleep 1
 		t=$((t + 1))
 	done
@@ -49,10 +51,11 @@ check_console() { # out label
 	done
 	same "$l: MADT IOAPIC" "$(grep -c 'IOAPIC\[0\]: apic_id 2, version [0-9]*, address 0xfec00000, GSI 0-23' "$out")" 1
 	same "$l: MADT CPUs" "$(grep -c 'Allowing 2 present CPUs' "$out")" 1
+	same "$l: CPUID topology: one package of 2 cores" "$(grep -c 'CPU topo: Num. cores per package: *2[^0-9]*$' "$out")" 1
 }
 
 boot_until_acpi "$vmlinuz" "$TMP/bz" 240
-if grep -q 'IOAPIC\[0\]' "$TMP/bz"; then
+if grep -q 'present CPUs' "$TMP/bz"; then
 	check_console "$TMP/bz" bzImage
 elif ! grep -q 'Linux version' "$TMP/bz" && grep -q 'internal-error' "$TMP/bz.err"; then
 	skip "bzImage: boots to ACPI table parsing" \

@@ -215,8 +215,8 @@ void vg_kick(struct vguest *g, int qi)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bool kick = true;
 	if (g->features & (1ull << VIRTIO_F_EVENT_IDX)) {
-		uint16_t ev;
-		memcpy(&ev, (uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num, 2);
+		uint16_t ev = __atomic_load_n((uint16_t *)(void *)((uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num),
+					      __ATOMIC_RELAXED);
 		kick = (uint16_t)(q->avail_idx - ev - 1) < (uint16_t)(q->avail_idx - q->kicked_idx);
 	}
 	q->kicked_idx = q->avail_idx;
@@ -268,8 +268,11 @@ int vg_used(struct vguest *g, int qi, uint64_t *token, uint32_t *len)
 uint32_t vg_wait_irq(struct vguest *g, int timeout_ms)
 {
 	struct pollfd p = {.fd = virtio_mmio_irq_fd(g->t), .events = POLLIN};
-	if (poll(&p, 1, timeout_ms) <= 0)
+	if (poll(&p, 1, timeout_ms) <= 0) {
+		if (timeout_ms > 0)
+			g->irq_timeouts++;
 		return 0;
+	}
 	uint64_t v;
 	ssize_t r = read(p.fd, &v, sizeof(v));
 	(void)r;

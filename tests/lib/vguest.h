@@ -33,6 +33,7 @@ struct vguest {
 	struct vg_queue q[VIRTIO_MAX_QUEUES];
 	uint64_t features;
 	unsigned irqs;                /* interrupts seen */
+	unsigned irq_timeouts;        /* waits that ended without one */
 };
 
 struct vg_buf {

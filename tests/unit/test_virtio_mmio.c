@@ -267,8 +267,10 @@ static void bad_queues_need_reset(void **state)
 		/* DRIVER_OK does not start a device that needs a reset */
 		vg_wr(&f->g, 0x070, 0xf);
 		assert_int_equal(f->r.starts, 0);
+		assert_string_equal(virtio_mmio_reset_reason(f->t), "bad queue size or ring address");
 		vg_wr(&f->g, 0x070, 0);
 		assert_false(vg_rd(&f->g, 0x070) & VIRTIO_STATUS_NEEDS_RESET);
+		assert_null(virtio_mmio_reset_reason(f->t));
 		fx_free(f);
 	}
 }

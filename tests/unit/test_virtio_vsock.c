@@ -477,6 +477,38 @@ static void credit_guest_to_host(void **state)
 	fx_free(f);
 }
 
+static void guest_ignoring_credit_is_reset(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(0);
+	int lfd = host_listen(f, 5006);
+	struct gconn c = gconnect(f, 3, 5006, 90);
+	int hfd = host_accept(lfd);
+	/* the host reads nothing; the guest keeps sending 64 KiB packets
+	 * regardless of credit: once the socket and the 64 KiB buffer are full
+	 * the device resets the connection */
+	uint8_t *chunk = calloc(1, VSOCK_MAX_PKT);
+	bool reset = false;
+	for (int i = 0; i < 256 && !reset; i++) {
+		gsend(f, &c, VSOCK_OP_RW, 0, chunk, VSOCK_MAX_PKT);
+		struct vsock_hdr h;
+		uint32_t n;
+		while (grecv(f, &h, &n, 0))
+			reset |= h.op == VSOCK_OP_RST && h.dst_port == 90;
+	}
+	struct vsock_hdr h;
+	uint32_t n;
+	while (!reset && grecv(f, &h, &n, QUIET_MS))
+		reset |= h.op == VSOCK_OP_RST && h.dst_port == 90;
+	assert_true(reset);
+	assert_true(c.tx_cnt > VSOCK_BUF_ALLOC);
+	free(chunk);
+	close(hfd);
+	close(lfd);
+	assert_int_equal(vsock_nconns(f->dev), 0);
+	fx_free(f);
+}
+
 static void credit_host_to_guest(void **state)
 {
 	(void)state;
@@ -773,6 +805,7 @@ int main(void)
 		cmocka_unit_test(shutdown_directions),
 		cmocka_unit_test(credit_guest_to_host),
 		cmocka_unit_test(credit_host_to_guest),
+		cmocka_unit_test(guest_ignoring_credit_is_reset),
 		cmocka_unit_test(hundred_connections),
 		cmocka_unit_test(heartbeat_echo),
 		cmocka_unit_test(malformed_packets),

@@ -113,6 +113,18 @@ static void cpuid_policy(void **state)
 	assert_int_equal(find(c, 0x80000008, 0)->ecx & 0xff, 3);
 	assert_int_equal(find(c, 0x80000008, 0)->eax, 0x3030); /* address sizes kept */
 	free(c);
+	/* Only subleaf 0 of 0xB reported (as some hosts do): 1 and 2 are added. */
+	base->entries[2] = base->entries[5];
+	base->nent = 5;
+	c = cpuid_for_vcpu(base, 1, 2, VMM_CPU_HOST);
+	assert_non_null(find(c, 0xb, 1));
+	assert_int_equal(find(c, 0xb, 1)->ebx, 2);
+	assert_int_equal(find(c, 0xb, 1)->ecx, (2u << 8) | 1);
+	assert_int_equal(find(c, 0xb, 1)->edx, 1);
+	assert_int_equal(find(c, 0xb, 2)->ecx, 2); /* level type 0: the end */
+	assert_true(find(c, 0xb, 2)->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	assert_null(find(c, 0x1f, 1)); /* 0x1F is not invented when absent */
+	free(c);
 	c = cpuid_for_vcpu(base, 0, 1, VMM_CPU_HOST);
 	assert_false(find(c, 1, 0)->edx & (1u << 28));
 	free(c);

@@ -93,6 +93,10 @@ static void divisor_loopback_and_masks(void **state)
 	assert_int_equal(serial_read(&s, 4), 0x1f);
 	serial_write(&s, 0, 'L'); /* loopback: transmit comes back as receive */
 	assert_int_equal(serial_read(&s, 0), 'L');
+	serial_write(&s, 4, 0x1a); /* LOOP | OUT2 | RTS, as Linux's autoconfig */
+	assert_int_equal(serial_read(&s, 6) & 0xf0, 0x90); /* DCD | CTS */
+	serial_write(&s, 4, 0x00);
+	assert_int_equal(serial_read(&s, 6) & 0xb0, 0xb0); /* no loop: DCD, DSR, CTS */
 	serial_write(&s, 7, 0x5a);
 	assert_int_equal(serial_read(&s, 7), 0x5a);
 	serial_write(&s, 5, 0x00); /* LSR is read-only */
