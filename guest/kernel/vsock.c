@@ -65,8 +65,14 @@ int vsock_attach(struct vdev *d)
 	int r;
 	if ((r = virtq_setup(d, 0, &rxq)) < 0 || (r = virtq_setup(d, 1, &txq)) < 0 || (r = virtq_setup(d, 2, &evq)) < 0)
 		return r;
-	/* Config space: guest_cid, u64 little-endian, read as two halves. */
-	guest_cid = vdev_read(d, 0x100) | (uint64_t)vdev_read(d, 0x104) << 32;
+	/* Config space: guest_cid, u64 little-endian, read as two halves;
+	 * ConfigGeneration (0xfc) unchanged across them means one value. */
+	uint32_t gen;
+	int tries = 0;
+	do {
+		gen = vdev_read(d, 0xfc);
+		guest_cid = vdev_read(d, 0x100) | (uint64_t)vdev_read(d, 0x104) << 32;
+	} while (gen != vdev_read(d, 0xfc) && ++tries < 8);
 	if (guest_cid < 3 || guest_cid > 0xffffffffull) {
 		kprintf("carve: vsock device reports guest CID %lu; not usable\n", guest_cid);
 		return -EINVAL;
