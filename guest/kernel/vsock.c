@@ -117,6 +117,7 @@ struct vsock_sock {
 	bool bound, orphan;            /* orphan: the program closed it; waiting for the peer's RST */
 	bool shut_rd, shut_wr;         /* ours */
 	bool peer_no_send, peer_no_rcv, reset;
+	bool established;              /* was connected (reads then end in EOF, not ENOTCONN) */
 	int err;                       /* for SO_ERROR and a pending connect */
 	uint32_t lport, rport;
 	uint64_t rcid;
@@ -253,6 +254,7 @@ static void incoming_request(const struct vhdr *h)
 	uint8_t *rx = NULL;
 	if (l && l->nacc < l->backlog && (n = vs_alloc()) && (rx = kmalloc(VS_RXBUF))) {
 		n->state = VS_CONNECTED;
+		n->established = true;
 		n->lport = h->dst_port;
 		n->rcid = h->src_cid;
 		n->rport = h->src_port;
@@ -307,9 +309,10 @@ static void rx_packet(const uint8_t *buf, uint32_t len)
 	s->peer_fwd_cnt = h.fwd_cnt;
 	switch (h.op) {
 	case OP_RESPONSE:
-		if (s->state == VS_CONNECTING)
+		if (s->state == VS_CONNECTING) {
 			s->state = VS_CONNECTED;
-		else
+			s->established = true;
+		} else
 			goto reset;
 		break;
 	case OP_RST:
@@ -502,7 +505,7 @@ int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblo
 	const uint8_t *p = buf;
 	uint64_t done = 0;
 	vs_process();
-	if (s->state == VS_NEW || s->state == VS_LISTEN || s->state == VS_CONNECTING)
+	if (!s->established)
 		return -ENOTCONN;
 	while (done < len) {
 		if (s->state != VS_CONNECTED || s->shut_wr || s->peer_no_rcv)
@@ -533,7 +536,7 @@ static bool can_recv(struct vsock_sock *s)
 int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bool peek)
 {
 	vs_process();
-	if (s->state == VS_NEW || s->state == VS_LISTEN || s->state == VS_CONNECTING)
+	if (!s->established)
 		return -ENOTCONN;
 	if (!len)
 		return 0;
@@ -632,7 +635,7 @@ void vs_name(struct vsock_sock *s, bool peer, uint64_t *cid, uint32_t *port)
 }
 
 bool vs_listening(struct vsock_sock *s) { return s->state == VS_LISTEN; }
-bool vs_connected(struct vsock_sock *s) { return s->state == VS_CONNECTED || (s->state == VS_CLOSED && s->rx); }
+bool vs_connected(struct vsock_sock *s) { return s->established; }
 
 int vs_take_error(struct vsock_sock *s)
 {
