@@ -140,6 +140,14 @@ boot fire
 wait $peer
 same "a program that writes 100 kB and exits at once: the host gets every byte" "$(tail -1 "$TMP/peer.out")|$(status fire)" "received 100001|0"
 
+"$PEER" serve "$CARVE_VSOCK_DIR/port-5008.sock" 40 >"$TMP/peer.out" 2>&1 &
+peer=$!
+eif many "/bin/vsockprobe many 5008 40"
+boot many
+wait $peer
+same "40 connections one after another (ports and closed connections reclaimed)" \
+	"$(grep '^many:' "$TMP/many.out")|$(tail -1 "$TMP/peer.out")|$(status many)" "many: 40 of 40 round trips|served 40|0"
+
 eif sink "/bin/vsockprobe sink 5001"
 boot sink &
 vm=$!

@@ -8,6 +8,7 @@
  *                     stream slowly, print the byte count and a checksum
  *   fire PORT N       connect to CID 3 PORT, write N bytes and a line, and exit
  *                     at once without closing (exit must not lose them)
+ *   many PORT N       N connections one after another: line out, line back, close
  *   errors            the error cases that need no host program
  * Prints "ok ..." / "FAIL ..." lines; exit status: failures. */
 #include <errno.h>
@@ -229,6 +230,22 @@ int main(int argc, char **argv)
 		memset(buf, 'x', (size_t)n);
 		buf[n] = '\n';
 		return write(s, buf, (size_t)n + 1) == n + 1 ? 0 : 1;
+	}
+	if (argc >= 4 && !strcmp(argv[1], "many")) {
+		int n = atoi(argv[3]), good = 0;
+		for (int i = 0; i < n; i++) {
+			int s = connect_to(3, (uint32_t)atoi(argv[2]));
+			char line[64], want[64];
+			snprintf(line, sizeof(line), "conn %d\n", i);
+			snprintf(want, sizeof(want), "pong: conn %d\n", i);
+			if (s >= 0 && write(s, line, strlen(line)) == (ssize_t)strlen(line) &&
+			    read_line(s, line, sizeof(line)) > 0 && !strcmp(line, want))
+				good++;
+			if (s >= 0)
+				close(s);
+		}
+		printf("many: %d of %d round trips\n", good, n);
+		return good == n ? 0 : 1;
 	}
 	if (argc >= 2 && !strcmp(argv[1], "errors"))
 		return errors();

@@ -2,6 +2,8 @@
  *   uds_peer listen PATH [BYTES]   accept one connection on PATH; without
  *        BYTES read a line and answer "pong: <line>"; with BYTES read that
  *        many bytes slowly (flow control) and print the count
+ *   uds_peer serve PATH N          the line-and-pong of listen, for N connections
+ *        one after another
  *   uds_peer connect PATH PORT MSG  say "CONNECT PORT", expect "OK ", send
  *        "MSG\n", print what comes back until end of stream
  *   uds_peer send PATH PORT BYTES  the same, but send BYTES bytes of a
@@ -33,12 +35,25 @@ int main(int argc, char **argv)
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	char buf[4096];
-	if (!strcmp(argv[1], "listen")) {
+	if (!strcmp(argv[1], "listen") || !strcmp(argv[1], "serve")) {
 		unlink(argv[2]);
 		if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
 			return perror("listen"), 1;
 		printf("ready\n");
 		fflush(stdout);
+		if (!strcmp(argv[1], "serve")) {
+			int n = argc > 3 ? atoi(argv[3]) : 1, done = 0;
+			for (; done < n; done++) {
+				int c = accept(s, NULL, NULL);
+				if (c < 0)
+					break;
+				line(c, buf, sizeof(buf));
+				dprintf(c, "pong: %s", buf);
+				close(c);
+			}
+			printf("served %d\n", done);
+			return done == n ? 0 : 1;
+		}
 		int c = accept(s, NULL, NULL);
 		if (c < 0)
 			return perror("accept"), 1;
