@@ -86,7 +86,8 @@ for p in nsmprobe gnsmprobe; do
 done
 grep -q '^module_id i-carve-vmm-enc[0-9a-f]*$' "$TMP/nsmprobe.out"
 tap_result $? "DescribeNSM's module_id is the VM's" "$TMP/nsmprobe.out"
-sed -n 's/^document //p' "$TMP/nsmprobe.out" | tr -d '\r\n' | xxd -r -p >"$TMP/doc.cbor"
+# hex to bytes with printf alone (no xxd on a minimal machine)
+printf '%b' "$(sed -n 's/^document //p' "$TMP/nsmprobe.out" | tr -d '\r\n' | sed 's/../\\x&/g')" >"$TMP/doc.cbor"
 "$CARVE" attestation-root >"$TMP/root.pem" 2>/dev/null
 ok "the attestation document verifies against carve's root with the program's nonce" \
 	"$CARVE" verify-attestation --document "$TMP/doc.cbor" --root "$TMP/root.pem" --nonce 0102030405060708
