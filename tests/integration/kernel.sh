@@ -203,6 +203,9 @@ if [ -x "$BB" ]; then
 	same "execve: busybox sh runs its last command (an applet) by exec" "$(output)|$(status)" "piped|0"
 	bb sh -c 'X=1 exec showargs "a b"'
 	same "execve: sh execs a program along PATH with argv and env" "$(output | grep -v '^env=\(PATH\|SHLVL\|PWD\)=' | tr '\n' '|')" "argc=2|argv[0]=showargs|argv[1]=a b|env=X=1|"
+	cp "$PROGS/musl/bench" "$BRFS/bin/bench"
+	bb sh -c 'exec /bin/bench fault 2000'
+	same "execve: the new image gets fresh memory (8 MiB of faults after exec)" "$(output | cut -d' ' -f1-2)|$(status)" "fault: 2000|0"
 	bb sh -c 'exec /bin/nothere'
 	same "execve of a missing file fails and the shell reports it" "$(status)" "127"
 	bb busybox uname -sm
