@@ -123,6 +123,26 @@ grep -q 'dynamically linked' "$TMP/console" && [ "$(status)" = 126 ]
 tap_result $? "dynamically linked program refused with status 126" "$TMP/console"
 rm "$RFS/bin/dyn-true"
 
+# Malformed programs are refused with a reason, before anything is mapped.
+H=$RFS/bin/hello
+head -c 100 "$H" >"$RFS/bin/bad-short"; chmod +x "$RFS/bin/bad-short"
+# e_phoff pointing past the end of the file.
+cp "$H" "$RFS/bin/bad-phoff"; printf '\xff\xff\xff\x7f' | dd of="$RFS/bin/bad-phoff" bs=1 seek=32 conv=notrunc 2>/dev/null
+# e_machine = 183 (aarch64).
+cp "$H" "$RFS/bin/bad-machine"; printf '\xb7\x00' | dd of="$RFS/bin/bad-machine" bs=1 seek=18 conv=notrunc 2>/dev/null
+# The first program header's p_filesz made huge.
+phoff=$(od -An -t u8 -j 32 -N 8 "$H" | tr -d ' ')
+cp "$H" "$RFS/bin/bad-filesz"; printf '\xff\xff\xff\xff\xff\x00\x00\x00' | dd of="$RFS/bin/bad-filesz" bs=1 seek=$((phoff + 32)) conv=notrunc 2>/dev/null
+printf '#!\n' >"$RFS/bin/script"; chmod +x "$RFS/bin/script"
+cp "$H" "$RFS/bin/noexec"; chmod -x "$RFS/bin/noexec"
+for b in bad-short:"program headers" bad-phoff:"program headers" bad-machine:"x86-64" bad-filesz:"PT_LOAD segment is malformed" \
+	script:"names no interpreter" noexec:"not executable"; do
+	run_prog "/bin/${b%%:*}"
+	grep -q "cannot run /bin/${b%%:*}: .*${b#*:}" "$TMP/console" && [ "$(status)" = 126 ]
+	tap_result $? "malformed program ${b%%:*} refused: ${b#*:}, status 126" "$TMP/console"
+done
+rm -f "$RFS"/bin/bad-* "$RFS/bin/script" "$RFS/bin/noexec"
+
 head -c 4096 /dev/urandom >"$TMP/garbage.cpio"
 boot "$TMP/garbage.cpio"
 grep -q 'carve: kernel panic: ' "$TMP/console" && [ "$(status)" = 255 ]
@@ -208,6 +228,10 @@ if [ -x "$BB" ]; then
 	same "execve: the new image gets fresh memory (8 MiB of faults after exec)" "$(output | cut -d' ' -f1-2)|$(status)" "fault: 2000|0"
 	bb sh -c 'exec /bin/nothere'
 	same "execve of a missing file fails and the shell reports it" "$(status)" "127"
+	printf '#!/bin/sh -e\necho "script args: $*"\nexit 5\n' >"$BRFS/bin/start.sh"
+	chmod +x "$BRFS/bin/start.sh"
+	bb start.sh one two
+	same "a #! script as cmd runs under its interpreter (found along PATH)" "$(output)|$(status)" "script args: one two|5"
 	bb busybox uname -sm
 	same "busybox uname" "$(output)" "Linux x86_64"
 else
