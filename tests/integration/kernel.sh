@@ -108,6 +108,16 @@ run_prog /bin/crash abort
 same "abort(): exit status 134 (SIGABRT)" "$(status)" "134"
 run_prog /bin/gcrash exit 42
 same "exit(42): exit status 42" "$(status)" "42"
+# A VMM with the carve exit port (0xF4) exits with the program's status.
+if [ "$(cat "$TMP/rc")" = 42 ]; then
+	tap_result 0 "exit port: the VMM exits with the program's status 42"
+	run_prog /bin/crash segv
+	same "exit port: a SIGSEGV'd program makes the VMM exit 139" "$(cat "$TMP/rc")" "139"
+	run_prog /bin/hello
+	same "exit port: status 0 makes the VMM exit 0" "$(cat "$TMP/rc")" "0"
+else
+	skip "exit port: the VMM exits with the program's status" "this VMM does not read port 0xF4 (exited $(cat "$TMP/rc"))"
+fi
 
 run_prog /bin/nsmcheck
 same "libnsm links into a static program; no /dev/nsm yet, said cleanly" "$(output)|$(status)" "nsm: no /dev/nsm (No such file or directory)|0"
