@@ -68,6 +68,8 @@ void fds_init_console(void)
 	make_dev(dev, "urandom", DEV_URANDOM);
 	make_dev(dev, "random", DEV_URANDOM);
 	make_dev(dev, "tty", DEV_CONSOLE);
+	if (nsm_present())
+		make_dev(dev, "nsm", DEV_NSM);
 	struct vnode *con = make_dev(dev, "console", DEV_CONSOLE);
 	if (!con || con->dev != DEV_CONSOLE)
 		panic("cannot create /dev/console");

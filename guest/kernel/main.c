@@ -133,12 +133,13 @@ void kmain(uint64_t zp_phys)
 	kdebug("initrd: %d archives, %d files under rootfs/\n", rd.archives, rd.files);
 	proc.cwd = vfs_root();
 	proc.umask = 022;
+	nsm_probe();
 	fds_init_console();
 
 	if (boot_opts.nvirtio == 0)
 		kdebug("no virtio devices: no vsock, so no heartbeat and no /dev/nsm\n");
 	else
-		kdebug("%d virtio-mmio devices listed (drivers not built yet); heartbeat skipped\n", boot_opts.nvirtio);
+		kdebug("%d virtio-mmio devices listed (no vsock driver yet); heartbeat skipped\n", boot_opts.nvirtio);
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

@@ -99,6 +99,11 @@ void file_put(struct file *f);
 void fds_init_console(void);
 
 _Noreturn void proc_exit(int status);
+
+/* ---- virtio_nsm.c: /dev/nsm ---- */
+void nsm_probe(void);
+bool nsm_present(void);
+int64_t nsm_ioctl(uint64_t cmd, uint64_t uarg);
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
 

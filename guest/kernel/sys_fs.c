@@ -130,6 +130,8 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	case DEV_URANDOM:
 		random_bytes((void *)buf, len);
 		return (int64_t)len;
+	case DEV_NSM:
+		return -EINVAL; /* only the ioctl */
 	case DEV_CONSOLE:
 		if (!len)
 			return 0;
@@ -166,6 +168,8 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	case DEV_ZERO:
 	case DEV_URANDOM:
 		return (int64_t)len;
+	case DEV_NSM:
+		return -EINVAL;
 	case DEV_CONSOLE:
 		console_write((const char *)buf, len);
 		return (int64_t)len;
@@ -812,6 +816,7 @@ SYSCALL(ioctl)
 	struct file *f = fd_get((int)a0);
 	if (!f)
 		return -EBADF;
+	a1 = (uint32_t)a1; /* the command is an unsigned int: musl passes it sign-extended */
 	if (a1 == FIONBIO) {
 		int on;
 		if (copy_from_user(&on, a2, sizeof(on)) < 0)
@@ -819,6 +824,8 @@ SYSCALL(ioctl)
 		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
 		return 0;
 	}
+	if (f->vn->dev == DEV_NSM)
+		return nsm_ioctl(a1, a2);
 	if (f->vn->dev != DEV_CONSOLE)
 		return -ENOTTY;
 	switch (a1) {

@@ -193,6 +193,18 @@ else
 	timeout 120 "$VMM" vmm --eif-path "$TMP/app.eif" --memory 256 --cpus 1 >"$TMP/console" 2>"$TMP/vmm-err"
 	same "EIF built by build-enclave boots the carve kernel" "$(output | tr '\n' '|')|$(status)" \
 		"argc=2|argv[0]=/bin/showargs|argv[1]=from-eif|env=E=1||0"
+	# With the VMM's NSM device: /dev/nsm through the kernel's virtio-nsm
+	# driver, used by libnsm.
+	CARVE_BLOBS=$ROOT/build/guest "$BUILDER" build-enclave --rootfs "$RFS" --cmd "/bin/nsmcheck" \
+		--output-file "$TMP/nsm.eif" >/dev/null 2>"$TMP/build-err"
+	timeout 120 "$VMM" vmm --eif-path "$TMP/nsm.eif" --memory 256 --cpus 1 >"$TMP/console" 2>"$TMP/vmm-err"
+	if grep -q 'no /dev/nsm' "$TMP/console"; then
+		skip "/dev/nsm: libnsm GetRandom and DescribeNSM through virtio-nsm" "this VMM attaches no NSM device"
+	else
+		same "/dev/nsm: libnsm GetRandom through virtio-nsm" "$(output | grep GetRandom)" "nsm: GetRandom -> 0, 256 bytes"
+		output | grep -q '^nsm: DescribeNSM -> 0, module i-.*, 32 PCRs$' && [ "$(status)" = 0 ]
+		tap_result $? "/dev/nsm: DescribeNSM answers with a module id and 32 PCRs" "$TMP/console"
+	fi
 fi
 
 # Third-party static programs, unmodified: Debian's busybox-static.
