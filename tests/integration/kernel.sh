@@ -204,6 +204,10 @@ else
 		same "/dev/nsm: libnsm GetRandom through virtio-nsm" "$(output | grep GetRandom)" "nsm: GetRandom -> 0, 256 bytes"
 		output | grep -q '^nsm: DescribeNSM -> 0, module i-.*, 32 PCRs$' && [ "$(status)" = 0 ]
 		tap_result $? "/dev/nsm: DescribeNSM answers with a module id and 32 PCRs" "$TMP/console"
+		pcr0=$("$BUILDER" describe-eif --eif-path "$TMP/nsm.eif" 2>/dev/null | sed -n 's/.*"PCR0": "\([0-9a-f]*\)".*/\1/p')
+		same "/dev/nsm: PCR0 inside the enclave is describe-eif's PCR0, locked" "$(output | grep PCR0)" "nsm: PCR0 locked $pcr0"
+		output | grep -q '^nsm: Attestation -> 0, [0-9]* bytes$' && output | grep -q '^nsm: document starts 8444a1013822$'
+		tap_result $? "/dev/nsm: an attestation document (COSE_Sign1, ES384) for user data and a nonce" "$TMP/console"
 	fi
 fi
 
