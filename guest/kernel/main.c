@@ -3,8 +3,8 @@
  * Like Nitro's init (nitro-enclaves.md §6.1): argv from /cmd and envp from
  * /env, one entry per line; without them argv is ["sh"] and envp holds only
  * PATH; a bare argv[0] is searched along init's default PATH, not the
- * program's. The heartbeat (§3.11) needs a vsock device; until one exists it
- * is skipped. */
+ * program's. Before the program runs, the heartbeat (§3.11) tells the
+ * parent the enclave booted, when there is a vsock device. */
 #include "proc.h"
 #include "ramdisk.h"
 
@@ -136,10 +136,7 @@ void kmain(uint64_t zp_phys)
 	nsm_probe();
 	fds_init_console();
 
-	if (boot_opts.nvirtio == 0)
-		kdebug("no virtio devices: no vsock, so no heartbeat and no /dev/nsm\n");
-	else
-		kdebug("%d virtio-mmio devices listed (no vsock driver yet); heartbeat skipped\n", boot_opts.nvirtio);
+	heartbeat();
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

@@ -104,6 +104,9 @@ _Noreturn void proc_exit(int status);
 void nsm_probe(void);
 bool nsm_present(void);
 int64_t nsm_ioctl(uint64_t cmd, uint64_t uarg);
+
+/* ---- heartbeat.c ---- */
+void heartbeat(void);
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
 
