@@ -20,7 +20,7 @@ packages=(
 	libssl-dev libcbor-dev zlib1g-dev libjson-c-dev libarchive-dev
 	libseccomp-dev libnuma-dev
 	# tests and guest programs
-	libcmocka-dev musl-tools openssl cpio faketime
+	libcmocka-dev musl-tools openssl cpio faketime socat
 	# tools: ACPI table checks, image compression
 	acpica-tools zstd xz-utils
 )

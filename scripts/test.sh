@@ -80,7 +80,7 @@ for f in build-fuzz/fuzz_*; do
 	work=$(mktemp -d)
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
 	if timeout 300 "$f" -max_total_time="${CARVE_FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
-		"$work" >"$LOG/$name.log" 2>&1; then
+		-artifact_prefix="$LOG/$name-" "$work" >"$LOG/$name.log" 2>&1; then
 		passed=$((passed + 1)); printf '%-40s %-8s ok (%s)\n' "$name" fuzz "$(grep -o 'Done [0-9]* runs' "$LOG/$name.log" | tail -1)"
 	else
 		failed=$((failed + 1)); failures+=("$name: see $LOG/$name.log")

@@ -53,6 +53,9 @@ cbor_item_t *cb_decode_exact(const uint8_t *data, size_t len);
 /* Map lookup by text key; NULL if m is not a map or the key is absent. A key
  * that appears twice makes the map ambiguous: *dup is set and NULL returned. */
 cbor_item_t *cb_map_get(const cbor_item_t *m, const char *key, bool *dup);
+/* Is item CBOR null? (libcbor's cbor_is_null asserts, and so aborts, when
+ * handed a float: never call it on untrusted input.) */
+bool cb_is_null(const cbor_item_t *item);
 /* Is item the text string s? */
 bool cb_text_is(const cbor_item_t *item, const char *s);
 /* Unsigned integer value of a uint item (any width); false if not a uint. */

@@ -38,4 +38,20 @@ void cose_sign1_free(struct cose_sign1 *s);
 /* 1: signature valid under pub; 0: not valid; -1: error. */
 int cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub, struct carve_err *err);
 
+/* A COSE_Sign1 signer for many payloads under one key (cose_signer.c): the
+ * protected header is encoded and the key's signing context set up once, so
+ * each signature costs one SHA-384 pass over the Sig_structure and one ECDSA
+ * operation. The NSM signs one document per Attestation request with it.
+ * Not thread-safe: one per thread, or use it under a lock. */
+struct cose_signer;
+struct cose_signer *cose_signer_new(EVP_PKEY *key, struct carve_err *err);
+void cose_signer_free(struct cose_signer *s);
+/* Writes the untagged COSE_Sign1 of payload into out (capacity cap), the same
+ * bytes cose_sign1_create(key, payload, false, ...) would produce. Fails with
+ * E00 when it does not fit. */
+int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t payload_len,
+		     uint8_t *out, size_t cap, size_t *out_len, struct carve_err *err);
+/* Bytes the COSE_Sign1 of a payload_len-byte payload will take. */
+size_t cose_signer_output_len(const struct cose_signer *s, size_t payload_len);
+
 #endif

@@ -19,6 +19,11 @@ long hex_decode(const char *hex, uint8_t *out, size_t cap);
  * counted). Larger files fail with code, naming the limit. */
 int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
 		  int code, struct carve_err *err);
+/* Replaces path with data atomically (a temporary file beside it, then
+ * rename), mode 0644. 0, or -1 with E19 in err. */
+int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err);
+/* mkdir -p with `mode` for the directories it creates; 0 or -errno. */
+int mkdir_p(const char *path, unsigned mode);
 /* Full-length pread/pwrite/write, retrying on EINTR and short transfers.
  * They return 0, or -errno (-EIO for an unexpected end of file). */
 int pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -97,6 +97,12 @@ cbor_item_t *cb_decode_exact(const uint8_t *data, size_t len)
 	return item;
 }
 
+bool cb_is_null(const cbor_item_t *item)
+{
+	return item && cbor_isa_float_ctrl(item) && cbor_float_get_width(item) == CBOR_FLOAT_0 &&
+	       cbor_ctrl_value(item) == CBOR_CTRL_NULL;
+}
+
 bool cb_text_is(const cbor_item_t *item, const char *s)
 {
 	if (!item || !cbor_isa_string(item) || !cbor_string_is_definite(item))

@@ -19,16 +19,26 @@ void cli_list_free(struct cli_list *l)
 	l->count = 0;
 }
 
-int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
-	      bool *help, struct carve_err *err)
+static void print_help(FILE *out, const char *command, const struct cli_arg *args)
 {
-	*help = false;
+	const char *summary = "";
+	for (const struct cli_command *c = cli_commands; c->name; c++)
+		if (!strcmp(c->name, command))
+			summary = c->summary;
+	fprintf(out, "carve %s: %s\n\nFlags:\n", command, summary);
+	for (const struct cli_arg *a = args; a->name; a++)
+		fprintf(out, "  --%-24s %s%s\n", a->name, a->help, a->required ? " (required)" : "");
+}
+
+int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
+	      struct carve_err *err)
+{
 	unsigned seen = 0; /* bit per table entry, for repeats and required flags */
 	for (int i = 0; i < argc; i++) {
 		const char *word = argv[i];
 		if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
-			*help = true;
-			return 0;
+			print_help(stdout, command, args);
+			return CLI_HELP_SHOWN;
 		}
 		if (strncmp(word, "--", 2) != 0)
 			return carve_fail(err, E03_INVALID_ARGUMENT,
@@ -78,14 +88,5 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 			return carve_fail(err, E01_MISSING_ARGUMENT,
 					  "'%s' needs '--%s'; see 'carve %s --help'",
 					  command, a->name, command);
-	return 0;
-}
-
-void cli_print_help(FILE *out, const char *command, const char *summary,
-		    const struct cli_arg *args)
-{
-	fprintf(out, "carve %s: %s\n\nFlags:\n", command, summary);
-	for (const struct cli_arg *a = args; a->name; a++)
-		fprintf(out, "  --%-24s %s%s\n", a->kind == ARG_FLAG ? a->name : a->name,
-			a->help, a->required ? " (required)" : "");
+	return CLI_PARSED;
 }

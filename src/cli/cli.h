@@ -30,6 +30,15 @@ int cmd_describe_eif(int argc, char **argv, struct carve_err *err);
 int cmd_pcr(int argc, char **argv, struct carve_err *err);
 int cmd_sign_eif(int argc, char **argv, struct carve_err *err);
 int cmd_explain(int argc, char **argv, struct carve_err *err);
+int cmd_run_enclave(int argc, char **argv, struct carve_err *err);
+int cmd_describe_enclaves(int argc, char **argv, struct carve_err *err);
+int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err);
+int cmd_console(int argc, char **argv, struct carve_err *err);
+int cmd_allocator(int argc, char **argv, struct carve_err *err);
+int cmd_vmm(int argc, char **argv, struct carve_err *err);
+int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
+int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
+int cmd_attest(int argc, char **argv, struct carve_err *err);
 
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];
@@ -57,12 +66,14 @@ struct cli_list {
 	int count;
 };
 
-/* Returns 0, or -1 with err filled. Prints nothing. `--help` sets *help. */
+/* CLI_PARSED: go on. CLI_HELP_SHOWN: --help was given and the command's
+ * help (its summary from the command table, then its flags) is printed; the
+ * command returns 0. -1: err is filled. */
+#define CLI_PARSED 0
+#define CLI_HELP_SHOWN 1
 int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
-	      bool *help, struct carve_err *err);
+	      struct carve_err *err);
 void cli_list_free(struct cli_list *l);
-void cli_print_help(FILE *out, const char *command, const char *summary,
-		    const struct cli_arg *args);
 
 /* ---- output (output.c) ---- */
 /* Pretty JSON on stdout the way nitro-cli (serde_json) prints it. */

@@ -90,7 +90,6 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 	const char *rootfs = NULL, *cmd = NULL;
 	char kernel[PATH_MAX];
 	struct temp_file tmp[2] = {0};
-	bool help;
 	const struct cli_arg args[] = {
 		{"kernel", ARG_STRING, false, &o.kernel_path,
 		 "kernel image (bzImage or ELF); with --rootfs the default is the carve enclave kernel"},
@@ -108,13 +107,11 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 		{"private-key", ARG_STRING, false, &o.key_path, "PEM EC private key of the certificate"},
 		{0},
 	};
-	int rc = cli_parse("build-enclave", args, argc, argv, &help, err);
-	if (rc == 0 && help) {
-		cli_print_help(stdout, "build-enclave", "build an Enclave Image File (EIF)", args);
+	int rc = cli_parse("build-enclave", args, argc, argv, err);
+	if (rc != CLI_PARSED) {
+		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
-	if (rc < 0)
-		goto out;
 	if (!rootfs != !cmd) {
 		rc = carve_fail(err, E01_MISSING_ARGUMENT, "--rootfs and --cmd go together");
 		goto out;

@@ -100,17 +100,13 @@ static void add_metadata(json_object *out, const char *text, size_t len)
 int cmd_describe_eif(int argc, char **argv, struct carve_err *err)
 {
 	const char *path = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, true, &path, "the image to describe"},
 		{0},
 	};
-	if (cli_parse("describe-eif", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "describe-eif", "check an EIF and print its measurements and metadata", args);
-		return 0;
-	}
+	int parsed = cli_parse("describe-eif", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	struct eif_image img;
 	struct eif_report rep;
 	if (eif_open(&img, path, err) < 0)

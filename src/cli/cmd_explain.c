@@ -6,17 +6,13 @@
 int cmd_explain(int argc, char **argv, struct carve_err *err)
 {
 	const char *code_text = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"error-code", ARG_STRING, true, &code_text, "an error code such as E35"},
 		{0},
 	};
-	if (cli_parse("explain", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "explain", "explain an error code", args);
-		return 0;
-	}
+	int parsed = cli_parse("explain", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	int code = carve_code_parse(code_text);
 	if (code < 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT,

@@ -9,19 +9,15 @@
 int cmd_pcr(int argc, char **argv, struct carve_err *err)
 {
 	const char *input = NULL, *cert_path = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"input", ARG_STRING, false, &input, "file to measure: SHA384(0^48 || SHA384(file))"},
 		{"signing-certificate", ARG_STRING, false, &cert_path,
 		 "PEM certificate: its PCR8, measured over the DER encoding"},
 		{0},
 	};
-	if (cli_parse("pcr", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "pcr", "compute the PCR of a file, or PCR8 of a signing certificate", args);
-		return 0;
-	}
+	int parsed = cli_parse("pcr", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	if (input && cert_path)
 		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
 				  "give either --input or --signing-certificate, not both");

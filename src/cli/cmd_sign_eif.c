@@ -8,19 +8,15 @@
 int cmd_sign_eif(int argc, char **argv, struct carve_err *err)
 {
 	const char *path = NULL, *cert = NULL, *key = NULL;
-	bool help;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, true, &path, "the image to sign"},
 		{"signing-certificate", ARG_STRING, true, &cert, "PEM certificate"},
 		{"private-key", ARG_STRING, true, &key, "PEM EC private key of the certificate"},
 		{0},
 	};
-	if (cli_parse("sign-eif", args, argc, argv, &help, err) < 0)
-		return -1;
-	if (help) {
-		cli_print_help(stdout, "sign-eif", "add or replace an EIF's signature", args);
-		return 0;
-	}
+	int parsed = cli_parse("sign-eif", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
 	struct eif_measurements m;
 	if (eif_sign_file(path, cert, key, time(NULL), &m, err) < 0)
 		return -1;

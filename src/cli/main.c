@@ -8,11 +8,20 @@
 
 
 const struct cli_command cli_commands[] = {
+	{"run-enclave", cmd_run_enclave, "start an enclave from an EIF", NULL},
+	{"describe-enclaves", cmd_describe_enclaves, "list the running enclaves", NULL},
+	{"terminate-enclave", cmd_terminate_enclave, "stop an enclave", NULL},
+	{"console", cmd_console, "read a debug-mode enclave's console", NULL},
+	{"allocator", cmd_allocator, "reserve the CPU pool and hugepages for enclaves", NULL},
 	{"build-enclave", cmd_build_enclave, "build an Enclave Image File (EIF)", NULL},
 	{"describe-eif", cmd_describe_eif, "check an EIF and print its measurements and metadata", NULL},
 	{"pcr", cmd_pcr, "compute the PCR of a file, or PCR8 of a signing certificate", NULL},
 	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
+	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
+	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA", NULL},
+	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields", NULL},
+	{"attest", cmd_attest, "make the attestation document an enclave of an image would get", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 

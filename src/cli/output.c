@@ -10,6 +10,12 @@
 
 void cli_print_json(struct json_object *obj)
 {
+	/* serde_json prints an empty array as "[]"; json-c as "[\n]". */
+	if (json_object_is_type(obj, json_type_array) && json_object_array_length(obj) == 0) {
+		printf("[]\n");
+		fflush(stdout);
+		return;
+	}
 	const char *text = json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	printf("%s\n", text);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -94,5 +95,44 @@ int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
+	return 0;
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err)
+{
+	char tmp[4200];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+		return carve_fail(err, E19_FILE_OPERATION, "path too long: '%s'", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd >= 0 ? write_full(fd, data, len) : -errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tmp);
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
+				  path, strerror(-rc));
+	}
 	return 0;
 }

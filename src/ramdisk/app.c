@@ -123,7 +123,8 @@ static int add_tree(struct cpio_writer *w, int fd, const char *prefix, bool top,
 	}
 	if (rc < 0)
 		rc = carve_fail(err, E00_UNSPECIFIED, "out of memory");
-	qsort(items, n, sizeof(*items), by_name);
+	if (n)
+		qsort(items, n, sizeof(*items), by_name);
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		char path[PATH_MAX_LEN];

@@ -86,6 +86,24 @@ static void test_duplicate_keys_are_ambiguous(void **state)
 	cbor_decref(&item);
 }
 
+static void test_null_check_is_safe_on_floats(void **state)
+{
+	(void)state;
+	/* libcbor's own cbor_is_null aborts on a float; cb_is_null must not. */
+	const uint8_t half = 0xf9, items[][9] = {
+		{0xf9, 0x3c, 0x00}, {0xfa, 0x3f, 0x80, 0, 0}, {0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0},
+		{0xf6}, {0xf5},
+	};
+	const size_t lens[] = {3, 5, 9, 1, 1};
+	(void)half;
+	for (size_t i = 0; i < 5; i++) {
+		cbor_item_t *it = cb_decode_exact(items[i], lens[i]);
+		assert_non_null(it);
+		assert_int_equal(cb_is_null(it), i == 3);
+		cbor_decref(&it);
+	}
+}
+
 static void roundtrip(const char *curve, int alg, size_t sig_len)
 {
 	EVP_PKEY *key = EVP_EC_gen(curve);
@@ -156,6 +174,7 @@ int main(void)
 		cmocka_unit_test(test_writer_limit),
 		cmocka_unit_test(test_prescan_rejects_huge_counts),
 		cmocka_unit_test(test_duplicate_keys_are_ambiguous),
+		cmocka_unit_test(test_null_check_is_safe_on_floats),
 		cmocka_unit_test(test_cose_p384),
 		cmocka_unit_test(test_cose_p256),
 		cmocka_unit_test(test_cose_p521),

@@ -1,0 +1,67 @@
+/* Starting, finding and talking to enclaves: what the CLI's run-enclave,
+ * describe-enclaves, terminate-enclave and console call. */
+#ifndef CARVE_LAUNCH_H
+#define CARVE_LAUNCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "carve/enclave.h"
+#include "carve/error.h"
+
+struct launch_args {
+	const char *eif_path;
+	uint64_t mem_mib;
+	int cpu_count;                   /* when no cpu_ids */
+	int cpu_ids[ENCLAVE_MAX_CPUS];
+	int ncpu_ids;
+	uint64_t cid;                    /* 0: choose */
+	bool debug;
+	const char *name;                /* NULL: from the EIF file name */
+	uint64_t timeout_ms;             /* 0: nitro-cli's formula */
+	bool keep_stderr;                /* the enclave process logs to our stderr */
+};
+
+struct launch_result {
+	char name[128];
+	char id[160];
+	pid_t pid;
+	uint64_t cid;
+	int ncpus;
+	bool pinned;
+	int cpu_ids[ENCLAVE_MAX_CPUS];
+	uint64_t mem_mib;
+	bool debug;
+};
+
+/* Checks the image (CRC, signature, E26 memory rule) and the CPUs, reserves a
+ * name/CID/slot, starts the enclave process and waits for its heartbeat.
+ * E36 with the reason when the enclave does not boot. */
+int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err);
+
+/* ---- running enclaves (client.c) ---- */
+
+struct enclave_ref {
+	uint64_t slot;
+	char name[128];
+	char id[160];
+};
+
+/* Every running enclave's describe JSON (one line each, malloc'ed strings). */
+int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err *err);
+/* By id (E40 if no such enclave) or by name (E58 unless exactly one). */
+int enclave_find(const char *id, const char *name, struct enclave_ref *out, struct carve_err *err);
+/* Every running enclave. */
+int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err);
+/* Terminates and waits until it has stopped. E18 if not permitted. */
+int enclave_terminate(const struct enclave_ref *ref, struct carve_err *err);
+/* Connects to the console; returns a socket streaming the console bytes, or
+ * -1 (E44 for a non-debug enclave). */
+int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err);
+/* The saved console of a stopped enclave, by id or name: a path to read, or
+ * -1 with E40 when there is none. */
+int enclave_saved_console(const char *id, const char *name, char *path, size_t len, bool *debug,
+			  struct carve_err *err);
+
+#endif

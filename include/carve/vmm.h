@@ -1,0 +1,180 @@
+/* The VMM: one KVM virtual machine that boots a Linux bzImage or an ELF64
+ * kernel (reference/vmm-anchors.md §2, §7).
+ *
+ * A VM is made from a vmm_config (vmm_create), run until it stops (vmm_run),
+ * and freed (vmm_destroy). The guest stops by resetting (i8042 or the ACPI
+ * reset register), by powering off (ACPI sleep S5), by a triple fault, or by a
+ * failure KVM reports; vmm_run says which in a vmm_stop_info.
+ *
+ * Guest memory is reached only through gm_ptr(): every device access is
+ * bounds- and overflow-checked there, so a guest-provided address can never
+ * make the VMM touch memory outside the guest.
+ */
+#ifndef CARVE_VMM_H
+#define CARVE_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "carve/error.h"
+
+#define VMM_MIB (1ull << 20)
+#define VMM_MIN_MEM (64 * VMM_MIB)
+#define VMM_MEM_ALIGN (2 * VMM_MIB) /* regions are whole 2 MiB pages */
+#define VMM_MAX_VCPUS 64
+#define VMM_MAX_MMIO_SLOTS 32
+
+/* ---- guest memory ---- */
+
+#define GM_MAX_REGIONS 2 /* RAM below the 32-bit MMIO hole, RAM above 4 GiB */
+
+struct gm_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host; /* NULL until mapped */
+};
+
+struct guest_mem {
+	int nregions;
+	struct gm_region regions[GM_MAX_REGIONS];
+	uint64_t total;
+	int fd;        /* memfd backing every region, -1 if none */
+	bool hugetlb;  /* backed by reserved huge pages */
+	void *map;     /* one mapping of the whole memfd */
+};
+
+/* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).
+ * mem_bytes must be a multiple of 2 MiB and at least 64 MiB.
+ * Returns 0 or -1 with err filled (E26 too small, E03 misaligned). */
+int gm_layout(struct guest_mem *gm, uint64_t mem_bytes, struct carve_err *err);
+/* Allocates and maps the regions laid out by gm_layout, fully populated. */
+int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err);
+void gm_unmap(struct guest_mem *gm);
+
+/* The one accessor: a host pointer to [gpa, gpa+len) if that range lies
+ * entirely inside one guest RAM region, else NULL. len 0 is allowed (returns
+ * a valid pointer when gpa is inside or at the end of a region). */
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* Copies through gm_ptr; 0 or -EFAULT. */
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len);
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len);
+/* The RAM end below 4 GiB (end of region 0). */
+uint64_t gm_low_end(const struct guest_mem *gm);
+
+/* ---- configuration ---- */
+
+/* A device behind a virtio-mmio slot. The VMM routes MMIO exits inside the
+ * slot to read/write (on vCPU threads), binds each kick eventfd with
+ * KVM_IOEVENTFD to base + notify_offset (4-byte writes, datamatch = queue
+ * index) so queue notifications reach the device thread without a VM exit
+ * to user space, and binds irq_fd with KVM_IRQFD to the slot's GSI. */
+#define VMM_MMIO_MAX_QUEUES 8
+struct vmm_mmio_device {
+	void (*read)(void *ctx, uint64_t off, void *data, uint32_t len);
+	void (*write)(void *ctx, uint64_t off, const void *data, uint32_t len);
+	void *ctx;
+	int irq_fd;                        /* -1: none */
+	uint64_t notify_offset;            /* virtio-mmio QueueNotify: 0x50 */
+	int nkicks;
+	int kick_fds[VMM_MMIO_MAX_QUEUES]; /* one per queue */
+};
+
+/* A virtio-mmio slot the ACPI tables announce (and, for the carve kernel,
+ * the command line), with the device behind it, if any. */
+struct vmm_mmio_slot {
+	uint64_t base;
+	uint32_t size;
+	uint32_t gsi;
+	const struct vmm_mmio_device *dev; /* NULL: announced only */
+};
+
+/* The i-th of n standard slots: 4 KiB at 0xd0000000 + i*4 KiB, GSI 5 + i. */
+/* Returns -1 (writing nothing) when n slots would need GSIs past 23. */
+int vmm_default_mmio_slots(int n, struct vmm_mmio_slot *out);
+
+/* Bytes copied to a fixed guest address before boot (the EIF at 8 MiB). */
+struct vmm_blob {
+	uint64_t gpa;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* What CPUID shows beyond the fixed policy (topology, PV allow-list). */
+enum vmm_cpu_template {
+	VMM_CPU_HOST = 0,  /* what KVM supports */
+	VMM_CPU_BASELINE,  /* x86-64 v1: no AVX/BMI/XSAVE/CMPXCHG16B (for PVM hosts) */
+};
+
+struct vmm_config {
+	uint64_t mem_bytes;
+	int ncpus;
+	const int *pin;            /* optional: host CPU per vCPU, -1 = unpinned */
+	const uint8_t *kernel;     /* ELF64 or bzImage bytes */
+	size_t kernel_len;
+	const uint8_t *initrd;     /* optional */
+	size_t initrd_len;
+	const char *cmdline;       /* optional */
+	const struct vmm_blob *blob; /* optional */
+	const struct vmm_mmio_slot *mmio_slots;
+	int nmmio_slots;
+	int console_out;           /* serial output fd (stdout) */
+	int console_in;            /* serial input fd, -1 for none */
+	enum vmm_cpu_template cpu_template;
+	bool verbose;
+};
+
+/* ---- stopping ---- */
+
+enum vmm_stop_reason {
+	VMM_STOP_NONE = 0,
+	VMM_STOP_POWEROFF,        /* ACPI sleep control, S5 */
+	VMM_STOP_RESET_ACPI,      /* FADT reset register */
+	VMM_STOP_RESET_I8042,     /* 0xFE to port 0x64 */
+	VMM_STOP_SYSTEM_EVENT,    /* KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash) */
+	VMM_STOP_TRIPLE_FAULT,    /* KVM_EXIT_SHUTDOWN */
+	VMM_STOP_INTERNAL_ERROR,  /* KVM_EXIT_INTERNAL_ERROR, e.g. emulation failure */
+	VMM_STOP_FAIL_ENTRY,      /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
+	VMM_STOP_UNHANDLED_EXIT,  /* an exit reason the VMM does not know */
+	VMM_STOP_HOST_ERROR,      /* KVM_RUN or a VMM operation failed */
+	VMM_STOP_REQUESTED,       /* vmm_request_stop (signal, timeout) */
+	VMM_STOP_GUEST_EXIT,      /* the guest wrote its program's exit status to port 0xF4 */
+};
+
+/* The carve exit port: a guest (the carve enclave kernel) writes its
+ * program's exit status here, 1 to 4 bytes little-endian, and the VM stops. */
+#define VMM_EXIT_PORT 0xF4
+
+struct vmm_stop_info {
+	enum vmm_stop_reason reason;
+	int vcpu;          /* the vCPU that stopped the VM, -1 if none */
+	char detail[256];  /* one line, no newline */
+	int exit_status;   /* VMM_STOP_GUEST_EXIT: the status written */
+};
+
+/* "poweroff", "triple-fault", ... */
+const char *vmm_stop_name(enum vmm_stop_reason r);
+/* A guest-requested reset or poweroff: the caller exits 0. */
+bool vmm_stop_is_clean(enum vmm_stop_reason r);
+
+/* ---- the VM ---- */
+
+struct vmm;
+
+/* Opens KVM, checks every capability used, maps memory, loads the kernel,
+ * builds the boot structures and ACPI tables, creates the vCPUs. Nothing runs.
+ * Errors: E29 (KVM missing or lacking a capability), E26/E27 (memory), E34
+ * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot); on error
+ * everything is released and *out is NULL. The config's buffers are copied:
+ * the caller may free them once this returns. */
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err);
+/* Starts one thread per vCPU and waits until the VM stops. */
+int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);
+/* Asks a running VM to stop (async-signal-safe). */
+void vmm_request_stop(struct vmm *vm);
+/* Writes each ACPI table to DIR/<SIGNATURE>.dat (RSDP.dat for the RSDP). */
+int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err);
+const struct guest_mem *vmm_memory(const struct vmm *vm);
+void vmm_destroy(struct vmm *vm);
+
+#endif

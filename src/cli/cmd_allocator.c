@@ -1,0 +1,95 @@
+/* carve allocator [--config FILE] [--release]: nitro-enclaves-allocator's job.
+ * Reserves hugepages on the pool's NUMA node and records the CPU pool (whole
+ * cores, never CPU 0's). With a pool, enclaves get dedicated CPUs and
+ * hugepage-backed memory; without one carve runs in development mode. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "carve/launch.h"
+#include "carve/util.h"
+#include "cli/cli.h"
+#include "enclave/pool.h"
+
+static const char *default_config(void)
+{
+	static const char *const paths[] = {"/etc/carve/allocator.yaml", "/etc/nitro_enclaves/allocator.yaml"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
+		if (access(paths[i], R_OK) == 0)
+			return paths[i];
+	return NULL;
+}
+
+int cmd_allocator(int argc, char **argv, struct carve_err *err)
+{
+	const char *config = NULL;
+	bool release = false;
+	const struct cli_arg args[] = {
+		{"config", ARG_STRING, false, &config,
+		 "allocator.yaml (memory_mib, cpu_count or cpu_pool); default /etc/carve/allocator.yaml, "
+		 "then /etc/nitro_enclaves/allocator.yaml"},
+		{"release", ARG_FLAG, false, &release, "give the pool's CPUs and hugepages back to the host"},
+		{0},
+	};
+	int parsed = cli_parse("allocator", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
+	struct enclave_ref *running;
+	int nrunning;
+	if (enclave_find_all(&running, &nrunning, err) < 0)
+		return -1;
+	free(running);
+	if (nrunning > 0)
+		return carve_fail(err, E38_COMMAND_NOT_EXECUTED,
+				  "%d enclave(s) are running; terminate them before changing the pool", nrunning);
+	struct pool old;
+	int have_old = pool_load(&old, err);
+	if (have_old < 0)
+		return -1;
+	if (release) {
+		if (have_old && hugepages_release(old.node, err) < 0)
+			return -1;
+		if (pool_remove(err) < 0)
+			return -1;
+		fprintf(stderr, "The enclave pool is released; carve runs in development mode.\n");
+		return 0;
+	}
+	if (!config && !(config = default_config()))
+		return carve_fail(err, E01_MISSING_ARGUMENT, "no --config given and no allocator.yaml in "
+				  "/etc/carve or /etc/nitro_enclaves");
+	uint8_t *text;
+	size_t len;
+	if (file_read_all(config, 65536, &text, &len, E03_INVALID_ARGUMENT, err) < 0)
+		return -1;
+	struct allocator_config c;
+	int rc = allocator_config_parse((const char *)text, &c, err);
+	free(text);
+	if (rc < 0)
+		return -1;
+	struct cpu_topology topo;
+	struct pool p;
+	if (topology_read(NULL, &topo, err) < 0)
+		return -1;
+	if ((c.cpu_count ? pool_choose(&topo, c.cpu_count, &p, err)
+			 : pool_check(&topo, c.pool_cpus, c.npool_cpus, &p, err)) < 0)
+		return -1;
+	if (have_old && old.node != p.node && hugepages_release(old.node, err) < 0)
+		return -1;
+	uint64_t granted;
+	if (hugepages_reserve(p.node, c.memory_mib, &granted, err) < 0)
+		return -1;
+	p.memory_mib = granted;
+	if (pool_save(&p, err) < 0)
+		return -1;
+	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
+	for (int i = 0; i < p.ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(p.cpus[i]));
+	json_object_object_add(o, "CPUIDs", cpus);
+	json_object_object_add(o, "NUMANode", json_object_new_int(p.node));
+	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)granted));
+	json_object_object_add(o, "HugePages2MiB", json_object_new_int64((int64_t)(granted / 2)));
+	cli_print_json(o);
+	json_object_put(o);
+	return 0;
+}

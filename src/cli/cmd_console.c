@@ -1,0 +1,100 @@
+/* carve console (--enclave-id ID | --enclave-name NAME) [--disconnect-timeout S]
+ * The serial console of a debug-mode enclave, streamed until it stops; for an
+ * enclave that stopped within the last hour, its saved console. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "carve/launch.h"
+#include "carve/util.h"
+#include "cli/cli.h"
+
+static int copy_to_stdout(int fd, long timeout_s, struct carve_err *err)
+{
+	uint64_t deadline = timeout_s > 0 ? monotonic_ns() + (uint64_t)timeout_s * 1000000000ull : 0;
+	char buf[1024];
+	for (;;) {
+		int wait_ms = -1;
+		if (deadline) {
+			uint64_t now = monotonic_ns();
+			if (now >= deadline)
+				return 0;
+			wait_ms = (int)((deadline - now) / 1000000 + 1);
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int r = poll(&pfd, 1, wait_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return 0;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return carve_fail(err, E45_CONSOLE_READ, "reading the console: %s", strerror(errno));
+		if (n == 0)
+			return 0;
+		if (write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
+			return carve_fail(err, E46_CONSOLE_WRITE, "writing the console: %s", strerror(errno));
+	}
+}
+
+int cmd_console(int argc, char **argv, struct carve_err *err)
+{
+	const char *id = NULL, *name = NULL, *timeout = NULL;
+	const struct cli_arg args[] = {
+		{"enclave-id", ARG_STRING, false, &id, "the enclave's id"},
+		{"enclave-name", ARG_STRING, false, &name, "the enclave's name"},
+		{"disconnect-timeout", ARG_STRING, false, &timeout, "stop after this many seconds"},
+		{0},
+	};
+	int parsed = cli_parse("console", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
+	if (!id == !name)
+		return carve_fail(err, id ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
+				  "give exactly one of --enclave-id and --enclave-name");
+	long secs = 0;
+	if (timeout) {
+		char *end;
+		secs = strtol(timeout, &end, 10);
+		if (*end || secs <= 0)
+			return carve_fail(err, E03_INVALID_ARGUMENT, "--disconnect-timeout '%s' must be a "
+					  "positive number of seconds", timeout);
+	}
+	struct enclave_ref ref;
+	struct carve_err find_err = {0};
+	if (enclave_find(id, name, &ref, &find_err) < 0) {
+		/* Not running: perhaps it stopped recently and left its console. */
+		char path[4096];
+		bool debug;
+		struct carve_err saved_err = {0};
+		if (enclave_saved_console(id, name, path, sizeof(path), &debug, &saved_err) < 0) {
+			*err = find_err;
+			return -1;
+		}
+		if (!debug)
+			return carve_fail(err, E44_CONSOLE_CONNECTION,
+					  "The enclave was not started with the debug flag set, include "
+					  "'--debug-mode' in the run-enclave command");
+		fprintf(stderr, "The enclave has stopped; its last console output follows.\n");
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return carve_fail(err, E45_CONSOLE_READ, "cannot open '%s': %s", path, strerror(errno));
+		int rc = copy_to_stdout(fd, 0, err);
+		close(fd);
+		return rc;
+	}
+	fprintf(stderr, "Connecting to the console for enclave %s...\n", ref.id);
+	int fd = enclave_console_open(&ref, err);
+	if (fd < 0)
+		return -1;
+	fprintf(stderr, "Successfully connected to the console.\n");
+	int rc = copy_to_stdout(fd, secs, err);
+	close(fd);
+	return rc;
+}

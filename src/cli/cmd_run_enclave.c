@@ -1,0 +1,192 @@
+/* carve run-enclave: nitro-cli's flags, JSON and messages. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carve/launch.h"
+#include "carve/util.h"
+#include "cli/cli.h"
+
+/* --config FILE: nitro-cli's RunEnclavesArgs keys, snake_case. */
+static int load_config(const char *path, struct launch_args *a, const char **eif, bool *attach,
+		       json_object **keep, struct carve_err *err)
+{
+	uint8_t *data;
+	size_t len;
+	if (file_read_all(path, 65536, &data, &len, E03_INVALID_ARGUMENT, err) < 0)
+		return -1;
+	json_object *o = json_tokener_parse((const char *)data), *v;
+	free(data);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return carve_fail(err, E17_SERDE, "'%s' is not a JSON object", path);
+	}
+	*keep = o;
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		static const char *const known[] = {"eif_path", "memory_mib", "cpu_count", "cpu_ids",
+						    "enclave_cid", "debug_mode", "attach_console", "enclave_name"};
+		bool ok = false;
+		for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+			ok |= !strcmp(key, known[i]);
+		if (!ok)
+			return carve_fail(err, E17_SERDE, "'%s': unknown key \"%s\"", path, key);
+	}
+	if (!json_object_object_get_ex(o, "eif_path", &v) || !json_object_is_type(v, json_type_string))
+		return carve_fail(err, E01_MISSING_ARGUMENT, "'%s' needs \"eif_path\"", path);
+	*eif = json_object_get_string(v);
+	if (!json_object_object_get_ex(o, "memory_mib", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) <= 0)
+		return carve_fail(err, E01_MISSING_ARGUMENT, "'%s' needs \"memory_mib\" as a positive integer", path);
+	a->mem_mib = (uint64_t)json_object_get_int64(v);
+	json_object *count = NULL, *ids = NULL;
+	json_object_object_get_ex(o, "cpu_count", &count);
+	json_object_object_get_ex(o, "cpu_ids", &ids);
+	if (!count == !ids)
+		return carve_fail(err, count ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
+				  "'%s' needs exactly one of \"cpu_count\" and \"cpu_ids\"", path);
+	if (count) {
+		if (!json_object_is_type(count, json_type_int))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"cpu_count\" must be an integer");
+		a->cpu_count = json_object_get_int(count);
+	} else {
+		if (!json_object_is_type(ids, json_type_array))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"cpu_ids\" must be an array");
+		size_t n = json_object_array_length(ids);
+		if (n == 0 || n > ENCLAVE_MAX_CPUS)
+			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "\"cpu_ids\" must list 1 to %d CPUs",
+					  ENCLAVE_MAX_CPUS);
+		for (size_t i = 0; i < n; i++) {
+			json_object *c = json_object_array_get_idx(ids, i);
+			if (!json_object_is_type(c, json_type_int) || json_object_get_int(c) < 0)
+				return carve_fail(err, E23_MALFORMED_CPU_ID, "\"cpu_ids\" holds a non-CPU");
+			a->cpu_ids[i] = json_object_get_int(c);
+			for (size_t j = 0; j < i; j++)
+				if (a->cpu_ids[j] == a->cpu_ids[i])
+					return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+							  "CPU %d is listed twice", a->cpu_ids[i]);
+		}
+		a->ncpu_ids = (int)n;
+	}
+	if (json_object_object_get_ex(o, "enclave_cid", &v) && !json_object_is_type(v, json_type_null)) {
+		char text[32];
+		snprintf(text, sizeof(text), "%s", json_object_get_string(v));
+		if (enclave_parse_cid(text, &a->cid, err) < 0)
+			return -1;
+	}
+	if (json_object_object_get_ex(o, "debug_mode", &v))
+		a->debug = json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "attach_console", &v))
+		*attach |= json_object_get_boolean(v);
+	if (json_object_object_get_ex(o, "enclave_name", &v) && json_object_is_type(v, json_type_string))
+		a->name = json_object_get_string(v);
+	return 0;
+}
+
+int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
+{
+	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
+	struct cli_list ids = {0};
+	bool debug = false, attach = false;
+	const struct cli_arg args[] = {
+		{"eif-path", ARG_STRING, false, &eif, "the Enclave Image File to run"},
+		{"memory", ARG_STRING, false, &memory, "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
+		{"cpu-count", ARG_STRING, false, &count, "number of vCPUs"},
+		{"cpu-ids", ARG_STRING_LIST, false, &ids, "host CPUs for the vCPUs (repeat, or a list like 2,3)"},
+		{"enclave-cid", ARG_STRING, false, &cid, "vsock CID (4 and up; default: chosen)"},
+		{"debug-mode", ARG_FLAG, false, &debug, "keep the console readable (attestation PCRs are zero)"},
+		{"attach-console", ARG_FLAG, false, &attach, "print the console after starting (implies --debug-mode)"},
+		{"enclave-name", ARG_STRING, false, &name, "name (default: the EIF file name)"},
+		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)"},
+		{0},
+	};
+	json_object *cfg_json = NULL;
+	struct launch_args a = {0};
+	int rc = cli_parse("run-enclave", args, argc, argv, err);
+	if (rc != CLI_PARSED) {
+		rc = rc < 0 ? -1 : 0;
+		goto out;
+	}
+	if (config) {
+		if (eif || memory || count || ids.count || cid || name || debug) {
+			rc = carve_fail(err, E02_CONFLICTING_ARGUMENT,
+					"--config cannot be combined with other flags except --attach-console");
+			goto out;
+		}
+		if ((rc = load_config(config, &a, &eif, &attach, &cfg_json, err)) < 0)
+			goto out;
+	} else {
+		if (!eif || !memory) {
+			rc = carve_fail(err, E01_MISSING_ARGUMENT, "run-enclave needs --eif-path and --memory");
+			goto out;
+		}
+		if (!count == !ids.count) {
+			rc = carve_fail(err, count ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
+					"give exactly one of --cpu-count and --cpu-ids");
+			goto out;
+		}
+		if ((rc = enclave_parse_memory(memory, &a.mem_mib, err)) < 0)
+			goto out;
+		if (count) {
+			char *end;
+			long v = strtol(count, &end, 10);
+			if (*end || v < 1 || v > ENCLAVE_MAX_CPUS) {
+				rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count '%s' must be 1 to %d", count,
+						ENCLAVE_MAX_CPUS);
+				goto out;
+			}
+			a.cpu_count = (int)v;
+		} else {
+			/* Each --cpu-ids value may itself be a list. */
+			char joined[4096] = "";
+			for (int i = 0; i < ids.count; i++)
+				snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
+					 i ? "," : "", ids.items[i]);
+			int n = enclave_parse_cpu_list(joined, a.cpu_ids, ENCLAVE_MAX_CPUS, err);
+			if (n < 0) {
+				rc = -1;
+				goto out;
+			}
+			a.ncpu_ids = n;
+		}
+		if (cid && (rc = enclave_parse_cid(cid, &a.cid, err)) < 0)
+			goto out;
+		a.debug = debug;
+		a.name = name;
+	}
+	a.eif_path = eif;
+	if (attach)
+		a.debug = true;
+	if (!a.cid)
+		fprintf(stderr, "The enclave CID will be auto-generated.\n");
+	fprintf(stderr, "Start allocating memory...\n");
+	struct launch_result res;
+	if ((rc = enclave_launch(&a, &res, err)) < 0)
+		goto out;
+	fprintf(stderr, "Started enclave with enclave-cid: %llu, memory: %llu MiB, cpu-ids: [",
+		(unsigned long long)res.cid, (unsigned long long)res.mem_mib);
+	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
+	for (int i = 0; res.pinned && i < res.ncpus; i++) {
+		json_object_array_add(cpus, json_object_new_int(res.cpu_ids[i]));
+		fprintf(stderr, "%s%d", i ? ", " : "", res.cpu_ids[i]);
+	}
+	fprintf(stderr, "]%s\n", res.pinned ? "" : " (development mode: vCPUs share the host's CPUs)");
+	json_object_object_add(o, "EnclaveName", json_object_new_string(res.name));
+	json_object_object_add(o, "EnclaveID", json_object_new_string(res.id));
+	json_object_object_add(o, "ProcessID", json_object_new_int(res.pid));
+	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)res.cid));
+	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(res.ncpus));
+	json_object_object_add(o, "CPUIDs", cpus);
+	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)res.mem_mib));
+	cli_print_json(o);
+	json_object_put(o);
+	if (attach) {
+		char *cargv[] = {"--enclave-id", res.id};
+		rc = cmd_console(2, cargv, err);
+	}
+out:
+	json_object_put(cfg_json);
+	cli_list_free(&ids);
+	return rc;
+}

@@ -1,0 +1,282 @@
+/* carve vmm: boot a kernel (or an EIF) in a bare VM with the serial console on
+ * stdout. A development and test command: enclaves use the same VMM through
+ * run-enclave. Exit 0 when the guest resets or powers off. */
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carve/devices.h"
+#include "carve/eif.h"
+#include "carve/enclave.h"
+#include "carve/util.h"
+#include "carve/vmm.h"
+#include "cli/cli.h"
+
+#define KERNEL_MAX (256u << 20)
+#define INITRD_MAX (1024u << 20)
+static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
+		      struct carve_err *err)
+{
+	char *end;
+	unsigned long v = strtoul(text, &end, 10);
+	if (!*text || *end || text[0] == '-' || v > max)
+		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu",
+				  flag, text, max);
+	*out = v;
+	return 0;
+}
+
+/* "--pin-cpus 2,3": exactly one host CPU per vCPU. */
+static int parse_pins(const char *text, int *pin, int ncpus, struct carve_err *err)
+{
+	int n = 0;
+	const char *p = text;
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p || v < 0 || v >= CPU_SETSIZE || (*end && *end != ','))
+			return carve_fail(err, E23_MALFORMED_CPU_ID,
+					  "'--pin-cpus %s': give host CPU numbers separated by commas", text);
+		if (n == ncpus)
+			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+					  "'--pin-cpus %s' names more CPUs than the %d vCPUs", text, ncpus);
+		pin[n++] = (int)v;
+		p = *end ? end + 1 : end;
+	}
+	if (n != ncpus)
+		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+				  "'--pin-cpus %s' names %d CPUs for %d vCPUs", text, n, ncpus);
+	return 0;
+}
+
+struct sig_waiter {
+	struct vmm *vm;
+	sigset_t set;
+	volatile int done;
+};
+
+/* SIGINT/SIGTERM stop the guest cleanly (the VM reports "stopped by host"). */
+static void *sig_thread(void *arg)
+{
+	struct sig_waiter *w = arg;
+	int sig;
+	while (sigwait(&w->set, &sig) == 0) {
+		if (w->done)
+			break;
+		vmm_request_stop(w->vm);
+	}
+	return NULL;
+}
+
+/* Creates and runs the VM. The kernel, initrd and image buffers are copied
+ * into guest memory by vmm_create; release() frees them right after, so the
+ * VMM does not keep a second copy resident while the guest runs. */
+static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*release)(void *),
+		  void *release_ctx, struct enclave_devices *devices, struct carve_err *err)
+{
+	struct vmm *vm;
+	int created = vmm_create(cfg, &vm, err);
+	release(release_ctx);
+	if (created < 0) { /* vmm_create released what it had made */
+		devices_destroy(devices);
+		return -1;
+	}
+	if (devices)
+		devices_attach_memory(devices, vmm_memory(vm));
+	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
+		devices_destroy(devices);
+		vmm_destroy(vm);
+		return -1;
+	}
+	/* A console reader that goes away must not kill the VM (serial.c then
+	 * drops output): EPIPE instead of SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	struct sig_waiter w = {.vm = vm};
+	sigemptyset(&w.set);
+	sigaddset(&w.set, SIGINT);
+	sigaddset(&w.set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
+	pthread_t th;
+	bool have_th = pthread_create(&th, NULL, sig_thread, &w) == 0;
+
+	struct vmm_stop_info stop;
+	int rc = vmm_run(vm, &stop, err);
+	if (have_th) {
+		w.done = 1;
+		pthread_kill(th, SIGTERM);
+		pthread_join(th, NULL);
+	}
+	/* Device threads may still be touching guest memory: stop them before
+	 * the VM (and its memory) goes. */
+	devices_destroy(devices);
+	vmm_destroy(vm);
+	if (rc < 0)
+		return -1;
+	if (cfg->verbose)
+		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
+	if (vmm_stop_is_clean(stop.reason))
+		return 0;
+	/* The carve kernel's exit port: the program's status is ours. */
+	if (stop.reason == VMM_STOP_GUEST_EXIT) {
+		fprintf(stderr, "vmm: the program exited with status %d\n", stop.exit_status);
+		return stop.exit_status & 0xff;
+	}
+	return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the VM stopped (%s): %s",
+			  vmm_stop_name(stop.reason), stop.detail);
+}
+
+struct heartbeat_report {
+	uint64_t start_ns;
+};
+
+/* The device thread calls this when the guest's heartbeat arrived. */
+static void report_heartbeat(void *ctx)
+{
+	const struct heartbeat_report *h = ctx;
+	fprintf(stderr, "vmm: heartbeat ok, %.1f ms after start\n",
+		(double)(monotonic_ns() - h->start_ns) / 1e6);
+}
+
+struct boot_buffers {
+	struct eif_boot *eb; /* --eif-path */
+	uint8_t *kernel, *initrd;
+};
+
+static void release_buffers(void *ctx)
+{
+	struct boot_buffers *b = ctx;
+	if (b->eb) {
+		eif_boot_free(b->eb);
+	} else {
+		free(b->kernel);
+		free(b->initrd);
+	}
+	b->kernel = b->initrd = NULL;
+}
+
+int cmd_vmm(int argc, char **argv, struct carve_err *err)
+{
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
+	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
+	const char *pin_list = NULL, *cid_text = NULL;
+	bool verbose = false;
+	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
+	const struct cli_arg args[] = {
+		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
+		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk"},
+		{"cmdline", ARG_STRING, false, &cmdline, "kernel command line"},
+		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel"},
+		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
+		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
+		{"pin-cpus", ARG_STRING, false, &pin_list, "host CPUs for the vCPUs, comma-separated, one per vCPU"},
+		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
+		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"cpu-template", ARG_STRING, false, &tmpl,
+		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
+		{"enclave-cid", ARG_STRING, false, &cid_text, "with --eif-path: the guest's vsock CID (default 16)"},
+		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
+		{0},
+	};
+	int parsed = cli_parse("vmm", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
+	if (!kernel == !eif)
+		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
+				  "give exactly one of --kernel and --eif-path");
+	if (eif && initrd)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "--initrd cannot be used with --eif-path: the ramdisks come from the EIF");
+	unsigned long mem_mib, ncpus, nslots = 0;
+	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
+	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
+	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
+		return -1;
+	uint64_t cid = 16;
+	if (cid_text && (enclave_parse_cid(cid_text, &cid, err) < 0 || cid == 0)) {
+		if (cid == 0)
+			carve_fail(err, E03_INVALID_ARGUMENT, "--enclave-cid must be 4 or more");
+		return -1;
+	}
+	int pin[VMM_MAX_VCPUS];
+	if (pin_list && parse_pins(pin_list, pin, (int)ncpus, err) < 0)
+		return -1;
+	enum vmm_cpu_template cpu_template = VMM_CPU_HOST;
+	if (tmpl && !strcmp(tmpl, "baseline"))
+		cpu_template = VMM_CPU_BASELINE;
+	else if (tmpl && strcmp(tmpl, "host") != 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "'--cpu-template %s': use 'host' or 'baseline'", tmpl);
+	struct vmm_mmio_slot slot_list[VMM_MAX_MMIO_SLOTS];
+	if (vmm_default_mmio_slots((int)nslots, slot_list) < 0)
+		return carve_fail(err, E03_INVALID_ARGUMENT, "too many virtio-mmio slots: %lu", nslots);
+
+	uint8_t *kbuf = NULL, *ibuf = NULL;
+	size_t klen = 0, ilen = 0;
+	struct eif_boot eb = {0};
+	struct vmm_blob blob = {0};
+	if (eif) {
+		if (eif_boot_load(eif, (uint64_t)mem_mib * VMM_MIB, &eb, err) < 0 ||
+		    eif_boot_append_cmdline(&eb, cmdline, err) < 0) {
+			eif_boot_free(&eb);
+			return -1;
+		}
+		kbuf = eb.kernel, klen = eb.kernel_len;
+		ibuf = eb.initrd, ilen = eb.initrd_len;
+		blob = (struct vmm_blob){.gpa = EIF_BOOT_GPA, .data = eb.image, .len = eb.image_len};
+	} else {
+		if (file_read_all(kernel, KERNEL_MAX, &kbuf, &klen, E07_READ_FROM_DISK, err) < 0)
+			return -1;
+		if (initrd && file_read_all(initrd, INITRD_MAX, &ibuf, &ilen, E07_READ_FROM_DISK, err) < 0) {
+			free(kbuf);
+			return -1;
+		}
+	}
+	struct enclave_devices *devices = NULL;
+	if (eif) {
+		/* An EIF boots as an enclave would: with vsock and the NSM. */
+		char module_id[64], pcr0_hex[2 * PCR_LEN + 1], vsock_dir[4096];
+		hex_encode(eb.m.pcr0, PCR_LEN, pcr0_hex);
+		snprintf(module_id, sizeof(module_id), "i-carve-vmm-enc%.16s", pcr0_hex);
+		devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
+		struct devices_config dc = {
+			.module_id = module_id, .m = &eb.m, .cid = cid, .vsock_dir = vsock_dir,
+			.heartbeat_fd = -1, .on_heartbeat = report_heartbeat, .heartbeat_ctx = &hb,
+		};
+		if (devices_create(&dc, &devices, err) < 0) {
+			devices_destroy(devices);
+			eif_boot_free(&eb);
+			return -1;
+		}
+		int n;
+		const struct vmm_mmio_slot *ds = devices_slots(devices, &n);
+		memcpy(slot_list, ds, sizeof(*ds) * (size_t)n);
+		nslots = (unsigned long)n;
+		if (eif_boot_is_elf(&eb) && eif_boot_append_cmdline(&eb, devices_cmdline(devices), err) < 0) {
+			devices_destroy(devices);
+			eif_boot_free(&eb);
+			return -1;
+		}
+		cmdline = eb.cmdline;
+	}
+	struct vmm_config cfg = {
+		.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
+		.ncpus = (int)ncpus,
+		.kernel = kbuf, .kernel_len = klen,
+		.initrd = ibuf, .initrd_len = ilen,
+		.cmdline = cmdline,
+		.blob = eif ? &blob : NULL,
+		.mmio_slots = slot_list, .nmmio_slots = (int)nslots,
+		.console_out = STDOUT_FILENO,
+		.console_in = STDIN_FILENO,
+		.cpu_template = cpu_template,
+		.pin = pin_list ? pin : NULL,
+		.verbose = verbose,
+	};
+	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
+	return run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
+}

@@ -1,0 +1,77 @@
+/* Control requests: one JSON object per line, checked field by field. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "carve/control.h"
+
+static const char *const cmd_names[] = {
+	[CONTROL_DESCRIBE] = "describe",
+	[CONTROL_TERMINATE] = "terminate",
+	[CONTROL_CONSOLE] = "console",
+};
+
+int control_parse_request(const char *line, size_t len, struct control_request *req,
+			  struct carve_err *err)
+{
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len == 0 || len >= CONTROL_MSG_MAX)
+		return carve_fail(err, E17_SERDE, "a control request is one JSON line of 1 to %d bytes",
+				  CONTROL_MSG_MAX - 1);
+	if (memchr(line, '\n', len) || memchr(line, '\0', len))
+		return carve_fail(err, E17_SERDE, "a control request is a single line of text");
+	json_tokener *tok = json_tokener_new_ex(8);
+	if (!tok)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	json_object *obj = json_tokener_parse_ex(tok, line, (int)len);
+	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
+			(size_t)json_tokener_get_parse_end(tok) == len;
+	json_tokener_free(tok);
+	int rc = -1;
+	if (!obj || !complete || !json_object_is_type(obj, json_type_object)) {
+		carve_fail(err, E17_SERDE, "a control request is a JSON object");
+		goto out;
+	}
+	json_object *cmd, *meta;
+	if (!json_object_object_get_ex(obj, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
+		carve_fail(err, E17_SERDE, "a control request needs \"cmd\" as a string");
+		goto out;
+	}
+	const char *name = json_object_get_string(cmd);
+	int which = -1;
+	for (size_t i = 0; i < sizeof(cmd_names) / sizeof(*cmd_names); i++)
+		if (!strcmp(name, cmd_names[i]))
+			which = (int)i;
+	if (which < 0) {
+		carve_fail(err, E14_INVALID_COMMAND, "unknown control command '%.64s'", name);
+		goto out;
+	}
+	req->cmd = (enum control_cmd)which;
+	req->metadata = false;
+	if (json_object_object_get_ex(obj, "metadata", &meta)) {
+		if (!json_object_is_type(meta, json_type_boolean)) {
+			carve_fail(err, E17_SERDE, "\"metadata\" must be true or false");
+			goto out;
+		}
+		req->metadata = json_object_get_boolean(meta);
+	}
+	json_object_object_foreach(obj, key, val) {
+		(void)val;
+		if (strcmp(key, "cmd") && strcmp(key, "metadata")) {
+			carve_fail(err, E17_SERDE, "unknown field \"%.64s\" in a control request", key);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	json_object_put(obj);
+	return rc;
+}
+
+int control_format_request(const struct control_request *req, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "{\"cmd\": \"%s\"%s}\n", cmd_names[req->cmd],
+			 req->metadata ? ", \"metadata\": true" : "");
+	return n > 0 && (size_t)n < cap ? n : -1;
+}

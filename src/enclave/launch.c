@@ -1,0 +1,284 @@
+/* run-enclave's side of starting an enclave: check everything that can be
+ * checked before any resources are taken, reserve a name, CID and slot, then
+ * start the enclave process (detached, in its own session) and wait for its
+ * one-line report: booted (heartbeat received) or why not. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carve/eif.h"
+#include "carve/enclave.h"
+#include "carve/launch.h"
+#include "carve/util.h"
+#include "enclave/pool.h"
+#include "enclave/process.h"
+#include "enclave/registry.h"
+
+static int online_cpu(int cpu)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+	return access(path, F_OK) == 0;
+}
+
+/* CRC and signature (with the certificate's validity now) must hold. */
+static int check_image(struct enclave_spec *spec, struct carve_err *err)
+{
+	struct eif_image img;
+	struct eif_report rep;
+	if (eif_open(&img, spec->eif_path, err) < 0)
+		return -1;
+	int rc = -1;
+	if (eif_verify(&img, time(NULL), false, &rep, err) < 0)
+		goto out_close;
+	if (!rep.crc_ok) {
+		carve_fail(err, E35_EIF_PARSING, "'%s' fails its CRC check; the image is damaged",
+			   spec->eif_path);
+		goto out;
+	}
+	if (rep.is_signed && (!rep.signature_ok || !rep.cert_valid_now)) {
+		carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "'%s': %s", spec->eif_path, rep.signature_problem);
+		goto out;
+	}
+	if (img.flags & EIF_FLAG_ARCH_ARM64) {
+		carve_fail(err, E35_EIF_PARSING, "'%s' is an aarch64 image; carve runs x86-64 enclaves",
+			   spec->eif_path);
+		goto out;
+	}
+	spec->eif_size = img.file_size;
+	spec->m = rep.m;
+	if (rep.metadata)
+		spec->metadata = strdup(rep.metadata);
+	rc = 0;
+out:
+	eif_report_free(&rep);
+out_close:
+	eif_close(&img);
+	return rc;
+}
+
+static int read_report(int fd, pid_t *pid, struct carve_err *err)
+{
+	char line[4096];
+	size_t n = 0;
+	for (;;) {
+		ssize_t r = read(fd, line + n, sizeof(line) - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || (n += (size_t)r) == sizeof(line) - 1)
+			break;
+		if (memchr(line, '\n', n))
+			break;
+	}
+	line[n] = '\0';
+	json_object *o = json_tokener_parse(line), *v;
+	int rc;
+	if (!o) {
+		rc = carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the enclave process exited without reporting");
+	} else if (json_object_object_get_ex(o, "ok", &v)) {
+		json_object_object_get_ex(o, "pid", &v);
+		*pid = (pid_t)json_object_get_int(v);
+		rc = 0;
+	} else {
+		json_object *code;
+		json_object_object_get_ex(o, "error", &v);
+		json_object_object_get_ex(o, "code", &code);
+		rc = carve_fail(err, code ? json_object_get_int(code) : E36_ENCLAVE_BOOT_FAILURE, "%s",
+				v ? json_object_get_string(v) : "unknown failure");
+	}
+	json_object_put(o);
+	return rc;
+}
+
+struct cpu_choice {
+	const struct launch_args *a;
+	const struct pool *pool;
+};
+
+static bool in_list(const int *l, int n, int c)
+{
+	for (int i = 0; i < n; i++)
+		if (l[i] == c)
+			return true;
+	return false;
+}
+
+/* Pool mode: dedicated CPUs from the pool that no other enclave holds. Runs
+ * under the registry lock, so concurrent starts never share a CPU. */
+static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int n,
+			    struct registry_entry *e, struct carve_err *err)
+{
+	const struct cpu_choice *ch = ctx;
+	int used[ENCLAVE_MAX_CPUS], nused = 0;
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < others[i].ncpus && nused < ENCLAVE_MAX_CPUS; j++)
+			used[nused++] = others[i].cpus[j];
+	e->ncpus = 0;
+	if (ch->a->ncpu_ids) {
+		for (int i = 0; i < ch->a->ncpu_ids; i++) {
+			int c = ch->a->cpu_ids[i];
+			if (!in_list(ch->pool->cpus, ch->pool->ncpus, c))
+				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
+						  "CPU %d is not in the enclave CPU pool; see 'carve allocator'", c);
+			if (in_list(used, nused, c))
+				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
+						  "CPU %d is already dedicated to another enclave", c);
+			e->cpus[e->ncpus++] = c;
+		}
+		return 0;
+	}
+	for (int i = 0; i < ch->pool->ncpus && e->ncpus < ch->a->cpu_count; i++)
+		if (!in_list(used, nused, ch->pool->cpus[i]))
+			e->cpus[e->ncpus++] = ch->pool->cpus[i];
+	if (e->ncpus < ch->a->cpu_count)
+		return carve_fail(err, E22_INSUFFICIENT_CPUS,
+				  "%d CPUs requested but only %d of the pool's %d are free", ch->a->cpu_count,
+				  e->ncpus, ch->pool->ncpus);
+	return 0;
+}
+
+/* Pool mode: the memory must come from the reserved 2 MiB pages (the size
+ * the VMM maps), in the smallest set that covers it. */
+static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve_err *err)
+{
+	uint64_t total, free_pages;
+	if (hugepages_read(pool->node, &total, &free_pages) < 0)
+		free_pages = 0;
+	struct hugepage_pool pools[] = {{2ull << 20, free_pages}};
+	struct hugepage_plan plan;
+	return hugepage_plan(mib << 20, pools, 1, &plan, err);
+}
+
+int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err)
+{
+	struct enclave_spec *spec = calloc(1, sizeof(*spec));
+	if (!spec)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	int rc = -1;
+	if (!realpath(a->eif_path, spec->eif_path)) {
+		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", a->eif_path,
+			   strerror(errno));
+		goto out;
+	}
+	if (check_image(spec, err) < 0 || enclave_check_memory(a->mem_mib, spec->eif_size, err) < 0)
+		goto out;
+	spec->mem_mib = a->mem_mib;
+	spec->debug = a->debug;
+	spec->owner = getuid();
+	if (a->ncpu_ids > 0) {
+		for (int i = 0; i < a->ncpu_ids; i++)
+			if (!online_cpu(a->cpu_ids[i])) {
+				carve_fail(err, E21_NO_SUCH_CPU_IN_POOL, "CPU %d does not exist on this host",
+					   a->cpu_ids[i]);
+				goto out;
+			}
+		memcpy(spec->cpu_ids, a->cpu_ids, sizeof(int) * (size_t)a->ncpu_ids);
+		spec->ncpus = a->ncpu_ids;
+		spec->pinned = true;
+	} else {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		if (a->cpu_count < 1 || a->cpu_count > ENCLAVE_MAX_CPUS) {
+			carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count must be 1 to %d", ENCLAVE_MAX_CPUS);
+			goto out;
+		}
+		if (online > 0 && a->cpu_count > online) {
+			carve_fail(err, E22_INSUFFICIENT_CPUS, "%d CPUs requested but the host has %ld",
+				   a->cpu_count, online);
+			goto out;
+		}
+		spec->ncpus = a->cpu_count;
+	}
+	spec->timeout_ms = a->timeout_ms ? a->timeout_ms
+					 : enclave_boot_timeout_ms(spec->eif_size, spec->mem_mib << 20);
+
+	char base[REGISTRY_NAME_MAX];
+	if (a->name)
+		snprintf(base, sizeof(base), "%s", a->name);
+	else
+		enclave_default_name(spec->eif_path, base, sizeof(base));
+	struct pool pool;
+	int pool_mode = pool_load(&pool, err);
+	if (pool_mode < 0)
+		goto out;
+	struct cpu_choice choice = {.a = a, .pool = &pool};
+	if (pool_mode && check_pool_memory(&pool, spec->mem_mib, err) < 0)
+		goto out;
+	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice,
+			     &spec->reg, err) < 0)
+		goto out;
+	if (pool_mode) {
+		spec->ncpus = spec->reg.ncpus;
+		memcpy(spec->cpu_ids, spec->reg.cpus, sizeof(int) * (size_t)spec->reg.ncpus);
+		spec->pinned = true;
+	} else {
+		fprintf(stderr, "No enclave pool is configured ('carve allocator'): development mode, "
+			"vCPUs share the host's CPUs and memory is not reserved.\n");
+	}
+	enclave_format_id(spec->reg.slot, spec->id, sizeof(spec->id));
+
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		registry_release(spec->reg.slot);
+		carve_fail(err, E04_SOCKETPAIR_CREATION, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		registry_release(spec->reg.slot);
+		carve_fail(err, E05_PROCESS_SPAWN, "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (child == 0) {
+		/* Detach: a new session, then a grandchild that init adopts, so
+		 * the enclave outlives the CLI and has no controlling terminal. */
+		close(pipefd[0]);
+		setsid();
+		pid_t gc = fork();
+		if (gc != 0)
+			_exit(gc < 0 ? 1 : 0);
+		struct carve_err e2 = {0};
+		registry_reservation_update_pid(&spec->reg, getpid(), &e2);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			if (!a->keep_stderr)
+				dup2(null, STDERR_FILENO);
+		}
+		if (chdir("/") < 0)
+			_exit(1);
+		enclave_process_main(spec, pipefd[1]);
+	}
+	close(pipefd[1]);
+	int status;
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	pid_t pid = 0;
+	rc = read_report(pipefd[0], &pid, err);
+	close(pipefd[0]);
+	if (rc < 0)
+		goto out;
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%s", spec->reg.name);
+	snprintf(res->id, sizeof(res->id), "%s", spec->id);
+	res->pid = pid;
+	res->cid = spec->reg.cid;
+	res->ncpus = spec->ncpus;
+	res->pinned = spec->pinned;
+	memcpy(res->cpu_ids, spec->cpu_ids, sizeof(res->cpu_ids));
+	res->mem_mib = spec->mem_mib;
+	res->debug = spec->debug;
+out:
+	free(spec->metadata);
+	free(spec);
+	return rc;
+}

@@ -1,0 +1,559 @@
+/* The enclave process (see process.h).
+ *
+ * One thread runs the VM (vmm_run); the main thread runs an event loop over
+ * the console pipe, the control socket and its clients, a signalfd and an
+ * eventfd that the VM thread raises when the VM stops. Everything the loop
+ * touches belongs to it alone, so nothing here needs a lock. */
+#include "enclave/process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "carve/control.h"
+#include "carve/devices.h"
+#include "carve/util.h"
+#include "carve/vmm.h"
+#include "enclave/console_buf.h"
+
+#define CONSOLE_BUF_SIZE (1u << 20)
+#define MAX_CLIENTS 64
+#define CONSOLE_CHUNK 4096
+
+struct client {
+	int fd;
+	uid_t uid;
+	char in[CONTROL_MSG_MAX];
+	size_t in_len;
+	bool streaming;     /* console reader */
+	uint64_t pos;       /* its position in the console buffer */
+};
+
+struct eproc {
+	const struct enclave_spec *spec;
+	struct vmm *vm;
+	pthread_t vm_thread;
+	bool vm_running;
+	int stop_efd;
+	struct vmm_stop_info stop;
+	struct carve_err vm_err;
+	int vm_rc;
+	int console_rd, console_wr;
+	struct console_buf console;
+	int listen_fd;
+	int signal_fd;
+	int heartbeat_fd;
+	struct enclave_devices *devices;
+	char sock_path[108];
+	struct client clients[MAX_CLIENTS];
+	int nclients;
+	uint64_t start_ns;
+	bool terminating;
+	int terminator;     /* client index to answer once stopped, -1 */
+};
+
+static void *vm_thread_main(void *arg)
+{
+	struct eproc *p = arg;
+	p->vm_rc = vmm_run(p->vm, &p->stop, &p->vm_err);
+	uint64_t one = 1;
+	if (write(p->stop_efd, &one, sizeof(one)) < 0) {
+		/* The loop also polls for the thread; nothing more to do. */
+	}
+	return NULL;
+}
+
+static void report(int fd, int code, const char *msg)
+{
+	if (fd < 0)
+		return;
+	json_object *o = json_object_new_object();
+	if (code) {
+		json_object_object_add(o, "error", json_object_new_string(msg));
+		json_object_object_add(o, "code", json_object_new_int(code));
+	} else {
+		json_object_object_add(o, "ok", json_object_new_boolean(1));
+		json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	}
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (write_full(fd, text, strlen(text)) == 0)
+		(void)write_full(fd, "\n", 1);
+	json_object_put(o);
+	close(fd);
+}
+
+/* Drains the console pipe into the ring buffer. */
+static void pump_console(struct eproc *p)
+{
+	uint8_t buf[CONSOLE_CHUNK];
+	for (;;) {
+		ssize_t n = read(p->console_rd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		console_buf_append(&p->console, buf, (size_t)n);
+	}
+}
+
+json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,
+				   pid_t pid)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "EnclaveName", json_object_new_string(spec->reg.name));
+	json_object_object_add(o, "EnclaveID", json_object_new_string(spec->id));
+	json_object_object_add(o, "ProcessID", json_object_new_int(pid));
+	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)spec->reg.cid));
+	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(spec->ncpus));
+	json_object *cpus = json_object_new_array();
+	for (int i = 0; spec->pinned && i < spec->ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(spec->cpu_ids[i]));
+	json_object_object_add(o, "CPUIDs", cpus);
+	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)spec->mem_mib));
+	json_object_object_add(o, "State", json_object_new_string(state));
+	json_object_object_add(o, "Flags", json_object_new_string(spec->debug ? "DEBUG_MODE" : "NONE"));
+	char hex[2 * PCR_LEN + 1];
+	json_object *m = json_object_new_object();
+	json_object_object_add(m, "HashAlgorithm", json_object_new_string("Sha384 { ... }"));
+	const uint8_t *pcrs[] = {spec->m.pcr0, spec->m.pcr1, spec->m.pcr2, spec->m.pcr8};
+	const char *names[] = {"PCR0", "PCR1", "PCR2", "PCR8"};
+	for (int i = 0; i < (spec->m.has_pcr8 ? 4 : 3); i++) {
+		hex_encode(pcrs[i], PCR_LEN, hex);
+		json_object_object_add(m, names[i], json_object_new_string(hex));
+	}
+	json_object_object_add(o, "Measurements", m);
+	if (metadata && spec->metadata) {
+		json_object *meta = json_tokener_parse(spec->metadata), *v;
+		if (meta && json_object_is_type(meta, json_type_object)) {
+			if (json_object_object_get_ex(meta, "ImageName", &v))
+				json_object_object_add(o, "ImageName", json_object_get(v));
+			if (json_object_object_get_ex(meta, "ImageVersion", &v))
+				json_object_object_add(o, "ImageVersion", json_object_get(v));
+			json_object *flat = json_object_new_object();
+			if (json_object_object_get_ex(meta, "BuildMetadata", &v) &&
+			    json_object_is_type(v, json_type_object)) {
+				json_object_object_foreach(v, key, val)
+					json_object_object_add(flat, key, json_object_get(val));
+			}
+			if (json_object_object_get_ex(meta, "DockerInfo", &v))
+				json_object_object_add(flat, "DockerInfo", json_object_get(v));
+			if (json_object_object_get_ex(meta, "CustomMetadata", &v) &&
+			    json_object_is_type(v, json_type_object)) {
+				json_object_object_foreach(v, key, val)
+					json_object_object_add(flat, key, json_object_get(val));
+			}
+			json_object_object_add(o, "Metadata", flat);
+		}
+		json_object_put(meta);
+	}
+	return o;
+}
+
+static void send_json_line(int fd, json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* replies are small: send them whole */
+	if (write_full(fd, text, strlen(text)) == 0)
+		(void)write_full(fd, "\n", 1);
+	fcntl(fd, F_SETFL, fl);
+}
+
+static void send_error(int fd, int code, const char *msg)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "code", json_object_new_int(code));
+	send_json_line(fd, o);
+	json_object_put(o);
+}
+
+static void drop_client(struct eproc *p, int i)
+{
+	close(p->clients[i].fd);
+	if (p->terminator == i)
+		p->terminator = -1;
+	else if (p->terminator == p->nclients - 1)
+		p->terminator = i;
+	p->clients[i] = p->clients[--p->nclients];
+}
+
+static void begin_terminate(struct eproc *p)
+{
+	if (!p->terminating && p->vm_running)
+		vmm_request_stop(p->vm);
+	p->terminating = true;
+}
+
+/* Handles one complete request line from client i; returns false to drop it. */
+static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
+{
+	struct client *c = &p->clients[i];
+	struct control_request req;
+	struct carve_err err = {0};
+	if (control_parse_request(line, len, &req, &err) < 0) {
+		send_error(c->fd, err.code, err.msg);
+		return false;
+	}
+	switch (req.cmd) {
+	case CONTROL_DESCRIBE: {
+		json_object *o = enclave_describe_json(p->spec, p->terminating ? "TERMINATING" : "RUNNING",
+						       req.metadata, getpid());
+		send_json_line(c->fd, o);
+		json_object_put(o);
+		return true;
+	}
+	case CONTROL_TERMINATE:
+		if (c->uid != 0 && c->uid != p->spec->owner) {
+			send_error(c->fd, E18_FILE_PERMISSIONS,
+				   "only the enclave's owner and root may terminate it");
+			return false;
+		}
+		begin_terminate(p);
+		if (p->terminator < 0)
+			p->terminator = i;
+		return true;
+	case CONTROL_CONSOLE:
+		if (!p->spec->debug) {
+			send_error(c->fd, E44_CONSOLE_CONNECTION,
+				   "The enclave was not started with the debug flag set, include "
+				   "'--debug-mode' in the run-enclave command");
+			return false;
+		}
+		send_json_line(c->fd, json_object_new_object()); /* {} = accepted */
+		c->streaming = true;
+		c->pos = console_buf_start(&p->console);
+		return true;
+	}
+	return false;
+}
+
+/* Reads what a client sent; returns false to drop it. */
+static bool client_readable(struct eproc *p, int i)
+{
+	struct client *c = &p->clients[i];
+	if (c->streaming) { /* a console reader sends nothing; EOF means gone */
+		char junk[64];
+		ssize_t n = read(c->fd, junk, sizeof(junk));
+		return n > 0 || (n < 0 && errno == EAGAIN);
+	}
+	ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false;
+	c->in_len += (size_t)n;
+	char *nl = memchr(c->in, '\n', c->in_len);
+	if (!nl) {
+		if (c->in_len == sizeof(c->in)) {
+			send_error(c->fd, E17_SERDE, "control request too long");
+			return false;
+		}
+		return true;
+	}
+	/* One request per connection, as nitro-cli's. */
+	return handle_request(p, i, c->in, (size_t)(nl - c->in) + 1) && (c->streaming || p->terminator == i);
+}
+
+/* Sends console reader i what it has not seen; false to drop it. */
+static bool client_feed(struct eproc *p, int i)
+{
+	struct client *c = &p->clients[i];
+	uint8_t buf[CONSOLE_CHUNK];
+	for (;;) {
+		uint64_t dropped, pos = c->pos;
+		size_t n = console_buf_read(&p->console, &pos, buf, sizeof(buf), &dropped);
+		if (dropped) {
+			char note[96];
+			int m = snprintf(note, sizeof(note),
+					 "\n[carve: %llu console bytes dropped: reader too slow]\n",
+					 (unsigned long long)dropped);
+			if (write(c->fd, note, (size_t)m) < 0 && errno != EAGAIN)
+				return false;
+		}
+		c->pos = pos - n; /* where this read started, after any skip */
+		if (n == 0)
+			return true;
+		ssize_t w = write(c->fd, buf, n);
+		if (w < 0)
+			return errno == EAGAIN; /* unsent bytes wait for POLLOUT */
+		c->pos += (uint64_t)w;
+		if ((size_t)w < n)
+			return true;
+	}
+}
+
+static void accept_client(struct eproc *p)
+{
+	int fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (p->nclients == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	struct client *c = &p->clients[p->nclients++];
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->uid = cred.uid;
+}
+
+static int bind_control_socket(struct eproc *p, struct carve_err *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	registry_path(p->spec->reg.slot, "sock", addr.sun_path, sizeof(addr.sun_path));
+	snprintf(p->sock_path, sizeof(p->sock_path), "%s", addr.sun_path);
+	unlink(addr.sun_path);
+	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(p->listen_fd, 16) < 0)
+		return carve_fail(err, E11_SOCKET, "cannot listen on '%s': %s", addr.sun_path, strerror(errno));
+	/* Everyone may connect; the process decides per command (SO_PEERCRED). */
+	chmod(addr.sun_path, 0766);
+	return 0;
+}
+
+/* The console of a stopped enclave stays readable: the buffer goes to
+ * <slot>.console beside a small <slot>.exited record naming the enclave. */
+static void save_console(struct eproc *p)
+{
+	char path[4096];
+	registry_path(p->spec->reg.slot, "console", path, sizeof(path));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		uint64_t pos = console_buf_start(&p->console), dropped;
+		uint8_t buf[CONSOLE_CHUNK];
+		size_t n;
+		while ((n = console_buf_read(&p->console, &pos, buf, sizeof(buf), &dropped)) > 0)
+			if (write_full(fd, buf, n) < 0)
+				break;
+		close(fd);
+	}
+	registry_path(p->spec->reg.slot, "exited", path, sizeof(path));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "EnclaveName", json_object_new_string(p->spec->reg.name));
+	json_object_object_add(o, "EnclaveID", json_object_new_string(p->spec->id));
+	json_object_object_add(o, "Flags", json_object_new_string(p->spec->debug ? "DEBUG_MODE" : "NONE"));
+	json_object_object_add(o, "StopReason", json_object_new_string(vmm_stop_name(p->stop.reason)));
+	json_object_object_add(o, "StopDetail", json_object_new_string(p->stop.detail));
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		(void)write_full(fd, text, strlen(text));
+		close(fd);
+	}
+	json_object_put(o);
+}
+
+static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
+{
+	const struct enclave_spec *s = p->spec;
+	uint64_t mem = s->mem_mib << 20;
+	char vsock_dir[4096];
+	devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
+	struct devices_config dc = {
+		.module_id = s->id, .m = &s->m, .debug_mode = s->debug, .cid = s->reg.cid,
+		.vsock_dir = vsock_dir, .heartbeat_fd = p->heartbeat_fd,
+	};
+	if (devices_create(&dc, &p->devices, err) < 0)
+		return -1;
+	/* The carve kernel (an ELF) finds its devices on the command line;
+	 * Linux (a bzImage) finds them in the ACPI DSDT. */
+	if (eif_boot_load(s->eif_path, mem, boot, err) < 0)
+		return -1;
+	if (eif_boot_is_elf(boot) && eif_boot_append_cmdline(boot, devices_cmdline(p->devices), err) < 0)
+		return -1;
+	int nslots;
+	const struct vmm_mmio_slot *slots = devices_slots(p->devices, &nslots);
+	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
+	int pin[ENCLAVE_MAX_CPUS];
+	for (int i = 0; i < s->ncpus; i++)
+		pin[i] = s->pinned ? s->cpu_ids[i] : -1;
+	struct vmm_config cfg = {
+		.mem_bytes = mem,
+		.ncpus = s->ncpus,
+		.pin = pin,
+		.kernel = boot->kernel, .kernel_len = boot->kernel_len,
+		.initrd = boot->initrd, .initrd_len = boot->initrd_len,
+		.cmdline = boot->cmdline,
+		.blob = &blob,
+		.mmio_slots = slots, .nmmio_slots = nslots,
+		.console_out = p->console_wr,
+		.console_in = -1,
+	};
+	int rc = vmm_create(&cfg, &p->vm, err);
+	/* vmm_create copied the image, kernel and ramdisks into guest memory;
+	 * keeping them would double the enclave's host memory. */
+	eif_boot_free(boot);
+	if (rc < 0)
+		return -1;
+	devices_attach_memory(p->devices, vmm_memory(p->vm));
+	return 0;
+}
+
+/* Waits for the heartbeat while keeping the console drained. 0 when it came;
+ * -1 with err (E36) when the VM stopped or the time ran out. */
+static int wait_heartbeat(struct eproc *p, struct carve_err *err)
+{
+	uint64_t deadline = monotonic_ns() + p->spec->timeout_ms * 1000000ull;
+	for (;;) {
+		struct pollfd fds[3] = {
+			{.fd = p->console_rd, .events = POLLIN},
+			{.fd = p->stop_efd, .events = POLLIN},
+			{.fd = p->heartbeat_fd, .events = POLLIN},
+		};
+		uint64_t now = monotonic_ns();
+		if (now >= deadline)
+			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE,
+					  "Waiting on enclave to boot failed with error VsockTimeoutError: no "
+					  "heartbeat within %llu s", (unsigned long long)(p->spec->timeout_ms / 1000));
+		int r = poll(fds, p->heartbeat_fd >= 0 ? 3 : 2, (int)((deadline - now) / 1000000 + 1));
+		if (r < 0 && errno != EINTR)
+			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "poll: %s", strerror(errno));
+		if (fds[0].revents & POLLIN)
+			pump_console(p);
+		if (fds[1].revents & POLLIN) {
+			pump_console(p);
+			return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE,
+					  "the enclave stopped before its heartbeat (%s: %s)",
+					  vmm_stop_name(p->stop.reason), p->stop.detail);
+		}
+		if (p->heartbeat_fd >= 0 && (fds[2].revents & POLLIN))
+			return 0;
+	}
+}
+
+static void serve(struct eproc *p)
+{
+	for (;;) {
+		struct pollfd fds[4 + MAX_CLIENTS];
+		int n = 0;
+		fds[n++] = (struct pollfd){.fd = p->console_rd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = p->stop_efd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = p->signal_fd, .events = POLLIN};
+		fds[n++] = (struct pollfd){.fd = p->listen_fd, .events = POLLIN};
+		for (int i = 0; i < p->nclients; i++)
+			fds[n++] = (struct pollfd){.fd = p->clients[i].fd, .events = POLLIN |
+				   (p->clients[i].streaming &&
+				    p->clients[i].pos < p->console.written ? POLLOUT : 0)};
+		if (poll(fds, (nfds_t)n, -1) < 0 && errno != EINTR)
+			continue;
+		if (fds[0].revents & POLLIN)
+			pump_console(p);
+		if (fds[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(p->signal_fd, &si, sizeof(si)) > 0)
+				begin_terminate(p);
+		}
+		if (fds[3].revents & POLLIN)
+			accept_client(p);
+		for (int i = p->nclients - 1; i >= 0; i--) {
+			short ev = fds[4 + i].revents;
+			if (i >= p->nclients || !ev)
+				continue;
+			bool keep = true;
+			if (ev & (POLLIN | POLLHUP | POLLERR))
+				keep = client_readable(p, i);
+			if (keep && p->clients[i].streaming)
+				keep = client_feed(p, i);
+			if (!keep)
+				drop_client(p, i);
+		}
+		for (int i = 0; i < p->nclients; i++)
+			if (p->clients[i].streaming && !client_feed(p, i))
+				drop_client(p, i--);
+		if (fds[1].revents & POLLIN)
+			return; /* the VM stopped */
+	}
+}
+
+void enclave_process_main(const struct enclave_spec *spec, int report_fd)
+{
+	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1, .terminator = -1};
+	struct carve_err err = {0};
+	struct eif_boot boot = {0};
+	int pipefd[2];
+	p.start_ns = monotonic_ns();
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the vCPU threads */
+	sigdelset(&mask, SIGPIPE);
+	p.signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	p.stop_efd = eventfd(0, EFD_CLOEXEC);
+	p.heartbeat_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p.signal_fd < 0 || p.stop_efd < 0 || p.heartbeat_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0 ||
+	    console_buf_init(&p.console, CONSOLE_BUF_SIZE) < 0) {
+		report(report_fd, E00_UNSPECIFIED, "cannot set up the enclave process");
+		_exit(1);
+	}
+	p.console_rd = pipefd[0];
+	p.console_wr = pipefd[1];
+	fcntl(p.console_rd, F_SETFL, O_NONBLOCK);
+
+	if (create_vm(&p, &boot, &err) < 0) {
+		report(report_fd, err.code, err.msg);
+		registry_release(spec->reg.slot);
+		_exit(1);
+	}
+	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
+		report(report_fd, E05_PROCESS_SPAWN, "cannot start the vCPU thread");
+		registry_release(spec->reg.slot);
+		_exit(1);
+	}
+	p.vm_running = true;
+
+	int rc = wait_heartbeat(&p, &err);
+	if (rc == 0)
+		rc = bind_control_socket(&p, &err);
+	registry_release(spec->reg.slot);
+	if (rc < 0) {
+		vmm_request_stop(p.vm);
+		pthread_join(p.vm_thread, NULL);
+		pump_console(&p);
+		save_console(&p);
+		report(report_fd, err.code, err.msg);
+		_exit(1);
+	}
+	report(report_fd, 0, NULL);
+
+	serve(&p);
+	pthread_join(p.vm_thread, NULL);
+	p.vm_running = false;
+	pump_console(&p);
+	unlink(p.sock_path);
+	save_console(&p);
+	for (int i = 0; i < p.nclients; i++)
+		client_feed(&p, i);
+	if (p.terminator >= 0) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "EnclaveName", json_object_new_string(spec->reg.name));
+		json_object_object_add(o, "EnclaveID", json_object_new_string(spec->id));
+		json_object_object_add(o, "Terminated", json_object_new_boolean(1));
+		send_json_line(p.clients[p.terminator].fd, o);
+		json_object_put(o);
+	}
+	for (int i = 0; i < p.nclients; i++)
+		close(p.clients[i].fd);
+	devices_destroy(p.devices); /* its threads stop before guest memory goes */
+	vmm_destroy(p.vm);
+	eif_boot_free(&boot);
+	console_buf_free(&p.console);
+	_exit(0);
+}

@@ -1,0 +1,41 @@
+/* Private to the enclave part: the enclave process, one per enclave. It holds
+ * the VM, answers the control socket, keeps the console, and exits when the
+ * enclave stops (reference/nitro-enclaves.md §3.9). */
+#ifndef CARVE_ENCLAVE_PROCESS_H
+#define CARVE_ENCLAVE_PROCESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "carve/eif.h"
+#include "carve/enclave.h"
+#include "enclave/registry.h"
+
+struct enclave_spec {
+	char eif_path[PATH_MAX];
+	uint64_t eif_size;
+	uint64_t mem_mib;
+	int ncpus;
+	int cpu_ids[ENCLAVE_MAX_CPUS];
+	bool pinned;               /* cpu_ids are dedicated CPUs to pin vCPUs to */
+	bool debug;
+	uid_t owner;
+	struct registry_entry reg; /* slot, name, CID */
+	char id[160];
+	struct eif_measurements m;
+	char *metadata;            /* the image's metadata JSON, or NULL */
+	uint64_t timeout_ms;       /* heartbeat wait */
+};
+
+/* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot
+ * result as one JSON line on report_fd, then closes it. Never returns. */
+void enclave_process_main(const struct enclave_spec *spec, int report_fd)
+	__attribute__((noreturn));
+
+/* The JSON object describe-enclaves prints for this enclave. */
+struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state,
+					  bool metadata, pid_t pid);
+
+#endif

@@ -1,0 +1,364 @@
+/* See registry.h. */
+#include "enclave/registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "carve/control.h"
+#include "carve/enclave.h"
+#include "carve/util.h"
+
+#define FIRST_AUTO_CID 16
+#define SAVED_CONSOLE_SECONDS 3600
+
+const char *registry_dir(void)
+{
+	const char *d = getenv("CARVE_SOCKETS_DIR");
+	return d && *d ? d : "/run/carve";
+}
+
+int registry_ensure_dir(struct carve_err *err)
+{
+	const char *d = registry_dir();
+	int rc = mkdir_p(d, 0755);
+	if (rc < 0)
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s "
+				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(-rc));
+	return 0;
+}
+
+void registry_path(uint64_t slot, const char *suffix, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%llx.%s", registry_dir(), (unsigned long long)slot, suffix);
+}
+
+int registry_lock(int *fd, struct carve_err *err)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/.lock", registry_dir());
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return carve_fail(err, E15_LOCK_ACQUIRE, "File: '%s', failing operation: 'Open': %s", path,
+				  strerror(errno));
+	while (flock(*fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(*fd);
+			return carve_fail(err, E15_LOCK_ACQUIRE, "cannot lock '%s': %s", path, strerror(errno));
+		}
+	return 0;
+}
+
+void registry_unlock(int fd)
+{
+	if (fd >= 0) {
+		flock(fd, LOCK_UN);
+		close(fd);
+	}
+}
+
+int registry_connect(uint64_t slot)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	registry_path(slot, "sock", addr.sun_path, sizeof(addr.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+int registry_read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	size_t n = 0;
+	while (n + 1 < cap) {
+		ssize_t r = read(fd, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		if (buf[n++] == '\n')
+			break;
+	}
+	buf[n] = '\0';
+	return (int)n;
+}
+
+int registry_send(uint64_t slot, const struct control_request *req)
+{
+	int fd = registry_connect(slot);
+	if (fd < 0)
+		return -1;
+	char line[128];
+	int n = control_format_request(req, line, sizeof(line));
+	if (n <= 0 || write_full(fd, line, (size_t)n) < 0) {
+		close(fd);
+		errno = EPIPE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Asks a live enclave process for its name, CID and pid. */
+static int query(uint64_t slot, struct registry_entry *e)
+{
+	struct control_request req = {.cmd = CONTROL_DESCRIBE};
+	int fd = registry_send(slot, &req);
+	if (fd < 0)
+		return -1;
+	char line[CONTROL_MSG_MAX];
+	int rc = -1;
+	if (registry_read_line(fd, line, sizeof(line), 3000) > 0) {
+		json_object *o = json_tokener_parse(line), *v;
+		if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
+			snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
+			if (json_object_object_get_ex(o, "EnclaveCID", &v))
+				e->cid = (uint64_t)json_object_get_int64(v);
+			if (json_object_object_get_ex(o, "ProcessID", &v))
+				e->pid = (pid_t)json_object_get_int(v);
+			if (json_object_object_get_ex(o, "CPUIDs", &v) && json_object_is_type(v, json_type_array))
+				for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+					e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
+			rc = 0;
+		}
+		json_object_put(o);
+	}
+	close(fd);
+	return rc;
+}
+
+static int read_reservation(const char *path, struct registry_entry *e)
+{
+	uint8_t *data;
+	size_t len;
+	struct carve_err ignored = {0};
+	if (file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+		return -1;
+	json_object *o = json_tokener_parse((const char *)data), *v;
+	free(data);
+	int rc = -1;
+	if (o && json_object_object_get_ex(o, "name", &v)) {
+		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(o, "cid", &v))
+			e->cid = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(o, "pid", &v))
+			e->pid = (pid_t)json_object_get_int(v);
+		if (json_object_object_get_ex(o, "cpus", &v) && json_object_is_type(v, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
+				e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
+		rc = 0;
+	}
+	json_object_put(o);
+	return rc;
+}
+
+int registry_list(struct registry_entry **out, int *count, struct carve_err *err)
+{
+	*out = NULL;
+	*count = 0;
+	DIR *d = opendir(registry_dir());
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return carve_fail(err, E07_READ_FROM_DISK, "cannot read '%s': %s", registry_dir(),
+				  strerror(errno));
+	}
+	struct registry_entry *list = NULL;
+	int n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		char *dot = strrchr(de->d_name, '.');
+		if (!dot || dot == de->d_name)
+			continue;
+		bool sock = !strcmp(dot, ".sock"), starting = !strcmp(dot, ".starting");
+		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited")) {
+			/* Saved consoles of stopped enclaves are kept for an hour. */
+			char old[4096];
+			struct stat st;
+			snprintf(old, sizeof(old), "%s/%s", registry_dir(), de->d_name);
+			if (stat(old, &st) == 0 && time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS)
+				unlink(old);
+			continue;
+		}
+		if (!sock && !starting)
+			continue;
+		char *end;
+		unsigned long long slot = strtoull(de->d_name, &end, 16);
+		if (end != dot)
+			continue;
+		struct registry_entry e = {.slot = slot, .starting = starting};
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
+		bool alive;
+		if (sock) {
+			alive = query(slot, &e) == 0;
+			/* Permission denied means someone's live socket we may not
+			 * use; anything else means nobody is behind it. */
+			if (!alive && errno != EACCES)
+				unlink(path);
+		} else {
+			alive = read_reservation(path, &e) == 0 && e.pid > 0 &&
+				(kill(e.pid, 0) == 0 || errno == EPERM);
+			if (!alive)
+				unlink(path);
+		}
+		if (!alive)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			struct registry_entry *nl = realloc(list, (size_t)cap * sizeof(*nl));
+			if (!nl) {
+				free(list);
+				closedir(d);
+				return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+			}
+			list = nl;
+		}
+		list[n++] = e;
+	}
+	closedir(d);
+	*out = list;
+	*count = n;
+	return 0;
+}
+
+static bool cid_used(const struct registry_entry *l, int n, uint64_t cid)
+{
+	for (int i = 0; i < n; i++)
+		if (l[i].cid == cid)
+			return true;
+	return false;
+}
+
+static bool slot_used(const struct registry_entry *l, int n, uint64_t slot)
+{
+	for (int i = 0; i < n; i++)
+		if (l[i].slot == slot)
+			return true;
+	return false;
+}
+
+int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_choose_fn choose,
+		     void *choose_ctx, struct registry_entry *out, struct carve_err *err)
+{
+	int lock;
+	if (registry_ensure_dir(err) < 0 || registry_lock(&lock, err) < 0)
+		return -1;
+	struct registry_entry *list;
+	int n, rc = -1;
+	if (registry_list(&list, &n, err) < 0)
+		goto out_unlock;
+	memset(out, 0, sizeof(*out));
+	if (cid == 0) {
+		for (cid = FIRST_AUTO_CID; cid_used(list, n, cid); cid++)
+			;
+	} else if (cid_used(list, n, cid)) {
+		carve_fail(err, E03_INVALID_ARGUMENT, "CID %llu is already used by another enclave",
+			   (unsigned long long)cid);
+		goto out_free;
+	}
+	/* Slots are random so ids are not reused soon after an enclave ends. */
+	do {
+		if (getrandom(&out->slot, sizeof(out->slot), 0) != sizeof(out->slot))
+			out->slot = monotonic_ns();
+		out->slot &= 0xffffffffffffull;
+	} while (out->slot == 0 || slot_used(list, n, out->slot));
+	const char *taken[256];
+	int nt = 0;
+	for (int i = 0; i < n && nt < 256; i++)
+		taken[nt++] = list[i].name;
+	enclave_unique_name(base_name, taken, nt, out->name, sizeof(out->name));
+	out->cid = cid;
+	out->pid = pid;
+	out->starting = true;
+	if (choose && choose(choose_ctx, list, n, out, err) < 0)
+		goto out_free;
+	rc = registry_reservation_update_pid(out, pid, err);
+out_free:
+	free(list);
+out_unlock:
+	registry_unlock(lock);
+	return rc;
+}
+
+int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err)
+{
+	char path[4096];
+	registry_path(e->slot, "starting", path, sizeof(path));
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(e->name));
+	json_object_object_add(o, "cid", json_object_new_int64((int64_t)e->cid));
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object *cpus = json_object_new_array();
+	for (int i = 0; i < e->ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
+	json_object_object_add(o, "cpus", cpus);
+	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	int rc = file_write_atomic(path, text, strlen(text), err);
+	json_object_put(o);
+	return rc;
+}
+
+void registry_release(uint64_t slot)
+{
+	char path[4096];
+	registry_path(slot, "starting", path, sizeof(path));
+	unlink(path);
+}
+
+int registry_find_exited(const char *name, uint64_t *slot)
+{
+	DIR *d = opendir(registry_dir());
+	if (!d)
+		return -1;
+	struct dirent *de;
+	time_t newest = 0;
+	int rc = -1;
+	while ((de = readdir(d))) {
+		char *dot = strrchr(de->d_name, '.');
+		if (!dot || strcmp(dot, ".exited"))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
+		uint8_t *data;
+		size_t len;
+		struct carve_err ignored = {0};
+		struct stat st;
+		if (stat(path, &st) < 0 || file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+			continue;
+		json_object *o = json_tokener_parse((const char *)data), *v;
+		if (o && json_object_object_get_ex(o, "EnclaveName", &v) &&
+		    !strcmp(json_object_get_string(v), name) && st.st_mtime >= newest) {
+			char *end;
+			unsigned long long s = strtoull(de->d_name, &end, 16);
+			if (end == dot) {
+				*slot = s;
+				newest = st.st_mtime;
+				rc = 0;
+			}
+		}
+		json_object_put(o);
+		free(data);
+	}
+	closedir(d);
+	return rc;
+}

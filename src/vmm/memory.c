@@ -1,0 +1,189 @@
+/* Guest memory: the layout around the 32-bit MMIO hole, the backing (huge
+ * pages when reserved, else a memfd with transparent huge pages), and the one
+ * checked accessor every other piece of the VMM uses.
+ *
+ * Memory is populated before any vCPU runs: a guest never waits on a host page
+ * fault for RAM, and the process fails now, not mid-boot, if the host cannot
+ * provide it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm/vmm_internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+
+int gm_layout(struct guest_mem *gm, uint64_t mem_bytes, struct carve_err *err)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->fd = -1;
+	if (mem_bytes < VMM_MIN_MEM)
+		return carve_fail(err, E26_INSUFFICIENT_MEMORY_REQUESTED,
+				  "guest memory of %llu MiB is below the minimum of %llu MiB",
+				  (unsigned long long)(mem_bytes / VMM_MIB),
+				  (unsigned long long)(VMM_MIN_MEM / VMM_MIB));
+	if (mem_bytes % VMM_MEM_ALIGN)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "guest memory must be a multiple of 2 MiB (got %llu bytes)",
+				  (unsigned long long)mem_bytes);
+	/* A 48-bit guest physical space is the most any x86 KVM gives; also keeps
+	 * gpa + size far from overflow. */
+	if (mem_bytes > (1ull << 46))
+		return carve_fail(err, E03_INVALID_ARGUMENT, "guest memory of %llu MiB is too large",
+				  (unsigned long long)(mem_bytes / VMM_MIB));
+	uint64_t low = mem_bytes < LAYOUT_MMIO_HOLE ? mem_bytes : LAYOUT_MMIO_HOLE;
+	gm->regions[0] = (struct gm_region){.gpa = 0, .size = low};
+	gm->nregions = 1;
+	if (mem_bytes > low) {
+		gm->regions[1] = (struct gm_region){.gpa = LAYOUT_4G, .size = mem_bytes - low};
+		gm->nregions = 2;
+	}
+	gm->total = mem_bytes;
+	return 0;
+}
+
+static uint64_t free_hugepages_2m(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "re");
+	if (!f)
+		return 0;
+	unsigned long long n = 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+/* Touches every page when MADV_POPULATE_WRITE is unknown (kernels < 5.14). */
+static void touch_pages(uint8_t *p, uint64_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	for (uint64_t off = 0; off < len; off += (uint64_t)pg)
+		((volatile uint8_t *)p)[off] = 0;
+}
+
+/* One memfd mapping of all guest memory, populated. */
+static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
+{
+	int fd = memfd_create("carve-guest", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+	if (fd < 0)
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "cannot create guest memory: %s", strerror(errno));
+	if (ftruncate(fd, (off_t)gm->total) < 0) {
+		int e = errno;
+		close(fd);
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "cannot size guest memory to %llu MiB: %s",
+				  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
+	}
+	void *map = mmap(NULL, gm->total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (map == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return carve_fail(err, E42_MMAP, "cannot map guest memory: %s", strerror(e));
+	}
+	if (!huge)
+		(void)madvise(map, gm->total, MADV_HUGEPAGE); /* best effort: THP may be off */
+	if (madvise(map, gm->total, MADV_POPULATE_WRITE) < 0) {
+		if (errno != EINVAL || huge) {
+			/* With huge pages EINVAL cannot mean "unknown advice" here
+			 * (hugetlb memfds need 5.14+ anyway): fail, let the caller
+			 * fall back to small pages. */
+			int e = errno;
+			munmap(map, gm->total);
+			close(fd);
+			return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+					  "cannot populate %llu MiB of guest memory: %s",
+					  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
+		}
+		touch_pages(map, gm->total);
+	}
+	uint64_t off = 0;
+	for (int i = 0; i < gm->nregions; i++) {
+		gm->regions[i].host = (uint8_t *)map + off;
+		off += gm->regions[i].size;
+	}
+	gm->fd = fd;
+	gm->map = map;
+	gm->hugetlb = huge;
+	return 0;
+}
+
+int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
+{
+	/* Reserved huge pages when there are enough free; another process may
+	 * take them between the check and the populate, so a failure there falls
+	 * back to small pages. */
+	bool mapped = false;
+	if (free_hugepages_2m() >= gm->total / VMM_MEM_ALIGN) {
+		struct carve_err huge_err = {0};
+		mapped = map_backing(gm, true, &huge_err) == 0;
+		if (!mapped && verbose)
+			fprintf(stderr, "vmm: huge pages unusable (%s); using small pages\n", huge_err.msg);
+	}
+	if (!mapped && map_backing(gm, false, err) < 0)
+		return -1;
+	if (verbose)
+		fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n",
+			(unsigned long long)(gm->total / VMM_MIB), gm->nregions,
+			gm->hugetlb ? "hugetlbfs 2 MiB pages" : "memfd with transparent huge pages");
+	return 0;
+}
+
+void gm_unmap(struct guest_mem *gm)
+{
+	if (gm->map)
+		munmap(gm->map, gm->total);
+	if (gm->fd >= 0)
+		close(gm->fd);
+	gm->map = NULL;
+	gm->fd = -1;
+	for (int i = 0; i < gm->nregions; i++)
+		gm->regions[i].host = NULL;
+}
+
+void *gm_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	for (int i = 0; i < gm->nregions; i++) {
+		const struct gm_region *r = &gm->regions[i];
+		if (!r->host || gpa < r->gpa)
+			continue;
+		uint64_t off = gpa - r->gpa;
+		/* off <= size and len <= size - off: no addition that can wrap */
+		if (off > r->size || len > r->size - off)
+			continue;
+		return r->host + off;
+	}
+	return NULL;
+}
+
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, uint64_t len)
+{
+	const void *p = gm_ptr(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t len)
+{
+	void *p = gm_ptr(gm, gpa, len);
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+uint64_t gm_low_end(const struct guest_mem *gm)
+{
+	return gm->regions[0].gpa + gm->regions[0].size;
+}

@@ -1,0 +1,351 @@
+/* The VM's life: create (KVM, memory, kernel, boot structures, ACPI, vCPUs),
+ * run (a thread per vCPU, a console input thread), stop, destroy.
+ *
+ * Stopping: whoever sees the reason (a vCPU thread on an exit, or the caller
+ * through vmm_request_stop) records it and wakes the main thread; the main
+ * thread then kicks every vCPU out of KVM_RUN (immediate_exit plus a signal)
+ * and joins them. Only the main thread kicks, so no thread is signalled after
+ * it was joined. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "carve/util.h"
+#include "vmm/vmm_internal.h"
+
+#define KICK_SIGNAL (SIGRTMIN + 1)
+
+const char *vmm_stop_name(enum vmm_stop_reason r)
+{
+	switch (r) {
+	case VMM_STOP_NONE: return "none";
+	case VMM_STOP_POWEROFF: return "poweroff";
+	case VMM_STOP_RESET_ACPI: return "acpi-reset";
+	case VMM_STOP_RESET_I8042: return "i8042-reset";
+	case VMM_STOP_SYSTEM_EVENT: return "system-event";
+	case VMM_STOP_TRIPLE_FAULT: return "triple-fault";
+	case VMM_STOP_INTERNAL_ERROR: return "internal-error";
+	case VMM_STOP_FAIL_ENTRY: return "entry-failure";
+	case VMM_STOP_UNHANDLED_EXIT: return "unhandled-exit";
+	case VMM_STOP_HOST_ERROR: return "host-error";
+	case VMM_STOP_REQUESTED: return "stopped-by-host";
+	case VMM_STOP_GUEST_EXIT: return "exit";
+	}
+	return "unknown";
+}
+
+bool vmm_stop_is_clean(enum vmm_stop_reason r)
+{
+	return r == VMM_STOP_POWEROFF || r == VMM_STOP_RESET_ACPI || r == VMM_STOP_RESET_I8042;
+}
+
+void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt, ...)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop.reason == VMM_STOP_NONE) {
+		vm->stop.reason = r;
+		vm->stop.vcpu = vcpu;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(vm->stop.detail, sizeof(vm->stop.detail), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	atomic_store(&vm->stopping, true);
+	uint64_t one = 1;
+	(void)!write(vm->wake_fd, &one, sizeof(one));
+}
+
+void vmm_request_stop(struct vmm *vm)
+{
+	/* Async-signal-safe: an atomic flag and a write. */
+	atomic_store(&vm->requested, true);
+	uint64_t one = 1;
+	(void)!write(vm->wake_fd, &one, sizeof(one));
+}
+
+static void serial_irq(void *ctx, int level)
+{
+	struct vmm *vm = ctx;
+	struct kvm_irq_level irq = {.irq = COM1_GSI, .level = (uint32_t)level};
+	(void)ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static int setup_irqchip(struct vmm *vm, struct carve_err *err)
+{
+	if (ioctl(vm->kvm.vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
+		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
+	if (ioctl(vm->kvm.vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+	if (ioctl(vm->kvm.vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
+	return 0;
+}
+
+static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+	return a0 < b1 && b0 < a1;
+}
+
+static int load_guest(struct vmm *vm, const struct vmm_config *cfg, struct carve_err *err)
+{
+	const struct guest_mem *gm = &vm->mem;
+	uint64_t avoid_lo = 0, avoid_hi = 0;
+	if (cfg->blob && cfg->blob->len) {
+		avoid_lo = cfg->blob->gpa;
+		avoid_hi = cfg->blob->gpa + cfg->blob->len;
+		if (avoid_hi < avoid_lo || avoid_lo < LAYOUT_HIMEM || avoid_hi > gm_low_end(gm) ||
+		    gm_write(gm, cfg->blob->gpa, cfg->blob->data, cfg->blob->len) < 0)
+			return carve_fail(err, E34_MEMORY_OVERFLOW,
+					  "the %zu-byte image does not fit in guest memory at 0x%llx; "
+					  "give the enclave more memory",
+					  cfg->blob->len, (unsigned long long)cfg->blob->gpa);
+	}
+	vm->plan = calloc(1, sizeof(*vm->plan));
+	if (!vm->plan)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	int r;
+	if (elf_is_elf(cfg->kernel, cfg->kernel_len))
+		r = elf_load(gm, cfg->kernel, cfg->kernel_len, vm->plan, err);
+	else
+		r = bzimage_load(gm, cfg->kernel, cfg->kernel_len, avoid_lo, avoid_hi, vm->plan, err);
+	if (r < 0)
+		return -1;
+	if (avoid_hi && overlaps(vm->plan->kernel_start, vm->plan->kernel_end, avoid_lo, avoid_hi))
+		return carve_fail(err, E34_MEMORY_OVERFLOW,
+				  "the kernel at 0x%llx-0x%llx overlaps the image at 0x%llx-0x%llx",
+				  (unsigned long long)vm->plan->kernel_start,
+				  (unsigned long long)vm->plan->kernel_end,
+				  (unsigned long long)avoid_lo, (unsigned long long)avoid_hi);
+	if (zeropage_setup(gm, vm->plan, cfg->cmdline ? cfg->cmdline : "", cfg->initrd,
+			   cfg->initrd_len, avoid_lo, avoid_hi, err) < 0)
+		return -1;
+	if (acpi_build(gm, cfg->ncpus, cfg->mmio_slots, cfg->nmmio_slots, &vm->acpi, err) < 0)
+		return -1;
+	if (boot_structures_write(gm) < 0)
+		return carve_fail(err, E34_MEMORY_OVERFLOW, "cannot write the boot page tables");
+	return 0;
+}
+
+static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+{
+	*out = NULL;
+	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_VCPUS)
+		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+				  "a VM has 1 to %d vCPUs; %d requested", VMM_MAX_VCPUS, cfg->ncpus);
+	if (cfg->nmmio_slots < 0 || cfg->nmmio_slots > VMM_MAX_MMIO_SLOTS)
+		return carve_fail(err, E03_INVALID_ARGUMENT, "at most %d virtio-mmio slots",
+				  VMM_MAX_MMIO_SLOTS);
+	for (int i = 0; cfg->pin && i < cfg->ncpus; i++)
+		if (cfg->pin[i] >= CPU_SETSIZE)
+			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist", cfg->pin[i]);
+	if (!cfg->kernel || !cfg->kernel_len)
+		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
+	struct vmm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	vm->ncpus = cfg->ncpus;
+	vm->cpu_template = cfg->cpu_template;
+	vm->verbose = cfg->verbose;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->mem.fd = -1;
+	vm->input_stop_fd = -1;
+	vm->wake_fd = -1;
+	for (int i = 0; i < VMM_MAX_VCPUS; i++)
+		vm->vcpus[i].fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm->stop.vcpu = -1;
+	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
+	*out = vm;
+
+	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->wake_fd < 0 || vm->input_stop_fd < 0)
+		return carve_fail(err, E00_UNSPECIFIED, "eventfd failed: %s", strerror(errno));
+	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0)
+		return -1;
+	/* KVM first: a host without it fails before memory is committed. */
+	if (kvm_open(&vm->kvm, cfg->ncpus, vm->mem.nregions, err) < 0)
+		return -1;
+	if (gm_map(&vm->mem, cfg->verbose, err) < 0)
+		return -1;
+	if (load_guest(vm, cfg, err) < 0)
+		return -1;
+	if (kvm_set_memory(&vm->kvm, &vm->mem, err) < 0)
+		return -1;
+	if (setup_irqchip(vm, err) < 0)
+		return -1;
+	if (mmio_bus_setup(vm, cfg->mmio_slots, cfg->nmmio_slots, err) < 0)
+		return -1;
+	vm->cpuid_base = cpuid_supported(vm->kvm.sys_fd, err);
+	if (!vm->cpuid_base)
+		return -1;
+	for (int i = 0; i < cfg->ncpus; i++) {
+		vm->vcpus[i].pin = cfg->pin ? cfg->pin[i] : -1;
+		if (vcpu_create(vm, i, err) < 0)
+			return -1;
+	}
+	if (vcpu_setup_boot(&vm->vcpus[0], vm->plan->entry, err) < 0)
+		return -1;
+	if (vm->kvm.pre_fault && vcpu_prefault(&vm->vcpus[0], &vm->mem) < 0 && cfg->verbose)
+		fprintf(stderr, "vmm: KVM_PRE_FAULT_MEMORY failed; guest pages fault in on use\n");
+	return 0;
+}
+
+int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
+{
+	struct vmm *vm;
+	if (create(cfg, &vm, err) < 0) {
+		vmm_destroy(vm); /* whatever was set up, in any state */
+		*out = NULL;
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+static void *input_thread(void *arg)
+{
+	struct vmm *vm = arg;
+	uint8_t buf[64];
+	int have = 0;
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd p[2] = {{.fd = vm->input_stop_fd, .events = POLLIN},
+				      {.fd = vm->com1.in_fd, .events = have ? 0 : POLLIN}};
+		/* With bytes waiting for FIFO space, poll briefly and retry. */
+		if (poll(p, 2, have ? 10 : -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (!have && (p[1].revents & (POLLIN | POLLHUP))) {
+			ssize_t n = read(vm->com1.in_fd, buf, sizeof(buf));
+			if (n <= 0)
+				break; /* end of input: the guest just sees no more bytes */
+			have = (int)n;
+		}
+		if (have) {
+			int took = serial_receive(&vm->com1, buf, have);
+			memmove(buf, buf + took, (size_t)(have - took));
+			have -= took;
+		}
+	}
+	return NULL;
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
+{
+	struct sigaction sa = {.sa_handler = kick_handler};
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the signal must make KVM_RUN return EINTR. */
+	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
+		return carve_fail(err, E54_SIGNAL_MASKING, "sigaction failed: %s", strerror(errno));
+	int started = 0;
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]) != 0) {
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, -1, "cannot start the thread of vCPU %d", i);
+			break;
+		}
+		vm->vcpus[i].started = true;
+		started++;
+	}
+	if (vm->com1.in_fd >= 0 && pthread_create(&vm->input_thread, NULL, input_thread, vm) == 0)
+		vm->input_started = true;
+
+	/* Wait for a stop reason or a request. */
+	while (!atomic_load(&vm->stopping) && !atomic_load(&vm->requested)) {
+		struct pollfd p = {.fd = vm->wake_fd, .events = POLLIN};
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		uint64_t v;
+		(void)!read(vm->wake_fd, &v, sizeof(v));
+	}
+	if (!atomic_load(&vm->stopping))
+		vmm_stop(vm, VMM_STOP_REQUESTED, -1, "stopped by the host");
+
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		vm->vcpus[i].run->immediate_exit = 1;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+	for (int i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+		vm->vcpus[i].started = false;
+	}
+	if (vm->input_started) {
+		uint64_t one = 1;
+		(void)!write(vm->input_stop_fd, &one, sizeof(one));
+		pthread_join(vm->input_thread, NULL);
+		vm->input_started = false;
+	}
+	(void)started;
+	pthread_mutex_lock(&vm->stop_lock);
+	*stop = vm->stop;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return 0;
+}
+
+int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err)
+{
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return carve_fail(err, E19_FILE_OPERATION, "cannot create %s: %s", dir, strerror(errno));
+	for (int i = 0; i < vm->acpi.n; i++) {
+		const struct acpi_table_ref *t = &vm->acpi.t[i];
+		const void *p = gm_ptr(&vm->mem, t->gpa, t->len);
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s.dat", dir, t->name);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (!p || fd < 0 || write_full(fd, p, t->len) < 0) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return carve_fail(err, E19_FILE_OPERATION, "cannot write %s: %s", path, strerror(e));
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+const struct guest_mem *vmm_memory(const struct vmm *vm)
+{
+	return &vm->mem;
+}
+
+void vmm_destroy(struct vmm *vm)
+{
+	if (!vm)
+		return;
+	for (int i = 0; i < VMM_MAX_VCPUS; i++)
+		if (vm->vcpus[i].vm)
+			vcpu_destroy(&vm->vcpus[i]);
+	free(vm->cpuid_base);
+	free(vm->plan);
+	kvm_close(&vm->kvm);
+	gm_unmap(&vm->mem);
+	serial_destroy(&vm->com1);
+	pthread_mutex_destroy(&vm->stop_lock);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
+	if (vm->input_stop_fd >= 0)
+		close(vm->input_stop_fd);
+	free(vm);
+}

@@ -1,0 +1,244 @@
+/* The vmm part's private interfaces and the guest physical layout. */
+#ifndef CARVE_VMM_INTERNAL_H
+#define CARVE_VMM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "carve/vmm.h"
+
+/* ---- guest physical layout (reference/vmm-anchors.md §2.2, §8.1) ---- */
+#define LAYOUT_GDT 0x500ull          /* boot GDT, 4 entries */
+#define LAYOUT_IDT 0x520ull          /* empty boot IDT */
+#define LAYOUT_ZERO_PAGE 0x7000ull   /* boot_params, RSI at entry */
+#define LAYOUT_STACK 0x8ff0ull       /* initial RSP */
+#define LAYOUT_PML4 0x9000ull
+#define LAYOUT_PDPT 0xa000ull
+#define LAYOUT_PD 0xb000ull          /* 4 pages: identity map of 4 GiB, 2 MiB pages */
+#define LAYOUT_PD_PAGES 4
+#define LAYOUT_CMDLINE 0x20000ull
+#define LAYOUT_CMDLINE_MAX 0x10000ull /* up to the EBDA-free area below 0x30000 */
+#define LAYOUT_EBDA 0x9fc00ull       /* RAM ends here in the first MiB */
+#define LAYOUT_ACPI 0xe0000ull       /* RSDP first, then the other tables */
+#define LAYOUT_ACPI_END 0x100000ull
+#define LAYOUT_HIMEM 0x100000ull     /* kernels load at or above 1 MiB */
+#define LAYOUT_MMIO_HOLE 0xc0000000ull /* 32-bit MMIO: [3 GiB, 4 GiB) */
+#define LAYOUT_4G 0x100000000ull
+#define LAYOUT_IOAPIC 0xfec00000ull
+#define LAYOUT_LAPIC 0xfee00000ull
+#define LAYOUT_TSS 0xfffbd000ull     /* KVM_SET_TSS_ADDR: 3 pages in the hole */
+
+/* Port I/O the VMM answers. */
+#define PORT_COM1 0x3f8
+#define PORT_I8042_DATA 0x60
+#define PORT_I8042_CMD 0x64
+#define PORT_ACPI_SLEEP_CTL 0x600  /* FADT SLEEP_CONTROL_REG */
+#define PORT_ACPI_SLEEP_STS 0x601  /* FADT SLEEP_STATUS_REG */
+#define PORT_ACPI_RESET 0x602      /* FADT RESET_REG */
+#define ACPI_RESET_VALUE 0x0f
+#define ACPI_S5_TYPE 5             /* \_S5 package value, SLP_TYP written for poweroff */
+#define COM1_GSI 4
+
+/* ---- e820 ---- */
+#define E820_RAM 1
+#define E820_RESERVED 2
+#define E820_MAX 128
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+};
+
+/* Fills the map for gm; returns the entry count. */
+int e820_build(const struct guest_mem *gm, struct e820_entry *out, int max);
+
+/* ---- KVM (kvm.c) ---- */
+struct kvm_handle {
+	int sys_fd;
+	int vm_fd;
+	int run_size;
+	bool pre_fault;  /* KVM_CAP_PRE_FAULT_MEMORY */
+};
+
+/* A capability check for kvm_check_caps; ctx is opaque. Returns the value. */
+typedef int (*kvm_cap_fn)(void *ctx, int cap);
+/* Checks every capability the VMM relies on; names the first missing one. */
+int kvm_check_caps(kvm_cap_fn check, void *ctx, int ncpus, int nslots, struct carve_err *err);
+int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err);
+void kvm_close(struct kvm_handle *k);
+int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, struct carve_err *err);
+
+/* ---- boot (boot_elf.c, boot_bzimage.c, zeropage.c) ---- */
+#define BZ_SETUP_HDR 0x1f1
+#define BZ_MIN_VERSION 0x020c
+
+struct bzimage_info {
+	uint16_t version;
+	uint32_t setup_sects;
+	uint64_t pm_offset;      /* protected-mode kernel in the file */
+	uint64_t pm_size;
+	uint8_t loadflags;
+	uint16_t xloadflags;
+	uint32_t initrd_addr_max;
+	uint32_t kernel_alignment;
+	bool relocatable;
+	uint32_t cmdline_size;
+	uint64_t pref_address;
+	uint32_t init_size;
+	uint64_t hdr_len;        /* bytes of setup header to copy from 0x1f1 */
+};
+
+/* Parses and checks a bzImage setup header (E35 with the reason). */
+int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struct carve_err *err);
+
+struct boot_plan {
+	uint64_t entry;          /* 64-bit entry point (guest physical) */
+	uint64_t kernel_start;
+	uint64_t kernel_end;     /* end of memory the kernel claims (init_size) */
+	uint32_t initrd_max;     /* highest byte the initrd may occupy */
+	uint32_t cmdline_max;    /* longest cmdline without the NUL */
+	uint8_t zero_page[4096];
+};
+
+int elf_is_elf(const uint8_t *img, size_t len);
+/* Loads PT_LOAD segments, refusing anything outside RAM above 1 MiB. */
+int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len,
+	     struct boot_plan *plan, struct carve_err *err);
+int bzimage_load(const struct guest_mem *gm, const uint8_t *img, size_t len,
+		 uint64_t avoid_lo, uint64_t avoid_hi, struct boot_plan *plan,
+		 struct carve_err *err);
+
+/* Fills the zero page (e820, cmdline, initrd, RSDP) and writes the cmdline and
+ * initrd to guest memory. */
+int zeropage_setup(const struct guest_mem *gm, struct boot_plan *plan, const char *cmdline,
+		   const uint8_t *initrd, size_t initrd_len, uint64_t avoid_lo, uint64_t avoid_hi,
+		   struct carve_err *err);
+
+/* Boot page tables and GDT in guest memory (pagetables.c). */
+int boot_structures_write(const struct guest_mem *gm);
+
+/* ---- ACPI (acpi.c, aml.c) ---- */
+#define ACPI_MAX_TABLES 6
+
+struct acpi_table_ref {
+	char name[5];     /* "RSDP", "XSDT", "FACP", "APIC", "DSDT" */
+	uint64_t gpa;
+	uint32_t len;
+};
+
+struct acpi_tables {
+	int n;
+	struct acpi_table_ref t[ACPI_MAX_TABLES];
+};
+
+/* Builds the tables in guest memory at LAYOUT_ACPI. */
+int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots,
+	       int nslots, struct acpi_tables *out, struct carve_err *err);
+uint8_t acpi_checksum(const uint8_t *p, size_t len);
+
+/* AML byte-code builder for the DSDT. */
+struct aml {
+	uint8_t *buf;
+	size_t len, cap;
+	bool oom;
+};
+int aml_dsdt_body(struct aml *a, const struct vmm_mmio_slot *slots, int nslots);
+void aml_free(struct aml *a);
+
+/* ---- CPUID policy (cpuid.c) ---- */
+struct kvm_cpuid2;
+/* PV features (leaf 0x40000001 EAX) a guest may use; everything else is hidden
+ * and, with KVM_CAP_ENFORCE_PV_FEATURE_CPUID, refused by KVM. */
+#define KVM_PV_ALLOWED ((1u << 0) | (1u << 1) | (1u << 3) | (1u << 24))
+struct kvm_cpuid2 *cpuid_supported(int sys_fd, struct carve_err *err);
+/* Applies the policy for vCPU `index` of `ncpus` to a copy of `base`. */
+struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index, int ncpus,
+				  enum vmm_cpu_template tmpl);
+
+/* ---- devices on the port bus ---- */
+struct vmm;
+struct serial {
+	pthread_mutex_t lock;
+	uint8_t ier, iir_fifo, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
+	uint8_t rx[64];
+	int rx_head, rx_count;
+	bool thr_irq_pending;   /* THRE interrupt armed since last IIR read */
+	bool irq_level;
+	int out_fd;
+	int in_fd;
+	void (*set_irq)(void *ctx, int level);
+	void *irq_ctx;
+};
+void serial_init(struct serial *s, int out_fd, int in_fd,
+		 void (*set_irq)(void *ctx, int level), void *ctx);
+void serial_destroy(struct serial *s);
+uint8_t serial_read(struct serial *s, uint16_t off);
+void serial_write(struct serial *s, uint16_t off, uint8_t val);
+/* Queues host input; returns bytes accepted (FIFO space). */
+int serial_receive(struct serial *s, const uint8_t *data, int len);
+
+/* Port handlers: true when the port is theirs. *val is in/out. */
+struct vcpu;
+bool i8042_io(struct vcpu *v, uint16_t port, bool write, uint8_t *val);
+bool acpi_pm_io(struct vcpu *v, uint16_t port, bool write, uint8_t *val);
+
+/* ---- the VM object ---- */
+struct vcpu {
+	struct vmm *vm;
+	int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	int pin;
+};
+
+struct vmm {
+	struct kvm_handle kvm;
+	struct guest_mem mem;
+	int ncpus;
+	enum vmm_cpu_template cpu_template;
+	struct vcpu vcpus[VMM_MAX_VCPUS];
+	struct kvm_cpuid2 *cpuid_base;
+	struct boot_plan *plan;
+	struct acpi_tables acpi;
+	struct serial com1;
+	int nmmio;
+	struct vmm_mmio_slot mmio[VMM_MAX_MMIO_SLOTS];
+	pthread_t input_thread;
+	bool input_started;
+	int input_stop_fd;  /* eventfd that ends the input thread */
+	bool verbose;
+
+	atomic_bool stopping;   /* a stop reason is recorded */
+	atomic_bool requested;  /* vmm_request_stop was called */
+	int wake_fd;            /* eventfd: wakes vmm_run's wait */
+	pthread_mutex_t stop_lock;
+	struct vmm_stop_info stop;
+};
+
+/* Records the first stop reason and kicks every vCPU out of KVM_RUN. */
+void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* vcpu.c */
+int vcpu_create(struct vmm *vm, int index, struct carve_err *err);
+int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err);
+void vcpu_destroy(struct vcpu *v);
+/* KVM_PRE_FAULT_MEMORY over all RAM, where KVM offers it. */
+int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm);
+void *vcpu_thread(void *arg);
+
+/* mmio_bus.c: the virtio-mmio slots with devices behind them. */
+int mmio_bus_setup(struct vmm *vm, const struct vmm_mmio_slot *slots, int n, struct carve_err *err);
+/* Routes one MMIO access; false when no device owns the address. */
+bool mmio_bus_access(struct vmm *vm, uint64_t gpa, void *data, uint32_t len, bool write);
+
+/* exits.c: one port/MMIO access from a vCPU. */
+void exit_pio(struct vcpu *v);
+void exit_mmio(struct vcpu *v);
+
+#endif

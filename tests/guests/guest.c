@@ -1,0 +1,460 @@
+/* carve's test guest: a freestanding ELF64 kernel that reports what the VMM
+ * gave it over COM1 and then stops the way its command line asks.
+ *
+ * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
+ * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
+ * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
+ * triple|crash|hang" (default poweroff).
+ *
+ * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
+ * every loop here is short. */
+#include <stddef.h>
+#include <stdint.h>
+
+#define COM1 0x3f8
+#define TRAMP_BASE 0x10000u
+#define LAPIC_BASE 0xfee00000ull
+
+extern char tramp_start[], tramp_end[], tramp_cr3[];
+extern void gp_stub(void);
+volatile uint64_t gp_count;
+volatile uint32_t ap_stack_idx;
+static volatile uint32_t ap_running;
+static volatile uint32_t print_lock;
+static volatile int ap_probe_pv; /* APs repeat the gated PV MSR probe */
+
+void guest_main(const uint8_t *zp);
+void ap_main(void);
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n) { uint8_t *p = d; while (n--) *p++ = (uint8_t)c; return d; }
+void *memcpy(void *d, const void *s, size_t n) { uint8_t *p = d; const uint8_t *q = s; while (n--) *p++ = *q++; return d; }
+
+static void lock(void) { while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE)) __asm__ volatile("pause"); }
+static void unlock(void) { __atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE); }
+
+static void putc_(char c)
+{
+	while (!(inb(COM1 + 5) & 0x20))
+		;
+	outb(COM1, (uint8_t)c);
+}
+static void puts_(const char *s) { while (*s) putc_(*s++); }
+static void hex(uint64_t v, int digits)
+{
+	puts_("0x");
+	for (int i = digits - 1; i >= 0; i--)
+		putc_("0123456789abcdef"[(v >> (4 * i)) & 0xf]);
+}
+static void dec(uint64_t v)
+{
+	char b[24];
+	int n = 0;
+	do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+	while (n) putc_(b[--n]);
+}
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+static int has_word(const char *s, const char *w)
+{
+	for (; *s; s++) {
+		const char *a = s, *b = w;
+		while (*b && *a == *b) { a++; b++; }
+		if (!*b && (*a == ' ' || *a == 0) && (s == w || 1))
+			return 1;
+		while (*s && *s != ' ') s++;
+		if (!*s) break;
+	}
+	return 0;
+}
+/* The value of "key=" in the command line, copied into out. */
+static int get_opt(const char *s, const char *key, char *out, int cap)
+{
+	int kl = 0;
+	while (key[kl]) kl++;
+	for (const char *p = s; *p; ) {
+		int i = 0;
+		while (i < kl && p[i] == key[i]) i++;
+		if (i == kl && p[i] == '=') {
+			p += kl + 1;
+			int n = 0;
+			while (*p && *p != ' ' && n < cap - 1) out[n++] = *p++;
+			out[n] = 0;
+			return 1;
+		}
+		while (*p && *p != ' ') p++;
+		while (*p == ' ') p++;
+	}
+	return 0;
+}
+static int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
+
+static uint8_t sum8(const uint8_t *p, uint32_t n) { uint8_t s = 0; while (n--) s = (uint8_t)(s + *p++); return s; }
+
+static volatile uint32_t *lapic(uint32_t reg) { return (volatile uint32_t *)(LAPIC_BASE + reg); }
+
+static uint32_t ioapic_addr;
+static uint32_t lapic_ids[16];
+static int nlapics;
+
+static void report_acpi(uint64_t rsdp_addr)
+{
+	const uint8_t *r = (const uint8_t *)rsdp_addr;
+	if (rsdp_addr == 0 || rd64(r) != 0x2052545020445352ull /* "RSD PTR " */ ||
+	    sum8(r, 20) || r[15] < 2 || sum8(r, 36)) {
+		puts_("acpi: bad rsdp\n");
+		return;
+	}
+	const uint8_t *x = (const uint8_t *)rd64(r + 24);
+	puts_("acpi: rsdp ok xsdt=");
+	hex((uint64_t)x, 8);
+	puts_("\n");
+	uint32_t xl = rd32(x + 4);
+	if (rd32(x) != 0x54445358u || sum8(x, xl)) {
+		puts_("acpi: bad xsdt\n");
+		return;
+	}
+	for (uint32_t off = 36; off + 8 <= xl; off += 8) {
+		const uint8_t *t = (const uint8_t *)rd64(x + off);
+		uint32_t len = rd32(t + 4);
+		puts_("acpi: table ");
+		for (int i = 0; i < 4; i++) putc_((char)t[i]);
+		puts_(sum8(t, len) ? " bad-checksum\n" : " ok\n");
+		if (rd32(t) == 0x50434146u) { /* FACP: follow X_DSDT */
+			const uint8_t *d = (const uint8_t *)rd64(t + 140);
+			puts_("acpi: table ");
+			for (int i = 0; i < 4; i++) putc_((char)d[i]);
+			puts_(sum8(d, rd32(d + 4)) ? " bad-checksum\n" : " ok\n");
+			puts_("acpi: fadt flags=");
+			hex(rd32(t + 112), 8);
+			puts_("\n");
+		}
+		if (rd32(t) == 0x43495041u) { /* APIC */
+			for (uint32_t o = 44; o + 2 <= len && t[o + 1]; o += t[o + 1]) {
+				if (t[o] == 0 && nlapics < 16 && (rd32(t + o + 4) & 1))
+					lapic_ids[nlapics++] = t[o + 3];
+				if (t[o] == 1)
+					ioapic_addr = rd32(t + o + 4);
+			}
+			puts_("acpi: madt lapics=");
+			dec((uint64_t)nlapics);
+			puts_(" ioapic=");
+			hex(ioapic_addr, 8);
+			puts_("\n");
+		}
+	}
+}
+
+static void ap_probe(uint32_t id);
+
+void ap_main(void)
+{
+	uint32_t id = *lapic(0x20) >> 24;
+	lock();
+	puts_("smp: cpu ");
+	dec(id);
+	puts_(" up\n");
+	unlock();
+	if (ap_probe_pv)
+		ap_probe(id);
+	__atomic_fetch_add(&ap_running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void icr(uint32_t dest, uint32_t low)
+{
+	*lapic(0x310) = dest << 24;
+	*lapic(0x300) = low;
+	for (int i = 0; i < 1000 && (*lapic(0x300) & (1u << 12)); i++)
+		__asm__ volatile("pause");
+}
+
+static void start_aps(void)
+{
+	uint64_t cr3;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+	uint8_t *t = (uint8_t *)(uintptr_t)TRAMP_BASE;
+	memcpy(t, tramp_start, (size_t)(tramp_end - tramp_start));
+	*(uint32_t *)(t + (tramp_cr3 - tramp_start)) = (uint32_t)cr3;
+	*lapic(0xf0) = 0x1ff; /* software-enable the LAPIC, spurious vector 0xff */
+	uint32_t self = *lapic(0x20) >> 24;
+	int want = 0;
+	for (int i = 0; i < nlapics; i++) {
+		if (lapic_ids[i] == self)
+			continue;
+		want++;
+		icr(lapic_ids[i], 0x0000c500); /* INIT, level assert */
+		icr(lapic_ids[i], 0x00008500); /* INIT, level de-assert */
+		icr(lapic_ids[i], 0x00000600 | (TRAMP_BASE >> 12)); /* STARTUP */
+		icr(lapic_ids[i], 0x00000600 | (TRAMP_BASE >> 12));
+	}
+	for (long i = 0; i < 3000000 && (int)ap_running < want; i++)
+		__asm__ volatile("pause");
+	lock();
+	puts_("smp: ");
+	dec(ap_running + 1u);
+	puts_(" cpus running\n");
+	unlock();
+}
+
+static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
+}
+
+static struct __attribute__((packed)) { uint16_t lim; uint64_t base; } idtr;
+static uint8_t idt[16 * 14] __attribute__((aligned(16)));
+
+static void install_gp_handler(void)
+{
+	uint64_t h = (uint64_t)(uintptr_t)gp_stub;
+	uint8_t *e = idt + 16 * 13;
+	e[0] = (uint8_t)h; e[1] = (uint8_t)(h >> 8);
+	e[2] = 0x08; e[3] = 0;
+	e[4] = 0; e[5] = 0x8e; /* present interrupt gate, DPL 0 */
+	e[6] = (uint8_t)(h >> 16); e[7] = (uint8_t)(h >> 24);
+	e[8] = (uint8_t)(h >> 32); e[9] = (uint8_t)(h >> 40); e[10] = (uint8_t)(h >> 48); e[11] = (uint8_t)(h >> 56);
+	idtr.lim = sizeof(idt) - 1;
+	idtr.base = (uint64_t)(uintptr_t)idt;
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+static void probe_msr(uint32_t msr)
+{
+	uint64_t before = gp_count;
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"(0), "d"(0) : "memory");
+	puts_("pvmsr: ");
+	hex(msr, 8);
+	puts_(gp_count != before ? " gp=1\n" : " gp=0\n");
+}
+
+/* On an AP: the same IDT, and MSR_KVM_ASYNC_PF_EN must fault here too
+ * (KVM_CAP_ENFORCE_PV_FEATURE_CPUID is per vCPU). */
+static void ap_probe(uint32_t id)
+{
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	uint64_t before = gp_count;
+	__asm__ volatile("wrmsr" : : "c"(0x4b564d02u), "a"(0), "d"(0) : "memory");
+	lock();
+	puts_("pvmsr: cpu ");
+	dec(id);
+	puts_(gp_count != before ? " 0x4b564d02 gp=1\n" : " 0x4b564d02 gp=0\n");
+	unlock();
+}
+
+static void pv_probe(void)
+{
+	uint32_t a, b, c, d;
+	cpuid(0x40000000, &a, &b, &c, &d);
+	if (b != 0x4b4d564bu) { /* "KVMK" */
+		puts_("pv: no kvm leaves\n");
+		return;
+	}
+	cpuid(0x40000001, &a, &b, &c, &d);
+	puts_("pv: features=");
+	hex(a, 8);
+	puts_("\n");
+	install_gp_handler();
+	probe_msr(0x4b564d02); /* MSR_KVM_ASYNC_PF_EN: not in carve's allow-list */
+	probe_msr(0x4b564d03); /* MSR_KVM_STEAL_TIME: not allowed */
+	probe_msr(0x4b564d01); /* MSR_KVM_SYSTEM_TIME_NEW: allowed (kvmclock) */
+}
+
+static void cpuid_report(void)
+{
+	uint32_t a, b, c, d;
+	cpuid(1, &a, &b, &c, &d);
+	puts_("cpuid: 1.ecx=");
+	hex(c, 8);
+	puts_(" 1.edx=");
+	hex(d, 8);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+	puts_(" 7.ebx=");
+	hex(b, 8);
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0xb), "c"(1));
+	puts_(" b.1.ebx=");
+	hex(b, 8);
+	puts_(" b.1.edx=");
+	hex(d, 8);
+	cpuid(1, &a, &b, &c, &d);
+	puts_(" 1.ebx=");
+	hex(b, 8);
+	puts_("\n");
+}
+
+/* Hardware that is not there, odd access widths, string I/O and writes to
+ * unmapped physical memory: the VMM must shrug all of it off. */
+static void chaos(void)
+{
+	static const char msg[] = "chaos: rep outsb ok\n";
+	const char *p = msg;
+	uint64_t n = sizeof(msg) - 1;
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"((uint16_t)COM1) : "memory");
+	uint8_t buf[64];
+	uint8_t *q = buf;
+	n = sizeof(buf);
+	__asm__ volatile("rep insb" : "+D"(q), "+c"(n) : "d"((uint16_t)0x1234) : "memory");
+	uint32_t sum = 0;
+	for (unsigned i = 0; i < sizeof(buf); i++)
+		sum += buf[i];
+	puts_(sum == 0xff * sizeof(buf) ? "chaos: absent port reads all ones\n" : "chaos: absent port read garbage\n");
+	uint32_t l;
+	__asm__ volatile("inl %1, %0" : "=a"(l) : "Nd"((uint16_t)(COM1 + 4)));
+	(void)l;
+	__asm__ volatile("outl %0, %1" : : "a"(0x00000000u), "Nd"((uint16_t)(COM1 + 4)));
+	__asm__ volatile("outw %0, %1" : : "a"((uint16_t)0x0a0a), "Nd"((uint16_t)0x3fe));
+	outb(0x64, 0xaa);        /* i8042 self-test: not a reset */
+	outb(0x64, 0xff);
+	outb(0x600, 0x20 | (3 << 2)); /* sleep to S3: not offered, ignored */
+	outb(0x602, 0x01);       /* wrong reset value: ignored */
+	outb(0x80, 0x55);        /* POST code port */
+	for (uint16_t port = 0x3f8; port < 0x400; port++)
+		(void)inb(port);
+	for (uint64_t a = 0xc0000000ull; a < 0x100000000ull; a += 0x10000000ull) {
+		if (a == 0xf0000000ull)
+			continue; /* IOAPIC/LAPIC live here */
+		*(volatile uint32_t *)a = 0xdeadbeef;
+		(void)*(volatile uint64_t *)(a + 8);
+	}
+	puts_("chaos: done\n");
+}
+
+static void echo_line(void)
+{
+	char buf[80];
+	int n = 0;
+	puts_("echo: ready\n");
+	for (long spins = 0; spins < 2000000 && n < 79; spins++) {
+		if (!(inb(COM1 + 5) & 1))
+			continue;
+		char ch = (char)inb(COM1);
+		if (ch == '\n')
+			break;
+		buf[n++] = ch;
+	}
+	buf[n] = 0;
+	puts_("echo: ");
+	puts_(buf);
+	puts_("\n");
+}
+
+static void stop(const char *how)
+{
+	puts_("guest: stopping via ");
+	puts_(how);
+	puts_("\n");
+	if (streq(how, "i8042")) {
+		while (inb(0x64) & 2)
+			;
+		outb(0x64, 0xfe);
+	} else if (streq(how, "acpi-reset")) {
+		outb(0x602, 0x0f);
+	} else if (streq(how, "triple")) {
+		idtr.lim = 0;
+		idtr.base = 0;
+		__asm__ volatile("lidt %0; ud2" : : "m"(idtr));
+	} else if (streq(how, "crash")) {
+		/* A VEX instruction at CPL0 with no IDT: KVM's emulator cannot run it
+		 * (internal error); hardware raises #UD, which becomes a triple fault. */
+		idtr.lim = 0;
+		idtr.base = 0;
+		__asm__ volatile("lidt %0; .byte 0xc5, 0xf8, 0x77" : : "m"(idtr));
+	} else if (streq(how, "hang")) {
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	} else {
+		outb(0x601, 0x01);
+		outb(0x600, (5 << 2) | 0x20); /* SLP_TYP=5 (\_S5), SLP_EN */
+	}
+	puts_("guest: still running after stop request\n");
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void guest_main(const uint8_t *zp)
+{
+	puts_("guest: hello\n");
+	if (!zp) { /* PVH entry (bench only): nothing more to report */
+		puts_("guest: entered through PVH; halting\n");
+		return;
+	}
+	uint8_t n = zp[0x1e8];
+	puts_("zp: e820 entries=");
+	dec(n);
+	puts_("\n");
+	for (int i = 0; i < n && i < 128; i++) {
+		const uint8_t *e = zp + 0x2d0 + 20 * i;
+		puts_("zp: e820 ");
+		hex(rd64(e), 16);
+		putc_(' ');
+		hex(rd64(e + 8), 16);
+		putc_(' ');
+		dec(rd32(e + 16));
+		puts_("\n");
+	}
+	puts_("zp: boot_protocol=");
+	hex(rd16(zp + 0x206), 4);
+	puts_(" loader=");
+	hex(zp[0x210], 2);
+	puts_(" cmdline_size=");
+	dec(rd32(zp + 0x238));
+	puts_("\n");
+	uint64_t cl = rd32(zp + 0x228) | (uint64_t)rd32(zp + 0xc8) << 32;
+	puts_("zp: cmdline_ptr=");
+	hex(cl, 8);
+	puts_("\ncmdline: ");
+	const char *cmdline = cl ? (const char *)cl : "";
+	puts_(cmdline);
+	puts_("\n");
+	uint64_t ia = rd32(zp + 0x218) | (uint64_t)rd32(zp + 0xc0) << 32;
+	uint64_t is = rd32(zp + 0x21c) | (uint64_t)rd32(zp + 0xc4) << 32;
+	uint32_t sum = 0;
+	for (uint64_t i = 0; i < is; i++)
+		sum += ((const uint8_t *)ia)[i];
+	puts_("zp: initrd addr=");
+	hex(ia, 8);
+	puts_(" size=");
+	dec(is);
+	puts_(" sum=");
+	dec(sum);
+	puts_("\n");
+	uint64_t rsdp = rd64(zp + 0x70);
+	puts_("zp: rsdp=");
+	hex(rsdp, 8);
+	puts_("\n");
+	report_acpi(rsdp);
+	/* The PV probe first, so the APs can repeat it under the same IDT. */
+	if (has_word(cmdline, "pvmsr")) {
+		pv_probe();
+		ap_probe_pv = 1;
+	}
+	if (has_word(cmdline, "smp"))
+		start_aps();
+	if (has_word(cmdline, "eif")) {
+		/* The VMM places the whole EIF at 8 MiB, as Nitro does. */
+		const uint8_t *e = (const uint8_t *)0x800000;
+		puts_("eif: magic=");
+		for (int i = 0; i < 4; i++)
+			putc_(e[i] >= 0x20 && e[i] < 0x7f ? (char)e[i] : '?');
+		puts_(" version=");
+		dec((uint64_t)(e[4] << 8 | e[5]));
+		puts_(" sections=");
+		dec((uint64_t)(e[26] << 8 | e[27]));
+		puts_("\n");
+	}
+	if (has_word(cmdline, "cpuid"))
+		cpuid_report();
+	if (has_word(cmdline, "chaos"))
+		chaos();
+	if (has_word(cmdline, "echo"))
+		echo_line();
+	char how[16] = "poweroff";
+	get_opt(cmdline, "stop", how, sizeof(how));
+	stop(how);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# run-enclave, describe-enclaves, terminate-enclave, console: every argument
+# rule with its E-code, and the boot-failure path (a guest that stops before
+# its heartbeat) with its saved console.
+. "$(dirname "$0")/../lib/tap.sh"
+cd "$TMP"
+export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
+GUEST=$ROOT/build/guests/carve-guest.elf
+
+printf 'r' >ramdisk
+$CARVE build-enclave --kernel "$GUEST" --cmdline "test=lifecycle" --ramdisk ramdisk --output-file g.eif >/dev/null 2>&1
+size=$(stat -c %s g.eif)
+
+# --- argument rules ----------------------------------------------------------
+fails_with 1 "no --eif-path is E01" $CARVE run-enclave --memory 128 --cpu-count 1
+fails_with 1 "neither --cpu-count nor --cpu-ids is E01" $CARVE run-enclave --eif-path g.eif --memory 128
+fails_with 2 "--cpu-count with --cpu-ids is E02" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --cpu-ids 1
+fails_with 3 "memory 0 is E03" $CARVE run-enclave --eif-path g.eif --memory 0 --cpu-count 1
+fails_with 3 "memory with a bad unit is E03" $CARVE run-enclave --eif-path g.eif --memory 12X --cpu-count 1
+fails_with 26 "memory under 64 MiB is E26" $CARVE run-enclave --eif-path g.eif --memory 63 --cpu-count 1
+head -c $((40 << 20)) /dev/urandom >big
+$CARVE build-enclave --kernel "$GUEST" --cmdline x --ramdisk big --output-file big.eif >/dev/null 2>&1
+fails_with 26 "memory under 4x the EIF is E26" $CARVE run-enclave --eif-path big.eif --memory 128 --cpu-count 1
+ok "E26 names the amount needed" grep -q "At least 161 MB" "$TMP/err"
+for cid in 1 2 3 4294967295 4294967296; do
+	fails_with 3 "CID $cid is E03" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --enclave-cid $cid
+done
+fails_with 20 "a CPU listed twice is E20" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-ids 1 --cpu-ids 1
+fails_with 23 "a malformed CPU id is E23" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-ids x
+fails_with 21 "a CPU the host lacks is E21" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-ids 250
+fails_with 22 "more CPUs than the host has is E22" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 200
+fails_with 19 "a missing EIF is E19" $CARVE run-enclave --eif-path nope.eif --memory 128 --cpu-count 1
+cp g.eif bad.eif; printf 'Z' | dd of=bad.eif bs=1 seek=600 conv=notrunc 2>/dev/null
+fails_with 35 "a damaged EIF is E35" $CARVE run-enclave --eif-path bad.eif --memory 128 --cpu-count 1
+printf '{"eif_path": "g.eif", "memory_mib": 128, "cpu_count": 1, "cpu_ids": [1]}' >both.json
+fails_with 2 "--config with cpu_count and cpu_ids is E02" $CARVE run-enclave --config both.json
+fails_with 2 "--config with other flags is E02" $CARVE run-enclave --config both.json --memory 128
+printf '{"eif_path": "g.eif", "memory_mib": 128, "cpu_count": 1, "bogus": 1}' >unknown.json
+fails_with 17 "--config with an unknown key is E17" $CARVE run-enclave --config unknown.json
+ok "nothing is left running after refused starts" test "$($CARVE describe-enclaves)" = "[]"
+
+# --- a guest that stops before its heartbeat ---------------------------------
+fails_with 36 "a guest that powers off before its heartbeat is E36" \
+	$CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --debug-mode --enclave-name early
+ok "E36 says why" grep -q "stopped before its heartbeat (poweroff" "$TMP/err"
+ok "no socket or reservation is left" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.starting$'"
+$CARVE console --enclave-name early >console.out 2>console.err
+same "console of the stopped debug enclave exits 0" "$?" "0"
+ok "its saved console has the guest's output" grep -q "cmdline: test=lifecycle" console.out
+ok "console says the enclave has stopped" grep -q "has stopped" console.err
+fails_with 36 "a non-debug guest that stops is E36 too" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --enclave-name quiet
+fails_with 44 "console of a non-debug enclave is E44" $CARVE console --enclave-name quiet
+
+# --- finding enclaves -----------------------------------------------------------
+same "describe-enclaves with none running prints []" "$($CARVE describe-enclaves)" "[]"
+fails_with 58 "terminate by an unknown name is E58" $CARVE terminate-enclave --enclave-name nobody
+fails_with 40 "terminate by an unknown id is E40" $CARVE terminate-enclave --enclave-id i-0000000000000000-enc1234
+fails_with 1 "terminate with no selector is E01" $CARVE terminate-enclave
+fails_with 2 "terminate with two selectors is E02" $CARVE terminate-enclave --all --enclave-name x
+same "terminate --all with none running prints []" "$($CARVE terminate-enclave --all 2>/dev/null)" "[]"
+fails_with 40 "console of an unknown enclave is E40" $CARVE console --enclave-id i-0000000000000000-enc99
+fails_with 3 "console with a bad timeout is E03" $CARVE console --enclave-name early --disconnect-timeout -1
+
+finish

@@ -1,0 +1,179 @@
+/* run-enclave's argument rules, the boot timeout and the hugepage plan. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "carve/enclave.h"
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+
+static void test_memory_units(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	uint64_t mib;
+	assert_int_equal(enclave_parse_memory("512", &mib, &err), 0);
+	assert_int_equal(mib, 512);
+	assert_int_equal(enclave_parse_memory("512M", &mib, &err), 0);
+	assert_int_equal(mib, 512);
+	assert_int_equal(enclave_parse_memory("2G", &mib, &err), 0);
+	assert_int_equal(mib, 2048);
+	assert_int_equal(enclave_parse_memory("1t", &mib, &err), 0);
+	assert_int_equal(mib, 1024 * 1024);
+	const char *bad[] = {"0", "", "G", "12X", "5GB", "-1", "99999999999999999999", "17592186044416T"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		carve_err_clear(&err);
+		if (enclave_parse_memory(bad[i], &mib, &err) != -1)
+			fail_msg("'%s' accepted", bad[i]);
+		assert_int_equal(err.code, E03_INVALID_ARGUMENT);
+	}
+}
+
+static void test_memory_minimums(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	assert_int_equal(enclave_check_memory(64, 1 * MiB, &err), 0);
+	assert_int_equal(enclave_check_memory(63, 1 * MiB, &err), -1);
+	assert_int_equal(err.code, E26_INSUFFICIENT_MEMORY_REQUESTED);
+	carve_err_clear(&err);
+	/* 4 x a 100 MiB image: 400 MiB. */
+	assert_int_equal(enclave_check_memory(399, 100 * MiB, &err), -1);
+	assert_non_null(strstr(err.msg, "At least 400 MB"));
+	carve_err_clear(&err);
+	assert_int_equal(enclave_check_memory(400, 100 * MiB, &err), 0);
+	/* Rounded up: 4 x (100 MiB + 1 byte) needs 401 MiB. */
+	assert_int_equal(enclave_check_memory(400, 100 * MiB + 1, &err), -1);
+}
+
+static void test_cids(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	uint64_t cid;
+	assert_int_equal(enclave_parse_cid("0", &cid, &err), 0);
+	assert_int_equal(cid, 0);
+	assert_int_equal(enclave_parse_cid("4", &cid, &err), 0);
+	assert_int_equal(enclave_parse_cid("4294967294", &cid, &err), 0);
+	const char *bad[] = {"1", "2", "3", "4294967295", "4294967296", "x", "-5", "18446744073709551616"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		carve_err_clear(&err);
+		if (enclave_parse_cid(bad[i], &cid, &err) != -1)
+			fail_msg("CID '%s' accepted", bad[i]);
+		assert_int_equal(err.code, E03_INVALID_ARGUMENT);
+	}
+}
+
+static void test_boot_timeout_formula(void **state)
+{
+	(void)state;
+	/* nitro-cli's own examples: 2 GiB EIF + 32 GiB = 180 s; 10 GiB + 128 GiB = 360 s. */
+	assert_int_equal(enclave_boot_timeout_ms(2 * GiB, 32 * GiB), 180000);
+	assert_int_equal(enclave_boot_timeout_ms(10 * GiB, 128 * GiB), 360000);
+	assert_int_equal(enclave_boot_timeout_ms(1, 64 * MiB), 180000);
+}
+
+static void test_cpu_lists(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	int cpus[64];
+	assert_int_equal(enclave_parse_cpu_list("2,3,6-9", cpus, 64, &err), 6);
+	assert_int_equal(cpus[0], 2);
+	assert_int_equal(cpus[5], 9);
+	assert_int_equal(enclave_parse_cpu_list("5,1", cpus, 64, &err), 2);
+	assert_int_equal(cpus[0], 1);
+	struct { const char *text; int code; } bad[] = {
+		{"a", E23_MALFORMED_CPU_ID}, {"1,,2", E23_MALFORMED_CPU_ID}, {"9-3", E24_CPU_ERROR},
+		{"1,1", E20_INVALID_CPU_CONFIGURATION}, {"1-3,2", E20_INVALID_CPU_CONFIGURATION},
+		{"", E20_INVALID_CPU_CONFIGURATION}, {"3-", E23_MALFORMED_CPU_ID},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		carve_err_clear(&err);
+		if (enclave_parse_cpu_list(bad[i].text, cpus, 64, &err) != -1)
+			fail_msg("'%s' accepted", bad[i].text);
+		assert_int_equal(err.code, bad[i].code);
+	}
+}
+
+static void test_names_and_ids(void **state)
+{
+	(void)state;
+	char name[64];
+	enclave_default_name("/images/hello.eif", name, sizeof(name));
+	assert_string_equal(name, "hello");
+	enclave_default_name("plain", name, sizeof(name));
+	assert_string_equal(name, "plain");
+	const char *taken[] = {"hello", "hello_1", "other"};
+	enclave_unique_name("hello", taken, 3, name, sizeof(name));
+	assert_string_equal(name, "hello_2");
+	enclave_unique_name("other_x", taken, 3, name, sizeof(name));
+	assert_string_equal(name, "other_x");
+	char id[128];
+	enclave_format_id(0x1a2b, id, sizeof(id));
+	assert_non_null(strstr(id, "-enc1a2b"));
+	uint64_t slot;
+	assert_int_equal(enclave_parse_id(id, &slot), 0);
+	assert_int_equal(slot, 0x1a2b);
+	assert_int_equal(enclave_parse_id("i-abc-encZZ", &slot), -1);
+	assert_int_equal(enclave_parse_id("nothing", &slot), -1);
+}
+
+static void test_hugepage_plan_prefers_small_pages(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	struct hugepage_plan p;
+	struct hugepage_pool pools[] = {{2 * MiB, 1024}, {1 * GiB, 4}};
+	assert_int_equal(hugepage_plan(256 * MiB, pools, 2, &p, &err), 0);
+	assert_int_equal(p.total, 256 * MiB); /* no 1 GiB page for 256 MiB */
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.use[0].count, 128);
+	/* 1.5 GiB: one 1 GiB page and 256 x 2 MiB, not two 1 GiB pages. */
+	assert_int_equal(hugepage_plan(1536 * MiB, pools, 2, &p, &err), 0);
+	assert_int_equal(p.total, 1536 * MiB);
+	assert_int_equal(p.n, 2);
+	/* Exactly 2 GiB: two big pages, the fewest. */
+	assert_int_equal(hugepage_plan(2 * GiB, pools, 2, &p, &err), 0);
+	assert_int_equal(p.total, 2 * GiB);
+	assert_int_equal(p.n, 1);
+	assert_int_equal(p.use[0].size, GiB);
+}
+
+static void test_hugepage_plan_rounds_up_and_fails(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	struct hugepage_plan p;
+	struct hugepage_pool only_big[] = {{1 * GiB, 2}};
+	assert_int_equal(hugepage_plan(256 * MiB, only_big, 1, &p, &err), 0);
+	assert_int_equal(p.total, GiB);
+	struct hugepage_pool few[] = {{2 * MiB, 10}};
+	assert_int_equal(hugepage_plan(64 * MiB, few, 1, &p, &err), -1);
+	assert_int_equal(err.code, E27_INSUFFICIENT_MEMORY_AVAILABLE);
+	carve_err_clear(&err);
+	/* Small pages run out: the rest is covered by a big one. */
+	struct hugepage_pool mixed[] = {{2 * MiB, 10}, {1 * GiB, 1}};
+	assert_int_equal(hugepage_plan(64 * MiB, mixed, 2, &p, &err), 0);
+	assert_int_equal(p.total, GiB);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_memory_units),
+		cmocka_unit_test(test_memory_minimums),
+		cmocka_unit_test(test_cids),
+		cmocka_unit_test(test_boot_timeout_formula),
+		cmocka_unit_test(test_cpu_lists),
+		cmocka_unit_test(test_names_and_ids),
+		cmocka_unit_test(test_hugepage_plan_prefers_small_pages),
+		cmocka_unit_test(test_hugepage_plan_rounds_up_and_fails),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
