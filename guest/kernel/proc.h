@@ -100,6 +100,7 @@ void file_put(struct file *f);
 void fds_init_console(void);
 
 _Noreturn void proc_exit(int status);
+
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
 

@@ -821,6 +821,7 @@ SYSCALL(ioctl)
 	struct file *f = fd_get((int)a0);
 	if (!f)
 		return -EBADF;
+	a1 = (uint32_t)a1; /* the command is an unsigned int: musl passes it sign-extended */
 	if (a1 == FIONBIO) {
 		int on;
 		if (copy_from_user(&on, a2, sizeof(on)) < 0)

@@ -119,9 +119,7 @@ void devices_exit(void)
 
 void devices_init(void)
 {
-	/* The legacy PIC sees the same GSIs: keep it quiet, the IOAPIC delivers. */
-	outb(0x21, 0xff);
-	outb(0xa1, 0xff);
+	/* The legacy PICs see the same GSIs: idt.c remapped and masked them. */
 	idt_set_irq_gate(VEC_VIRTIO, virtio_irq_stub);
 	for (int i = 0; i < boot_opts.nvirtio; i++) {
 		const struct virtio_mmio_dev *s = &boot_opts.virtio[i];
