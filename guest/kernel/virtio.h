@@ -1,6 +1,6 @@
 /* The kernel's virtio drivers: the virtio-mmio transport (virtio.c), split
  * virtqueues (virtq.c), virtio-nsm and /dev/nsm (nsm.c), virtio-vsock and
- * AF_VSOCK stream sockets (vsock.c, sys_net.c).
+ * AF_VSOCK stream sockets (vsock.c, vsock_sock.c, sys_net.c).
  *
  * Everything the device writes (used ring entries, lengths, config) is
  * checked before use: a broken device gets an error, never a wild access.
@@ -74,7 +74,7 @@ int vsock_heartbeat(void);
 /* The program is exiting: deliver what it sent (bounded wait). */
 void vsock_exit(void);
 
-/* ---- vsock.c: the socket operations sys_net.c uses ---- */
+/* ---- vsock_sock.c: the socket operations sys_net.c uses ---- */
 struct vsock_sock;
 struct vsock_sock *vs_new(void);
 int vs_bind(struct vsock_sock *s, uint64_t cid, uint32_t port);
