@@ -4,7 +4,7 @@
 all: kernel
 
 KERNEL_ELF := build/guest/carve-kernel.elf
-KERNEL_SRCS := $(wildcard guest/kernel/*.c) guest/kernel/boot.S
+KERNEL_SRCS := $(wildcard guest/kernel/*.c) $(wildcard guest/kernel/*.S)
 KERNEL_HDRS := $(wildcard guest/kernel/*.h)
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -no-pie -fno-stack-protector \
 	-mgeneral-regs-only -mno-red-zone -mcmodel=kernel -fno-asynchronous-unwind-tables \

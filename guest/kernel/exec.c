@@ -1,5 +1,6 @@
 /* Loading the program: a static ELF64 x86-64 executable (ET_EXEC, or ET_DYN
- * without an interpreter: static-PIE, loaded at PIE_BASE), mapped lazily
+ * without an interpreter: static-PIE, loaded at PIE_BASE), or a "#!" script
+ * run by one, mapped lazily
  * from the file in the ramdisk, and its initial stack per the x86-64 SysV
  * ABI §3.4.1: argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL, then the
  * strings and the AT_RANDOM bytes above. Every header field is checked
@@ -206,9 +207,42 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 	return 0;
 }
 
-int exec_check(const char *path, struct vnode **out, bool verbose)
+/* "#!" scripts, as Linux runs them: the first line names the interpreter and
+ * at most one argument (everything after the first blank, trimmed), up to
+ * 255 bytes; the interpreter gets [interp, (arg), script, argv[1..]]. An
+ * interpreter may itself be a script, MAX_SCRIPT_DEPTH deep. */
+#define MAX_SCRIPT_DEPTH 4
+#define SCRIPT_LINE 256
+
+static bool script_line(const struct vnode *vn, char *interp, char *arg)
 {
-	quiet = !verbose;
+	const uint8_t *b = vn_bytes(vn);
+	if (vn->size < 2 || b[0] != '#' || b[1] != '!')
+		return false;
+	char line[SCRIPT_LINE];
+	size_t n = 0;
+	for (uint64_t i = 2; i < vn->size && n < SCRIPT_LINE - 1 && b[i] != '\n'; i++)
+		line[n++] = (char)b[i];
+	line[n] = 0;
+	char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t k = 0;
+	while (*p && *p != ' ' && *p != '\t')
+		interp[k++] = *p++;
+	interp[k] = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	size_t a = strlen(p);
+	while (a && (p[a - 1] == ' ' || p[a - 1] == '\t' || p[a - 1] == '\r'))
+		a--;
+	memcpy(arg, p, a);
+	arg[a] = 0;
+	return true;
+}
+
+static int lookup_exec(const char *path, struct vnode **out)
+{
 	struct vnode *vn;
 	int r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &vn);
 	if (r < 0)
@@ -217,6 +251,24 @@ int exec_check(const char *path, struct vnode **out, bool verbose)
 		return fail(path, "not a regular file", -EACCES);
 	if (!(vn->mode & 0111))
 		return fail(path, "it is not executable (no x permission bit)", -EACCES);
+	*out = vn;
+	return 0;
+}
+
+static int check_at(const char *path, struct vnode **out, int depth)
+{
+	struct vnode *vn;
+	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
+	int r = lookup_exec(path, &vn);
+	if (r < 0)
+		return r;
+	if (script_line(vn, interp, arg)) {
+		if (depth >= MAX_SCRIPT_DEPTH)
+			return fail(path, "its #! interpreters nest too deep", -ELOOP);
+		if (!interp[0])
+			return fail(path, "its #! line names no interpreter", -ENOEXEC);
+		return check_at(interp, out, depth + 1);
+	}
 	uint64_t entry, phdr;
 	uint16_t phnum;
 	if ((r = load_elf(path, vn, true, &entry, &phdr, &phnum)) < 0)
@@ -225,13 +277,40 @@ int exec_check(const char *path, struct vnode **out, bool verbose)
 	return 0;
 }
 
-int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
-	      uint64_t *sp)
+int exec_check(const char *path, struct vnode **out, bool verbose)
+{
+	quiet = !verbose;
+	return check_at(path, out, 0);
+}
+
+static int load_at(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
+		   uint64_t *sp, int depth)
 {
 	struct vnode *vn;
-	int r = exec_check(path, &vn, true);
+	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
+	int r = lookup_exec(path, &vn);
 	if (r < 0)
 		return r;
+	if (script_line(vn, interp, arg)) {
+		if (depth >= MAX_SCRIPT_DEPTH)
+			return fail(path, "its #! interpreters nest too deep", -ELOOP);
+		if (!interp[0])
+			return fail(path, "its #! line names no interpreter", -ENOEXEC);
+		char **nargv = kmalloc((size_t)(argc + 3) * sizeof(char *));
+		if (!nargv)
+			return fail(path, "out of memory", -ENOMEM);
+		int n = 0;
+		nargv[n++] = interp;
+		if (arg[0])
+			nargv[n++] = arg;
+		nargv[n++] = (char *)path;
+		for (int i = 1; i < argc; i++)
+			nargv[n++] = argv[i];
+		nargv[n] = NULL;
+		r = load_at(interp, nargv, n, envp, envc, entry, sp, depth + 1);
+		kfree(nargv);
+		return r;
+	}
 	uint64_t phdr;
 	uint16_t phnum;
 	if ((r = load_elf(path, vn, false, entry, &phdr, &phnum)) < 0)
@@ -243,4 +322,11 @@ int exec_load(const char *path, char *const argv[], int argc, char *const envp[]
 	if (vfs_path(vn, proc.exe, sizeof(proc.exe)) < 0)
 		memcpy(proc.exe, "?", 2);
 	return 0;
+}
+
+int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
+	      uint64_t *sp)
+{
+	quiet = false;
+	return load_at(path, argv, argc, envp, envc, entry, sp, 0);
 }

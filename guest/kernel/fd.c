@@ -3,6 +3,7 @@
  * are character devices in the tree. */
 #include "errno.h"
 #include "proc.h"
+#include "virtio.h"
 
 struct file *file_new(struct vnode *vn, int flags)
 {
@@ -21,6 +22,8 @@ void file_put(struct file *f)
 {
 	if (--f->refs > 0)
 		return;
+	if (f->sock)
+		vs_close(f->sock);
 	if (f->vn)
 		vn_unref(f->vn);
 	kfree(f);

@@ -2,6 +2,7 @@
  * shell reports a killed program (status 128 + signal) with the registers
  * and fault address; a fault in the kernel is a panic (status 255). */
 #include "proc.h"
+#include "virtio.h"
 
 #define VEC_TIMER 64
 #define VEC_SPURIOUS 255
@@ -27,8 +28,27 @@ static void set_gate(int v, void (*fn)(void), int dpl, int ist)
 			       (uint32_t)(a >> 32), 0};
 }
 
+/* The legacy 8259 PICs: KVM routes GSIs below 16 (the virtio devices' lines)
+ * to them as well as to the IOAPIC, and an uninitialised PIC delivers IRQ n
+ * as vector n, which looks like an exception (IRQ 6 as #UD). Remap them to
+ * 0x20-0x2f and mask every line; device interrupts come through the IOAPIC
+ * (virtio.c). */
+static void pic_disable(void)
+{
+	static const uint8_t init[2][4] = {{0x11, 0x20, 0x04, 0x01}, {0x11, 0x28, 0x02, 0x01}};
+	for (int i = 0; i < 2; i++) {
+		uint16_t cmd = i ? 0xa0 : 0x20, data = (uint16_t)(cmd + 1);
+		outb(cmd, init[i][0]);
+		outb(data, init[i][1]);
+		outb(data, init[i][2]);
+		outb(data, init[i][3]);
+		outb(data, 0xff);
+	}
+}
+
 void idt_init(void)
 {
+	pic_disable();
 	void (*stubs[22])(void) = {trap_stub_0, trap_stub_1, trap_stub_2, trap_stub_3, trap_stub_4,
 				   trap_stub_5, trap_stub_6, trap_stub_7, trap_stub_8, trap_stub_9,
 				   trap_stub_10, trap_stub_11, trap_stub_12, trap_stub_13, trap_stub_14,
@@ -36,6 +56,8 @@ void idt_init(void)
 				   trap_stub_20, trap_stub_21};
 	for (int i = 0; i < 22; i++)
 		set_gate(i, stubs[i], i == 3 || i == 4 ? 3 : 0, i == 8 ? 1 : 0);
+	for (int v = 0x20; v < 0x30; v++) /* a masked PIC can still raise a spurious IRQ 7/15 */
+		set_gate(v, trap_stub_255, 0, 0);
 	set_gate(VEC_TIMER, trap_stub_64, 0, 0);
 	set_gate(VEC_SPURIOUS, trap_stub_255, 0, 0);
 	struct __attribute__((packed)) {
@@ -43,6 +65,12 @@ void idt_init(void)
 		uint64_t base;
 	} d = {sizeof(idt) - 1, (uint64_t)idt};
 	__asm__ volatile("lidt %0" : : "m"(d));
+}
+
+/* For drivers' interrupt vectors (virtio.c). */
+void idt_set_irq_gate(int vec, void (*stub)(void))
+{
+	set_gate(vec, stub, 0, 0);
 }
 
 static const char *const names[22] = {

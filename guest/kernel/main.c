@@ -3,10 +3,11 @@
  * Like Nitro's init (nitro-enclaves.md §6.1): argv from /cmd and envp from
  * /env, one entry per line; without them argv is ["sh"] and envp holds only
  * PATH; a bare argv[0] is searched along init's default PATH, not the
- * program's. The heartbeat (§3.11) needs a vsock device; until one exists it
- * is skipped. */
+ * program's. With a vsock device, the heartbeat (§3.11) runs before the
+ * program (virtio.c). */
 #include "proc.h"
 #include "ramdisk.h"
+#include "virtio.h"
 
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
 #define ZP_EXT_RAMDISK_SIZE 0x0c4
@@ -25,6 +26,7 @@ static uint64_t boot_tsc;
 
 _Noreturn void proc_exit(int status)
 {
+	devices_exit(); /* virtio.c: deliver what the program sent over vsock */
 	kprintf("carve: exit status %d\n", status);
 	machine_exit(status);
 }
@@ -135,10 +137,7 @@ void kmain(uint64_t zp_phys)
 	proc.umask = 022;
 	fds_init_console();
 
-	if (boot_opts.nvirtio == 0)
-		kdebug("no virtio devices: no vsock, so no heartbeat and no /dev/nsm\n");
-	else
-		kdebug("%d virtio-mmio devices listed (drivers not built yet); heartbeat skipped\n", boot_opts.nvirtio);
+	devices_init(); /* virtio.c: /dev/nsm, vsock, the heartbeat */
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

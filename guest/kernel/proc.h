@@ -45,6 +45,7 @@ struct file {
 	int refs;
 	struct pipe *pipe;     /* pipes */
 	bool pipe_write;
+	struct vsock_sock *sock; /* AF_VSOCK sockets (sys_net.c) */
 };
 
 struct process {
@@ -99,6 +100,7 @@ void file_put(struct file *f);
 void fds_init_console(void);
 
 _Noreturn void proc_exit(int status);
+
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
 

@@ -2,7 +2,7 @@
  * it runs: the probe is guarded, since an instruction emulator may not know
  * it), mixed into a SplitMix64 stream seeded from the TSC. Without RDRAND the
  * stream is only TSC-seeded, which is said on the console in debug mode. */
-#include "kernel.h"
+#include "virtio.h"
 
 static uint64_t state;
 static bool seeded, use_rdrand;
@@ -44,6 +44,20 @@ static void seed(void)
 	if (!use_rdrand)
 		kdebug("random: no usable RDRAND; using a TSC-seeded generator\n");
 	seeded = true;
+}
+
+/* Mixes seed material (the NSM's GetRandom at boot) into the stream. */
+void random_mix(const void *seed_bytes, size_t n)
+{
+	if (!seeded)
+		seed();
+	const uint8_t *p = seed_bytes;
+	for (size_t i = 0; i < n; i++) {
+		state ^= (uint64_t)p[i] << (8 * (i % 8));
+		if (i % 8 == 7)
+			state = splitmix();
+	}
+	state = splitmix();
 }
 
 void random_bytes(void *buf, size_t n)

@@ -1,6 +1,7 @@
 /* File-system calls: open, read and write, stat, directories, links. Every
  * user pointer goes through copy_from_user/copy_to_user/user_ok first. */
 #include "syscalls.h"
+#include "virtio.h"
 
 #define O_ACCMODE 3
 #define O_WRONLY 1
@@ -139,6 +140,10 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 			time_sleep_until(UINT64_MAX, console_has_input);
 		}
 		return (int64_t)console_read((char *)buf, len);
+	case DEV_VSOCK:
+		return vs_recv(f->sock, (void *)buf, len, f->flags & O_NONBLOCK, false);
+	case DEV_NSM:
+		return -EINVAL;
 	default:
 		break;
 	}
@@ -169,6 +174,10 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	case DEV_CONSOLE:
 		console_write((const char *)buf, len);
 		return (int64_t)len;
+	case DEV_VSOCK:
+		return vs_send(f->sock, (const void *)buf, len, f->flags & O_NONBLOCK);
+	case DEV_NSM:
+		return -EINVAL;
 	default:
 		break;
 	}
@@ -268,7 +277,7 @@ SYSCALL(lseek)
 	struct file *f = fd_get((int)a0);
 	if (!f)
 		return -EBADF;
-	if (f->vn->dev == DEV_CONSOLE)
+	if (f->vn->dev == DEV_CONSOLE || f->vn->dev == DEV_VSOCK)
 		return -ESPIPE;
 	int64_t base;
 	switch (a2) {
@@ -812,6 +821,7 @@ SYSCALL(ioctl)
 	struct file *f = fd_get((int)a0);
 	if (!f)
 		return -EBADF;
+	a1 = (uint32_t)a1; /* the command is an unsigned int: musl passes it sign-extended */
 	if (a1 == FIONBIO) {
 		int on;
 		if (copy_from_user(&on, a2, sizeof(on)) < 0)
@@ -819,6 +829,8 @@ SYSCALL(ioctl)
 		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
 		return 0;
 	}
+	if (f->vn->dev == DEV_NSM)
+		return nsm_ioctl(a1, a2);
 	if (f->vn->dev != DEV_CONSOLE)
 		return -ENOTTY;
 	switch (a1) {

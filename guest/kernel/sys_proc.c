@@ -312,9 +312,6 @@ SYSCALL(rseq) { return -ENOSYS; }
 /* One process: it has no children to wait for (wait4 and waitid). */
 SYSCALL(wait4) { return -ECHILD; }
 
-/* No socket families yet (AF_VSOCK comes with the virtio devices). */
-SYSCALL(socket) { return -97; /* EAFNOSUPPORT */ }
-
 /* mlock, munlock, mlockall, munlockall, mlock2: memory is never paged out. */
 SYSCALL(mlock) { return 0; }
 SYSCALL(getpriority) { return 20; /* nice 0, in the raw form the system call returns */ }

@@ -1,6 +1,7 @@
 /* Clocks, sleeps and waiting for the console: clock_gettime and friends,
  * nanosleep, poll/ppoll/select/pselect6. Waiting halts the CPU (time.c). */
 #include "syscalls.h"
+#include "virtio.h"
 
 #define NSEC 1000000000ull
 
@@ -106,6 +107,8 @@ static short ready_events(int fd, short want)
 	if (!f)
 		return POLLNVAL;
 	short r = 0;
+	if (f->vn->dev == DEV_VSOCK)
+		return vs_poll(f->sock, want);
 	if (f->vn->dev == DEV_CONSOLE) {
 		if ((want & POLLIN) && console_readable())
 			r |= POLLIN;
@@ -114,6 +117,9 @@ static short ready_events(int fd, short want)
 	}
 	return (short)(r | (want & POLLOUT));
 }
+
+/* The console raises no interrupt; devices do (virtio.c). */
+static bool poll_wake(void) { return vdev_event() || console_readable(); }
 
 struct pollfd {
 	int fd;
@@ -145,7 +151,7 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 				return -EFAULT;
 			return count;
 		}
-		time_sleep_until(MIN(deadline, now + 10000000ull), console_readable);
+		time_sleep_until(MIN(deadline, now + 10000000ull), poll_wake);
 	}
 }
 
@@ -205,7 +211,7 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 				return -EFAULT;
 			return count;
 		}
-		time_sleep_until(MIN(deadline, now + 10000000ull), console_readable);
+		time_sleep_until(MIN(deadline, now + 10000000ull), poll_wake);
 	}
 }
 

@@ -30,8 +30,11 @@
 	X(260, fchownat) X(262, newfstatat) X(263, unlinkat) X(264, renameat) X(266, symlinkat)   \
 	X(267, readlinkat) X(268, fchmodat) X(269, faccessat) X(270, pselect6) X(271, ppoll)      \
 	X(273, set_robust_list) X(292, dup3) X(302, prlimit64) X(316, renameat2)                  \
-	X(318, getrandom) X(332, statx) X(334, rseq) X(439, faccessat2) X(40, sendfile) X(59, execve) X(61, wait4) X(247, wait4) X(41, socket) X(53, socket)   \
-	X(149, mlock) X(150, mlock) X(151, mlock) X(152, mlock) X(325, mlock) X(140, getpriority) X(141, setpriority)
+	X(318, getrandom) X(332, statx) X(334, rseq) X(439, faccessat2) X(40, sendfile) X(59, execve) X(61, wait4) X(247, wait4) \
+	X(149, mlock) X(150, mlock) X(151, mlock) X(152, mlock) X(325, mlock) X(140, getpriority) X(141, setpriority)   \
+	X(41, socket) X(42, connect) X(43, accept) X(44, sendto) X(45, recvfrom) X(46, sendmsg)  \
+	X(47, recvmsg) X(48, shutdown) X(49, bind) X(50, listen) X(51, getsockname)             \
+	X(52, getpeername) X(53, socketpair) X(54, setsockopt) X(55, getsockopt) X(288, accept4)
 
 #define DECLARE(nr, name) SYSCALL(name);
 SYSCALL_LIST(DECLARE)

@@ -30,7 +30,7 @@ struct vnode {
 	int dev;                  /* character devices: DEV_* */
 };
 
-enum { DEV_NONE, DEV_NULL, DEV_ZERO, DEV_CONSOLE, DEV_URANDOM };
+enum { DEV_NONE, DEV_NULL, DEV_ZERO, DEV_CONSOLE, DEV_URANDOM, DEV_NSM, DEV_VSOCK };
 
 static inline const uint8_t *vn_bytes(const struct vnode *v) { return v->data ? v->data : v->rodata; }
 static inline bool vn_is_dir(const struct vnode *v) { return (v->mode & S_IFMT) == S_IFDIR; }

@@ -103,7 +103,12 @@ int vm_unmap(uint64_t start, uint64_t len)
 		else
 			i++;
 	}
-	user_range_walk(start, end, drop_page, NULL);
+	/* The kernel's helper region (helper.c) holds no VMA and is not the
+	 * program's to unmap, even inside a munmap(0, huge) or an execve. */
+	if (start < HELPER_REGION)
+		user_range_walk(start, MIN(end, HELPER_REGION), drop_page, NULL);
+	if (end > HELPER_REGION_END)
+		user_range_walk(MAX(start, HELPER_REGION_END), end, drop_page, NULL);
 	return 0;
 }
 

@@ -79,6 +79,14 @@ int main(void)
 		check("mprotect", mprotect(a, 4096, PROT_READ) == 0, "mprotect");
 		check("munmap", munmap(a, big) == 0, "munmap");
 	}
+	/* A munmap over a huge range (here one that covers where the kernel keeps
+	 * private mappings, below the stack) must not break later allocations. */
+	check("munmap-huge-range", munmap((void *)0x7ff800000000ul, 0x7c0000000ul) == 0, "munmap");
+	char *q = mmap(NULL, 16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int touched = q != MAP_FAILED;
+	for (size_t i = 0; touched && i < (16u << 20); i += 4096)
+		q[i] = 1;
+	check("touch-16M-after-munmap", touched && q[(16 << 20) - 4096] == 1, "allocation after munmap");
 	char *p = malloc(1 << 20);
 	check("malloc-1M", p != NULL && (memset(p, 7, 1 << 20), p[12345] == 7), "malloc");
 	free(p);

@@ -1,0 +1,329 @@
+/* Socket system calls: AF_VSOCK stream sockets only (vsock.c does the
+ * protocol). A socket is a file on one shared socket vnode (so fstat says
+ * S_IFSOCK and lseek says ESPIPE) whose sock field is the connection.
+ * Addresses are struct sockaddr_vm (16 bytes: family, reserved, port, cid,
+ * flags, zero[3]). */
+#include "syscalls.h"
+#include "virtio.h"
+
+#define AF_VSOCK 40
+#define SOCK_STREAM 1
+#define SOCK_NONBLOCK 04000
+#define SOCK_CLOEXEC 02000000
+#define O_RDWR 2
+#define O_NONBLOCK 04000
+#define MSG_PEEK 0x2
+#define MSG_DONTWAIT 0x40
+#define MSG_WAITALL 0x100
+#define SOL_SOCKET 1
+#define SO_TYPE 3
+#define SO_ERROR 4
+#define SO_SNDBUF 7
+#define SO_RCVBUF 8
+#define SO_ACCEPTCONN 30
+#define SO_PROTOCOL 38
+#define SO_DOMAIN 39
+#define SO_VM_SOCKETS_BUFFER_SIZE 0
+#define SO_VM_SOCKETS_BUFFER_MIN_SIZE 1
+#define SO_VM_SOCKETS_BUFFER_MAX_SIZE 2
+#define SO_VM_SOCKETS_PEER_HOST_VM_ID 3
+#define SO_VM_SOCKETS_TRUSTED 5
+#define SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD 6
+#define SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW 8
+
+struct sockaddr_vm {
+	uint16_t family, reserved1;
+	uint32_t port, cid;
+	uint8_t flags, zero[3];
+};
+
+static struct vnode sock_vn = {.name = "vsock", .mode = 0140000 | 0777, .refs = 1, .dev = DEV_VSOCK};
+
+static struct vsock_sock *sock_of(uint64_t fd, struct file **fp)
+{
+	struct file *f = fd_get((int)fd);
+	if (fp)
+		*fp = f;
+	return f && f->vn->dev == DEV_VSOCK ? f->sock : NULL;
+}
+#define GET_SOCK(fd)                                         \
+	struct file *f;                                      \
+	struct vsock_sock *s = sock_of(fd, &f);              \
+	if (!s)                                              \
+		return f ? -ENOTSOCK : -EBADF;
+
+static int get_addr(uint64_t uaddr, uint64_t len, struct sockaddr_vm *a)
+{
+	if (len < sizeof(*a))
+		return -EINVAL;
+	if (copy_from_user(a, uaddr, sizeof(*a)) < 0)
+		return -EFAULT;
+	if (a->family != AF_VSOCK)
+		return -EAFNOSUPPORT;
+	return 0;
+}
+
+/* Writes the address and its length as Linux does: truncated to the caller's room. */
+static int put_addr(uint64_t uaddr, uint64_t ulen, uint64_t cid, uint32_t port)
+{
+	if (!uaddr)
+		return 0;
+	int len;
+	if (copy_from_user(&len, ulen, sizeof(len)) < 0)
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	struct sockaddr_vm a = {.family = AF_VSOCK, .port = port, .cid = (uint32_t)cid};
+	int n = (int)MIN((size_t)len, sizeof(a)), full = (int)sizeof(a);
+	if ((n && copy_to_user(uaddr, &a, (uint64_t)n) < 0) || copy_to_user(ulen, &full, sizeof(full)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+static int install(struct vsock_sock *s, int flags)
+{
+	struct file *f = file_new(&sock_vn, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0));
+	if (!f) {
+		vs_close(s);
+		return -ENOMEM;
+	}
+	f->sock = s;
+	int fd = fd_alloc(f, 0, flags & SOCK_CLOEXEC);
+	if (fd < 0)
+		file_put(f);
+	return fd;
+}
+
+SYSCALL(socket)
+{
+	if (a0 != AF_VSOCK || !vsock_present())
+		return -EAFNOSUPPORT;
+	if ((a1 & 0xf) != SOCK_STREAM)
+		return -ESOCKTNOSUPPORT;
+	if (a1 & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (a2 != 0 && a2 != AF_VSOCK)
+		return -EPROTONOSUPPORT;
+	struct vsock_sock *s = vs_new();
+	return s ? install(s, (int)a1) : -ENOMEM;
+}
+
+/* Linux's vsock has no socketpair; no other family exists here. */
+SYSCALL(socketpair) { return a0 == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT; }
+
+SYSCALL(bind)
+{
+	GET_SOCK(a0);
+	struct sockaddr_vm a;
+	int r = get_addr(a1, a2, &a);
+	return r < 0 ? r : vs_bind(s, a.cid, a.port);
+}
+
+SYSCALL(listen)
+{
+	GET_SOCK(a0);
+	return vs_listen(s, (int)a1);
+}
+
+SYSCALL(connect)
+{
+	GET_SOCK(a0);
+	struct sockaddr_vm a;
+	int r = get_addr(a1, a2, &a);
+	return r < 0 ? r : vs_connect(s, a.cid, a.port, f->flags & O_NONBLOCK);
+}
+
+static int64_t do_accept(uint64_t fd, uint64_t uaddr, uint64_t ulen, uint64_t flags)
+{
+	GET_SOCK(fd);
+	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	struct vsock_sock *n;
+	int r = vs_accept(s, &n, f->flags & O_NONBLOCK);
+	if (r < 0)
+		return r;
+	uint64_t cid;
+	uint32_t port;
+	vs_name(n, true, &cid, &port);
+	int fdn = install(n, (int)flags);
+	if (fdn >= 0 && (r = put_addr(uaddr, ulen, cid, port)) < 0)
+		return r; /* the connection stays open on fdn, as on Linux */
+	return fdn;
+}
+SYSCALL(accept) { return do_accept(a0, a1, a2, 0); }
+SYSCALL(accept4) { return do_accept(a0, a1, a2, a3); }
+
+static int64_t names(uint64_t fd, uint64_t uaddr, uint64_t ulen, bool peer)
+{
+	GET_SOCK(fd);
+	if (peer && !vs_connected(s))
+		return -ENOTCONN;
+	uint64_t cid;
+	uint32_t port;
+	vs_name(s, peer, &cid, &port);
+	return put_addr(uaddr, ulen, cid, port);
+}
+SYSCALL(getsockname) { return names(a0, a1, a2, false); }
+SYSCALL(getpeername) { return names(a0, a1, a2, true); }
+
+SYSCALL(shutdown)
+{
+	GET_SOCK(a0);
+	return vs_shutdown(s, (int)a1);
+}
+
+static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t len, uint64_t flags, bool send)
+{
+	if (user_ok(buf, len, !send) < 0)
+		return -EFAULT;
+	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	if (send)
+		return vs_send(s, (const void *)buf, len, nb);
+	int64_t done = 0;
+	do {
+		int64_t r = vs_recv(s, (uint8_t *)buf + done, len - (uint64_t)done, nb, flags & MSG_PEEK);
+		if (r <= 0)
+			return done ? done : r;
+		done += r;
+	} while ((flags & MSG_WAITALL) && !(flags & MSG_PEEK) && !nb && (uint64_t)done < len);
+	return done;
+}
+
+SYSCALL(sendto)
+{
+	GET_SOCK(a0);
+	if (a4 || a5)
+		return vs_connected(s) ? -EISCONN : -EOPNOTSUPP;
+	return xfer(f, s, a1, a2, a3, true);
+}
+
+SYSCALL(recvfrom)
+{
+	GET_SOCK(a0);
+	int64_t r = xfer(f, s, a1, a2, a3, false);
+	int zero = 0;
+	if (r >= 0 && a4 && a5 && copy_to_user(a5, &zero, sizeof(zero)) < 0)
+		return -EFAULT; /* streams carry no source address */
+	return r;
+}
+
+struct msghdr {
+	uint64_t name;
+	uint32_t namelen, pad0;
+	uint64_t iov, iovlen, control, controllen;
+	int32_t flags, pad1;
+};
+
+static int64_t do_msg(uint64_t fd, uint64_t umsg, uint64_t flags, bool send)
+{
+	GET_SOCK(fd);
+	struct msghdr m;
+	if (copy_from_user(&m, umsg, sizeof(m)) < 0)
+		return -EFAULT;
+	if (m.iovlen > 1024)
+		return -EMSGSIZE;
+	if (send && m.namelen)
+		return vs_connected(s) ? -EISCONN : -EOPNOTSUPP;
+	int64_t total = 0;
+	for (uint64_t i = 0; i < m.iovlen; i++) {
+		uint64_t iv[2];
+		if (copy_from_user(iv, m.iov + 16 * i, sizeof(iv)) < 0)
+			return total ? total : -EFAULT;
+		if (!iv[1])
+			continue;
+		int64_t r = xfer(f, s, iv[0], iv[1], flags, send);
+		if (r < 0)
+			return total ? total : r;
+		total += r;
+		if ((uint64_t)r < iv[1])
+			break;
+	}
+	if (!send) {
+		m.namelen = 0;
+		m.controllen = 0;
+		m.flags = 0;
+		if (copy_to_user(umsg, &m, sizeof(m)) < 0)
+			return -EFAULT;
+	}
+	return total;
+}
+SYSCALL(sendmsg) { return do_msg(a0, a1, a2, true); }
+SYSCALL(recvmsg) { return do_msg(a0, a1, a2, false); }
+
+static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
+{
+	int len;
+	if (copy_from_user(&len, ulen, sizeof(len)) < 0)
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	int n = MIN(len, size);
+	if (copy_to_user(uval, v, (uint64_t)n) < 0 || copy_to_user(ulen, &n, sizeof(n)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+SYSCALL(getsockopt)
+{
+	GET_SOCK(a0);
+	int v = 0;
+	if (a1 == SOL_SOCKET) {
+		switch (a2) {
+		case SO_TYPE: v = SOCK_STREAM; break;
+		case SO_ERROR: v = vs_take_error(s); break;
+		case SO_DOMAIN: v = AF_VSOCK; break;
+		case SO_PROTOCOL: v = 0; break;
+		case SO_SNDBUF: case SO_RCVBUF: v = 16384; break;
+		case SO_ACCEPTCONN: v = vs_listening(s); break;
+		default: return -ENOPROTOOPT;
+		}
+		return put_opt(a3, a4, &v, sizeof(v));
+	}
+	if (a1 != AF_VSOCK)
+		return -ENOPROTOOPT;
+	uint64_t q;
+	switch (a2) {
+	case SO_VM_SOCKETS_BUFFER_SIZE:
+	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE:
+		q = 16384;
+		return put_opt(a3, a4, &q, sizeof(q));
+	case SO_VM_SOCKETS_PEER_HOST_VM_ID:
+		v = -1;
+		return put_opt(a3, a4, &v, sizeof(v));
+	case SO_VM_SOCKETS_TRUSTED:
+		v = 1;
+		return put_opt(a3, a4, &v, sizeof(v));
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
+	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW: {
+		uint64_t ns = vs_connect_timeout(s), tv[2] = {ns / 1000000000u, ns % 1000000000u / 1000};
+		return put_opt(a3, a4, tv, sizeof(tv));
+	}
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* Options a program commonly sets (SO_REUSEADDR, SO_KEEPALIVE, buffer
+ * sizes, timeouts) are accepted and have no effect; the connect timeout is
+ * kept. */
+SYSCALL(setsockopt)
+{
+	GET_SOCK(a0);
+	if (a1 == SOL_SOCKET)
+		return 0;
+	if (a1 != AF_VSOCK)
+		return -ENOPROTOOPT;
+	if (a2 == SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD || a2 == SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW) {
+		int64_t tv[2];
+		if (a4 < sizeof(tv))
+			return -EINVAL;
+		if (copy_from_user(tv, a3, sizeof(tv)) < 0)
+			return -EFAULT;
+		if (tv[0] < 0 || tv[0] > 1000000 || tv[1] < 0 || tv[1] >= 1000000)
+			return -ERANGE; /* as Linux */
+		vs_set_connect_timeout(s, (uint64_t)tv[0] * 1000000000u + (uint64_t)tv[1] * 1000u);
+		return 0;
+	}
+	return a2 <= SO_VM_SOCKETS_BUFFER_MAX_SIZE ? 0 : -ENOPROTOOPT;
+}

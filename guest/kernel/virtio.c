@@ -1,0 +1,169 @@
+/* virtio-mmio version 2 (virtio 1.x §4.2.2) for the slots listed on the
+ * command line (virtio_mmio.device=SIZE@BASE:GSI), and their interrupts.
+ *
+ * Each slot's GSI is routed through the IOAPIC (edge-triggered, as the VMM
+ * declares its virtio interrupts: an irqfd per device) to one vector. The
+ * handler acknowledges every device's InterruptStatus and sets a flag; the
+ * code that waits for a device sleeps with HLT (time_sleep_until) and walks
+ * the used rings itself. Only VIRTIO_F_VERSION_1 is negotiated. */
+#include "errno.h"
+#include "virtio.h"
+
+#define R_MAGIC 0x000
+#define R_VERSION 0x004
+#define R_DEVICE_ID 0x008
+#define R_DEVICE_FEATURES 0x010
+#define R_DEVICE_FEATURES_SEL 0x014
+#define R_DRIVER_FEATURES 0x020
+#define R_DRIVER_FEATURES_SEL 0x024
+#define R_INTERRUPT_STATUS 0x060
+#define R_INTERRUPT_ACK 0x064
+#define R_STATUS 0x070
+#define VIRTIO_MAGIC 0x74726976
+#define ST_ACKNOWLEDGE 1
+#define ST_DRIVER 2
+#define ST_DRIVER_OK 4
+#define ST_FEATURES_OK 8
+#define ST_NEEDS_RESET 64
+#define ST_FAILED 128
+
+#define IOAPIC_PHYS 0xfec00000ull
+#define LAPIC_PHYS 0xfee00000ull
+#define VEC_VIRTIO 65
+
+static struct vdev devs[MAX_VIRTIO_DEVS];
+static int ndevs;
+static volatile bool pending;
+static uint64_t irqs; /* for the debug log: proof the interrupts arrive */
+
+uint32_t vdev_read(struct vdev *d, uint32_t off) { return *(volatile uint32_t *)(d->regs + off); }
+void vdev_write(struct vdev *d, uint32_t off, uint32_t v) { *(volatile uint32_t *)(d->regs + off) = v; }
+
+void vdev_fail(struct vdev *d, const char *what)
+{
+	if (d->broken)
+		return;
+	d->broken = true;
+	kprintf("carve: virtio device %u: %s; no longer used\n", d->id, what);
+	vdev_write(d, R_STATUS, vdev_read(d, R_STATUS) | ST_FAILED);
+}
+
+bool vdev_event(void)
+{
+	bool p = pending;
+	pending = false;
+	return p;
+}
+
+/* Called from virtio_irq.S with interrupts off. */
+void virtio_irq(void);
+void virtio_irq(void)
+{
+	for (int i = 0; i < ndevs; i++) {
+		uint32_t st = vdev_read(&devs[i], R_INTERRUPT_STATUS);
+		if (st)
+			vdev_write(&devs[i], R_INTERRUPT_ACK, st);
+		if (st & 2) /* configuration change: for us, only NEEDS_RESET matters */
+			if (vdev_read(&devs[i], R_STATUS) & ST_NEEDS_RESET)
+				devs[i].broken = true;
+	}
+	pending = true;
+	irqs++;
+	*(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0xb0) = 0; /* EOI */
+}
+
+static void ioapic_route(uint32_t gsi, uint8_t vec)
+{
+	volatile uint32_t *sel = phys_to_virt(IOAPIC_PHYS), *win = (volatile uint32_t *)((uint8_t *)sel + 0x10);
+	uint32_t apic_id = *(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0x20) >> 24;
+	*sel = 1; /* IOAPICVER: bits 16-23 = last redirection entry */
+	if (gsi > ((*win >> 16) & 0xff)) {
+		kprintf("carve: virtio interrupt GSI %u is beyond the IOAPIC's pins\n", gsi);
+		return;
+	}
+	*sel = 0x11 + 2 * gsi;
+	*win = apic_id << 24;
+	*sel = 0x10 + 2 * gsi;
+	*win = vec; /* fixed delivery, physical, active high, edge, unmasked */
+}
+
+/* Reset, feature negotiation, up to FEATURES_OK (§3.1.1). */
+static int vdev_begin(struct vdev *d)
+{
+	vdev_write(d, R_STATUS, 0);
+	if (vdev_read(d, R_STATUS) != 0)
+		return -EIO;
+	vdev_write(d, R_STATUS, ST_ACKNOWLEDGE);
+	vdev_write(d, R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER);
+	vdev_write(d, R_DEVICE_FEATURES_SEL, 1);
+	if (!(vdev_read(d, R_DEVICE_FEATURES) & 1)) /* VIRTIO_F_VERSION_1 is bit 32 */
+		return -ENODEV;
+	vdev_write(d, R_DRIVER_FEATURES_SEL, 0);
+	vdev_write(d, R_DRIVER_FEATURES, 0);
+	vdev_write(d, R_DRIVER_FEATURES_SEL, 1);
+	vdev_write(d, R_DRIVER_FEATURES, 1);
+	vdev_write(d, R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK);
+	if (!(vdev_read(d, R_STATUS) & ST_FEATURES_OK))
+		return -ENODEV;
+	return 0;
+}
+
+extern void virtio_irq_stub(void);
+
+void devices_exit(void)
+{
+	vsock_exit();
+	if (ndevs)
+		kdebug("virtio: %lu device interrupts\n", irqs);
+}
+
+void devices_init(void)
+{
+	/* The legacy PICs see the same GSIs: idt.c remapped and masked them. */
+	idt_set_irq_gate(VEC_VIRTIO, virtio_irq_stub);
+	for (int i = 0; i < boot_opts.nvirtio; i++) {
+		const struct virtio_mmio_dev *s = &boot_opts.virtio[i];
+		if (s->size < 0x200 || s->base + s->size > DIRECT_MAP_SIZE) {
+			kprintf("carve: virtio-mmio slot at 0x%lx is outside the mapped memory; skipped\n", s->base);
+			continue;
+		}
+		struct vdev *d = &devs[ndevs];
+		*d = (struct vdev){.regs = phys_to_virt(s->base), .gsi = s->irq};
+		if (vdev_read(d, R_MAGIC) != VIRTIO_MAGIC || vdev_read(d, R_VERSION) != 2) {
+			kprintf("carve: no virtio-mmio v2 device at 0x%lx; skipped\n", s->base);
+			continue;
+		}
+		d->id = vdev_read(d, R_DEVICE_ID);
+		if (d->id != VIRTIO_ID_VSOCK && d->id != VIRTIO_ID_NSM) {
+			if (d->id)
+				kdebug("virtio device id %u at 0x%lx: no driver\n", d->id, s->base);
+			continue;
+		}
+		int r = vdev_begin(d);
+		if (r == 0)
+			r = d->id == VIRTIO_ID_NSM ? nsm_attach(d) : vsock_attach(d);
+		if (r < 0) {
+			kprintf("carve: virtio device %u at 0x%lx failed to start (error %d)\n", d->id, s->base, r);
+			vdev_write(d, R_STATUS, ST_FAILED);
+			continue;
+		}
+		ndevs++;
+		ioapic_route(d->gsi, VEC_VIRTIO);
+		vdev_write(d, R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+		kdebug("virtio device %u at 0x%lx, GSI %u\n", d->id, s->base, d->gsi);
+		if (d->id == VIRTIO_ID_NSM)
+			nsm_start();
+		else
+			vsock_start();
+	}
+	if (vsock_present()) {
+		int r = vsock_heartbeat();
+		if (r < 0) {
+			kprintf("carve: heartbeat to the parent (vsock CID 3 port 9000) failed: error %d\n", -r);
+			proc_exit(1);
+		}
+		kdebug("heartbeat: ok\n");
+	} else {
+		kdebug("no vsock device: no heartbeat\n");
+	}
+}

@@ -1,0 +1,68 @@
+/* Inside the vsock driver, shared by vsock.c (the device, the packets, the
+ * heartbeat) and vsock_sock.c (the socket operations); no other file uses it. */
+#ifndef CARVE_VSOCK_INT_H
+#define CARVE_VSOCK_INT_H
+
+#include "errno.h"
+#include "virtio.h"
+
+#define OP_REQUEST 1
+#define OP_RESPONSE 2
+#define OP_RST 3
+#define OP_SHUTDOWN 4
+#define OP_RW 5
+#define OP_CREDIT_UPDATE 6
+#define OP_CREDIT_REQUEST 7
+#define SHUT_RCV_F 1
+#define SHUT_SEND_F 2
+#define TYPE_STREAM 1
+#define HDR 44
+#define PKT_DATA (PAGE_SIZE - HDR)
+#define VS_RXBUF 16384u
+#define EPHEMERAL_FIRST 1024u
+#define DEFAULT_CONNECT_NS (2ull * 1000000000ull) /* Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT */
+
+struct __attribute__((packed)) vhdr {
+	uint64_t src_cid, dst_cid;
+	uint32_t src_port, dst_port, len;
+	uint16_t type, op;
+	uint32_t flags, buf_alloc, fwd_cnt;
+};
+_Static_assert(sizeof(struct vhdr) == HDR, "virtio_vsock_hdr is 44 bytes");
+
+enum vstate { VS_NEW, VS_LISTEN, VS_CONNECTING, VS_CONNECTED, VS_CLOSED };
+
+struct vsock_sock {
+	enum vstate state;
+	bool bound, orphan;            /* orphan: the program closed it; waiting for the peer's RST */
+	bool shut_rd, shut_wr;         /* ours */
+	bool peer_no_send, peer_no_rcv, reset;
+	bool established;              /* was connected (reads then end in EOF, not ENOTCONN) */
+	int err;                       /* for SO_ERROR and a pending connect */
+	uint32_t lport, rport;
+	uint64_t rcid;
+	uint8_t *rx;                   /* VS_RXBUF bytes, connected sockets */
+	uint32_t rx_head, rx_len, fwd_cnt, fwd_sent;
+	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
+	uint64_t connect_ns;
+	struct vsock_sock *accq[64];   /* listening: connected, not yet accepted */
+	int nacc, backlog;
+	struct vsock_sock *next;
+};
+
+uint64_t vs_guest_cid(void);
+struct vsock_sock *vs_alloc(void);
+void vs_free(struct vsock_sock *s);
+bool vs_port_used(uint32_t port);
+/* Sends one packet; the credit fields come from s when given. 0 or -EIO. */
+int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
+	    struct vsock_sock *s, const void *data, uint32_t len);
+int vs_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags);
+/* A connection that ended: reads see EOF, writes EPIPE (frees orphans). */
+void vs_ended(struct vsock_sock *s);
+/* Walks the used rings: returned tx pages, received packets, events. */
+void vs_process(void);
+/* Waits until cond(s) or the deadline (monotonic ns): 0, -ETIMEDOUT or -EIO. */
+int vs_wait(struct vsock_sock *s, bool (*cond)(struct vsock_sock *), uint64_t deadline);
+
+#endif
