@@ -25,7 +25,7 @@ cp build/guest/progs/musl/bench "$dir/rootfs/bin/bench"
 run() { # ARGV... -> console on stdout
 	tests/lib/make-initrd.sh -o "$dir/app.cpio" "$dir/rootfs" /bin/bench "$@"
 	timeout 120 "$VMM" vmm --kernel build/guest/carve-kernel.elf --initrd "$dir/app.cpio" \
-		--cmdline carve.debug --memory 256 --cpus 1
+		--cmdline carve.debug --memory 256 --cpus 1 2>/dev/null
 }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -34,7 +34,7 @@ tests/lib/make-initrd.sh -o "$dir/app.cpio" "$dir/rootfs" /bin/bench
 for _ in $(seq "$RUNS"); do
 	s=$(date +%s%N)
 	timeout 120 "$VMM" vmm --kernel build/guest/carve-kernel.elf --initrd "$dir/app.cpio" \
-		--cmdline carve.debug --memory 256 --cpus 1 >"$dir/out"
+		--cmdline carve.debug --memory 256 --cpus 1 >"$dir/out" 2>/dev/null
 	e=$(date +%s%N)
 	echo $(((e - s) / 1000)) >>"$dir/wall"
 	sed -n 's/.*after \([0-9]*\) us of boot/\1/p' "$dir/out" >>"$dir/kboot"
