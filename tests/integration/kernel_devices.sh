@@ -6,7 +6,7 @@
 # GetRandom and Attestation (the document verifies against carve's root with
 # the nonce the program sent), and vsock streams work both ways (line round
 # trips, 1 MB each way through credit flow control) with a small C helper on
-# the host's Unix sockets (tests/lib/uds_peer.c, docs/vsock.md).
+# the host's Unix sockets (tests/tools/uds_peer.c, docs/vsock.md).
 # Every guest run is bounded by `timeout`.
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
@@ -29,7 +29,7 @@ fi
 export CARVE_STATE_DIR=$TMP/state CARVE_VSOCK_DIR=$TMP/vs
 mkdir -p "$CARVE_VSOCK_DIR"
 PEER=$TMP/uds_peer
-cc -O2 -Wall -Wextra -Werror -o "$PEER" "$ROOT/tests/lib/uds_peer.c" || { echo "Bail out! uds_peer"; exit 1; }
+cc -O2 -Wall -Wextra -Werror -o "$PEER" "$ROOT/tests/tools/uds_peer.c" || { echo "Bail out! uds_peer"; exit 1; }
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
 cp "$PROGS"/musl/{hello,nsmprobe,vsockprobe} "$RFS/bin/"
