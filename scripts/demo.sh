@@ -33,33 +33,42 @@ $C describe-eif --eif-path "$work/hello.eif" | tee "$work/describe.json"
 PCR0=$(grep -o '"PCR0": "[0-9a-f]*"' "$work/describe.json" | cut -d'"' -f4)
 PCR8=$(grep -o '"PCR8": "[0-9a-f]*"' "$work/describe.json" | cut -d'"' -f4)
 
-step "run-enclave (debug mode, so its console can be shown)"
-$C run-enclave --eif-path "$work/hello.eif" --memory 128 --cpu-count 1 --debug-mode --enclave-cid 16 \
-	| tee "$work/run.json"
+# hello answers one nonce on vsock port 5000: "CONNECT 5000" on the enclave's
+# Unix socket (docs/vsock.md), the nonce as a hex line; back comes "OK <port>",
+# then the document's length (4 bytes, little-endian) and the document.
+ask_for_document() { # CID NONCE OUT
+	{ printf 'CONNECT 5000\n%s\n' "$2"; sleep 3; } |
+		socat -t 30 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-$1.sock" >"$work/reply.bin"
+	head -1 "$work/reply.bin" | grep -q '^OK ' || { echo "the enclave did not accept the connection"; exit 1; }
+	tail -c +"$(( $(head -1 "$work/reply.bin" | wc -c) + 5 ))" "$work/reply.bin" >"$3"
+	echo "received a $(stat -c %s "$3")-byte attestation document"
+}
+
+step "run-enclave"
+$C run-enclave --eif-path "$work/hello.eif" --memory 128 --cpu-count 1 --enclave-cid 16 | tee "$work/run.json"
 $C describe-enclaves
 
-step "Hand the enclave a nonce over vsock and receive its attestation document"
+step "Hand the enclave a nonce over vsock; receive its attestation document"
 NONCE=$(openssl rand -hex 32)
-VSOCK=$CARVE_SOCKETS_DIR/vsock/cid-16.sock
-# Host -> enclave vsock is a Unix socket: "CONNECT <port>" then the stream (docs/vsock.md).
-{ printf 'CONNECT 5000\n%s\n' "$NONCE"; sleep 5; } | socat -t 30 - "UNIX-CONNECT:$VSOCK" >"$work/reply.bin"
-head -c 16 "$work/reply.bin" | head -1 | grep -q '^OK ' || { echo "no OK from the enclave"; exit 1; }
-# After the "OK <port>" line: 4 bytes of length, little-endian, then the document.
-tail -c +"$(( $(head -1 "$work/reply.bin" | wc -c) + 1 ))" "$work/reply.bin" >"$work/framed.bin"
-tail -c +5 "$work/framed.bin" >"$work/doc.cbor"
-echo "received $(stat -c %s "$work/doc.cbor") bytes"
+ask_for_document 16 "$NONCE" "$work/doc.cbor"
 
-step "Verify the document: signature, chain to carve's root, PCR0, PCR8, nonce"
+step "Verify it: COSE signature, chain to carve's root CA, validity, PCR0, PCR8, nonce"
 $C attestation-root --output "$work/root.pem"
 $C verify-attestation --document "$work/doc.cbor" --root "$work/root.pem" --pcr "0=$PCR0" \
-	--pcr "8=$PCR8" --nonce "$NONCE" | head -40
+	--pcr "8=$PCR8" --nonce "$NONCE" >"$work/verified.json"
+grep -E '"(ModuleID|Digest|Timestamp|Nonce|UserData|Verified|DebugMode)"|"0":|"8":' "$work/verified.json" || head -20 "$work/verified.json"
+echo "verified"
 
-step "The enclave's console"
-ID=$(grep -o '"EnclaveID": "[^"]*"' "$work/run.json" | cut -d'"' -f4)
-$C console --enclave-id "$ID" --disconnect-timeout 2 || true
+step "The same image in debug mode: its console (and its all-zero PCRs)"
+$C run-enclave --eif-path "$work/hello.eif" --memory 128 --cpu-count 1 --enclave-cid 17 --debug-mode \
+	--enclave-name hello-debug >/dev/null
+ask_for_document 17 "$NONCE" "$work/debug-doc.cbor"
+$C verify-attestation --document "$work/debug-doc.cbor" --root "$work/root.pem" --pcr "0=$PCR0" \
+	2>&1 | grep -o 'all-zero PCR.*' || true
+$C console --enclave-name hello-debug --disconnect-timeout 2 || true
 
-step "terminate-enclave"
-$C terminate-enclave --enclave-id "$ID" 2>/dev/null || echo "(the enclave had already finished)"
+step "terminate-enclave --all (hello exits after answering, so little is left)"
+$C terminate-enclave --all
 $C describe-enclaves
 echo
 echo "demo done"

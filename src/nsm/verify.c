@@ -112,8 +112,12 @@ static int check_expected(const struct nsm_doc *doc, const struct nsm_verify_opt
 			char got[2 * PCR_LEN + 1], exp[2 * PCR_LEN + 1];
 			hex_encode(doc->pcrs[found].value, PCR_LEN, got);
 			hex_encode(want->value, PCR_LEN, exp);
-			return carve_fail(err, E59_EIF_SIGNATURE_CHECKER,
-					  "PCR%u is %s, expected %s", want->index, got, exp);
+			static const uint8_t zero[PCR_LEN];
+			bool debug = !memcmp(doc->pcrs[found].value, zero, PCR_LEN);
+			return carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "PCR%u is %s, expected %s%s",
+					  want->index, got, exp,
+					  debug ? " (an all-zero PCR: a --debug-mode enclave attests zero PCRs, "
+						  "as on Nitro)" : "");
 		}
 	}
 	if (o->nonce) {
