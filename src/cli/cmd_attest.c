@@ -65,21 +65,6 @@ static int hex_flag(const char *name, const char *hex, uint8_t *buf, long *len,
 	return 0;
 }
 
-static int write_file(const char *path, const uint8_t *data, size_t len, struct carve_err *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-				  path, strerror(errno));
-	int rc = write_full(fd, data, len);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
-				  path, strerror(-rc));
-	return 0;
-}
-
 int cmd_attest(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif_path = NULL, *output = NULL, *nonce_hex = NULL, *user_hex = NULL,
@@ -141,7 +126,7 @@ int cmd_attest(int argc, char **argv, struct carve_err *err)
 	if (nsm_attest_once(&cfg, user_len >= 0 ? user : NULL, user_len > 0 ? (size_t)user_len : 0,
 			    nonce_len >= 0 ? nonce : NULL, nonce_len > 0 ? (size_t)nonce_len : 0,
 			    pubkey, pubkey_len, &doc, &doc_len, err) == 0 &&
-	    write_file(output, doc, doc_len, err) == 0) {
+	    file_write_atomic(output, doc, doc_len, err) == 0) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "Document", json_object_new_string(output));
 		json_object_object_add(o, "Bytes", json_object_new_int64((int64_t)doc_len));

@@ -23,17 +23,7 @@ static int write_output(const char *path, const char *data, size_t len, struct c
 		fflush(stdout);
 		return 0;
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-				  path, strerror(errno));
-	int rc = write_full(fd, data, len);
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
-				  path, strerror(-rc));
-	return 0;
+	return file_write_atomic(path, data, len, err);
 }
 
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err)

@@ -62,28 +62,6 @@ int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err 
 	return 0;
 }
 
-static int describe_ref(const struct registry_entry *e, struct enclave_ref *ref)
-{
-	struct control_request req = {.cmd = CONTROL_DESCRIBE};
-	int fd = registry_send(e->slot, &req);
-	if (fd < 0)
-		return -1;
-	char line[CONTROL_MSG_MAX];
-	int rc = -1;
-	if (registry_read_line(fd, line, sizeof(line), 3000) > 0) {
-		json_object *o = json_tokener_parse(line), *v;
-		if (o && json_object_object_get_ex(o, "EnclaveID", &v)) {
-			snprintf(ref->id, sizeof(ref->id), "%s", json_object_get_string(v));
-			snprintf(ref->name, sizeof(ref->name), "%s", e->name);
-			ref->slot = e->slot;
-			rc = 0;
-		}
-		json_object_put(o);
-	}
-	close(fd);
-	return rc;
-}
-
 int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err)
 {
 	struct registry_entry *list;
@@ -92,9 +70,15 @@ int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err)
 		return -1;
 	struct enclave_ref *refs = calloc((size_t)count + 1, sizeof(*refs));
 	int k = 0;
-	for (int i = 0; refs && i < count; i++)
-		if (!list[i].starting && describe_ref(&list[i], &refs[k]) == 0)
-			k++;
+	/* The listing already asked each enclave process who it is. */
+	for (int i = 0; refs && i < count; i++) {
+		if (list[i].starting)
+			continue;
+		refs[k].slot = list[i].slot;
+		snprintf(refs[k].name, sizeof(refs[k].name), "%s", list[i].name);
+		snprintf(refs[k].id, sizeof(refs[k].id), "%s", list[i].id);
+		k++;
+	}
 	free(list);
 	if (!refs)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");

@@ -118,7 +118,7 @@ int registry_send(uint64_t slot, const struct control_request *req)
 	return fd;
 }
 
-/* Asks a live enclave process for its name, CID and pid. */
+/* Asks a live enclave process for its name, id, CID, pid and CPUs. */
 static int query(uint64_t slot, struct registry_entry *e)
 {
 	struct control_request req = {.cmd = CONTROL_DESCRIBE};
@@ -131,6 +131,8 @@ static int query(uint64_t slot, struct registry_entry *e)
 		json_object *o = json_tokener_parse(line), *v;
 		if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
 			snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
+			if (json_object_object_get_ex(o, "EnclaveID", &v))
+				snprintf(e->id, sizeof(e->id), "%s", json_object_get_string(v));
 			if (json_object_object_get_ex(o, "EnclaveCID", &v))
 				e->cid = (uint64_t)json_object_get_int64(v);
 			if (json_object_object_get_ex(o, "ProcessID", &v))

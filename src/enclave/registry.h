@@ -18,6 +18,7 @@
 struct registry_entry {
 	uint64_t slot;
 	char name[REGISTRY_NAME_MAX];
+	char id[160];           /* running enclaves only */
 	uint64_t cid;
 	pid_t pid;
 	bool starting;          /* a reservation, not yet a running enclave */
