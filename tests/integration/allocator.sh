@@ -53,6 +53,19 @@ FREE=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages
 for _ in $(seq 50); do [ "$(cat $FREE)" = 128 ] && break; sleep 0.1; done
 same "pages are free again after the enclave stopped" "$(cat $FREE)" 128
 
+# kill -9 of an enclave process in pool mode: its pages come back, no socket stays.
+printf 'r' >rd2
+$CARVE build-enclave --kernel "$ROOT/build/guests/carve-guest.elf" --cmdline "stop=hang" --ramdisk rd2 --output-file hang.eif >/dev/null 2>&1
+$CARVE run-enclave --eif-path hang.eif --memory 64 --cpu-count 1 --enclave-name held >/dev/null 2>&1 &
+runner=$!
+for _ in $(seq 100); do $CARVE describe-enclaves 2>/dev/null | grep -q '"held"' && break; sleep 0.1; done
+same "a pool enclave holds 32 pages" "$(cat $FREE)" 96
+pid=$($CARVE describe-enclaves | grep -o '"ProcessID": [0-9]*' | awk '{print $2}')
+kill -9 "$pid"
+wait $runner
+for _ in $(seq 50); do [ "$(cat $FREE)" = 128 ] && break; sleep 0.1; done
+same "kill -9 of the enclave process gives its hugepages back" "$(cat $FREE)" 128
+same "and it is no longer listed" "$($CARVE describe-enclaves)" "[]"
 ok "allocator --release" $CARVE allocator --release
 same "hugepages released" "$(cat "$NR")" "0"
 ok "pool.json removed" test ! -e "$CARVE_STATE_DIR/pool.json"

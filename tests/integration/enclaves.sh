@@ -66,6 +66,8 @@ $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-name
 fails_with 44 "console of a non-debug enclave is E44" $CARVE console --enclave-name nodbg
 $CARVE describe-enclaves --metadata >meta.json
 ok "describe-enclaves --metadata adds the image's metadata" grep -q '"ImageName": "hello"' meta.json
+$CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-name dbg >dup.json 2>/dev/null
+same "a duplicate name gets a suffix, as nitro-cli's" "$(json_field dup.json EnclaveName)" "dbg_1"
 ok "terminate --all" $CARVE terminate-enclave --all
 same "nothing left after --all" "$($CARVE describe-enclaves)" "[]"
 finish
