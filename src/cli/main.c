@@ -1,6 +1,7 @@
 /* carve: nitro-cli's workflow on any Linux host with KVM.
  * The binary also answers to the name nitro-cli. */
 #include <libgen.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,7 +29,7 @@ const struct cli_command cli_commands[] = {
 static void usage(FILE *out)
 {
 	fprintf(out, "carve %s: Nitro-Enclaves-style enclaves on any Linux host with KVM\n\n"
-		"Usage: carve <command> [flags]   (carve <command> --help for its flags)\n\nCommands:\n",
+		"Usage: carve [--verbose] <command> [flags]   (carve <command> --help for its flags)\n\nCommands:\n",
 		CARVE_VERSION);
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		fprintf(out, "  %-22s %s\n", c->name, c->summary);
@@ -39,6 +40,16 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		usage(stderr);
 		return E01_MISSING_ARGUMENT;
+	}
+	/* carve --verbose <command>: event logs on stderr (carve/log.h). */
+	if (!strcmp(argv[1], "--verbose")) {
+		setenv("CARVE_VERBOSE", "1", 1);
+		argv++;
+		argc--;
+		if (argc < 2) {
+			usage(stderr);
+			return E01_MISSING_ARGUMENT;
+		}
 	}
 	const char *name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {

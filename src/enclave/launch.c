@@ -17,6 +17,7 @@
 #include "carve/eif.h"
 #include "carve/enclave.h"
 #include "carve/launch.h"
+#include "carve/log.h"
 #include "carve/util.h"
 #include "enclave/pool.h"
 #include "enclave/process.h"
@@ -251,7 +252,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
-			if (!a->keep_stderr)
+			/* With --verbose the events also reach the terminal. */
+			if (!a->keep_stderr && !log_verbose())
 				dup2(null, STDERR_FILENO);
 		}
 		if (chdir("/") < 0)

@@ -24,6 +24,7 @@
 
 #include "carve/control.h"
 #include "carve/devices.h"
+#include "carve/log.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "enclave/console_buf.h"
@@ -66,6 +67,7 @@ struct eproc {
 	bool booted;
 	int report_fd;
 	uint64_t boot_deadline_ns;
+	struct event_log log;
 };
 
 static void *vm_thread_main(void *arg)
@@ -194,6 +196,8 @@ static void drop_client(struct eproc *p, int i)
 
 static void begin_terminate(struct eproc *p)
 {
+	if (!p->terminating)
+		event_log(&p->log, "terminating");
 	if (!p->terminating && p->vm_running)
 		vmm_request_stop(p->vm);
 	p->terminating = true;
@@ -219,6 +223,7 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 		return true;
 	}
 	case CONTROL_TERMINATE:
+		event_log(&p->log, "terminate requested by uid %u", (unsigned)c->uid);
 		if (c->uid != 0 && c->uid != p->spec->owner) {
 			send_error(c->fd, E18_FILE_PERMISSIONS,
 				   "only the enclave's owner and root may terminate it");
@@ -411,6 +416,22 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 /* The boot ends: tell the launcher (once) how. */
 static void boot_report(struct eproc *p, int code, const char *msg)
 {
+	if (code)
+		event_log(&p->log, "boot failed (E%02d): %s", code, msg);
+	else
+		event_log(&p->log, "heartbeat received %.1f ms after start: running",
+			  (double)(monotonic_ns() - p->start_ns) / 1e6);
+	/* With --verbose, events shared run-enclave's stderr while it waited;
+	 * from now on they go to the log file only, so the terminal (or a
+	 * pipe run-enclave's output goes through) is not held open. */
+	if (p->log.to_stderr) {
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDERR_FILENO);
+			close(null);
+		}
+		p->log.to_stderr = false;
+	}
 	report(p->report_fd, code, msg);
 	p->report_fd = -1;
 }
@@ -519,8 +540,15 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	p.console_rd = pipefd[0];
 	p.console_wr = pipefd[1];
 	fcntl(p.console_rd, F_SETFL, O_NONBLOCK);
+	char log_path[4096];
+	registry_path(spec->reg.slot, "log", log_path, sizeof(log_path));
+	event_log_open(&p.log, log_path, spec->id);
+	event_log(&p.log, "enclave process %d: '%s' from %s, %llu MiB, %d vCPU(s), CID %llu%s",
+		  (int)getpid(), spec->reg.name, spec->eif_path, (unsigned long long)spec->mem_mib,
+		  spec->ncpus, (unsigned long long)spec->reg.cid, spec->debug ? ", debug mode" : "");
 
 	if (create_vm(&p, &boot, &err) < 0) {
+		event_log(&p.log, "VM not created (E%02d): %s", err.code, err.msg);
 		report(report_fd, err.code, err.msg);
 		registry_release(spec->reg.slot);
 		_exit(1);
@@ -542,9 +570,15 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	}
 	p.vm_running = true;
 
+	event_log(&p.log, "VM created in %.1f ms; vCPUs started",
+		  (double)(monotonic_ns() - p.start_ns) / 1e6);
 	serve(&p);
 	pthread_join(p.vm_thread, NULL);
 	p.vm_running = false;
+	if (p.stop.reason == VMM_STOP_GUEST_EXIT)
+		event_log(&p.log, "stopped: the program exited with status %d", p.stop.exit_status);
+	else
+		event_log(&p.log, "stopped: %s: %s", vmm_stop_name(p.stop.reason), p.stop.detail);
 	pump_console(&p);
 	unlink(p.sock_path);
 	save_console(&p);
@@ -573,5 +607,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	vmm_destroy(p.vm);
 	eif_boot_free(&boot);
 	console_buf_free(&p.console);
+	event_log(&p.log, "resources released; enclave process exits");
+	event_log_close(&p.log);
 	_exit(0);
 }

@@ -192,8 +192,9 @@ int registry_list(struct registry_entry **out, int *count, struct carve_err *err
 		if (!dot || dot == de->d_name)
 			continue;
 		bool sock = !strcmp(dot, ".sock"), starting = !strcmp(dot, ".starting");
-		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited")) {
-			/* Saved consoles of stopped enclaves are kept for an hour. */
+		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited") || !strcmp(dot, ".log")) {
+			/* Saved consoles and logs of stopped enclaves are kept for an
+			 * hour (a running enclave's log is touched by its events). */
 			char old[4096];
 			struct stat st;
 			snprintf(old, sizeof(old), "%s/%s", registry_dir(), de->d_name);

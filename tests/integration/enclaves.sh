@@ -53,6 +53,15 @@ same "terminate by id exits 0" "$?" "0"
 same "terminate prints Terminated: true" "$(json_field term.json Terminated)" "true"
 ok "and the success line" grep -q "Successfully terminated enclave $ID2." term.err
 ok "terminate by name" $CARVE terminate-enclave --enclave-name h3
+slot=${ID2##*-enc}
+ok "the enclave's event log records its heartbeat" grep -q "heartbeat received" "$CARVE_SOCKETS_DIR/$slot.log"
+ok "  ...its termination and the release of its resources" \
+	bash -c "grep -q 'terminate requested by uid' '$CARVE_SOCKETS_DIR/$slot.log' && grep -q 'resources released' '$CARVE_SOCKETS_DIR/$slot.log'"
+$CARVE --verbose run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-name verbose >/dev/null 2>verbose.err
+ok "carve --verbose shows the boot events on stderr" grep -q "heartbeat received" verbose.err
+ok "  ...and lets go of the caller's stderr once booted (a pipe through it ends)" \
+	timeout 30 bash -c "$CARVE --verbose run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-name piped 2>&1 | cat >/dev/null"
+$CARVE terminate-enclave --all >/dev/null 2>&1
 same "nothing left" "$($CARVE describe-enclaves)" "[]"
 ok "no sockets left" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$'"
 
