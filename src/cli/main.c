@@ -1,9 +1,11 @@
 /* carve: nitro-cli's workflow on any Linux host with KVM.
  * The binary also answers to the name nitro-cli. */
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -35,8 +37,20 @@ static void usage(FILE *out)
 		fprintf(out, "  %-22s %s\n", c->name, c->summary);
 }
 
+/* A closed stdin, stdout or stderr (CI runners, daemons) would make the next
+ * open() return 0, 1 or 2, and a file carve opened would then be taken for
+ * the console: park /dev/null on any that is closed. Best effort: without a
+ * /dev/null (a bare mount namespace) carve runs on as it is. */
+static void ensure_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) < 0)
+			break;
+}
+
 int main(int argc, char **argv)
 {
+	ensure_stdio();
 	if (argc < 2) {
 		usage(stderr);
 		return E01_MISSING_ARGUMENT;
