@@ -255,20 +255,31 @@ static int lookup_exec(const char *path, struct vnode **out)
 	return 0;
 }
 
+/* Finds the program at path: 0 with *vn for a binary, 1 with interp and
+ * arg filled for a #! script (nesting and an empty interpreter refused). */
+static int resolve(const char *path, int depth, struct vnode **vn, char *interp, char *arg)
+{
+	int r = lookup_exec(path, vn);
+	if (r < 0)
+		return r;
+	if (!script_line(*vn, interp, arg))
+		return 0;
+	if (depth >= MAX_SCRIPT_DEPTH)
+		return fail(path, "its #! interpreters nest too deep", -ELOOP);
+	if (!interp[0])
+		return fail(path, "its #! line names no interpreter", -ENOEXEC);
+	return 1;
+}
+
 static int check_at(const char *path, struct vnode **out, int depth)
 {
 	struct vnode *vn;
 	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
-	int r = lookup_exec(path, &vn);
+	int r = resolve(path, depth, &vn, interp, arg);
 	if (r < 0)
 		return r;
-	if (script_line(vn, interp, arg)) {
-		if (depth >= MAX_SCRIPT_DEPTH)
-			return fail(path, "its #! interpreters nest too deep", -ELOOP);
-		if (!interp[0])
-			return fail(path, "its #! line names no interpreter", -ENOEXEC);
+	if (r == 1)
 		return check_at(interp, out, depth + 1);
-	}
 	uint64_t entry, phdr;
 	uint16_t phnum;
 	if ((r = load_elf(path, vn, true, &entry, &phdr, &phnum)) < 0)
@@ -288,14 +299,10 @@ static int load_at(const char *path, char *const argv[], int argc, char *const e
 {
 	struct vnode *vn;
 	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
-	int r = lookup_exec(path, &vn);
+	int r = resolve(path, depth, &vn, interp, arg);
 	if (r < 0)
 		return r;
-	if (script_line(vn, interp, arg)) {
-		if (depth >= MAX_SCRIPT_DEPTH)
-			return fail(path, "its #! interpreters nest too deep", -ELOOP);
-		if (!interp[0])
-			return fail(path, "its #! line names no interpreter", -ENOEXEC);
+	if (r == 1) {
 		char **nargv = kmalloc((size_t)(argc + 3) * sizeof(char *));
 		if (!nargv)
 			return fail(path, "out of memory", -ENOMEM);

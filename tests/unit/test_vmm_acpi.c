@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_fixture.h"
 #include "vmm/vmm_internal.h"
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -20,23 +21,6 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	return s;
 }
 
-static struct guest_mem gm;
-
-static int setup(void **state)
-{
-	(void)state;
-	struct carve_err err = {0};
-	if (gm_layout(&gm, 64 * VMM_MIB, &err) < 0 || gm_map(&gm, false, &err) < 0)
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	gm_unmap(&gm);
-	return 0;
-}
 
 static const uint8_t *table(const struct acpi_tables *t, const char *name)
 {
@@ -189,5 +173,5 @@ int main(void)
 		cmocka_unit_test(aml_package_lengths),
 		cmocka_unit_test(too_many_tables_rejected),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gm_fixture_setup, gm_fixture_teardown);
 }

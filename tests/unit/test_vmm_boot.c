@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gm_fixture.h"
 #include "vmm/vmm_internal.h"
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -16,23 +17,6 @@ static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) 
 static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
 
-static struct guest_mem gm;
-
-static int setup(void **state)
-{
-	(void)state;
-	struct carve_err err = {0};
-	if (gm_layout(&gm, 64 * VMM_MIB, &err) < 0 || gm_map(&gm, false, &err) < 0)
-		return -1;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	gm_unmap(&gm);
-	return 0;
-}
 
 static void e820_layouts(void **state)
 {
@@ -324,5 +308,5 @@ int main(void)
 		cmocka_unit_test(initrd_too_big),
 		cmocka_unit_test(elf_good_and_bad),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, gm_fixture_setup, gm_fixture_teardown);
 }
