@@ -70,7 +70,14 @@ $(BIN): $(CLI_OBJS) $(LIB)
 $(BUILD)/bin/nitro-cli: $(BIN)
 	ln -sf carve $@
 
-tests: $(UNIT_BINS)
+# Host programs the integration scripts drive (tests/tools), built here so a
+# machine without a compiler (the hardware-KVM bed's L1) can run them.
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/tools/%,$(wildcard tests/tools/*.c))
+tests: $(UNIT_BINS) $(TEST_TOOLS)
+
+$(BUILD)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)

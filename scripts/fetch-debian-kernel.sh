@@ -10,15 +10,24 @@
 # the uncompressed ELF kernel from the bzImage's payload (setup header fields
 # payload_offset/payload_length) and prints that path instead: hosts whose KVM
 # emulates guest kernel code cannot run the bzImage's decompressor (DESIGN.md).
+# With --modules it prints the package's module tree (lib/modules/<version>,
+# modules still xz-compressed, no modules.dep: the package's postinst makes
+# that) kept beside it; the hardware-KVM test bed (tests/hwkvm) loads kvm-amd,
+# vhost and vsock modules from there.
+#
+# apt-get download checks the package against the archive's signed index
+# (Packages/Release hashes) as any apt install does; the cache is
+# ${CARVE_CACHE:-<repo>/cache}/debian-kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CACHE=${CARVE_CACHE:-$PWD/cache}/debian-kernel
-quiet=0 vmlinux=0
+quiet=0 vmlinux=0 modules=0
 for a in "$@"; do
 	case "$a" in
 	--quiet) quiet=1 ;;
 	--vmlinux) vmlinux=1 ;;
-	*) echo "usage: scripts/fetch-debian-kernel.sh [--quiet] [--vmlinux]" >&2; exit 2 ;;
+	--modules) modules=1 ;;
+	*) echo "usage: scripts/fetch-debian-kernel.sh [--quiet] [--vmlinux | --modules]" >&2; exit 2 ;;
 	esac
 done
 say() { [ "$quiet" -eq 1 ] || echo "fetch-debian-kernel: $*" >&2; }
@@ -45,13 +54,22 @@ extract_vmlinux() {
 	mv "$CACHE/vmlinux.tmp" "$CACHE/vmlinux"
 }
 
-if [ -s "$CACHE/vmlinuz" ] && [ -s "$CACHE/version" ]; then
+# The path asked for, from a complete cache.
+answer() {
 	if [ "$vmlinux" -eq 1 ]; then
 		[ -s "$CACHE/vmlinux" ] || extract_vmlinux
 		echo "$CACHE/vmlinux"
+	elif [ "$modules" -eq 1 ]; then
+		echo "$CACHE/modules/$(cat "$CACHE/version")"
 	else
 		echo "$CACHE/vmlinuz"
 	fi
+}
+
+# A cache from before modules were kept lacks modules/: fetched again.
+if [ -s "$CACHE/vmlinuz" ] && [ -s "$CACHE/version" ] &&
+	[ -d "$CACHE/modules/$(cat "$CACHE/version")/kernel" ]; then
+	answer
 	exit 0
 fi
 mkdir -p "$CACHE"
@@ -73,13 +91,18 @@ deb=$(ls "$work"/*.deb)
 dpkg-deb -x "$deb" "$work/root"
 vmlinuz=$(ls "$work"/root/boot/vmlinuz-* | head -1)
 [ -s "$vmlinuz" ] || { say "no /boot/vmlinuz-* in $deb"; exit 1; }
+version=$(basename "$vmlinuz" | sed 's/^vmlinuz-//')
+[ -d "$work/root/lib/modules/$version/kernel" ] || { say "no lib/modules/$version in $deb"; exit 1; }
+# Modules first, the kernel and version last: a cache with a version file is
+# complete.
+rm -rf "$CACHE/modules" "$CACHE/modules.tmp" "$CACHE/vmlinux"
+mkdir -p "$CACHE/modules.tmp"
+cp -a "$work/root/lib/modules/$version" "$CACHE/modules.tmp/"
+mv "$CACHE/modules.tmp" "$CACHE/modules"
+cp "$work/root/boot/config-$version" "$CACHE/config" 2>/dev/null || true
 cp "$vmlinuz" "$CACHE/vmlinuz.tmp"
 mv "$CACHE/vmlinuz.tmp" "$CACHE/vmlinuz"
-basename "$vmlinuz" | sed 's/^vmlinuz-//' >"$CACHE/version"
-say "kernel $(cat "$CACHE/version") in $CACHE/vmlinuz"
-if [ "$vmlinux" -eq 1 ]; then
-	extract_vmlinux
-	echo "$CACHE/vmlinux"
-else
-	echo "$CACHE/vmlinuz"
-fi
+echo "$version" >"$CACHE/version.tmp"
+mv "$CACHE/version.tmp" "$CACHE/version"
+say "kernel $version in $CACHE/vmlinuz"
+answer

@@ -2,7 +2,7 @@
 # Installs the Debian packages carve needs to build, test and run its demo.
 # Does nothing when they are all present. Run as root (or with sudo available).
 #   scripts/setup.sh [--quiet] [--bench]
-# --bench also installs what the benchmarks compare against (qemu-system-x86).
+# --bench also installs what the benchmarks compare against (hyperfine).
 set -u
 quiet=0 bench=0
 for a in "$@"; do
@@ -23,8 +23,11 @@ packages=(
 	libcmocka-dev musl-tools openssl cpio faketime socat
 	# tools: ACPI table checks, image compression
 	acpica-tools zstd xz-utils
+	# the hardware-KVM test bed (tests/hwkvm): QEMU's emulator runs L1 with
+	# SVM; busybox-static is L1's and the L2 test guests' toolbox
+	qemu-system-x86 busybox-static
 )
-[ "$bench" -eq 1 ] && packages+=(qemu-system-x86 hyperfine)
+[ "$bench" -eq 1 ] && packages+=(hyperfine)
 
 missing=()
 for p in "${packages[@]}"; do

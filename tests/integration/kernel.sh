@@ -217,8 +217,9 @@ else
 	fi
 fi
 
-# Third-party static programs, unmodified: Debian's busybox-static.
-BB=$CACHE/busybox/bin/busybox
+# Third-party static programs, unmodified: Debian's busybox-static
+# ($CARVE_BUSYBOX where the caller has one, as the hardware-KVM bed does).
+BB=${CARVE_BUSYBOX:-$CACHE/busybox/bin/busybox}
 if [ ! -x "$BB" ]; then
 	mkdir -p "$CACHE/debs"
 	(cd "$CACHE/debs" && timeout 120 apt-get download busybox-static >/dev/null 2>&1)

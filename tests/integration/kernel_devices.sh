@@ -20,7 +20,8 @@ why=
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || why=${why:-"/dev/kvm is not usable"}
 [ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
 [ -x "$PROGS/musl/vsockprobe" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
-command -v cc >/dev/null || why=${why:-"no C compiler for the host helper"}
+PEER=$ROOT/build/tests/tools/uds_peer
+[ -x "$PEER" ] || why=${why:-"the host helper is not built (make tests)"}
 if [ -n "$why" ]; then
 	skip "carve enclave kernel devices" "$why"
 	finish
@@ -28,8 +29,6 @@ fi
 
 export CARVE_STATE_DIR=$TMP/state CARVE_VSOCK_DIR=$TMP/vs
 mkdir -p "$CARVE_VSOCK_DIR"
-PEER=$TMP/uds_peer
-cc -O2 -Wall -Wextra -Werror -o "$PEER" "$ROOT/tests/tools/uds_peer.c" || { echo "Bail out! uds_peer"; exit 1; }
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
 cp "$PROGS"/musl/{hello,nsmprobe,vsockprobe} "$RFS/bin/"
