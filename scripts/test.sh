@@ -50,22 +50,26 @@ run_unit() {
 }
 
 # Integration scripts print TAP lines: "ok - ...", "not ok - ...",
-# "ok - ... # SKIP reason".
+# "ok - ... # SKIP reason". count_tap adds one script's log to the totals.
+count_tap() { # name log exit-status tag
+	local name=$1 out=$2 rc=$3 tag=$4 p f s
+	s=$(grep -c '^ok .*# SKIP' "$out")
+	p=$(( $(grep -c '^ok ' "$out") - s ))
+	f=$(grep -c '^not ok ' "$out")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	printf '%-40s %-8s %3d passed %3d failed %3d skipped\n' "$name" "$tag" "$p" "$f" "$s"
+	if [ "$f" -gt 0 ]; then failures+=("$name [$tag]: see $out"); grep -A12 '^not ok ' "$out" | sed 's/^/    /' | head -60; fi
+	while IFS= read -r line; do skips+=("$name [$tag]: $line"); done < <(grep -o '# SKIP .*' "$out")
+}
+
 run_script() {
 	local script=$1 name out
 	name=$(basename "$script" .sh)
 	out=$LOG/$name.log
 	CARVE="$ROOT/build-san/bin/carve" CARVE_RELEASE="$ROOT/build/bin/carve" ROOT="$ROOT" \
 		timeout "${CARVE_TEST_TIMEOUT:-600}" bash "$script" >"$out" 2>&1
-	local rc=$? p f s
-	s=$(grep -c '^ok .*# SKIP' "$out")
-	p=$(( $(grep -c '^ok ' "$out") - s ))
-	f=$(grep -c '^not ok ' "$out")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
-	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-	printf '%-40s %-8s %3d passed %3d failed %3d skipped\n' "$name" "script" "$p" "$f" "$s"
-	if [ "$f" -gt 0 ]; then failures+=("$name: see $out"); grep -A12 '^not ok ' "$out" | sed 's/^/    /' | head -60; fi
-	while IFS= read -r line; do skips+=("$name: $line"); done < <(grep -o '# SKIP .*' "$out")
+	count_tap "$name" "$out" $? script
 }
 
 echo "== unit tests (release and ASan+UBSan builds)"
@@ -91,6 +95,26 @@ done
 
 echo "== integration tests"
 for s in tests/integration/*.sh; do [ -f "$s" ] && run_script "$s"; done
+
+# The hardware-KVM bed (tests/hwkvm, docs/testing.md): L1 boots under QEMU's
+# emulator with SVM, loads kvm-amd, and runs tests/hwkvm/tests.list against
+# that real KVM; each test's TAP log counts here like the scripts above.
+echo "== hardware-KVM test bed (L1: Debian's kernel under QEMU TCG, kvm-amd)"
+bed_start=$(date +%s)
+tests/hwkvm/run.sh --out "$LOG/l1" >"$LOG/hwkvm.log" 2>&1
+bed_rc=$?
+sed 's/^/    /' "$LOG/hwkvm.log"
+nbed=0
+for t in $(grep -v '^\s*#' tests/hwkvm/tests.list | awk 'NF { print $1 }'); do
+	out=$LOG/l1/${t//\//__}.log
+	[ -f "$out" ] || echo "not ok - $t: no log from the bed (see $LOG/hwkvm.log)" >"$out"
+	count_tap "$(basename "$t")" "$out" 0 L1
+	nbed=$((nbed + 1))
+done
+if [ "$nbed" -eq 0 ] || { [ "$bed_rc" -ne 0 ] && ! grep -q '^not ok' "$LOG"/l1/*.log 2>/dev/null; }; then
+	failed=$((failed + 1)); failures+=("hardware-KVM bed: exit status $bed_rc, see $LOG/hwkvm.log")
+fi
+echo "    bed: $(($(date +%s) - bed_start)) s; L1 console kept in $LOG/l1/console.log"
 
 echo
 if [ ${#skips[@]} -gt 0 ]; then

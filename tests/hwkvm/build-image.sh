@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Builds the L1 image of the hardware-KVM test bed: an uncompressed initramfs
+# (docs/testing.md) holding
+#   - the Debian cloud kernel's modules that give L1 a real /dev/kvm (irqbypass,
+#     kvm, kvm-amd) and what later tests need (vhost, vhost_vsock, vsock,
+#     vsock_loopback), decompressed, with their dependencies;
+#   - busybox (busybox-static) for init's mounts, insmod and power-off;
+#   - the host's own programs the integration scripts use (bash, coreutils,
+#     grep, sed, openssl, socat, ...) with every shared library they load, at
+#     the same paths as on the host;
+#   - this checkout: tests/, scripts/ and the built trees build/ and build-san/
+#     (no objects), under /carve.
+#   - the same kernel's bzImage and vmlinux, and the modules a Linux enclave
+#     loads (virtio_mmio, vsock, its virtio transport, nsm), for L2 guests;
+# Everything comes from Debian packages already on the host (scripts/setup.sh)
+# and from scripts/fetch-debian-kernel.sh; nothing is installed.
+#
+#   tests/hwkvm/build-image.sh OUT.cpio
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=${1:?usage: build-image.sh OUT.cpio}
+
+FETCH=$ROOT/scripts/fetch-debian-kernel.sh
+MODDIR=$("$FETCH" --quiet --modules)
+KERNEL=$("$FETCH" --quiet)
+VMLINUX=$("$FETCH" --quiet --vmlinux)
+MODULES=(irqbypass kvm kvm-amd vhost vhost_vsock vsock vsock_loopback)
+ENCLAVE_MODULES=(virtio_mmio vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport nsm)
+# Host programs the integration scripts run; each brings its libraries.
+PROGRAMS=(bash sh env cat cp mv rm ln mkdir rmdir ls touch chmod chown stat
+	head tail cut tr sort uniq wc tee od dd cmp printf echo sleep timeout
+	date mktemp basename dirname readlink realpath seq yes true false
+	kill nproc id stty sync setsid ldd
+	grep egrep sed awk mawk find xargs cpio tar gzip zstd xz
+	openssl socat setpriv faketime ps pgrep pkill)
+# Data files those programs read at run time.
+DATA=(/etc/ssl/openssl.cnf /usr/lib/ssl /usr/lib/x86_64-linux-gnu/faketime)
+
+stage=$(mktemp -d /tmp/carve-hwkvm-image.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+
+# Debian's merged /usr: /bin, /sbin, /lib and /lib64 are links into /usr.
+mkdir -p "$stage"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,tmp,run,var/lib,root,carve}
+for d in bin sbin lib lib64; do ln -s "usr/$d" "$stage/$d"; done
+
+# A file from the host at the same path, with the directories above it; a
+# symbolic link brings its whole chain (/usr/bin/awk -> /etc/alternatives/awk
+# -> /usr/bin/mawk).
+copy_path() {
+	local src=$1 hops=0 next
+	while [ -e "$src" ] && [ "$hops" -lt 10 ]; do
+		mkdir -p "$stage$(dirname "$src")"
+		cp -a "$src" "$stage$(dirname "$src")/"
+		[ -L "$src" ] || return 0
+		next=$(readlink "$src")
+		case "$next" in /*) src=$next ;; *) src=$(dirname "$src")/$next ;; esac
+		hops=$((hops + 1))
+	done
+}
+
+# The shared libraries an ELF file loads, at their real paths (links too).
+copy_libs() {
+	local lib
+	while read -r lib; do
+		[ -n "$lib" ] || continue
+		copy_path "$lib"
+	done < <(ldd "$1" 2>/dev/null | grep -oE '(/[^ ]+\.so[^ ]*)' | sort -u)
+}
+
+for p in "${PROGRAMS[@]}"; do
+	path=$(type -P "$p" 2>/dev/null || true)
+	[ -n "$path" ] && [ -f "$path" ] || continue
+	copy_path "$path"
+	copy_libs "$(readlink -f "$path")"
+done
+for d in "${DATA[@]}"; do copy_path "$d"; done
+for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && copy_libs "$f"; done
+# faketime's wrapper and the resolver: users and groups for setpriv and ls.
+printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$stage/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
+
+# busybox for what the host's programs above do not cover in init.
+BUSYBOX=$(command -v busybox || true)
+if [ -z "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+	echo "build-image: a static busybox is missing (busybox-static; scripts/setup.sh installs it)" >&2
+	exit 1
+fi
+mkdir -p "$stage/usr/lib/hwkvm"
+cp "$BUSYBOX" "$stage/usr/lib/hwkvm/busybox"
+
+# Modules with their dependencies first (the "depends=" field of .modinfo;
+# the package ships no modules.dep), decompressed into a directory with an
+# "order" file: L1's own (kvm-amd, vhost...) and the enclave's (what a Linux
+# enclave loads to reach carve's devices).
+module_file() { find "$MODDIR/kernel" \( -name "$1.ko.xz" -o -name "${1//_/-}.ko.xz" \) | head -1; }
+install_modules() { # DEST NAME...
+	local dest=$1
+	shift
+	declare -A seen=()
+	local order=()
+	add_module() {
+		local name=$1 file dep
+		[ -z "${seen[$name]:-}" ] || return 0
+		seen[$name]=1
+		file=$(module_file "$name")
+		[ -n "$file" ] || { echo "build-image: module $name not in $MODDIR" >&2; exit 1; }
+		for dep in $(xz -dc "$file" | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
+			add_module "$dep"
+		done
+		xz -dc "$file" >"$dest/$name.ko"
+		order+=("$name")
+	}
+	mkdir -p "$dest"
+	for m in "$@"; do add_module "$m"; done
+	printf '%s\n' "${order[@]}" >"$dest/order"
+}
+install_modules "$stage/usr/lib/hwkvm/modules" "${MODULES[@]}"
+install_modules "$stage/usr/lib/hwkvm/enclave-modules" "${ENCLAVE_MODULES[@]}"
+
+# The same kernel for L2: its bzImage and its uncompressed ELF (vmlinux).
+cp "$KERNEL" "$stage/usr/lib/hwkvm/vmlinuz"
+cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
+
+# The checkout: scripts and tests, and the built trees without objects.
+tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm --exclude='build*/tests/test_*' --exclude='build*/lib' \
+	scripts tests build build-san 2>/dev/null | tar -C "$stage/carve" -xf -
+# The libraries the built programs load (OpenSSL, libcbor, the sanitizers...).
+while read -r f; do
+	head -c 4 "$f" | grep -q 'ELF' && copy_libs "$f"
+done < <(find "$stage/carve/build" "$stage/carve/build-san" -type f -perm -u+x)
+cp "$ROOT/tests/hwkvm/init" "$stage/init"
+chmod 755 "$stage/init"
+
+(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# In the hardware-KVM bed's L1 (tests/hwkvm/run.sh): Debian's stock cloud
+# kernel under carve, to user space and back.
+#   - the bzImage with 2 vCPUs and the vmlinux (ELF) with 2 vCPUs, each with
+#     a busybox initramfs: both CPUs up, /init runs, the VM powers off cleanly;
+#   - a Linux EIF laid out as nitro-cli does (bootstrap ramdisk: init and the
+#     modules; application ramdisk: rootfs/, cmd, env): Linux's own
+#     virtio_mmio, vsock, vmw_vsock_virtio_transport and nsm drivers bind to
+#     carve's devices (found through ACPI), /dev/nsm answers, and the
+#     attestation document verifies against describe-eif's PCR0.
+# Needs what the bed provides: HWKVM_BZIMAGE, HWKVM_VMLINUX,
+# HWKVM_ENCLAVE_MODULES, CARVE_BUSYBOX and a KVM that runs guest kernels.
+. "$(dirname "$0")/../../lib/tap.sh"
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
+CARVE=${CARVE:-$ROOT/build-san/bin/carve}
+PROGS=$ROOT/build/guest/progs
+for v in HWKVM_BZIMAGE HWKVM_VMLINUX HWKVM_ENCLAVE_MODULES CARVE_BUSYBOX; do
+	if [ -z "${!v:-}" ]; then
+		echo "Bail out! $v is not set: run this in the bed (tests/hwkvm/run.sh --tests hwkvm/l1/linux)"
+		exit 1
+	fi
+done
+export CARVE_STATE_DIR=$TMP/state
+CMDLINE="console=ttyS0 reboot=k panic=-1 random.trust_cpu=on"
+
+# The last console lines, for a failure's diagnostics (a boot log's first
+# lines say nothing about why it failed).
+tail_of() { tail -25 "$1" >"$TMP/diag"; echo "$TMP/diag"; }
+
+# A newc archive of directory $1 in $2 (entries owned by root).
+cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }
+
+# ---- bzImage and vmlinux to user space with 2 vCPUs
+I=$TMP/initrd
+mkdir -p "$I/bin" "$I/proc" "$I/sys" "$I/dev"
+cp "$CARVE_BUSYBOX" "$I/bin/busybox"
+cat >"$I/init" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+echo "l2: user space, $(/bin/busybox grep -c ^processor /proc/cpuinfo) CPUs online: $(/bin/busybox cat /sys/devices/system/cpu/online 2>/dev/null)"
+/bin/busybox poweroff -f
+EOF
+chmod 755 "$I/init"
+cpio_of "$I" "$TMP/initrd.cpio"
+
+for kind in bzImage vmlinux; do
+	if [ $kind = bzImage ]; then kernel=$HWKVM_BZIMAGE; else kernel=$HWKVM_VMLINUX; fi
+	timeout 180 "$CARVE" vmm --kernel "$kernel" --initrd "$TMP/initrd.cpio" --memory 256 --cpus 2 \
+		--cmdline "$CMDLINE" </dev/null 2>"$TMP/$kind.err" | tr -d '\r' >"$TMP/$kind.out"
+	rc=${PIPESTATUS[0]}
+	cat "$TMP/$kind.err" >>"$TMP/$kind.out"
+	same "$kind: powers off cleanly (carve vmm exits 0)" "$rc" 0
+	grep -q 'smp: Brought up 1 node, 2 CPUs' "$TMP/$kind.out"
+	tap_result $? "$kind: Linux brings up both vCPUs" "$(tail_of "$TMP/$kind.out")"
+	grep -q '^l2: user space, 2 CPUs online: 0-1' "$TMP/$kind.out"
+	tap_result $? "$kind: /init runs in user space and sees 2 CPUs" "$(tail_of "$TMP/$kind.out")"
+	grep -q 'reboot: Power down' "$TMP/$kind.out"
+	tap_result $? "$kind: the kernel powered down (ACPI S5)" "$(tail_of "$TMP/$kind.out")"
+done
+
+# ---- a Linux EIF: Linux's own drivers on carve's virtio-mmio devices
+B=$TMP/bootstrap A=$TMP/app
+mkdir -p "$B/bin" "$B/dev" "$B/proc" "$B/sys" "$B/lib/modules" "$A/rootfs/bin"
+cp "$CARVE_BUSYBOX" "$B/bin/busybox"
+while read -r m; do cp "$HWKVM_ENCLAVE_MODULES/$m.ko" "$B/lib/modules/"; done <"$HWKVM_ENCLAVE_MODULES/order"
+cp "$HWKVM_ENCLAVE_MODULES/order" "$B/lib/modules/order"
+cat >"$B/init" <<'EOF'
+#!/bin/busybox sh
+bb=/bin/busybox
+$bb mount -t proc proc /proc
+$bb mount -t sysfs sysfs /sys
+$bb mount -t devtmpfs devtmpfs /dev
+for m in $($bb cat /lib/modules/order); do
+	$bb insmod /lib/modules/$m.ko && echo "l2: loaded $m"
+done
+$bb sleep 1
+for d in /sys/bus/virtio/devices/*; do
+	echo "l2: virtio $($bb basename $d) device $($bb cat $d/device) driver $($bb basename $($bb readlink $d/driver))"
+done
+[ -c /dev/nsm ] && echo "l2: /dev/nsm present"
+/rootfs/bin/nsmprobe
+echo "l2: nsmprobe exit $?"
+$bb poweroff -f
+EOF
+chmod 755 "$B/init"
+cp "$PROGS/musl/nsmprobe" "$A/rootfs/bin/"
+printf '/bin/nsmprobe\n' >"$A/cmd"
+: >"$A/env"
+cpio_of "$B" "$TMP/bootstrap.cpio"
+cpio_of "$A" "$TMP/app.cpio"
+"$CARVE" build-enclave --kernel "$HWKVM_BZIMAGE" --cmdline "$CMDLINE" \
+	--ramdisk "$TMP/bootstrap.cpio" --ramdisk "$TMP/app.cpio" --output-file "$TMP/linux.eif" \
+	>"$TMP/build.json" 2>"$TMP/build.err"
+tap_result $? "build-enclave: a Linux EIF from the bzImage and two ramdisks" "$TMP/build.err"
+
+timeout 180 "$CARVE" vmm --eif-path "$TMP/linux.eif" --memory 512 --cpus 2 </dev/null 2>"$TMP/eif.err" |
+	tr -d '\r' >"$TMP/eif.out"
+rc=${PIPESTATUS[0]}
+cat "$TMP/eif.err" >>"$TMP/eif.out"
+same "Linux EIF: powers off cleanly" "$rc" 0
+for m in virtio_mmio vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport nsm; do
+	grep -q "^l2: loaded $m\$" "$TMP/eif.out"
+	tap_result $? "Linux EIF: module $m loads" "$(tail_of "$TMP/eif.out")"
+done
+# virtio device IDs: 0x0013 vsock, 0x0021 NSM.
+grep -q '^l2: virtio virtio[0-9]* device 0x0013 driver vmw_vsock_virtio_transport$' "$TMP/eif.out"
+tap_result $? "Linux EIF: Linux's vsock driver binds to carve's virtio-vsock device" "$(tail_of "$TMP/eif.out")"
+grep -q '^l2: virtio virtio[0-9]* device 0x0021 driver nsm$' "$TMP/eif.out"
+tap_result $? "Linux EIF: Linux's nsm driver binds to carve's virtio-nsm device" "$(tail_of "$TMP/eif.out")"
+grep -q '^l2: /dev/nsm present$' "$TMP/eif.out"
+tap_result $? "Linux EIF: /dev/nsm exists" "$(tail_of "$TMP/eif.out")"
+grep "^FAIL" "$TMP/eif.out" | sed "s/^/# /"
+same "Linux EIF: nsmprobe through Linux's nsm driver: no failures" \
+	"$(grep -c '^FAIL' "$TMP/eif.out")|$(grep -o '^l2: nsmprobe exit [0-9]*' "$TMP/eif.out")" "0|l2: nsmprobe exit 0"
+printf '%b' "$(sed -n 's/^document //p' "$TMP/eif.out" | tr -d '\r\n' | sed 's/../\\x&/g')" >"$TMP/doc.cbor"
+"$CARVE" attestation-root >"$TMP/root.pem" 2>/dev/null
+pcr0=$("$CARVE" describe-eif --eif-path "$TMP/linux.eif" 2>/dev/null | sed -n 's/.*"PCR0": "\([0-9a-f]*\)".*/\1/p')
+ok "Linux EIF: the attestation document from /dev/nsm verifies (root, nonce, PCR0 of describe-eif)" \
+	"$CARVE" verify-attestation --document "$TMP/doc.cbor" --root "$TMP/root.pem" \
+	--nonce 0102030405060708 --pcr "0=$pcr0"
+finish

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The hardware-KVM test bed (docs/testing.md): boots Debian's cloud kernel as
+# an L1 guest under QEMU's software emulator with AMD SVM and nested paging,
+# loads kvm-amd there, and runs carve's tests against that real KVM.
+#
+#   tests/hwkvm/run.sh                  the tests in tests/hwkvm/tests.list
+#   tests/hwkvm/run.sh --tests integration/vmm_cpuid,hwkvm/l1/linux
+#   tests/hwkvm/run.sh --shell          an interactive shell in L1 (Ctrl-A x quits)
+#
+# Options: --out DIR (logs; default build/hwkvm/logs), --carve release|san
+# (the build $CARVE names in L1; default san), --smp N (L1 CPUs, default 2),
+# --timeout S (the whole L1 run, default 900), --no-build (reuse the image).
+#
+# It writes DIR/console.log (the whole L1 console), DIR/results.log (the raw
+# result stream) and one TAP log per test, DIR/<test with / as __>.log; a
+# test that did not finish gets a "not ok" naming why and the console's last
+# lines. The exit status is 0 when every test passed. Needs the release and
+# sanitizer builds (make && make SAN=1 tests), qemu-system-x86 and
+# busybox-static (scripts/setup.sh).
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+OUT=$ROOT/build/hwkvm/logs
+tests="" shell=0 carve=san smp=2 limit=900 build=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tests) tests=$2; shift ;;
+	--shell) shell=1 ;;
+	--out) OUT=$2; shift ;;
+	--carve) carve=$2; shift ;;
+	--smp) smp=$2; shift ;;
+	--timeout) limit=$2; shift ;;
+	--no-build) build=0 ;;
+	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+	esac
+	shift
+done
+if [ -z "$tests" ]; then
+	tests=$(grep -v '^\s*#' "$ROOT/tests/hwkvm/tests.list" | awk 'NF { print $1 }' | paste -sd, -)
+fi
+say() { echo "hwkvm: $*" >&2; }
+
+command -v qemu-system-x86_64 >/dev/null || { say "qemu-system-x86_64 is missing (scripts/setup.sh installs qemu-system-x86)"; exit 1; }
+KERNEL=$("$ROOT/scripts/fetch-debian-kernel.sh" --quiet) || { say "cannot fetch Debian's cloud kernel"; exit 1; }
+IMAGE=$ROOT/build/hwkvm/l1.cpio
+mkdir -p "$ROOT/build/hwkvm" "$OUT"
+if [ "$build" -eq 1 ] || [ ! -s "$IMAGE" ]; then
+	for f in "$ROOT/build/bin/carve" "$ROOT/build-san/bin/carve"; do
+		[ -x "$f" ] || { say "$f is missing: run make && make SAN=1 all tests first"; exit 1; }
+	done
+	"$ROOT/tests/hwkvm/build-image.sh" "$IMAGE" || { say "building the L1 image failed"; exit 1; }
+fi
+
+# -cpu EPYC: an AMD model whose SVM and NPT TCG emulates (VMX it does not).
+# thread=single: one host thread runs every L1 vCPU in turn. With QEMU's
+# multi-threaded TCG, L1's kernel patching its own code (static keys, which
+# kvm flips as VMs come and go) raced with the other vCPU and L1 died of an
+# int3 Oops in kvm_arch_vcpu_ioctl_run (seen once in a few dozen L2 boots).
+QEMU=(qemu-system-x86_64 -accel tcg,thread=single -cpu EPYC -smp "$smp" -m 6144 -M q35
+	-display none -no-reboot -kernel "$KERNEL" -initrd "$IMAGE")
+APPEND="console=ttyS0 panic=-1 hwkvm.carve=$carve"
+
+if [ "$shell" -eq 1 ]; then
+	exec "${QEMU[@]}" -append "$APPEND hwkvm.shell=1" -serial mon:stdio -serial null -monitor none
+fi
+
+rm -f "$OUT"/*.log
+console=$OUT/console.log results=$OUT/results.log
+start=$(date +%s)
+timeout -k 10 "$limit" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$tests" \
+	-serial "file:$console" -serial "file:$results" </dev/null 2>"$OUT/qemu.log"
+qrc=$?
+say "L1 ran $(($(date +%s) - start)) s (qemu status $qrc; $(grep -m1 '^@@hwkvm kvm' "$results" 2>/dev/null | cut -d' ' -f3-))"
+
+# Splits the result stream into one TAP log per test.
+log_of() { echo "$OUT/${1//\//__}.log"; }
+why_unfinished() {
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then echo "L1 ran out of its $limit s"
+	elif grep -q '^@@hwkvm fail' "$results" 2>/dev/null; then grep -m1 '^@@hwkvm fail' "$results" | cut -d' ' -f3-
+	else echo "L1 stopped (qemu status $qrc) before the test ended"; fi
+}
+status=0
+current=""
+while IFS= read -r line; do
+	case "$line" in
+	"@@hwkvm begin "*) current=${line#@@hwkvm begin }; : >"$(log_of "$current")" ;;
+	"@@hwkvm end "*)
+		rc=$(echo "$line" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
+		log=$(log_of "$current")
+		if [ "${rc:-1}" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+			echo "not ok - $current exited with status $rc in L1" >>"$log"
+		fi
+		echo "# L1: $current ${line##* rc=}" >>"$log"
+		[ "${rc:-1}" -eq 0 ] || status=1
+		current="" ;;
+	"@@hwkvm "*) ;;
+	*) [ -n "$current" ] && printf '%s\n' "$line" >>"$(log_of "$current")" ;;
+	esac
+done < <(tr -d '\r' <"$results" 2>/dev/null)
+
+for t in ${tests//,/ }; do
+	log=$(log_of "$t")
+	if [ -n "$current" ] && [ "$t" = "$current" ] || [ ! -f "$log" ]; then
+		{
+			echo "not ok - $t did not finish in L1: $(why_unfinished)"
+			echo "#   last console lines ($console):"
+			tail -15 "$console" 2>/dev/null | sed 's/^/#   /'
+		} >>"$log"
+		status=1
+	fi
+done
+exit $status
