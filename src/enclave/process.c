@@ -570,6 +570,9 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	}
 	p.vm_running = true;
 
+	char prefault[256];
+	vmm_prefault_describe(vmm_prefault(p.vm), prefault, sizeof(prefault));
+	event_log(&p.log, "memory: %s", prefault);
 	event_log(&p.log, "VM created in %.1f ms; vCPUs started",
 		  (double)(monotonic_ns() - p.start_ns) / 1e6);
 	serve(&p);

@@ -282,29 +282,3 @@ void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-#ifndef KVM_PRE_FAULT_MEMORY
-/* Linux 6.10 uapi, absent from older headers. */
-struct kvm_pre_fault_memory {
-	uint64_t gpa;
-	uint64_t size;
-	uint64_t flags;
-	uint64_t padding[5];
-};
-#define KVM_PRE_FAULT_MEMORY _IOWR(KVMIO, 0xd5, struct kvm_pre_fault_memory)
-#endif
-
-int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm)
-{
-	for (int i = 0; i < gm->nregions; i++) {
-		struct kvm_pre_fault_memory pf = {.gpa = gm->regions[i].gpa, .size = gm->regions[i].size};
-		/* KVM advances gpa/size as it goes and may stop early. */
-		while (pf.size) {
-			if (ioctl(v->fd, KVM_PRE_FAULT_MEMORY, &pf) < 0) {
-				if (errno == EINTR || errno == EAGAIN)
-					continue;
-				return -1;
-			}
-		}
-	}
-	return 0;
-}

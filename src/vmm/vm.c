@@ -199,8 +199,13 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	}
 	if (vcpu_setup_boot(&vm->vcpus[0], vm->plan->entry, err) < 0)
 		return -1;
-	if (vm->kvm.pre_fault && vcpu_prefault(&vm->vcpus[0], &vm->mem) < 0 && cfg->verbose)
-		fprintf(stderr, "vmm: KVM_PRE_FAULT_MEMORY failed; guest pages fault in on use\n");
+	if (vm->kvm.pre_fault)
+		(void)vcpu_prefault(&vm->vcpus[0], &vm->mem, &vm->prefault); /* best effort */
+	if (cfg->verbose) {
+		char line[256];
+		vmm_prefault_describe(&vm->prefault, line, sizeof(line));
+		fprintf(stderr, "vmm: %s\n", line);
+	}
 	return 0;
 }
 

@@ -218,6 +218,7 @@ struct vmm {
 	int wake_fd;            /* eventfd: wakes vmm_run's wait */
 	pthread_mutex_t stop_lock;
 	struct vmm_stop_info stop;
+	struct vmm_prefault_report prefault;
 };
 
 /* Records the first stop reason and kicks every vCPU out of KVM_RUN. */
@@ -228,8 +229,9 @@ void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt,
 int vcpu_create(struct vmm *vm, int index, struct carve_err *err);
 int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err);
 void vcpu_destroy(struct vcpu *v);
-/* KVM_PRE_FAULT_MEMORY over all RAM, where KVM offers it. */
-int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm);
+/* KVM_PRE_FAULT_MEMORY over all RAM (KVM offers it: caller checked);
+ * fills the report, -1 when an ioctl failed. */
+int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm, struct vmm_prefault_report *r);
 void *vcpu_thread(void *arg);
 
 /* mmio_bus.c: the virtio-mmio slots with devices behind them. */
