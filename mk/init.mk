@@ -20,3 +20,4 @@ $(INIT_BIN): $(INIT_SRCS) $(INIT_HDRS) mk/init.mk
 # The Makefile does not read the unit tests' dependency files, so name the
 # guest sources the test includes.
 $(BUILD)/tests/test_init_cmdenv: guest/init/cmdenv.c guest/init/cmdenv.h
+build-fuzz/fuzz_init_cmdenv: guest/init/cmdenv.c guest/init/cmdenv.h
