@@ -21,3 +21,4 @@ $(INIT_BIN): $(INIT_SRCS) $(INIT_HDRS) mk/init.mk
 # guest sources the test includes.
 $(BUILD)/tests/test_init_cmdenv: guest/init/cmdenv.c guest/init/cmdenv.h
 build-fuzz/fuzz_init_cmdenv: guest/init/cmdenv.c guest/init/cmdenv.h
+$(BUILD)/tests/test_init_launch: guest/init/launch.c guest/init/cmdenv.c guest/init/init.h guest/init/cmdenv.h

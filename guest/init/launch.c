@@ -16,8 +16,13 @@
 
 #include "init.h"
 
-#define GRACE_S 5     /* after a forwarded signal, before SIGKILL */
+/* Overridable so the host unit test (tests/unit/test_init_launch.c) runs fast. */
+#ifndef GRACE_S
+#define GRACE_S 5 /* after a forwarded signal, before SIGKILL */
+#endif
+#ifndef KILL_WAIT_S
 #define KILL_WAIT_S 2 /* after SIGKILL, before giving up on the program */
+#endif
 
 enum { STEP_CHDIR = 1, STEP_EXEC = 2 };
 struct report {
