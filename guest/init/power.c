@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <sys/io.h>
 #include <sys/reboot.h>
-#include <termios.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -15,6 +16,19 @@
 #define CARVE_EXIT_PORT 0xF4
 
 static bool dry_run; /* owned here: --dry-run on a host must never power off */
+
+/* The serial driver sends in the background, and the exit port stops the VM
+ * at once: wait until the console's queue is empty, ours and the program's
+ * lines alike. Bounded (2 s), unlike tcdrain, should the UART never drain. */
+static void drain_console(void)
+{
+	for (int i = 0; i < 200; i++) {
+		int queued = 0;
+		if (ioctl(STDERR_FILENO, TIOCOUTQ, &queued) < 0 || queued <= 0)
+			return;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+}
 
 void power_set_dry_run(void)
 {
@@ -28,10 +42,7 @@ void power_off(int status)
 		exit(status);
 	}
 	say("powering off (status %d)", status);
-	/* The serial driver sends in the background: wait until our lines (and
-	 * the program's) are out, since the exit port stops the VM at once. */
-	tcdrain(STDERR_FILENO);
-	tcdrain(STDOUT_FILENO);
+	drain_console();
 	sync();
 	/* Outside carve (or without the permission) there is no exit port; the
 	 * power-off below still ends the enclave, only without the status. */
