@@ -16,7 +16,8 @@
 # vhost and vsock modules from there.
 #
 # apt-get download checks the package against the archive's signed index
-# (Packages/Release hashes) as any apt install does; the cache is
+# (Packages/Release hashes) as any apt install does, and the files taken
+# from it are checked against the package's md5sums; the cache is
 # ${CARVE_CACHE:-<repo>/cache}/debian-kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,6 +90,14 @@ trap 'rm -rf "$work"' EXIT
 }
 deb=$(ls "$work"/*.deb)
 dpkg-deb -x "$deb" "$work/root"
+# apt-get download checked the .deb against the archive's signed index; the
+# package's own md5sums then check every file we keep (kernel, config,
+# modules) as dpkg --verify would.
+dpkg-deb -e "$deb" "$work/control"
+if ! (cd "$work/root" && grep -E '  (boot/|lib/modules/)' "$work/control/md5sums" | md5sum -c --quiet --strict -); then
+	say "files in $deb do not match the package's md5sums"
+	exit 1
+fi
 vmlinuz=$(ls "$work"/root/boot/vmlinuz-* | head -1)
 [ -s "$vmlinuz" ] || { say "no /boot/vmlinuz-* in $deb"; exit 1; }
 version=$(basename "$vmlinuz" | sed 's/^vmlinuz-//')

@@ -29,6 +29,13 @@ packages=(
 )
 [ "$bench" -eq 1 ] && packages+=(hyperfine)
 
+# Debian's cloud kernel for Linux enclaves and the hardware-KVM bed: fetched
+# (never installed) into cache/ once apt works; make turns it into blobs.
+fetch_kernel() {
+	"$(dirname "$0")/fetch-debian-kernel.sh" --quiet >/dev/null ||
+		echo "setup: could not fetch Debian's cloud kernel; Linux enclaves and tests/hwkvm need it" >&2
+}
+
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
@@ -36,6 +43,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	[ "$quiet" -eq 1 ] || echo "setup: all ${#packages[@]} packages present"
+	fetch_kernel
 	exit 0
 fi
 
@@ -56,4 +64,5 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/carve-
 	echo "setup: apt-get install failed (log: /tmp/carve-setup.log)" >&2
 	exit 1
 }
+fetch_kernel
 echo "setup: done"

@@ -40,7 +40,8 @@ run_unit() {
 	timeout 300 "$bin" >"$out" 2>&1
 	local rc=$? p f s
 	p=$(grep -c '^\[       OK \]' "$out")
-	f=$(grep -c '^\[  FAILED  \] [a-z_0-9]' "$out")
+	# cmocka names a failed test twice (as it fails and in the summary).
+	f=$(grep -o '^\[  FAILED  \] [a-z_][a-z_0-9]*$' "$out" | sort -u | wc -l)
 	s=$(grep -c '^\[  SKIPPED \] [a-z_0-9]' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or timed out
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
@@ -114,7 +115,7 @@ done
 if [ "$nbed" -eq 0 ] || { [ "$bed_rc" -ne 0 ] && ! grep -q '^not ok' "$LOG"/l1/*.log 2>/dev/null; }; then
 	failed=$((failed + 1)); failures+=("hardware-KVM bed: exit status $bed_rc, see $LOG/hwkvm.log")
 fi
-echo "    bed: $(($(date +%s) - bed_start)) s; L1 console kept in $LOG/l1/console.log"
+echo "    bed: $(($(date +%s) - bed_start)) s; L1 consoles kept in $LOG/l1/console-*.log"
 
 echo
 if [ ${#skips[@]} -gt 0 ]; then

@@ -73,8 +73,11 @@ struct nsm_raw {
 
 int64_t nsm_ioctl(uint64_t cmd, uint64_t arg)
 {
-	if ((uint32_t)cmd != NSM_IOCTL_RAW) /* the command is an unsigned int: libcs sign-extend it */
-		return -ENOTTY;
+	/* The command is an unsigned int: libcs sign-extend it. Any other
+	 * command is EINVAL, as Linux's nsm driver answers (nsm_dev_ioctl;
+	 * measured in the hardware-KVM bed), not the usual ENOTTY. */
+	if ((uint32_t)cmd != NSM_IOCTL_RAW)
+		return -EINVAL;
 	struct nsm_raw raw;
 	if (copy_from_user(&raw, arg, sizeof(raw)) < 0)
 		return -EFAULT;

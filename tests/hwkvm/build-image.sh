@@ -32,7 +32,7 @@ PROGRAMS=(bash sh env cat cp mv rm ln mkdir rmdir ls touch chmod chown stat
 	date mktemp basename dirname readlink realpath seq yes true false
 	kill nproc id stty sync setsid ldd
 	grep egrep sed awk mawk find xargs cpio tar gzip zstd xz
-	openssl socat setpriv faketime ps pgrep pkill)
+	openssl socat setpriv faketime ps pgrep pkill unshare mount umount iasl)
 # Data files those programs read at run time.
 DATA=(/etc/ssl/openssl.cnf /usr/lib/ssl /usr/lib/x86_64-linux-gnu/faketime)
 
@@ -67,7 +67,9 @@ copy_libs() {
 	done < <(ldd "$1" 2>/dev/null | grep -oE '(/[^ ]+\.so[^ ]*)' | sort -u)
 }
 
-for p in "${PROGRAMS[@]}"; do
+# Every coreutils program (sha256sum, stat, nproc...), whatever a script picks.
+mapfile -t COREUTILS < <(dpkg -L coreutils 2>/dev/null | grep -E '^/usr/s?bin/[^/]+$' | xargs -rn1 basename)
+for p in "${PROGRAMS[@]}" "${COREUTILS[@]}"; do
 	path=$(type -P "$p" 2>/dev/null || true)
 	[ -n "$path" ] && [ -f "$path" ] || continue
 	copy_path "$path"
@@ -88,34 +90,11 @@ fi
 mkdir -p "$stage/usr/lib/hwkvm"
 cp "$BUSYBOX" "$stage/usr/lib/hwkvm/busybox"
 
-# Modules with their dependencies first (the "depends=" field of .modinfo;
-# the package ships no modules.dep), decompressed into a directory with an
-# "order" file: L1's own (kvm-amd, vhost...) and the enclave's (what a Linux
-# enclave loads to reach carve's devices).
-module_file() { find "$MODDIR/kernel" \( -name "$1.ko.xz" -o -name "${1//_/-}.ko.xz" \) | head -1; }
-install_modules() { # DEST NAME...
-	local dest=$1
-	shift
-	declare -A seen=()
-	local order=()
-	add_module() {
-		local name=$1 file dep
-		[ -z "${seen[$name]:-}" ] || return 0
-		seen[$name]=1
-		file=$(module_file "$name")
-		[ -n "$file" ] || { echo "build-image: module $name not in $MODDIR" >&2; exit 1; }
-		for dep in $(xz -dc "$file" | tr '\0' '\n' | sed -n 's/^depends=//p' | tr ',' ' '); do
-			add_module "$dep"
-		done
-		xz -dc "$file" >"$dest/$name.ko"
-		order+=("$name")
-	}
-	mkdir -p "$dest"
-	for m in "$@"; do add_module "$m"; done
-	printf '%s\n' "${order[@]}" >"$dest/order"
-}
-install_modules "$stage/usr/lib/hwkvm/modules" "${MODULES[@]}"
-install_modules "$stage/usr/lib/hwkvm/enclave-modules" "${ENCLAVE_MODULES[@]}"
+# L1's own modules (kvm-amd, vhost...) and the enclave's (what a Linux
+# enclave loads to reach carve's devices), each directory with its "order".
+. "$ROOT/scripts/lib/modules.sh"
+install_modules "$MODDIR" "$stage/usr/lib/hwkvm/modules" "${MODULES[@]}"
+install_modules "$MODDIR" "$stage/usr/lib/hwkvm/enclave-modules" "${ENCLAVE_MODULES[@]}"
 
 # The same kernel for L2: its bzImage and its uncompressed ELF (vmlinux).
 cp "$KERNEL" "$stage/usr/lib/hwkvm/vmlinuz"

@@ -8,19 +8,24 @@
 #   tests/hwkvm/run.sh --shell          an interactive shell in L1 (Ctrl-A x quits)
 #
 # Options: --out DIR (logs; default build/hwkvm/logs), --carve release|san
-# (the build $CARVE names in L1; default san), --smp N (L1 CPUs, default 2),
-# --timeout S (the whole L1 run, default 900), --no-build (reuse the image).
+# (the build $CARVE names in L1; default san), --smp N (CPUs of each L1,
+# default 2), --jobs N (L1 instances side by side, each running a share of
+# the tests balanced by their seconds in tests.list; default: host CPUs, at
+# most 2), --timeout S (each L1's whole run, default 900), --no-build (reuse
+# the image).
 #
-# It writes DIR/console.log (the whole L1 console), DIR/results.log (the raw
-# result stream) and one TAP log per test, DIR/<test with / as __>.log; a
-# test that did not finish gets a "not ok" naming why and the console's last
-# lines. The exit status is 0 when every test passed. Needs the release and
+# It writes DIR/console-<i>.log (the whole console of L1 instance i),
+# DIR/results-<i>.log (its raw result stream) and one TAP log per test,
+# DIR/<test with / as __>.log; a test that did not finish gets a "not ok"
+# naming why and the console's last lines. The exit status is 0 when every
+# test passed. Needs the release and
 # sanitizer builds (make && make SAN=1 tests), qemu-system-x86 and
 # busybox-static (scripts/setup.sh).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/hwkvm/logs
-tests="" shell=0 carve=san smp=2 limit=900 build=1
+tests="" shell=0 carve=san smp=2 limit=900 build=1 jobs=$(nproc 2>/dev/null || echo 1)
+[ "$jobs" -le 2 ] || jobs=2
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--tests) tests=$2; shift ;;
@@ -28,14 +33,16 @@ while [ $# -gt 0 ]; do
 	--out) OUT=$2; shift ;;
 	--carve) carve=$2; shift ;;
 	--smp) smp=$2; shift ;;
+	--jobs) jobs=$2; shift ;;
 	--timeout) limit=$2; shift ;;
 	--no-build) build=0 ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 	shift
 done
+LIST=$ROOT/tests/hwkvm/tests.list
 if [ -z "$tests" ]; then
-	tests=$(grep -v '^\s*#' "$ROOT/tests/hwkvm/tests.list" | awk 'NF { print $1 }' | paste -sd, -)
+	tests=$(grep -v '^\s*#' "$LIST" | awk 'NF { print $1 }' | paste -sd, -)
 fi
 say() { echo "hwkvm: $*" >&2; }
 
@@ -64,48 +71,70 @@ if [ "$shell" -eq 1 ]; then
 fi
 
 rm -f "$OUT"/*.log
-console=$OUT/console.log results=$OUT/results.log
-start=$(date +%s)
-timeout -k 10 "$limit" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$tests" \
-	-serial "file:$console" -serial "file:$results" </dev/null 2>"$OUT/qemu.log"
-qrc=$?
-say "L1 ran $(($(date +%s) - start)) s (qemu status $qrc; $(grep -m1 '^@@hwkvm kvm' "$results" 2>/dev/null | cut -d' ' -f3-))"
 
-# Splits the result stream into one TAP log per test.
-log_of() { echo "$OUT/${1//\//__}.log"; }
-why_unfinished() {
-	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then echo "L1 ran out of its $limit s"
-	elif grep -q '^@@hwkvm fail' "$results" 2>/dev/null; then grep -m1 '^@@hwkvm fail' "$results" | cut -d' ' -f3-
-	else echo "L1 stopped (qemu status $qrc) before the test ended"; fi
+# Shares: the longest test first to the least loaded instance (the seconds in
+# tests.list; 30 for a test not listed there), each share in list order.
+declare -a share=() load=()
+for ((i = 0; i < jobs; i++)); do share[i]="" load[i]=0; done
+while read -r secs t; do
+	best=0
+	for ((i = 1; i < jobs; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
+	share[best]+=",$t" load[best]=$((load[best] + secs))
+done < <(for t in ${tests//,/ }; do
+	echo "$(awk -v t="$t" '$1 == t { print $2 + 0; f = 1 } END { if (!f) print 30 }' "$LIST") $t"
+done | sort -rn -k1,1)
+
+# One L1: its console and result stream in DIR/console-<i>.log and
+# DIR/results-<i>.log, its qemu status in DIR/qemu-<i>.status.
+run_l1() { # index tests
+	timeout -k 10 "$limit" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$2" \
+		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/results-$1.log" </dev/null 2>"$OUT/qemu-$1.log"
+	echo $? >"$OUT/qemu-$1.status"
 }
-status=0
-current=""
-while IFS= read -r line; do
-	case "$line" in
-	"@@hwkvm begin "*) current=${line#@@hwkvm begin }; : >"$(log_of "$current")" ;;
-	"@@hwkvm end "*)
-		rc=$(echo "$line" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
-		log=$(log_of "$current")
-		if [ "${rc:-1}" -ne 0 ] && ! grep -q '^not ok' "$log"; then
-			echo "not ok - $current exited with status $rc in L1" >>"$log"
-		fi
-		echo "# L1: $current ${line##* rc=}" >>"$log"
-		[ "${rc:-1}" -eq 0 ] || status=1
-		current="" ;;
-	"@@hwkvm "*) ;;
-	*) [ -n "$current" ] && printf '%s\n' "$line" >>"$(log_of "$current")" ;;
-	esac
-done < <(tr -d '\r' <"$results" 2>/dev/null)
+start=$(date +%s)
+for ((i = 0; i < jobs; i++)); do
+	[ -n "${share[i]}" ] && run_l1 "$i" "${share[i]#,}" &
+done
+wait
+say "L1 ran $(($(date +%s) - start)) s in $jobs instance(s) ($(grep -h -m1 '^@@hwkvm kvm' "$OUT"/results-*.log 2>/dev/null | head -1 | cut -d' ' -f3-))"
 
-for t in ${tests//,/ }; do
-	log=$(log_of "$t")
-	if [ -n "$current" ] && [ "$t" = "$current" ] || [ ! -f "$log" ]; then
-		{
-			echo "not ok - $t did not finish in L1: $(why_unfinished)"
-			echo "#   last console lines ($console):"
-			tail -15 "$console" 2>/dev/null | sed 's/^/#   /'
-		} >>"$log"
-		status=1
-	fi
+# Splits each result stream into one TAP log per test.
+log_of() { echo "$OUT/${1//\//__}.log"; }
+status=0
+for ((i = 0; i < jobs; i++)); do
+	[ -n "${share[i]}" ] || continue
+	results=$OUT/results-$i.log console=$OUT/console-$i.log
+	qrc=$(cat "$OUT/qemu-$i.status" 2>/dev/null || echo 1)
+	current=""
+	while IFS= read -r line; do
+		case "$line" in
+		"@@hwkvm begin "*) current=${line#@@hwkvm begin }; : >"$(log_of "$current")" ;;
+		"@@hwkvm end "*)
+			rc=$(echo "$line" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
+			log=$(log_of "$current")
+			if [ "${rc:-1}" -ne 0 ] && ! grep -q '^not ok' "$log"; then
+				echo "not ok - $current exited with status $rc in L1" >>"$log"
+			fi
+			echo "# L1 instance $i: $current ${line##* rc=}" >>"$log"
+			[ "${rc:-1}" -eq 0 ] || status=1
+			current="" ;;
+		"@@hwkvm "*) ;;
+		*) [ -n "$current" ] && printf '%s\n' "$line" >>"$(log_of "$current")" ;;
+		esac
+	done < <(tr -d '\r' <"$results" 2>/dev/null)
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then why="L1 ran out of its $limit s"
+	elif grep -q '^@@hwkvm fail' "$results" 2>/dev/null; then why=$(grep -m1 '^@@hwkvm fail' "$results" | cut -d' ' -f3-)
+	else why="L1 stopped (qemu status $qrc) before the test ended"; fi
+	for t in ${share[i]//,/ }; do
+		log=$(log_of "$t")
+		if { [ -n "$current" ] && [ "$t" = "$current" ]; } || [ ! -f "$log" ]; then
+			{
+				echo "not ok - $t did not finish in L1: $why"
+				echo "#   last console lines ($console):"
+				tail -15 "$console" 2>/dev/null | sed 's/^/#   /'
+			} >>"$log"
+			status=1
+		fi
+	done
 done
 exit $status

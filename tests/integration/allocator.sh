@@ -4,6 +4,7 @@
 # release back to development mode. Changes the host's 2 MiB hugepage count
 # for a moment and restores it.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 cd "$TMP"
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 NR=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages

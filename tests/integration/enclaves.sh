@@ -4,6 +4,7 @@
 # vsock and the attestation document checked, console of a debug enclave,
 # terminate by id and by name, and the enclave's own exit.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 cd "$TMP"
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 HELLO=$ROOT/build/guest/apps/hello

@@ -10,6 +10,7 @@
 # VMM that reads it). Every guest run is bounded by `timeout`.
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
+requires_kvm
 
 KERNEL=$ROOT/build/guest/carve-kernel.elf
 PROGS=$ROOT/build/guest/progs
@@ -26,7 +27,6 @@ elif [ -x "$ROOT/.vmm-snapshot" ] && "$ROOT/.vmm-snapshot" vmm --help >/dev/null
 fi
 why=
 [ -n "$VMM" ] || why="no carve binary with the vmm command"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || why=${why:-"/dev/kvm is not usable"}
 [ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
 [ -x "$PROGS/musl/hello" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
 if [ -n "$why" ]; then

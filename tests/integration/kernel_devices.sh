@@ -10,6 +10,7 @@
 # Every guest run is bounded by `timeout`.
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
+requires_kvm
 
 KERNEL=$ROOT/build/guest/carve-kernel.elf
 PROGS=$ROOT/build/guest/progs
@@ -17,7 +18,6 @@ CARVE=${CARVE:-$ROOT/build/bin/carve}
 
 why=
 "$CARVE" vmm --help 2>&1 | grep -q -- '--eif-path' || why="carve has no 'vmm --eif-path'"
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || why=${why:-"/dev/kvm is not usable"}
 [ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
 [ -x "$PROGS/musl/vsockprobe" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
 PEER=$ROOT/build/tests/tools/uds_peer

@@ -3,6 +3,7 @@
 # rule with its E-code, and the boot-failure path (a guest that stops before
 # its heartbeat) with its saved console.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 cd "$TMP"
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -3,6 +3,7 @@
 # ACPICA's disassembler (iasl -d): no errors, no warnings, correct checksums;
 # the DSDT has one LNRO0005 device per virtio-mmio slot and recompiles.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -2,6 +2,7 @@
 # carve vmm refuses bad kernels and bad flags with a clear error and the
 # right E-code, before any guest code runs.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -3,6 +3,7 @@
 # the serial console, what the VMM gave it; then it stops through each stop
 # path and the exit status must say how it stopped.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -4,6 +4,7 @@
 # cmdline_size 255) is loaded at 1 MiB and entered at +0x200 in long mode;
 # the zero page carries the kernel's own setup header.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 BZ=$ROOT/build/guests/carve-guest.bz

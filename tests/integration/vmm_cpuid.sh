@@ -3,6 +3,7 @@
 # KVM_CAP_ENFORCE_PV_FEATURE_CPUID on every vCPU, a PV MSR outside it raises
 # #GP in the guest (the guest installs an IDT handler and reports).
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -2,6 +2,7 @@
 # carve vmm --eif-path: the EIF is CRC-checked, placed whole at 8 MiB (as
 # Nitro does), and booted from its kernel, cmdline and concatenated ramdisks.
 . "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 GUEST=$ROOT/build/guests/carve-guest.elf

@@ -4,6 +4,7 @@
 #                                           prints "[ ECODE ]" on stderr
 #   same "description" "$actual" "$expected"
 #   skip "description" "reason"
+#   requires_kvm                            skips the whole script without /dev/kvm
 #   finish                                  prints the plan, exits non-zero on failure
 # $CARVE is the carve binary under test (the sanitizer build).
 set -u
@@ -58,6 +59,17 @@ same() {
 skip() {
 	TAP_N=$((TAP_N + 1))
 	echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+# Scripts that boot VMs call this first. Without a usable /dev/kvm the
+# script is one skip that says why; the hardware-KVM bed (tests/hwkvm) runs
+# the same script in its L1 guest, against a real KVM, as part of the suite.
+requires_kvm() {
+	if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		skip "$(basename "$0" .sh): every check boots a VM" \
+			"this host has no usable /dev/kvm; tests/hwkvm runs this script in L1 instead"
+		finish
+	fi
 }
 
 finish() {

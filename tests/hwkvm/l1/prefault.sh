@@ -16,12 +16,6 @@ same "carve vmm: the test guest exits 0" "$?" 0
 grep -q '^vmm: KVM_PRE_FAULT_MEMORY mapped 0x0-0x1fffffff (512 MiB) in [0-9.]* ms$' vmm.err
 tap_result $? "carve vmm --verbose: KVM_PRE_FAULT_MEMORY mapped all 512 MiB" vmm.err
 
-# 4 GiB of guest memory: two ranges around the MMIO hole [3 GiB, 4 GiB).
-timeout 120 "$CARVE" vmm --kernel "$ROOT/build/guests/carve-guest.elf" --memory 4096 --cpus 1 --verbose \
-	</dev/null >vmm4.out 2>vmm4.err
-grep -q '^vmm: KVM_PRE_FAULT_MEMORY mapped 0x0-0xbfffffff,0x100000000-0x13fffffff (4096 MiB) in [0-9.]* ms$' vmm4.err
-tap_result $? "carve vmm --verbose: 4 GiB prefaulted as two ranges around the MMIO hole" vmm4.err
-
 # An enclave: the event log names the range.
 mkdir -p rootfs/bin
 cp "$ROOT/build/guest/apps/hello" rootfs/bin/hello
