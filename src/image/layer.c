@@ -24,6 +24,8 @@ struct pipe {
 	struct digester blob, diff;
 	uint8_t *in, *mid, *data;
 	int read_errno;
+	struct progress progress; /* large layers, on a TTY */
+	char label[32];
 };
 
 /* Feeds the decompressor from the archive member, hashing the blob. */
@@ -37,6 +39,7 @@ static la_ssize_t blob_read(struct archive *a, void *ctx, const void **buf)
 		return -1;
 	}
 	digester_update(&p->blob, p->in, (size_t)n);
+	progress_update(&p->progress, p->blob.bytes);
 	*buf = p->in;
 	return n;
 }
@@ -60,6 +63,7 @@ static void pipe_close(struct pipe *p)
 		archive_read_free(p->tar);
 	if (p->raw)
 		archive_read_free(p->raw);
+	progress_end(&p->progress);
 	source_stream_close(&p->st);
 	digester_drop(&p->blob);
 	digester_drop(&p->diff);
@@ -84,6 +88,8 @@ static int pipe_open(struct pipe *p, const struct image_source *s, const struct 
 	if (rc == 0)
 		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %u ('%s') is missing from '%s'", ls->index,
 				  ls->member, s->path);
+	snprintf(p->label, sizeof(p->label), "Reading layer %u", ls->index);
+	progress_begin(&p->progress, p->label, p->st.size);
 	p->raw = archive_read_new();
 	p->tar = archive_read_new();
 	if (!p->raw || !p->tar)

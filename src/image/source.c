@@ -147,6 +147,7 @@ static int tar_find(const struct image_source *s, const char *want, struct sourc
 		}
 		if (found && !next[0]) {
 			st->a = a;
+			st->size = archive_entry_size(e) > 0 ? (uint64_t)archive_entry_size(e) : 0;
 			return 1;
 		}
 		archive_read_free(a);
@@ -162,6 +163,7 @@ int source_stream_open(const struct image_source *s, const char *name, struct so
 {
 	st->fd = -1;
 	st->a = NULL;
+	st->size = 0;
 	if (!*name)
 		return 0;
 	if (!source_is_dir(s))
@@ -179,6 +181,7 @@ int source_stream_open(const struct image_source *s, const char *name, struct so
 		return 0;
 	}
 	st->fd = fd;
+	st->size = (uint64_t)stt.st_size;
 	return 1;
 }
 

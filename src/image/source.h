@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "carve/error.h"
@@ -21,6 +22,7 @@ struct image_source {
 struct source_stream {
 	int fd;            /* directory member */
 	struct archive *a; /* tar member: positioned at its data */
+	uint64_t size;     /* as the directory or the tar header says */
 };
 
 /* E19 when path cannot be opened; E50 when a file is not a tar archive. */
