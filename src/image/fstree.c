@@ -1,5 +1,6 @@
 /* The in-memory root filesystem the layers are applied to (see fstree.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -135,12 +136,90 @@ static void kid_remove(struct fs_node *dir, size_t at)
 	dir->nkids--;
 }
 
-/* Walks to the parent directory of path, creating directories when `make`
- * (replacing non-directories in the way); *base is the last component. */
+#define MAX_HOPS 40 /* symlinks followed in one path, as Linux's MAXSYMLINKS */
+#define MAX_DEPTH 1024
+#define PATH_CAP 8192
+
+/* The directory a path names inside the tree, following symlinks in every
+ * component with the tree as the root ("/" and ".." stop at it), as the
+ * image's own programs will see it. Fills canon with its symlink-free path.
+ * NULL when it is missing, not a directory, or the links loop. */
+static struct fs_node *resolve_dir(struct fs_tree *t, const char *path, char *canon, size_t cap)
+{
+	struct fs_node **stack = malloc(MAX_DEPTH * sizeof(*stack));
+	char *work = malloc(PATH_CAP), *next = malloc(PATH_CAP);
+	struct fs_node *res = NULL;
+	if (!stack || !work || !next || snprintf(work, PATH_CAP, "%s", path) >= PATH_CAP)
+		goto out;
+	size_t depth = 0, clen = 0;
+	stack[0] = &t->root;
+	canon[0] = '\0';
+	int hops = 0;
+	const char *p = work;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p) {
+			res = stack[depth];
+			break;
+		}
+		size_t len = strcspn(p, "/");
+		if (len == 1 && p[0] == '.') {
+			p += len;
+			continue;
+		}
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (depth) {
+				depth--;
+				char *slash = strrchr(canon, '/');
+				clen = slash ? (size_t)(slash - canon) : 0;
+				canon[clen] = '\0';
+			}
+			p += len;
+			continue;
+		}
+		bool found;
+		size_t at = kid_index(stack[depth], p, len, &found);
+		if (!found)
+			break;
+		struct fs_node *n = stack[depth]->kids[at];
+		if (S_ISLNK(n->mode)) {
+			if (++hops > MAX_HOPS || !n->target)
+				break;
+			/* Start again from the root: the target, then the rest. */
+			int w = n->target[0] == '/' ? snprintf(next, PATH_CAP, "%s/%s", n->target, p + len)
+						    : snprintf(next, PATH_CAP, "%s/%s/%s", canon, n->target, p + len);
+			if (w < 0 || w >= PATH_CAP)
+				break;
+			memcpy(work, next, (size_t)w + 1);
+			p = work;
+			depth = clen = 0;
+			canon[0] = '\0';
+			continue;
+		}
+		if (!S_ISDIR(n->mode) || depth + 1 >= MAX_DEPTH || clen + len + 2 > cap)
+			break;
+		stack[++depth] = n;
+		clen += (size_t)snprintf(canon + clen, cap - clen, "%s%.*s", clen ? "/" : "", (int)len, p);
+		p += len;
+	}
+out:
+	free(stack);
+	free(work);
+	free(next);
+	return res;
+}
+
+/* Walks to the parent directory of path; *base is the last component. A
+ * symlink to a directory on the way is followed inside the tree, as
+ * unpacking a layer over a root filesystem would (merged-/usr images have
+ * bin -> usr/bin). When `make`, missing directories are created and other
+ * things in the way replaced by directories. */
 static struct fs_node *walk_parent(struct fs_tree *t, const char *path, bool make, unsigned layer,
 				   const char **base)
 {
 	struct fs_node *dir = &t->root;
+	char canon[4096] = "", link[PATH_CAP];
 	const char *p = path;
 	for (;;) {
 		const char *slash = strchr(p, '/');
@@ -152,12 +231,25 @@ static struct fs_node *walk_parent(struct fs_tree *t, const char *path, bool mak
 		bool found;
 		size_t at = kid_index(dir, p, len, &found);
 		struct fs_node *n = found ? dir->kids[at] : NULL;
+		if (n && S_ISLNK(n->mode) && n->target) {
+			int w = n->target[0] == '/' ? snprintf(link, sizeof(link), "%s", n->target)
+						    : snprintf(link, sizeof(link), "%s/%s", canon, n->target);
+			char to[sizeof(canon)];
+			struct fs_node *d = w > 0 && w < (int)sizeof(link) ? resolve_dir(t, link, to, sizeof(to)) : NULL;
+			if (d) {
+				memcpy(canon, to, sizeof(canon));
+				dir = d;
+				p = slash + 1;
+				continue;
+			}
+		}
 		if (!n || !S_ISDIR(n->mode)) {
 			if (!make)
 				return NULL;
 			if (n) {
-				/* A file where the layer needs a directory: as when
-				 * a tar is unpacked over it, the directory wins. */
+				/* A file (or a dangling link) where the layer needs a
+				 * directory: as when a tar is unpacked over it, the
+				 * directory wins. */
 				node_clear(n);
 			} else if (!(n = kid_insert(dir, at, p, len))) {
 				return NULL;
@@ -166,6 +258,10 @@ static struct fs_node *walk_parent(struct fs_tree *t, const char *path, bool mak
 			n->uid = n->gid = 0;
 			n->layer = layer;
 		}
+		size_t cl = strlen(canon);
+		if (cl + len + 2 > sizeof(canon))
+			return NULL;
+		snprintf(canon + cl, sizeof(canon) - cl, "%s%.*s", cl ? "/" : "", (int)len, p);
 		dir = n;
 		p = slash + 1;
 	}
@@ -231,10 +327,20 @@ int fs_put(struct fs_tree *t, const char *path, const struct fs_attrs *a, unsign
 int fs_link(struct fs_tree *t, const char *path, const char *target, unsigned layer)
 {
 	struct fs_node *src = fs_lookup(t, target);
-	if (!src || !S_ISREG(src->mode) || !*path)
+	if (!src || !*path)
 		return -ENOENT;
 	if (!strcmp(path, target))
 		return 0;
+	if (S_ISLNK(src->mode)) {
+		/* GNU tar hard-links symlinks too; a second symlink reads the same. */
+		char *to = strdup(src->target ? src->target : "");
+		struct fs_attrs a = {.mode = src->mode, .uid = src->uid, .gid = src->gid, .target = to};
+		int rc = to ? fs_put(t, path, &a, layer) : -ENOMEM;
+		free(to);
+		return rc;
+	}
+	if (!S_ISREG(src->mode))
+		return -ENOENT;
 	/* node_for may clear the node that holds the data: keep it alive. */
 	struct fs_data *data = src->data;
 	data->refs++;
@@ -268,9 +374,16 @@ static void prune_lower(struct fs_node *dir, unsigned layer)
 	}
 }
 
+/* The directory a whiteout or opaque marker sits in, through symlinks. */
+static struct fs_node *marker_dir(struct fs_tree *t, const char *dir)
+{
+	char canon[4096];
+	return resolve_dir(t, dir, canon, sizeof(canon));
+}
+
 int fs_whiteout(struct fs_tree *t, const char *dir, const char *name, unsigned layer)
 {
-	struct fs_node *d = fs_lookup(t, dir);
+	struct fs_node *d = marker_dir(t, dir);
 	if (!d || !S_ISDIR(d->mode))
 		return 0;
 	bool found;
@@ -287,7 +400,7 @@ int fs_whiteout(struct fs_tree *t, const char *dir, const char *name, unsigned l
 
 int fs_opaque(struct fs_tree *t, const char *dir, unsigned layer)
 {
-	struct fs_node *d = fs_lookup(t, dir);
+	struct fs_node *d = marker_dir(t, dir);
 	if (d && S_ISDIR(d->mode))
 		prune_lower(d, layer);
 	return 0;

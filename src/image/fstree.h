@@ -69,8 +69,8 @@ struct fs_node *fs_lookup(struct fs_tree *t, const char *path);
  * directory over a directory keeps the contents and takes the new
  * attributes; anything else replaces what was there. 0, or -ENOMEM. */
 int fs_put(struct fs_tree *t, const char *path, const struct fs_attrs *a, unsigned layer);
-/* A hard link at path to the regular file at target. -ENOENT when target is
- * missing or not a regular file. */
+/* A hard link at path to the regular file at target (a copy when target is
+ * a symlink). -ENOENT when target is missing or of another type. */
 int fs_link(struct fs_tree *t, const char *path, const char *target, unsigned layer);
 /* Deletes dir/name if a lower layer wrote it (whiteouts never delete what
  * their own layer writes, whatever the order inside the layer). */

@@ -29,7 +29,8 @@ eif_flags() { od -An -tu2 --endian=big -j6 -N2 "$1" | tr -d ' '; }
 # --- layers ------------------------------------------------------------------
 # 1: the base; 2: a whiteout, an opaque directory, a hard link, a symlink,
 # a file replaced; 3: a file in a directory the base also had.
-mkdir -p l1/etc l1/bin l1/opt/old l1/gone l1/var/keep
+mkdir -p l1/etc l1/bin l1/opt/old l1/gone l1/var/keep l1/usr/sbin
+ln -s usr/sbin l1/sbin # merged /usr: later layers may write through it
 printf 'base\n' >l1/etc/motd
 printf 'remove me\n' >l1/etc/junk
 printf 'old\n' >l1/opt/old/file
@@ -44,11 +45,13 @@ mkdir -p l2/opt && : >l2/opt/.wh..wh..opq && mkdir -p l2/opt/new && printf 'new\
 printf 'shared contents\n' >l2/usr/lib/a && ln l2/usr/lib/a l2/usr/lib/b
 ln -s ../etc/motd l2/usr/lib/motd-link
 printf 'layer two\n' >l2/etc/motd
-mkdir -p l3/var/keep
+mkdir -p l3/var/keep l3/sbin
 printf 'added\n' >l3/var/keep/added
-for l in l1 l2 l3; do
-	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C $l -cf $l.tar .
-done
+printf 'tool\n' >l3/sbin/tool
+TAR=(tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0)
+for l in l1 l2; do "${TAR[@]}" -C $l -cf $l.tar .; done
+# Layer 3 names files only, no directory entries, as some builders write.
+"${TAR[@]}" -C l3 -cf l3.tar ./var/keep/added ./sbin/tool
 
 # --- an OCI layout with several images -----------------------------------------
 mkdir -p oci/blobs/sha256
@@ -104,6 +107,8 @@ ok "an opaque directory hides the lower contents" test ! -e x/rootfs/opt/old
 same "an opaque directory keeps its own layer's files" "$(cat x/rootfs/opt/new/file)" "new"
 same "a lower directory keeps its files" "$(cat x/rootfs/var/keep/k)" "keep"
 same "a third layer adds to it" "$(cat x/rootfs/var/keep/added)" "added"
+same "a file under a symlinked directory lands in its target" "$(cat x/rootfs/usr/sbin/tool)" "tool"
+same "the symlink stays a symlink" "$(readlink x/rootfs/sbin)" "usr/sbin"
 same "hard links share one inode" "$(stat -c %i x/rootfs/usr/lib/a)" "$(stat -c %i x/rootfs/usr/lib/b)"
 same "hard link contents" "$(cat x/rootfs/usr/lib/b)" "shared contents"
 same "symlinks stay symlinks" "$(readlink x/rootfs/usr/lib/motd-link)" "../etc/motd"
@@ -179,6 +184,20 @@ ok "the error lists the tags" grep -q "myapp:1.0, myapp:latest, other:2" "$TMP/e
 fails_with 50 "two images and no tag is E50" $CARVE build-enclave --docker-uri docker-archive:docker.tar "${K[@]}" --output-file t.eif
 gzip -c docker.tar >docker.tar.gz
 ok "a gzipped docker save reads too" $CARVE build-enclave --docker-uri docker.tar.gz:myapp:1.0 "${K[@]}" --output-file gz.eif
+
+# --- docker save since Docker 25: an OCI layout inside, manifest.json into blobs/
+mkdir -p dk25 && cp -r one/. dk25/
+printf '[{"Config":"blobs/sha256/%s","RepoTags":["new:1"],"Layers":["blobs/sha256/%s","blobs/sha256/%s","blobs/sha256/%s"]}]' \
+	"$id" "${L1#sha256:}" "${L2#sha256:}" "${L3#sha256:}" >dk25/manifest.json
+tar -C dk25 -cf docker25.tar .
+ok "a Docker 25+ save builds" $CARVE build-enclave --docker-uri docker25.tar "${K[@]}" --output-file d25.eif
+$CARVE describe-eif --eif-path d25.eif >d25.json 2>/dev/null
+same "same image, same PCR2" "$(json_field d25.json PCR2)" "$(json_field app.json PCR2)"
+same "its tag is used" "$(json_field d25.json ImageName)" "new"
+h=${L3#sha256:}
+cp -r dk25 dk25bad && chmod u+w "dk25bad/blobs/sha256/$h" && printf 'Z' | dd of="dk25bad/blobs/sha256/$h" bs=1 seek=10 conv=notrunc status=none
+fails_with 50 "its layer digests are checked" $CARVE build-enclave --docker-uri docker-archive:dk25bad "${K[@]}" --output-file q.eif
+ok "the error names the blob's sha256" grep -q "blob's sha256" "$TMP/err"
 
 # --- damaged and unsafe images --------------------------------------------------
 cp -r one bad

@@ -173,6 +173,11 @@ static void test_hard_links_share_data_and_survive_replacement(void **state)
 	assert_int_equal(fs_link(&t, "x/b", "b", 2), 0);
 	assert_int_equal(fs_whiteout(&t, "", "b", 3), 0);
 	assert_int_equal(fs_lookup(&t, "x/b")->data->off, 42);
+	/* A hard link to a symlink is a second symlink. */
+	struct fs_attrs l = {.mode = S_IFLNK | 0777, .target = "x/b"};
+	assert_int_equal(fs_put(&t, "sl", &l, 3), 0);
+	assert_int_equal(fs_link(&t, "sl2", "sl", 3), 0);
+	assert_string_equal(fs_lookup(&t, "sl2")->target, "x/b");
 	fs_tree_free(&t);
 }
 
@@ -203,6 +208,44 @@ static void test_types_replace_each_other(void **state)
 	fs_tree_free(&t);
 }
 
+static void put_link(struct fs_tree *t, const char *path, const char *target, unsigned layer)
+{
+	struct fs_attrs a = {.mode = S_IFLNK | 0777, .target = target};
+	assert_int_equal(fs_put(t, path, &a, layer), 0);
+}
+
+static void test_symlinked_parents_are_followed_inside_the_tree(void **state)
+{
+	(void)state;
+	struct fs_tree t;
+	fs_tree_init(&t);
+	put_dir(&t, "usr/bin", 1);
+	put_link(&t, "bin", "usr/bin", 1);         /* merged /usr */
+	put_link(&t, "usr/lib64", "/usr/lib", 1);  /* absolute: from the image's root */
+	put_dir(&t, "usr/lib", 1);
+	put_link(&t, "up", "../../../../usr", 1);  /* ".." stops at the root */
+	put_link(&t, "loop", "loop", 1);
+	put_link(&t, "dangling", "nowhere", 1);
+	put_file(&t, "bin/sh", 2, 1);
+	put_file(&t, "usr/lib64/libc.so", 2, 2);
+	put_file(&t, "up/bin/env", 2, 3);
+	assert_true(S_ISLNK(fs_lookup(&t, "bin")->mode));
+	assert_int_equal(fs_lookup(&t, "usr/bin/sh")->data->off, 1);
+	assert_int_equal(fs_lookup(&t, "usr/lib/libc.so")->data->off, 2);
+	assert_int_equal(fs_lookup(&t, "usr/bin/env")->data->off, 3);
+	assert_non_null(fs_lookup(&t, "bin/sh")); /* lookups follow too */
+	/* A whiteout through the link deletes the file it names. */
+	assert_int_equal(fs_whiteout(&t, "bin", "sh", 3), 0);
+	assert_null(fs_lookup(&t, "usr/bin/sh"));
+	/* A loop or a dangling link in the way is replaced by a directory. */
+	put_file(&t, "loop/x", 2, 0);
+	assert_true(S_ISDIR(fs_lookup(&t, "loop")->mode));
+	put_file(&t, "dangling/x", 2, 0);
+	assert_true(S_ISDIR(fs_lookup(&t, "dangling")->mode));
+	assert_null(fs_lookup(&t, "nowhere"));
+	fs_tree_free(&t);
+}
+
 static void test_children_are_sorted(void **state)
 {
 	(void)state;
@@ -229,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_opaque_hides_lower_contents_in_any_order),
 		cmocka_unit_test(test_hard_links_share_data_and_survive_replacement),
 		cmocka_unit_test(test_types_replace_each_other),
+		cmocka_unit_test(test_symlinked_parents_are_followed_inside_the_tree),
 		cmocka_unit_test(test_children_are_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
