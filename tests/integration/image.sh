@@ -147,6 +147,17 @@ fails_with 50 "several images and no ref is E50" $CARVE build-enclave --docker-u
 ok "the error lists the refs" grep -q "app.*entry" "$TMP/err"
 ok "a manifest digest selects too" $CARVE build-enclave --docker-uri "oci:oci:$M_entry" "${K[@]}" --output-file d.eif
 
+openssl ecparam -name secp384r1 -genkey -noout -out key.pem 2>/dev/null
+openssl req -new -x509 -key key.pem -out cert.pem -days 30 -subj "/CN=image-test" 2>/dev/null
+printf '{"team":"t"}' >meta.json
+ok "signed, with --name and --metadata" $CARVE build-enclave --docker-uri oci:oci:app "${K[@]}" --output-file signed.eif \
+	--signing-certificate cert.pem --private-key key.pem --name custom --metadata meta.json
+$CARVE describe-eif --eif-path signed.eif >signed.json 2>/dev/null
+ok "signed: PCR8 present" grep -q PCR8 signed.json
+same "signed: PCR2 as unsigned" "$(json_field signed.json PCR2)" "$(json_field app.json PCR2)"
+same "--name wins over the image's name" "$(json_field signed.json ImageName)" "custom"
+ok "CustomMetadata kept beside DockerInfo" grep -q '"team": "t"' signed.json
+
 # --- OCI archive, and plain paths ---------------------------------------------
 # One image per archive from here on: the app image alone.
 mkdir -p one && cp -r oci/blobs oci/oci-layout one/
