@@ -140,6 +140,7 @@ struct eif_build_opts {
 	const char *image_name;      /* NULL: output file name without .eif */
 	const char *image_version;   /* NULL: "1.0" */
 	const char *metadata_path;   /* user JSON, at most 4096 bytes; NULL: none */
+	const char *docker_info;     /* JSON object for DockerInfo (an image's inspect data); NULL: null */
 	const char *build_tool;      /* NULL: "carve" */
 	const char *build_tool_version;
 	time_t build_time;           /* -1: now, or SOURCE_DATE_EPOCH when set */

@@ -29,6 +29,20 @@ int ramdisk_write_app(const struct ramdisk_app *app, const char *out_path, struc
 /* Writes the bootstrap ramdisk of a carve-kernel enclave. */
 int ramdisk_write_bootstrap(const char *out_path, struct carve_err *err);
 
+struct image;
+struct image_config;
+/* The command an image's enclave runs, as nitro-cli picks it (reference/
+ * nitro-enclaves.md §3.6): Cmd when the config has one, else Entrypoint,
+ * never the two combined. An empty list counts as none. NULL when neither. */
+char *const *ramdisk_image_command(const struct image_config *c);
+/* The application ramdisk of a container image (build-enclave --docker-uri):
+ * cmd, env (the image's Env), rootfs/ with the image's files (owners kept,
+ * hard links as newc link groups) and the mount-point directories, and
+ * `workdir` (the WorkingDir and '\n') only when the image sets one. E48
+ * when the image has neither Cmd nor Entrypoint (nitro-cli's
+ * UnsupportedEntryPoint) or an entry holds a newline. */
+int ramdisk_write_image_app(const struct image *img, const char *out_path, struct carve_err *err);
+
 /* Splits a command line into words with POSIX shell quoting ('...', "...",
  * backslash) and no expansion of any kind. Returns the word count, or -1
  * with err (E03) for an unterminated quote or a trailing backslash. The

@@ -1,10 +1,12 @@
-/* carve build-enclave, in two forms:
+/* carve build-enclave, in three forms:
+ *   from a container image: --docker-uri REF [--docker-dir DIR]: the image
+ *     is read from a local archive or OCI layout (no daemon), laid out as
+ *     nitro-cli does (cmd, env, rootfs/, and workdir); see docs/images.md;
+ *   from a root filesystem: --rootfs DIR|TARBALL --cmd "prog args" [--env K=V]...;
  *   from parts:  --kernel K --cmdline C --ramdisk R [--ramdisk R]...
- *   from a root filesystem: --rootfs DIR|TARBALL --cmd "prog args" [--env K=V]...
- *     [--kernel K] [--cmdline C]: the application ramdisk is laid out as
- *     nitro-cli does (cmd, env, rootfs/), the kernel defaults to the carve
- *     enclave kernel, and a bootstrap ramdisk comes first unless --ramdisk
- *     gives the bootstrap ramdisks. */
+ * The first two choose a kernel with --kernel-kind (build.h) unless --kernel
+ * is given, and a bootstrap ramdisk comes first unless --ramdisk gives the
+ * bootstrap ramdisks. */
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,10 +16,8 @@
 
 #include "carve/ramdisk.h"
 #include "carve/util.h"
+#include "cli/build.h"
 #include "cli/cli.h"
-
-#define CARVE_KERNEL_BLOB "carve-kernel.elf"
-#define CARVE_KERNEL_CMDLINE "console=ttyS0"
 
 struct temp_file {
 	char path[PATH_MAX];
@@ -44,67 +44,93 @@ static void temp_file_remove(struct temp_file *t)
 	t->made = false;
 }
 
-/* Makes the ramdisks of the --rootfs form; appends them to `ramdisks`. */
-static int make_rootfs_ramdisks(const char *rootfs, const char *cmd, struct cli_list *env,
-				struct cli_list *ramdisks, struct temp_file tmp[2], struct carve_err *err)
+static int list_push(struct cli_list *l, const char *item, struct carve_err *err)
+{
+	const char **items = realloc(l->items, sizeof(*items) * (size_t)(l->count + 1));
+	if (!items)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	l->items = items;
+	items[l->count++] = item;
+	return 0;
+}
+
+/* The application ramdisk of the --rootfs form. */
+static int make_rootfs_ramdisk(const char *rootfs, const char *cmd, struct cli_list *env, const char *out,
+			       struct carve_err *err)
 {
 	char **argv = NULL;
 	int argc = shell_split(cmd, &argv, err);
 	if (argc < 0)
 		return -1;
-	int rc = -1;
+	int rc;
 	if (argc == 0) {
-		carve_fail(err, E03_INVALID_ARGUMENT, "--cmd is empty");
-		goto out;
+		rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cmd is empty");
+	} else {
+		struct ramdisk_app app = {
+			.rootfs = rootfs, .argv = (const char *const *)argv, .argc = argc,
+			.env = env->items, .envc = env->count,
+		};
+		rc = ramdisk_write_app(&app, out, err);
 	}
-	struct ramdisk_app app = {
-		.rootfs = rootfs, .argv = (const char *const *)argv, .argc = argc,
-		.env = env->items, .envc = env->count,
-	};
-	/* The application ramdisk first: it checks the user's input. */
-	if (temp_file_make(&tmp[1], "app", err) < 0 || ramdisk_write_app(&app, tmp[1].path, err) < 0)
-		goto out;
-	bool own_bootstrap = ramdisks->count == 0;
-	if (own_bootstrap && (temp_file_make(&tmp[0], "bootstrap", err) < 0 ||
-			      ramdisk_write_bootstrap(tmp[0].path, err) < 0))
-		goto out;
-	const char **items = realloc(ramdisks->items, sizeof(*items) * (size_t)(ramdisks->count + 2));
-	if (!items) {
-		carve_fail(err, E00_UNSPECIFIED, "out of memory");
-		goto out;
-	}
-	ramdisks->items = items;
-	if (own_bootstrap)
-		items[ramdisks->count++] = tmp[0].path;
-	items[ramdisks->count++] = tmp[1].path;
-	rc = 0;
-out:
 	free(argv);
 	return rc;
 }
 
+struct build_args {
+	struct eif_build_opts o;
+	struct cli_list ramdisks, env;
+	const char *rootfs, *cmd, *docker_uri, *docker_dir, *kernel_kind;
+};
+
+static int check_forms(const struct build_args *b, struct carve_err *err)
+{
+	if (b->docker_dir && !b->docker_uri)
+		return carve_fail(err, E01_MISSING_ARGUMENT, "--docker-dir needs --docker-uri: the tag to give the "
+				  "image built");
+	if (b->docker_uri && (b->rootfs || b->cmd || b->env.count))
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--docker-uri takes the files, command and "
+				  "environment from the image; leave out --rootfs, --cmd and --env");
+	if (!b->rootfs != !b->cmd)
+		return carve_fail(err, E01_MISSING_ARGUMENT, "--rootfs and --cmd go together");
+	if (!b->rootfs && b->env.count)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--env needs --rootfs and --cmd");
+	if (!b->rootfs && !b->docker_uri && b->kernel_kind)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--kernel-kind goes with --docker-uri or --rootfs");
+	if (!b->rootfs && !b->docker_uri &&
+	    (!b->o.kernel_path || !b->o.cmdline || b->ramdisks.count == 0))
+		return carve_fail(err, E01_MISSING_ARGUMENT, "build-enclave needs --docker-uri, or --rootfs and "
+				  "--cmd, or --kernel, --cmdline and --ramdisk; see 'carve build-enclave --help'");
+	return 0;
+}
+
 int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 {
-	struct eif_build_opts o = {.build_time = -1};
-	struct cli_list ramdisks = {0}, env = {0};
-	const char *rootfs = NULL, *cmd = NULL;
-	char kernel[PATH_MAX];
+	struct build_args b = {.o = {.build_time = -1}};
+	struct eif_build_opts *o = &b.o;
 	struct temp_file tmp[2] = {0};
+	struct build_kernel bk;
+	struct build_image bi = {0};
 	const struct cli_arg args[] = {
-		{"kernel", ARG_STRING, false, &o.kernel_path,
+		{"docker-uri", ARG_STRING, false, &b.docker_uri,
+		 "the container image: docker-archive:FILE[:name:tag], oci-archive:FILE[:ref], oci:DIR[:ref] or a path"},
+		{"docker-dir", ARG_STRING, false, &b.docker_dir,
+		 "build the Dockerfile in this directory first (with buildah), tagged --docker-uri"},
+		{"kernel-kind", ARG_STRING, false, &b.kernel_kind,
+		 "carve or linux: the kernel whose defaults to use (default: linux for images when its blobs exist, else carve)"},
+		{"kernel", ARG_STRING, false, &o->kernel_path,
 		 "kernel image (bzImage or ELF); with --rootfs the default is the carve enclave kernel"},
-		{"cmdline", ARG_STRING, false, &o.cmdline, "kernel command line"},
-		{"ramdisk", ARG_STRING_LIST, false, &ramdisks,
+		{"cmdline", ARG_STRING, false, &o->cmdline, "kernel command line"},
+		{"ramdisk", ARG_STRING_LIST, false, &b.ramdisks,
 		 "ramdisk (cpio); repeat: the first is the bootstrap ramdisk (PCR1), the rest the application (PCR2)"},
-		{"rootfs", ARG_STRING, false, &rootfs, "root filesystem of the application: a directory or a tarball"},
-		{"cmd", ARG_STRING, false, &cmd, "the program to run and its arguments, shell-quoted, not expanded"},
-		{"env", ARG_STRING_LIST, false, &env, "KEY=VALUE for the program's environment; repeat"},
-		{"output-file", ARG_STRING, true, &o.output_path, "where to write the EIF"},
-		{"name", ARG_STRING, false, &o.image_name, "image name (default: output file name)"},
-		{"version", ARG_STRING, false, &o.image_version, "image version (default: 1.0)"},
-		{"metadata", ARG_STRING, false, &o.metadata_path, "JSON file (at most 4096 bytes) kept in the image"},
-		{"signing-certificate", ARG_STRING, false, &o.cert_path, "PEM certificate to sign with"},
-		{"private-key", ARG_STRING, false, &o.key_path, "PEM EC private key of the certificate"},
+		{"rootfs", ARG_STRING, false, &b.rootfs, "root filesystem of the application: a directory or a tarball"},
+		{"cmd", ARG_STRING, false, &b.cmd, "the program to run and its arguments, shell-quoted, not expanded"},
+		{"env", ARG_STRING_LIST, false, &b.env, "KEY=VALUE for the program's environment; repeat"},
+		{"output-file", ARG_STRING, true, &o->output_path, "where to write the EIF"},
+		{"name", ARG_STRING, false, &o->image_name, "image name (default: the image's name, else the output file name)"},
+		{"version", ARG_STRING, false, &o->image_version, "image version (default: the image id, else 1.0)"},
+		{"metadata", ARG_STRING, false, &o->metadata_path, "JSON file (at most 4096 bytes) kept in the image"},
+		{"signing-certificate", ARG_STRING, false, &o->cert_path, "PEM certificate to sign with"},
+		{"private-key", ARG_STRING, false, &o->key_path, "PEM EC private key of the certificate"},
 		{0},
 	};
 	int rc = cli_parse("build-enclave", args, argc, argv, err);
@@ -112,46 +138,35 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
-	if (!rootfs != !cmd) {
-		rc = carve_fail(err, E01_MISSING_ARGUMENT, "--rootfs and --cmd go together");
+	if ((rc = check_forms(&b, err)) < 0)
 		goto out;
-	}
-	if (!rootfs && env.count) {
-		rc = carve_fail(err, E02_CONFLICTING_ARGUMENT, "--env needs --rootfs and --cmd");
+	bool app_form = b.rootfs || b.docker_uri;
+	if (app_form && (rc = build_choose_kernel(b.kernel_kind, b.docker_uri != NULL, o, &b.ramdisks, &bk, err)) < 0)
 		goto out;
+	fprintf(stderr, "Start building the Enclave Image...\n");
+	if (app_form) {
+		/* The application ramdisk first: it checks the user's input. */
+		if ((rc = temp_file_make(&tmp[1], "app", err)) < 0)
+			goto out;
+		if (b.docker_dir &&
+		    (rc = build_image_from_dir(b.docker_dir, b.docker_uri, &b.docker_uri, &bi, err)) < 0)
+			goto out;
+		rc = b.docker_uri ? build_image_ramdisk(b.docker_uri, tmp[1].path, o, &bi, err)
+				  : make_rootfs_ramdisk(b.rootfs, b.cmd, &b.env, tmp[1].path, err);
+		if (rc < 0)
+			goto out;
+		if (bk.carve_bootstrap && ((rc = temp_file_make(&tmp[0], "bootstrap", err)) < 0 ||
+					   (rc = ramdisk_write_bootstrap(tmp[0].path, err)) < 0 ||
+					   (rc = list_push(&b.ramdisks, tmp[0].path, err)) < 0))
+			goto out;
+		if ((rc = list_push(&b.ramdisks, tmp[1].path, err)) < 0)
+			goto out;
 	}
-	if (rootfs) {
-		if (!o.kernel_path) {
-			if (carve_find_blob(CARVE_KERNEL_BLOB, kernel, sizeof(kernel)) < 0) {
-				rc = carve_fail(err, E52_BLOBS_PATH_NOT_SET,
-						"the carve enclave kernel (%s) was not found beside carve or in "
-						"$CARVE_BLOBS; run 'make' or pass --kernel", CARVE_KERNEL_BLOB);
-				goto out;
-			}
-			o.kernel_path = kernel;
-			if (!o.cmdline)
-				o.cmdline = CARVE_KERNEL_CMDLINE;
-		}
-		if (!o.cmdline) {
-			rc = carve_fail(err, E01_MISSING_ARGUMENT, "--kernel needs --cmdline");
-			goto out;
-		}
-		fprintf(stderr, "Start building the Enclave Image...\n");
-		if ((rc = make_rootfs_ramdisks(rootfs, cmd, &env, &ramdisks, tmp, err)) < 0)
-			goto out;
-	} else {
-		if (!o.kernel_path || !o.cmdline || ramdisks.count == 0) {
-			rc = carve_fail(err, E01_MISSING_ARGUMENT, "build-enclave needs --kernel, --cmdline "
-					"and --ramdisk, or --rootfs and --cmd; see 'carve build-enclave --help'");
-			goto out;
-		}
-		fprintf(stderr, "Start building the Enclave Image...\n");
-	}
-	o.ramdisk_paths = ramdisks.items;
-	o.nramdisks = ramdisks.count;
-	o.show_progress = true;
+	o->ramdisk_paths = b.ramdisks.items;
+	o->nramdisks = b.ramdisks.count;
+	o->show_progress = true;
 	struct eif_measurements m;
-	if ((rc = eif_build(&o, &m, err)) == 0) {
+	if ((rc = eif_build(o, &m, err)) == 0) {
 		json_object *out = json_object_new_object();
 		json_object_object_add(out, "Measurements", cli_measurements_json(&m));
 		fprintf(stderr, "Enclave Image successfully created.\n");
@@ -161,7 +176,8 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 out:
 	temp_file_remove(&tmp[0]);
 	temp_file_remove(&tmp[1]);
-	cli_list_free(&ramdisks);
-	cli_list_free(&env);
+	build_image_cleanup(&bi);
+	cli_list_free(&b.ramdisks);
+	cli_list_free(&b.env);
 	return rc;
 }

@@ -148,7 +148,8 @@ int eif_metadata_build(const struct eif_build_opts *o, int kernel_fd, char **out
 	json_object_object_add(build, "OperatingSystem", json_object_new_string(os));
 	json_object_object_add(build, "KernelVersion", json_object_new_string(kver));
 	json_object_object_add(root, "BuildMetadata", build);
-	json_object_object_add(root, "DockerInfo", NULL);
+	/* Built by carve from an image, so it parses; a failure leaves null. */
+	json_object_object_add(root, "DockerInfo", o->docker_info ? json_tokener_parse(o->docker_info) : NULL);
 	json_object_object_add(root, "CustomMetadata", custom);
 
 	const char *text = json_object_to_json_string_ext(

@@ -101,17 +101,9 @@ int cpio_add_special(struct cpio_writer *w, const char *name, mode_t type, mode_
 	return header(w, err);
 }
 
-int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size,
-		    cpio_read_fn read_fn, void *ctx, struct carve_err *err)
+static int add_data(struct cpio_writer *w, const char *name, uint64_t size, cpio_read_fn read_fn,
+		    void *ctx, struct carve_err *err)
 {
-	if (size > NEWC_MAX_FILE)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB",
-				  name, (unsigned long long)size);
-	entry_reset(w, name, AE_IFREG, perm);
-	archive_entry_set_size(w->entry, (la_int64_t)size);
-	if (header(w, err) < 0)
-		return -1;
 	uint64_t left = size;
 	while (left) {
 		size_t want = left < COPY_CHUNK ? (size_t)left : COPY_CHUNK;
@@ -126,6 +118,52 @@ int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64
 		left -= (uint64_t)n;
 	}
 	return 0;
+}
+
+int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size,
+		    cpio_read_fn read_fn, void *ctx, struct carve_err *err)
+{
+	if (size > NEWC_MAX_FILE)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB",
+				  name, (unsigned long long)size);
+	entry_reset(w, name, AE_IFREG, perm);
+	archive_entry_set_size(w->entry, (la_int64_t)size);
+	if (header(w, err) < 0)
+		return -1;
+	return add_data(w, name, size, read_fn, ctx, err);
+}
+
+uint64_t cpio_next_ino(struct cpio_writer *w)
+{
+	return ++w->next_ino;
+}
+
+int cpio_add(struct cpio_writer *w, const struct cpio_item *it, cpio_read_fn read_fn, void *ctx,
+	     struct carve_err *err)
+{
+	mode_t type = it->mode & S_IFMT;
+	if (type == S_IFREG && it->size > NEWC_MAX_FILE)
+		return carve_fail(err, E48_EIF_BUILDING,
+				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB",
+				  it->name, (unsigned long long)it->size);
+	entry_reset(w, it->name, type, it->mode);
+	struct archive_entry *e = w->entry;
+	archive_entry_set_uid(e, it->uid);
+	archive_entry_set_gid(e, it->gid);
+	if (it->ino)
+		archive_entry_set_ino(e, (la_int64_t)it->ino);
+	if (it->nlink)
+		archive_entry_set_nlink(e, it->nlink);
+	if (type == S_IFLNK)
+		archive_entry_set_symlink(e, it->target ? it->target : "");
+	if (type == S_IFCHR || type == S_IFBLK)
+		archive_entry_set_rdev(e, it->rdev);
+	if (type == S_IFREG)
+		archive_entry_set_size(e, (la_int64_t)it->size);
+	if (header(w, err) < 0)
+		return -1;
+	return type == S_IFREG ? add_data(w, it->name, it->size, read_fn, ctx, err) : 0;
 }
 
 int cpio_close(struct cpio_writer *w, struct carve_err *err)
