@@ -100,9 +100,12 @@ install_modules "$MODDIR" "$stage/usr/lib/hwkvm/enclave-modules" "${ENCLAVE_MODU
 cp "$KERNEL" "$stage/usr/lib/hwkvm/vmlinuz"
 cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
 
+# Container images for the L1 tests (Debian packages; cached in cache/).
+"$ROOT/tests/images/python.sh" "$ROOT/build/images"
+
 # The checkout: scripts and tests, and the built trees without objects.
 tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm --exclude='build*/tests/test_*' --exclude='build*/lib' \
-	scripts tests build build-san 2>/dev/null | tar -C "$stage/carve" -xf -
+	scripts tests bench build build-san 2>/dev/null | tar -C "$stage/carve" -xf -
 # The libraries the built programs load (OpenSSL, libcbor, the sanitizers...).
 while read -r f; do
 	head -c 4 "$f" | grep -q 'ELF' && copy_libs "$f"

@@ -175,4 +175,5 @@ for _ in $(seq 100); do "$CARVE" describe-enclaves | grep -q '"linux"' || break;
 ok "the enclave is gone after its program exits" bash -c "! '$CARVE' describe-enclaves | grep -q '\"linux\"'"
 grep -q 'stopped: the program exited with status 0' "${log:-/dev/null}"
 tap_result $? "event log: the program's exit status, through carve-init and the exit port" "${log:-/dev/null}"
+"$CARVE" terminate-enclave --all >/dev/null 2>&1 # nothing left running in L1
 finish
