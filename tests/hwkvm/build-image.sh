@@ -58,14 +58,10 @@ copy_path() {
 	done
 }
 
-# The shared libraries an ELF file loads, at their real paths (links too).
-copy_libs() {
-	local lib
-	while read -r lib; do
-		[ -n "$lib" ] || continue
-		copy_path "$lib"
-	done < <(ldd "$1" 2>/dev/null | grep -oE '(/[^ ]+\.so[^ ]*)' | sort -u)
-}
+# ELF files whose shared libraries L1 needs; they are resolved at the end,
+# once, with every library copied once (ldd per file and cp per library was
+# most of this script's time).
+ELVES=()
 
 # Every coreutils program (sha256sum, stat, nproc...), whatever a script picks.
 mapfile -t COREUTILS < <(dpkg -L coreutils 2>/dev/null | grep -E '^/usr/s?bin/[^/]+$' | xargs -rn1 basename)
@@ -73,10 +69,10 @@ for p in "${PROGRAMS[@]}" "${COREUTILS[@]}"; do
 	path=$(type -P "$p" 2>/dev/null || true)
 	[ -n "$path" ] && [ -f "$path" ] || continue
 	copy_path "$path"
-	copy_libs "$(readlink -f "$path")"
+	ELVES+=("$(readlink -f "$path")")
 done
 for d in "${DATA[@]}"; do copy_path "$d"; done
-for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && copy_libs "$f"; done
+for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && ELVES+=("$f"); done
 # faketime's wrapper and the resolver: users and groups for setpriv and ls.
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$stage/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
@@ -103,13 +99,23 @@ cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
 # Container images for the L1 tests (Debian packages; cached in cache/).
 "$ROOT/tests/images/python.sh" "$ROOT/build/images"
 
-# The checkout: scripts and tests, and the built trees without objects.
-tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm --exclude='build*/tests/test_*' --exclude='build*/lib' \
-	scripts tests bench build build-san 2>/dev/null | tar -C "$stage/carve" -xf -
-# The libraries the built programs load (OpenSSL, libcbor, the sanitizers...).
+# The checkout: scripts, tests, benchmarks, and the built trees without
+# objects (the sanitizer tree only where it was built).
+trees=(scripts tests bench build)
+[ -d "$ROOT/build-san" ] && trees+=(build-san)
+tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm \
+	--exclude='build*/tests/test_*' --exclude='build*/lib' "${trees[@]}" | tar -C "$stage/carve" -xf -
+# The built programs load OpenSSL, libcbor, the sanitizers...
 while read -r f; do
-	head -c 4 "$f" | grep -q 'ELF' && copy_libs "$f"
-done < <(find "$stage/carve/build" "$stage/carve/build-san" -type f -perm -u+x)
+	head -c 4 "$f" | grep -q 'ELF' && ELVES+=("$f")
+done < <(find "$stage/carve/build" "$stage/carve/build-san" -type f -perm -u+x 2>/dev/null)
+
+# Every shared library those ELF files load, each copied once, at its path
+# (and the links leading to it).
+# (ldd fails for the static ones among them, which need nothing.)
+{ ldd "${ELVES[@]}" 2>/dev/null || true; } | grep -oE '/[^ ]+\.so[^ ]*' | sort -u | while read -r lib; do
+	copy_path "$lib"
+done
 cp "$ROOT/tests/hwkvm/init" "$stage/init"
 chmod 755 "$stage/init"
 

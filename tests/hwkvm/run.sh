@@ -51,8 +51,10 @@ KERNEL=$("$ROOT/scripts/fetch-debian-kernel.sh" --quiet) || { say "cannot fetch 
 IMAGE=$ROOT/build/hwkvm/l1.cpio
 mkdir -p "$ROOT/build/hwkvm" "$OUT"
 if [ "$build" -eq 1 ] || [ ! -s "$IMAGE" ]; then
-	for f in "$ROOT/build/bin/carve" "$ROOT/build-san/bin/carve"; do
-		[ -x "$f" ] || { say "$f is missing: run make && make SAN=1 all tests first"; exit 1; }
+	need=("$ROOT/build/bin/carve")
+	[ "$carve" = release ] || need+=("$ROOT/build-san/bin/carve")
+	for f in "${need[@]}"; do
+		[ -x "$f" ] || { say "$f is missing: run make all tests (and make SAN=1 all tests) first"; exit 1; }
 	done
 	"$ROOT/tests/hwkvm/build-image.sh" "$IMAGE" || { say "building the L1 image failed"; exit 1; }
 fi

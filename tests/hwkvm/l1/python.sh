@@ -36,10 +36,10 @@ tap_result $? "describe-enclaves: RUNNING" describe.json
 # The service listens once Python has started, seconds after the heartbeat
 # (carve-init sends it before it runs the program): probe until it accepts,
 # as a parent's health check would (the service does not count probes).
-for _ in $(seq 120); do
-	printf 'CONNECT 5000\n' | timeout 10 socat -t 3 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-22.sock" 2>/dev/null |
+for _ in $(seq 90); do
+	[ -S "$CARVE_SOCKETS_DIR/vsock/cid-22.sock" ] || break # the enclave stopped
+	{ printf 'CONNECT 5000\n'; sleep 2; } | timeout 10 socat -t 1 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-22.sock" 2>/dev/null |
 		head -1 | grep -q '^OK ' && break
-	sleep 1
 done
 for i in 1 2; do
 	openssl rand -hex 16 >"nonce$i"
@@ -58,6 +58,16 @@ log=$(ls "$CARVE_SOCKETS_DIR"/*.log | head -1)
 for _ in $(seq 150); do grep -q 'resources released' "$log" && break; sleep 0.2; done
 grep -q 'stopped: the program exited with status 0' "$log"
 tap_result $? "the service exits 0 after its two connections; the status reaches the event log" "$(tail_of "$log")"
+if ! head -1 reply1.bin | grep -q '^OK '; then
+	# A production enclave's console is sealed: boot the same image in debug
+	# mode to show why the service did not answer.
+	"$CARVE" terminate-enclave --all >/dev/null 2>&1
+	timeout 300 "$CARVE" run-enclave --eif-path py.eif --memory 768 --cpu-count 2 --enclave-name pydebug \
+		--debug-mode >/dev/null 2>&1
+	sleep 60
+	"$CARVE" console --enclave-name pydebug --disconnect-timeout 5 2>&1 | tr -d '\r' | tail -40 | sed 's/^/# debug console: /'
+	"$CARVE" terminate-enclave --all >/dev/null 2>&1
+fi
 
 # ---- a shell entrypoint (Entrypoint, no Cmd) in a busybox image
 mkdir -p sh/bin sh/app sh/tmp
