@@ -777,6 +777,7 @@ int vsock_rx_pump(struct vsock_dev *v)
 			break;
 		}
 		uint32_t len = 0;
+		bool requeued = false;
 		if (v->norphans > 0) {
 			struct vsock_hdr h = v->orphans[v->orphan_head];
 			v->orphan_head = (v->orphan_head + 1) % ORPHANS;
@@ -800,12 +801,22 @@ int vsock_rx_pump(struct vsock_dev *v)
 				c->grave_next = v->grave;
 				v->grave = c;
 			}
+			requeued = c->in_rxq;
 		}
 		if (len == 0) {
-			/* nothing from that one (no data after all, or a buffer too
-			 * small for data); after a whole round of that, stop */
+			/* Nothing from that one. If it left the line (its socket said
+			 * EAGAIN; it waits for EPOLLIN now), that is no miss: go on
+			 * with the same buffer. It cannot come back during this pump,
+			 * so this ends. Counting it was a lost wake-up: every such
+			 * pop also shrinks rxq_len, so a line led by drained
+			 * connections (equal streams ending together) stopped the
+			 * pump halfway, with data queued behind them, buffers
+			 * available and avail_event stale, so no guest kick came
+			 * (hundred_connections timed out). One that stays in line
+			 * (the buffer is too small for its data) is a real miss;
+			 * after a whole round of those, stop. */
 			virtq_unpop(q);
-			if (++misses > v->rxq_len + 1)
+			if (requeued && ++misses > v->rxq_len + 1)
 				break;
 			continue;
 		}

@@ -39,7 +39,7 @@ static void on_beat(void *ctx)
 	__atomic_fetch_add(&((struct fx *)ctx)->beats, 1, __ATOMIC_SEQ_CST);
 }
 
-static struct fx *fx_new(uint64_t want)
+static struct fx *fx_new_q(uint64_t want, uint16_t qsize)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	strcpy(f->dir, "/tmp/carve-vsock.XXXXXX");
@@ -49,8 +49,13 @@ static struct fx *fx_new(uint64_t want)
 		.guest_cid = CID, .uds_path = f->uds, .vsock_dir = f->dir, .heartbeat = on_beat, .heartbeat_ctx = f};
 	f->dev = vsock_create(&cfg);
 	assert_non_null(f->dev);
-	assert_int_equal(vgv_init(&f->v, f->dev, CID, want, 256), 0);
+	assert_int_equal(vgv_init(&f->v, f->dev, CID, want, qsize), 0);
 	return f;
+}
+
+static struct fx *fx_new(uint64_t want)
+{
+	return fx_new_q(want, 256);
 }
 
 static void fx_free(struct fx *f)
@@ -633,6 +638,82 @@ static void hundred_connections(void **state)
 	fx_free(f);
 }
 
+/* Waits until the device has taken every packet the guest sent (a barrier:
+ * its tx kick is an epoll event queued after whatever was ready before). */
+static void gsync_tx(struct fx *f)
+{
+	uint64_t tok;
+	while (f->v.ntx_free < VGV_NTX) {
+		assert_int_equal(vg_wait_used(&f->v.g, 1, &tok, NULL, T_MS), 1);
+		f->v.tx_free[f->v.ntx_free++] = (int)tok;
+	}
+}
+
+#define NDRAINED 10
+#define D_PKTS 24
+
+/* The hundred_connections stall, made deterministic. Connections whose data
+ * ends on a full rx buffer stay in the rx line until a read says EAGAIN; when
+ * they lead the line, the rx pump must still reach the one behind them with
+ * data. Here D's data fills every rx buffer (16) first, so D and then
+ * NDRAINED connections with exactly one buffer of data each wait in line;
+ * in the second round all of those are drained. The guest then only reads and
+ * re-posts (no tx packet whose kick would run the pump again), so a pump that
+ * gives up early leaves D's rest undelivered for good. */
+static void drained_connections_do_not_stop_rx(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new_q(1ull << VIRTIO_F_EVENT_IDX, 16);
+	int lfd = host_listen(f, 5200);
+	struct gconn c[1 + NDRAINED];
+	int hfd[1 + NDRAINED];
+	for (int i = 0; i <= NDRAINED; i++) {
+		c[i] = gconnect(f, 3, 5200, 30000 + (uint32_t)i); /* the device connects, we accept: same order */
+		hfd[i] = host_accept(lfd);
+	}
+	static uint8_t data[D_PKTS * 4096];
+	for (size_t k = 0; k < sizeof(data); k++)
+		data[k] = (uint8_t)(k * 7);
+	assert_int_equal(write(hfd[0], data, sizeof(data)), (ssize_t)sizeof(data));
+	/* wait (without taking them) until D's packets fill all 16 rx buffers */
+	const uint16_t *used_idx = (const uint16_t *)((uint8_t *)vg_hva(&f->v.g, f->v.g.q[0].used) + 2);
+	uint64_t end = vg_now_ms() + T_MS;
+	while ((uint16_t)(__atomic_load_n(used_idx, __ATOMIC_ACQUIRE) - f->v.g.q[0].last_used) < 16) {
+		assert_true(vg_now_ms() < end);
+		usleep(1000);
+	}
+	uint8_t one[4096];
+	for (int i = 1; i <= NDRAINED; i++) {
+		memset(one, i, sizeof(one));
+		assert_int_equal(write(hfd[i], one, sizeof(one)), (ssize_t)sizeof(one));
+	}
+	gsend(f, &c[0], VSOCK_OP_CREDIT_UPDATE, 0, NULL, 0);
+	gsync_tx(f); /* the device has seen every host write: all wait in line */
+	uint32_t got[1 + NDRAINED] = {0};
+	size_t total = 0;
+	while (total < sizeof(data) + NDRAINED * sizeof(one)) {
+		struct vsock_hdr h;
+		uint32_t n;
+		assert_int_equal(grecv(f, &h, &n, T_MS), 1);
+		if (h.op == VSOCK_OP_CREDIT_UPDATE)
+			continue;
+		assert_int_equal(h.op, VSOCK_OP_RW);
+		int i = (int)h.dst_port - 30000;
+		assert_true(i >= 0 && i <= NDRAINED);
+		for (uint32_t k = 0; k < n; k++)
+			assert_int_equal(f->buf[k], i == 0 ? data[got[0] + k] : (uint8_t)i);
+		got[i] += n;
+		total += n;
+	}
+	assert_int_equal(got[0], sizeof(data));
+	for (int i = 1; i <= NDRAINED; i++)
+		assert_int_equal(got[i], sizeof(one));
+	for (int i = 0; i <= NDRAINED; i++)
+		close(hfd[i]);
+	close(lfd);
+	fx_free(f);
+}
+
 static void heartbeat_echo(void **state)
 {
 	(void)state;
@@ -807,6 +888,7 @@ int main(void)
 		cmocka_unit_test(credit_host_to_guest),
 		cmocka_unit_test(guest_ignoring_credit_is_reset),
 		cmocka_unit_test(hundred_connections),
+		cmocka_unit_test(drained_connections_do_not_stop_rx),
 		cmocka_unit_test(heartbeat_echo),
 		cmocka_unit_test(malformed_packets),
 		cmocka_unit_test(bad_rx_buffers_need_reset),
