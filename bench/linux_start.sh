@@ -39,4 +39,4 @@ done
 printf '%-44s %10s\n' "run-enclave to heartbeat (median of $N)" "ms"
 printf '%-44s %10s\n' "carve enclave kernel, hello" "${ms[carve]}"
 printf '%-44s %10s\n' "Linux (Debian cloud kernel + carve-init), hello" "${ms[linux]}"
-printf '%-44s %10s\n' "ratio Linux / carve kernel" "$(echo "scale=1; ${ms[linux]} / ${ms[carve]}" | bc)"
+printf '%-44s %10s\n' "ratio Linux / carve kernel" "$(awk -v l="${ms[linux]}" -v c="${ms[carve]}" 'BEGIN { printf "%.1f", l / c }')"
