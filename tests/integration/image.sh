@@ -238,20 +238,24 @@ ok "the error says how to save an image" grep -q "docker save" "$TMP/err"
 fails_with 19 "an unreadable archive is E19" $CARVE build-enclave --docker-uri oci-archive:/nonexistent.tar "${K[@]}" --output-file q.eif
 fails_with 2 "--docker-uri with --rootfs is E02" $CARVE build-enclave --docker-uri one --rootfs one --cmd /x "${K[@]}" --output-file q.eif
 fails_with 3 "an unknown --kernel-kind is E03" $CARVE build-enclave --docker-uri one --kernel-kind bsd --output-file q.eif
-mkdir -p noblobs
+# A carve that finds no blobs but those in $CARVE_BLOBS: a copy outside the
+# build tree (the build tree's own blobs, build/guest, are found otherwise).
+mkdir -p noblobs iso/bin
+cp "$CARVE" iso/bin/carve
+ISO=$TMP/iso/bin/carve
 CARVE_BLOBS=$TMP/noblobs fails_with 52 "--kernel-kind linux without a bzImage is E52" \
-	$CARVE build-enclave --docker-uri one --kernel-kind linux --output-file q.eif
+	$ISO build-enclave --docker-uri one --kernel-kind linux --output-file q.eif
 ok "the error says what is missing" grep -q "bzImage" "$TMP/err"
 cp kernel noblobs/bzImage
 CARVE_BLOBS=$TMP/noblobs fails_with 52 "--kernel-kind linux without a bootstrap ramdisk is E52" \
-	$CARVE build-enclave --docker-uri one --kernel-kind linux --output-file q.eif
+	$ISO build-enclave --docker-uri one --kernel-kind linux --output-file q.eif
 ok "the error names the bootstrap ramdisk" grep -q "bootstrap-initrd.img" "$TMP/err"
 printf 'carve-test-bootstrap' >noblobs/bootstrap-initrd.img
 printf 'console=ttyS0 from-blob\n' >noblobs/cmdline
 CARVE_BLOBS=$TMP/noblobs ok "--kernel-kind linux with the blobs builds" \
-	$CARVE build-enclave --docker-uri one --kernel-kind linux --output-file lin.eif
+	$ISO build-enclave --docker-uri one --kernel-kind linux --output-file lin.eif
 CARVE_BLOBS=$TMP/noblobs ok "the Linux blobs are the default for images" \
-	$CARVE build-enclave --docker-uri one --output-file lin2.eif
+	$ISO build-enclave --docker-uri one --output-file lin2.eif
 same "the cmdline comes from the blob" "$(grep -c 'from-blob' lin2.eif)" "1"
 same "the bootstrap ramdisk is the blob" "$(grep -c 'carve-test-bootstrap' lin2.eif)" "1"
 if command -v buildah >/dev/null; then
