@@ -29,7 +29,9 @@ tap_result $? "build-enclave --docker-uri: the Python image, Linux by default" p
 PCR0=$(json_field py.json PCR0)
 timeout 300 "$CARVE" run-enclave --eif-path py.eif --memory 768 --cpu-count 2 --enclave-cid 22 \
 	--enclave-name py >run.json 2>run.err
-same "run-enclave: the Python enclave boots and its heartbeat arrives" "$?" 0
+rc=$?
+same "run-enclave: the Python enclave boots and its heartbeat arrives" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/# /' run.err
 "$CARVE" describe-enclaves >describe.json 2>&1
 grep -q '"State": "RUNNING"' describe.json && grep -q '"EnclaveName": "py"' describe.json
 tap_result $? "describe-enclaves: RUNNING" describe.json
@@ -88,7 +90,10 @@ ok "build-enclave: an image with an Entrypoint and no Cmd" "$CARVE" build-enclav
 	--docker-uri "oci-archive:$TMP/shell-oci.tar" --output-file sh.eif
 timeout 300 "$CARVE" run-enclave --eif-path sh.eif --memory 256 --cpu-count 1 --enclave-name sh --debug-mode \
 	>run-sh.json 2>run-sh.err
-same "run-enclave: the shell image boots" "$?" 0
+rc=$?
+cat run-sh.err "$CARVE_SOCKETS_DIR"/*.log >run-sh.diag 2>/dev/null
+same "run-enclave: the shell image boots" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/# /' run-sh.diag | tail -20
 id=$(json_field run-sh.json EnclaveID)
 slot=${id##*-enc}
 for _ in $(seq 150); do grep -q 'resources released' "$CARVE_SOCKETS_DIR/$slot.log" 2>/dev/null && break; sleep 0.2; done
