@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# In the hardware-KVM bed's L1: parents that connect to a Linux enclave's
-# port and hang up at once (health checks, port scanners, a parent that dies)
-# must not hurt the enclave: while the Python service starts, 40 such
+# In the hardware-KVM bed's L1 (run on request; docs/testing.md, "Open"):
+# reproduces an L2 panic seen while the Python service runs. Parents that
+# connect to a Linux enclave's port and hang up at once (health checks, port
+# scanners, a parent that dies) must not hurt the enclave: while the Python service starts, 40 such
 # connections come in (refused before it listens, accepted and closed after);
 # then a real parent still gets its attestation document, and the enclave
 # stops only when its program exits. In debug mode, so a failure shows the
