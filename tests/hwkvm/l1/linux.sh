@@ -176,30 +176,5 @@ ok "the enclave is gone after its program exits" bash -c "! '$CARVE' describe-en
 grep -q 'stopped: the program exited with status 0' "${log:-/dev/null}"
 tap_result $? "event log: the program's exit status, through carve-init and the exit port" "${log:-/dev/null}"
 
-# ---- enclave -> host through Linux's vsock: the program connects to CID 3
-# port 5005, where a host program listens (carve's Unix socket per port).
-AC=$TMP/app-client
-mkdir -p "$AC/rootfs/bin"
-cp "$PROGS/musl/vsockprobe" "$AC/rootfs/bin/"
-printf '/bin/vsockprobe\nclient\n5005\nhello-from-linux\n' >"$AC/cmd"
-: >"$AC/env"
-cpio_of "$AC" "$TMP/app-client.cpio"
-"$CARVE" build-enclave --kernel "$HWKVM_BZIMAGE" --cmdline "$CMDLINE" \
-	--ramdisk "$TMP/boot-init.cpio" --ramdisk "$TMP/app-client.cpio" --output-file "$TMP/client.eif" \
-	>/dev/null 2>"$TMP/build.err"
-export CARVE_VSOCK_DIR=$TMP/vs
-mkdir -p "$CARVE_VSOCK_DIR"
-"$ROOT/build/tests/tools/uds_peer" listen "$CARVE_VSOCK_DIR/port-5005.sock" >"$TMP/peer.out" 2>&1 &
-peer=$!
-timeout 180 "$CARVE" vmm --eif-path "$TMP/client.eif" --memory 512 --cpus 1 </dev/null 2>&1 |
-	tr -d '\r' >"$TMP/client.out"
-rc=${PIPESTATUS[0]}
-wait $peer
-same "enclave -> host: the host program got the Linux program's line" "$(cat "$TMP/peer.out")" \
-	"$(printf 'ready\ngot: hello-from-linux')"
-grep -q '^reply: pong: hello-from-linux' "$TMP/client.out"
-tap_result $? "enclave -> host: the program got the host's answer" "$(tail_of "$TMP/client.out")"
-same "carve vmm exits with the program's status (0), through carve-init" "$rc" 0
-
 "$CARVE" terminate-enclave --all >/dev/null 2>&1 # nothing left running in L1
 finish
