@@ -27,8 +27,10 @@ MODDIR=$("$ROOT/scripts/fetch-debian-kernel.sh" --quiet --modules)
 # transport carry the heartbeat and the program's sockets; nsm is /dev/nsm.
 MODULES=(virtio_mmio vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport nsm)
 # Nitro's x86-64 command line (its blobs/cmdline); Debian's kernel finds the
-# devices through ACPI, so there are no virtio_mmio.device= entries.
-CMDLINE="reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on"
+# devices through ACPI, so there are no virtio_mmio.device= entries. Without
+# i8042.nopnp: the keyboard's IRQ is only found through its ACPI device on
+# carve's hardware-reduced ACPI machine (src/cli/build.h says more).
+CMDLINE="reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.dumbkbd random.trust_cpu=on"
 
 . "$ROOT/scripts/lib/modules.sh"
 stage=$(mktemp -d)

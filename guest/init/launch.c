@@ -35,6 +35,7 @@ static _Noreturn void child(const struct config *c, int report_fd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_port_close(); /* init's port access is not the program's */
 	/* Its own session and process group (pgid == pid): init signals the
 	 * group, and the program has no controlling terminal, as on Nitro. */
 	setsid();
@@ -175,8 +176,17 @@ int supervise(pid_t main_pid)
 		}
 		if (sig < 0 || sig == SIGCHLD)
 			continue;
-		warn("got %s: passing it to the program", signame(sig));
-		signal_program(main_pid, sig);
+		if (sig == SIGINT) {
+			/* The kernel sends PID 1 SIGINT for Ctrl-Alt-Del, which is how
+			 * the host's terminate asks (src/vmm/i8042.c): the program
+			 * gets SIGTERM, what every service expects before a stop. */
+			warn("got SIGINT (Ctrl-Alt-Del: the host asks the enclave to stop): "
+			     "passing SIGTERM to the program");
+			signal_program(main_pid, SIGTERM);
+		} else {
+			warn("got %s: passing it to the program", signame(sig));
+			signal_program(main_pid, sig);
+		}
 		if (!stopping) {
 			stopping = true;
 			clock_gettime(CLOCK_MONOTONIC, &deadline);

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
 	sigfillset(&all);
 	int mask_err = sigprocmask(SIG_BLOCK, &all, NULL) < 0 ? errno : 0;
 
+	log_port_open();
 	mount_dev_and_console();
 	log_set_quiet(kernel_cmdline_has("carve.quiet"));
 	say("started");

@@ -122,6 +122,10 @@ struct vmm_config {
 	int console_in;            /* serial input fd, -1 for none */
 	enum vmm_cpu_template cpu_template;
 	bool verbose;
+	/* optional: each line the guest writes to VMM_LOG_PORT (printable,
+	 * bounded), called from a vCPU thread. NULL ignores the port. */
+	void (*guest_log)(void *ctx, const char *line);
+	void *guest_log_ctx;
 };
 
 /* ---- stopping ---- */
@@ -144,6 +148,10 @@ enum vmm_stop_reason {
 /* The carve exit port: a guest (the carve enclave kernel) writes its
  * program's exit status here, 1 to 4 bytes little-endian, and the VM stops. */
 #define VMM_EXIT_PORT 0xF4
+/* The carve log port: a guest's init writes lines of text here (byte
+ * writes, `rep outsb` for a whole line), each ending in '\n'; they reach
+ * vmm_config.guest_log. */
+#define VMM_LOG_PORT 0xF5
 
 struct vmm_stop_info {
 	enum vmm_stop_reason reason;
@@ -172,6 +180,11 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);
 /* Asks a running VM to stop (async-signal-safe). */
 void vmm_request_stop(struct vmm *vm);
+/* Asks the guest to shut down itself: presses Ctrl-Alt-Del on its keyboard
+ * (Linux turns it into SIGINT for PID 1, or a reboot). Returns -1 when the
+ * guest has no keyboard driver to hear it (the carve kernel): stop it then.
+ * The guest may ignore the request; the caller bounds the wait. */
+int vmm_request_shutdown(struct vmm *vm);
 /* Writes each ACPI table to DIR/<SIGNATURE>.dat (RSDP.dat for the RSDP). */
 int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err);
 const struct guest_mem *vmm_memory(const struct vmm *vm);

@@ -14,9 +14,13 @@
 #define LINUX_KERNEL_BLOB "bzImage"
 #define LINUX_CMDLINE_BLOB "cmdline"
 #define LINUX_BOOTSTRAP_BLOB "bootstrap-initrd.img"
-/* nitro-cli's x86-64 blobs/cmdline (reference/nitro-enclaves.md §6.2). */
+/* nitro-cli's x86-64 blobs/cmdline (reference/nitro-enclaves.md §6.2)
+ * without i8042.nopnp: on carve's hardware-reduced ACPI machine the
+ * keyboard's interrupt is only found through its ACPI device (PNP0303), and
+ * the keyboard is how terminate asks a Linux enclave to stop (Ctrl-Alt-Del,
+ * src/vmm/i8042.c). Same as scripts/linux-blobs.sh. */
 #define LINUX_DEFAULT_CMDLINE "reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux " \
-			      "i8042.nopnp i8042.dumbkbd random.trust_cpu=on"
+			      "i8042.dumbkbd random.trust_cpu=on"
 
 /* What the kernel choice found; o->kernel_path and o->cmdline point here. */
 struct build_kernel {

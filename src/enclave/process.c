@@ -62,6 +62,7 @@ struct eproc {
 	int nclients;
 	uint64_t start_ns;
 	bool terminating;
+	uint64_t shutdown_deadline_ns; /* a guest asked to shut down is stopped then; 0: none */
 	int terminator;     /* client index to answer once stopped, -1 */
 	/* Boot: until the heartbeat the launcher waits on report_fd. */
 	bool booted;
@@ -194,13 +195,49 @@ static void drop_client(struct eproc *p, int i)
 	p->clients[i] = p->clients[--p->nclients];
 }
 
-static void begin_terminate(struct eproc *p)
+/* How long a guest asked to shut down (terminate, SIGTERM) has before the
+ * VM is stopped: carve-init gives the program 5 s after SIGTERM, then kills
+ * it and powers off; the rest is for the kernel's own power-off. */
+#define SHUTDOWN_GRACE_MS 8000
+
+/* Terminate and SIGTERM ask the guest first (graceful): a Linux guest gets
+ * Ctrl-Alt-Del, so carve-init passes SIGTERM to the program and reports its
+ * exit. A guest that cannot hear it (the carve kernel) or has failed to boot
+ * is stopped at once. */
+static void begin_terminate(struct eproc *p, bool graceful)
 {
 	if (!p->terminating)
 		event_log(&p->log, "terminating");
-	if (!p->terminating && p->vm_running)
-		vmm_request_stop(p->vm);
+	if (!p->terminating && p->vm_running) {
+		if (graceful && p->booted && vmm_request_shutdown(p->vm) == 0) {
+			event_log(&p->log, "asked the guest to shut down (Ctrl-Alt-Del on its keyboard); "
+				  "it is stopped in %d s if it has not", SHUTDOWN_GRACE_MS / 1000);
+			p->shutdown_deadline_ns = monotonic_ns() + SHUTDOWN_GRACE_MS * 1000000ull;
+		} else {
+			vmm_request_stop(p->vm);
+		}
+	}
 	p->terminating = true;
+}
+
+/* A guest asked to shut down that has not done so in time is stopped. */
+static void shutdown_events(struct eproc *p)
+{
+	if (!p->shutdown_deadline_ns || monotonic_ns() < p->shutdown_deadline_ns)
+		return;
+	p->shutdown_deadline_ns = 0;
+	event_log(&p->log, "the guest did not shut down within %d s: stopping it", SHUTDOWN_GRACE_MS / 1000);
+	vmm_request_stop(p->vm);
+}
+
+/* Milliseconds until the earlier of two deadlines (0 = none); -1 when neither. */
+static int ms_until(uint64_t a_ns, uint64_t b_ns)
+{
+	uint64_t next = a_ns && (!b_ns || a_ns < b_ns) ? a_ns : b_ns;
+	if (!next)
+		return -1;
+	uint64_t now = monotonic_ns();
+	return now >= next ? 0 : (int)((next - now) / 1000000 + 1);
 }
 
 /* Handles one complete request line from client i; returns false to drop it. */
@@ -229,7 +266,7 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 				   "only the enclave's owner and root may terminate it");
 			return false;
 		}
-		begin_terminate(p);
+		begin_terminate(p, true);
 		if (p->terminator < 0)
 			p->terminator = i;
 		return true;
@@ -367,6 +404,14 @@ static void save_console(struct eproc *p)
 	json_object_put(o);
 }
 
+/* A line the guest's init wrote to the carve log port (already printable
+ * and bounded by the VMM), from a vCPU thread: event_log writes each line
+ * with one write(), so it cannot interleave with the main thread's. */
+static void guest_log_line(void *ctx, const char *line)
+{
+	event_log(ctx, "guest: %s", line);
+}
+
 static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
 {
 	const struct enclave_spec *s = p->spec;
@@ -402,6 +447,8 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 		.mmio_slots = slots, .nmmio_slots = nslots,
 		.console_out = p->console_wr,
 		.console_in = -1,
+		.guest_log = guest_log_line,
+		.guest_log_ctx = &p->log,
 	};
 	int rc = vmm_create(&cfg, &p->vm, err);
 	/* vmm_create copied the image, kernel and ramdisks into guest memory;
@@ -452,7 +499,7 @@ static void boot_events(struct eproc *p, bool heartbeat)
 		snprintf(msg, sizeof(msg), "Waiting on enclave to boot failed with error VsockTimeoutError: "
 			 "no heartbeat within %llu s", (unsigned long long)(p->spec->timeout_ms / 1000));
 		boot_report(p, E36_ENCLAVE_BOOT_FAILURE, msg);
-		begin_terminate(p);
+		begin_terminate(p, false);
 	}
 }
 
@@ -474,12 +521,8 @@ static void serve(struct eproc *p)
 			fds[n++] = (struct pollfd){.fd = p->clients[i].fd, .events = POLLIN |
 				   (p->clients[i].streaming &&
 				    p->clients[i].pos < p->console.written ? POLLOUT : 0)};
-		int timeout = -1;
-		if (!p->booted && p->report_fd >= 0) {
-			uint64_t now = monotonic_ns();
-			timeout = now >= p->boot_deadline_ns ? 0
-				  : (int)((p->boot_deadline_ns - now) / 1000000 + 1);
-		}
+		int timeout = ms_until(!p->booted && p->report_fd >= 0 ? p->boot_deadline_ns : 0,
+				       p->shutdown_deadline_ns);
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
 		if (fds[0].revents & POLLIN)
@@ -487,11 +530,12 @@ static void serve(struct eproc *p)
 		if (fds[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(p->signal_fd, &si, sizeof(si)) > 0)
-				begin_terminate(p);
+				begin_terminate(p, true);
 		}
 		if (fds[3].revents & POLLIN)
 			accept_client(p);
 		boot_events(p, (fds[4].revents & POLLIN) != 0);
+		shutdown_events(p);
 		for (int i = p->nclients - 1; i >= 0; i--) {
 			short ev = fds[first_client + i].revents;
 			if (i >= p->nclients || !ev)

@@ -21,6 +21,7 @@
 #define FADT_F_SLP_BUTTON (1u << 5)
 #define FADT_F_RESET_REG_SUP (1u << 10)
 #define FADT_F_HW_REDUCED (1u << 20)
+#define IAPC_8042 (1u << 1) /* the keyboard controller, src/vmm/i8042.c */
 #define IAPC_VGA_NOT_PRESENT (1u << 2)
 #define IAPC_CMOS_RTC_NOT_PRESENT (1u << 5)
 #define GAS_SYSTEM_IO 1
@@ -99,7 +100,7 @@ static int build_fadt(struct cursor *c, uint64_t dsdt, uint64_t *gpa)
 		return -1;
 	header(f, "FACP", FADT_LEN, 6);
 	put32(f + 112, FADT_F_HW_REDUCED | FADT_F_RESET_REG_SUP | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON);
-	put16(f + 109, IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
+	put16(f + 109, IAPC_8042 | IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
 	gas_io8(f + 116, PORT_ACPI_RESET);
 	f[128] = ACPI_RESET_VALUE;
 	f[131] = 5; /* FADT minor version: ACPI 6.5 */

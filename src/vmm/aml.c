@@ -5,6 +5,9 @@
  *   Scope(\_SB) {
  *     Device(COM1) { _HID EISAID("PNP0501"), _UID 0,
  *                    _CRS { IO(Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags {4} } }
+ *     Device(KBD_) { _HID EISAID("PNP0303"),                the i8042 and its keyboard
+ *                    _CRS { IO(Decode16, 0x60, 0x60, 1, 1), IO(Decode16, 0x64, 0x64, 1, 1),
+ *                           IRQNoFlags {1} } }
  *     Device(Vnnn) { _HID "LNRO0005", _UID n, _CCA 1,       one per virtio-mmio slot
  *                    _CRS { Memory32Fixed(ReadWrite, base, size),
  *                           Interrupt(ResourceConsumer, Edge, ActiveHigh, Exclusive) {gsi} } }
@@ -178,6 +181,29 @@ static void com1(struct aml *sb)
 	aml_free(&crs);
 }
 
+/* On a hardware-reduced ACPI machine Linux has no legacy IRQs: GSI 1 gets
+ * a Linux IRQ only through a device whose _CRS names it, and Linux's i8042
+ * driver finds it here through PNP (with i8042.nopnp it asks for IRQ 1,
+ * which does not exist, and fails with -EINVAL). The keyboard is how the
+ * host asks a Linux guest to shut down (Ctrl-Alt-Del, i8042.c). */
+static void keyboard(struct aml *sb)
+{
+	struct aml body = {0}, crs = {0};
+	byte(&body, AML_NAME);
+	put(&body, "_HID", 4);
+	byte(&body, AML_DWORD);
+	le32(&body, eisaid("PNP0303"));
+	const uint8_t io[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,
+			      0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01};
+	const uint8_t irq[] = {0x22, 1u << KEYBOARD_GSI, 0x00};
+	put(&crs, io, sizeof(io));
+	put(&crs, irq, sizeof(irq));
+	name_crs(&body, &crs);
+	device(sb, "KBD_", &body);
+	aml_free(&body);
+	aml_free(&crs);
+}
+
 static void virtio_slot(struct aml *sb, int idx, const struct vmm_mmio_slot *s)
 {
 	struct aml body = {0}, crs = {0};
@@ -219,6 +245,7 @@ int aml_dsdt_body(struct aml *a, const struct vmm_mmio_slot *slots, int nslots)
 	byte(&sb, AML_ROOT);
 	put(&sb, "_SB_", 4);
 	com1(&sb);
+	keyboard(&sb);
 	for (int i = 0; i < nslots; i++)
 		virtio_slot(&sb, i, &slots[i]);
 	pkg(a, AML_SCOPE, false, &sb);

@@ -17,7 +17,15 @@ static void pio_byte(struct vcpu *v, uint16_t port, bool write, uint8_t *val)
 			*val = serial_read(&vm->com1, (uint16_t)(port - PORT_COM1));
 		return;
 	}
-	if (i8042_io(v, port, write, val) || acpi_pm_io(v, port, write, val))
+	if (port == PORT_I8042_DATA || port == PORT_I8042_CMD) {
+		if (!write)
+			*val = i8042_read(&vm->kbd, port);
+		else if (i8042_write(&vm->kbd, port, *val))
+			vmm_stop(vm, VMM_STOP_RESET_I8042, v->index,
+				 "guest reset through the i8042 (0xfe to port 0x64)");
+		return;
+	}
+	if (acpi_pm_io(v, port, write, val))
 		return;
 	if (!write)
 		*val = 0xff;
@@ -44,6 +52,10 @@ void exit_pio(struct vcpu *v)
 			v->vm->stop.exit_status = (int)status;
 		pthread_mutex_unlock(&v->vm->stop_lock);
 		vmm_stop(v->vm, VMM_STOP_GUEST_EXIT, v->index, "the program exited with status %u", status);
+		return;
+	}
+	if (write && run->io.port == VMM_LOG_PORT && size == 1) {
+		guest_log_write(&v->vm->guest_log, data, count); /* a whole `rep outsb` at once */
 		return;
 	}
 	for (uint32_t i = 0; i < count; i++) {

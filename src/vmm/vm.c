@@ -82,6 +82,21 @@ static void serial_irq(void *ctx, int level)
 	(void)ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
 }
 
+/* ISA IRQ 1 is edge-triggered: one pulse per byte the keyboard presents. */
+static void keyboard_irq(void *ctx)
+{
+	struct vmm *vm = ctx;
+	struct kvm_irq_level irq = {.irq = KEYBOARD_GSI, .level = 1};
+	(void)ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+	irq.level = 0;
+	(void)ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+int vmm_request_shutdown(struct vmm *vm)
+{
+	return i8042_press_ctrl_alt_del(&vm->kbd);
+}
+
 static int setup_irqchip(struct vmm *vm, struct carve_err *err)
 {
 	if (ioctl(vm->kvm.vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
@@ -168,6 +183,8 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop.vcpu = -1;
 	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
+	i8042_init(&vm->kbd, keyboard_irq, vm);
+	guest_log_init(&vm->guest_log, cfg->guest_log, cfg->guest_log_ctx);
 	*out = vm;
 
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -347,6 +364,8 @@ void vmm_destroy(struct vmm *vm)
 	kvm_close(&vm->kvm);
 	gm_unmap(&vm->mem);
 	serial_destroy(&vm->com1);
+	i8042_destroy(&vm->kbd);
+	guest_log_destroy(&vm->guest_log);
 	pthread_mutex_destroy(&vm->stop_lock);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);

@@ -40,6 +40,7 @@
 #define ACPI_RESET_VALUE 0x0f
 #define ACPI_S5_TYPE 5             /* \_S5 package value, SLP_TYP written for poweroff */
 #define COM1_GSI 4
+#define KEYBOARD_GSI 1
 
 /* ---- e820 ---- */
 #define E820_RAM 1
@@ -180,9 +181,48 @@ void serial_write(struct serial *s, uint16_t off, uint8_t val);
 /* Queues host input; returns bytes accepted (FIFO space). */
 int serial_receive(struct serial *s, const uint8_t *data, int len);
 
+/* The i8042 keyboard controller and its keyboard (i8042.c). */
+struct i8042 {
+	pthread_mutex_t lock;
+	uint8_t ctr;             /* the controller configuration byte */
+	uint8_t pending_cmd;     /* a controller command waiting for its operand */
+	uint8_t kbd_pending;     /* a keyboard command waiting for its operand */
+	uint8_t out[16];         /* output buffer queue: port 0x60 shows the head */
+	uint8_t head, count;
+	uint8_t last;            /* what port 0x60 reads when the queue is empty */
+	bool last_write_cmd;
+	bool scanning;           /* the keyboard sends keys (0xF4/0xF5) */
+	bool guest_configured;   /* the guest wrote the CTR: a driver is there */
+	bool reset_requested;
+	void (*pulse_irq)(void *ctx);
+	void *irq_ctx;
+};
+void i8042_init(struct i8042 *k, void (*pulse_irq)(void *ctx), void *ctx);
+void i8042_destroy(struct i8042 *k);
+uint8_t i8042_read(struct i8042 *k, uint16_t port);
+/* Returns true when the write asked for a system reset. */
+bool i8042_write(struct i8042 *k, uint16_t port, uint8_t val);
+/* Presses and releases Ctrl-Alt-Del; -1 (nothing queued) when no guest
+ * driver has enabled the keyboard, so nobody would read the keys. */
+int i8042_press_ctrl_alt_del(struct i8042 *k);
+
+/* The carve log port's line assembler (guest_log.c). */
+#define GUEST_LOG_LINE_MAX 200
+#define GUEST_LOG_MAX_LINES 512
+struct guest_log {
+	pthread_mutex_t lock;
+	char line[GUEST_LOG_LINE_MAX + 1];
+	size_t len;
+	unsigned lines;
+	void (*emit)(void *ctx, const char *line); /* NULL: the port is ignored */
+	void *ctx;
+};
+void guest_log_init(struct guest_log *g, void (*emit)(void *ctx, const char *line), void *ctx);
+void guest_log_destroy(struct guest_log *g);
+void guest_log_write(struct guest_log *g, const uint8_t *data, size_t len);
+
 /* Port handlers: true when the port is theirs. *val is in/out. */
 struct vcpu;
-bool i8042_io(struct vcpu *v, uint16_t port, bool write, uint8_t *val);
 bool acpi_pm_io(struct vcpu *v, uint16_t port, bool write, uint8_t *val);
 
 /* ---- the VM object ---- */
@@ -206,6 +246,8 @@ struct vmm {
 	struct boot_plan *plan;
 	struct acpi_tables acpi;
 	struct serial com1;
+	struct i8042 kbd;
+	struct guest_log guest_log;
 	int nmmio;
 	struct vmm_mmio_slot mmio[VMM_MAX_MMIO_SLOTS];
 	pthread_t input_thread;

@@ -118,6 +118,7 @@ static void dsdt_devices(void **state)
 	assert_int_equal(count(d, len, "LNRO0005"), 19);
 	assert_int_equal(count(d, len, "_S5_"), 1);
 	assert_int_equal(count(d, len, "COM1"), 1);
+	assert_int_equal(count(d, len, "KBD_"), 1);
 	/* Slot 18's Memory32Fixed: base 0xd0012000, length 0x1000. */
 	const uint8_t mem[] = {0x86, 0x09, 0x00, 0x01, 0x00, 0x20, 0x01, 0xd0, 0x00, 0x10, 0x00, 0x00};
 	int found = 0;
