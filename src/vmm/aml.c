@@ -163,22 +163,30 @@ static void device(struct aml *a, const char seg[4], const struct aml *body)
 	aml_free(&d);
 }
 
-static void com1(struct aml *sb)
+/* Device(SEG) { _HID EISAID(hid), [_UID uid,] _CRS { resources } }: a legacy
+ * ISA device; uid < 0 leaves out _UID. */
+static void isa_device(struct aml *sb, const char seg[4], const char *hid, int uid, const uint8_t *res,
+		       size_t res_len)
 {
 	struct aml body = {0}, crs = {0};
 	byte(&body, AML_NAME);
 	put(&body, "_HID", 4);
 	byte(&body, AML_DWORD);
-	le32(&body, eisaid("PNP0501"));
-	name_int(&body, "_UID", 0);
-	const uint8_t io[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08};
-	const uint8_t irq[] = {0x22, 1u << COM1_GSI, 0x00};
-	put(&crs, io, sizeof(io));
-	put(&crs, irq, sizeof(irq));
+	le32(&body, eisaid(hid));
+	if (uid >= 0)
+		name_int(&body, "_UID", (uint64_t)uid);
+	put(&crs, res, res_len);
 	name_crs(&body, &crs);
-	device(sb, "COM1", &body);
+	device(sb, seg, &body);
 	aml_free(&body);
 	aml_free(&crs);
+}
+
+static void com1(struct aml *sb)
+{
+	const uint8_t res[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, /* IO 0x3f8, 8 ports */
+			       0x22, 1u << COM1_GSI, 0x00};                     /* IRQNoFlags {4} */
+	isa_device(sb, "COM1", "PNP0501", 0, res, sizeof(res));
 }
 
 /* On a hardware-reduced ACPI machine Linux has no legacy IRQs: GSI 1 gets
@@ -188,20 +196,10 @@ static void com1(struct aml *sb)
  * host asks a Linux guest to shut down (Ctrl-Alt-Del, i8042.c). */
 static void keyboard(struct aml *sb)
 {
-	struct aml body = {0}, crs = {0};
-	byte(&body, AML_NAME);
-	put(&body, "_HID", 4);
-	byte(&body, AML_DWORD);
-	le32(&body, eisaid("PNP0303"));
-	const uint8_t io[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,
-			      0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01};
-	const uint8_t irq[] = {0x22, 1u << KEYBOARD_GSI, 0x00};
-	put(&crs, io, sizeof(io));
-	put(&crs, irq, sizeof(irq));
-	name_crs(&body, &crs);
-	device(sb, "KBD_", &body);
-	aml_free(&body);
-	aml_free(&crs);
+	const uint8_t res[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, /* IO 0x60 */
+			       0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, /* IO 0x64 */
+			       0x22, 1u << KEYBOARD_GSI, 0x00};                 /* IRQNoFlags {1} */
+	isa_device(sb, "KBD_", "PNP0303", -1, res, sizeof(res));
 }
 
 static void virtio_slot(struct aml *sb, int idx, const struct vmm_mmio_slot *s)

@@ -50,7 +50,9 @@ same "DSDT: a LNRO0005 device per slot" "$(grep -c '"LNRO0005"' "$D/DSDT.dsl")" 
 same "DSDT: slot 2 memory" "$(grep -c '0xD0002000,         // Address Base' "$D/DSDT.dsl")" 1
 same "DSDT: slot 2 interrupt" "$(grep -c '0x00000007,' "$D/DSDT.dsl")" 1
 same "DSDT: COM1" "$(grep -c 'EisaId ("PNP0501")' "$D/DSDT.dsl")" 1
-same "DSDT: the i8042 keyboard with IRQ 1" "$(grep -A12 'EisaId ("PNP0303")' "$D/DSDT.dsl" | grep -c 'IRQNoFlags\|0x0060\|0x0064')" 3
+same "DSDT: the i8042 keyboard: ports 0x60 and 0x64, IRQ 1" \
+	"$(grep -A16 'EisaId ("PNP0303")' "$D/DSDT.dsl" | grep -o '0x006[04],\|{1}' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
+	" 2 0x0060,; 2 0x0064,; 1 {1};"
 same "DSDT: \\_S5 for poweroff" "$(grep -c 'Name (\\_S5, Package' "$D/DSDT.dsl")" 1
 (cd "$D" && iasl DSDT.dsl) >"$TMP/recompile" 2>&1
 same "DSDT disassembly recompiles" "$(grep -o 'Compilation successful. 0 Errors' "$TMP/recompile")" "Compilation successful. 0 Errors"
