@@ -13,7 +13,6 @@ crc_of_eif() { # CRC-32 of header[0,544) ++ sections, from gzip's trailer (LE u3
 	{ head -c 544 "$1"; tail -c +549 "$1"; } | gzip -c | tail -c 8 | head -c 4 | od -An -tx4 | tr -d ' \n'
 }
 stored_crc() { od -An -tx1 -j544 -N4 "$1" | tr -d ' \n'; }
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
 
 head -c 1500000 /dev/urandom >kernel
 printf 'boot ramdisk' >r0

@@ -8,7 +8,6 @@ requires_kvm
 cd "$TMP"
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 HELLO=$ROOT/build/guest/apps/hello
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
 command -v socat >/dev/null || { skip "whole enclaves" "socat is missing (scripts/setup.sh installs it)"; finish; }
 
 mkdir -p rootfs/bin && cp "$HELLO" rootfs/bin/hello

@@ -8,7 +8,6 @@
 cd "$TMP"
 mkdir -p "$TMP/tmpdir"
 export TMPDIR=$TMP/tmpdir
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 size() { stat -c %s "$1"; }
 head -c 1000 /dev/urandom >kernel

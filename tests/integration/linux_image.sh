@@ -21,7 +21,6 @@ if ! "$ROOT/tests/images/python.sh" "$ROOT/build/images" 2>images.err; then
 	skip "Linux EIFs from container images" "cannot make the Debian-package image: $(tail -1 images.err)"
 	finish
 fi
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
 pcr_of() { # PCR = SHA384(0^48 || SHA384(stdin))
 	openssl dgst -sha384 -binary >"$TMP/.d"
 	{ head -c 48 /dev/zero; cat "$TMP/.d"; } | openssl dgst -sha384 | awk '{print $2}'

@@ -7,7 +7,6 @@
 cd "$TMP"
 mkdir -p "$TMP/tmpdir"
 export TMPDIR=$TMP/tmpdir # where the builder makes its temporary ramdisks
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
 pcr_of() { openssl dgst -sha384 -binary >.d; { head -c 48 /dev/zero; cat .d; } | openssl dgst -sha384 | awk '{print $2}'; }
 
 mkdir -p root/bin root/etc root/dev

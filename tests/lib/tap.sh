@@ -6,6 +6,10 @@
 #   skip "description" "reason"
 #   requires_kvm                            skips the whole script without /dev/kvm
 #   finish                                  prints the plan, exits non-zero on failure
+# and, for the scripts' own use:
+#   json_field FILE KEY                     the value of the first "KEY": in FILE
+#   tail_of FILE [N]                        a file with FILE's last N (25) lines, for diagnostics
+#   cpio_of DIR OUT                         a newc archive of DIR (sorted, owned by root)
 # $CARVE is the carve binary under test (the sanitizer build).
 set -u
 TAP_N=0
@@ -77,3 +81,7 @@ finish() {
 	[ "$TAP_FAILED" -eq 0 ]
 	exit $?
 }
+
+json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
+tail_of() { tail -"${2:-25}" "$1" >"$TMP/diag"; echo "$TMP/diag"; }
+cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }

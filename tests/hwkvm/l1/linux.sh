@@ -25,10 +25,7 @@ CMDLINE="console=ttyS0 reboot=k panic=-1 random.trust_cpu=on"
 
 # The last console lines, for a failure's diagnostics (a boot log's first
 # lines say nothing about why it failed).
-tail_of() { tail -25 "$1" >"$TMP/diag"; echo "$TMP/diag"; }
 
-# A newc archive of directory $1 in $2 (entries owned by root).
-cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }
 
 # ---- bzImage and vmlinux to user space with 2 vCPUs
 I=$TMP/initrd
@@ -143,7 +140,7 @@ tap_result $? "build-enclave: a Linux EIF with carve-init and the hello program"
 PCR0=$(sed -n 's/.*"PCR0": "\([0-9a-f]*\)".*/\1/p' "$TMP/hello-build.json")
 
 export CARVE_SOCKETS_DIR=$TMP/sockets
-timeout 240 "$CARVE" run-enclave --eif-path "$TMP/hello-linux.eif" --memory 512 --cpu-count 2 \
+timeout 240 "$CARVE" run-enclave --eif-path "$TMP/hello-linux.eif" --memory 512 --cpu-count "$(( $(nproc) >= 2 ? 2 : 1 ))" \
 	--enclave-cid 21 --enclave-name linux --debug-mode >"$TMP/run.json" 2>"$TMP/run.err"
 rc=$?
 log=$(ls "$CARVE_SOCKETS_DIR"/*.log 2>/dev/null | head -1)

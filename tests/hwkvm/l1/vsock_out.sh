@@ -11,8 +11,6 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 PROGS=$ROOT/build/guest/progs
 BLOBS=$ROOT/build/guest
-tail_of() { tail -25 "$1" >"$TMP/diag"; echo "$TMP/diag"; }
-cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }
 export CARVE_STATE_DIR=$TMP/state
 CMDLINE="console=ttyS0 reboot=k panic=-1 random.trust_cpu=on"
 
