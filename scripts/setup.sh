@@ -23,6 +23,9 @@ packages=(
 	libcmocka-dev musl-tools openssl cpio faketime socat
 	# tools: ACPI table checks, image compression
 	acpica-tools zstd xz-utils
+	# build-enclave --docker-dir: Dockerfiles built without a daemon (a
+	# Dockerfile with RUN also needs a runtime: apt-get install crun)
+	buildah
 	# the hardware-KVM test bed (tests/hwkvm): QEMU's emulator runs L1 with
 	# SVM; busybox-static is L1's and the L2 test guests' toolbox
 	qemu-system-x86 busybox-static
