@@ -117,16 +117,17 @@ run_l1() { # index tests
 		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/results-$1.log" </dev/null 2>"$OUT/qemu-$1.log"
 	echo $? >"$OUT/qemu-$1.status"
 }
-start=$(date +%s) running=0
+start=$(date +%s) running=0 started=0
 for ((i = 0; i < n; i++)); do
 	[ -n "${share[i]}" ] || continue
+	started=$((started + 1))
 	if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 	say "L1 instance $i: ${cpus[i]} CPU(s), about ${load[i]} s: ${share[i]#,}"
 	run_l1 "$i" "${share[i]#,}" &
 	running=$((running + 1))
 done
 wait
-say "L1 ran $(($(date +%s) - start)) s in $n instance(s) ($(grep -h -m1 '^@@hwkvm kvm' "$OUT"/results-*.log 2>/dev/null | head -1 | cut -d' ' -f3- | sed 's/ cpus=[0-9]*//'))"
+say "L1 ran $(($(date +%s) - start)) s in $started instance(s) ($(grep -h -m1 '^@@hwkvm kvm' "$OUT"/results-*.log 2>/dev/null | head -1 | cut -d' ' -f3- | sed 's/ cpus=[0-9]*//'))"
 
 # Splits each result stream into one TAP log per test.
 log_of() { echo "$OUT/${1//\//__}.log"; }

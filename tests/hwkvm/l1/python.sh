@@ -82,6 +82,7 @@ fi
 mkdir -p sh/bin sh/app sh/tmp
 cp "$CARVE_BUSYBOX" sh/bin/busybox
 for t in sh echo tr wc ls cat grep sed pwd; do ln -s busybox "sh/bin/$t"; done
+cp "$ROOT/build/guest/apps/nsm-tool" sh/bin/nsm-tool # libnsm, static musl
 cat >sh/app/run.sh <<'SCRIPT'
 echo "shell: $(echo piped words | tr a-z A-Z)"
 (cd /tmp && echo "shell: subshell in $(pwd)")
@@ -89,6 +90,12 @@ echo "shell: root has $(ls / | wc -l) entries"
 /bin/sh -c 'exit 3'
 echo "shell: child exited $?"
 echo "shell: $(grep -c ^processor /proc/cpuinfo) cpus, GREETING=$GREETING, cwd $(pwd)"
+# /dev/nsm through Linux's nsm driver, with carve's libnsm (nsm-tool):
+# PCR 16 extended, locked, then refused.
+echo "shell: nsm $(nsm-tool describe-nsm | grep -o '"max_pcrs": [0-9]*')"
+nsm-tool extend-pcr 16 from-the-shell >/dev/null && nsm-tool lock-pcr 16 >/dev/null
+echo "shell: pcr16 $(nsm-tool describe-pcr 16 | grep -o '"lock": [a-z]*')"
+nsm-tool extend-pcr 16 again 2>&1 | sed 's/^/shell: after lock: /'
 exit 7
 SCRIPT
 "$ROOT/tests/images/make-archive.sh" oci shell-oci.tar carve-test/shell:1 \
@@ -109,7 +116,8 @@ tr -d '\r' <console.out >console.txt
 grep -q 'Linux version 6.12' console.txt
 tap_result $? "console: the Linux boot log" "$(tail_of console.txt)"
 for line in "shell: PIPED WORDS" "shell: subshell in /tmp" "shell: child exited 3" \
-	"shell: 1 cpus, GREETING=from the shell image, cwd /app"; do
+	"shell: 1 cpus, GREETING=from the shell image, cwd /app" 'shell: nsm "max_pcrs": 32' \
+	'shell: pcr16 "lock": true' "shell: after lock: nsm-tool: ReadOnlyIndex"; do
 	grep -qx "$line" console.txt
 	tap_result $? "console: $line" "$(tail_of console.txt)"
 done
