@@ -26,6 +26,9 @@
 int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err);
 /* E26 when below 64 MiB or below 4 x the EIF size (in bytes). */
 int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err);
+/* Development mode (no pool): every MiB is populated at start, so more
+ * than the host's available memory is E27 instead of the OOM killer. */
+int enclave_check_host_memory(uint64_t mib, uint64_t available_mib, struct carve_err *err);
 /* "--enclave-cid": 0 means choose one; 1..3, UINT32_MAX and above are E03. */
 int enclave_parse_cid(const char *text, uint64_t *cid, struct carve_err *err);
 
@@ -41,7 +44,12 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
  * new_enclave_name). `taken` lists the names in use. */
 void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out,
 			 size_t out_len);
-/* Default name: the EIF file name without directories and ".eif". */
+/* Enclave names: 1 to ENCLAVE_NAME_MAX bytes, no control characters (E03).
+ * Room is left below the registry's 127 for a "_N" suffix. */
+#define ENCLAVE_NAME_MAX 100
+int enclave_check_name(const char *name, struct carve_err *err);
+/* Default name: the EIF file name without directories and ".eif", cut to
+ * ENCLAVE_NAME_MAX bytes, control bytes as '_' ("enclave" if empty). */
 void enclave_default_name(const char *eif_path, char *out, size_t out_len);
 /* "i-...-enc<slot hex>": the board asset tag when the host has one (EC2),
  * else i-0000000000000000, as nitro-cli. */

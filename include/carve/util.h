@@ -15,6 +15,10 @@ void hex_encode(const uint8_t *data, size_t len, char *out); /* out: 2*len+1 */
 /* Parses an even-length hex string into out; returns the byte count or -1. */
 long hex_decode(const char *hex, uint8_t *out, size_t cap);
 
+/* Opens a regular file for reading. O_NONBLOCK first, so a FIFO without a
+ * writer cannot block the open forever; then anything but a regular file is
+ * E19. Returns the fd, or -1 with err set. */
+int file_open_regular(const char *path, struct carve_err *err);
 /* Reads a whole file of at most max_len bytes (malloc'ed, NUL appended but not
  * counted). Larger files fail with code, naming the limit. */
 int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,

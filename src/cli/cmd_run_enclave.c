@@ -39,7 +39,11 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 	if (!json_object_object_get_ex(o, "memory_mib", &v) || !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) <= 0)
 		return carve_fail(err, E01_MISSING_ARGUMENT, "'%s' needs \"memory_mib\" as a positive integer", path);
-	a->mem_mib = (uint64_t)json_object_get_int64(v);
+	/* The same rule as --memory: bytes must fit 64 bits (2^44 + 64 MiB wrapped to 64). */
+	char mib_text[32];
+	snprintf(mib_text, sizeof(mib_text), "%lld", (long long)json_object_get_int64(v));
+	if (enclave_parse_memory(mib_text, &a->mem_mib, err) < 0)
+		return -1;
 	json_object *count = NULL, *ids = NULL;
 	json_object_object_get_ex(o, "cpu_count", &count);
 	json_object_object_get_ex(o, "cpu_ids", &ids);
@@ -70,17 +74,29 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 		a->ncpu_ids = (int)n;
 	}
 	if (json_object_object_get_ex(o, "enclave_cid", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"enclave_cid\" must be an integer or null");
 		char text[32];
 		snprintf(text, sizeof(text), "%s", json_object_get_string(v));
 		if (enclave_parse_cid(text, &a->cid, err) < 0)
 			return -1;
 	}
+	/* Typed as nitro-cli's serde reads them: "false" is not false (it would
+	 * have started a debug enclave with a readable console). */
+	static const char *const flags[] = {"debug_mode", "attach_console"};
+	for (size_t i = 0; i < 2; i++)
+		if (json_object_object_get_ex(o, flags[i], &v) && !json_object_is_type(v, json_type_boolean) &&
+		    !json_object_is_type(v, json_type_null))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"%s\" must be true, false or null", flags[i]);
 	if (json_object_object_get_ex(o, "debug_mode", &v))
 		a->debug = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "attach_console", &v))
 		*attach |= json_object_get_boolean(v);
-	if (json_object_object_get_ex(o, "enclave_name", &v) && json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(o, "enclave_name", &v) && !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"enclave_name\" must be a string or null");
 		a->name = json_object_get_string(v);
+	}
 	return 0;
 }
 

@@ -45,7 +45,7 @@ static int open_input(struct build_input *in, const char *path, const char *what
 		      struct carve_err *err)
 {
 	in->path = path;
-	in->fd = open(path, O_RDONLY | O_CLOEXEC);
+	in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused below, not waited on */
 	if (in->fd < 0)
 		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open' (%s): %s",
 				  path, what, strerror(errno));

@@ -172,12 +172,11 @@ fail:
 
 int eif_open(struct eif_image *img, const char *path, struct carve_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = file_open_regular(path, err); /* a FIFO must not hang the open */
 	if (fd < 0) {
 		memset(img, 0, sizeof(*img));
 		img->fd = -1;
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-				  path, strerror(errno));
+		return -1;
 	}
 	if (eif_open_fd(img, fd, path, err) < 0) {
 		close(fd);

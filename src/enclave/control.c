@@ -1,5 +1,6 @@
 /* Control requests: one JSON object per line, checked field by field. */
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,33 @@ static const char *const cmd_names[] = {
 	[CONTROL_TERMINATE] = "terminate",
 	[CONTROL_CONSOLE] = "console",
 };
+
+/* The members of the top-level object of a valid JSON text: the ':' at
+ * depth 1 outside strings. */
+static size_t top_level_members(const char *s, size_t len)
+{
+	size_t n = 0;
+	int depth = 0;
+	bool in_string = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_string) {
+			if (c == '\\')
+				i++; /* the escaped character */
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ':' && depth == 1) {
+			n++;
+		}
+	}
+	return n;
+}
 
 int control_parse_request(const char *line, size_t len, struct control_request *req,
 			  struct carve_err *err)
@@ -31,6 +59,12 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	int rc = -1;
 	if (!obj || !complete || !json_object_is_type(obj, json_type_object)) {
 		carve_fail(err, E17_SERDE, "a control request is a JSON object");
+		goto out;
+	}
+	/* json-c keeps the last of two equal keys, so {"cmd":"describe",
+	 * "cmd":"terminate"} would terminate: a field named twice is refused. */
+	if (top_level_members(line, len) != (size_t)json_object_object_length(obj)) {
+		carve_fail(err, E17_SERDE, "a control request names a field twice");
 		goto out;
 	}
 	json_object *cmd, *meta;

@@ -158,6 +158,21 @@ static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve
 	return hugepage_plan(mib << 20, pools, 1, &plan, err);
 }
 
+/* MemAvailable of /proc/meminfo in MiB; UINT64_MAX when it cannot be read
+ * (the check is then left to the kernel). */
+static uint64_t host_available_mib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kib = 0;
+	bool found = false;
+	char line[128];
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "MemAvailable: %llu kB", &kib) == 1;
+	if (f)
+		fclose(f);
+	return found ? (uint64_t)kib >> 10 : UINT64_MAX;
+}
+
 int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err)
 {
 	struct enclave_spec *spec = calloc(1, sizeof(*spec));
@@ -201,6 +216,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 					 : enclave_boot_timeout_ms(spec->eif_size, spec->mem_mib << 20);
 
 	char base[REGISTRY_NAME_MAX];
+	if (a->name && enclave_check_name(a->name, err) < 0)
+		goto out;
 	if (a->name)
 		snprintf(base, sizeof(base), "%s", a->name);
 	else
@@ -211,6 +228,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		goto out;
 	struct cpu_choice choice = {.a = a, .pool = &pool};
 	if (pool_mode && check_pool_memory(&pool, spec->mem_mib, err) < 0)
+		goto out;
+	if (!pool_mode && enclave_check_host_memory(spec->mem_mib, host_available_mib(), err) < 0)
 		goto out;
 	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice,
 			     &spec->reg, err) < 0)

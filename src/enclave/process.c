@@ -277,7 +277,9 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 				   "'--debug-mode' in the run-enclave command");
 			return false;
 		}
-		send_json_line(c->fd, json_object_new_object()); /* {} = accepted */
+		json_object *accepted = json_object_new_object(); /* {} = accepted */
+		send_json_line(c->fd, accepted);
+		json_object_put(accepted);
 		c->streaming = true;
 		c->pos = console_buf_start(&p->console);
 		return true;

@@ -58,6 +58,17 @@ int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err)
 	return 0;
 }
 
+int enclave_check_host_memory(uint64_t mib, uint64_t available_mib, struct carve_err *err)
+{
+	if (mib > available_mib)
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "%llu MiB requested but the host has %llu MiB available (MemAvailable); "
+				  "without an enclave pool ('carve allocator') the memory comes from the host's "
+				  "free memory and is all used at start",
+				  (unsigned long long)mib, (unsigned long long)available_mib);
+	return 0;
+}
+
 int enclave_parse_cid(const char *text, uint64_t *cid, struct carve_err *err)
 {
 	char *end;
@@ -130,6 +141,20 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 	return n;
 }
 
+int enclave_check_name(const char *name, struct carve_err *err)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > ENCLAVE_NAME_MAX)
+		return carve_fail(err, E03_INVALID_ARGUMENT, "--enclave-name must be 1 to %d bytes; it has %zu",
+				  ENCLAVE_NAME_MAX, n);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "--enclave-name must not hold control characters (byte %zu is 0x%02x)", i,
+					  (unsigned)(unsigned char)name[i]);
+	return 0;
+}
+
 void enclave_default_name(const char *eif_path, char *out, size_t out_len)
 {
 	const char *base = strrchr(eif_path, '/');
@@ -137,7 +162,17 @@ void enclave_default_name(const char *eif_path, char *out, size_t out_len)
 	size_t n = strlen(base);
 	if (n > 4 && !strcmp(base + n - 4, ".eif"))
 		n -= 4;
-	snprintf(out, out_len, "%.*s", (int)n, base);
+	if (n > ENCLAVE_NAME_MAX) /* a long file name: its first bytes */
+		n = ENCLAVE_NAME_MAX;
+	size_t j = 0;
+	for (size_t i = 0; i < n && j + 1 < out_len; i++) /* control bytes become '_' */
+		out[j++] = (unsigned char)base[i] < 0x20 || base[i] == 0x7f ? '_' : base[i];
+	if (j == 0 && out_len > 7) {
+		snprintf(out, out_len, "enclave");
+		return;
+	}
+	if (out_len)
+		out[j] = '\0';
 }
 
 static bool name_taken(const char *name, const char *const *taken, int ntaken)
@@ -151,9 +186,15 @@ static bool name_taken(const char *name, const char *const *taken, int ntaken)
 void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out,
 			 size_t out_len)
 {
+	/* The suffix always fits: base is cut to leave it room, so a long base
+	 * can never make base_1, base_2, ... the same string (which spun). */
 	snprintf(out, out_len, "%s", base);
-	for (int i = 1; name_taken(out, taken, ntaken); i++)
-		snprintf(out, out_len, "%s_%d", base, i);
+	for (int i = 1; name_taken(out, taken, ntaken); i++) {
+		char suffix[16];
+		int sn = snprintf(suffix, sizeof(suffix), "_%d", i);
+		int keep = (int)out_len - 1 - sn;
+		snprintf(out, out_len, "%.*s%s", keep > 0 ? keep : 0, base, suffix);
+	}
 }
 
 void enclave_format_id(uint64_t slot, char *out, size_t out_len)

@@ -124,6 +124,56 @@ static void test_names_and_ids(void **state)
 	assert_int_equal(enclave_parse_id("nothing", &slot), -1);
 }
 
+static void test_name_rules(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	char long_name[ENCLAVE_NAME_MAX + 2];
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_int_equal(enclave_check_name(long_name, &err), -1); /* 101 bytes */
+	assert_int_equal(err.code, E03_INVALID_ARGUMENT);
+	long_name[ENCLAVE_NAME_MAX] = '\0';
+	assert_int_equal(enclave_check_name(long_name, &err), 0); /* 100 bytes */
+	assert_int_equal(enclave_check_name("", &err), -1);
+	assert_int_equal(enclave_check_name("a\tb", &err), -1);
+	assert_int_equal(enclave_check_name("esc\x1b[31m", &err), -1);
+	assert_int_equal(enclave_check_name("caf\xc3\xa9 name-1_x", &err), 0); /* UTF-8 and spaces */
+
+	/* A base as long as the buffer allows: base_1 must still differ from
+	 * base (it used to be cut back to base and spin forever). */
+	char base[128], name[128];
+	memset(base, 'b', sizeof(base) - 1);
+	base[sizeof(base) - 1] = '\0';
+	const char *taken[] = {base};
+	enclave_unique_name(base, taken, 1, name, sizeof(name));
+	assert_string_not_equal(name, base);
+	assert_int_equal(strlen(name), sizeof(name) - 1);
+	assert_string_equal(name + strlen(name) - 2, "_1");
+
+	/* Default names are cut to the limit; control bytes become '_'. */
+	char path[300] = "/x/";
+	memset(path + 3, 'f', 200);
+	strcpy(path + 203, ".eif");
+	enclave_default_name(path, name, sizeof(name));
+	assert_int_equal(strlen(name), ENCLAVE_NAME_MAX);
+	enclave_default_name("/x/a\nb.eif", name, sizeof(name));
+	assert_string_equal(name, "a_b");
+	enclave_default_name("/x/.eif", name, sizeof(name));
+	assert_string_equal(name, ".eif");
+}
+
+static void test_host_memory(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	assert_int_equal(enclave_check_host_memory(512, 1024, &err), 0);
+	assert_int_equal(enclave_check_host_memory(1024, 1024, &err), 0);
+	assert_int_equal(enclave_check_host_memory(1ull << 20, 1024, &err), -1); /* --memory 1T */
+	assert_int_equal(err.code, E27_INSUFFICIENT_MEMORY_AVAILABLE);
+	assert_non_null(strstr(err.msg, "1048576 MiB requested but the host has 1024 MiB available"));
+}
+
 static void test_hugepage_plan_prefers_small_pages(void **state)
 {
 	(void)state;
@@ -172,6 +222,8 @@ int main(void)
 		cmocka_unit_test(test_boot_timeout_formula),
 		cmocka_unit_test(test_cpu_lists),
 		cmocka_unit_test(test_names_and_ids),
+		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_host_memory),
 		cmocka_unit_test(test_hugepage_plan_prefers_small_pages),
 		cmocka_unit_test(test_hugepage_plan_rounds_up_and_fails),
 	};
