@@ -25,7 +25,7 @@ endif
 CC ?= cc
 PKGS := libcrypto libcbor json-c zlib libarchive
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lseccomp -lpthread
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wmissing-prototypes -Wstrict-prototypes
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(OPT) -g $(WARN) \

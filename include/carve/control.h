@@ -19,6 +19,9 @@
 #include "carve/error.h"
 
 #define CONTROL_MSG_MAX 65536
+/* A request is far shorter ({"cmd": "describe", "metadata": true}); the
+ * enclave process reads at most this much of one. */
+#define CONTROL_REQUEST_MAX 1024
 
 enum control_cmd {
 	CONTROL_DESCRIBE,

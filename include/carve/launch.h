@@ -56,6 +56,9 @@ int enclave_find(const char *id, const char *name, struct enclave_ref *out, stru
 int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err);
 /* Terminates and waits until it has stopped. E18 if not permitted. */
 int enclave_terminate(const struct enclave_ref *ref, struct carve_err *err);
+/* An enclave with this id (or name) that stopped in the last 30 s: what a
+ * terminate racing the one that stopped it finds. 0 and *out filled, or -1. */
+int enclave_find_just_stopped(const char *id, const char *name, struct enclave_ref *out);
 /* Connects to the console; returns a socket streaming the console bytes, or
  * -1 (E44 for a non-debug enclave). */
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "carve/error.h"
 
@@ -26,6 +27,9 @@ int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
 /* Replaces path with data atomically (a temporary file beside it, then
  * rename), mode 0644. 0, or -1 with E19 in err. */
 int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err);
+/* The same with the given creation mode (before the umask). */
+int file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
+			   struct carve_err *err);
 /* mkdir -p with `mode` for the directories it creates; 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
 /* Full-length pread/pwrite/write, retrying on EINTR and short transfers.

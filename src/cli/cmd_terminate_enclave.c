@@ -2,6 +2,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "carve/launch.h"
 #include "cli/cli.h"
@@ -33,8 +34,16 @@ int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err)
 				  "give exactly one of --enclave-id, --enclave-name and --all");
 	if (!all) {
 		struct enclave_ref ref;
-		if (enclave_find(id, name, &ref, err) < 0 || enclave_terminate(&ref, err) < 0)
+		if (enclave_find(id, name, &ref, err) < 0) {
+			/* Terminate is idempotent: another terminate (or the program's
+			 * exit) stopped it a moment ago, and that is what was asked. */
+			bool none_running = err->code == E40_SOCKET_PATH_NOT_FOUND ||
+					    (err->code == E58_ENCLAVE_NAMING && !strstr(err->msg, "enclaves are named"));
+			if (!none_running || enclave_find_just_stopped(id, name, &ref) < 0)
+				return -1;
+		} else if (enclave_terminate(&ref, err) < 0) {
 			return -1;
+		}
 		fprintf(stderr, "Successfully terminated enclave %s.\n", ref.id);
 		json_object *o = terminated_json(&ref);
 		cli_print_json(o);

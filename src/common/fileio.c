@@ -153,6 +153,12 @@ static mode_t current_umask(void)
 
 int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err)
 {
+	return file_write_atomic_mode(path, data, len, 0644, err);
+}
+
+int file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
+			   struct carve_err *err)
+{
 	/* A fresh name in the target's directory, made with O_EXCL (mkstemp):
 	 * a file or symlink another user planted at a predictable name can
 	 * neither be written through nor make the write fail. */
@@ -163,9 +169,9 @@ int file_write_atomic(const char *path, const void *data, size_t len, struct car
 	if (fd < 0)
 		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
 				  strerror(errno));
-	/* mkstemp makes 0600; the output gets what open(0644) under the umask
+	/* mkstemp makes 0600; the output gets what open(mode) under the umask
 	 * would have given it. */
-	int rc = fchmod(fd, 0644 & ~current_umask()) < 0 ? -errno : write_full(fd, data, len);
+	int rc = fchmod(fd, mode & ~current_umask()) < 0 ? -errno : write_full(fd, data, len);
 	close(fd);
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;

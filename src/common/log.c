@@ -20,7 +20,8 @@ bool log_verbose(void)
 
 void event_log_open(struct event_log *l, const char *path, const char *who)
 {
-	l->fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+	/* Owner and root only: the log names what the enclave's init did. */
+	l->fd = path ? open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
 	l->to_stderr = log_verbose();
 	snprintf(l->who, sizeof(l->who), "%s", who ? who : "carve");
 }

@@ -1,5 +1,6 @@
 /* The CLI's side of talking to running enclaves (see carve/launch.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,29 @@ static int reply_error(const char *line, struct carve_err *err)
 	return rc;
 }
 
+/* What the registry knows of an enclave that holds its lock but did not
+ * answer (stopped, or its control socket swamped): listed, not taken for
+ * dead, with State UNRESPONSIVE. */
+static char *unresponsive_json(const struct registry_entry *e)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "EnclaveName", json_object_new_string(e->name));
+	json_object_object_add(o, "EnclaveID", json_object_new_string(e->id));
+	json_object_object_add(o, "ProcessID", json_object_new_int(e->pid));
+	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)e->cid));
+	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(e->vcpus));
+	json_object *cpus = json_object_new_array();
+	for (int i = 0; i < e->ncpus; i++)
+		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
+	json_object_object_add(o, "CPUIDs", cpus);
+	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)e->mem_mib));
+	json_object_object_add(o, "State", json_object_new_string("UNRESPONSIVE"));
+	json_object_object_add(o, "Flags", json_object_new_string(e->debug ? "DEBUG_MODE" : "NONE"));
+	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return text;
+}
+
 int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err *err)
 {
 	struct registry_entry *list;
@@ -47,12 +71,15 @@ int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err 
 		if (list[i].starting)
 			continue;
 		int fd = registry_send(list[i].slot, &req);
-		if (fd < 0)
-			continue; /* stopped since the listing */
 		char line[CONTROL_MSG_MAX];
-		if (registry_read_line(fd, line, sizeof(line), 3000) > 0 && !strstr(line, "\"error\""))
+		bool answered = fd >= 0 && registry_read_line(fd, line, sizeof(line), 3000) > 0 &&
+				!strstr(line, "\"error\"");
+		if (fd >= 0)
+			close(fd);
+		if (answered)
 			out[k++] = strdup(line);
-		close(fd);
+		else if (registry_slot_alive(list[i].slot))
+			out[k++] = unresponsive_json(&list[i]); /* alive, but stopped or swamped */
 	}
 	free(list);
 	if (!out)
@@ -111,22 +138,69 @@ int enclave_find(const char *id, const char *name, struct enclave_ref *out, stru
 	return 0;
 }
 
+/* How long after it stopped an enclave still counts as "just terminated"
+ * for a terminate that raced the one that stopped it. */
+#define JUST_STOPPED_SECONDS 30
+
+int enclave_find_just_stopped(const char *id, const char *name, struct enclave_ref *out)
+{
+	uint64_t slot = 0;
+	char rec[4096];
+	struct stat st;
+	if (id ? enclave_parse_id(id, &slot) < 0 : registry_find_exited(name, &slot) < 0)
+		return -1;
+	registry_path(slot, "exited", rec, sizeof(rec));
+	if (stat(rec, &st) < 0 || time(NULL) - st.st_mtime > JUST_STOPPED_SECONDS)
+		return -1;
+	uint8_t *data;
+	size_t len;
+	struct carve_err ignored = {0};
+	if (file_read_all(rec, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+		return -1;
+	json_object *o = json_tokener_parse((const char *)data), *v;
+	free(data);
+	int rc = -1;
+	if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
+		memset(out, 0, sizeof(*out));
+		out->slot = slot;
+		snprintf(out->name, sizeof(out->name), "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(o, "EnclaveID", &v))
+			snprintf(out->id, sizeof(out->id), "%s", json_object_get_string(v));
+		rc = id && strcmp(out->id, id) ? -1 : 0;
+	}
+	json_object_put(o);
+	return rc;
+}
+
 int enclave_terminate(const struct enclave_ref *ref, struct carve_err *err)
 {
 	struct control_request req = {.cmd = CONTROL_TERMINATE};
 	int fd = registry_send(ref->slot, &req);
-	if (fd < 0)
-		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "cannot reach enclave %s: %s", ref->id,
-				  strerror(errno));
 	char line[CONTROL_MSG_MAX];
-	int n = registry_read_line(fd, line, sizeof(line), TERMINATE_TIMEOUT_MS);
-	close(fd);
-	if (n <= 0)
-		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
-				  "enclave %s did not confirm its termination", ref->id);
-	if (reply_error(line, err) < 0)
+	int n = fd >= 0 ? registry_read_line(fd, line, sizeof(line), TERMINATE_TIMEOUT_MS) : -1;
+	int saved = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && reply_error(line, err) < 0)
 		return -1;
-	return 0;
+	/* Its listen queue full (a stopped or swamped process): nothing to
+	 * wait for. A socket gone or refusing means it is on its way out. */
+	if (fd < 0 && saved == EAGAIN && registry_slot_alive(ref->slot))
+		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
+				  "cannot reach enclave %s: its control socket is not accepting connections "
+				  "(the process is stopped or swamped)", ref->id);
+	/* Idempotent: terminated by us, by a terminate beside ours, or gone
+	 * since the listing, it is done once its process has let go of
+	 * everything (its lock), so that a run-enclave right after us finds
+	 * its CPUs, memory and CID free. */
+	if (registry_wait_gone(ref->slot, TERMINATE_TIMEOUT_MS) == 0)
+		return 0;
+	if (n <= 0)
+		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "cannot reach enclave %s: %s", ref->id,
+				  fd < 0 ? strerror(saved) : "it did not confirm its termination");
+	return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
+			  "enclave %s confirmed its termination but its process still runs after %d s", ref->id,
+			  TERMINATE_TIMEOUT_MS / 1000);
 }
 
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err)

@@ -231,6 +231,9 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		goto out;
 	if (!pool_mode && enclave_check_host_memory(spec->mem_mib, host_available_mib(), err) < 0)
 		goto out;
+	spec->reg.vcpus = spec->ncpus;
+	spec->reg.mem_mib = spec->mem_mib;
+	spec->reg.debug = spec->debug;
 	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice,
 			     &spec->reg, err) < 0)
 		goto out;
@@ -247,6 +250,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		registry_release(spec->reg.slot);
+		close(spec->reg.alive_fd);
 		carve_fail(err, E04_SOCKETPAIR_CREATION, "pipe: %s", strerror(errno));
 		goto out;
 	}
@@ -254,6 +258,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	pid_t child = fork();
 	if (child < 0) {
 		registry_release(spec->reg.slot);
+		close(spec->reg.alive_fd);
 		carve_fail(err, E05_PROCESS_SPAWN, "fork: %s", strerror(errno));
 		goto out;
 	}
@@ -286,6 +291,9 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	pid_t pid = 0;
 	rc = read_report(pipefd[0], &pid, err);
 	close(pipefd[0]);
+	/* The enclave process holds its own copy of the lock from here on. */
+	close(spec->reg.alive_fd);
+	spec->reg.alive_fd = -1;
 	if (rc < 0)
 		goto out;
 	memset(res, 0, sizeof(*res));

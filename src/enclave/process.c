@@ -27,19 +27,28 @@
 #include "carve/log.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
+#include "carve/confine.h"
 #include "enclave/console_buf.h"
 
 #define CONSOLE_BUF_SIZE (1u << 20)
-#define MAX_CLIENTS 64
+/* Control clients: at most MAX_CLIENTS at once, of which one uid other than
+ * root may hold MAX_CLIENTS_PER_UID, and a client has REQUEST_DEADLINE_MS
+ * to send its request: one user holding connections, or a stopped or slow
+ * client, never shuts out root or another user. */
+#define MAX_CLIENTS 256
+#define MAX_CLIENTS_PER_UID 16
+#define REQUEST_DEADLINE_MS 5000
 #define CONSOLE_CHUNK 4096
 
 struct client {
 	int fd;
 	uid_t uid;
-	char in[CONTROL_MSG_MAX];
+	char in[CONTROL_REQUEST_MAX];
 	size_t in_len;
 	bool streaming;     /* console reader */
+	bool terminator;    /* asked to terminate: answered once stopped */
 	uint64_t pos;       /* its position in the console buffer */
+	uint64_t deadline_ns; /* its request must be in by then */
 };
 
 struct eproc {
@@ -58,12 +67,11 @@ struct eproc {
 	int heartbeat_fd;
 	struct enclave_devices *devices;
 	char sock_path[108];
-	struct client clients[MAX_CLIENTS];
+	struct client *clients; /* MAX_CLIENTS of them, on the heap */
 	int nclients;
 	uint64_t start_ns;
 	bool terminating;
 	uint64_t shutdown_deadline_ns; /* a guest asked to shut down is stopped then; 0: none */
-	int terminator;     /* client index to answer once stopped, -1 */
 	/* Boot: until the heartbeat the launcher waits on report_fd. */
 	bool booted;
 	int report_fd;
@@ -188,10 +196,6 @@ static void send_error(int fd, int code, const char *msg)
 static void drop_client(struct eproc *p, int i)
 {
 	close(p->clients[i].fd);
-	if (p->terminator == i)
-		p->terminator = -1;
-	else if (p->terminator == p->nclients - 1)
-		p->terminator = i;
 	p->clients[i] = p->clients[--p->nclients];
 }
 
@@ -267,10 +271,14 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 			return false;
 		}
 		begin_terminate(p, true);
-		if (p->terminator < 0)
-			p->terminator = i;
+		c->terminator = true; /* every one of them gets the answer */
 		return true;
 	case CONTROL_CONSOLE:
+		if (c->uid != 0 && c->uid != p->spec->owner) {
+			send_error(c->fd, E18_FILE_PERMISSIONS,
+				   "only the enclave's owner and root may read its console");
+			return false;
+		}
 		if (!p->spec->debug) {
 			send_error(c->fd, E44_CONSOLE_CONNECTION,
 				   "The enclave was not started with the debug flag set, include "
@@ -311,7 +319,7 @@ static bool client_readable(struct eproc *p, int i)
 		return true;
 	}
 	/* One request per connection, as nitro-cli's. */
-	return handle_request(p, i, c->in, (size_t)(nl - c->in) + 1) && (c->streaming || p->terminator == i);
+	return handle_request(p, i, c->in, (size_t)(nl - c->in) + 1) && (c->streaming || c->terminator);
 }
 
 /* Sends console reader i what it has not seen; false to drop it. */
@@ -349,7 +357,31 @@ static void accept_client(struct eproc *p)
 		return;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	if (p->nclients == MAX_CLIENTS || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		close(fd);
+		return;
+	}
+	int same_uid = 0;
+	for (int i = 0; i < p->nclients; i++)
+		same_uid += p->clients[i].uid == cred.uid;
+	/* Root always gets in: the oldest client of the uid holding the most
+	 * connections makes room. */
+	if (p->nclients == MAX_CLIENTS && cred.uid == 0) {
+		int victim = -1, most = 0;
+		for (int i = 0; i < p->nclients; i++) {
+			int n = 0;
+			for (int j = 0; j < p->nclients; j++)
+				n += p->clients[j].uid == p->clients[i].uid;
+			if (p->clients[i].uid != 0 && !p->clients[i].terminator && n > most) {
+				most = n;
+				victim = i;
+			}
+		}
+		if (victim >= 0)
+			drop_client(p, victim);
+	}
+	if (p->nclients == MAX_CLIENTS || (cred.uid != 0 && same_uid >= MAX_CLIENTS_PER_UID)) {
+		send_error(fd, E39_ENCLAVE_PROCESS_CONNECTION, "too many connections to this enclave from this user");
 		close(fd);
 		return;
 	}
@@ -357,6 +389,26 @@ static void accept_client(struct eproc *p)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->uid = cred.uid;
+	c->deadline_ns = monotonic_ns() + REQUEST_DEADLINE_MS * 1000000ull;
+}
+
+/* Clients that have not sent their request in time are dropped; returns
+ * the next deadline (0: none). */
+static uint64_t expire_clients(struct eproc *p)
+{
+	uint64_t now = monotonic_ns(), next = 0;
+	for (int i = p->nclients - 1; i >= 0; i--) {
+		struct client *c = &p->clients[i];
+		if (c->streaming || c->terminator)
+			continue;
+		if (now >= c->deadline_ns) {
+			drop_client(p, i);
+			continue;
+		}
+		if (!next || c->deadline_ns < next)
+			next = c->deadline_ns;
+	}
+	return next;
 }
 
 static int bind_control_socket(struct eproc *p, struct carve_err *err)
@@ -375,21 +427,24 @@ static int bind_control_socket(struct eproc *p, struct carve_err *err)
 }
 
 /* The console of a stopped enclave stays readable: the buffer goes to
- * <slot>.console beside a small <slot>.exited record naming the enclave. */
+ * <slot>.console beside a small <slot>.exited record naming the enclave.
+ * Both are written whole or not at all (a full disk leaves no empty files),
+ * and a failure is in the event log. */
 static void save_console(struct eproc *p)
 {
 	char path[4096];
+	struct carve_err err = {0};
+	uint64_t pos = console_buf_start(&p->console), dropped;
+	size_t cap = CONSOLE_BUF_SIZE, len = 0, n;
+	uint8_t *text = malloc(cap);
+	while (text && len < cap &&
+	       (n = console_buf_read(&p->console, &pos, text + len, cap - len, &dropped)) > 0)
+		len += n;
 	registry_path(p->spec->reg.slot, "console", path, sizeof(path));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		uint64_t pos = console_buf_start(&p->console), dropped;
-		uint8_t buf[CONSOLE_CHUNK];
-		size_t n;
-		while ((n = console_buf_read(&p->console, &pos, buf, sizeof(buf), &dropped)) > 0)
-			if (write_full(fd, buf, n) < 0)
-				break;
-		close(fd);
-	}
+	/* Like the live console: the enclave's owner and root only. */
+	if (!text || file_write_atomic_mode(path, text, len, 0600, &err) < 0)
+		event_log(&p->log, "console not saved: %s", text ? err.msg : "out of memory");
+	free(text);
 	registry_path(p->spec->reg.slot, "exited", path, sizeof(path));
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "EnclaveName", json_object_new_string(p->spec->reg.name));
@@ -397,12 +452,9 @@ static void save_console(struct eproc *p)
 	json_object_object_add(o, "Flags", json_object_new_string(p->spec->debug ? "DEBUG_MODE" : "NONE"));
 	json_object_object_add(o, "StopReason", json_object_new_string(vmm_stop_name(p->stop.reason)));
 	json_object_object_add(o, "StopDetail", json_object_new_string(p->stop.detail));
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd >= 0) {
-		(void)write_full(fd, text, strlen(text));
-		close(fd);
-	}
+	const char *rec = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (file_write_atomic(path, rec, strlen(rec), &err) < 0)
+		event_log(&p->log, "exit record not saved: %s", err.msg);
 	json_object_put(o);
 }
 
@@ -523,8 +575,12 @@ static void serve(struct eproc *p)
 			fds[n++] = (struct pollfd){.fd = p->clients[i].fd, .events = POLLIN |
 				   (p->clients[i].streaming &&
 				    p->clients[i].pos < p->console.written ? POLLOUT : 0)};
+		uint64_t client_deadline = expire_clients(p);
 		int timeout = ms_until(!p->booted && p->report_fd >= 0 ? p->boot_deadline_ns : 0,
 				       p->shutdown_deadline_ns);
+		int client_ms = ms_until(client_deadline, 0);
+		if (client_ms >= 0 && (timeout < 0 || client_ms < timeout))
+			timeout = client_ms;
 		if (poll(fds, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			continue;
 		if (fds[0].revents & POLLIN)
@@ -560,12 +616,18 @@ static void serve(struct eproc *p)
 
 void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 {
-	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1, .terminator = -1,
+	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1,
 			  .report_fd = -1};
 	struct carve_err err = {0};
 	struct eif_boot boot = {0};
 	int pipefd[2];
 	p.start_ns = monotonic_ns();
+	p.clients = calloc(MAX_CLIENTS, sizeof(*p.clients));
+	if (!p.clients) {
+		report(report_fd, E00_UNSPECIFIED, "out of memory");
+		registry_release(spec->reg.slot);
+		_exit(1);
+	}
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -600,13 +662,23 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		_exit(1);
 	}
 	/* The control socket exists from now on: the enclave can be described
-	 * and terminated while it boots. Its reservation is then redundant. */
+	 * and terminated while it boots. */
 	if (bind_control_socket(&p, &err) < 0) {
 		report(report_fd, err.code, err.msg);
 		registry_release(spec->reg.slot);
 		_exit(1);
 	}
-	registry_release(spec->reg.slot);
+	/* Everything the enclave needs exists (memory, devices, control socket);
+	 * from here on it runs confined, and so do the threads it starts. */
+	if (enclave_confine(p.log.fd, spec->id, &err) < 0) {
+		event_log(&p.log, "not started: %s", err.msg);
+		report(report_fd, err.code, err.msg);
+		unlink(p.sock_path);
+		registry_release(spec->reg.slot);
+		_exit(1);
+	}
+	event_log(&p.log, "confined: no_new_privs, seccomp (no exec, fork, ptrace, mounts, "
+		  "modules or network sockets)");
 	p.report_fd = report_fd;
 	p.boot_deadline_ns = monotonic_ns() + spec->timeout_ms * 1000000ull;
 	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
@@ -642,14 +714,14 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	}
 	for (int i = 0; i < p.nclients; i++)
 		client_feed(&p, i);
-	if (p.terminator >= 0) {
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "EnclaveName", json_object_new_string(spec->reg.name));
-		json_object_object_add(o, "EnclaveID", json_object_new_string(spec->id));
-		json_object_object_add(o, "Terminated", json_object_new_boolean(1));
-		send_json_line(p.clients[p.terminator].fd, o);
-		json_object_put(o);
-	}
+	json_object *done = json_object_new_object();
+	json_object_object_add(done, "EnclaveName", json_object_new_string(spec->reg.name));
+	json_object_object_add(done, "EnclaveID", json_object_new_string(spec->id));
+	json_object_object_add(done, "Terminated", json_object_new_boolean(1));
+	for (int i = 0; i < p.nclients; i++)
+		if (p.clients[i].terminator)
+			send_json_line(p.clients[i].fd, done);
+	json_object_put(done);
 	for (int i = 0; i < p.nclients; i++)
 		close(p.clients[i].fd);
 	devices_destroy(p.devices); /* its threads stop before guest memory goes */
@@ -658,5 +730,8 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	console_buf_free(&p.console);
 	event_log(&p.log, "resources released; enclave process exits");
 	event_log_close(&p.log);
+	/* Last: the record and the lock go, and with the lock (closed by
+	 * _exit) a waiting terminate returns: CPUs, memory and CID are free. */
+	registry_release(spec->reg.slot);
 	_exit(0);
 }

@@ -73,7 +73,9 @@ int registry_connect(uint64_t slot)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	registry_path(slot, "sock", addr.sun_path, sizeof(addr.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a stopped or flooded enclave process whose listen
+	 * backlog is full answers EAGAIN at once instead of blocking us. */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
@@ -82,6 +84,7 @@ int registry_connect(uint64_t slot)
 		errno = e;
 		return -1;
 	}
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
@@ -110,7 +113,10 @@ int registry_send(uint64_t slot, const struct control_request *req)
 		return -1;
 	char line[128];
 	int n = control_format_request(req, line, sizeof(line));
-	if (n <= 0 || write_full(fd, line, (size_t)n) < 0) {
+	/* MSG_NOSIGNAL: an enclave process that refuses or drops us is an
+	 * error to report, never a SIGPIPE that kills the CLI without a word.
+	 * The request is far below the socket buffer: one send. */
+	if (n <= 0 || send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
 		close(fd);
 		errno = EPIPE;
 		return -1;
@@ -118,37 +124,29 @@ int registry_send(uint64_t slot, const struct control_request *req)
 	return fd;
 }
 
-/* Asks a live enclave process for its name, id, CID, pid and CPUs. */
-static int query(uint64_t slot, struct registry_entry *e)
+bool registry_slot_alive(uint64_t slot)
 {
-	struct control_request req = {.cmd = CONTROL_DESCRIBE};
-	int fd = registry_send(slot, &req);
+	char path[4096];
+	registry_path(slot, "alive", path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return -1;
-	char line[CONTROL_MSG_MAX];
-	int rc = -1;
-	if (registry_read_line(fd, line, sizeof(line), 3000) > 0) {
-		json_object *o = json_tokener_parse(line), *v;
-		if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
-			snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
-			if (json_object_object_get_ex(o, "EnclaveID", &v))
-				snprintf(e->id, sizeof(e->id), "%s", json_object_get_string(v));
-			if (json_object_object_get_ex(o, "EnclaveCID", &v))
-				e->cid = (uint64_t)json_object_get_int64(v);
-			if (json_object_object_get_ex(o, "ProcessID", &v))
-				e->pid = (pid_t)json_object_get_int(v);
-			if (json_object_object_get_ex(o, "CPUIDs", &v) && json_object_is_type(v, json_type_array))
-				for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
-					e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
-			rc = 0;
-		}
-		json_object_put(o);
-	}
-	close(fd);
-	return rc;
+		return false;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* drops our shared lock, if we got it */
+	return held;
 }
 
-static int read_reservation(const char *path, struct registry_entry *e)
+int registry_wait_gone(uint64_t slot, int timeout_ms)
+{
+	for (int waited = 0; registry_slot_alive(slot); waited += 10) {
+		if (waited >= timeout_ms)
+			return -1;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	return 0;
+}
+
+static int read_record(const char *path, struct registry_entry *e)
 {
 	uint8_t *data;
 	size_t len;
@@ -164,6 +162,12 @@ static int read_reservation(const char *path, struct registry_entry *e)
 			e->cid = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "pid", &v))
 			e->pid = (pid_t)json_object_get_int(v);
+		if (json_object_object_get_ex(o, "vcpus", &v))
+			e->vcpus = json_object_get_int(v);
+		if (json_object_object_get_ex(o, "mem_mib", &v))
+			e->mem_mib = (uint64_t)json_object_get_int64(v);
+		if (json_object_object_get_ex(o, "debug", &v))
+			e->debug = json_object_get_boolean(v);
 		if (json_object_object_get_ex(o, "cpus", &v) && json_object_is_type(v, json_type_array))
 			for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
 				e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
@@ -171,6 +175,18 @@ static int read_reservation(const char *path, struct registry_entry *e)
 	}
 	json_object_put(o);
 	return rc;
+}
+
+/* Saved consoles, exit records and event logs of stopped enclaves are kept
+ * for an hour; a live enclave's log is never removed however quiet it is. */
+static void expire_saved(const char *file, uint64_t slot)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", registry_dir(), file);
+	if (stat(path, &st) == 0 && time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS &&
+	    !registry_slot_alive(slot))
+		unlink(path);
 }
 
 int registry_list(struct registry_entry **out, int *count, struct carve_err *err)
@@ -191,41 +207,32 @@ int registry_list(struct registry_entry **out, int *count, struct carve_err *err
 		char *dot = strrchr(de->d_name, '.');
 		if (!dot || dot == de->d_name)
 			continue;
-		bool sock = !strcmp(dot, ".sock"), starting = !strcmp(dot, ".starting");
-		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited") || !strcmp(dot, ".log")) {
-			/* Saved consoles and logs of stopped enclaves are kept for an
-			 * hour (a running enclave's log is touched by its events). */
-			char old[4096];
-			struct stat st;
-			snprintf(old, sizeof(old), "%s/%s", registry_dir(), de->d_name);
-			if (stat(old, &st) == 0 && time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS)
-				unlink(old);
-			continue;
-		}
-		if (!sock && !starting)
-			continue;
 		char *end;
 		unsigned long long slot = strtoull(de->d_name, &end, 16);
 		if (end != dot)
 			continue;
-		struct registry_entry e = {.slot = slot, .starting = starting};
+		if (!strcmp(dot, ".console") || !strcmp(dot, ".exited") || !strcmp(dot, ".log")) {
+			expire_saved(de->d_name, slot);
+			continue;
+		}
+		if (strcmp(dot, ".record"))
+			continue;
+		struct registry_entry e = {.slot = slot, .alive_fd = -1};
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
-		bool alive;
-		if (sock) {
-			alive = query(slot, &e) == 0;
-			/* Permission denied means someone's live socket we may not
-			 * use; anything else means nobody is behind it. */
-			if (!alive && errno != EACCES)
-				unlink(path);
-		} else {
-			alive = read_reservation(path, &e) == 0 && e.pid > 0 &&
-				(kill(e.pid, 0) == 0 || errno == EPERM);
-			if (!alive)
-				unlink(path);
-		}
-		if (!alive)
+		if (!registry_slot_alive(slot)) {
+			/* Its owner is gone without cleaning up (killed): a record is
+			 * written only after its lock is taken, so this is not a
+			 * start in progress. */
+			registry_release(slot);
 			continue;
+		}
+		if (read_record(path, &e) < 0)
+			continue; /* being replaced this instant: listed next time */
+		enclave_format_id(slot, e.id, sizeof(e.id));
+		char sock[4096];
+		registry_path(slot, "sock", sock, sizeof(sock));
+		e.starting = access(sock, F_OK) != 0;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
 			struct registry_entry *nl = realloc(list, (size_t)cap * sizeof(*nl));
@@ -270,7 +277,12 @@ int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_ch
 	int n, rc = -1;
 	if (registry_list(&list, &n, err) < 0)
 		goto out_unlock;
+	const struct registry_entry given = *out;
 	memset(out, 0, sizeof(*out));
+	out->vcpus = given.vcpus;
+	out->mem_mib = given.mem_mib;
+	out->debug = given.debug;
+	out->alive_fd = -1;
 	if (cid == 0) {
 		for (cid = FIRST_AUTO_CID; cid_used(list, n, cid); cid++)
 			;
@@ -295,7 +307,26 @@ int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_ch
 	out->starting = true;
 	if (choose && choose(choose_ctx, list, n, out, err) < 0)
 		goto out_free;
+	/* The lock first, then the record: a lister that finds a record can
+	 * trust an unlocked .alive to mean the owner is gone. */
+	char alive[4096];
+	registry_path(out->slot, "alive", alive, sizeof(alive));
+	out->alive_fd = open(alive, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (out->alive_fd < 0 || flock(out->alive_fd, LOCK_EX | LOCK_NB) < 0) {
+		carve_fail(err, E15_LOCK_ACQUIRE, "File: '%s', failing operation: 'Lock': %s", alive,
+			   strerror(errno));
+		if (out->alive_fd >= 0)
+			close(out->alive_fd);
+		out->alive_fd = -1;
+		goto out_free;
+	}
+	fchmod(out->alive_fd, 0644); /* every user may test the lock */
 	rc = registry_reservation_update_pid(out, pid, err);
+	if (rc < 0) {
+		registry_release(out->slot);
+		close(out->alive_fd);
+		out->alive_fd = -1;
+	}
 out_free:
 	free(list);
 out_unlock:
@@ -306,11 +337,14 @@ out_unlock:
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err)
 {
 	char path[4096];
-	registry_path(e->slot, "starting", path, sizeof(path));
+	registry_path(e->slot, "record", path, sizeof(path));
 	json_object *o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(e->name));
 	json_object_object_add(o, "cid", json_object_new_int64((int64_t)e->cid));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
+	json_object_object_add(o, "vcpus", json_object_new_int(e->vcpus));
+	json_object_object_add(o, "mem_mib", json_object_new_int64((int64_t)e->mem_mib));
+	json_object_object_add(o, "debug", json_object_new_boolean(e->debug));
 	json_object *cpus = json_object_new_array();
 	for (int i = 0; i < e->ncpus; i++)
 		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
@@ -323,9 +357,12 @@ int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, s
 
 void registry_release(uint64_t slot)
 {
-	char path[4096];
-	registry_path(slot, "starting", path, sizeof(path));
-	unlink(path);
+	static const char *const parts[] = {"record", "sock", "alive"};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++) {
+		char path[4096];
+		registry_path(slot, parts[i], path, sizeof(path));
+		unlink(path);
+	}
 }
 
 int registry_find_exited(const char *name, uint64_t *slot)

@@ -1,8 +1,15 @@
-/* Private to the enclave part: the sockets directory, where every running
- * enclave process has a control socket <slot>.sock, and every enclave being
- * started a reservation <slot>.starting holding its name and CID, so
- * concurrent run-enclave calls never pick the same name, CID or slot.
- * Choosing is done under an flock on <dir>/.lock. */
+/* Private to the enclave part: the sockets directory. Every enclave, from
+ * its reservation until its process has released everything, has
+ *   <slot>.record  its name, CID, CPUs, memory and pid (JSON), and
+ *   <slot>.alive   an empty file its owner holds an exclusive flock on: the
+ *                  launcher during the start, then the enclave process (the
+ *                  descriptor is inherited), so the lock goes when the
+ *                  process ends, however it ends (a zombie holds nothing);
+ * and, once it can be talked to, <slot>.sock (its control socket). An
+ * enclave is alive exactly while its .alive is locked: never judged by
+ * whether its socket answers, which anyone can flood or a SIGSTOP can
+ * stall. Choosing a slot, name and CID is done under an flock on
+ * <dir>/.lock, so concurrent starts never pick the same. */
 #ifndef CARVE_ENCLAVE_REGISTRY_H
 #define CARVE_ENCLAVE_REGISTRY_H
 
@@ -21,9 +28,13 @@ struct registry_entry {
 	char id[160];           /* running enclaves only */
 	uint64_t cid;
 	pid_t pid;
-	bool starting;          /* a reservation, not yet a running enclave */
+	bool starting;          /* no control socket yet */
 	int ncpus;              /* dedicated CPUs (pool mode), else 0 */
 	int cpus[ENCLAVE_MAX_CPUS];
+	int vcpus;              /* vCPUs */
+	uint64_t mem_mib;
+	bool debug;
+	int alive_fd;           /* registry_reserve: the held lock on <slot>.alive */
 };
 
 /* Picks what must not be shared (the pool's CPUs) while the registry is
@@ -42,19 +53,28 @@ void registry_path(uint64_t slot, const char *suffix, char *out, size_t len);
 int registry_lock(int *fd, struct carve_err *err);
 void registry_unlock(int fd);
 
-/* Every enclave with a live socket or a live reservation. Sockets nobody
- * answers and reservations whose process is gone are removed on the way
- * (stale state from a killed enclave process). *out is malloc'ed. */
+/* Every enclave whose .alive is locked, from its record. The files of
+ * enclaves whose lock is gone (a killed process) are removed on the way.
+ * Nothing here talks to an enclave process. *out is malloc'ed. */
 int registry_list(struct registry_entry **out, int *n, struct carve_err *err);
 
 /* Under the lock: pick a free slot, a unique name from `base`, and the CID
  * (cid 0: the lowest free from 16 up; else it must be unused, E03), then
- * write the reservation for `pid`. */
+ * take <slot>.alive (out->alive_fd; whoever holds a copy keeps the enclave
+ * alive) and write the record for `pid`. out's vcpus, mem_mib and debug are
+ * recorded as given. */
 int registry_reserve(const char *base_name, uint64_t cid, pid_t pid, registry_choose_fn choose,
 		     void *choose_ctx, struct registry_entry *out, struct carve_err *err);
-/* The reservation now belongs to another process (the enclave process). */
+/* The record now names another process (the enclave process). */
 int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, struct carve_err *err);
+/* Removes the slot's record, lock file and socket; the caller then closes
+ * its alive_fd (the lock goes with the last copy). */
 void registry_release(uint64_t slot);
+/* True while some process holds <slot>.alive. */
+bool registry_slot_alive(uint64_t slot);
+/* Waits until the slot's owner has gone (its lock released) or timeout_ms
+ * passes; 0 when gone. */
+int registry_wait_gone(uint64_t slot, int timeout_ms);
 
 /* The newest <slot>.exited record (a stopped enclave) with this name. */
 int registry_find_exited(const char *name, uint64_t *slot);

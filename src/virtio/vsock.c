@@ -1031,7 +1031,9 @@ static int listen_on(const char *path)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+	/* Explicitly, whatever the umask: the enclave's owner and group (a
+	 * parent service in that group) may connect; root always can. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 || listen(fd, 128) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;

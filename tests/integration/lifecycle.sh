@@ -44,7 +44,7 @@ ok "nothing is left running after refused starts" test "$($CARVE describe-enclav
 fails_with 36 "a guest that powers off before its heartbeat is E36" \
 	$CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --debug-mode --enclave-name early
 ok "E36 says why" grep -q "stopped before its heartbeat (poweroff" "$TMP/err"
-ok "no socket or reservation is left" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.starting$'"
+ok "no socket or reservation is left" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.record$\|\.alive$'"
 $CARVE console --enclave-name early >console.out 2>console.err
 same "console of the stopped debug enclave exits 0" "$?" "0"
 ok "its saved console has the guest's output" grep -q "cmdline: test=lifecycle" console.out
@@ -103,6 +103,6 @@ same "run-enclave whose enclave process was killed exits 36" "$?" "36"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 ok "kill -9 leaves no enclave process behind" bash -c "! kill -0 $pid 2>/dev/null"
 same "the stale enclave is not listed" "$($CARVE describe-enclaves)" "[]"
-ok "kill -9 leaves no socket behind (cleaned when next listed)" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.starting$'"
+ok "kill -9 leaves no socket behind (cleaned when next listed)" bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock$\|\.record$\|\.alive$'"
 
 finish

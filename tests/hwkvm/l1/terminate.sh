@@ -38,8 +38,10 @@ start_and_terminate() {
 		tr -d '\r' <"$1.raw" | grep -q '^service: ready' && break
 		sleep 0.2
 	done
+	local t0=$SECONDS
 	"$CARVE" terminate-enclave --enclave-name "$1" >"$1.term" 2>&1
 	same "$1: terminate-enclave" "$?" 0
+	echo "# $1: terminate-enclave took $((SECONDS - t0)) s (emulated time)"
 	wait "$reader"
 	tr -d '\r' <"$1.raw" >"$1.console"
 	local id

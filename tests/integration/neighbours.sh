@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# A running enclave holds up under hostile neighbours and stalls (issue 12):
+# another user holding connections to its control socket, a stopped enclave
+# process, terminates racing each other, a request naming a field twice.
+# Liveness comes from the lock the enclave process holds (<slot>.alive),
+# never from whether its socket answers.
+. "$(dirname "$0")/../lib/tap.sh"
+requires_kvm
+cd "$TMP"
+chmod 0755 "$TMP" # the neighbour (nobody) must reach the sockets directory
+export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
+NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+mkdir -p rootfs/bin && cp "$ROOT/build/guest/apps/hello" rootfs/bin/hello
+$CARVE build-enclave --rootfs rootfs --cmd "/bin/hello --port 5000" --output-file hello.eif >/dev/null 2>&1
+timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 30 \
+	--enclave-name nb --debug-mode >run.json 2>run.err
+same "run-enclave" "$?" 0
+pid=$(json_field run.json ProcessID)
+sock=$(ls "$CARVE_SOCKETS_DIR"/*.sock | head -1)
+chmod 0755 "$CARVE_SOCKETS_DIR"
+
+# --- the enclave process runs confined (src/enclave/confine.c)
+grep -q '^NoNewPrivs:.*1' "/proc/$pid/status" && grep -q '^Seccomp:.*2' "/proc/$pid/status"
+tap_result $? "the enclave process has no_new_privs and a seccomp filter" "/proc/$pid/status"
+for t in /proc/$pid/task/*; do grep -q '^Seccomp:.*2' "$t/status" || echo "unconfined thread $t"; done >threads.txt
+same "every one of its threads is filtered" "$(cat threads.txt)" ""
+
+# --- another user holds 40 idle connections (the limit per user is 16)
+for _ in $(seq 40); do
+	sleep 30 | "${NOBODY[@]}" socat -u - "UNIX-CONNECT:$sock" >/dev/null 2>&1 &
+done
+sleep 2
+$CARVE describe-enclaves >d1.json 2>&1
+grep -q '"State": "RUNNING"' d1.json
+tap_result $? "root's describe-enclaves while another user holds 40 connections" d1.json
+timeout 20 $CARVE console --enclave-name nb --disconnect-timeout 1 >c1.txt 2>&1
+tap_result $? "root's console while another user holds 40 connections" c1.txt
+# Their requests never came: after the request deadline (5 s) they are gone,
+# and the neighbour itself is served again.
+sleep 6
+"${NOBODY[@]}" $CARVE describe-enclaves >d2.json 2>&1
+grep -q '"EnclaveName": "nb"' d2.json
+tap_result $? "idle connections are dropped after 5 s; the neighbour is served again" d2.json
+fails_with 18 "the neighbour may not read root's debug console (E18)" \
+	"${NOBODY[@]}" $CARVE console --enclave-name nb --disconnect-timeout 1
+fails_with 18 "nor terminate root's enclave (E18)" "${NOBODY[@]}" $CARVE terminate-enclave --enclave-name nb
+pkill -f "socat -u - UNIX-CONNECT:$sock" 2>/dev/null
+
+# --- a request that names a field twice is refused, not half-obeyed
+printf '{"cmd": "describe", "cmd": "terminate"}\n' | timeout 10 socat - "UNIX-CONNECT:$sock" >dup.txt 2>&1
+ok "a control request naming \"cmd\" twice is E17" grep -q '"code": *17' dup.txt
+$CARVE describe-enclaves | grep -q '"State": "RUNNING"'
+tap_result $? "the enclave still runs after it"
+
+# --- a stopped enclave process is unresponsive, not dead
+kill -STOP "$pid"
+timeout 30 $CARVE describe-enclaves >d3.json 2>&1
+grep -q '"State": "UNRESPONSIVE"' d3.json && grep -q '"EnclaveCID": 30' d3.json
+tap_result $? "a stopped enclave process is listed as UNRESPONSIVE, CID and all" d3.json
+ok "its control socket was not removed" test -S "$sock"
+fails_with 3 "its CID is not handed out again" $CARVE run-enclave --eif-path hello.eif --memory 64 \
+	--cpu-count 1 --enclave-cid 30 --enclave-name other
+kill -CONT "$pid"
+
+# --- terminates racing each other all succeed, and return once it is gone
+for i in 1 2 3; do
+	$CARVE terminate-enclave --enclave-name nb >"t$i.json" 2>"t$i.err" &
+done
+rc=0
+for _ in 1 2 3; do wait -n || rc=1; done
+cat t1.err t2.err t3.err >t.err
+same "three terminates at once all succeed" "$rc" 0
+[ "$rc" -eq 0 ] || sed 's/^/# /' t.err
+# Gone, or a zombie its parent has not reaped yet: it holds nothing then.
+ok "the enclave process has exited when terminate returns" \
+	bash -c "[ ! -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status"
+timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 30 \
+	--enclave-name again >run2.json 2>run2.err
+same "the same CID and name can be used at once" "$?" 0
+$CARVE terminate-enclave --all >/dev/null 2>&1
+slot=$(json_field run.json EnclaveID); slot=${slot##*-enc}
+same "the saved console is the owner's and root's only" "$(stat -c %a "$CARVE_SOCKETS_DIR/$slot.console")" 600
+same "so is the event log" "$(stat -c %a "$CARVE_SOCKETS_DIR/$slot.log")" 600
+ok "nothing of the enclaves is left but saved consoles and logs" \
+	bash -c "! ls '$CARVE_SOCKETS_DIR' | grep -q '\.sock\$\|\.record\$\|\.alive\$'"
+finish
