@@ -169,6 +169,9 @@ int enclave_find_just_stopped(const char *id, const char *name, struct enclave_r
 		rc = id && strcmp(out->id, id) ? -1 : 0;
 	}
 	json_object_put(o);
+	/* Stopped, but its process may still be releasing memory and CPUs. */
+	if (rc == 0)
+		(void)registry_wait_gone(slot, TERMINATE_TIMEOUT_MS);
 	return rc;
 }
 

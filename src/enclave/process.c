@@ -701,8 +701,10 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	else
 		event_log(&p.log, "stopped: %s: %s", vmm_stop_name(p.stop.reason), p.stop.detail);
 	pump_console(&p);
-	unlink(p.sock_path);
+	/* The record of the stop first, then the socket goes: a terminate that
+	 * lists enclaves in between finds it stopped (the .exited record). */
 	save_console(&p);
+	unlink(p.sock_path);
 	if (p.report_fd >= 0) { /* stopped before its heartbeat */
 		char msg[400];
 		if (p.terminating)

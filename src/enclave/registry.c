@@ -351,6 +351,9 @@ int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, s
 	json_object_object_add(o, "cpus", cpus);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	int rc = file_write_atomic(path, text, strlen(text), err);
+	/* Anyone may list enclaves, whatever the owner's umask. */
+	if (rc == 0)
+		(void)chmod(path, 0644);
 	json_object_put(o);
 	return rc;
 }

@@ -72,7 +72,7 @@ qemu_for() { # L1 CPUs
 	QEMU=(qemu-system-x86_64 -accel tcg,thread=single -cpu EPYC -smp "$1" -m 6144 -M q35
 		-display none -no-reboot -kernel "$KERNEL" -initrd "$IMAGE")
 }
-APPEND="console=ttyS0 panic=-1 hwkvm.carve=$carve"
+APPEND="console=ttyS0 panic=-1 hwkvm.carve=$carve hwkvm.slow=${CARVE_TEST_SLOW:-0}"
 
 if [ "$shell" -eq 1 ]; then
 	qemu_for "${smp:-2}"

@@ -8,7 +8,11 @@
  *        "MSG\n", print what comes back until end of stream
  *   uds_peer send PATH PORT BYTES  the same, but send BYTES bytes of a
  *        pattern, close, and print their count and checksum (as vsockprobe sink)
- * Every run ends within 60 s (alarm). */
+ *   uds_peer churn PATH N LINE      N times: connect, send LINE, read the first
+ *        line of the answer, close; print how many answered (a control-socket
+ *        client as fast as C makes one)
+ * Every run ends within 60 s (alarm), or 60 s + 50 ms per connection for
+ * serve and churn. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,20 @@ int main(int argc, char **argv)
 	snprintf(a.sun_path, sizeof(a.sun_path), "%s", argv[2]);
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 	char buf[4096];
+	if (!strcmp(argv[1], "churn") && argc > 4) {
+		int n = atoi(argv[3]), answered = 0;
+		alarm(60 + (unsigned)n / 20);
+		for (int i = 0; i < n; i++) {
+			int c = socket(AF_UNIX, SOCK_STREAM, 0);
+			if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+				return perror("connect"), 1;
+			dprintf(c, "%s\n", argv[4]);
+			answered += line(c, buf, sizeof(buf)) > 0;
+			close(c);
+		}
+		printf("answered %d of %d\n", answered, n);
+		return answered == n ? 0 : 1;
+	}
 	if (!strcmp(argv[1], "listen") || !strcmp(argv[1], "serve")) {
 		unlink(argv[2]);
 		if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0)
@@ -43,6 +61,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		if (!strcmp(argv[1], "serve")) {
 			int n = argc > 3 ? atoi(argv[3]) : 1, done = 0;
+			alarm(60 + (unsigned)n / 20);
 			for (; done < n; done++) {
 				int c = accept(s, NULL, NULL);
 				if (c < 0)
