@@ -47,7 +47,8 @@ tap_result $? "idle connections are dropped after 5 s; the neighbour is served a
 fails_with 18 "the neighbour may not read root's debug console (E18)" \
 	"${NOBODY[@]}" $CARVE console --enclave-name nb --disconnect-timeout 1
 fails_with 18 "nor terminate root's enclave (E18)" "${NOBODY[@]}" $CARVE terminate-enclave --enclave-name nb
-pkill -f "socat -u - UNIX-CONNECT:$sock" 2>/dev/null
+kill $(jobs -p) 2>/dev/null # the flood's pipelines, sleep and all
+wait 2>/dev/null
 
 # --- console readers churning: the enclave process's memory stays bounded
 # (each console request leaked its answer object, ~860 bytes)
@@ -81,22 +82,48 @@ fails_with 3 "its CID is not handed out again" $CARVE run-enclave --eif-path hel
 kill -CONT "$pid"
 
 # --- terminates racing each other all succeed, and return once it is gone
+nbslot=$(json_field run.json EnclaveID); nbslot=${nbslot##*-enc}
+pids=()
 for i in 1 2 3; do
 	$CARVE terminate-enclave --enclave-name nb >"t$i.json" 2>"t$i.err" &
+	pids+=($!)
 done
 rc=0
-for _ in 1 2 3; do wait -n || rc=1; done
+for p in "${pids[@]}"; do wait "$p" || rc=$?; done
 cat t1.err t2.err t3.err >t.err
 same "three terminates at once all succeed" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/# /' t.err
-# Gone, or a zombie its parent has not reaped yet: it holds nothing then.
-ok "the enclave process has exited when terminate returns" \
-	bash -c "[ ! -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status"
+ok "when terminate returns the enclave's record and lock are gone (everything released)" \
+	bash -c "[ ! -e '$CARVE_SOCKETS_DIR/$nbslot.record' ] && [ ! -e '$CARVE_SOCKETS_DIR/$nbslot.alive' ]"
+# Its last step is exiting: gone (or a zombie not yet reaped) moments later.
+for _ in $(seq 20); do
+	state=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+	[ -z "$state" ] || [ "$state" = Z ] && break
+	sleep 0.1
+done
+ok "and its process has exited" bash -c "[ -z '$state' ] || [ '$state' = Z ]"
 timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 30 \
 	--enclave-name again >run2.json 2>run2.err
 same "the same CID and name can be used at once" "$?" 0
 $CARVE terminate-enclave --all >/dev/null 2>&1
 slot=$(json_field run.json EnclaveID); slot=${slot##*-enc}
+
+# --- a disk that fills while an enclave runs: its stop records are whole or
+# absent, never empty files
+mkdir -p small
+if mount -t tmpfs -o size=2m tmpfs small 2>/dev/null; then
+	CARVE_SOCKETS_DIR=$TMP/small timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 \
+		--cpu-count 1 --enclave-name full --debug-mode >full.json 2>full.err
+	same "an enclave starts with its sockets on a 2 MiB tmpfs" "$?" 0
+	dd if=/dev/zero of=small/filler bs=64k 2>/dev/null # until the disk is full
+	CARVE_SOCKETS_DIR=$TMP/small $CARVE terminate-enclave --enclave-name full >/dev/null 2>&1
+	same "terminate works on a full disk" "$?" 0
+	empty=$(find small -maxdepth 1 \( -name '*.console' -o -name '*.exited' \) -empty | wc -l)
+	same "no empty console or exit record is left" "$empty" 0
+	umount small
+else
+	skip "a full disk" "cannot mount a tmpfs here"
+fi
 same "the saved console is the owner's and root's only" "$(stat -c %a "$CARVE_SOCKETS_DIR/$slot.console")" 600
 same "so is the event log" "$(stat -c %a "$CARVE_SOCKETS_DIR/$slot.log")" 600
 ok "nothing of the enclaves is left but saved consoles and logs" \
