@@ -152,13 +152,7 @@ int enclave_find_just_stopped(const char *id, const char *name, struct enclave_r
 	registry_path(slot, "exited", rec, sizeof(rec));
 	if (stat(rec, &st) < 0 || time(NULL) - st.st_mtime > JUST_STOPPED_SECONDS)
 		return -1;
-	uint8_t *data;
-	size_t len;
-	struct carve_err ignored = {0};
-	if (file_read_all(rec, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
-		return -1;
-	json_object *o = json_tokener_parse((const char *)data), *v;
-	free(data);
+	json_object *o = registry_read_json(rec), *v;
 	int rc = -1;
 	if (o && json_object_object_get_ex(o, "EnclaveName", &v)) {
 		memset(out, 0, sizeof(*out));

@@ -146,15 +146,21 @@ int registry_wait_gone(uint64_t slot, int timeout_ms)
 	return 0;
 }
 
-static int read_record(const char *path, struct registry_entry *e)
+json_object *registry_read_json(const char *path)
 {
 	uint8_t *data;
 	size_t len;
 	struct carve_err ignored = {0};
 	if (file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
-		return -1;
-	json_object *o = json_tokener_parse((const char *)data), *v;
+		return NULL;
+	json_object *o = json_tokener_parse((const char *)data);
 	free(data);
+	return o;
+}
+
+static int read_record(const char *path, struct registry_entry *e)
+{
+	json_object *o = registry_read_json(path), *v;
 	int rc = -1;
 	if (o && json_object_object_get_ex(o, "name", &v)) {
 		snprintf(e->name, sizeof(e->name), "%s", json_object_get_string(v));
@@ -382,13 +388,10 @@ int registry_find_exited(const char *name, uint64_t *slot)
 			continue;
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", registry_dir(), de->d_name);
-		uint8_t *data;
-		size_t len;
-		struct carve_err ignored = {0};
 		struct stat st;
-		if (stat(path, &st) < 0 || file_read_all(path, 4096, &data, &len, E19_FILE_OPERATION, &ignored) < 0)
+		json_object *o, *v;
+		if (stat(path, &st) < 0 || !(o = registry_read_json(path)))
 			continue;
-		json_object *o = json_tokener_parse((const char *)data), *v;
 		if (o && json_object_object_get_ex(o, "EnclaveName", &v) &&
 		    !strcmp(json_object_get_string(v), name) && st.st_mtime >= newest) {
 			char *end;
@@ -400,7 +403,6 @@ int registry_find_exited(const char *name, uint64_t *slot)
 			}
 		}
 		json_object_put(o);
-		free(data);
 	}
 	closedir(d);
 	return rc;

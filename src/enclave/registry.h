@@ -76,6 +76,10 @@ bool registry_slot_alive(uint64_t slot);
  * passes; 0 when gone. */
 int registry_wait_gone(uint64_t slot, int timeout_ms);
 
+struct json_object;
+/* A small JSON file of the registry (a record, an exit record), parsed;
+ * NULL when it cannot be read or parsed. */
+struct json_object *registry_read_json(const char *path);
 /* The newest <slot>.exited record (a stopped enclave) with this name. */
 int registry_find_exited(const char *name, uint64_t *slot);
 

@@ -150,14 +150,14 @@ same "40 connections one after another (ports and closed connections reclaimed)"
 
 # Churn in a small enclave: each connection's ring is a multi-page block the
 # kernel must reuse; before it did, 64 MiB ran out after ~3,000 connections.
-"$PEER" serve "$CARVE_VSOCK_DIR/port-5009.sock" 3500 >"$TMP/peer.out" 2>&1 &
+"$PEER" serve "$CARVE_VSOCK_DIR/port-5009.sock" 5000 >"$TMP/peer.out" 2>&1 &
 peer=$!
-eif churn "/bin/vsockprobe many 5009 3500"
+eif churn "/bin/vsockprobe many 5009 5000"
 timeout 600 "$CARVE" vmm --eif-path "$TMP/churn.eif" --memory 64 --cpus 1 >"$TMP/churn.out" 2>&1
 wait $peer
-same "3,500 connections one after another in 64 MiB (connection memory reused)" \
+same "5,000 connections one after another in 64 MiB (connection memory reused)" \
 	"$(grep '^many:' "$TMP/churn.out")|$(tail -1 "$TMP/peer.out")|$(status churn)" \
-	"many: 3500 of 3500 round trips|served 3500|0"
+	"many: 5000 of 5000 round trips|served 5000|0"
 
 eif sink "/bin/vsockprobe sink 5001"
 boot sink &

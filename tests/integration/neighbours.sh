@@ -108,6 +108,24 @@ same "the same CID and name can be used at once" "$?" 0
 $CARVE terminate-enclave --all >/dev/null 2>&1
 slot=$(json_field run.json EnclaveID); slot=${slot##*-enc}
 
+# --- killed under an init that does not reap: a zombie holds nothing
+SUBREAPER=$ROOT/build/tests/tools/subreaper
+"$SUBREAPER" 30 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 31 \
+	--enclave-name zombie >zombie.json 2>zombie.err &
+reaper=$!
+for _ in $(seq 300); do [ -s zombie.json ] && break; sleep 0.1; done
+zpid=$(json_field zombie.json ProcessID)
+kill -9 "$zpid" 2>/dev/null
+for _ in $(seq 50); do [ "$(awk '/^State:/ { print $2 }' "/proc/$zpid/status" 2>/dev/null)" = Z ] && break; sleep 0.1; done
+same "the killed enclave process is a zombie (its parent does not reap)" \
+	"$(awk '/^State:/ { print $2 }' "/proc/$zpid/status" 2>/dev/null)" Z
+ok "describe-enclaves does not list it" bash -c "! $CARVE describe-enclaves | grep -q '\"zombie\"'"
+timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 31 \
+	--enclave-name zombie >z2.json 2>z2.err
+same "its CID and name are free at once" "$?" 0
+$CARVE terminate-enclave --enclave-name zombie >/dev/null 2>&1
+kill "$reaper" 2>/dev/null
+
 # --- a disk that fills while an enclave runs: its stop records are whole or
 # absent, never empty files
 mkdir -p small
