@@ -81,48 +81,63 @@ fi
 
 rm -f "$OUT"/*.log
 
-# Instances: one with 2 CPUs if a test needs 2, one with 1 CPU if a test
-# needs 1, more with 1 CPU up to --jobs. Shares: each test in its instance
-# if it needs a CPU count, else the longest first to the least loaded
-# instance (the seconds in tests.list; 30 for a test not listed there).
+# Instances: a 2-CPU one if a test needs 2 CPUs, 1-CPU ones up to --jobs,
+# and each stock-Linux test (l1cpus=1) in an L1 of its own. The others go,
+# longest first, to the least loaded of the shared instances (the seconds
+# in tests.list; 30 for a test not listed there). Each instance is bounded
+# by three times its expected seconds plus two minutes (at least 4 min, at
+# most --timeout): an L1 that hangs costs its own tests and little time.
 needs() { # test -> its L1 CPUs from tests.list ("" when either)
-	[ -n "$smp" ] && { echo "$smp"; return; }
 	awk -v t="$1" '$1 == t && $3 ~ /^l1cpus=/ { sub(/^l1cpus=/, "", $3); print $3 }' "$LIST"
 }
 declare -a share=() load=() cpus=()
-for t in ${tests//,/ }; do echo "$(needs "$t")"; done | sort -u >"$OUT/.needs"
-grep -qx 2 "$OUT/.needs" && cpus+=(2)
-grep -qx 1 "$OUT/.needs" && cpus+=(1)
-[ -n "$smp" ] && cpus=("$smp")
-while [ "${#cpus[@]}" -lt "$jobs" ] || [ "${#cpus[@]}" -eq 0 ]; do cpus+=("${smp:-1}"); done
-rm -f "$OUT/.needs"
-n=${#cpus[@]}
-for ((i = 0; i < n; i++)); do share[i]="" load[i]=0; done
+add_instance() { cpus+=("$1"); share+=(""); load+=(0); }
+if [ -n "$smp" ]; then
+	for ((i = 0; i < jobs; i++)); do add_instance "$smp"; done
+else
+	for t in ${tests//,/ }; do [ "$(needs "$t")" = 2 ] && { add_instance 2; break; }; done
+	while [ "${#cpus[@]}" -lt "$jobs" ] || [ "${#cpus[@]}" -eq 0 ]; do add_instance 1; done
+fi
+shared=${#cpus[@]}
 while read -r secs t; do
-	need=$(needs "$t") best=-1
-	for ((i = 0; i < n; i++)); do
-		[ -z "$need" ] || [ "${cpus[i]}" = "$need" ] || continue
-		{ [ "$best" -lt 0 ] || [ "${load[i]}" -lt "${load[best]}" ]; } && best=$i
-	done
+	need=$(needs "$t")
+	if [ -z "$smp" ] && [ "$need" = 1 ]; then
+		add_instance 1
+		best=$((${#cpus[@]} - 1))
+	else
+		best=-1
+		for ((i = 0; i < shared; i++)); do
+			[ -n "$smp" ] || [ -z "$need" ] || [ "${cpus[i]}" = "$need" ] || continue
+			{ [ "$best" -lt 0 ] || [ "${load[i]}" -lt "${load[best]}" ]; } && best=$i
+		done
+	fi
 	share[best]+=",$t" load[best]=$((load[best] + secs))
 done < <(for t in ${tests//,/ }; do
 	echo "$(awk -v t="$t" '$1 == t { print $2 + 0; f = 1 } END { if (!f) print 30 }' "$LIST") $t"
 done | sort -rn -k1,1)
+n=${#cpus[@]}
 
 # One L1: its console and result stream in DIR/console-<i>.log and
 # DIR/results-<i>.log, its qemu status in DIR/qemu-<i>.status.
+limit_of() { # index -> seconds
+	local l=$((3 * load[$1] + 120))
+	[ "$l" -ge 240 ] || l=240
+	[ "$l" -le "$limit" ] || l=$limit
+	echo "$l"
+}
 run_l1() { # index tests
 	qemu_for "${cpus[$1]}"
-	timeout -k 10 "$limit" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$2" \
+	timeout -k 10 "$(limit_of "$1")" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$2" \
 		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/results-$1.log" </dev/null 2>"$OUT/qemu-$1.log"
 	echo $? >"$OUT/qemu-$1.status"
 }
 start=$(date +%s) running=0 started=0
-for ((i = 0; i < n; i++)); do
+# The longest first, at most --jobs at a time.
+for i in $(for ((j = 0; j < n; j++)); do echo "${load[j]} $j"; done | sort -rn | cut -d' ' -f2); do
 	[ -n "${share[i]}" ] || continue
 	started=$((started + 1))
 	if [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
-	say "L1 instance $i: ${cpus[i]} CPU(s), about ${load[i]} s: ${share[i]#,}"
+	say "L1 instance $i: ${cpus[i]} CPU(s), about ${load[i]} s (at most $(limit_of "$i") s): ${share[i]#,}"
 	run_l1 "$i" "${share[i]#,}" &
 	running=$((running + 1))
 done
@@ -153,7 +168,7 @@ for ((i = 0; i < n; i++)); do
 		*) [ -n "$current" ] && printf '%s\n' "$line" >>"$(log_of "$current")" ;;
 		esac
 	done < <(tr -d '\r' <"$results" 2>/dev/null)
-	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then why="L1 ran out of its $limit s"
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then why="L1 ran out of its $(limit_of "$i") s"
 	elif grep -q '^@@hwkvm fail' "$results" 2>/dev/null; then why=$(grep -m1 '^@@hwkvm fail' "$results" | cut -d' ' -f3-)
 	else why="L1 stopped (qemu status $qrc) before the test ended"; fi
 	for t in ${share[i]//,/ }; do
