@@ -125,11 +125,41 @@ limit_of() { # index -> seconds
 	[ "$l" -le "$limit" ] || l=$limit
 	echo "$l"
 }
+# An L1 that outlives its bound has its CPUs' state written to
+# DIR/hang-<i>.log through QEMU's monitor before it is killed: three samples
+# a second apart of every CPU's registers (EFER without SVME, 0x1000, means
+# it was running L2) and the instructions at RIP, so a hang says where.
+dump_hang() { # index
+	local sock=$OUT/monitor-$1.sock k
+	{
+		echo "L1 instance $1 passed its $(limit_of "$1") s at $(date -u +%T)"
+		for k in 1 2 3; do
+			echo "== sample $k"
+			printf 'info cpus\ninfo registers -a\nx/8i $pc\n' |
+				timeout 10 socat -t 3 - "UNIX-CONNECT:$sock" 2>&1 | tr -d '\r' | grep -v '^(qemu)\|QEMU .* monitor'| grep -v "^YMM\|^FPR"
+			sleep 1
+		done
+	} >"$OUT/hang-$1.log" 2>&1
+}
 run_l1() { # index tests
 	qemu_for "${cpus[$1]}"
-	timeout -k 10 "$(limit_of "$1")" "${QEMU[@]}" -monitor none -append "$APPEND hwkvm.tests=$2" \
-		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/results-$1.log" </dev/null 2>"$OUT/qemu-$1.log"
-	echo $? >"$OUT/qemu-$1.status"
+	local sock=$OUT/monitor-$1.sock qpid wpid rc
+	rm -f "$sock" "$OUT/hang-$1.log"
+	"${QEMU[@]}" -monitor "unix:$sock,server,nowait" -append "$APPEND hwkvm.tests=$2" \
+		-serial "file:$OUT/console-$1.log" -serial "file:$OUT/results-$1.log" </dev/null 2>"$OUT/qemu-$1.log" &
+	qpid=$!
+	(
+		sleep "$(limit_of "$1")" & wait $!
+		kill -0 "$qpid" 2>/dev/null || exit 0
+		dump_hang "$1"
+		kill -TERM "$qpid" 2>/dev/null; sleep 10; kill -KILL "$qpid" 2>/dev/null
+	) 2>/dev/null &
+	wpid=$!
+	wait "$qpid"; rc=$?
+	[ -s "$OUT/hang-$1.log" ] && rc=124
+	pkill -P "$wpid" sleep 2>/dev/null; kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null
+	rm -f "$sock"
+	echo "$rc" >"$OUT/qemu-$1.status"
 }
 start=$(date +%s) running=0 started=0
 # The longest first, at most --jobs at a time.
@@ -168,7 +198,7 @@ for ((i = 0; i < n; i++)); do
 		*) [ -n "$current" ] && printf '%s\n' "$line" >>"$(log_of "$current")" ;;
 		esac
 	done < <(tr -d '\r' <"$results" 2>/dev/null)
-	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then why="L1 ran out of its $(limit_of "$i") s"
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then why="L1 ran out of its $(limit_of "$i") s (its CPUs then: $OUT/hang-$i.log)"
 	elif grep -q '^@@hwkvm fail' "$results" 2>/dev/null; then why=$(grep -m1 '^@@hwkvm fail' "$results" | cut -d' ' -f3-)
 	else why="L1 stopped (qemu status $qrc) before the test ended"; fi
 	for t in ${share[i]//,/ }; do
