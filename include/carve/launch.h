@@ -50,8 +50,12 @@ struct enclave_ref {
 
 /* Every running enclave's describe JSON (one line each, malloc'ed strings). */
 int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err *err);
-/* By id (E40 if no such enclave) or by name (E58 unless exactly one). */
-int enclave_find(const char *id, const char *name, struct enclave_ref *out, struct carve_err *err);
+/* By id (E40 if no such enclave) or by name (E58 unless exactly one).
+ * *matches (may be NULL) tells why it failed: how many running enclaves
+ * matched, 0 for none, more than 1 for an ambiguous name; -1 when the
+ * registry itself could not be read. */
+int enclave_find(const char *id, const char *name, struct enclave_ref *out, int *matches,
+		 struct carve_err *err);
 /* Every running enclave. */
 int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err);
 /* Terminates and waits until it has stopped. E18 if not permitted. */

@@ -52,6 +52,12 @@ void progress_end(struct progress *p);
 
 uint64_t monotonic_ns(void);
 
+/* JSON arrays of ints (CPU ids). The reader takes at most `max` elements and
+ * returns how many, or -1 when `a` is not an array. */
+struct json_object;
+struct json_object *json_int_array(const int *v, int n);
+int json_int_array_read(struct json_object *a, int *out, int max);
+
 /* Finds a file carve ships (e.g. "carve-kernel.elf"): $CARVE_BLOBS, the build
  * tree beside the binary, or the install tree. 0 with the path, or -1. */
 int carve_find_blob(const char *name, char *out, size_t len);

@@ -68,7 +68,7 @@ int cmd_console(int argc, char **argv, struct carve_err *err)
 	}
 	struct enclave_ref ref;
 	struct carve_err find_err = {0};
-	if (enclave_find(id, name, &ref, &find_err) < 0) {
+	if (enclave_find(id, name, &ref, NULL, &find_err) < 0) {
 		/* Not running: perhaps it stopped recently and left its console. */
 		char path[4096];
 		bool debug;

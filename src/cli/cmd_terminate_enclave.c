@@ -34,12 +34,11 @@ int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err)
 				  "give exactly one of --enclave-id, --enclave-name and --all");
 	if (!all) {
 		struct enclave_ref ref;
-		if (enclave_find(id, name, &ref, err) < 0) {
+		int matches;
+		if (enclave_find(id, name, &ref, &matches, err) < 0) {
 			/* Terminate is idempotent: another terminate (or the program's
 			 * exit) stopped it a moment ago, and that is what was asked. */
-			bool none_running = err->code == E40_SOCKET_PATH_NOT_FOUND ||
-					    (err->code == E58_ENCLAVE_NAMING && !strstr(err->msg, "enclaves are named"));
-			if (!none_running || enclave_find_just_stopped(id, name, &ref) < 0)
+			if (matches != 0 || enclave_find_just_stopped(id, name, &ref) < 0)
 				return -1;
 		} else if (enclave_terminate(&ref, err) < 0) {
 			return -1;

@@ -12,6 +12,7 @@
 #include "carve/control.h"
 #include "carve/launch.h"
 #include "carve/util.h"
+#include "enclave/process.h"
 #include "enclave/registry.h"
 
 /* Terminating a VM is quick, but a guest mid-instruction in an emulated
@@ -38,19 +39,18 @@ static int reply_error(const char *line, struct carve_err *err)
  * dead, with State UNRESPONSIVE. */
 static char *unresponsive_json(const struct registry_entry *e)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "EnclaveName", json_object_new_string(e->name));
-	json_object_object_add(o, "EnclaveID", json_object_new_string(e->id));
-	json_object_object_add(o, "ProcessID", json_object_new_int(e->pid));
-	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)e->cid));
-	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(e->vcpus));
-	json_object *cpus = json_object_new_array();
-	for (int i = 0; i < e->ncpus; i++)
-		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
-	json_object_object_add(o, "CPUIDs", cpus);
-	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)e->mem_mib));
-	json_object_object_add(o, "State", json_object_new_string("UNRESPONSIVE"));
-	json_object_object_add(o, "Flags", json_object_new_string(e->debug ? "DEBUG_MODE" : "NONE"));
+	struct enclave_summary sum = {
+		.name = e->name,
+		.id = e->id,
+		.pid = e->pid,
+		.cid = e->cid,
+		.vcpus = e->vcpus,
+		.cpu_ids = e->cpus,
+		.ncpu_ids = e->ncpus,
+		.mem_mib = e->mem_mib,
+		.debug = e->debug,
+	};
+	json_object *o = enclave_summary_json(&sum, "UNRESPONSIVE");
 	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return text;
@@ -114,10 +114,14 @@ int enclave_find_all(struct enclave_ref **out, int *n, struct carve_err *err)
 	return 0;
 }
 
-int enclave_find(const char *id, const char *name, struct enclave_ref *out, struct carve_err *err)
+int enclave_find(const char *id, const char *name, struct enclave_ref *out, int *matches,
+		 struct carve_err *err)
 {
 	struct enclave_ref *all;
-	int n;
+	int n, ignored;
+	if (!matches)
+		matches = &ignored;
+	*matches = -1;
 	if (enclave_find_all(&all, &n, err) < 0)
 		return -1;
 	int found = 0;
@@ -127,6 +131,7 @@ int enclave_find(const char *id, const char *name, struct enclave_ref *out, stru
 			*out = all[i];
 	}
 	free(all);
+	*matches = found;
 	if (id && found == 0)
 		return carve_fail(err, E40_SOCKET_PATH_NOT_FOUND,
 				  "no running enclave has the id '%s'; run 'carve describe-enclaves'", id);

@@ -206,10 +206,8 @@ int pool_save(const struct pool *p, struct carve_err *err)
 	char path[4096];
 	pool_path(path, sizeof(path));
 	mkdir_p(pki_state_dir(), 0755);
-	json_object *o = json_object_new_object(), *cpus = json_object_new_array();
-	for (int i = 0; i < p->ncpus; i++)
-		json_object_array_add(cpus, json_object_new_int(p->cpus[i]));
-	json_object_object_add(o, "cpus", cpus);
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "cpus", json_int_array(p->cpus, p->ncpus));
 	json_object_object_add(o, "node", json_object_new_int(p->node));
 	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)p->memory_mib));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
@@ -232,13 +230,12 @@ int pool_load(struct pool *p, struct carve_err *err)
 	json_object *o = json_tokener_parse((const char *)data), *v;
 	free(data);
 	int rc = -1;
-	if (!o || !json_object_object_get_ex(o, "cpus", &v) || !json_object_is_type(v, json_type_array)) {
+	if (!o || !json_object_object_get_ex(o, "cpus", &v) ||
+	    (p->ncpus = json_int_array_read(v, p->cpus, ENCLAVE_MAX_CPUS)) < 0) {
+		p->ncpus = 0;
 		carve_fail(err, E17_SERDE, "'%s' is not a carve pool; run 'carve allocator' again", path);
 		goto out;
 	}
-	size_t n = json_object_array_length(v);
-	for (size_t i = 0; i < n && i < ENCLAVE_MAX_CPUS; i++)
-		p->cpus[p->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
 	if (json_object_object_get_ex(o, "node", &v))
 		p->node = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "memory_mib", &v))

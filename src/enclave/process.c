@@ -121,22 +121,36 @@ static void pump_console(struct eproc *p)
 	}
 }
 
+json_object *enclave_summary_json(const struct enclave_summary *s, const char *state)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "EnclaveName", json_object_new_string(s->name));
+	json_object_object_add(o, "EnclaveID", json_object_new_string(s->id));
+	json_object_object_add(o, "ProcessID", json_object_new_int(s->pid));
+	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)s->cid));
+	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(s->vcpus));
+	json_object_object_add(o, "CPUIDs", json_int_array(s->cpu_ids, s->ncpu_ids));
+	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)s->mem_mib));
+	json_object_object_add(o, "State", json_object_new_string(state));
+	json_object_object_add(o, "Flags", json_object_new_string(s->debug ? "DEBUG_MODE" : "NONE"));
+	return o;
+}
+
 json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,
 				   pid_t pid)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "EnclaveName", json_object_new_string(spec->reg.name));
-	json_object_object_add(o, "EnclaveID", json_object_new_string(spec->id));
-	json_object_object_add(o, "ProcessID", json_object_new_int(pid));
-	json_object_object_add(o, "EnclaveCID", json_object_new_int64((int64_t)spec->reg.cid));
-	json_object_object_add(o, "NumberOfCPUs", json_object_new_int(spec->ncpus));
-	json_object *cpus = json_object_new_array();
-	for (int i = 0; spec->pinned && i < spec->ncpus; i++)
-		json_object_array_add(cpus, json_object_new_int(spec->cpu_ids[i]));
-	json_object_object_add(o, "CPUIDs", cpus);
-	json_object_object_add(o, "MemoryMiB", json_object_new_int64((int64_t)spec->mem_mib));
-	json_object_object_add(o, "State", json_object_new_string(state));
-	json_object_object_add(o, "Flags", json_object_new_string(spec->debug ? "DEBUG_MODE" : "NONE"));
+	struct enclave_summary sum = {
+		.name = spec->reg.name,
+		.id = spec->id,
+		.pid = pid,
+		.cid = spec->reg.cid,
+		.vcpus = spec->ncpus,
+		.cpu_ids = spec->cpu_ids,
+		.ncpu_ids = spec->pinned ? spec->ncpus : 0,
+		.mem_mib = spec->mem_mib,
+		.debug = spec->debug,
+	};
+	json_object *o = enclave_summary_json(&sum, state);
 	char hex[2 * PCR_LEN + 1];
 	json_object *m = json_object_new_object();
 	json_object_object_add(m, "HashAlgorithm", json_object_new_string("Sha384 { ... }"));
@@ -350,6 +364,34 @@ static bool client_feed(struct eproc *p, int i)
 	}
 }
 
+static int clients_of(const struct eproc *p, uid_t uid)
+{
+	int n = 0;
+	for (int i = 0; i < p->nclients; i++)
+		n += p->clients[i].uid == uid;
+	return n;
+}
+
+/* Root always gets in: when every place is taken, the oldest client of the
+ * user holding the most connections makes room (never root's, never one
+ * waiting for its terminate). -1 if there is none to drop. Only runs when
+ * full and root connects: 256 x 256 comparisons at worst. */
+static int client_to_make_room_for_root(const struct eproc *p)
+{
+	int victim = -1, most = 0;
+	for (int i = 0; i < p->nclients; i++) {
+		const struct client *c = &p->clients[i];
+		if (c->uid == 0 || c->terminator)
+			continue;
+		int n = clients_of(p, c->uid);
+		if (n > most) {
+			most = n;
+			victim = i;
+		}
+	}
+	return victim;
+}
+
 static void accept_client(struct eproc *p)
 {
 	int fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -361,25 +403,12 @@ static void accept_client(struct eproc *p)
 		close(fd);
 		return;
 	}
-	int same_uid = 0;
-	for (int i = 0; i < p->nclients; i++)
-		same_uid += p->clients[i].uid == cred.uid;
-	/* Root always gets in: the oldest client of the uid holding the most
-	 * connections makes room. */
 	if (p->nclients == MAX_CLIENTS && cred.uid == 0) {
-		int victim = -1, most = 0;
-		for (int i = 0; i < p->nclients; i++) {
-			int n = 0;
-			for (int j = 0; j < p->nclients; j++)
-				n += p->clients[j].uid == p->clients[i].uid;
-			if (p->clients[i].uid != 0 && !p->clients[i].terminator && n > most) {
-				most = n;
-				victim = i;
-			}
-		}
+		int victim = client_to_make_room_for_root(p);
 		if (victim >= 0)
 			drop_client(p, victim);
 	}
+	int same_uid = clients_of(p, cred.uid);
 	if (p->nclients == MAX_CLIENTS || (cred.uid != 0 && same_uid >= MAX_CLIENTS_PER_UID)) {
 		send_error(fd, E39_ENCLAVE_PROCESS_CONNECTION, "too many connections to this enclave from this user");
 		close(fd);

@@ -34,6 +34,22 @@ struct enclave_spec {
 void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	__attribute__((noreturn));
 
+/* The fields describe-enclaves prints for every enclave, in nitro-cli's
+ * order, whoever knows them: the enclave process itself, or the registry's
+ * record when the process does not answer. */
+struct enclave_summary {
+	const char *name;
+	const char *id;
+	pid_t pid;
+	uint64_t cid;
+	int vcpus;
+	const int *cpu_ids; /* dedicated CPUs (pool mode) */
+	int ncpu_ids;
+	uint64_t mem_mib;
+	bool debug;
+};
+struct json_object *enclave_summary_json(const struct enclave_summary *s, const char *state);
+
 /* The JSON object describe-enclaves prints for this enclave. */
 struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state,
 					  bool metadata, pid_t pid);

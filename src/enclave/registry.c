@@ -174,9 +174,10 @@ static int read_record(const char *path, struct registry_entry *e)
 			e->mem_mib = (uint64_t)json_object_get_int64(v);
 		if (json_object_object_get_ex(o, "debug", &v))
 			e->debug = json_object_get_boolean(v);
-		if (json_object_object_get_ex(o, "cpus", &v) && json_object_is_type(v, json_type_array))
-			for (size_t i = 0; i < json_object_array_length(v) && e->ncpus < ENCLAVE_MAX_CPUS; i++)
-				e->cpus[e->ncpus++] = json_object_get_int(json_object_array_get_idx(v, i));
+		if (json_object_object_get_ex(o, "cpus", &v))
+			e->ncpus = json_int_array_read(v, e->cpus, ENCLAVE_MAX_CPUS);
+		if (e->ncpus < 0)
+			e->ncpus = 0;
 		rc = 0;
 	}
 	json_object_put(o);
@@ -351,10 +352,7 @@ int registry_reservation_update_pid(const struct registry_entry *e, pid_t pid, s
 	json_object_object_add(o, "vcpus", json_object_new_int(e->vcpus));
 	json_object_object_add(o, "mem_mib", json_object_new_int64((int64_t)e->mem_mib));
 	json_object_object_add(o, "debug", json_object_new_boolean(e->debug));
-	json_object *cpus = json_object_new_array();
-	for (int i = 0; i < e->ncpus; i++)
-		json_object_array_add(cpus, json_object_new_int(e->cpus[i]));
-	json_object_object_add(o, "cpus", cpus);
+	json_object_object_add(o, "cpus", json_int_array(e->cpus, e->ncpus));
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	int rc = file_write_atomic(path, text, strlen(text), err);
 	/* Anyone may list enclaves, whatever the owner's umask. */
