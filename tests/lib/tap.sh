@@ -10,8 +10,13 @@
 #   json_field FILE KEY                     the value of the first "KEY": in FILE
 #   tail_of FILE [N]                        a file with FILE's last N (25) lines, for diagnostics
 #   cpio_of DIR OUT                         a newc archive of DIR (sorted, owned by root)
-# $CARVE is the carve binary under test (the sanitizer build).
+# $CARVE is the carve binary under test (the sanitizer build), $CARVE_RELEASE
+# the release build, $ROOT the checkout: scripts/test.sh sets them, and a
+# script run alone (bash tests/integration/lifecycle.sh) gets these defaults.
 set -u
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CARVE=${CARVE:-$ROOT/build-san/bin/carve}
+CARVE_RELEASE=${CARVE_RELEASE:-$ROOT/build/bin/carve}
 TAP_N=0
 TAP_FAILED=0
 TMP=$(mktemp -d /tmp/carve-test.XXXXXX)
