@@ -48,6 +48,10 @@ struct enclave_ref {
 	char id[160];
 };
 
+/* The host side of enclaves' vsock (docs/vsock.md): $CARVE_VSOCK_DIR, else
+ * <sockets dir>/vsock. */
+void enclave_vsock_dir(char *out, size_t len);
+
 /* Every running enclave's describe JSON (one line each, malloc'ed strings). */
 int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err *err);
 /* By id (E40 if no such enclave) or by name (E58 unless exactly one).

@@ -1,10 +1,24 @@
 /* The VMM: one KVM virtual machine that boots a Linux bzImage or an ELF64
  * kernel (reference/vmm-anchors.md §2, §7).
  *
- * A VM is made from a vmm_config (vmm_create), run until it stops (vmm_run),
- * and freed (vmm_destroy). The guest stops by resetting (i8042 or the ACPI
- * reset register), by powering off (ACPI sleep S5), by a triple fault, or by a
- * failure KVM reports; vmm_run says which in a vmm_stop_info.
+ * A VM is assembled in a fixed order, each step a call (the machine builder,
+ * carve/machine.h, makes them for carve vmm and the enclave process alike):
+ *   1. vmm_create: KVM, guest memory (mapped and given to KVM), the interrupt
+ *      controllers and the board's port devices (COM1, i8042, the ACPI
+ *      registers, carve's exit and log ports);
+ *   2. vmm_add_mmio_device / vmm_add_pio_device: devices on the buses, each
+ *      given its slot (address, GSI) as it registers; their eventfds are
+ *      bound to KVM here (KVM_IOEVENTFD, KVM_IRQFD);
+ *   3. vmm_load_kernel: the kernel, initrd, command line, zero page and the
+ *      ACPI tables, which announce every device registered so far;
+ *   4. vmm_create_vcpus: the vCPUs, their CPUID and boot registers, and the
+ *      stage-2 prefault;
+ * then vmm_run until it stops, and vmm_destroy. Each step refuses to run out
+ * of order (E00 with the step named).
+ *
+ * The guest stops by resetting (i8042 or the ACPI reset register), by powering
+ * off (ACPI sleep S5), by a triple fault, or by a failure KVM reports; vmm_run
+ * says which in a vmm_stop_info.
  *
  * Guest memory is reached only through gm_ptr(): every device access is
  * bounds- and overflow-checked there, so a guest-provided address can never
@@ -23,7 +37,6 @@
 #define VMM_MIN_MEM (64 * VMM_MIB)
 #define VMM_MEM_ALIGN (2 * VMM_MIB) /* regions are whole 2 MiB pages */
 #define VMM_MAX_VCPUS 64
-#define VMM_MAX_MMIO_SLOTS 32
 
 /* ---- guest memory ---- */
 
@@ -62,15 +75,17 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 /* The RAM end below 4 GiB (end of region 0). */
 uint64_t gm_low_end(const struct guest_mem *gm);
 
-/* ---- configuration ---- */
+/* ---- devices ---- */
 
-/* A device behind a virtio-mmio slot. The VMM routes MMIO exits inside the
- * slot to read/write (on vCPU threads), binds each kick eventfd with
- * KVM_IOEVENTFD to base + notify_offset (4-byte writes, datamatch = queue
- * index) so queue notifications reach the device thread without a VM exit
- * to user space, and binds irq_fd with KVM_IRQFD to the slot's GSI. */
+/* A device on the MMIO bus: a virtio-mmio transport. The VMM routes MMIO
+ * exits inside its slot to read/write (on vCPU threads), binds each kick
+ * eventfd with KVM_IOEVENTFD to base + notify_offset (4-byte writes,
+ * datamatch = queue index) so queue notifications reach the device thread
+ * without a VM exit to user space, and binds irq_fd with KVM_IRQFD to the
+ * slot's GSI. */
 #define VMM_MMIO_MAX_QUEUES 8
 struct vmm_mmio_device {
+	const char *name;                  /* for errors and logs: "virtio-vsock" */
 	void (*read)(void *ctx, uint64_t off, void *data, uint32_t len);
 	void (*write)(void *ctx, uint64_t off, const void *data, uint32_t len);
 	void *ctx;
@@ -80,8 +95,10 @@ struct vmm_mmio_device {
 	int kick_fds[VMM_MMIO_MAX_QUEUES]; /* one per queue */
 };
 
-/* A virtio-mmio slot the ACPI tables announce (and, for the carve kernel,
- * the command line), with the device behind it, if any. */
+/* Where a device landed: 4 KiB at 0xd0000000 + i*4 KiB, GSI 5 + i for the
+ * i-th registered (the ACPI DSDT announces each; the carve kernel reads them
+ * from the command line). GSIs 5-23 make 19 slots. */
+#define VMM_MMIO_SLOTS 19
 struct vmm_mmio_slot {
 	uint64_t base;
 	uint32_t size;
@@ -89,9 +106,18 @@ struct vmm_mmio_slot {
 	const struct vmm_mmio_device *dev; /* NULL: announced only */
 };
 
-/* The i-th of n standard slots: 4 KiB at 0xd0000000 + i*4 KiB, GSI 5 + i. */
-/* Returns -1 (writing nothing) when n slots would need GSIs past 23. */
-int vmm_default_mmio_slots(int n, struct vmm_mmio_slot *out);
+/* A device on the port bus: ports [base, base + len). Called on vCPU
+ * threads with the vCPU's index (for the stop it may cause). A byte-wide
+ * device (an 8-bit ISA one) sees a wider access as byte accesses at
+ * consecutive ports; any other sees it whole (1, 2 or 4 bytes). */
+struct vmm_pio_device {
+	const char *name;
+	uint16_t base, len;
+	bool byte_wide;
+	void (*read)(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len);
+	void (*write)(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len);
+	void *ctx;
+};
 
 /* Bytes copied to a fixed guest address before boot (the EIF at 8 MiB). */
 struct vmm_blob {
@@ -110,14 +136,6 @@ struct vmm_config {
 	uint64_t mem_bytes;
 	int ncpus;
 	const int *pin;            /* optional: host CPU per vCPU, -1 = unpinned */
-	const uint8_t *kernel;     /* ELF64 or bzImage bytes */
-	size_t kernel_len;
-	const uint8_t *initrd;     /* optional */
-	size_t initrd_len;
-	const char *cmdline;       /* optional */
-	const struct vmm_blob *blob; /* optional */
-	const struct vmm_mmio_slot *mmio_slots;
-	int nmmio_slots;
 	int console_out;           /* serial output fd (stdout) */
 	int console_in;            /* serial input fd, -1 for none */
 	enum vmm_cpu_template cpu_template;
@@ -126,6 +144,17 @@ struct vmm_config {
 	 * bounded), called from a vCPU thread. NULL ignores the port. */
 	void (*guest_log)(void *ctx, const char *line);
 	void *guest_log_ctx;
+};
+
+/* What step 3 loads. The buffers are copied into guest memory: the caller
+ * may free them once vmm_load_kernel returns. */
+struct vmm_boot {
+	const uint8_t *kernel;     /* ELF64 or bzImage bytes */
+	size_t kernel_len;
+	const uint8_t *initrd;     /* optional */
+	size_t initrd_len;
+	const char *cmdline;       /* optional */
+	const struct vmm_blob *blob; /* optional */
 };
 
 /* ---- stopping ---- */
@@ -169,13 +198,28 @@ bool vmm_stop_is_clean(enum vmm_stop_reason r);
 
 struct vmm;
 
-/* Opens KVM, checks every capability used, maps memory, loads the kernel,
- * builds the boot structures and ACPI tables, creates the vCPUs. Nothing runs.
- * Errors: E29 (KVM missing or lacking a capability), E26/E27 (memory), E34
- * (kernel/initrd/cmdline do not fit), E35 (not a kernel we can boot); on error
- * everything is released and *out is NULL. The config's buffers are copied:
- * the caller may free them once this returns. */
+/* Step 1: opens KVM, checks every capability used, maps memory, creates the
+ * interrupt controllers and the board's port devices. Nothing runs.
+ * Errors: E29 (KVM missing or lacking a capability), E26/E27 (memory), E20
+ * (vCPU count); on error everything is released and *out is NULL. */
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err);
+/* Step 2: registers a device; `placed` (may be NULL) gets its slot. The
+ * device description is copied; its ctx must outlive the VM. E03 when the
+ * slots (GSIs) are used up or the description is wrong. */
+int vmm_add_mmio_device(struct vmm *vm, const struct vmm_mmio_device *dev,
+			struct vmm_mmio_slot *placed, struct carve_err *err);
+/* An empty slot, announced in ACPI with no device behind it (tests). */
+int vmm_announce_mmio_slot(struct vmm *vm, struct carve_err *err);
+/* Refuses ports another device holds (E03). */
+int vmm_add_pio_device(struct vmm *vm, const struct vmm_pio_device *dev, struct carve_err *err);
+/* The registered MMIO devices as the carve kernel's command line lists them
+ * ("virtio_mmio.device=4K@0xd0000000:5 ..."); "" when none. */
+void vmm_mmio_cmdline(const struct vmm *vm, char *out, size_t len);
+/* Step 3. E34 (kernel/initrd/cmdline do not fit), E35 (not a kernel we can
+ * boot). */
+int vmm_load_kernel(struct vmm *vm, const struct vmm_boot *boot, struct carve_err *err);
+/* Step 4. */
+int vmm_create_vcpus(struct vmm *vm, struct carve_err *err);
 /* Starts one thread per vCPU and waits until the VM stops. */
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);
 /* Asks a running VM to stop (async-signal-safe). */

@@ -10,9 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "carve/devices.h"
 #include "carve/eif.h"
 #include "carve/enclave.h"
+#include "carve/launch.h"
+#include "carve/machine.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "cli/cli.h"
@@ -73,24 +74,20 @@ static void *sig_thread(void *arg)
 	return NULL;
 }
 
-/* Creates and runs the VM. The kernel, initrd and image buffers are copied
- * into guest memory by vmm_create; release() frees them right after, so the
- * VMM does not keep a second copy resident while the guest runs. */
-static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*release)(void *),
-		  void *release_ctx, struct enclave_devices *devices, struct carve_err *err)
+/* Builds and runs the VM. The kernel, initrd and image buffers are copied
+ * into guest memory by machine_build; release() frees them right after, so
+ * the VMM does not keep a second copy resident while the guest runs. */
+static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (*release)(void *),
+		  void *release_ctx, struct carve_err *err)
 {
-	struct vmm *vm;
-	int created = vmm_create(cfg, &vm, err);
+	struct machine *m;
+	int built = machine_build(cfg, &m, err);
 	release(release_ctx);
-	if (created < 0) { /* vmm_create released what it had made */
-		devices_destroy(devices);
+	if (built < 0) /* machine_build released what it had made */
 		return -1;
-	}
-	if (devices)
-		devices_attach_memory(devices, vmm_memory(vm));
+	struct vmm *vm = machine_vm(m);
 	if (dump_dir && vmm_dump_acpi(vm, dump_dir, err) < 0) {
-		devices_destroy(devices);
-		vmm_destroy(vm);
+		machine_destroy(m);
 		return -1;
 	}
 	/* A console reader that goes away must not kill the VM (serial.c then
@@ -111,13 +108,10 @@ static int run_vm(const struct vmm_config *cfg, const char *dump_dir, void (*rel
 		pthread_kill(th, SIGTERM);
 		pthread_join(th, NULL);
 	}
-	/* Device threads may still be touching guest memory: stop them before
-	 * the VM (and its memory) goes. */
-	devices_destroy(devices);
-	vmm_destroy(vm);
+	machine_destroy(m); /* device threads stop before guest memory goes */
 	if (rc < 0)
 		return -1;
-	if (cfg->verbose)
+	if (cfg->vm.verbose)
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
 	if (vmm_stop_is_clean(stop.reason))
 		return 0;
@@ -194,7 +188,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	unsigned long mem_mib, ncpus, nslots = 0;
 	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
-	    (slots && parse_uint("virtio-slots", slots, VMM_MAX_MMIO_SLOTS, &nslots, err) < 0))
+	    (slots && parse_uint("virtio-slots", slots, 1000, &nslots, err) < 0))
 		return -1;
 	uint64_t cid = 16;
 	if (cid_text && (enclave_parse_cid(cid_text, &cid, err) < 0 || cid == 0)) {
@@ -211,9 +205,6 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	else if (tmpl && strcmp(tmpl, "host") != 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
 				  "'--cpu-template %s': use 'host' or 'baseline'", tmpl);
-	struct vmm_mmio_slot slot_list[VMM_MAX_MMIO_SLOTS];
-	if (vmm_default_mmio_slots((int)nslots, slot_list) < 0)
-		return carve_fail(err, E03_INVALID_ARGUMENT, "too many virtio-mmio slots: %lu", nslots);
 
 	uint8_t *kbuf = NULL, *ibuf = NULL;
 	size_t klen = 0, ilen = 0;
@@ -236,47 +227,38 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 			return -1;
 		}
 	}
-	struct enclave_devices *devices = NULL;
+	/* An EIF boots as an enclave would: with vsock and the NSM. */
+	char module_id[64], pcr0_hex[2 * PCR_LEN + 1], vsock_dir[4096];
+	struct machine_devices_config devices = {0};
 	if (eif) {
-		/* An EIF boots as an enclave would: with vsock and the NSM. */
-		char module_id[64], pcr0_hex[2 * PCR_LEN + 1], vsock_dir[4096];
 		hex_encode(eb.m.pcr0, PCR_LEN, pcr0_hex);
 		snprintf(module_id, sizeof(module_id), "i-carve-vmm-enc%.16s", pcr0_hex);
-		devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
-		struct devices_config dc = {
+		enclave_vsock_dir(vsock_dir, sizeof(vsock_dir));
+		devices = (struct machine_devices_config){
 			.module_id = module_id, .m = &eb.m, .cid = cid, .vsock_dir = vsock_dir,
 			.heartbeat_fd = -1, .on_heartbeat = report_heartbeat, .heartbeat_ctx = &hb,
 		};
-		if (devices_create(&dc, &devices, err) < 0) {
-			devices_destroy(devices);
-			eif_boot_free(&eb);
-			return -1;
-		}
-		int n;
-		const struct vmm_mmio_slot *ds = devices_slots(devices, &n);
-		memcpy(slot_list, ds, sizeof(*ds) * (size_t)n);
-		nslots = (unsigned long)n;
-		if (eif_boot_is_elf(&eb) && eif_boot_append_cmdline(&eb, devices_cmdline(devices), err) < 0) {
-			devices_destroy(devices);
-			eif_boot_free(&eb);
-			return -1;
-		}
 		cmdline = eb.cmdline;
 	}
-	struct vmm_config cfg = {
-		.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
-		.ncpus = (int)ncpus,
-		.kernel = kbuf, .kernel_len = klen,
-		.initrd = ibuf, .initrd_len = ilen,
-		.cmdline = cmdline,
-		.blob = eif ? &blob : NULL,
-		.mmio_slots = slot_list, .nmmio_slots = (int)nslots,
-		.console_out = STDOUT_FILENO,
-		.console_in = STDIN_FILENO,
-		.cpu_template = cpu_template,
-		.pin = pin_list ? pin : NULL,
-		.verbose = verbose,
+	struct machine_config cfg = {
+		.vm = {
+			.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
+			.ncpus = (int)ncpus,
+			.pin = pin_list ? pin : NULL,
+			.console_out = STDOUT_FILENO,
+			.console_in = STDIN_FILENO,
+			.cpu_template = cpu_template,
+			.verbose = verbose,
+		},
+		.boot = {
+			.kernel = kbuf, .kernel_len = klen,
+			.initrd = ibuf, .initrd_len = ilen,
+			.cmdline = cmdline,
+			.blob = eif ? &blob : NULL,
+		},
+		.devices = eif ? &devices : NULL,
+		.announce_slots = (int)nslots,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
-	return run_vm(&cfg, dump, release_buffers, &bufs, devices, err);
+	return run_vm(&cfg, dump, release_buffers, &bufs, err);
 }

@@ -23,7 +23,8 @@
 #include <unistd.h>
 
 #include "carve/control.h"
-#include "carve/devices.h"
+#include "carve/launch.h"
+#include "carve/machine.h"
 #include "carve/log.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
@@ -65,7 +66,7 @@ struct eproc {
 	int listen_fd;
 	int signal_fd;
 	int heartbeat_fd;
-	struct enclave_devices *devices;
+	struct machine *machine; /* the VM and its devices */
 	char sock_path[108];
 	struct client *clients; /* MAX_CLIENTS of them, on the heap */
 	int nclients;
@@ -499,47 +500,43 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 {
 	const struct enclave_spec *s = p->spec;
 	uint64_t mem = s->mem_mib << 20;
+	if (eif_boot_load(s->eif_path, mem, boot, err) < 0)
+		return -1;
 	char vsock_dir[4096];
-	devices_vsock_dir(vsock_dir, sizeof(vsock_dir));
-	struct devices_config dc = {
+	enclave_vsock_dir(vsock_dir, sizeof(vsock_dir));
+	struct machine_devices_config devices = {
 		.module_id = s->id, .m = &s->m, .debug_mode = s->debug, .cid = s->reg.cid,
 		.vsock_dir = vsock_dir, .heartbeat_fd = p->heartbeat_fd,
 	};
-	if (devices_create(&dc, &p->devices, err) < 0)
-		return -1;
-	/* The carve kernel (an ELF) finds its devices on the command line;
-	 * Linux (a bzImage) finds them in the ACPI DSDT. */
-	if (eif_boot_load(s->eif_path, mem, boot, err) < 0)
-		return -1;
-	if (eif_boot_is_elf(boot) && eif_boot_append_cmdline(boot, devices_cmdline(p->devices), err) < 0)
-		return -1;
-	int nslots;
-	const struct vmm_mmio_slot *slots = devices_slots(p->devices, &nslots);
-	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
 	int pin[ENCLAVE_MAX_CPUS];
 	for (int i = 0; i < s->ncpus; i++)
 		pin[i] = s->pinned ? s->cpu_ids[i] : -1;
-	struct vmm_config cfg = {
-		.mem_bytes = mem,
-		.ncpus = s->ncpus,
-		.pin = pin,
-		.kernel = boot->kernel, .kernel_len = boot->kernel_len,
-		.initrd = boot->initrd, .initrd_len = boot->initrd_len,
-		.cmdline = boot->cmdline,
-		.blob = &blob,
-		.mmio_slots = slots, .nmmio_slots = nslots,
-		.console_out = p->console_wr,
-		.console_in = -1,
-		.guest_log = guest_log_line,
-		.guest_log_ctx = &p->log,
+	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
+	struct machine_config cfg = {
+		.vm = {
+			.mem_bytes = mem,
+			.ncpus = s->ncpus,
+			.pin = pin,
+			.console_out = p->console_wr,
+			.console_in = -1,
+			.guest_log = guest_log_line,
+			.guest_log_ctx = &p->log,
+		},
+		.boot = {
+			.kernel = boot->kernel, .kernel_len = boot->kernel_len,
+			.initrd = boot->initrd, .initrd_len = boot->initrd_len,
+			.cmdline = boot->cmdline,
+			.blob = &blob,
+		},
+		.devices = &devices,
 	};
-	int rc = vmm_create(&cfg, &p->vm, err);
-	/* vmm_create copied the image, kernel and ramdisks into guest memory;
-	 * keeping them would double the enclave's host memory. */
+	int rc = machine_build(&cfg, &p->machine, err);
+	/* The image, kernel and ramdisks are in guest memory now; keeping them
+	 * would double the enclave's host memory. */
 	eif_boot_free(boot);
 	if (rc < 0)
 		return -1;
-	devices_attach_memory(p->devices, vmm_memory(p->vm));
+	p->vm = machine_vm(p->machine);
 	return 0;
 }
 
@@ -755,8 +752,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	json_object_put(done);
 	for (int i = 0; i < p.nclients; i++)
 		close(p.clients[i].fd);
-	devices_destroy(p.devices); /* its threads stop before guest memory goes */
-	vmm_destroy(p.vm);
+	machine_destroy(p.machine); /* device threads stop before guest memory goes */
 	eif_boot_free(&boot);
 	console_buf_free(&p.console);
 	event_log(&p.log, "resources released; enclave process exits");

@@ -1,4 +1,5 @@
 /* See registry.h. */
+#include "carve/launch.h"
 #include "enclave/registry.h"
 
 #include <dirent.h>
@@ -404,4 +405,13 @@ int registry_find_exited(const char *name, uint64_t *slot)
 	}
 	closedir(d);
 	return rc;
+}
+
+void enclave_vsock_dir(char *out, size_t len)
+{
+	const char *env = getenv("CARVE_VSOCK_DIR");
+	if (env && *env)
+		snprintf(out, len, "%s", env);
+	else
+		snprintf(out, len, "%s/vsock", registry_dir());
 }

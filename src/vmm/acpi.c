@@ -190,14 +190,13 @@ int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot
 	return 0;
 }
 
-int vmm_default_mmio_slots(int n, struct vmm_mmio_slot *out)
+int mmio_slot_at(int i, struct vmm_mmio_slot *out)
 {
 	/* Inside the 32-bit hole, clear of the IOAPIC/LAPIC; GSIs after the
 	 * ISA range's COM1 (4) and below the IOAPIC's 24 pins. */
-	if (n < 0 || n > VMM_MAX_MMIO_SLOTS || n > 24 - 5)
+	if (i < 0 || i >= VMM_MMIO_SLOTS)
 		return -1;
-	for (int i = 0; i < n; i++)
-		out[i] = (struct vmm_mmio_slot){.base = 0xd0000000ull + 0x1000ull * (uint64_t)i,
-						.size = 0x1000, .gsi = 5u + (uint32_t)i};
+	*out = (struct vmm_mmio_slot){.base = 0xd0000000ull + 0x1000ull * (uint64_t)i,
+				      .size = 0x1000, .gsi = 5u + (uint32_t)i};
 	return 0;
 }

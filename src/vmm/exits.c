@@ -1,35 +1,12 @@
-/* Port and MMIO exits: the vCPU thread hands each access to the device that
- * owns the address. Accesses nobody owns read as all ones and writes are
- * dropped, as on a bus with nothing attached; a guest probing hardware that is
- * not there must never stop the VMM. */
+/* Port and MMIO exits: the vCPU thread hands each access to its bus, and the
+ * bus to the device that owns the address (pio_bus.c, mmio_bus.c). Accesses
+ * nobody owns read as all ones and writes are dropped, as on a bus with
+ * nothing attached; a guest probing hardware that is not there must never
+ * stop the VMM. */
 #include <linux/kvm.h>
 #include <string.h>
 
 #include "vmm/vmm_internal.h"
-
-static void pio_byte(struct vcpu *v, uint16_t port, bool write, uint8_t *val)
-{
-	struct vmm *vm = v->vm;
-	if (port >= PORT_COM1 && port < PORT_COM1 + 8) {
-		if (write)
-			serial_write(&vm->com1, (uint16_t)(port - PORT_COM1), *val);
-		else
-			*val = serial_read(&vm->com1, (uint16_t)(port - PORT_COM1));
-		return;
-	}
-	if (port == PORT_I8042_DATA || port == PORT_I8042_CMD) {
-		if (!write)
-			*val = i8042_read(&vm->kbd, port);
-		else if (i8042_write(&vm->kbd, port, *val))
-			vmm_stop(vm, VMM_STOP_RESET_I8042, v->index,
-				 "guest reset through the i8042 (0xfe to port 0x64)");
-		return;
-	}
-	if (acpi_pm_io(v, port, write, val))
-		return;
-	if (!write)
-		*val = 0xff;
-}
 
 void exit_pio(struct vcpu *v)
 {
@@ -43,26 +20,11 @@ void exit_pio(struct vcpu *v)
 		return;
 	}
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	if (write && run->io.port == VMM_EXIT_PORT) {
-		uint32_t status = 0;
-		for (uint32_t b = 0; b < size; b++)
-			status |= (uint32_t)data[b] << (8 * b);
-		pthread_mutex_lock(&v->vm->stop_lock);
-		if (v->vm->stop.reason == VMM_STOP_NONE)
-			v->vm->stop.exit_status = (int)status;
-		pthread_mutex_unlock(&v->vm->stop_lock);
-		vmm_stop(v->vm, VMM_STOP_GUEST_EXIT, v->index, "the program exited with status %u", status);
-		return;
-	}
-	if (write && run->io.port == VMM_LOG_PORT && size == 1) {
-		guest_log_write(&v->vm->guest_log, data, count); /* a whole `rep outsb` at once */
-		return;
-	}
+	/* A string instruction (rep outsb) brings `count` accesses at once. */
 	for (uint32_t i = 0; i < count; i++) {
-		/* Wider accesses are split into byte accesses at consecutive ports, as
-		 * an 8-bit ISA bus does. */
-		for (uint32_t b = 0; b < size; b++)
-			pio_byte(v, (uint16_t)(run->io.port + b), write, &data[i * size + b]);
+		uint8_t *item = &data[i * size];
+		if (!pio_bus_access(v->vm, v->index, run->io.port, item, size, write) && !write)
+			memset(item, 0xff, size);
 	}
 }
 

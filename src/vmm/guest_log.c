@@ -61,3 +61,24 @@ void guest_log_write(struct guest_log *g, const uint8_t *data, size_t len)
 	}
 	pthread_mutex_unlock(&g->lock);
 }
+
+static void port_read(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len)
+{
+	(void)ctx, (void)vcpu, (void)off;
+	memset(data, 0xff, len);
+}
+
+static void port_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len)
+{
+	(void)vcpu, (void)off;
+	guest_log_write(ctx, data, len);
+}
+
+int guest_log_attach(struct vmm *vm, struct carve_err *err)
+{
+	struct vmm_pio_device d = {
+		.name = "carve log port", .base = VMM_LOG_PORT, .len = 1, .byte_wide = true,
+		.read = port_read, .write = port_write, .ctx = &vm->guest_log,
+	};
+	return vmm_add_pio_device(vm, &d, err);
+}

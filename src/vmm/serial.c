@@ -188,3 +188,25 @@ int serial_receive(struct serial *s, const uint8_t *data, int len)
 	pthread_mutex_unlock(&s->lock);
 	return n;
 }
+
+/* COM1 on the board: ports 0x3f8-0x3ff, byte-wide. */
+static void com1_read(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len)
+{
+	(void)vcpu, (void)len;
+	*(uint8_t *)data = serial_read(ctx, off);
+}
+
+static void com1_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len)
+{
+	(void)vcpu, (void)len;
+	serial_write(ctx, off, *(const uint8_t *)data);
+}
+
+int serial_attach(struct vmm *vm, struct carve_err *err)
+{
+	struct vmm_pio_device d = {
+		.name = "COM1", .base = PORT_COM1, .len = 8, .byte_wide = true,
+		.read = com1_read, .write = com1_write, .ctx = &vm->com1,
+	};
+	return vmm_add_pio_device(vm, &d, err);
+}

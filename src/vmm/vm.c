@@ -1,5 +1,6 @@
-/* The VM's life: create (KVM, memory, kernel, boot structures, ACPI, vCPUs),
- * run (a thread per vCPU, a console input thread), stop, destroy.
+/* The VM's life: create (KVM, memory, the board), devices, kernel (boot
+ * structures, ACPI), vCPUs (carve/vmm.h: the order), then run (a thread per
+ * vCPU, a console input thread), stop, destroy.
  *
  * Stopping: whoever sees the reason (a vCPU thread on an exit, or the caller
  * through vmm_request_stop) records it and wakes the main thread; the main
@@ -114,28 +115,38 @@ static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
 	return a0 < b1 && b0 < a1;
 }
 
-static int load_guest(struct vmm *vm, const struct vmm_config *cfg, struct carve_err *err)
+/* The step each assembly call needs done before it, or E00 naming it. */
+static int require_step(bool done, const char *call, const char *before, struct carve_err *err)
 {
+	return done ? 0 : carve_fail(err, E00_UNSPECIFIED, "%s called before %s", call, before);
+}
+
+int vmm_load_kernel(struct vmm *vm, const struct vmm_boot *boot, struct carve_err *err)
+{
+	if (vm->kernel_loaded)
+		return carve_fail(err, E00_UNSPECIFIED, "vmm_load_kernel called twice");
+	if (!boot->kernel || !boot->kernel_len)
+		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
 	const struct guest_mem *gm = &vm->mem;
 	uint64_t avoid_lo = 0, avoid_hi = 0;
-	if (cfg->blob && cfg->blob->len) {
-		avoid_lo = cfg->blob->gpa;
-		avoid_hi = cfg->blob->gpa + cfg->blob->len;
+	if (boot->blob && boot->blob->len) {
+		avoid_lo = boot->blob->gpa;
+		avoid_hi = boot->blob->gpa + boot->blob->len;
 		if (avoid_hi < avoid_lo || avoid_lo < LAYOUT_HIMEM || avoid_hi > gm_low_end(gm) ||
-		    gm_write(gm, cfg->blob->gpa, cfg->blob->data, cfg->blob->len) < 0)
+		    gm_write(gm, boot->blob->gpa, boot->blob->data, boot->blob->len) < 0)
 			return carve_fail(err, E34_MEMORY_OVERFLOW,
 					  "the %zu-byte image does not fit in guest memory at 0x%llx; "
 					  "give the enclave more memory",
-					  cfg->blob->len, (unsigned long long)cfg->blob->gpa);
+					  boot->blob->len, (unsigned long long)boot->blob->gpa);
 	}
 	vm->plan = calloc(1, sizeof(*vm->plan));
 	if (!vm->plan)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	int r;
-	if (elf_is_elf(cfg->kernel, cfg->kernel_len))
-		r = elf_load(gm, cfg->kernel, cfg->kernel_len, vm->plan, err);
+	if (elf_is_elf(boot->kernel, boot->kernel_len))
+		r = elf_load(gm, boot->kernel, boot->kernel_len, vm->plan, err);
 	else
-		r = bzimage_load(gm, cfg->kernel, cfg->kernel_len, avoid_lo, avoid_hi, vm->plan, err);
+		r = bzimage_load(gm, boot->kernel, boot->kernel_len, avoid_lo, avoid_hi, vm->plan, err);
 	if (r < 0)
 		return -1;
 	if (avoid_hi && overlaps(vm->plan->kernel_start, vm->plan->kernel_end, avoid_lo, avoid_hi))
@@ -144,14 +155,72 @@ static int load_guest(struct vmm *vm, const struct vmm_config *cfg, struct carve
 				  (unsigned long long)vm->plan->kernel_start,
 				  (unsigned long long)vm->plan->kernel_end,
 				  (unsigned long long)avoid_lo, (unsigned long long)avoid_hi);
-	if (zeropage_setup(gm, vm->plan, cfg->cmdline ? cfg->cmdline : "", cfg->initrd,
-			   cfg->initrd_len, avoid_lo, avoid_hi, err) < 0)
+	if (zeropage_setup(gm, vm->plan, boot->cmdline ? boot->cmdline : "", boot->initrd,
+			   boot->initrd_len, avoid_lo, avoid_hi, err) < 0)
 		return -1;
-	if (acpi_build(gm, cfg->ncpus, cfg->mmio_slots, cfg->nmmio_slots, &vm->acpi, err) < 0)
+	/* The tables announce every device registered so far: none may come
+	 * after this (mmio_bus.c refuses). */
+	if (acpi_build(gm, vm->ncpus, vm->mmio, vm->nmmio, &vm->acpi, err) < 0)
 		return -1;
 	if (boot_structures_write(gm) < 0)
 		return carve_fail(err, E34_MEMORY_OVERFLOW, "cannot write the boot page tables");
+	vm->kernel_loaded = true;
 	return 0;
+}
+
+int vmm_create_vcpus(struct vmm *vm, struct carve_err *err)
+{
+	if (require_step(vm->kernel_loaded, "vmm_create_vcpus", "vmm_load_kernel", err) < 0)
+		return -1;
+	if (vm->vcpus_created)
+		return carve_fail(err, E00_UNSPECIFIED, "vmm_create_vcpus called twice");
+	vm->cpuid_base = cpuid_supported(vm->kvm.sys_fd, err);
+	if (!vm->cpuid_base)
+		return -1;
+	for (int i = 0; i < vm->ncpus; i++)
+		if (vcpu_create(vm, i, err) < 0)
+			return -1;
+	if (vcpu_setup_boot(&vm->vcpus[0], vm->plan->entry, err) < 0)
+		return -1;
+	if (vm->kvm.pre_fault)
+		(void)vcpu_prefault(&vm->vcpus[0], &vm->mem, &vm->prefault); /* best effort */
+	if (vm->verbose) {
+		char line[256];
+		vmm_prefault_describe(&vm->prefault, line, sizeof(line));
+		fprintf(stderr, "vmm: %s\n", line);
+	}
+	vm->vcpus_created = true;
+	return 0;
+}
+
+struct vmm *vmm_alloc_board(const struct vmm_config *cfg, struct carve_err *err)
+{
+	struct vmm *vm = calloc(1, sizeof(*vm));
+	if (!vm) {
+		carve_fail(err, E00_UNSPECIFIED, "out of memory");
+		return NULL;
+	}
+	vm->ncpus = cfg->ncpus;
+	vm->cpu_template = cfg->cpu_template;
+	vm->verbose = cfg->verbose;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
+	vm->mem.fd = -1;
+	vm->input_stop_fd = -1;
+	vm->wake_fd = -1;
+	for (int i = 0; i < VMM_MAX_VCPUS; i++) {
+		vm->vcpus[i].fd = -1;
+		vm->vcpus[i].pin = cfg->pin && i < cfg->ncpus ? cfg->pin[i] : -1;
+	}
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	vm->stop.vcpu = -1;
+	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
+	i8042_init(&vm->kbd, keyboard_irq, vm);
+	guest_log_init(&vm->guest_log, cfg->guest_log, cfg->guest_log_ctx);
+	if (board_attach(vm, err) < 0) {
+		vmm_destroy(vm);
+		return NULL;
+	}
+	return vm;
 }
 
 static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
@@ -160,33 +229,13 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_VCPUS)
 		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
 				  "a VM has 1 to %d vCPUs; %d requested", VMM_MAX_VCPUS, cfg->ncpus);
-	if (cfg->nmmio_slots < 0 || cfg->nmmio_slots > VMM_MAX_MMIO_SLOTS)
-		return carve_fail(err, E03_INVALID_ARGUMENT, "at most %d virtio-mmio slots",
-				  VMM_MAX_MMIO_SLOTS);
 	for (int i = 0; cfg->pin && i < cfg->ncpus; i++)
 		if (cfg->pin[i] >= CPU_SETSIZE)
 			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist", cfg->pin[i]);
-	if (!cfg->kernel || !cfg->kernel_len)
-		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
-	struct vmm *vm = calloc(1, sizeof(*vm));
+	struct vmm *vm = vmm_alloc_board(cfg, err);
 	if (!vm)
-		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
-	vm->ncpus = cfg->ncpus;
-	vm->cpu_template = cfg->cpu_template;
-	vm->verbose = cfg->verbose;
-	vm->kvm.sys_fd = vm->kvm.vm_fd = -1;
-	vm->mem.fd = -1;
-	vm->input_stop_fd = -1;
-	vm->wake_fd = -1;
-	for (int i = 0; i < VMM_MAX_VCPUS; i++)
-		vm->vcpus[i].fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	vm->stop.vcpu = -1;
-	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
-	i8042_init(&vm->kbd, keyboard_irq, vm);
-	guest_log_init(&vm->guest_log, cfg->guest_log, cfg->guest_log_ctx);
+		return -1;
 	*out = vm;
-
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0 || vm->input_stop_fd < 0)
@@ -198,32 +247,9 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 		return -1;
 	if (gm_map(&vm->mem, cfg->verbose, err) < 0)
 		return -1;
-	if (load_guest(vm, cfg, err) < 0)
-		return -1;
 	if (kvm_set_memory(&vm->kvm, &vm->mem, err) < 0)
 		return -1;
-	if (setup_irqchip(vm, err) < 0)
-		return -1;
-	if (mmio_bus_setup(vm, cfg->mmio_slots, cfg->nmmio_slots, err) < 0)
-		return -1;
-	vm->cpuid_base = cpuid_supported(vm->kvm.sys_fd, err);
-	if (!vm->cpuid_base)
-		return -1;
-	for (int i = 0; i < cfg->ncpus; i++) {
-		vm->vcpus[i].pin = cfg->pin ? cfg->pin[i] : -1;
-		if (vcpu_create(vm, i, err) < 0)
-			return -1;
-	}
-	if (vcpu_setup_boot(&vm->vcpus[0], vm->plan->entry, err) < 0)
-		return -1;
-	if (vm->kvm.pre_fault)
-		(void)vcpu_prefault(&vm->vcpus[0], &vm->mem, &vm->prefault); /* best effort */
-	if (cfg->verbose) {
-		char line[256];
-		vmm_prefault_describe(&vm->prefault, line, sizeof(line));
-		fprintf(stderr, "vmm: %s\n", line);
-	}
-	return 0;
+	return setup_irqchip(vm, err);
 }
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
@@ -273,6 +299,8 @@ static void kick_handler(int sig)
 
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 {
+	if (require_step(vm->vcpus_created, "vmm_run", "vmm_create_vcpus", err) < 0)
+		return -1;
 	struct sigaction sa = {.sa_handler = kick_handler};
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: the signal must make KVM_RUN return EINTR. */
@@ -366,6 +394,7 @@ void vmm_destroy(struct vmm *vm)
 	serial_destroy(&vm->com1);
 	i8042_destroy(&vm->kbd);
 	guest_log_destroy(&vm->guest_log);
+	pio_bus_free(vm);
 	pthread_mutex_destroy(&vm->stop_lock);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);

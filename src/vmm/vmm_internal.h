@@ -135,6 +135,9 @@ struct acpi_tables {
 	struct acpi_table_ref t[ACPI_MAX_TABLES];
 };
 
+/* The i-th virtio-mmio slot's place (vmm.h: VMM_MMIO_SLOTS); -1 past the
+ * last. */
+int mmio_slot_at(int i, struct vmm_mmio_slot *out);
 /* Builds the tables in guest memory at LAYOUT_ACPI. */
 int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots,
 	       int nslots, struct acpi_tables *out, struct carve_err *err);
@@ -221,9 +224,14 @@ void guest_log_init(struct guest_log *g, void (*emit)(void *ctx, const char *lin
 void guest_log_destroy(struct guest_log *g);
 void guest_log_write(struct guest_log *g, const uint8_t *data, size_t len);
 
-/* Port handlers: true when the port is theirs. *val is in/out. */
-struct vcpu;
-bool acpi_pm_io(struct vcpu *v, uint16_t port, bool write, uint8_t *val);
+/* The board: each port device of every VM puts itself on the port bus
+ * (board.c calls these in order). */
+int serial_attach(struct vmm *vm, struct carve_err *err);
+int i8042_attach(struct vmm *vm, struct carve_err *err);
+int acpi_pm_attach(struct vmm *vm, struct carve_err *err);
+int exit_port_attach(struct vmm *vm, struct carve_err *err);
+int guest_log_attach(struct vmm *vm, struct carve_err *err);
+int board_attach(struct vmm *vm, struct carve_err *err);
 
 /* ---- the VM object ---- */
 struct vcpu {
@@ -248,8 +256,15 @@ struct vmm {
 	struct serial com1;
 	struct i8042 kbd;
 	struct guest_log guest_log;
+	/* The buses (mmio_bus.c, pio_bus.c). A slot's dev points into
+	 * mmio_dev, the VMM's copy of what was registered. */
 	int nmmio;
-	struct vmm_mmio_slot mmio[VMM_MAX_MMIO_SLOTS];
+	struct vmm_mmio_slot mmio[VMM_MMIO_SLOTS];
+	struct vmm_mmio_device mmio_dev[VMM_MMIO_SLOTS];
+	int npio, pio_cap;
+	struct vmm_pio_device *pio;
+	/* Assembly steps done (vmm.h: the order). */
+	bool kernel_loaded, vcpus_created;
 	pthread_t input_thread;
 	bool input_started;
 	int input_stop_fd;  /* eventfd that ends the input thread */
@@ -262,6 +277,11 @@ struct vmm {
 	struct vmm_stop_info stop;
 	struct vmm_prefault_report prefault;
 };
+
+/* The VM object with its board and nothing of KVM (no fds, no memory):
+ * what vmm_create starts from, and what the bus tests and fuzz targets
+ * drive. vmm_destroy frees it. NULL with err filled on failure. */
+struct vmm *vmm_alloc_board(const struct vmm_config *cfg, struct carve_err *err);
 
 /* Records the first stop reason and kicks every vCPU out of KVM_RUN. */
 void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt, ...)
@@ -276,10 +296,12 @@ void vcpu_destroy(struct vcpu *v);
 int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm, struct vmm_prefault_report *r);
 void *vcpu_thread(void *arg);
 
-/* mmio_bus.c: the virtio-mmio slots with devices behind them. */
-int mmio_bus_setup(struct vmm *vm, const struct vmm_mmio_slot *slots, int n, struct carve_err *err);
 /* Routes one MMIO access; false when no device owns the address. */
 bool mmio_bus_access(struct vmm *vm, uint64_t gpa, void *data, uint32_t len, bool write);
+/* Routes one port access of `len` (1, 2, 4) bytes; false when no device owns
+ * the port. */
+bool pio_bus_access(struct vmm *vm, int vcpu, uint16_t port, void *data, uint32_t len, bool write);
+void pio_bus_free(struct vmm *vm);
 
 /* exits.c: one port/MMIO access from a vCPU. */
 void exit_pio(struct vcpu *v);

@@ -1,5 +1,5 @@
 /* libFuzzer target: the kernel loaders on arbitrary bytes, the way
- * vmm_create uses them: ELF or bzImage, then the zero page with a command line
+ * vmm_load_kernel uses them: ELF or bzImage, then the zero page with a command line
  * and an initrd. Guest memory is a 64 MiB fake region (heap, not KVM): every
  * write the loaders make goes through the checked accessor, so ASan catches
  * any that escape it. */

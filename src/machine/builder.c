@@ -1,0 +1,133 @@
+/* See carve/machine.h: the order of assembly, written once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "carve/util.h"
+#include "machine/machine_internal.h"
+
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
+
+/* The enclave's devices, in slot order. */
+static int (*const enclave_devices[])(struct machine *m, const struct machine_devices_config *cfg,
+				      struct carve_err *err) = {
+	vsock_device_add, /* slot 0, GSI 5: first, as on a Nitro enclave */
+	nsm_device_add,   /* slot 1, GSI 6 */
+};
+
+static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return gm_ptr(ctx, gpa, len);
+}
+
+static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
+{
+	virtio_mmio_read(ctx, off, data, len);
+}
+
+static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
+{
+	virtio_mmio_write(ctx, off, data, len);
+}
+
+int machine_add_virtio(struct machine *m, const char *name, const struct virtio_backend *be, void *be_ctx,
+		       void *owner, void (*destroy)(void *owner), struct carve_err *err)
+{
+	if (m->ndevices == MACHINE_MAX_DEVICES) {
+		destroy(owner);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "no room for %s: a VM has %d devices",
+				  name, MACHINE_MAX_DEVICES);
+	}
+	struct virtio_mmio *t = virtio_mmio_create(&m->mem, be, be_ctx);
+	if (!t) {
+		destroy(owner);
+		return carve_fail(err, E00_UNSPECIFIED, "cannot create the %s transport", name);
+	}
+	m->devices[m->ndevices++] = (struct machine_device){
+		.name = name, .transport = t, .owner = owner, .destroy = destroy,
+	};
+	struct vmm_mmio_device dev = {
+		.name = name, .read = mmio_read, .write = mmio_write, .ctx = t,
+		.irq_fd = virtio_mmio_irq_fd(t), .notify_offset = VIRTIO_MMIO_QUEUE_NOTIFY,
+		.nkicks = be->nqueues,
+	};
+	for (int q = 0; q < be->nqueues && q < VMM_MMIO_MAX_QUEUES; q++)
+		dev.kick_fds[q] = virtio_mmio_kick_fd(t, q);
+	return vmm_add_mmio_device(m->vm, &dev, NULL, err);
+}
+
+static int add_devices(struct machine *m, const struct machine_config *cfg, struct carve_err *err)
+{
+	for (size_t i = 0; cfg->devices && i < sizeof(enclave_devices) / sizeof(enclave_devices[0]); i++)
+		if (enclave_devices[i](m, cfg->devices, err) < 0)
+			return -1;
+	for (int i = 0; i < cfg->announce_slots; i++)
+		if (vmm_announce_mmio_slot(m->vm, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* The carve kernel (an ELF) finds its devices on the command line; Linux
+ * (a bzImage) finds them in the ACPI DSDT and gets nothing added. */
+static int load_kernel(struct machine *m, const struct vmm_boot *boot, struct carve_err *err)
+{
+	char entries[VMM_MMIO_SLOTS * 48];
+	vmm_mmio_cmdline(m->vm, entries, sizeof(entries));
+	bool elf = boot->kernel_len >= 4 && !memcmp(boot->kernel, "\x7f" "ELF", 4);
+	if (!elf || !entries[0])
+		return vmm_load_kernel(m->vm, boot, err);
+	const char *given = boot->cmdline ? boot->cmdline : "";
+	size_t len = strlen(given) + 1 + strlen(entries) + 1;
+	char *cmdline = malloc(len);
+	if (!cmdline)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	snprintf(cmdline, len, "%s%s%s", given, given[0] ? " " : "", entries);
+	struct vmm_boot with_devices = *boot;
+	with_devices.cmdline = cmdline;
+	int rc = vmm_load_kernel(m->vm, &with_devices, err);
+	free(cmdline);
+	return rc;
+}
+
+static int build(const struct machine_config *cfg, struct machine *m, struct carve_err *err)
+{
+	if (vmm_create(&cfg->vm, &m->vm, err) < 0)
+		return -1;
+	m->mem = (struct virtio_mem){.ptr = guest_ptr, .ctx = (void *)vmm_memory(m->vm)};
+	if (add_devices(m, cfg, err) < 0)
+		return -1;
+	if (load_kernel(m, &cfg->boot, err) < 0)
+		return -1;
+	return vmm_create_vcpus(m->vm, err);
+}
+
+int machine_build(const struct machine_config *cfg, struct machine **out, struct carve_err *err)
+{
+	*out = NULL;
+	struct machine *m = calloc(1, sizeof(*m));
+	if (!m)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	if (build(cfg, m, err) < 0) {
+		machine_destroy(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+struct vmm *machine_vm(struct machine *m)
+{
+	return m->vm;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	for (int i = m->ndevices - 1; i >= 0; i--) {
+		virtio_mmio_destroy(m->devices[i].transport); /* stops the device thread */
+		m->devices[i].destroy(m->devices[i].owner);
+	}
+	vmm_destroy(m->vm);
+	free(m);
+}

@@ -1,0 +1,35 @@
+/* Private to the machine part: how a device file adds its device. */
+#ifndef CARVE_MACHINE_INTERNAL_H
+#define CARVE_MACHINE_INTERNAL_H
+
+#include "carve/machine.h"
+#include "carve/virtio.h"
+
+struct machine_device {
+	const char *name;
+	struct virtio_mmio *transport;
+	void *owner;                        /* the device file's state */
+	void (*destroy)(void *owner);       /* after its transport is gone */
+};
+
+#define MACHINE_MAX_DEVICES VMM_MMIO_SLOTS
+
+struct machine {
+	struct vmm *vm;
+	struct virtio_mem mem;              /* guest memory, through gm_ptr */
+	int ndevices;
+	struct machine_device devices[MACHINE_MAX_DEVICES];
+};
+
+/* Puts a virtio backend (`be` with its ctx `be_ctx`) behind a virtio-mmio
+ * transport on the next slot. `owner` is the device file's state, freed with
+ * destroy(owner) when the machine goes, or at once if this fails: the
+ * caller owns nothing more either way. */
+int machine_add_virtio(struct machine *m, const char *name, const struct virtio_backend *be, void *be_ctx,
+		       void *owner, void (*destroy)(void *owner), struct carve_err *err);
+
+/* The enclave's devices (one file each). */
+int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg, struct carve_err *err);
+int nsm_device_add(struct machine *m, const struct machine_devices_config *cfg, struct carve_err *err);
+
+#endif
