@@ -83,6 +83,7 @@ struct eproc {
 static void *vm_thread_main(void *arg)
 {
 	struct eproc *p = arg;
+	pthread_setname_np(pthread_self(), "vm"); /* starts and joins the vCPU threads */
 	p->vm_rc = vmm_run(p->vm, &p->stop, &p->vm_err);
 	uint64_t one = 1;
 	if (write(p->stop_efd, &one, sizeof(one)) < 0) {
@@ -704,7 +705,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		_exit(1);
 	}
 	event_log(&p.log, "confined: no_new_privs, seccomp (no exec, fork, ptrace, mounts, "
-		  "modules or network sockets)");
+		  "modules or network sockets; an allow-list per thread kind: vCPU, device, control)");
 	p.report_fd = report_fd;
 	p.boot_deadline_ns = monotonic_ns() + spec->timeout_ms * 1000000ull;
 	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
@@ -713,6 +714,9 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		_exit(1);
 	}
 	p.vm_running = true;
+	/* The VM thread (which starts the vCPUs) has its own filters; this one,
+	 * the control thread, takes its allow-list now. */
+	confine_this_thread(CONFINE_CONTROL_THREAD);
 
 	char prefault[256];
 	vmm_prefault_describe(vmm_prefault(p.vm), prefault, sizeof(prefault));

@@ -187,16 +187,13 @@ struct virtio_nsm *virtio_nsm_create(const struct virtio_nsm_handler *h)
 	n->h = *h;
 	n->chain = malloc(sizeof(*n->chain));
 	n->pending = malloc(sizeof(*n->pending));
-	if (!n->chain || !n->pending || vworker_init(&n->w) < 0) {
+	if (!n->chain || !n->pending || vworker_init(&n->w, "virtio-nsm", n, on_poll, on_event) < 0) {
 		free(n->chain);
 		free(n->pending);
 		free(n);
 		errno = ENOMEM;
 		return NULL;
 	}
-	n->w.ctx = n;
-	n->w.poll = on_poll;
-	n->w.event = on_event;
 	return n;
 }
 

@@ -1053,7 +1053,6 @@ struct vsock_dev *vsock_create(const struct vsock_config *cfg)
 		return NULL;
 	v->cfg = *cfg;
 	v->listen_fd = -1;
-	v->w.epfd = v->w.stop_fd = -1;
 	v->next_host_port = HOST_PORT_FIRST;
 	v->conns = calloc(VSOCK_MAX_CONNS, sizeof(*v->conns));
 	v->chain = malloc(sizeof(*v->chain));
@@ -1065,14 +1064,11 @@ struct vsock_dev *vsock_create(const struct vsock_config *cfg)
 	}
 	v->cfg.uds_path = v->uds_path;
 	v->cfg.vsock_dir = v->vsock_dir;
-	int r = vworker_init(&v->w);
+	int r = vworker_init(&v->w, "virtio-vsock", v, on_poll, on_event);
 	if (r < 0) {
 		errno = -r;
 		goto fail;
 	}
-	v->w.ctx = v;
-	v->w.poll = on_poll;
-	v->w.event = on_event;
 	if (v->uds_path) {
 		v->listen_fd = listen_on(v->uds_path);
 		if (v->listen_fd < 0)

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "carve/confine.h"
 #include "vmm/vmm_internal.h"
 
 #define MSR_IA32_MISC_ENABLE 0x1a0
@@ -268,6 +269,8 @@ void *vcpu_thread(void *arg)
 			return NULL;
 		}
 	}
+	/* From here it only runs the guest: its allow-list (in an enclave). */
+	confine_this_thread(CONFINE_VCPU_THREAD);
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

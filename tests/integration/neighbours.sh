@@ -27,6 +27,18 @@ grep -q '^NoNewPrivs:.*1' "/proc/$pid/status" && grep -q '^Seccomp:.*2' "/proc/$
 tap_result $? "the enclave process has no_new_privs and a seccomp filter" "/proc/$pid/status"
 for t in /proc/$pid/task/*; do grep -q '^Seccomp:.*2' "$t/status" || echo "unconfined thread $t"; done >threads.txt
 same "every one of its threads is filtered" "$(cat threads.txt)" ""
+# Each thread kind adds its own allow-list to the deny-list every thread
+# has: two filters on the control thread (the process's first), the vCPU
+# threads and the vsock device thread (serving since the guest's driver
+# started it); the VM thread, which only starts and joins vCPUs, has one.
+for t in /proc/$pid/task/*; do
+	echo "$(cat "$t/comm") $(awk '/^Seccomp_filters:/ { print $2 }' "$t/status")"
+done | sort >kinds.txt
+want_two=$(awk '$1 ~ /^(vcpu[0-9]+|virtio-vsock)$/ && $2 != 2' kinds.txt)
+main_filters=$(awk '/^Seccomp_filters:/ { print $2 }' "/proc/$pid/status")
+same "vCPU and device threads run under their own allow-lists" "$want_two" ""
+same "its vCPU thread and vsock device thread were both seen" "$(grep -c '^vcpu\|^virtio-vsock' kinds.txt)" 2
+same "the control thread runs under its allow-list" "$main_filters" "2"
 
 # --- another user holds 40 idle connections (the limit per user is 16)
 for _ in $(seq 40); do
