@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "carve/virtio.h"
+#include "carve/vsock.h"
 #include "vguest.h"
 
 #define CID 16

@@ -6,7 +6,6 @@
 #include "carve/util.h"
 #include "machine/machine_internal.h"
 
-#define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
 
 /* The enclave's devices, in slot order. */
 static int (*const enclave_devices[])(struct machine *m, const struct machine_devices_config *cfg,

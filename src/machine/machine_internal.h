@@ -3,7 +3,8 @@
 #define CARVE_MACHINE_INTERNAL_H
 
 #include "carve/machine.h"
-#include "carve/virtio.h"
+#include "carve/virtio_nsm.h"
+#include "carve/vsock.h"
 
 struct machine_device {
 	const char *name;

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
-#include "carve/virtio.h"
+#include "carve/virtio_nsm.h"
 #include "virtio/nsm_internal.h"
 #include "virtio/worker.h"
 

@@ -3,7 +3,7 @@
 #ifndef CARVE_VIRTIO_NSM_INTERNAL_H
 #define CARVE_VIRTIO_NSM_INTERNAL_H
 
-#include "carve/virtio.h"
+#include "carve/virtio_nsm.h"
 
 /* Takes queue 0 of run. 0 or -EINVAL. */
 int virtio_nsm_attach(struct virtio_nsm *n, const struct virtio_run *run);

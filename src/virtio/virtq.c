@@ -23,7 +23,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "carve/virtio.h"
+#include "carve/virtq.h"
 
 #define DESC_SIZE 16
 

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "carve/virtio.h"
+#include "carve/virtio_mmio.h"
 
 /* Tags below VWORKER_TAG_MIN name queue kicks (the queue index); others are
  * backend pointers. */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "carve/virtio.h"
+#include "carve/virtio_nsm.h"
 #include "virtio/nsm_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

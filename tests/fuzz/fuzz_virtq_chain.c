@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "carve/virtio.h"
+#include "carve/virtq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

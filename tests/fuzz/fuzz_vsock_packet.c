@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "carve/virtio.h"
+#include "carve/vsock.h"
 #include "virtio/vsock_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "carve/virtio.h"
+#include "carve/virtio_mmio.h"
+#include "carve/virtio_nsm.h"
+#include "carve/vsock.h"
 
 #define VG_BASE 0x100000ull /* guest memory starts at 1 MiB: 0 is outside it */
 

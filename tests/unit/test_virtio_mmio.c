@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "carve/virtio.h"
+#include "carve/virtio_mmio.h"
 #include "vguest.h"
 
 struct rec {

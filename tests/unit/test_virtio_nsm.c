@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "carve/nsm.h"
-#include "carve/virtio.h"
+#include "carve/virtio_nsm.h"
 #include "vguest.h"
 
 #define T_MS 5000

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "carve/virtio.h"
+#include "carve/virtq.h"
 #include "vguest.h"
 
 #define MEM (4u << 20)

@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "carve/virtio.h"
+#include "carve/vsock.h"
 #include "virtio/vsock_internal.h"
 #include "vguest.h"
 

@@ -1,0 +1,73 @@
+/* virtio-vsock, device id 19 (reference/vmm-anchors.md §6.4, §2.10;
+ * reference/nitro-enclaves.md §3.11; docs/vsock.md): stream sockets between
+ * the enclave and host programs. A malformed packet is dropped and answered
+ * with RST. */
+#ifndef CARVE_VSOCK_H
+#define CARVE_VSOCK_H
+
+#include "carve/virtio_mmio.h"
+
+/* ---- virtio-vsock (device id 19) ---- */
+
+#define VSOCK_CID_HOST 2
+#define VSOCK_CID_PARENT 3
+#define VSOCK_HEARTBEAT_PORT 9000
+#define VSOCK_HEARTBEAT_BYTE 0xB7
+#define VSOCK_QUEUE_SIZE 256
+#define VSOCK_BUF_ALLOC (64 * 1024)   /* per-connection guest->host buffer */
+#define VSOCK_MAX_CONNS 1024
+
+/* The packet header, 44 bytes, little-endian (reference §6.4). */
+struct vsock_hdr {
+	uint64_t src_cid;
+	uint64_t dst_cid;
+	uint32_t src_port;
+	uint32_t dst_port;
+	uint32_t len;
+	uint16_t type;
+	uint16_t op;
+	uint32_t flags;
+	uint32_t buf_alloc;
+	uint32_t fwd_cnt;
+} __attribute__((packed));
+#define VSOCK_HDR_SIZE 44
+
+#define VSOCK_TYPE_STREAM 1
+enum vsock_op {
+	VSOCK_OP_INVALID = 0,
+	VSOCK_OP_REQUEST = 1,
+	VSOCK_OP_RESPONSE = 2,
+	VSOCK_OP_RST = 3,
+	VSOCK_OP_SHUTDOWN = 4,
+	VSOCK_OP_RW = 5,
+	VSOCK_OP_CREDIT_UPDATE = 6,
+	VSOCK_OP_CREDIT_REQUEST = 7,
+};
+#define VSOCK_SHUTDOWN_RCV 1u   /* the sender will receive no more */
+#define VSOCK_SHUTDOWN_SEND 2u  /* the sender will send no more */
+#define VSOCK_MAX_PKT (64 * 1024) /* largest payload taken from the guest */
+
+struct vsock_config {
+	uint64_t guest_cid;
+	/* The enclave's listening Unix socket: host programs connect here and
+	 * write "CONNECT <port>\n" (docs/vsock.md). NULL: none. */
+	const char *uds_path;
+	/* Where the parent's listeners are: a guest connection to CID 3 (or 2)
+	 * port P goes to <vsock_dir>/port-<P>.sock. NULL: none. */
+	const char *vsock_dir;
+	/* Called on the device thread when the guest sent the heartbeat byte to
+	 * CID 3 port 9000 (the device echoes it itself). May be NULL. */
+	void (*heartbeat)(void *ctx);
+	void *heartbeat_ctx;
+};
+
+struct vsock_dev;
+
+/* Binds uds_path (an existing socket file there is replaced). NULL with
+ * errno on failure. */
+struct vsock_dev *vsock_create(const struct vsock_config *cfg);
+/* Call after virtio_mmio_destroy. Removes uds_path. */
+void vsock_destroy(struct vsock_dev *v);
+const struct virtio_backend *vsock_backend(void);
+
+#endif
