@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -w "$NR" ]; then
 	finish
 fi
 before=$(cat "$NR")
-trap 'echo "$before" >"$NR"; rm -rf "$TMP"' EXIT
+trap 'echo "$before" >"$NR"; tap_cleanup' EXIT
 ncpu=$(nproc)
 
 printf -- '---\nmemory_mib: 128\ncpu_pool: 0\n' >cpu0.yaml

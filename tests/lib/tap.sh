@@ -20,7 +20,16 @@ CARVE_RELEASE=${CARVE_RELEASE:-$ROOT/build/bin/carve}
 TAP_N=0
 TAP_FAILED=0
 TMP=$(mktemp -d /tmp/carve-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+# On exit, however the script ends: enclaves it started under its own
+# sockets directory (inside $TMP) are terminated, then $TMP goes.
+tap_cleanup() {
+	if [ -n "${CARVE_SOCKETS_DIR:-}" ] && [ "${CARVE_SOCKETS_DIR#"$TMP"/}" != "$CARVE_SOCKETS_DIR" ] &&
+		[ -d "$CARVE_SOCKETS_DIR" ] && ls "$CARVE_SOCKETS_DIR"/*.sock >/dev/null 2>&1; then
+		timeout 30 "$CARVE" terminate-enclave --all >/dev/null 2>&1
+	fi
+	rm -rf "$TMP"
+}
+trap tap_cleanup EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
