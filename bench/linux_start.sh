@@ -27,7 +27,7 @@ now() { date +%s%N; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A ms
 for kind in carve linux; do
-	for i in $(seq "$N"); do
+	for _ in $(seq "$N"); do
 		t0=$(now)
 		$C run-enclave --eif-path "$work/$kind.eif" --memory 512 --cpu-count 1 >/dev/null 2>"$work/run.err" ||
 			{ cat "$work/run.err"; exit 1; }

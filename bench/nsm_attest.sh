@@ -22,7 +22,7 @@ fi
 # Two alternating rounds, best of each: on a shared host a burst of other
 # work during one measurement would otherwise skew the ratio either way.
 ossl="" ours=""
-for round in 1 2; do
+for _ in 1 2; do
 	o=$("${PIN[@]}" openssl speed -seconds "$SECS" ecdsap384 2>/dev/null |
 		awk '/ecdsa \(nistp384\)/ { print $(NF-1) }' | tail -1)
 	c=$("${PIN[@]}" "$BIN" "$SECS" | sed -n 's/.*: \([0-9.]*\) docs\/s.*/\1/p')

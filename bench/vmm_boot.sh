@@ -18,7 +18,7 @@
 # through its PVH note, carve through the Linux 64-bit boot protocol.
 # Needs: scripts/setup.sh --bench (qemu-system-x86), a release build (make).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 RUNS=${BENCH_RUNS:-5}
 MEM=${BENCH_MEM:-256}
 CPUS=${BENCH_CPUS:-2}
@@ -48,12 +48,12 @@ one() {
 	local fifo=$W/fifo
 	rm -f "$fifo"
 	mkfifo "$fifo"
-	local t0 t1 pid c
+	local t0 t1 pid
 	t0=$(date +%s%N)
 	"$@" </dev/null >"$fifo" 2>"$W/err" &
 	pid=$!
 	exec 3<"$fifo"
-	if ! IFS= read -r -n 1 -u 3 c; then
+	if ! IFS= read -r -n 1 -u 3 _; then
 		echo "no console output from: $*" >&2
 		cat "$W/err" >&2
 		exec 3<&-

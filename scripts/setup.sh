@@ -21,8 +21,8 @@ packages=(
 	libseccomp-dev libnuma-dev
 	# tests and guest programs
 	libcmocka-dev musl-tools openssl cpio faketime socat
-	# tools: ACPI table checks, image compression
-	acpica-tools zstd xz-utils
+	# tools: ACPI table checks, image compression, the static checks
+	acpica-tools zstd xz-utils shellcheck
 	# build-enclave --docker-dir: Dockerfiles built without a daemon (a
 	# Dockerfile with RUN also needs a runtime: apt-get install crun)
 	buildah

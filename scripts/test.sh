@@ -9,7 +9,7 @@
 # sanitizer build, and every fuzz target over its seed corpus plus a short
 # bounded run. The closing line is "N passed, N failed[, N skipped]".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 
 scripts/setup.sh --quiet || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
@@ -68,6 +68,7 @@ run_script() {
 	local script=$1 name out
 	name=$(basename "$script" .sh)
 	out=$LOG/$name.log
+	# shellcheck disable=SC2097,SC2098 # the script gets this checkout's ROOT, as $ROOT here
 	CARVE="$ROOT/build-san/bin/carve" CARVE_RELEASE="$ROOT/build/bin/carve" ROOT="$ROOT" \
 		timeout "${CARVE_TEST_TIMEOUT:-600}" bash "$script" >"$out" 2>&1
 	count_tap "$name" "$out" $? script
@@ -93,6 +94,10 @@ for f in build-fuzz/fuzz_*; do
 	fi
 	rm -rf "$work"
 done
+
+echo "== static checks (scripts/lint.sh)"
+scripts/lint.sh >"$LOG/lint.log" 2>&1
+count_tap lint "$LOG/lint.log" $? static
 
 echo "== integration tests"
 for s in tests/integration/*.sh; do [ -f "$s" ] && run_script "$s"; done

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Kernel modules from Debian's kernel package, for scripts to source.
 #
 #   install_modules MODDIR DEST NAME...

@@ -55,9 +55,9 @@ KERNEL=$("$ROOT/scripts/fetch-debian-kernel.sh" --quiet) || { say "cannot fetch 
 IMAGE=$ROOT/build/hwkvm/l1.cpio
 mkdir -p "$ROOT/build/hwkvm" "$OUT"
 if [ "$build" -eq 1 ] || [ ! -s "$IMAGE" ]; then
-	need=("$ROOT/build/bin/carve")
-	[ "$carve" = release ] || need+=("$ROOT/build-san/bin/carve")
-	for f in "${need[@]}"; do
+	required=("$ROOT/build/bin/carve")
+	[ "$carve" = release ] || required+=("$ROOT/build-san/bin/carve")
+	for f in "${required[@]}"; do
 		[ -x "$f" ] || { say "$f is missing: run make all tests (and make SAN=1 all tests) first"; exit 1; }
 	done
 	"$ROOT/tests/hwkvm/build-image.sh" "$IMAGE" || { say "building the L1 image failed"; exit 1; }
@@ -69,6 +69,7 @@ fi
 # kvm flips as VMs come and go) raced with the other vCPU and L1 died of an
 # int3 Oops in kvm_arch_vcpu_ioctl_run (seen once in a few dozen L2 boots).
 qemu_for() { # L1 CPUs
+	# shellcheck disable=SC2054 # "tcg,thread=single" is one argument
 	QEMU=(qemu-system-x86_64 -accel tcg,thread=single -cpu EPYC -smp "$1" -m 6144 -M q35
 		-display none -no-reboot -kernel "$KERNEL" -initrd "$IMAGE")
 }

@@ -5,7 +5,7 @@
 # for a moment and restores it.
 . "$(dirname "$0")/../lib/tap.sh"
 requires_kvm
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 NR=/sys/devices/system/node/node0/hugepages/hugepages-2048kB/nr_hugepages
 if [ "$(id -u)" -ne 0 ] || [ ! -w "$NR" ]; then

@@ -90,7 +90,7 @@ pcr_of() { # PCR = SHA384(0^48 || SHA384(stdin)), with openssl only
 	openssl dgst -sha384 -binary >"$TMP/.d"
 	{ head -c 48 /dev/zero; cat "$TMP/.d"; } | openssl dgst -sha384 | awk '{print $2}'
 }
-cd "$TMP"
+cd "$TMP" || exit 1
 head -c 200000 /dev/urandom >kernel
 printf 'boot ramdisk' >r0
 head -c 100000 /dev/urandom >r1

@@ -3,7 +3,7 @@
 # CLI. Expected PCRs come from `openssl dgst -sha384` and expected CRCs from
 # gzip's trailer (CRC-32 of its input), never from carve's own code.
 . "$(dirname "$0")/../lib/tap.sh"
-cd "$TMP"
+cd "$TMP" || exit 1
 
 pcr_of() { # PCR = SHA384(0^48 || SHA384(stdin))
 	openssl dgst -sha384 -binary >"$TMP/.d"
@@ -37,7 +37,7 @@ same "magic and version 4" "$(od -An -tx1 -N6 img.eif | tr -d ' \n')" "2e6569660
 same "five sections: kernel cmdline metadata ramdisk ramdisk ramdisk" \
 	"$(od -An -tu1 -j26 -N2 img.eif | tr -d ' \n')" "06"
 # cmdline without NUL: section 1 starts right after kernel's header+payload
-koff=548; csize_off=$((284 + 8))
+csize_off=$((284 + 8))
 same "cmdline section size has no NUL" "$(od -An -tu8 --endian=big -j$csize_off -N8 img.eif | tr -d ' ')" "${#CMDLINE}"
 
 $CARVE describe-eif --eif-path img.eif >desc.json 2>desc.err

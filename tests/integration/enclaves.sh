@@ -5,7 +5,7 @@
 # terminate by id and by name, and the enclave's own exit.
 . "$(dirname "$0")/../lib/tap.sh"
 requires_kvm
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
 HELLO=$ROOT/build/guest/apps/hello
 command -v socat >/dev/null || { skip "whole enclaves" "socat is missing (scripts/setup.sh installs it)"; finish; }

@@ -4,7 +4,7 @@
 # names with no room or with control characters, and more memory than the
 # host has in development mode. None of it needs KVM: each is refused first.
 . "$(dirname "$0")/../lib/tap.sh"
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 printf 'r' >rd
 head -c 4096 /dev/urandom >kernel

@@ -5,7 +5,7 @@
 # directory, an OCI archive and a docker-save tarball. The application
 # ramdisk is read back with GNU cpio, not with carve.
 . "$(dirname "$0")/../lib/tap.sh"
-cd "$TMP"
+cd "$TMP" || exit 1
 mkdir -p "$TMP/tmpdir"
 export TMPDIR=$TMP/tmpdir
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -144,6 +144,7 @@ fails_with 50 "a missing ref is E50" $CARVE build-enclave --docker-uri oci:oci:n
 ok "the error lists the refs" grep -q "app.*entry.*none.*arm.*s390" "$TMP/err"
 fails_with 50 "several images and no ref is E50" $CARVE build-enclave --docker-uri oci:oci "${K[@]}" --output-file n.eif
 ok "the error lists the refs" grep -q "app.*entry" "$TMP/err"
+# shellcheck disable=SC2154 # M_entry and M_app are set by the eval above
 ok "a manifest digest selects too" $CARVE build-enclave --docker-uri "oci:oci:$M_entry" "${K[@]}" --output-file d.eif
 
 openssl ecparam -name secp384r1 -genkey -noout -out key.pem 2>/dev/null
@@ -160,6 +161,7 @@ ok "CustomMetadata kept beside DockerInfo" grep -q '"team": "t"' signed.json
 # --- OCI archive, and plain paths ---------------------------------------------
 # One image per archive from here on: the app image alone.
 mkdir -p one && cp -r oci/blobs oci/oci-layout one/
+# shellcheck disable=SC2154
 grep -o "{[^{}]*\"$M_app\"[^{}]*{[^{}]*}}" oci/index.json | sed 's/^/{"schemaVersion":2,"manifests":[/; s/$/]}/' >one/index.json
 tar -C one -cf app-oci.tar .
 ok "oci-archive:FILE builds" $CARVE build-enclave --docker-uri oci-archive:app-oci.tar "${K[@]}" --output-file oa.eif

@@ -10,7 +10,7 @@
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 INIT=${INIT:-$ROOT/build/guest/init}
-cd "$TMP"
+cd "$TMP" || exit 1
 
 ok "init is built" test -x "$INIT"
 readelf -lW "$INIT" >phdrs.txt 2>&1

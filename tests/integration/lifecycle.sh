@@ -4,13 +4,12 @@
 # its heartbeat) with its saved console.
 . "$(dirname "$0")/../lib/tap.sh"
 requires_kvm
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 GUEST=$ROOT/build/guests/carve-guest.elf
 
 printf 'r' >ramdisk
 $CARVE build-enclave --kernel "$GUEST" --cmdline "test=lifecycle" --ramdisk ramdisk --output-file g.eif >/dev/null 2>&1
-size=$(stat -c %s g.eif)
 
 # --- argument rules ----------------------------------------------------------
 fails_with 1 "no --eif-path is E01" $CARVE run-enclave --memory 128 --cpu-count 1

@@ -12,7 +12,7 @@
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 BLOBS=$ROOT/build/guest
-cd "$TMP"
+cd "$TMP" || exit 1
 if [ ! -s "$BLOBS/bzImage" ] || [ ! -s "$BLOBS/bootstrap-initrd.img" ]; then
 	skip "Linux EIFs from container images" "no Linux blobs in build/guest (scripts/setup.sh fetches the kernel, make builds them)"
 	finish

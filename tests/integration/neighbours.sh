@@ -6,7 +6,7 @@
 # never from whether its socket answers.
 . "$(dirname "$0")/../lib/tap.sh"
 requires_kvm
-cd "$TMP"
+cd "$TMP" || exit 1
 chmod 0755 "$TMP" # the neighbour (nobody) must reach the sockets directory
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -59,6 +59,7 @@ tap_result $? "idle connections are dropped after 5 s; the neighbour is served a
 fails_with 18 "the neighbour may not read root's debug console (E18)" \
 	"${NOBODY[@]}" $CARVE console --enclave-name nb --disconnect-timeout 1
 fails_with 18 "nor terminate root's enclave (E18)" "${NOBODY[@]}" $CARVE terminate-enclave --enclave-name nb
+# shellcheck disable=SC2046 # one pid per word
 kill $(jobs -p) 2>/dev/null # the flood's pipelines, sleep and all
 wait 2>/dev/null
 

@@ -4,7 +4,7 @@
 # reproducibly, from a directory or a tarball. The archive is read back with
 # GNU cpio, not with carve.
 . "$(dirname "$0")/../lib/tap.sh"
-cd "$TMP"
+cd "$TMP" || exit 1
 mkdir -p "$TMP/tmpdir"
 export TMPDIR=$TMP/tmpdir # where the builder makes its temporary ramdisks
 pcr_of() { openssl dgst -sha384 -binary >.d; { head -c 48 /dev/zero; cat .d; } | openssl dgst -sha384 | awk '{print $2}'; }

@@ -34,7 +34,9 @@ bz() { # file version(hex, 4 digits) init_size xloadflags
 	put "$f" $((0x1f1)) 04
 	put "$f" $((0x1fe)) 55 aa eb 6a 48 64 72 53 "${2:2:2}" "${2:0:2}"
 	put "$f" $((0x211)) 01
+	# shellcheck disable=SC2046 # le32 prints four bytes, one per word
 	put "$f" $((0x22c)) $(le32 $((0x7fffffff))) $(le32 $((0x200000))) 01 00 "$4" 00 $(le32 2047)
+	# shellcheck disable=SC2046
 	put "$f" $((0x260)) $(le32 "$3")
 }
 bz "$TMP/old.bz" 020b $((4 << 20)) 03

@@ -9,7 +9,7 @@
 #     -n   no env file at all (to test the kernel's fallback)
 #     ARGV the command; without it there is no cmd file
 set -euo pipefail
-out= no_env=0
+out="" no_env=0
 envs=()
 while getopts "o:e:n" opt; do
 	case $opt in

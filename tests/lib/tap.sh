@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # TAP helpers for integration scripts. Source this; then use:
 #   ok "description" cmd args...            passes when cmd exits 0
 #   fails_with CODE "description" cmd...    passes when cmd exits CODE and

@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../../lib/tap.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 IMG=$ROOT/build/images/python-docker.tar
 "$CARVE" build-enclave --docker-uri "docker-archive:$IMG" --output-file py.eif >/dev/null 2>py.err

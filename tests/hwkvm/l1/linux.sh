@@ -140,7 +140,6 @@ cpio_of "$AI" "$TMP/app-hello.cpio"
 	--ramdisk "$TMP/boot-init.cpio" --ramdisk "$TMP/app-hello.cpio" --output-file "$TMP/hello-linux.eif" \
 	>"$TMP/hello-build.json" 2>"$TMP/build.err"
 tap_result $? "build-enclave: a Linux EIF with carve-init and the hello program" "$TMP/build.err"
-PCR0=$(sed -n 's/.*"PCR0": "\([0-9a-f]*\)".*/\1/p' "$TMP/hello-build.json")
 
 export CARVE_SOCKETS_DIR=$TMP/sockets
 timeout 240 "$CARVE" run-enclave --eif-path "$TMP/hello-linux.eif" --memory 512 --cpu-count "$(( $(nproc) >= 2 ? 2 : 1 ))" \

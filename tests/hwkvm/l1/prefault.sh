@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../../lib/tap.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 
 # carve vmm: 512 MiB lies below the MMIO hole, one range.

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/../../lib/tap.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 IMG=$ROOT/build/images/python-docker.tar
 # As many vCPUs as L1 has, at most 2 (the bed gives Linux-in-L2 tests one

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../../lib/tap.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
-cd "$TMP"
+cd "$TMP" || exit 1
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
 
 # A busybox image whose entrypoint waits for the host ($1: what its TERM
