@@ -91,6 +91,12 @@ int carve_fail(struct carve_err *err, int code, const char *fmt, ...)
 int carve_vfail(struct carve_err *err, int code, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 
+/* An outer layer's context in front of the recorded message ("starting
+ * enclave 'web': " + the inner message), keeping the inner code. Returns -1,
+ * so `return carve_err_context(err, ...)` passes a failure on. Does nothing
+ * when no error is recorded. The message is cut to fit, never overrun. */
+int carve_err_context(struct carve_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Forget any recorded error. */
 void carve_err_clear(struct carve_err *err);
 

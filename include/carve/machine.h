@@ -40,7 +40,13 @@ struct machine_config {
 	struct vmm_boot boot;               /* its cmdline gets the device entries (ELF kernels) */
 	const struct machine_devices_config *devices; /* NULL: a bare VM */
 	int announce_slots;                 /* empty virtio-mmio slots after the devices */
+	/* Faults the guest caused in a device (a broken queue, a malformed
+	 * packet), one line each, at most MACHINE_FAULTS_PER_MINUTE a minute
+	 * (then a count of those left out); any thread. NULL: not reported. */
+	void (*device_fault)(void *ctx, const char *line);
+	void *device_fault_ctx;
 };
+#define MACHINE_FAULTS_PER_MINUTE 10
 
 struct machine;
 

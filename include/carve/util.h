@@ -3,6 +3,7 @@
 #ifndef CARVE_UTIL_H
 #define CARVE_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +52,18 @@ void progress_update(struct progress *p, uint64_t done);
 void progress_end(struct progress *p);
 
 uint64_t monotonic_ns(void);
+
+/* At most `burst` events per window (rate_limit_allow says whether this one
+ * may be logged, and how many were left out before it). Thread-safe. */
+struct rate_limit {
+	pthread_mutex_t lock;
+	uint64_t window_ns, start_ns;
+	unsigned burst, used;
+	unsigned long dropped;
+};
+void rate_limit_init(struct rate_limit *r, unsigned burst, uint64_t window_ms);
+void rate_limit_destroy(struct rate_limit *r);
+bool rate_limit_allow(struct rate_limit *r, uint64_t now_ns, unsigned long *dropped_before);
 
 /* JSON arrays of ints (CPU ids). The reader takes at most `max` elements and
  * returns how many, or -1 when `a` is not an array. */

@@ -86,5 +86,9 @@ const char *virtio_mmio_reset_reason(const struct virtio_mmio *t);
  * configuration-change interrupt). */
 void virtio_mmio_interrupt(struct virtio_mmio *t, uint32_t bits);
 void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
+/* Called (any thread) when the device enters DEVICE_NEEDS_RESET (mostly a
+ * guest that broke a queue), with why; once each time. For the operator's
+ * log. */
+void virtio_mmio_on_fault(struct virtio_mmio *t, void (*fault)(void *ctx, const char *what), void *ctx);
 
 #endif

@@ -59,6 +59,11 @@ struct vsock_config {
 	 * CID 3 port 9000 (the device echoes it itself). May be NULL. */
 	void (*heartbeat)(void *ctx);
 	void *heartbeat_ctx;
+	/* Called on the device thread for a packet the guest got wrong (dropped,
+	 * or its connection reset), with what; for the operator's log. May be
+	 * NULL. */
+	void (*fault)(void *ctx, const char *what);
+	void *fault_ctx;
 };
 
 struct vsock_dev;

@@ -136,6 +136,13 @@ static void report_heartbeat(void *ctx)
 		(double)(monotonic_ns() - h->start_ns) / 1e6);
 }
 
+/* With --verbose: faults the guest caused in a device. */
+static void print_fault(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "vmm: device fault: %s\n", line);
+}
+
 struct boot_buffers {
 	struct eif_boot *eb; /* --eif-path */
 	uint8_t *kernel, *initrd;
@@ -258,6 +265,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		},
 		.devices = eif ? &devices : NULL,
 		.announce_slots = (int)nslots,
+		.device_fault = verbose ? print_fault : NULL,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
 	return run_vm(&cfg, dump, release_buffers, &bufs, err);

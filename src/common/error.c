@@ -155,6 +155,26 @@ int carve_fail(struct carve_err *err, int code, const char *fmt, ...)
 	return -1;
 }
 
+int carve_err_context(struct carve_err *err, const char *fmt, ...)
+{
+	if (!err || (err->code == 0 && err->msg[0] == '\0'))
+		return -1;
+	char joined[CARVE_ERR_MSG_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(joined, sizeof(joined), fmt, ap);
+	va_end(ap);
+	/* Then as much of the inner message as fits: one bounded line. */
+	size_t used = n < 0 ? 0 : (size_t)n < sizeof(joined) ? (size_t)n : sizeof(joined) - 1;
+	size_t inner = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (inner > sizeof(joined) - 1 - used)
+		inner = sizeof(joined) - 1 - used;
+	memcpy(joined + used, err->msg, inner);
+	joined[used + inner] = '\0';
+	memcpy(err->msg, joined, used + inner + 1);
+	return -1;
+}
+
 void carve_err_clear(struct carve_err *err)
 {
 	err->code = 0;

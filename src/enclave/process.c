@@ -497,6 +497,12 @@ static void guest_log_line(void *ctx, const char *line)
 	event_log(ctx, "guest: %s", line);
 }
 
+/* A device the guest broke or fed bad packets (rate-limited by the machine). */
+static void guest_log_fault(void *ctx, const char *line)
+{
+	event_log(ctx, "device fault: %s", line);
+}
+
 static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
 {
 	const struct enclave_spec *s = p->spec;
@@ -530,6 +536,8 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 			.blob = &blob,
 		},
 		.devices = &devices,
+		.device_fault = guest_log_fault,
+		.device_fault_ctx = &p->log,
 	};
 	int rc = machine_build(&cfg, &p->machine, err);
 	/* The image, kernel and ramdisks are in guest memory now; keeping them

@@ -29,6 +29,26 @@ static void mmio_write(void *ctx, uint64_t off, const void *data, uint32_t len)
 	virtio_mmio_write(ctx, off, data, len);
 }
 
+void machine_report_fault(struct machine *m, const char *device, const char *what)
+{
+	unsigned long dropped;
+	if (!m->device_fault || !rate_limit_allow(&m->faults, monotonic_ns(), &dropped))
+		return;
+	char line[320];
+	if (dropped)
+		snprintf(line, sizeof(line), "%s: %s (%lu earlier device faults not logged)", device, what,
+			 dropped);
+	else
+		snprintf(line, sizeof(line), "%s: %s", device, what);
+	m->device_fault(m->device_fault_ctx, line);
+}
+
+static void transport_fault(void *ctx, const char *what)
+{
+	const struct machine_device *d = ctx;
+	machine_report_fault(d->machine, d->name, what);
+}
+
 int machine_add_virtio(struct machine *m, const char *name, const struct virtio_backend *be, void *be_ctx,
 		       void *owner, void (*destroy)(void *owner), struct carve_err *err)
 {
@@ -42,9 +62,11 @@ int machine_add_virtio(struct machine *m, const char *name, const struct virtio_
 		destroy(owner);
 		return carve_fail(err, E00_UNSPECIFIED, "cannot create the %s transport", name);
 	}
-	m->devices[m->ndevices++] = (struct machine_device){
-		.name = name, .transport = t, .owner = owner, .destroy = destroy,
+	struct machine_device *md = &m->devices[m->ndevices++];
+	*md = (struct machine_device){
+		.machine = m, .name = name, .transport = t, .owner = owner, .destroy = destroy,
 	};
+	virtio_mmio_on_fault(t, transport_fault, md);
 	struct vmm_mmio_device dev = {
 		.name = name, .read = mmio_read, .write = mmio_write, .ctx = t,
 		.irq_fd = virtio_mmio_irq_fd(t), .notify_offset = VIRTIO_MMIO_QUEUE_NOTIFY,
@@ -88,16 +110,27 @@ static int load_kernel(struct machine *m, const struct vmm_boot *boot, struct ca
 	return rc;
 }
 
+/* An internal failure (E00) says which step of the assembly it stopped;
+ * a user's error (a bad kernel, too little memory) already says what to do. */
+static int step_failed(struct carve_err *err, const char *step)
+{
+	if (err->code == E00_UNSPECIFIED)
+		return carve_err_context(err, "building the VM (%s): ", step);
+	return -1;
+}
+
 static int build(const struct machine_config *cfg, struct machine *m, struct carve_err *err)
 {
 	if (vmm_create(&cfg->vm, &m->vm, err) < 0)
-		return -1;
+		return step_failed(err, "KVM, memory, board");
 	m->mem = (struct virtio_mem){.ptr = guest_ptr, .ctx = (void *)vmm_memory(m->vm)};
 	if (add_devices(m, cfg, err) < 0)
-		return -1;
+		return step_failed(err, "devices");
 	if (load_kernel(m, &cfg->boot, err) < 0)
-		return -1;
-	return vmm_create_vcpus(m->vm, err);
+		return step_failed(err, "kernel");
+	if (vmm_create_vcpus(m->vm, err) < 0)
+		return step_failed(err, "vCPUs");
+	return 0;
 }
 
 int machine_build(const struct machine_config *cfg, struct machine **out, struct carve_err *err)
@@ -106,6 +139,9 @@ int machine_build(const struct machine_config *cfg, struct machine **out, struct
 	struct machine *m = calloc(1, sizeof(*m));
 	if (!m)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	m->device_fault = cfg->device_fault;
+	m->device_fault_ctx = cfg->device_fault_ctx;
+	rate_limit_init(&m->faults, MACHINE_FAULTS_PER_MINUTE, 60 * 1000);
 	if (build(cfg, m, err) < 0) {
 		machine_destroy(m);
 		return -1;
@@ -128,5 +164,6 @@ void machine_destroy(struct machine *m)
 		m->devices[i].destroy(m->devices[i].owner);
 	}
 	vmm_destroy(m->vm);
+	rate_limit_destroy(&m->faults);
 	free(m);
 }

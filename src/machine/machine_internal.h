@@ -3,10 +3,12 @@
 #define CARVE_MACHINE_INTERNAL_H
 
 #include "carve/machine.h"
+#include "carve/util.h"
 #include "carve/virtio_nsm.h"
 #include "carve/vsock.h"
 
 struct machine_device {
+	struct machine *machine;
 	const char *name;
 	struct virtio_mmio *transport;
 	void *owner;                        /* the device file's state */
@@ -20,7 +22,13 @@ struct machine {
 	struct virtio_mem mem;              /* guest memory, through gm_ptr */
 	int ndevices;
 	struct machine_device devices[MACHINE_MAX_DEVICES];
+	void (*device_fault)(void *ctx, const char *line);
+	void *device_fault_ctx;
+	struct rate_limit faults;
 };
+
+/* Reports a guest-caused fault of `device` (rate-limited; any thread). */
+void machine_report_fault(struct machine *m, const char *device, const char *what);
 
 /* Puts a virtio backend (`be` with its ctx `be_ctx`) behind a virtio-mmio
  * transport on the next slot. `owner` is the device file's state, freed with

@@ -11,6 +11,7 @@
 #include "machine/machine_internal.h"
 
 struct vsock_device {
+	struct machine *machine;
 	struct vsock_dev *dev;
 	char uds_path[108];
 	int heartbeat_fd;
@@ -27,6 +28,12 @@ static void on_heartbeat(void *ctx)
 	}
 	if (d->on_heartbeat)
 		d->on_heartbeat(d->heartbeat_ctx);
+}
+
+static void on_fault(void *ctx, const char *what)
+{
+	struct vsock_device *d = ctx;
+	machine_report_fault(d->machine, "virtio-vsock", what);
 }
 
 static void destroy(void *ctx)
@@ -46,6 +53,7 @@ int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg
 	struct vsock_device *d = calloc(1, sizeof(*d));
 	if (!d)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	d->machine = m;
 	d->heartbeat_fd = cfg->heartbeat_fd;
 	d->on_heartbeat = cfg->on_heartbeat;
 	d->heartbeat_ctx = cfg->heartbeat_ctx;
@@ -59,6 +67,7 @@ int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg
 	struct vsock_config vc = {
 		.guest_cid = cfg->cid, .uds_path = d->uds_path, .vsock_dir = cfg->vsock_dir,
 		.heartbeat = on_heartbeat, .heartbeat_ctx = d,
+		.fault = on_fault, .fault_ctx = d,
 	};
 	d->dev = vsock_create(&vc);
 	if (!d->dev) {

@@ -9,6 +9,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -74,6 +75,8 @@ struct virtio_mmio {
 	int kick[VIRTIO_MAX_QUEUES];
 	int irq_fd;
 	const char *why;   /* what made the device need a reset */
+	void (*fault)(void *ctx, const char *what);
+	void *fault_ctx;
 };
 
 static uint64_t device_features(const struct virtio_mmio *t)
@@ -190,6 +193,17 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why)
 		return;
 	__atomic_store_n(&t->why, why, __ATOMIC_RELAXED);
 	virtio_mmio_interrupt(t, VIRTIO_INT_CONFIG);
+	if (t->fault) {
+		char line[200];
+		snprintf(line, sizeof(line), "the device needs a reset: %s", why ? why : "?");
+		t->fault(t->fault_ctx, line);
+	}
+}
+
+void virtio_mmio_on_fault(struct virtio_mmio *t, void (*fault)(void *ctx, const char *what), void *ctx)
+{
+	t->fault_ctx = ctx;
+	t->fault = fault;
 }
 
 /* A queue the driver marks ready must have a valid size and rings inside

@@ -36,6 +36,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -216,22 +217,39 @@ static void guest_response(struct vsock_dev *v, struct vconn *c)
 
 /* ---- the tx path: one guest packet ---- */
 
+/* Counted, and told to the operator's log (rate-limited there). */
+static void bad_packet(struct vsock_dev *v, const struct vsock_hdr *h, const char *what)
+{
+	v->bad_packets++;
+	if (!v->cfg.fault)
+		return;
+	char line[200];
+	if (h)
+		snprintf(line, sizeof(line), "dropped %s: src %llu:%u dst %llu:%u type %u op %u len %u", what,
+			 (unsigned long long)h->src_cid, h->src_port, (unsigned long long)h->dst_cid, h->dst_port,
+			 h->type, h->op, h->len);
+	else
+		snprintf(line, sizeof(line), "dropped %s", what);
+	v->cfg.fault(v->cfg.fault_ctx, line);
+}
+
 void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
 	if (!vsock_hdr_decode(ch, &h)) {
-		v->bad_packets++; /* not even a header: nothing to answer */
+		bad_packet(v, NULL, "a packet shorter than its header"); /* nothing to answer */
 		return;
 	}
 	if (h.src_cid != v->cfg.guest_cid) {
-		v->bad_packets++; /* spoofed source: drop */
+		bad_packet(v, &h, "a packet from another CID (spoofed)");
 		return;
 	}
 	bool to_host = h.dst_cid == VSOCK_CID_HOST || h.dst_cid == VSOCK_CID_PARENT;
 	struct vconn *c = to_host ? vsock_find(v, h.dst_cid, h.dst_port, h.src_port) : NULL;
 	bool bad = !vsock_hdr_well_formed(&h, ch->rlen);
 	if (bad || !to_host) {
-		v->bad_packets += bad;
+		if (bad)
+			bad_packet(v, &h, "a malformed packet");
 		if (c)
 			vsock_conn_kill(v, c, true);
 		else

@@ -236,6 +236,12 @@ static void set_queue(struct fx *f, int q, uint32_t num, uint64_t desc, uint64_t
 	vg_wr(&f->g, 0x044, 1);
 }
 
+static void count_fault(void *ctx, const char *what)
+{
+	assert_non_null(strstr(what, "the device needs a reset: "));
+	(*(int *)ctx)++;
+}
+
 static void bad_queues_need_reset(void **state)
 {
 	(void)state;
@@ -255,11 +261,14 @@ static void bad_queues_need_reset(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct fx *f = fx_new();
+		int faults = 0;
+		virtio_mmio_on_fault(f->t, count_fault, &faults);
 		vg_wr(&f->g, 0x070, 3);
 		vg_wr(&f->g, 0x024, 1);
 		vg_wr(&f->g, 0x020, 1);
 		vg_wr(&f->g, 0x070, 0xb);
 		set_queue(f, 0, bad[i].num, bad[i].desc, bad[i].avail, bad[i].used);
+		assert_int_equal(faults, 1); /* reported once, for the operator's log */
 		assert_int_equal(vg_rd(&f->g, 0x044), 0);
 		assert_true(vg_rd(&f->g, 0x070) & VIRTIO_STATUS_NEEDS_RESET);
 		assert_int_equal(vg_wait_irq(&f->g, 1000), VIRTIO_INT_CONFIG);

@@ -31,8 +31,17 @@ struct fx {
 	struct vsock_dev *dev;
 	struct vg_vsock v;
 	int beats;
+	int faults;              /* device faults reported (the operator's log) */
+	char last_fault[200];
 	uint8_t buf[8192];
 };
+
+static void on_fault(void *ctx, const char *what)
+{
+	struct fx *f = ctx;
+	snprintf(f->last_fault, sizeof(f->last_fault), "%s", what);
+	__atomic_fetch_add(&f->faults, 1, __ATOMIC_SEQ_CST);
+}
 
 static void on_beat(void *ctx)
 {
@@ -46,7 +55,8 @@ static struct fx *fx_new_q(uint64_t want, uint16_t qsize)
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->uds, sizeof(f->uds), "%s/enclave.sock", f->dir);
 	struct vsock_config cfg = {
-		.guest_cid = CID, .uds_path = f->uds, .vsock_dir = f->dir, .heartbeat = on_beat, .heartbeat_ctx = f};
+		.guest_cid = CID, .uds_path = f->uds, .vsock_dir = f->dir, .heartbeat = on_beat, .heartbeat_ctx = f,
+		.fault = on_fault, .fault_ctx = f};
 	f->dev = vsock_create(&cfg);
 	assert_non_null(f->dev);
 	assert_int_equal(vgv_init(&f->v, f->dev, CID, want, qsize), 0);
@@ -762,6 +772,10 @@ static void malformed_packets(void **state)
 	s.len = 0;
 	send_raw(f, &s, VSOCK_HDR_SIZE);
 	no_packet(f);
+	/* each reported for the operator's log, saying what and from where */
+	assert_int_equal(__atomic_load_n(&f->faults, __ATOMIC_SEQ_CST), 3);
+	assert_non_null(strstr(f->last_fault, "spoofed"));
+	assert_non_null(strstr(f->last_fault, "src 99:66"));
 	/* len larger than the payload present: RST, connection gone */
 	h.len = 100;
 	uint8_t pkt[VSOCK_HDR_SIZE + 10] = {0};
@@ -795,6 +809,9 @@ static void malformed_packets(void **state)
 	send_raw(f, p2, sizeof(p2));
 	gexpect(f, &c, VSOCK_OP_RST, NULL, NULL);
 	close(hfd);
+	/* 3 above, the long len, 5 bad headers, the control op's payload */
+	assert_int_equal(__atomic_load_n(&f->faults, __ATOMIC_SEQ_CST), 3 + 1 + 5 + 1);
+	assert_non_null(strstr(f->last_fault, "malformed"));
 	/* the device still works */
 	c = gconnect(f, 3, VSOCK_HEARTBEAT_PORT, 81);
 	uint8_t beat = VSOCK_HEARTBEAT_BYTE;
