@@ -16,7 +16,7 @@
 # whose KVM emulates guest kernel code (PVM, DESIGN.md) the bzImage's
 # decompressor cannot run, so it prints nothing. QEMU boots the same ELF
 # through its PVH note, carve through the Linux 64-bit boot protocol.
-# Needs: scripts/setup.sh --bench (qemu-system-x86), a release build (make).
+# Needs: scripts/setup.sh (qemu-system-x86), a release build (make).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 RUNS=${BENCH_RUNS:-5}
@@ -26,7 +26,7 @@ CMDLINE="console=ttyS0 earlyprintk=ttyS0 reboot=k panic=-1"
 CARVE=${CARVE_RELEASE:-$PWD/build/bin/carve}
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -x "$CARVE" ] || { echo "build carve first: make" >&2; exit 1; }
-[ -n "$QEMU" ] || { echo "qemu-system-x86_64 missing: scripts/setup.sh --bench" >&2; exit 1; }
+[ -n "$QEMU" ] || { echo "qemu-system-x86_64 missing: scripts/setup.sh" >&2; exit 1; }
 if [ "${BENCH_KERNEL:-vmlinux}" = vmlinuz ]; then
 	KERNEL=$(scripts/fetch-debian-kernel.sh --quiet) || exit 1
 else

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages carve needs to build, test and run its demo.
 # Does nothing when they are all present. Run as root (or with sudo available).
-#   scripts/setup.sh [--quiet] [--bench]
-# --bench also installs what the benchmarks compare against (hyperfine).
+#   scripts/setup.sh [--quiet]
+# The benchmarks (bench/) need nothing more.
 set -u
-quiet=0 bench=0
+quiet=0
 for a in "$@"; do
 	case "$a" in
 	--quiet) quiet=1 ;;
-	--bench) bench=1 ;;
-	*) echo "usage: scripts/setup.sh [--quiet] [--bench]" >&2; exit 2 ;;
+	*) echo "usage: scripts/setup.sh [--quiet]" >&2; exit 2 ;;
 	esac
 done
 
@@ -18,7 +17,7 @@ packages=(
 	gcc make pkg-config clang libclang-rt-14-dev
 	# libraries (see DESIGN.md, Dependencies)
 	libssl-dev libcbor-dev zlib1g-dev libjson-c-dev libarchive-dev
-	libseccomp-dev libnuma-dev
+	libseccomp-dev
 	# tests and guest programs
 	libcmocka-dev musl-tools openssl cpio faketime socat
 	# tools: ACPI table checks, image compression, the static checks
@@ -30,7 +29,6 @@ packages=(
 	# SVM; busybox-static is L1's and the L2 test guests' toolbox
 	qemu-system-x86 busybox-static
 )
-[ "$bench" -eq 1 ] && packages+=(hyperfine)
 
 # Debian's cloud kernel for Linux enclaves and the hardware-KVM bed: fetched
 # (never installed) into cache/ once apt works; make turns it into blobs.
