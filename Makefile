@@ -2,6 +2,7 @@
 #
 #   make                 release build: build/bin/carve, build/lib/libcarve.a
 #   make SAN=1           ASan+UBSan build in build-san/
+#   make TSAN=1          ThreadSanitizer build in build-tsan/ (the threaded unit tests)
 #   make tests           unit-test binaries (build/tests/*)
 #   make fuzz            libFuzzer targets (clang) in build-fuzz/
 #   make check           everything the test command runs (see scripts/test.sh)
@@ -12,7 +13,14 @@
 # Adding a file needs no edit here.
 
 SAN ?= 0
-ifeq ($(SAN),1)
+TSAN ?= 0
+ifeq ($(TSAN),1)
+# clang: GCC's ThreadSanitizer refuses the fences the virtqueue code needs.
+CC := clang
+BUILD ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+OPT := -O1
+else ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 OPT := -O1
@@ -84,14 +92,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
 	$(CC) $(CFLAGS_ALL) -Itests/lib $(shell pkg-config --cflags cmocka) -MMD -MP \
 		-o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS_ALL)
 
-# libFuzzer targets: clang only, built from the library sources directly so the
-# whole parser is instrumented for coverage.
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# libFuzzer targets: clang only. The library is compiled once with coverage
+# instrumentation (fuzzer-no-link), so the whole parser is instrumented, and
+# each target links against it.
+FUZZ_COMMON := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g -Iinclude -Isrc $(PKG_CFLAGS) \
+	-fno-sanitize-recover=undefined
+FUZZ_CFLAGS := $(FUZZ_COMMON) -fsanitize=fuzzer,address,undefined
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build-fuzz/obj/%.o)
 fuzz: $(FUZZ_BINS)
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+	clang $(FUZZ_COMMON) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c $< -o $@
+build-fuzz/libcarve.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libcarve.a
+	clang $(FUZZ_CFLAGS) -o $@ $< build-fuzz/libcarve.a $(PKG_LIBS)
 
 check:
 	scripts/test.sh
@@ -99,4 +114,4 @@ check:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_LIB_OBJS:.o=.d) $(wildcard build-fuzz/obj/src/*/*.d)

@@ -152,12 +152,12 @@ int enclave_confine(int event_log_fd, const char *enclave_id, struct carve_err *
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(*forbidden) && rc == 0; i++)
 		rc = add(ctx, forbidden[i], SCMP_ACT_TRAP, 0, NULL);
 	/* Threads yes, processes no. */
-	struct scmp_arg_cmp no_thread = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+	struct scmp_arg_cmp no_thread = {.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = 0};
 	if (rc == 0)
 		rc = add(ctx, "clone", SCMP_ACT_TRAP, 1, &no_thread);
 	if (rc == 0)
 		rc = add(ctx, "clone3", SCMP_ACT_ERRNO(ENOSYS), 0, NULL);
-	struct scmp_arg_cmp not_unix = SCMP_A0(SCMP_CMP_NE, AF_UNIX);
+	struct scmp_arg_cmp not_unix = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = AF_UNIX};
 	if (rc == 0)
 		rc = add(ctx, "socket", SCMP_ACT_TRAP, 1, &not_unix);
 	if (rc == 0)
@@ -215,9 +215,11 @@ static int build_allow_list(scmp_filter_ctx ctx, enum confine_kind kind)
 {
 	int rc = allow_all(ctx, every_kind, sizeof(every_kind) / sizeof(*every_kind));
 	/* ioctl: KVM's only (KVM_RUN, KVM_IRQ_LINE, ...): type in bits 8-15. */
-	struct scmp_arg_cmp kvm_ioctl = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xff00, KVM_IOCTL_TYPE << 8);
+	struct scmp_arg_cmp kvm_ioctl = {
+		.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xff00, .datum_b = KVM_IOCTL_TYPE << 8};
 	/* Files opened read-only, nothing created. */
-	struct scmp_arg_cmp read_only = SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY);
+	struct scmp_arg_cmp read_only = {
+		.arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ACCMODE | O_CREAT | O_TRUNC, .datum_b = O_RDONLY};
 	switch (kind) {
 	case CONFINE_VCPU_THREAD:
 		if (rc == 0)

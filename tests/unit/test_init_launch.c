@@ -31,7 +31,7 @@ static char last_line[512];
 static jmp_buf die_jump;
 static int die_status;
 
-static void keep(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void keep(const char *fmt, va_list ap)
 {
 	vsnprintf(last_line, sizeof(last_line), fmt, ap);
 }
