@@ -237,47 +237,32 @@ int i8042_press_ctrl_alt_del(struct i8042 *k)
 	return listening ? 0 : -1;
 }
 
-/* On the board: the data port 0x60 and the command/status port 0x64, each
- * byte-wide. A write asking for a reset stops the VM. */
+/* On the board: the data port 0x60 and the command/status port 0x64, one
+ * byte-wide device over 0x60-0x64 (0x61-0x63 between them read as nothing
+ * is there, all ones, as they did unowned). A write asking for a reset
+ * stops the VM. */
 static void kbd_read(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len)
 {
 	struct vmm *vm = ctx;
-	(void)vcpu, (void)len, (void)off;
-	*(uint8_t *)data = i8042_read(&vm->kbd, PORT_I8042_DATA);
+	(void)vcpu, (void)len;
+	uint16_t port = (uint16_t)(PORT_I8042_DATA + off);
+	*(uint8_t *)data = port == PORT_I8042_DATA || port == PORT_I8042_CMD ? i8042_read(&vm->kbd, port) : 0xff;
 }
 
 static void kbd_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len)
 {
 	struct vmm *vm = ctx;
-	(void)len, (void)off;
-	if (i8042_write(&vm->kbd, PORT_I8042_DATA, *(const uint8_t *)data))
-		vmm_stop(vm, VMM_STOP_RESET_I8042, vcpu, "guest reset through the i8042 (0xfe to port 0x64)");
-}
-
-static void ctl_read(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len)
-{
-	struct vmm *vm = ctx;
-	(void)vcpu, (void)len, (void)off;
-	*(uint8_t *)data = i8042_read(&vm->kbd, PORT_I8042_CMD);
-}
-
-static void ctl_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len)
-{
-	struct vmm *vm = ctx;
-	(void)len, (void)off;
-	if (i8042_write(&vm->kbd, PORT_I8042_CMD, *(const uint8_t *)data))
+	(void)len;
+	uint16_t port = (uint16_t)(PORT_I8042_DATA + off);
+	if ((port == PORT_I8042_DATA || port == PORT_I8042_CMD) && i8042_write(&vm->kbd, port, *(const uint8_t *)data))
 		vmm_stop(vm, VMM_STOP_RESET_I8042, vcpu, "guest reset through the i8042 (0xfe to port 0x64)");
 }
 
 int i8042_attach(struct vmm *vm, struct carve_err *err)
 {
-	struct vmm_pio_device data = {
-		.name = "i8042 data", .base = PORT_I8042_DATA, .len = 1, .byte_wide = true,
-		.read = kbd_read, .write = kbd_write, .ctx = vm,
+	struct vmm_pio_device d = {
+		.name = "i8042", .base = PORT_I8042_DATA, .len = PORT_I8042_CMD - PORT_I8042_DATA + 1,
+		.byte_wide = true, .read = kbd_read, .write = kbd_write, .ctx = vm,
 	};
-	struct vmm_pio_device cmd = {
-		.name = "i8042 command", .base = PORT_I8042_CMD, .len = 1, .byte_wide = true,
-		.read = ctl_read, .write = ctl_write, .ctx = vm,
-	};
-	return vmm_add_pio_device(vm, &data, err) < 0 ? -1 : vmm_add_pio_device(vm, &cmd, err);
+	return vmm_add_pio_device(vm, &d, err);
 }

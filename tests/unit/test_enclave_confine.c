@@ -29,9 +29,10 @@ static void *thread_main(void *arg)
 	return arg;
 }
 
-/* Runs `what` in a confined child; returns its exit status and leaves what
- * it wrote to its event log in log (NUL-terminated). */
-static int run_confined(enum attempt what, char *log, size_t cap)
+/* Runs body(arg, log_fd) in a child whose stderr is /dev/null (the SIGSYS
+ * handler also writes there); returns its exit status and leaves what it
+ * wrote to log_fd in log (NUL-terminated). */
+static int in_child(void (*body)(const void *arg, int log_fd), const void *arg, char *log, size_t cap)
 {
 	int p[2];
 	assert_int_equal(pipe(p), 0);
@@ -41,27 +42,8 @@ static int run_confined(enum attempt what, char *log, size_t cap)
 	if (pid == 0) {
 		close(p[0]);
 		int null = open("/dev/null", O_WRONLY);
-		dup2(null, STDERR_FILENO); /* the handler also writes there */
-		struct carve_err err = {0};
-		if (enclave_confine(p[1], "i-test-enc1", &err) < 0)
-			_exit(2);
-		/* Still allowed: threads, Unix sockets, files. */
-		pthread_t t;
-		if (pthread_create(&t, NULL, thread_main, NULL) != 0 || pthread_join(t, NULL) != 0)
-			_exit(3);
-		int s = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (s < 0)
-			_exit(4);
-		close(s);
-		if (!prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
-			_exit(5);
-		switch (what) {
-		case EXEC: execl("/bin/true", "true", (char *)NULL); break;
-		case FORK: fork(); break;
-		case INET_SOCKET: socket(AF_INET, SOCK_STREAM, 0); break;
-		case PTRACE_ME: prctl(PR_SET_DUMPABLE, 1); syscall(101 /* ptrace */, 0, 0, 0, 0); break;
-		case NOTHING: break;
-		}
+		dup2(null, STDERR_FILENO);
+		body(arg, p[1]);
 		_exit(0);
 	}
 	close(p[1]);
@@ -74,6 +56,36 @@ static int run_confined(enum attempt what, char *log, size_t cap)
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+}
+
+/* Confined, then still allowed: threads, Unix sockets, files; then `what`. */
+static void confined_body(const void *arg, int log_fd)
+{
+	enum attempt what = *(const enum attempt *)arg;
+	struct carve_err err = {0};
+	if (enclave_confine(log_fd, "i-test-enc1", &err) < 0)
+		_exit(2);
+	pthread_t t;
+	if (pthread_create(&t, NULL, thread_main, NULL) != 0 || pthread_join(t, NULL) != 0)
+		_exit(3);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (s < 0)
+		_exit(4);
+	close(s);
+	if (!prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
+		_exit(5);
+	switch (what) {
+	case EXEC: execl("/bin/true", "true", (char *)NULL); break;
+	case FORK: fork(); break;
+	case INET_SOCKET: socket(AF_INET, SOCK_STREAM, 0); break;
+	case PTRACE_ME: prctl(PR_SET_DUMPABLE, 1); syscall(101 /* ptrace */, 0, 0, 0, 0); break;
+	case NOTHING: break;
+	}
+}
+
+static int run_confined(enum attempt what, char *log, size_t cap)
+{
+	return in_child(confined_body, &what, log, cap);
 }
 
 static void allowed_calls_work(void **state)
@@ -148,35 +160,26 @@ static void *kind_thread(void *arg)
 	return NULL;
 }
 
+struct kind_run {
+	bool arm;
+	struct kind_case c;
+};
+
+static void kind_body(const void *arg, int log_fd)
+{
+	const struct kind_run *k = arg;
+	struct carve_err err = {0};
+	if (k->arm && enclave_confine(log_fd, "i-test-enc2", &err) < 0)
+		_exit(2);
+	pthread_t t;
+	if (pthread_create(&t, NULL, kind_thread, (void *)&k->c) != 0 || pthread_join(t, NULL) != 0)
+		_exit(3);
+}
+
 static int run_kind(bool arm, struct kind_case c, char *log, size_t cap)
 {
-	int p[2];
-	assert_int_equal(pipe(p), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(p[0]);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, STDERR_FILENO);
-		struct carve_err err = {0};
-		if (arm && enclave_confine(p[1], "i-test-enc2", &err) < 0)
-			_exit(2);
-		pthread_t t;
-		if (pthread_create(&t, NULL, kind_thread, &c) != 0 || pthread_join(t, NULL) != 0)
-			_exit(3);
-		_exit(0);
-	}
-	close(p[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < cap && (r = read(p[0], log + n, cap - 1 - n)) > 0)
-		n += (size_t)r;
-	log[n] = '\0';
-	close(p[0]);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+	struct kind_run k = {arm, c};
+	return in_child(kind_body, &k, log, cap);
 }
 
 static void each_kind_does_its_work(void **state)
