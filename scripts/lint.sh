@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Static checks the test command runs (scripts/test.sh counts each as one
 # test). Exit status 0 when all pass; what failed is printed.
-#   shellcheck   every shell script in the repository, warnings and errors
+#   - ShellCheck over every shell script in the repository: warnings, errors
+#   - clang-tidy, the bugprone checks (.clang-tidy says which, and why not the
+#     rest), over every C file of the library and the CLI
 set -u
 cd "$(dirname "$0")/.." || exit 1
 status=0
@@ -18,4 +20,16 @@ else
 	echo "not ok - shellcheck: warnings above"
 	status=1
 fi
+mapfile -t sources < <(git ls-files 'src/*.c' 2>/dev/null)
+[ ${#sources[@]} -gt 0 ] || mapfile -t sources < <(find src -name '*.c' | sort)
+flags=(-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -Isrc)
+read -r -a pkg <<<"$(pkg-config --cflags json-c 2>/dev/null)"
+if clang-tidy --quiet "${sources[@]}" -- "${flags[@]}" "${pkg[@]}" >"${TMPDIR:-/tmp}/carve-tidy.$$" 2>&1; then
+	echo "ok - clang-tidy (bugprone): ${#sources[@]} files"
+else
+	grep -A3 'warning:\|error:' "${TMPDIR:-/tmp}/carve-tidy.$$" | head -60
+	echo "not ok - clang-tidy (bugprone): findings above"
+	status=1
+fi
+rm -f "${TMPDIR:-/tmp}/carve-tidy.$$"
 exit $status

@@ -105,7 +105,7 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	int rc = vmm_run(vm, &stop, err);
 	if (have_th) {
 		w.done = 1;
-		pthread_kill(th, SIGTERM);
+		pthread_kill(th, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread): wakes its sigwait; it sees done and returns */
 		pthread_join(th, NULL);
 	}
 	machine_destroy(m); /* device threads stop before guest memory goes */

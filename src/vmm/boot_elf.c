@@ -46,7 +46,7 @@ int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct 
 			return carve_fail(err, E35_EIF_PARSING,
 					  "the ELF kernel is truncated: segment %u needs bytes %llu-%llu of a "
 					  "%zu-byte file", i, (unsigned long long)ph.p_offset,
-					  (unsigned long long)(ph.p_offset + ph.p_filesz), len);
+					  (unsigned long long)ph.p_offset + ph.p_filesz, len);
 		if (ph.p_paddr < LAYOUT_HIMEM || ph.p_paddr > low_end || ph.p_memsz > low_end - ph.p_paddr)
 			return carve_fail(err, E34_MEMORY_OVERFLOW,
 					  "ELF segment %u (0x%llx, %llu bytes) does not fit in guest RAM "
