@@ -18,6 +18,8 @@ struct launch_args {
 	int ncpu_ids;
 	uint64_t cid;                    /* 0: choose */
 	bool debug;
+	bool console_group_set;          /* console_gid's members may read the console too */
+	gid_t console_gid;
 	const char *name;                /* NULL: from the EIF file name */
 	uint64_t timeout_ms;             /* 0: nitro-cli's formula */
 	bool keep_stderr;                /* the enclave process logs to our stderr */

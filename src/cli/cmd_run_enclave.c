@@ -1,5 +1,7 @@
 /* carve run-enclave: nitro-cli's flags, JSON and messages. */
 #include <json-c/json.h>
+#include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,9 +102,33 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 	return 0;
 }
 
+/* --console-group NAME|GID: who besides the owner and root may read a debug
+ * enclave's console (live, and saved after it stopped). */
+static int parse_console_group(const char *text, bool debug, struct launch_args *a, struct carve_err *err)
+{
+	if (!debug)
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--console-group needs --debug-mode (or "
+				  "--attach-console): only a debug enclave's console is readable at all");
+	struct group *g = getgrnam(text);
+	if (g) {
+		a->console_gid = g->gr_gid;
+	} else {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(text, &end, 10);
+		if (!*text || *end || errno || v >= (gid_t)-1 || text[0] == '-')
+			return carve_fail(err, E03_INVALID_ARGUMENT, "--console-group '%s' is no group on this "
+					  "host (give its name or number)", text);
+		a->console_gid = (gid_t)v;
+	}
+	a->console_group_set = true;
+	return 0;
+}
+
 int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
+	const char *console_group = NULL;
 	struct cli_list ids = {0};
 	bool debug = false, attach = false;
 	const struct cli_arg args[] = {
@@ -115,6 +141,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		{"attach-console", ARG_FLAG, false, &attach, "print the console after starting (implies --debug-mode)"},
 		{"enclave-name", ARG_STRING, false, &name, "name (default: the EIF file name)"},
 		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)"},
+		{"console-group", ARG_STRING, false, &console_group,
+		 "with --debug-mode: a group whose members may read the console too (carve's own)"},
 		{0},
 	};
 	json_object *cfg_json = NULL;
@@ -127,7 +155,7 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	if (config) {
 		if (eif || memory || count || ids.count || cid || name || debug) {
 			rc = carve_fail(err, E02_CONFLICTING_ARGUMENT,
-					"--config cannot be combined with other flags except --attach-console");
+					"--config cannot be combined with other flags except --attach-console and --console-group");
 			goto out;
 		}
 		if ((rc = load_config(config, &a, &eif, &attach, &cfg_json, err)) < 0)
@@ -174,6 +202,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	a.eif_path = eif;
 	if (attach)
 		a.debug = true;
+	if (console_group && (rc = parse_console_group(console_group, a.debug, &a, err)) < 0)
+		goto out;
 	if (!a.cid)
 		fprintf(stderr, "The enclave CID will be auto-generated.\n");
 	fprintf(stderr, "Start allocating memory...\n");

@@ -25,7 +25,7 @@
  * - device: epoll, Unix sockets (connect, accept, shutdown, options), files
  *   opened read-only (the crypto library's lazy loads); no ioctl;
  * - control: its socket (poll, accept, peer credentials), the enclave's
- *   files (open, write, rename, unlink, fsync, flock, chmod), KVM ioctls
+ *   files (open, write, rename, unlink, fsync, flock, chmod, chown to the console group), KVM ioctls
  *   (Ctrl-Alt-Del is an interrupt), joining the threads it started; no
  *   connect, no new sockets.
  *
@@ -196,7 +196,8 @@ static const char *const device_only[] = {
 static const char *const control_only[] = {
 	"poll", "ppoll", "accept4", "getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom",
 	"openat", "unlink", "unlinkat", "rename", "renameat", "renameat2", "fsync", "fdatasync",
-	"flock", "fchmod", "chmod", "ftruncate", "statx", "readlink", "readlinkat", "getdents64",
+	"flock", "fchmod", "chmod", "fchown", "chown", "fchownat", "ftruncate", "statx", "readlink",
+	"readlinkat", "getdents64",
 	"dup", "dup2", "dup3", "getuid", "geteuid", "getgid", "getegid", "umask", "mkdir", "mkdirat",
 	"epoll_ctl",
 };

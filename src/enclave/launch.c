@@ -189,6 +189,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->mem_mib = a->mem_mib;
 	spec->debug = a->debug;
 	spec->owner = getuid();
+	spec->console_group_set = a->console_group_set;
+	spec->console_gid = a->console_gid;
 	if (a->ncpu_ids > 0) {
 		for (int i = 0; i < a->ncpu_ids; i++)
 			if (!online_cpu(a->cpu_ids[i])) {

@@ -44,6 +44,7 @@
 struct client {
 	int fd;
 	uid_t uid;
+	bool console_group;  /* a member of the enclave's console group */
 	char in[CONTROL_REQUEST_MAX];
 	size_t in_len;
 	bool streaming;     /* console reader */
@@ -290,9 +291,10 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 		c->terminator = true; /* every one of them gets the answer */
 		return true;
 	case CONTROL_CONSOLE:
-		if (c->uid != 0 && c->uid != p->spec->owner) {
+		if (c->uid != 0 && c->uid != p->spec->owner && !c->console_group) {
 			send_error(c->fd, E18_FILE_PERMISSIONS,
-				   "only the enclave's owner and root may read its console");
+				   "only the enclave's owner, root and its console group (run-enclave "
+				   "--console-group) may read its console");
 			return false;
 		}
 		if (!p->spec->debug) {
@@ -366,6 +368,22 @@ static bool client_feed(struct eproc *p, int i)
 	}
 }
 
+/* Whether the peer's primary or supplementary groups (SO_PEERGROUPS, as the
+ * kernel saw them at connect) include gid. */
+static bool peer_in_group(int fd, const struct ucred *cred, gid_t gid)
+{
+	if (cred->gid == gid)
+		return true;
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* more than 256 groups, or an old kernel: primary only */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
 static int clients_of(const struct eproc *p, uid_t uid)
 {
 	int n = 0;
@@ -420,6 +438,7 @@ static void accept_client(struct eproc *p)
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;
 	c->uid = cred.uid;
+	c->console_group = p->spec->console_group_set && peer_in_group(fd, &cred, p->spec->console_gid);
 	c->deadline_ns = monotonic_ns() + REQUEST_DEADLINE_MS * 1000000ull;
 }
 
@@ -472,9 +491,14 @@ static void save_console(struct eproc *p)
 	       (n = console_buf_read(&p->console, &pos, text + len, cap - len, &dropped)) > 0)
 		len += n;
 	registry_path(p->spec->reg.slot, "console", path, sizeof(path));
-	/* Like the live console: the enclave's owner and root only. */
-	if (!text || file_write_atomic_mode(path, text, len, 0600, &err) < 0)
+	/* Like the live console: the enclave's owner and root, and its console
+	 * group when it has one. */
+	mode_t mode = p->spec->console_group_set ? 0640 : 0600;
+	if (!text || file_write_atomic_mode(path, text, len, mode, &err) < 0)
 		event_log(&p->log, "console not saved: %s", text ? err.msg : "out of memory");
+	else if (p->spec->console_group_set && chown(path, (uid_t)-1, p->spec->console_gid) < 0)
+		event_log(&p->log, "saved console left to the owner: chown to group %u: %s",
+			  (unsigned)p->spec->console_gid, strerror(errno));
 	free(text);
 	registry_path(p->spec->reg.slot, "exited", path, sizeof(path));
 	json_object *o = json_object_new_object();

@@ -22,6 +22,8 @@ struct enclave_spec {
 	bool pinned;               /* cpu_ids are dedicated CPUs to pin vCPUs to */
 	bool debug;
 	uid_t owner;
+	bool console_group_set;    /* members of console_gid may read the console too */
+	gid_t console_gid;
 	struct registry_entry reg; /* slot, name, CID */
 	char id[160];
 	struct eif_measurements m;

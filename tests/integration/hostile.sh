@@ -33,6 +33,11 @@ fails_with 3 "an empty --enclave-name is E03" $CARVE run-enclave --eif-path g.ei
 fails_with 3 "an --enclave-name with a control character is E03" $CARVE run-enclave --eif-path g.eif \
 	--memory 128 --cpu-count 1 --enclave-name "$(printf 'a\033[31mb')"
 
+fails_with 2 "--console-group without --debug-mode is E02 (a sealed console is nobody's)" \
+	$CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --console-group nogroup
+fails_with 3 "--console-group naming no group is E03" $CARVE run-enclave --eif-path g.eif --memory 128 \
+	--cpu-count 1 --debug-mode --console-group no-such-group-here
+
 avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
 fails_with 27 "development mode: more memory than the host has available is E27, not the OOM killer" \
 	$CARVE run-enclave --eif-path g.eif --memory $(((avail / 2) * 2 + 1024)) --cpu-count 1

@@ -59,6 +59,19 @@ tap_result $? "idle connections are dropped after 5 s; the neighbour is served a
 fails_with 18 "the neighbour may not read root's debug console (E18)" \
 	"${NOBODY[@]}" $CARVE console --enclave-name nb --disconnect-timeout 1
 fails_with 18 "nor terminate root's enclave (E18)" "${NOBODY[@]}" $CARVE terminate-enclave --enclave-name nb
+# The owner may share a debug console with a group (nobody's is nogroup).
+timeout 120 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 31 \
+	--enclave-name shared --debug-mode --console-group nogroup >shared.json 2>shared.err
+same "run-enclave --console-group nogroup" "$?" 0
+timeout 20 "${NOBODY[@]}" $CARVE console --enclave-name shared --disconnect-timeout 1 >sc.txt 2>&1
+tap_result $? "a member of the console group reads the live console" sc.txt
+fails_with 18 "but may not terminate it (E18)" "${NOBODY[@]}" $CARVE terminate-enclave --enclave-name shared
+$CARVE terminate-enclave --enclave-name shared >/dev/null 2>&1
+sslot=$(json_field shared.json EnclaveID); sslot=${sslot##*-enc}
+same "its saved console is the group's to read too" \
+	"$(stat -c '%a %G' "$CARVE_SOCKETS_DIR/$sslot.console" 2>&1)" "640 nogroup"
+timeout 20 "${NOBODY[@]}" $CARVE console --enclave-name shared >sc2.txt 2>&1
+tap_result $? "a member of the console group reads the saved console" sc2.txt
 # shellcheck disable=SC2046 # one pid per word
 kill $(jobs -p) 2>/dev/null # the flood's pipelines, sleep and all
 wait 2>/dev/null
