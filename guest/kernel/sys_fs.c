@@ -679,6 +679,7 @@ static int64_t do_chown(int64_t dirfd, uint64_t upath, uint64_t uid, uint64_t gi
 }
 
 SYSCALL(chown) { return do_chown(AT_FDCWD, a0, a1, a2, 0); }
+SYSCALL(lchown) { return do_chown(AT_FDCWD, a0, a1, a2, AT_SYMLINK_NOFOLLOW); }
 SYSCALL(fchownat) { return do_chown((int64_t)a0, a1, a2, a3, (int)a4); }
 SYSCALL(fchown)
 {
@@ -722,6 +723,7 @@ SYSCALL(ftruncate)
 }
 
 SYSCALL(fsync) { return fd_get((int)a0) ? 0 : -EBADF; }
+SYSCALL(fdatasync) { return fd_get((int)a0) ? 0 : -EBADF; }
 
 /* struct statfs: a tmpfs-like answer. */
 SYSCALL(statfs)

@@ -12,10 +12,20 @@
 
 SYSCALL(exit) { proc_exit((int)(a0 & 0xff)); }
 SYSCALL(exit_group) { proc_exit((int)(a0 & 0xff)); }
+/* One process, pid 1, in its own group and session, run as root. */
 SYSCALL(getpid) { return 1; }
+SYSCALL(gettid) { return 1; }
+SYSCALL(getpgrp) { return 1; }
+SYSCALL(getpgid) { return 1; }
+SYSCALL(getsid) { return 1; }
+SYSCALL(setsid) { return 1; }
 SYSCALL(getppid) { return 0; }
 SYSCALL(getuid) { return 0; }
+SYSCALL(geteuid) { return 0; }
+SYSCALL(getgid) { return 0; }
+SYSCALL(getegid) { return 0; }
 SYSCALL(setuid) { return a0 == 0 ? 0 : -EPERM; }
+SYSCALL(setgid) { return a0 == 0 ? 0 : -EPERM; }
 SYSCALL(setpgid) { return 0; }
 SYSCALL(getgroups) { return 0; }
 SYSCALL(sched_yield) { return 0; }
@@ -311,8 +321,13 @@ SYSCALL(rseq) { return -ENOSYS; }
 
 /* One process: it has no children to wait for (wait4 and waitid). */
 SYSCALL(wait4) { return -ECHILD; }
+SYSCALL(waitid) { return -ECHILD; }
 
 /* mlock, munlock, mlockall, munlockall, mlock2: memory is never paged out. */
 SYSCALL(mlock) { return 0; }
+SYSCALL(munlock) { return 0; }
+SYSCALL(mlockall) { return 0; }
+SYSCALL(munlockall) { return 0; }
+SYSCALL(mlock2) { return 0; }
 SYSCALL(getpriority) { return 20; /* nice 0, in the raw form the system call returns */ }
 SYSCALL(setpriority) { return 0; }
