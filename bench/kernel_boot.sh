@@ -13,11 +13,8 @@ set -eu
 cd "$(dirname "$0")/.."
 RUNS=${1:-7}
 make -s kernel kernel-progs >/dev/null
-VMM=
-for c in build/bin/carve .vmm-snapshot; do
-	if [ -x "$c" ] && "./$c" vmm --help >/dev/null 2>&1; then VMM=$PWD/$c; break; fi
-done
-[ -n "$VMM" ] || { echo "no carve binary with the vmm command (build the VMM branch or copy it to .vmm-snapshot)"; exit 1; }
+VMM=$PWD/build/bin/carve
+[ -x "$VMM" ] || { echo "no carve binary: run make first"; exit 1; }
 dir=$(mktemp -d /tmp/carve-bench.XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/rootfs/bin"

@@ -1,5 +1,5 @@
 /* Writes the seed corpus of fuzz_nsm_request: one file per request shape of
- * reference §4.1, plus the accepted variants (text byte fields, missing
+ * aws-nitro-enclaves-nsm-api, plus the accepted variants (text byte fields, missing
  * Attestation fields). Run: gen_nsm_corpus DIR. The output is committed in
  * tests/fuzz/corpus/nsm_request/. */
 #include <stdio.h>

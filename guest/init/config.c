@@ -1,7 +1,7 @@
 /* What to run: /cmd (argv, one word a line), /env (NAME=value a line) and
  * /workdir (one line, optional; a carve addition) at the root of the
  * application ramdisk, as nitro-cli's builder writes them (reference
- * nitro-enclaves.md §3.6). They are read before the root switch, since they
+ *aws-nitro-enclaves-cli, build-enclave). They are read before the root switch, since they
  * sit beside rootfs/, and unlinked so the program cannot see them. */
 #include <errno.h>
 #include <stdio.h>

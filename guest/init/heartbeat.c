@@ -1,4 +1,4 @@
-/* The boot heartbeat (reference nitro-enclaves.md §3.11): connect to the
+/* The boot heartbeat (aws-nitro-enclaves-cli's heartbeat): connect to the
  * parent, CID 3 port 9000, send 0xB7, read it back. The parent counts the
  * enclave as started when this arrives, and gives up after its boot timeout
  * if it never does. */

@@ -1,7 +1,7 @@
 /* Filesystems: /dev and the console at the start, then the switch into the
  * application's root (/rootfs of the customer ramdisk) and the mounts a
  * program expects there. Nitro's init does the same steps (reference
- * nitro-enclaves.md §6.1); here a missing mount point is created rather than
+ *aws-nitro-enclaves-sdk-bootstrap's init.c); here a missing mount point is created rather than
  * being an error, and every failure names the mount. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* The initrd: the EIF's ramdisks back to back, each a newc cpio archive
  * ending with TRAILER!!!, with zero padding to 4 bytes allowed between them
- * (nitro-enclaves.md §3.6). From the application ramdisk we take `cmd`,
+ * (aws-nitro-enclaves-cli, build-enclave). From the application ramdisk we take `cmd`,
  * `env` and the tree under `rootfs/`, which becomes /. File contents are not
  * copied: vnodes point into the initrd.
  *

@@ -1,9 +1,9 @@
 /* Boot: from the VMM's 64-bit entry to the program at CPL3.
  *
- * Like Nitro's init (nitro-enclaves.md §6.1): argv from /cmd and envp from
+ * Like Nitro's init (aws-nitro-enclaves-sdk-bootstrap's init.c): argv from /cmd and envp from
  * /env, one entry per line; without them argv is ["sh"] and envp holds only
  * PATH; a bare argv[0] is searched along init's default PATH, not the
- * program's. With a vsock device, the heartbeat (§3.11) runs before the
+ * program's. With a vsock device, the heartbeat (aws-nitro-enclaves-cli's heartbeat) runs before the
  * program (virtio.c). */
 #include "proc.h"
 #include "ramdisk.h"

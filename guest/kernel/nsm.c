@@ -1,5 +1,5 @@
 /* virtio-nsm (device id 33) and /dev/nsm, as Linux's nsm driver offers it
- * (nitro-enclaves.md §4.4): ioctl(fd, NSM_IOCTL_RAW, struct nsm_raw *) sends
+ * (Linux's nsm driver, NSM_IOCTL_RAW): ioctl(fd, NSM_IOCTL_RAW, struct nsm_raw *) sends
  * one CBOR request of at most 0x1000 bytes and returns the response,
  * truncated to the caller's capacity, with response.len set to what was
  * copied. One queue; a request is a chain of the request (readable) and a

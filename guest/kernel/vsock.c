@@ -372,7 +372,7 @@ void vsock_exit(void)
 	vs_wait(NULL, all_closed, time_ns() + 2000000000ull);
 }
 
-/* ---- the heartbeat (nitro-enclaves.md §3.11) ---- */
+/* ---- the heartbeat (aws-nitro-enclaves-cli's heartbeat) ---- */
 
 #define HEARTBEAT_PORT 9000
 #define HEARTBEAT_BYTE 0xB7

@@ -1,5 +1,5 @@
-/* libnsm (see nsm.h): each call builds the CBOR request (§4.1), sends it
- * through the transport (NSM_IOCTL_RAW on /dev/nsm by default, §4.4) and
+/* libnsm (see nsm.h): each call builds the CBOR request (aws-nitro-enclaves-nsm-api), sends it
+ * through the transport (NSM_IOCTL_RAW on /dev/nsm by default, Linux's nsm driver, NSM_IOCTL_RAW) and
  * decodes the response, checking every field's type and length before use. */
 #include <errno.h>
 #include <fcntl.h>

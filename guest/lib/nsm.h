@@ -1,7 +1,7 @@
 /* libnsm: the Nitro Secure Module client library for programs inside an
  * enclave, with the C names and types of AWS's nsm-lib (nsm-api
- * nsm-lib/src/lib.rs; reference/nitro-enclaves.md §4.5). Requests are CBOR
- * (§4.1) sent with the NSM_IOCTL_RAW ioctl on /dev/nsm (§4.4).
+ * nsm-lib/src/lib.rs; aws-nitro-enclaves-nsm-api's nsm-lib). Requests are CBOR
+ * (aws-nitro-enclaves-nsm-api) sent with the NSM_IOCTL_RAW ioctl on /dev/nsm (Linux's nsm driver, NSM_IOCTL_RAW).
  *
  * In/out lengths: capacity on input, actual length on output; too small a
  * buffer truncates and returns ERROR_CODE_BUFFER_TOO_SMALL; a NULL output

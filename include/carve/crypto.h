@@ -37,7 +37,7 @@ void sha384_copy(struct sha384 *dst, const struct sha384 *src);
 void sha384_free(struct sha384 *h);
 void sha384_oneshot(const void *data, size_t len, uint8_t out[SHA384_LEN]);
 
-/* PCR arithmetic (reference/nitro-enclaves.md §2): extend is
+/* PCR arithmetic (aws-nitro-enclaves-image-format's EifHasher): extend is
  * PCR <- SHA384(PCR || data); a measurement of data is one extend of the
  * all-zero register with SHA384(data). */
 void pcr_extend(uint8_t pcr[PCR_LEN], const void *data, size_t len);

@@ -1,4 +1,4 @@
-/* The Enclave Image File format (reference/nitro-enclaves.md §1-§2).
+/* The Enclave Image File format (aws-nitro-enclaves-image-format, src/defs).
  *
  * An EIF is a 548-byte big-endian header, then sections packed back to back,
  * each a 12-byte section header and its payload. carve reads EIFs streaming:

@@ -1,5 +1,5 @@
 /* One enclave's rules and resources, as nitro-cli applies them
- * (reference/nitro-enclaves.md §3.2, §3.10-§3.12): memory and CPU requests,
+ * (aws-nitro-enclaves-cli): memory and CPU requests,
  * CIDs, names and ids, the boot timeout, the hugepage plan and the CPU pool.
  * Pure logic here; the enclave process that holds a VM builds on it. */
 #ifndef CARVE_ENCLAVE_H

@@ -1,5 +1,5 @@
 /* Container images read from local archives, no daemon
- * (reference/containers-vhost.md §1): docker-save tarballs, OCI archives and
+ * (Docker's image spec v1.2 and the OCI image layout): docker-save tarballs, OCI archives and
  * OCI layout directories. Every blob is checked against its sha256 digest and
  * every layer against its diff_id; the layers are applied in order (whiteouts,
  * opaque directories, hard links) into an in-memory tree whose file contents
@@ -96,7 +96,7 @@ ssize_t image_read(const struct image *img, const struct image_entry *e, uint64_
 		   size_t len);
 
 /* The "docker inspect"-like JSON nitro-cli stores as DockerInfo in the EIF
- * metadata (reference/nitro-enclaves.md §1.6), from what the archive holds.
+ * metadata (aws-nitro-enclaves-image-format's metadata section), from what the archive holds.
  * malloc'ed; NULL when out of memory. */
 char *image_docker_info(const struct image *img);
 

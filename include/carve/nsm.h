@@ -1,4 +1,5 @@
-/* The Nitro Secure Module engine (reference/nitro-enclaves.md §2.3, §4, §5).
+/* The Nitro Secure Module engine (aws-nitro-enclaves-nsm-api; the PCRs of
+ * the AWS Nitro Enclaves User Guide; AWS's attestation_process.md).
  *
  * Transport-free: a CBOR request goes in, a CBOR response comes out, exactly
  * as AWS's NSM speaks them over virtio (serde_cbor shapes of nsm-api's
@@ -45,7 +46,7 @@
 #define NSM_MODULE_ID_MAX 99        /* NsmDescription.module_id holds 99 + NUL */
 #define NSM_CABUNDLE_MAX 8
 
-/* nsm-api ErrorCode, values in declaration order (reference §4.2). */
+/* nsm-api ErrorCode, values in declaration order (aws-nitro-enclaves-nsm-api). */
 enum nsm_error {
 	NSM_SUCCESS = 0,
 	NSM_INVALID_ARGUMENT = 1,
@@ -65,7 +66,7 @@ struct nsm_config {
 	/* Image measurements as PCR values (already SHA384(Z || digest));
 	 * NULL leaves the PCR zero. pcr8 only for signed images. */
 	const uint8_t *pcr0, *pcr1, *pcr2, *pcr8;
-	/* QEMU's model of PCR3/PCR4 (reference §2.3): the raw string is
+	/* QEMU's model of PCR3/PCR4 (the Nitro Enclaves User Guide's PCRs; QEMU's nitro-enclave machine): the raw string is
 	 * extended into the zero PCR. NULL leaves the PCR zero. */
 	const char *parent_role, *parent_id;
 	/* Attestation documents carry all-zero PCRs (AWS behaviour); the
@@ -109,7 +110,7 @@ struct nsm_bytes {
 	bool present;
 };
 
-/* The decoded AttestationDocument payload (reference §5.1). */
+/* The decoded AttestationDocument payload (AWS's attestation_process.md). */
 struct nsm_doc {
 	char *module_id;
 	char digest[8];
@@ -153,7 +154,7 @@ struct nsm_verified {
 	bool debug_mode;            /* every PCR is zero */
 };
 
-/* The verification of reference §5.2: COSE structure and {1: -35}, payload
+/* The verification of AWS's attestation_process.md: COSE structure and {1: -35}, payload
  * fields, chain certificate -> cabundle -> root with every certificate
  * inside its validity window at now, CA and leaf key usage, the ES384
  * signature under the leaf key, then the expected PCRs and nonce.

@@ -1,5 +1,5 @@
-/* A local PKI shaped like AWS's attestation PKI (reference/nitro-enclaves.md
- * §5.1-§5.2): a root CA, an intermediate CA, and short-lived per-enclave leaf
+/* A local PKI shaped like AWS's attestation PKI (AWS's
+ * attestation_process.md): a root CA, an intermediate CA, and short-lived per-enclave leaf
  * certificates that sign attestation documents. The root and intermediate
  * live in carve's state directory; leaves live only in memory.
  *

@@ -1,5 +1,5 @@
-/* Enclave ramdisks as nitro-cli lays them out (reference/nitro-enclaves.md
- * §3.6): newc cpio archives, uncompressed.
+/* Enclave ramdisks as nitro-cli lays them out (aws-nitro-enclaves-cli,
+ * build-enclave): newc cpio archives, uncompressed.
  *   bootstrap: dev/ (0755)
  *   application: rootfs/... (the root filesystem), the empty directories
  *     rootfs/{dev,run,sys,var,proc,tmp} (0755), and at the top cmd and env
@@ -31,8 +31,8 @@ int ramdisk_write_bootstrap(const char *out_path, struct carve_err *err);
 
 struct image;
 struct image_config;
-/* The command an image's enclave runs, as nitro-cli picks it (reference/
- * nitro-enclaves.md §3.6): Cmd when the config has one, else Entrypoint,
+/* The command an image's enclave runs, as nitro-cli picks it
+ * (aws-nitro-enclaves-cli, build-enclave): Cmd when the config has one, else Entrypoint,
  * never the two combined. An empty list counts as none. NULL when neither. */
 char *const *ramdisk_image_command(const struct image_config *c);
 /* The application ramdisk of a container image (build-enclave --docker-uri):

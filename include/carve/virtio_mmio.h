@@ -1,5 +1,5 @@
 /* The virtio-mmio (version 2) transport and the backend interface of
- * carve's devices (reference/vmm-anchors.md §2.9, §6).
+ * carve's devices (Firecracker's virtio-mmio device manager).
  *
  * The VMM supplies:
  *   - MMIO exits: virtio_mmio_read / virtio_mmio_write (vCPU threads);

@@ -1,4 +1,4 @@
-/* virtio-nsm, device id 33 (reference/nitro-enclaves.md §4.6): the
+/* virtio-nsm, device id 33 (Linux drivers/misc/nsm.c): the
  * transport of the Nitro Secure Module; the requests themselves are the nsm
  * engine's (carve/nsm.h). */
 #ifndef CARVE_VIRTIO_NSM_H

@@ -1,4 +1,4 @@
-/* Split virtqueues, device side (reference/vmm-anchors.md §6), and what
+/* Split virtqueues, device side (the virtio 1.2 specification), and what
  * every carve virtio device shares: guest memory through a checked accessor,
  * the feature and status bits, the device ids.
  *

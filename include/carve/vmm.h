@@ -1,5 +1,5 @@
 /* The VMM: one KVM virtual machine that boots a Linux bzImage or an ELF64
- * kernel (reference/vmm-anchors.md §2, §7).
+ * kernel (Firecracker's x86_64 boot path; Linux Documentation/arch/x86/boot.rst).
  *
  * A VM is assembled in a fixed order, each step a call (the machine builder,
  * carve/machine.h, makes them for carve vmm and the enclave process alike):

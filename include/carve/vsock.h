@@ -1,5 +1,5 @@
-/* virtio-vsock, device id 19 (reference/vmm-anchors.md §6.4, §2.10;
- * reference/nitro-enclaves.md §3.11; docs/vsock.md): stream sockets between
+/* virtio-vsock, device id 19 (virtio 1.2, the vsock device;
+ * aws-nitro-enclaves-cli, the heartbeat; docs/vsock.md): stream sockets between
  * the enclave and host programs. A malformed packet is dropped and answered
  * with RST. */
 #ifndef CARVE_VSOCK_H
@@ -17,7 +17,7 @@
 #define VSOCK_BUF_ALLOC (64 * 1024)   /* per-connection guest->host buffer */
 #define VSOCK_MAX_CONNS 1024
 
-/* The packet header, 44 bytes, little-endian (reference §6.4). */
+/* The packet header, 44 bytes, little-endian (virtio 1.2, the vsock device). */
 struct vsock_hdr {
 	uint64_t src_cid;
 	uint64_t dst_cid;

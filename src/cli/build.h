@@ -14,7 +14,7 @@
 #define LINUX_KERNEL_BLOB "bzImage"
 #define LINUX_CMDLINE_BLOB "cmdline"
 #define LINUX_BOOTSTRAP_BLOB "bootstrap-initrd.img"
-/* nitro-cli's x86-64 blobs/cmdline (reference/nitro-enclaves.md §6.2)
+/* nitro-cli's x86-64 blobs/cmdline (aws-nitro-enclaves-sdk-bootstrap)
  * without i8042.nopnp: on carve's hardware-reduced ACPI machine the
  * keyboard's interrupt is only found through its ACPI device (PNP0303), and
  * the keyboard is how terminate asks a Linux enclave to stop (Ctrl-Alt-Del,

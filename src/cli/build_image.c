@@ -14,7 +14,7 @@
 
 extern char **environ;
 
-/* nitro-cli's rule (reference/nitro-enclaves.md §3.6): amd64 -> flags 0,
+/* nitro-cli's rule (aws-nitro-enclaves-cli, build-enclave): amd64 -> flags 0,
  * arm64 -> flags 1, anything else is UnsupportedArchError. */
 static int set_arch(const struct image_config *c, struct eif_build_opts *o, struct carve_err *err)
 {

@@ -2,7 +2,7 @@
  *                          [--nonce HEX]
  *
  * Verifies an attestation document as a relying party would (reference
- * §5.2) and prints its decoded fields as JSON. The trusted root defaults to
+ * AWS's attestation_process.md) and prints its decoded fields as JSON. The trusted root defaults to
  * carve's own (state directory); pass --root to pin another.
  * Exit codes: E03 bad flags, E19 unreadable files, E17 a document that does
  * not decode or has the wrong shape, E59 a bad signature, an untrusted or

@@ -1,6 +1,6 @@
 /* Issuing X.509 certificates for the local attestation PKI (carve/pki.h).
  *
- * The profile follows what attestation verifiers check (reference §5.2 step
+ * The profile follows what attestation verifiers check (AWS's attestation_process.md step
  * 3): CA certificates carry a critical basicConstraints CA:TRUE with a path
  * length and keyUsage keyCertSign|cRLSign; the leaf carries CA:FALSE and
  * keyUsage digitalSignature. Every certificate has key identifiers so chain

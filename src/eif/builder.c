@@ -1,4 +1,4 @@
-/* Building an EIF v4 (reference/nitro-enclaves.md §1.3): header, kernel,
+/* Building an EIF v4 (aws-nitro-enclaves-image-format, src/defs): header, kernel,
  * cmdline, metadata, ramdisks, optional signature, packed back to back.
  *
  * Inputs are streamed into a temporary file beside the output while the same

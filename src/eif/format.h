@@ -33,7 +33,7 @@ static inline uint64_t be64_get(const uint8_t *p)
 	return v;
 }
 
-/* Header field offsets (reference/nitro-enclaves.md §1.1). */
+/* Header field offsets (aws-nitro-enclaves-image-format, src/defs). */
 #define EIF_OFF_MAGIC 0
 #define EIF_OFF_VERSION 4
 #define EIF_OFF_FLAGS 6

@@ -1,4 +1,4 @@
-/* The metadata section (reference/nitro-enclaves.md §1.6): compact JSON with
+/* The metadata section (aws-nitro-enclaves-image-format's metadata section): compact JSON with
  * AWS's key order, so tools that read nitro-cli's images read ours. */
 #include <errno.h>
 #include <fcntl.h>

@@ -42,7 +42,7 @@ static int check_header(struct eif_image *img, const char *name, struct carve_er
 
 /* Reads and checks section i's header against the table. `expected_offset`
  * is where the previous section ended: EIF sections are packed back to back
- * with no gaps (reference §1.3), which also rules out overlap. */
+ * with no gaps (aws-nitro-enclaves-image-format, src/defs), which also rules out overlap. */
 static int check_section(struct eif_image *img, int i, uint64_t expected_offset, const char *name,
 			 struct carve_err *err)
 {

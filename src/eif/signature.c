@@ -1,4 +1,4 @@
-/* The signature section (reference/nitro-enclaves.md §1.5): a CBOR array of
+/* The signature section (aws-nitro-enclaves-image-format's signature section): a CBOR array of
  * PcrSignature maps {"signing_certificate": PEM, "signature": COSE_Sign1},
  * both byte fields written as arrays of small uints (serde_cbor's Vec<u8>),
  * the COSE payload being {"register_index": 0, "register_value": PCR0}. */

@@ -1,4 +1,4 @@
-/* An EIF turned into what the VMM boots (reference/nitro-enclaves.md §3.10:
+/* An EIF turned into what the VMM boots (aws-nitro-enclaves-cli's resource manager:
  * the whole image sits in enclave memory at 8 MiB, as the Nitro driver puts
  * it; the kernel, its command line and the ramdisks come from its sections).
  * The image is checked first: structure and CRC. */

@@ -1,5 +1,5 @@
 /* Private to the enclave part: the CPU pool and reserved hugepages that
- * `carve allocator` sets up (reference/nitro-enclaves.md §3.12), recorded in
+ * `carve allocator` sets up (aws-nitro-enclaves-cli's allocator), recorded in
  * <state dir>/pool.json. Without a pool carve runs in development mode. */
 #ifndef CARVE_ENCLAVE_POOL_H
 #define CARVE_ENCLAVE_POOL_H

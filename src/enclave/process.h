@@ -1,6 +1,6 @@
 /* Private to the enclave part: the enclave process, one per enclave. It holds
  * the VM, answers the control socket, keeps the console, and exits when the
- * enclave stops (reference/nitro-enclaves.md §3.9). */
+ * enclave stops (aws-nitro-enclaves-cli, the enclave process). */
 #ifndef CARVE_ENCLAVE_PROCESS_H
 #define CARVE_ENCLAVE_PROCESS_H
 

@@ -1,5 +1,5 @@
 /* Private to the image part: the JSON documents of an image archive
- * (reference/containers-vhost.md §1) parsed into plain structs. The parsers
+ * (Docker's image spec v1.2 and the OCI image layout) parsed into plain structs. The parsers
  * take untrusted bytes (a fuzz target drives them) and check every type;
  * they fail with E50 naming the document (`what`) and the field. */
 #ifndef CARVE_IMAGE_MANIFEST_H

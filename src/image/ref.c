@@ -1,5 +1,5 @@
 /* Image references as containers/image spells its local transports
- * (reference/containers-vhost.md §1), and plain paths. */
+ * (Docker's image spec v1.2 and the OCI image layout), and plain paths. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

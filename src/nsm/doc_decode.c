@@ -1,5 +1,5 @@
 /* Decoding an AttestationDocument payload with the field rules of
- * attestation_process.md (reference §5.1, §5.2 step 1):
+ * attestation_process.md (AWS's attestation_process.md step 1):
  *   module_id   non-empty text
  *   digest      "SHA384"
  *   timestamp   uint > 0 (ms)

@@ -1,4 +1,4 @@
-/* Encoding the AttestationDocument payload (reference §5.1).
+/* Encoding the AttestationDocument payload (AWS's attestation_process.md).
  *
  * nsm-api's AttestationDoc serialised by serde_cbor: a map of nine text keys
  * in struct order (module_id, digest, timestamp, pcrs, certificate,

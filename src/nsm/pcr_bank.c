@@ -1,4 +1,4 @@
-/* The PCR bank: 32 SHA-384 registers (reference §2.3).
+/* The PCR bank: 32 SHA-384 registers (the Nitro Enclaves User Guide's PCRs; QEMU's nitro-enclave machine).
  *
  * At start PCR0/1/2 hold the image measurements, PCR8 the signing
  * certificate's, PCR3/PCR4 the parent identity strings extended into zero

@@ -1,4 +1,4 @@
-/* Decoding NSM requests (reference §4.1).
+/* Decoding NSM requests (aws-nitro-enclaves-nsm-api).
  *
  * nsm-api's Request is an externally tagged serde enum written by
  * serde_cbor: unit variants are bare text strings ("DescribeNSM",

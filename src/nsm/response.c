@@ -1,4 +1,4 @@
-/* Encoding NSM responses (reference §4.1): serde_cbor's externally tagged
+/* Encoding NSM responses (aws-nitro-enclaves-nsm-api): serde_cbor's externally tagged
  * form, struct fields as text-keyed maps in declaration order, byte fields
  * as byte strings. */
 #include <string.h>

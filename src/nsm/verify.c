@@ -1,4 +1,4 @@
-/* Verifying an attestation document (reference §5.2).
+/* Verifying an attestation document (AWS's attestation_process.md).
  *
  * Order: structure (COSE, protected header, payload fields), then the
  * signature under the document's own certificate, then that certificate's

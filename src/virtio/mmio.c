@@ -1,5 +1,5 @@
-/* The virtio-mmio transport, version 2 (reference/vmm-anchors.md §6.1, §6.2,
- * §2.9; virtio 1.2 "Virtio Over MMIO").
+/* The virtio-mmio transport, version 2 (virtio 1.2, "Device Status Field"
+ * and "Virtio Over MMIO"; Firecracker's virtio-mmio transport).
  *
  * The register file lives here; the device work is a backend's (see
  * carve/virtio_mmio.h). vCPU threads call virtio_mmio_read/write under the

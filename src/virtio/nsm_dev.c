@@ -1,5 +1,5 @@
-/* virtio-nsm, device id 33 (reference/nitro-enclaves.md §4.6,
- * reference/vmm-anchors.md §1.5, §1.9).
+/* virtio-nsm, device id 33 (Linux drivers/misc/nsm.c,
+ * QEMU's virtio-nsm).
  *
  * One queue, no config space, no device features. A command reaches the
  * device in either of two shapes, both served:

@@ -1,5 +1,4 @@
-/* Split virtqueues, device side (reference/vmm-anchors.md §6.3; virtio 1.2
- * "Split Virtqueues").
+/* Split virtqueues, device side (virtio 1.2, "Split Virtqueues").
  *
  * Ring layout for a queue of size Q:
  *   descriptor table  16*Q bytes, 16-aligned: {le64 addr, le32 len, le16 flags, le16 next}

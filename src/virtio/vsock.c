@@ -1,5 +1,5 @@
-/* virtio-vsock, device id 19 (reference/vmm-anchors.md §6.4, §2.10;
- * reference/nitro-enclaves.md §3.11; docs/vsock.md for the host side).
+/* virtio-vsock, device id 19 (virtio 1.2, the vsock device;
+ * aws-nitro-enclaves-cli, the heartbeat; docs/vsock.md for the host side).
  *
  * Queues: 0 rx (device -> guest), 1 tx (guest -> device), 2 event (never
  * used: no transport resets). Stream sockets only. Every guest connection is

@@ -1,4 +1,4 @@
-/* The virtio-vsock packet header (44 bytes, little-endian; reference §6.4):
+/* The virtio-vsock packet header (44 bytes, little-endian; virtio 1.2, the vsock device):
  * decode and check what the guest sent, encode what the device sends, and
  * the iovecs over a payload. Nothing here knows connections. */
 #include <endian.h>

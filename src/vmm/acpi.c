@@ -1,4 +1,4 @@
-/* ACPI tables (ACPI 6.5; reference/vmm-anchors.md §2.7, §8.2), built in guest
+/* ACPI tables (ACPI 6.5; Firecracker's ACPI tables), built in guest
  * memory from LAYOUT_ACPI (0xe0000, inside the e820 reserved range):
  *
  *   RSDP (rev 2) -> XSDT -> FADT (rev 6.5, HW_REDUCED_ACPI, reset register,

@@ -14,7 +14,7 @@
  *   }
  *
  * Edge-triggered virtio interrupts let devices use irqfd without a resample
- * fd (reference/vmm-anchors.md §2.7, §8.3). */
+ * fd (Firecracker's ACPI tables). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

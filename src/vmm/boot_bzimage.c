@@ -1,5 +1,5 @@
-/* bzImage kernels through the 64-bit boot protocol (reference/vmm-anchors.md
- * §7.1; Linux Documentation/arch/x86/boot.rst): the setup header is checked
+/* bzImage kernels through the 64-bit boot protocol (Linux
+ * Documentation/arch/x86/boot.rst): the setup header is checked
  * and copied into the zero page, the protected-mode kernel is loaded at 1 MiB
  * (or higher when relocatable and something else needs that range), and the
  * vCPU enters at load address + 0x200 in long mode. */

@@ -1,6 +1,6 @@
 /* ELF64 kernels (a vmlinux, or a small freestanding kernel): PT_LOAD segments
  * copied to their physical addresses, entered in 64-bit mode with RSI = zero
- * page (the Linux 64-bit boot protocol, reference/vmm-anchors.md §7.1).
+ * page (the Linux 64-bit boot protocol, Linux Documentation/arch/x86/boot.rst).
  *
  * Every header field is checked against the file and guest RAM before a byte
  * is copied; segments must sit in RAM below 4 GiB and above 1 MiB, where the

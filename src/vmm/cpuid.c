@@ -5,7 +5,7 @@
  * - paravirtual features (leaf 0x40000001): only the allow-list
  *   KVM_PV_ALLOWED. KVM_CAP_ENFORCE_PV_FEATURE_CPUID is enabled on every vCPU
  *   (vcpu.c), so a guest touching a PV MSR it was not given gets #GP instead of
- *   a feature we never meant to offer (reference/kvm-features.md §4);
+ *   a feature we never meant to offer (Linux Documentation/virt/kvm/api.rst, KVM_CAP_ENFORCE_PV_FEATURE_CPUID);
  * - no performance-monitoring promises (leaf 0xA zeroed);
  * - the "baseline" template additionally hides VEX/EVEX-encoded extensions
  *   (AVX*, BMI1/2, FMA, F16C), the XSAVE family and CMPXCHG16B, so guests fall

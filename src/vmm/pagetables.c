@@ -1,5 +1,6 @@
 /* The structures a 64-bit entry needs in guest memory: a flat GDT and identity
- * page tables (reference/vmm-anchors.md §2.5, §7.1 "64-bit entry contract").
+ * page tables (Firecracker's x86_64 regs.rs; the 64-bit boot protocol of
+ * Linux Documentation/arch/x86/boot.rst).
  *
  * The map covers the first 4 GiB with 2 MiB pages, not just 1 GiB: kernels
  * loaded high, initrds near the top of low RAM and the LAPIC/IOAPIC pages of a

@@ -9,7 +9,7 @@
 
 #include "carve/vmm.h"
 
-/* ---- guest physical layout (reference/vmm-anchors.md §2.2, §8.1) ---- */
+/* ---- guest physical layout (Firecracker's x86_64 layout.rs) ---- */
 #define LAYOUT_GDT 0x500ull          /* boot GDT, 4 entries */
 #define LAYOUT_IDT 0x520ull          /* empty boot IDT */
 #define LAYOUT_ZERO_PAGE 0x7000ull   /* boot_params, RSI at entry */

@@ -17,16 +17,9 @@ PROGS=$ROOT/build/guest/progs
 MKINITRD=$ROOT/tests/lib/make-initrd.sh
 CACHE=${CARVE_CACHE:-$ROOT/cache}
 
-# The VMM: $CARVE when it has the vmm command, else the snapshot of the VMM
-# branch kept in the worktree (the main branch has no vmm command yet).
-VMM=
-if [ -n "${CARVE:-}" ] && "$CARVE" vmm --help >/dev/null 2>&1; then
-	VMM=$CARVE
-elif [ -x "$ROOT/.vmm-snapshot" ] && "$ROOT/.vmm-snapshot" vmm --help >/dev/null 2>&1; then
-	VMM=$ROOT/.vmm-snapshot
-fi
+VMM=$CARVE
 why=
-[ -n "$VMM" ] || why="no carve binary with the vmm command"
+[ -x "$VMM" ] || why="no carve binary at $VMM (make SAN=1)"
 [ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
 [ -x "$PROGS/musl/hello" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
 if [ -n "$why" ]; then

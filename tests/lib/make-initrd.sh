@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds an application ramdisk the way nitro-cli lays it out
-# (reference/nitro-enclaves.md §3.6): a newc cpio with `cmd` and `env` at the
+# (aws-nitro-enclaves-cli, build-enclave): a newc cpio with `cmd` and `env` at the
 # top (one entry per line, each ending in '\n') and the root file system under
 # `rootfs/`, plus the empty rootfs/{dev,run,sys,var,proc,tmp}.
 #

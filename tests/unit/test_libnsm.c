@@ -1,7 +1,7 @@
 /* libnsm (guest/lib) against a fake transport: the requests it sends are
  * decoded with libcbor (an independent decoder) and checked against the
- * shapes of reference/nitro-enclaves.md §4.1; crafted responses check the
- * decoding, the nsm-lib length rules (§4.5) and malformed input. */
+ * shapes of aws-nitro-enclaves-nsm-api; crafted responses check the
+ * decoding, the nsm-lib length rules (aws-nitro-enclaves-nsm-api's nsm-lib) and malformed input. */
 #include <cbor.h>
 #include <errno.h>
 #include <setjmp.h>

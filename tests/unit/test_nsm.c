@@ -1,5 +1,5 @@
 /* The NSM engine: every request and every error response, byte for byte
- * against the shapes of reference §4.1, and attestation documents checked
+ * against the shapes of aws-nitro-enclaves-nsm-api, and attestation documents checked
  * with libcbor and OpenSSL calls written here (not carve's verifier).
  * Expected PCR values are computed here with OpenSSL's SHA-384. */
 #include <setjmp.h>
