@@ -6,26 +6,31 @@
  * handler acknowledges every device's InterruptStatus and sets a flag; the
  * code that waits for a device sleeps with HLT (time_sleep_until) and walks
  * the used rings itself. Only VIRTIO_F_VERSION_1 is negotiated. */
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+
 #include "errno.h"
 #include "virtio.h"
 
-#define R_MAGIC 0x000
-#define R_VERSION 0x004
-#define R_DEVICE_ID 0x008
-#define R_DEVICE_FEATURES 0x010
-#define R_DEVICE_FEATURES_SEL 0x014
-#define R_DRIVER_FEATURES 0x020
-#define R_DRIVER_FEATURES_SEL 0x024
-#define R_INTERRUPT_STATUS 0x060
-#define R_INTERRUPT_ACK 0x064
-#define R_STATUS 0x070
-#define VIRTIO_MAGIC 0x74726976
-#define ST_ACKNOWLEDGE 1
-#define ST_DRIVER 2
-#define ST_DRIVER_OK 4
-#define ST_FEATURES_OK 8
-#define ST_NEEDS_RESET 64
-#define ST_FAILED 128
+/* Register offsets and status bits: Linux's uapi headers (freestanding
+ * #defines), the same the host's device uses. */
+#define R_MAGIC VIRTIO_MMIO_MAGIC_VALUE
+#define R_VERSION VIRTIO_MMIO_VERSION
+#define R_DEVICE_ID VIRTIO_MMIO_DEVICE_ID
+#define R_DEVICE_FEATURES VIRTIO_MMIO_DEVICE_FEATURES
+#define R_DEVICE_FEATURES_SEL VIRTIO_MMIO_DEVICE_FEATURES_SEL
+#define R_DRIVER_FEATURES VIRTIO_MMIO_DRIVER_FEATURES
+#define R_DRIVER_FEATURES_SEL VIRTIO_MMIO_DRIVER_FEATURES_SEL
+#define R_INTERRUPT_STATUS VIRTIO_MMIO_INTERRUPT_STATUS
+#define R_INTERRUPT_ACK VIRTIO_MMIO_INTERRUPT_ACK
+#define R_STATUS VIRTIO_MMIO_STATUS
+#define VIRTIO_MAGIC 0x74726976 /* "virt" */
+#define ST_ACKNOWLEDGE VIRTIO_CONFIG_S_ACKNOWLEDGE
+#define ST_DRIVER VIRTIO_CONFIG_S_DRIVER
+#define ST_DRIVER_OK VIRTIO_CONFIG_S_DRIVER_OK
+#define ST_FEATURES_OK VIRTIO_CONFIG_S_FEATURES_OK
+#define ST_NEEDS_RESET VIRTIO_CONFIG_S_NEEDS_RESET
+#define ST_FAILED VIRTIO_CONFIG_S_FAILED
 
 #define IOAPIC_PHYS 0xfec00000ull
 #define LAPIC_PHYS 0xfee00000ull

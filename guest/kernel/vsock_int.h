@@ -3,19 +3,22 @@
 #ifndef CARVE_VSOCK_INT_H
 #define CARVE_VSOCK_INT_H
 
+#include <linux/virtio_vsock.h>
+
 #include "errno.h"
 #include "virtio.h"
 
-#define OP_REQUEST 1
-#define OP_RESPONSE 2
-#define OP_RST 3
-#define OP_SHUTDOWN 4
-#define OP_RW 5
-#define OP_CREDIT_UPDATE 6
-#define OP_CREDIT_REQUEST 7
-#define SHUT_RCV_F 1
-#define SHUT_SEND_F 2
-#define TYPE_STREAM 1
+/* The wire values: Linux's uapi header, the same the host's device uses. */
+#define OP_REQUEST VIRTIO_VSOCK_OP_REQUEST
+#define OP_RESPONSE VIRTIO_VSOCK_OP_RESPONSE
+#define OP_RST VIRTIO_VSOCK_OP_RST
+#define OP_SHUTDOWN VIRTIO_VSOCK_OP_SHUTDOWN
+#define OP_RW VIRTIO_VSOCK_OP_RW
+#define OP_CREDIT_UPDATE VIRTIO_VSOCK_OP_CREDIT_UPDATE
+#define OP_CREDIT_REQUEST VIRTIO_VSOCK_OP_CREDIT_REQUEST
+#define SHUT_RCV_F VIRTIO_VSOCK_SHUTDOWN_RCV
+#define SHUT_SEND_F VIRTIO_VSOCK_SHUTDOWN_SEND
+#define TYPE_STREAM VIRTIO_VSOCK_TYPE_STREAM
 #define HDR 44
 #define PKT_DATA (PAGE_SIZE - HDR)
 #define VS_RXBUF 16384u
@@ -28,7 +31,8 @@ struct __attribute__((packed)) vhdr {
 	uint16_t type, op;
 	uint32_t flags, buf_alloc, fwd_cnt;
 };
-_Static_assert(sizeof(struct vhdr) == HDR, "virtio_vsock_hdr is 44 bytes");
+_Static_assert(sizeof(struct vhdr) == HDR && sizeof(struct virtio_vsock_hdr) == HDR,
+	       "virtio_vsock_hdr is 44 bytes");
 
 enum vstate { VS_NEW, VS_LISTEN, VS_CONNECTING, VS_CONNECTED, VS_CLOSED };
 

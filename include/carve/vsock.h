@@ -5,12 +5,16 @@
 #ifndef CARVE_VSOCK_H
 #define CARVE_VSOCK_H
 
+#include <linux/virtio_vsock.h>
+#include <linux/vm_sockets.h>
+
 #include "carve/virtio_mmio.h"
 
-/* ---- virtio-vsock (device id 19) ---- */
+/* ---- virtio-vsock (device id 19): the wire values are Linux's uapi ones,
+ * the same the carve kernel's driver uses ---- */
 
-#define VSOCK_CID_HOST 2
-#define VSOCK_CID_PARENT 3
+#define VSOCK_CID_HOST VMADDR_CID_HOST /* 2 */
+#define VSOCK_CID_PARENT 3              /* the parent instance, as on EC2 */
 #define VSOCK_HEARTBEAT_PORT 9000
 #define VSOCK_HEARTBEAT_BYTE 0xB7
 #define VSOCK_QUEUE_SIZE 256
@@ -31,20 +35,23 @@ struct vsock_hdr {
 	uint32_t fwd_cnt;
 } __attribute__((packed));
 #define VSOCK_HDR_SIZE 44
+_Static_assert(sizeof(struct vsock_hdr) == sizeof(struct virtio_vsock_hdr), "Linux's virtio_vsock_hdr");
 
-#define VSOCK_TYPE_STREAM 1
+#define VSOCK_TYPE_STREAM VIRTIO_VSOCK_TYPE_STREAM
 enum vsock_op {
-	VSOCK_OP_INVALID = 0,
-	VSOCK_OP_REQUEST = 1,
-	VSOCK_OP_RESPONSE = 2,
-	VSOCK_OP_RST = 3,
-	VSOCK_OP_SHUTDOWN = 4,
-	VSOCK_OP_RW = 5,
-	VSOCK_OP_CREDIT_UPDATE = 6,
-	VSOCK_OP_CREDIT_REQUEST = 7,
+	VSOCK_OP_INVALID = VIRTIO_VSOCK_OP_INVALID,
+	VSOCK_OP_REQUEST = VIRTIO_VSOCK_OP_REQUEST,
+	VSOCK_OP_RESPONSE = VIRTIO_VSOCK_OP_RESPONSE,
+	VSOCK_OP_RST = VIRTIO_VSOCK_OP_RST,
+	VSOCK_OP_SHUTDOWN = VIRTIO_VSOCK_OP_SHUTDOWN,
+	VSOCK_OP_RW = VIRTIO_VSOCK_OP_RW,
+	VSOCK_OP_CREDIT_UPDATE = VIRTIO_VSOCK_OP_CREDIT_UPDATE,
+	VSOCK_OP_CREDIT_REQUEST = VIRTIO_VSOCK_OP_CREDIT_REQUEST,
 };
-#define VSOCK_SHUTDOWN_RCV 1u   /* the sender will receive no more */
-#define VSOCK_SHUTDOWN_SEND 2u  /* the sender will send no more */
+#define VSOCK_SHUTDOWN_RCV 1u   /* VIRTIO_VSOCK_SHUTDOWN_RCV: the sender will receive no more */
+#define VSOCK_SHUTDOWN_SEND 2u  /* VIRTIO_VSOCK_SHUTDOWN_SEND: the sender will send no more */
+_Static_assert(VSOCK_SHUTDOWN_RCV == VIRTIO_VSOCK_SHUTDOWN_RCV && VSOCK_SHUTDOWN_SEND == VIRTIO_VSOCK_SHUTDOWN_SEND,
+	       "Linux's shutdown flags");
 #define VSOCK_MAX_PKT (64 * 1024) /* largest payload taken from the guest */
 
 struct vsock_config {
