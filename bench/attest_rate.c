@@ -28,8 +28,8 @@ int main(int argc, char **argv)
 	}
 	uint8_t pcr[PCR_LEN];
 	memset(pcr, 0x5c, sizeof(pcr));
-	struct nsm_config cfg = {.module_id = "i-bench-enc0", .pcr0 = pcr, .pcr1 = pcr,
-				 .pcr2 = pcr, .pki = &pki};
+	struct nsm_config cfg = {
+		.module_id = "i-bench-enc0", .pcr0 = pcr, .pcr1 = pcr, .pcr2 = pcr, .pki = &pki};
 	struct nsm *n;
 	if (nsm_create(&n, &cfg, &err) < 0) {
 		fprintf(stderr, "attest_rate: %s\n", err.msg);

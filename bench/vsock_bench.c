@@ -223,7 +223,8 @@ int main(int argc, char **argv)
 		sp = z > sp ? z : sp;
 	}
 	printf("vsock stream throughput, %zu MiB each way, best of %d rounds "
-	       "(device: guest driver simulated in-process)\n", mib, ROUNDS);
+	       "(device: guest driver simulated in-process)\n",
+	       mib, ROUNDS);
 	printf("%-14s %14s %22s %8s\n", "direction", "device MiB/s", "unix socketpair MiB/s", "ratio");
 	printf("%-14s %14.0f %22.0f %8.2f\n", "guest->host", g2h, sp, g2h / sp);
 	printf("%-14s %14.0f %22.0f %8.2f\n", "host->guest", h2g, sp, h2g / sp);

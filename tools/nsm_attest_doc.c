@@ -19,10 +19,7 @@
 #include "carve/pki.h"
 #include "carve/util.h"
 
-static uint64_t fixed_ms(void *ctx)
-{
-	return *(const uint64_t *)ctx;
-}
+static uint64_t fixed_ms(void *ctx) { return *(const uint64_t *)ctx; }
 
 static int die(const char *what)
 {
@@ -33,12 +30,12 @@ static int die(const char *what)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"output", required_argument, 0, 'o'},   {"pcr0", required_argument, 0, '0'},
-		{"pcr1", required_argument, 0, '1'},     {"pcr2", required_argument, 0, '2'},
-		{"pcr8", required_argument, 0, '8'},     {"nonce", required_argument, 0, 'n'},
+		{"output", required_argument, 0, 'o'},    {"pcr0", required_argument, 0, '0'},
+		{"pcr1", required_argument, 0, '1'},      {"pcr2", required_argument, 0, '2'},
+		{"pcr8", required_argument, 0, '8'},      {"nonce", required_argument, 0, 'n'},
 		{"user-data", required_argument, 0, 'u'}, {"public-key", required_argument, 0, 'k'},
 		{"module-id", required_argument, 0, 'm'}, {"debug-mode", no_argument, 0, 'd'},
-		{"time", required_argument, 0, 't'},     {0, 0, 0, 0},
+		{"time", required_argument, 0, 't'},      {0, 0, 0, 0},
 	};
 	uint8_t pcr[9][PCR_LEN];
 	bool have[9] = {0};
@@ -89,8 +86,8 @@ int main(int argc, char **argv)
 	size_t doc_len;
 	int rc = nsm_attest_once(&cfg, flen[1] >= 0 ? fields[1] : NULL, (size_t)(flen[1] > 0 ? flen[1] : 0),
 				 flen[0] >= 0 ? fields[0] : NULL, (size_t)(flen[0] > 0 ? flen[0] : 0),
-				 flen[2] >= 0 ? fields[2] : NULL, (size_t)(flen[2] > 0 ? flen[2] : 0),
-				 &doc, &doc_len, &err);
+				 flen[2] >= 0 ? fields[2] : NULL, (size_t)(flen[2] > 0 ? flen[2] : 0), &doc,
+				 &doc_len, &err);
 	pki_free(&pki);
 	if (rc < 0)
 		return die(err.msg);

@@ -15,8 +15,8 @@
 #include "nsm.h"
 
 static const char *const error_names[] = {
-	"Success", "InvalidArgument", "InvalidIndex", "InvalidResponse", "ReadOnlyIndex",
-	"InvalidOperation", "BufferTooSmall", "InputTooLarge", "InternalError",
+	"Success",          "InvalidArgument", "InvalidIndex",  "InvalidResponse", "ReadOnlyIndex",
+	"InvalidOperation", "BufferTooSmall",  "InputTooLarge", "InternalError",
 };
 
 static int fail(ErrorCode rc)
@@ -49,8 +49,9 @@ static int hex_to_bytes(const char *hex, uint8_t *out, size_t cap)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: nsm-tool describe-nsm|describe-pcr I|extend-pcr I DATA|lock-pcr I|"
-				"lock-pcrs N|attest [--nonce HEX] [--user-data TEXT]|random\n");
+		fprintf(stderr,
+			"usage: nsm-tool describe-nsm|describe-pcr I|extend-pcr I DATA|lock-pcr I|"
+			"lock-pcrs N|attest [--nonce HEX] [--user-data TEXT]|random\n");
 		return 2;
 	}
 	int fd = nsm_lib_init();
@@ -65,7 +66,8 @@ int main(int argc, char **argv)
 		if ((rc = nsm_get_description(fd, &d)) != ERROR_CODE_SUCCESS)
 			return fail(rc);
 		printf("{\"version\": \"%u.%u.%u\", \"module_id\": \"%s\", \"max_pcrs\": %u, \"locked_pcrs\": [",
-		       d.version_major, d.version_minor, d.version_patch, (const char *)d.module_id, d.max_pcrs);
+		       d.version_major, d.version_minor, d.version_patch, (const char *)d.module_id,
+		       d.max_pcrs);
 		for (uint32_t i = 0; i < d.locked_pcrs_len; i++)
 			printf("%s%u", i ? ", " : "", d.locked_pcrs[i]);
 		printf("], \"digest\": \"%s\"}\n", d.digest == DIGEST_SHA384 ? "SHA384" : "other");
@@ -73,7 +75,8 @@ int main(int argc, char **argv)
 		bool lock;
 		uint8_t data[64];
 		uint32_t len = sizeof(data);
-		if ((rc = nsm_describe_pcr(fd, (uint16_t)atoi(argv[2]), &lock, data, &len)) != ERROR_CODE_SUCCESS)
+		if ((rc = nsm_describe_pcr(fd, (uint16_t)atoi(argv[2]), &lock, data, &len)) !=
+		    ERROR_CODE_SUCCESS)
 			return fail(rc);
 		printf("{\"lock\": %s, \"data\": \"", lock ? "true" : "false");
 		for (uint32_t i = 0; i < len; i++)
@@ -97,7 +100,8 @@ int main(int argc, char **argv)
 		int nonce_len = -1;
 		const char *user = NULL;
 		for (int i = 2; i + 1 < argc; i += 2) {
-			if (!strcmp(argv[i], "--nonce") && (nonce_len = hex_to_bytes(argv[i + 1], nonce, sizeof(nonce))) < 0) {
+			if (!strcmp(argv[i], "--nonce") &&
+			    (nonce_len = hex_to_bytes(argv[i + 1], nonce, sizeof(nonce))) < 0) {
 				fprintf(stderr, "nsm-tool: --nonce must be hex\n");
 				return 2;
 			}
@@ -107,8 +111,8 @@ int main(int argc, char **argv)
 		static uint8_t doc[0x3000];
 		uint32_t len = sizeof(doc);
 		rc = nsm_get_attestation_doc(fd, (const uint8_t *)user, user ? (uint32_t)strlen(user) : 0,
-					     nonce_len >= 0 ? nonce : NULL, nonce_len >= 0 ? (uint32_t)nonce_len : 0,
-					     NULL, 0, doc, &len);
+					     nonce_len >= 0 ? nonce : NULL,
+					     nonce_len >= 0 ? (uint32_t)nonce_len : 0, NULL, 0, doc, &len);
 		if (rc != ERROR_CODE_SUCCESS)
 			return fail(rc);
 		print_hex(doc, len);

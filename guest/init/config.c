@@ -53,7 +53,8 @@ void config_load(const char *root, struct config *c, bool unlink_files)
 		fixed_list("sh", &c->argv);
 	}
 	if (c->argv.n == 0 || !c->argv.v[0][0])
-		die(ST_CONFIG, "%s names no program (%s)", cmd, c->argv.n ? "its first line is empty" : "it is empty");
+		die(ST_CONFIG, "%s names no program (%s)", cmd,
+		    c->argv.n ? "its first line is empty" : "it is empty");
 
 	if (!read_lines(env, &c->env)) {
 		warn("no %s: the program's environment is PATH=%s", env, DEFAULT_PATH);

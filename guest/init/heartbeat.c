@@ -87,7 +87,8 @@ void heartbeat(void)
 	if (n == 0)
 		die(ST_HEARTBEAT, "heartbeat: the parent closed the connection without answering");
 	if (b != HEARTBEAT_BYTE)
-		die(ST_HEARTBEAT, "heartbeat: the parent answered 0x%02x, expected 0x%02x", b, HEARTBEAT_BYTE);
+		die(ST_HEARTBEAT, "heartbeat: the parent answered 0x%02x, expected 0x%02x", b,
+		    HEARTBEAT_BYTE);
 	close(fd);
 	say("heartbeat ok");
 }

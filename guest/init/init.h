@@ -36,8 +36,8 @@ enum {
 /* log.c: one line per call on stderr (the console), "carve-init: " first,
  * and on the carve log port (the host's event log) once it is open. */
 void log_set_quiet(bool quiet);
-void log_port_open(void);  /* PID 1 only: ioperm on the log port */
-void log_port_close(void); /* in the program's child: it gets no port access */
+void log_port_open(void);                          /* PID 1 only: ioperm on the log port */
+void log_port_close(void);                         /* in the program's child: it gets no port access */
 void say(const char *fmt, ...) PRINTF_LIKE(1, 2);  /* progress; silenced by carve.quiet */
 void warn(const char *fmt, ...) PRINTF_LIKE(1, 2); /* always shown */
 /* Prints the line and ends the enclave with status (power.c). */

@@ -81,7 +81,8 @@ pid_t launch(const struct config *c)
 			hint = " (the file is there: its interpreter or dynamic loader is not)";
 		else if (r.err == ENOENT && !strchr(prog, '/'))
 			hint = " (not found in PATH)";
-		die(r.err == ENOENT ? ST_NOT_FOUND : ST_CANNOT_EXEC, "exec %s: %s%s", prog, strerror(r.err), hint);
+		die(r.err == ENOENT ? ST_NOT_FOUND : ST_CANNOT_EXEC, "exec %s: %s%s", prog, strerror(r.err),
+		    hint);
 	}
 	say("starting %s (pid %d)", c->argv.v[0], (int)pid);
 	return pid;
@@ -142,7 +143,8 @@ int supervise(pid_t main_pid)
 			if (p < 0 && errno == EINTR)
 				continue;
 			if (p < 0 && errno == ECHILD)
-				die(ST_LAUNCH, "the program (pid %d) is gone but was never reaped", (int)main_pid);
+				die(ST_LAUNCH, "the program (pid %d) is gone but was never reaped",
+				    (int)main_pid);
 			break;
 		}
 		int sig;
@@ -163,8 +165,8 @@ int supervise(pid_t main_pid)
 		}
 		if (sig < 0 && errno == EAGAIN) { /* the deadline passed */
 			if (killed) {
-				warn("program (pid %d) still there %d s after SIGKILL: giving up on it", (int)main_pid,
-				     KILL_WAIT_S);
+				warn("program (pid %d) still there %d s after SIGKILL: giving up on it",
+				     (int)main_pid, KILL_WAIT_S);
 				return 128 + SIGKILL;
 			}
 			warn("program did not stop within %d s: sending SIGKILL", GRACE_S);

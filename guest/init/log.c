@@ -36,17 +36,17 @@ static void to_log_port(const char *line, size_t len)
 {
 #if defined(__x86_64__)
 	if (log_port)
-		__asm__ volatile("rep outsb" : "+S"(line), "+c"(len) : "d"((uint16_t)CARVE_LOG_PORT) : "memory");
+		__asm__ volatile("rep outsb"
+				 : "+S"(line), "+c"(len)
+				 : "d"((uint16_t)CARVE_LOG_PORT)
+				 : "memory");
 #else
 	(void)line;
 	(void)len;
 #endif
 }
 
-void log_set_quiet(bool q)
-{
-	quiet = q;
-}
+void log_set_quiet(bool q) { quiet = q; }
 
 static void vline(bool console, const char *fmt, va_list ap)
 {

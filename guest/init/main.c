@@ -48,8 +48,9 @@ int main(int argc, char **argv)
 	if (getpid() != 1) {
 		if (argc == 3 && !strcmp(argv[1], "--dry-run"))
 			return dry_run(argv[2]);
-		fprintf(stderr, "carve-init is PID 1 of a carve Linux enclave; on its own it only runs as\n"
-				"  %s --dry-run DIR   (DIR: unpacked ramdisks; prints what it would do)\n",
+		fprintf(stderr,
+			"carve-init is PID 1 of a carve Linux enclave; on its own it only runs as\n"
+			"  %s --dry-run DIR   (DIR: unpacked ramdisks; prints what it would do)\n",
 			argc ? argv[0] : "init");
 		return 2;
 	}

@@ -43,9 +43,9 @@ static void load_one(const char *path, bool missing_ok, bool dry)
 		 * (compressed, or another kernel's vermagic), ENOENT an unknown
 		 * symbol (a module it needs comes later in the list or not at all). */
 		die(ST_MODULE, "load module %s: %s%s", path, strerror(e),
-		    e == ENOEXEC ? " (not an uncompressed module for this kernel)"
-		    : e == ENOENT ? " (unknown symbols: is a module it needs listed before it?)"
-				  : "");
+		    e == ENOEXEC          ? " (not an uncompressed module for this kernel)"
+			    : e == ENOENT ? " (unknown symbols: is a module it needs listed before it?)"
+					  : "");
 	}
 	close(fd);
 	say("loaded %.*s", label_len, base);
@@ -74,7 +74,8 @@ void modules_load(const char *root, bool dry)
 			if (!name[0] || name[0] == '#') /* blank lines and comments */
 				continue;
 			if (!cmdenv_module_name_ok(name))
-				die(ST_CONFIG, "%s line %zu: '%.100s' is not the file name of a .ko", path, i + 1, name);
+				die(ST_CONFIG, "%s line %zu: '%.100s' is not the file name of a .ko", path,
+				    i + 1, name);
 			char ko[4096];
 			snprintf(ko, sizeof(ko), "%s%s/%s", root, MODULES_DIR, name);
 			load_one(ko, false, dry);

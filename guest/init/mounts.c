@@ -76,7 +76,7 @@ bool kernel_cmdline_has(const char *word)
 	char *buf = NULL;
 	size_t len = 0;
 	bool has = cmdenv_read_file("/proc/cmdline", 65536, &buf, &len) == 0 &&
-		   cmdenv_cmdline_has(buf, len, word);
+		cmdenv_cmdline_has(buf, len, word);
 	free(buf);
 	umount2("/proc", MNT_DETACH);
 	return has;

@@ -30,10 +30,7 @@ static void drain_console(void)
 	}
 }
 
-void power_set_dry_run(void)
-{
-	dry_run = true;
-}
+void power_set_dry_run(void) { dry_run = true; }
 
 void power_off(int status)
 {

@@ -35,7 +35,10 @@ static bool parse_num(const char **pp, const char *end, uint64_t *out, bool suff
 	if (p == start)
 		return false;
 	if (suffix && p < end) {
-		unsigned shift = *p == 'K' || *p == 'k' ? 10 : *p == 'M' || *p == 'm' ? 20 : *p == 'G' || *p == 'g' ? 30 : 0;
+		unsigned shift = *p == 'K' || *p == 'k' ? 10
+			: *p == 'M' || *p == 'm'        ? 20
+			: *p == 'G' || *p == 'g'        ? 30
+							: 0;
 		if (shift) {
 			if (v > (UINT64_MAX >> shift))
 				return false;
@@ -59,7 +62,8 @@ static void parse_virtio(const char *p, const char *end)
 		return;
 	}
 	if (boot_opts.nvirtio >= MAX_VIRTIO_DEVS) {
-		kprintf("carve: more than %d virtio_mmio.device entries; ignoring the rest\n", MAX_VIRTIO_DEVS);
+		kprintf("carve: more than %d virtio_mmio.device entries; ignoring the rest\n",
+			MAX_VIRTIO_DEVS);
 		return;
 	}
 	boot_opts.virtio[boot_opts.nvirtio++] = (struct virtio_mmio_dev){base, size, (uint32_t)irq};

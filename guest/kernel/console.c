@@ -39,10 +39,7 @@ void console_write(const char *s, size_t n)
 	}
 }
 
-bool console_readable(void)
-{
-	return inb(COM1 + LSR) & LSR_DR;
-}
+bool console_readable(void) { return inb(COM1 + LSR) & LSR_DR; }
 
 size_t console_read(char *buf, size_t n)
 {

@@ -96,7 +96,8 @@ int ramdisk_load(const uint8_t *p, uint64_t len, struct ramdisk *rd)
 		uint32_t mode = f[1], mtime = f[5], size = f[6], namesize = f[11];
 		uint64_t name_off = pos + HDR_LEN;
 		if (namesize == 0 || namesize > 4096 || namesize > len - name_off ||
-		    p[name_off + namesize - 1] != 0 || strnlen((const char *)p + name_off, namesize) != namesize - 1) {
+		    p[name_off + namesize - 1] != 0 ||
+		    strnlen((const char *)p + name_off, namesize) != namesize - 1) {
 			kprintf("carve: initrd: bad cpio name at offset %lu\n", pos);
 			return -1;
 		}

@@ -74,7 +74,8 @@ static int prot_of(uint32_t f)
 }
 
 /* Checks the ELF file and, unless dry, maps its segments. */
-static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entry, uint64_t *phdr_addr, uint16_t *phnum)
+static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entry, uint64_t *phdr_addr,
+		    uint16_t *phnum)
 {
 	const uint8_t *img = vn_bytes(vn);
 	uint64_t size = vn->size;
@@ -98,7 +99,9 @@ static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entr
 	bool have_phdr = false;
 	for (int i = 0; i < eh.phnum; i++) {
 		if (ph[i].type == PT_INTERP)
-			return fail(path, "it is dynamically linked (has PT_INTERP); carve runs static programs", -ENOEXEC);
+			return fail(path,
+				    "it is dynamically linked (has PT_INTERP); carve runs static programs",
+				    -ENOEXEC);
 		if (ph[i].type == PT_PHDR) {
 			phdr_vaddr = ph[i].vaddr;
 			have_phdr = true;
@@ -128,7 +131,8 @@ static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entr
 			continue;
 		uint64_t pad = p->vaddr & ~PAGE_MASK;
 		uint64_t start = p->vaddr + bias - pad;
-		int r = vm_map(start, p->memsz + pad, prot_of(p->flags), vn, p->offset - pad, p->filesz + pad);
+		int r = vm_map(start, p->memsz + pad, prot_of(p->flags), vn, p->offset - pad,
+			       p->filesz + pad);
 		if (r < 0)
 			return fail(path, "out of memory mapping its segments", r);
 		if (!have_phdr && eh.phoff >= p->offset && eh.phoff - p->offset < p->filesz) {
@@ -157,10 +161,16 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 	uint32_t r[4];
 	cpuid(1, 0, r);
 	uint64_t aux[][2] = {
-		{AT_PHDR, phdr}, {AT_PHENT, sizeof(struct phdr)}, {AT_PHNUM, phnum}, {AT_PAGESZ, PAGE_SIZE},
-		{AT_BASE, 0}, {AT_FLAGS, 0}, {AT_ENTRY, entry}, {AT_UID, 0}, {AT_EUID, 0}, {AT_GID, 0},
-		{AT_EGID, 0}, {AT_HWCAP, r[3]}, {AT_HWCAP2, 0}, {AT_CLKTCK, 100}, {AT_SECURE, 0},
-		{AT_RANDOM, 0}, {AT_PLATFORM, 0}, {AT_EXECFN, 0}, {AT_NULL, 0},
+		{AT_PHDR, phdr},   {AT_PHENT, sizeof(struct phdr)},
+		{AT_PHNUM, phnum}, {AT_PAGESZ, PAGE_SIZE},
+		{AT_BASE, 0},      {AT_FLAGS, 0},
+		{AT_ENTRY, entry}, {AT_UID, 0},
+		{AT_EUID, 0},      {AT_GID, 0},
+		{AT_EGID, 0},      {AT_HWCAP, r[3]},
+		{AT_HWCAP2, 0},    {AT_CLKTCK, 100},
+		{AT_SECURE, 0},    {AT_RANDOM, 0},
+		{AT_PLATFORM, 0},  {AT_EXECFN, 0},
+		{AT_NULL, 0},
 	};
 	uint64_t naux = ARRAY_SIZE(aux);
 	uint64_t words = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * naux;
@@ -246,7 +256,8 @@ static int lookup_exec(const char *path, struct vnode **out)
 	struct vnode *vn;
 	int r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &vn);
 	if (r < 0)
-		return fail(path, r == -ENOENT ? "no such file in the ramdisk" : "the path cannot be resolved", r);
+		return fail(path,
+			    r == -ENOENT ? "no such file in the ramdisk" : "the path cannot be resolved", r);
 	if (!vn_is_reg(vn))
 		return fail(path, "not a regular file", -EACCES);
 	if (!(vn->mode & 0111))
@@ -294,8 +305,8 @@ int exec_check(const char *path, struct vnode **out, bool verbose)
 	return check_at(path, out, 0);
 }
 
-static int load_at(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
-		   uint64_t *sp, int depth)
+static int load_at(const char *path, char *const argv[], int argc, char *const envp[], int envc,
+		   uint64_t *entry, uint64_t *sp, int depth)
 {
 	struct vnode *vn;
 	char interp[SCRIPT_LINE], arg[SCRIPT_LINE];
@@ -325,7 +336,10 @@ static int load_at(const char *path, char *const argv[], int argc, char *const e
 	if ((r = vm_map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, NULL, 0, 0)) < 0)
 		return fail(path, "out of memory for its stack", r);
 	if ((r = build_stack(path, argv, argc, envp, envc, *entry, phdr, phnum, sp)) < 0)
-		return fail(path, r == -E2BIG ? "its arguments and environment are too large" : "out of memory for its stack", r);
+		return fail(path,
+			    r == -E2BIG ? "its arguments and environment are too large"
+					: "out of memory for its stack",
+			    r);
 	if (vfs_path(vn, proc.exe, sizeof(proc.exe)) < 0)
 		memcpy(proc.exe, "?", 2);
 	return 0;

@@ -43,7 +43,7 @@ void gdt_init(void)
 	gdt[7] = 0;
 	uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
 	gdt[8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 | ((limit >> 16) & 0xf) << 48 |
-		 ((base >> 24) & 0xff) << 56;
+		((base >> 24) & 0xff) << 56;
 	gdt[9] = base >> 32;
 	tss.rsp[0] = (uint64_t)kstack_top;
 	tss_rsp0_ptr = (uint64_t)&tss + offsetof(struct tss, rsp);

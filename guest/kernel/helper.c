@@ -14,7 +14,7 @@
  * same path works (and is merely unnecessary). */
 #include "proc.h"
 
-#define WIN_SLOTS 256                    /* PD entries 256..511: 512 MiB */
+#define WIN_SLOTS 256 /* PD entries 256..511: 512 MiB */
 #define LARGE (2ull << 20)
 
 extern const char helper_code[], helper_code_end[];
@@ -48,7 +48,8 @@ static uint64_t window_map(uint64_t pa, uint64_t len, uint64_t *nslots)
 	/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
 	 * throws away every shadow entry of the program too. */
 	for (uint64_t i = 0; i < n; i++) {
-		win_pd[256 + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS | (proc.nx ? PTE_NX : 0);
+		win_pd[256 + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS |
+			(proc.nx ? PTE_NX : 0);
 		invlpg(HELPER_WIN_VA + i * LARGE);
 	}
 	*nslots = n;

@@ -16,16 +16,19 @@ struct __attribute__((packed)) gate {
 
 static struct gate idt[256];
 
+/* clang-format off */
 #define STUB(n) extern void trap_stub_##n(void);
 STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10)
 STUB(11) STUB(12) STUB(13) STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20)
 STUB(21) STUB(64) STUB(255)
+	/* clang-format on */
 
-static void set_gate(int v, void (*fn)(void), int dpl, int ist)
+	static void set_gate(int v, void (*fn)(void), int dpl, int ist)
 {
 	uint64_t a = (uint64_t)fn;
-	idt[v] = (struct gate){(uint16_t)a, 0x10, (uint8_t)ist, (uint8_t)(0x8e | dpl << 5), (uint16_t)(a >> 16),
-			       (uint32_t)(a >> 32), 0};
+	idt[v] = (struct gate){
+		(uint16_t)a,         0x10, (uint8_t)ist, (uint8_t)(0x8e | dpl << 5), (uint16_t)(a >> 16),
+		(uint32_t)(a >> 32), 0};
 }
 
 /* The legacy 8259 PICs: KVM routes GSIs below 16 (the virtio devices' lines)
@@ -49,8 +52,8 @@ static void pic_disable(void)
 void idt_init(void)
 {
 	pic_disable();
-	void (*stubs[22])(void) = {trap_stub_0, trap_stub_1, trap_stub_2, trap_stub_3, trap_stub_4,
-				   trap_stub_5, trap_stub_6, trap_stub_7, trap_stub_8, trap_stub_9,
+	void (*stubs[22])(void) = {trap_stub_0,  trap_stub_1,  trap_stub_2,  trap_stub_3,  trap_stub_4,
+				   trap_stub_5,  trap_stub_6,  trap_stub_7,  trap_stub_8,  trap_stub_9,
 				   trap_stub_10, trap_stub_11, trap_stub_12, trap_stub_13, trap_stub_14,
 				   trap_stub_15, trap_stub_16, trap_stub_17, trap_stub_18, trap_stub_19,
 				   trap_stub_20, trap_stub_21};
@@ -68,37 +71,61 @@ void idt_init(void)
 }
 
 /* For drivers' interrupt vectors (virtio.c). */
-void idt_set_irq_gate(int vec, void (*stub)(void))
-{
-	set_gate(vec, stub, 0, 0);
-}
+void idt_set_irq_gate(int vec, void (*stub)(void)) { set_gate(vec, stub, 0, 0); }
 
 static const char *const names[22] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
-	"device not available", "double fault", "coprocessor overrun", "invalid TSS", "segment not present",
-	"stack fault", "general protection", "page fault", "reserved", "x87 floating point",
-	"alignment check", "machine check", "SIMD floating point", "virtualization", "control protection",
+	"divide error",
+	"debug",
+	"NMI",
+	"breakpoint",
+	"overflow",
+	"bound range",
+	"invalid opcode",
+	"device not available",
+	"double fault",
+	"coprocessor overrun",
+	"invalid TSS",
+	"segment not present",
+	"stack fault",
+	"general protection",
+	"page fault",
+	"reserved",
+	"x87 floating point",
+	"alignment check",
+	"machine check",
+	"SIMD floating point",
+	"virtualization",
+	"control protection",
 };
 
 static void dump(const struct trap_frame *tf, uint64_t cr2)
 {
-	kprintf("  vector %lu (%s) error 0x%lx\n", tf->vector, tf->vector < 22 ? names[tf->vector] : "?", tf->error);
-	kprintf("  rip %016lx  rsp %016lx  rflags %08lx  cs %lx ss %lx\n", tf->rip, tf->rsp, tf->rflags, tf->cs, tf->ss);
+	kprintf("  vector %lu (%s) error 0x%lx\n", tf->vector, tf->vector < 22 ? names[tf->vector] : "?",
+		tf->error);
+	kprintf("  rip %016lx  rsp %016lx  rflags %08lx  cs %lx ss %lx\n", tf->rip, tf->rsp, tf->rflags,
+		tf->cs, tf->ss);
 	if (tf->vector == 14)
-		kprintf("  cr2 %016lx (%s, %s, %s mode)\n", cr2, tf->error & 2 ? "write" : tf->error & 16 ? "exec" : "read",
+		kprintf("  cr2 %016lx (%s, %s, %s mode)\n", cr2,
+			tf->error & 2            ? "write"
+				: tf->error & 16 ? "exec"
+						 : "read",
 			tf->error & 1 ? "protection" : "not present", tf->error & 4 ? "user" : "kernel");
 	kprintf("  rax %016lx  rbx %016lx  rcx %016lx  rdx %016lx\n", tf->rax, tf->rbx, tf->rcx, tf->rdx);
 	kprintf("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->r8);
 	kprintf("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", tf->r9, tf->r10, tf->r11, tf->r12);
-	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx  fs  %016lx\n", tf->r13, tf->r14, tf->r15, proc.fs_base);
+	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx  fs  %016lx\n", tf->r13, tf->r14, tf->r15,
+		proc.fs_base);
 }
 
 /* The signal Linux would send for this exception. */
 static int signal_for(uint64_t vec, const char **name)
 {
 	switch (vec) {
-	case 0: case 16: case 19: *name = "SIGFPE"; return 8;
-	case 1: case 3: *name = "SIGTRAP"; return 5;
+	case 0:
+	case 16:
+	case 19: *name = "SIGFPE"; return 8;
+	case 1:
+	case 3: *name = "SIGTRAP"; return 5;
 	case 6: *name = "SIGILL"; return 4;
 	case 17: *name = "SIGBUS"; return 7;
 	default: *name = "SIGSEGV"; return 11;
@@ -134,7 +161,8 @@ void trap_dispatch(struct trap_frame *tf)
 		dump(tf, cr2);
 		proc_exit(128 + signo);
 	}
-	kprintf("carve: kernel panic: %s in the kernel\n", tf->vector < 22 ? names[tf->vector] : "unexpected trap");
+	kprintf("carve: kernel panic: %s in the kernel\n",
+		tf->vector < 22 ? names[tf->vector] : "unexpected trap");
 	dump(tf, cr2);
 	kernel_fail();
 }

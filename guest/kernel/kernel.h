@@ -23,8 +23,8 @@
 #define USER_TOP 0x00007ffffffff000ull /* one guard page below the canonical hole */
 #define DIRECT_MAP_SIZE (4ull << 30)
 
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -104,7 +104,7 @@ struct virtio_mmio_dev {
 	uint32_t irq;
 };
 struct boot_opts {
-	bool debug;            /* carve.debug */
+	bool debug; /* carve.debug */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };
@@ -119,11 +119,11 @@ _Noreturn void kernel_fail(void);
 
 /* ---- mm.c: physical pages and the kernel heap ---- */
 void mm_init(const uint8_t *zero_page, uint64_t reserve_lo, uint64_t reserve_hi);
-uint64_t page_alloc(void);            /* zeroed page, physical address; 0 if none */
-uint64_t pages_alloc(size_t n);       /* n contiguous zeroed pages; 0 if none */
+uint64_t page_alloc(void);      /* zeroed page, physical address; 0 if none */
+uint64_t pages_alloc(size_t n); /* n contiguous zeroed pages; 0 if none */
 void page_free(uint64_t pa);
 void pages_free(uint64_t pa, size_t n);
-void *kmalloc(size_t n);              /* zeroed; NULL if none */
+void *kmalloc(size_t n); /* zeroed; NULL if none */
 void kfree(void *p);
 uint64_t mm_free_bytes(void);
 uint64_t mm_total_bytes(void);
@@ -144,13 +144,14 @@ uint64_t unmap_user_page(uint64_t va);
 uint64_t user_pte(uint64_t va);
 int set_user_pte_flags(uint64_t va, uint64_t flags);
 #define PTE_BORROWED (1ull << 9) /* software bit: the page is the initrd's, never freed */
-void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx), void *ctx);
+void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx),
+		     void *ctx);
 
-uint64_t *user_pd_of(uint64_t va); /* the PD holding va's PDE, created if needed */
+uint64_t *user_pd_of(uint64_t va);    /* the PD holding va's PDE, created if needed */
 uint64_t *user_pte_slot(uint64_t va); /* va's PTE slot, tables created; NULL if none */
 
 /* ---- helper.c: bulk zeroing at CPL3 ---- */
-#define HELPER_REGION 0x7fff80000000ull  /* 1 GiB the program cannot map */
+#define HELPER_REGION 0x7fff80000000ull /* 1 GiB the program cannot map */
 #define HELPER_REGION_END (HELPER_REGION + (1ull << 30))
 #define HELPER_CODE_VA HELPER_REGION
 #define HELPER_WIN_VA (HELPER_REGION + (256ull << 21))
@@ -181,8 +182,8 @@ void gdt_init(void);
 
 /* ---- time.c ---- */
 void time_init(void);
-uint64_t time_ns(void);            /* monotonic since boot */
-uint64_t time_realtime_ns(void);   /* wall clock */
+uint64_t time_ns(void);          /* monotonic since boot */
+uint64_t time_realtime_ns(void); /* wall clock */
 /* Sleeps with HLT until the deadline (monotonic ns) or until wake() returns true. */
 void time_sleep_until(uint64_t deadline_ns, bool (*wake)(void));
 void timer_interrupt(void);
@@ -193,7 +194,8 @@ void random_bytes(void *buf, size_t n);
 
 /* ---- syscall.c ---- */
 void syscall_init(void);
-int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t nr);
+int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+			 uint64_t nr);
 /* Enters user mode; never returns. */
 _Noreturn void enter_user(uint64_t rip, uint64_t rsp);
 

@@ -164,12 +164,8 @@ int kvsnprintf(char *buf, size_t cap, const char *fmt, va_list ap)
 				put(&o, *s++);
 			break;
 		}
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case '%':
-			put(&o, '%');
-			break;
+		case 'c': put(&o, (char)va_arg(ap, int)); break;
+		case '%': put(&o, '%'); break;
 		default:
 			put(&o, '%');
 			if (*fmt)

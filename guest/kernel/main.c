@@ -20,7 +20,10 @@
 
 void kmain(uint64_t zp_phys);
 
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static uint64_t boot_tsc;
 
@@ -123,8 +126,8 @@ void kmain(uint64_t zp_phys)
 	time_init();
 	syscall_init();
 	helper_init();
-	kdebug("carve enclave kernel: %lu MiB RAM, initrd %lu bytes, cmdline \"%s\"\n", mm_total_bytes() >> 20,
-	       rd_len, cmdline);
+	kdebug("carve enclave kernel: %lu MiB RAM, initrd %lu bytes, cmdline \"%s\"\n",
+	       mm_total_bytes() >> 20, rd_len, cmdline);
 
 	vfs_init();
 	struct ramdisk rd = {0};

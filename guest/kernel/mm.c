@@ -28,8 +28,8 @@ struct range {
 
 static struct range ranges[MAX_RANGES];
 static int nranges, cur_range;
-static uint64_t bump;          /* next fresh page in ranges[cur_range] */
-static uint64_t free_list;     /* physical address of the first free page, 0 if none */
+static uint64_t bump;      /* next fresh page in ranges[cur_range] */
+static uint64_t free_list; /* physical address of the first free page, 0 if none */
 #define RUN_MAX 32
 static uint64_t run_list[RUN_MAX + 1]; /* freed runs by length; a run's first page links the next */
 static uint64_t free_pages, total_pages;
@@ -61,7 +61,10 @@ static void add_minus(uint64_t s, uint64_t e, const struct range *res, int nres)
 		add_range(s, e);
 }
 
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 void mm_init(const uint8_t *zp, uint64_t initrd_lo, uint64_t initrd_hi)

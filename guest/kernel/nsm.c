@@ -123,8 +123,8 @@ static bool cbor_map1(const uint8_t **p, const uint8_t *end, const char *key)
 {
 	int mt;
 	uint32_t a, kl = (uint32_t)strlen(key);
-	if (!cbor_head(p, end, &mt, &a) || mt != 5 || a != 1 || !cbor_head(p, end, &mt, &a) || mt != 3 || a != kl ||
-	    (uint64_t)(end - *p) < kl || memcmp(*p, key, kl))
+	if (!cbor_head(p, end, &mt, &a) || mt != 5 || a != 1 || !cbor_head(p, end, &mt, &a) || mt != 3 ||
+	    a != kl || (uint64_t)(end - *p) < kl || memcmp(*p, key, kl))
 		return false;
 	*p += kl;
 	return true;

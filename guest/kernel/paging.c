@@ -8,11 +8,7 @@ extern uint64_t boot_pml4[512];
 
 static uint64_t cr3_phys;
 
-static void flush_all(void)
-{
-	__asm__ volatile("mov %0, %%cr3" : : "r"(cr3_phys) : "memory");
-}
-
+static void flush_all(void) { __asm__ volatile("mov %0, %%cr3" : : "r"(cr3_phys) : "memory"); }
 
 void paging_init(void)
 {
@@ -54,10 +50,7 @@ int map_user_page(uint64_t va, uint64_t pa, uint64_t flags)
 	return 0;
 }
 
-uint64_t *user_pte_slot(uint64_t va)
-{
-	return va < USER_TOP ? walk(va, true) : NULL;
-}
+uint64_t *user_pte_slot(uint64_t va) { return va < USER_TOP ? walk(va, true) : NULL; }
 
 uint64_t *user_pd_of(uint64_t va)
 {
@@ -122,7 +115,8 @@ static void walk_level(uint64_t *table, int shift, uint64_t base, uint64_t start
 	}
 }
 
-void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx), void *ctx)
+void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx),
+		     void *ctx)
 {
 	/* Only the lower half: PML4 entries 0-255. */
 	for (int i = 0; i < 256; i++) {

@@ -26,7 +26,7 @@
 #define PIE_BASE 0x555555554000ull
 
 struct vma {
-	uint64_t start, end;   /* page-aligned */
+	uint64_t start, end; /* page-aligned */
 	int prot;
 	/* File-backed: the byte at address a is file[off + (a - start)] while
 	 * that is below flen, zero beyond (ELF bss, the tail of a file). */
@@ -39,11 +39,11 @@ struct vma {
 #define FD_CLOEXEC 1
 
 struct file {
-	struct vnode *vn;      /* NULL for pipes */
+	struct vnode *vn; /* NULL for pipes */
 	uint64_t pos;
-	int flags;             /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
+	int flags; /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
 	int refs;
-	struct pipe *pipe;     /* pipes */
+	struct pipe *pipe; /* pipes */
 	bool pipe_write;
 	struct vsock_sock *sock; /* AF_VSOCK sockets (sys_net.c) */
 };
@@ -59,7 +59,7 @@ struct process {
 	uint64_t fs_base;
 	uint64_t tid_address;
 	uint32_t umask;
-	bool nx;                /* EFER.NXE is on */
+	bool nx; /* EFER.NXE is on */
 };
 
 extern struct process proc;
@@ -86,8 +86,8 @@ uint64_t vm_brk(uint64_t want);
 /* ---- exec.c ---- */
 /* Loads path as a static ELF program with argv/envp; returns the entry and
  * user stack pointer. Negative errno on failure, with a message printed. */
-int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc,
-	      uint64_t *entry, uint64_t *sp);
+int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
+	      uint64_t *sp);
 
 /* Checks that path names a runnable static ELF program (printing why not). */
 int exec_check(const char *path, struct vnode **out, bool verbose);

@@ -123,14 +123,9 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH))
 		return -EBADF;
 	switch (v->dev) {
-	case DEV_NULL:
-		return 0;
-	case DEV_ZERO:
-		memset((void *)buf, 0, len);
-		return (int64_t)len;
-	case DEV_URANDOM:
-		random_bytes((void *)buf, len);
-		return (int64_t)len;
+	case DEV_NULL: return 0;
+	case DEV_ZERO: memset((void *)buf, 0, len); return (int64_t)len;
+	case DEV_URANDOM: random_bytes((void *)buf, len); return (int64_t)len;
 	case DEV_CONSOLE:
 		if (!len)
 			return 0;
@@ -140,12 +135,9 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 			time_sleep_until(UINT64_MAX, console_has_input);
 		}
 		return (int64_t)console_read((char *)buf, len);
-	case DEV_VSOCK:
-		return vs_recv(f->sock, (void *)buf, len, f->flags & O_NONBLOCK, false);
-	case DEV_NSM:
-		return -EINVAL;
-	default:
-		break;
+	case DEV_VSOCK: return vs_recv(f->sock, (void *)buf, len, f->flags & O_NONBLOCK, false);
+	case DEV_NSM: return -EINVAL;
+	default: break;
 	}
 	if (vn_is_dir(v))
 		return -EISDIR;
@@ -169,17 +161,11 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	switch (v->dev) {
 	case DEV_NULL:
 	case DEV_ZERO:
-	case DEV_URANDOM:
-		return (int64_t)len;
-	case DEV_CONSOLE:
-		console_write((const char *)buf, len);
-		return (int64_t)len;
-	case DEV_VSOCK:
-		return vs_send(f->sock, (const void *)buf, len, f->flags & O_NONBLOCK);
-	case DEV_NSM:
-		return -EINVAL;
-	default:
-		break;
+	case DEV_URANDOM: return (int64_t)len;
+	case DEV_CONSOLE: console_write((const char *)buf, len); return (int64_t)len;
+	case DEV_VSOCK: return vs_send(f->sock, (const void *)buf, len, f->flags & O_NONBLOCK);
+	case DEV_NSM: return -EINVAL;
+	default: break;
 	}
 	if (f->flags & O_APPEND)
 		*pos = v->size;
@@ -259,7 +245,8 @@ static int64_t do_iov(uint64_t fd, uint64_t uiov, uint64_t cnt, bool write)
 			continue;
 		if (user_ok(iv.base, iv.len, !write) < 0)
 			return total ? total : -EFAULT;
-		int64_t r = write ? file_write(f, iv.base, iv.len, &f->pos) : file_read(f, iv.base, iv.len, &f->pos);
+		int64_t r = write ? file_write(f, iv.base, iv.len, &f->pos)
+				  : file_read(f, iv.base, iv.len, &f->pos);
 		if (r < 0)
 			return total ? total : r;
 		total += r;
@@ -567,7 +554,8 @@ SYSCALL(fchdir)
 }
 
 /* The parent directory and last name of a user path relative to dirfd. */
-static int parent_of(int64_t dirfd, uint64_t upath, char *path, struct vnode **parent, const char **name, size_t *n)
+static int parent_of(int64_t dirfd, uint64_t upath, char *path, struct vnode **parent, const char **name,
+		     size_t *n)
 {
 	int r = get_path(upath, path, false);
 	struct vnode *dir;
@@ -781,7 +769,7 @@ SYSCALL(fcntl)
 	if (!f)
 		return -EBADF;
 	switch (a1) {
-	case 0:    /* F_DUPFD */
+	case 0: /* F_DUPFD */
 	case 1030: /* F_DUPFD_CLOEXEC */ {
 		if (a2 >= MAX_FDS)
 			return -EINVAL;
@@ -790,21 +778,19 @@ SYSCALL(fcntl)
 			f->refs++;
 		return fd;
 	}
-	case 1: /* F_GETFD */
-		return proc.fd_flags[a0];
-	case 2: /* F_SETFD */
-		proc.fd_flags[a0] = a2 & FD_CLOEXEC;
-		return 0;
-	case 3: /* F_GETFL */
-		return f->flags & ~O_CLOEXEC;
+	case 1: /* F_GETFD */ return proc.fd_flags[a0];
+	case 2: /* F_SETFD */ proc.fd_flags[a0] = a2 & FD_CLOEXEC; return 0;
+	case 3: /* F_GETFL */ return f->flags & ~O_CLOEXEC;
 	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK change */
 		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | ((int)a2 & (O_APPEND | O_NONBLOCK));
 		return 0;
-	case 5: case 6: case 7: /* F_GETLK, F_SETLK, F_SETLKW: one process, no contention */
-	case 36: case 37: case 38:
-		return 0;
-	default:
-		return -EINVAL;
+	case 5:
+	case 6:
+	case 7: /* F_GETLK, F_SETLK, F_SETLKW: one process, no contention */
+	case 36:
+	case 37:
+	case 38: return 0;
+	default: return -EINVAL;
 	}
 }
 
@@ -854,8 +840,7 @@ SYSCALL(ioctl)
 	case TCSETSW:
 	case TCSETSF:
 	case TIOCSPGRP:
-	case TIOCSWINSZ:
-		return 0;
+	case TIOCSWINSZ: return 0;
 	case TIOCGPGRP: {
 		int pg = 1;
 		return copy_to_user(a2, &pg, sizeof(pg));
@@ -864,8 +849,7 @@ SYSCALL(ioctl)
 		uint16_t ws[4] = {24, 80, 0, 0};
 		return copy_to_user(a2, ws, sizeof(ws));
 	}
-	default:
-		return -ENOTTY;
+	default: return -ENOTTY;
 	}
 }
 

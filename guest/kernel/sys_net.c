@@ -46,10 +46,10 @@ static struct vsock_sock *sock_of(uint64_t fd, struct file **fp)
 		*fp = f;
 	return f && f->vn->dev == DEV_VSOCK ? f->sock : NULL;
 }
-#define GET_SOCK(fd)                                         \
-	struct file *f;                                      \
-	struct vsock_sock *s = sock_of(fd, &f);              \
-	if (!s)                                              \
+#define GET_SOCK(fd)                            \
+	struct file *f;                         \
+	struct vsock_sock *s = sock_of(fd, &f); \
+	if (!s)                                 \
 		return f ? -ENOTSOCK : -EBADF;
 
 static int get_addr(uint64_t uaddr, uint64_t len, struct sockaddr_vm *a)
@@ -172,7 +172,8 @@ SYSCALL(shutdown)
 	return vs_shutdown(s, (int)a1);
 }
 
-static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t len, uint64_t flags, bool send)
+static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t len, uint64_t flags,
+		    bool send)
 {
 	if (user_ok(buf, len, !send) < 0)
 		return -EFAULT;
@@ -273,7 +274,8 @@ SYSCALL(getsockopt)
 		case SO_ERROR: v = vs_take_error(s); break;
 		case SO_DOMAIN: v = AF_VSOCK; break;
 		case SO_PROTOCOL: v = 0; break;
-		case SO_SNDBUF: case SO_RCVBUF: v = 16384; break;
+		case SO_SNDBUF:
+		case SO_RCVBUF: v = 16384; break;
 		case SO_ACCEPTCONN: v = vs_listening(s); break;
 		default: return -ENOPROTOOPT;
 		}
@@ -285,22 +287,15 @@ SYSCALL(getsockopt)
 	switch (a2) {
 	case SO_VM_SOCKETS_BUFFER_SIZE:
 	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
-	case SO_VM_SOCKETS_BUFFER_MAX_SIZE:
-		q = 16384;
-		return put_opt(a3, a4, &q, sizeof(q));
-	case SO_VM_SOCKETS_PEER_HOST_VM_ID:
-		v = -1;
-		return put_opt(a3, a4, &v, sizeof(v));
-	case SO_VM_SOCKETS_TRUSTED:
-		v = 1;
-		return put_opt(a3, a4, &v, sizeof(v));
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE: q = 16384; return put_opt(a3, a4, &q, sizeof(q));
+	case SO_VM_SOCKETS_PEER_HOST_VM_ID: v = -1; return put_opt(a3, a4, &v, sizeof(v));
+	case SO_VM_SOCKETS_TRUSTED: v = 1; return put_opt(a3, a4, &v, sizeof(v));
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW: {
 		uint64_t ns = vs_connect_timeout(s), tv[2] = {ns / 1000000000u, ns % 1000000000u / 1000};
 		return put_opt(a3, a4, tv, sizeof(tv));
 	}
-	default:
-		return -ENOPROTOOPT;
+	default: return -ENOPROTOOPT;
 	}
 }
 

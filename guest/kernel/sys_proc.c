@@ -31,10 +31,10 @@ SYSCALL(getgroups) { return 0; }
 SYSCALL(sched_yield) { return 0; }
 
 static const char *const signames[32] = {
-	"0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL",
-	"SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT",
-	"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
-	"SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+	"0",         "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
+	"SIGFPE",    "SIGKILL", "SIGUSR1",   "SIGSEGV", "SIGUSR2",  "SIGPIPE", "SIGALRM", "SIGTERM",
+	"SIGSTKFLT", "SIGCHLD", "SIGCONT",   "SIGSTOP", "SIGTSTP",  "SIGTTIN", "SIGTTOU", "SIGURG",
+	"SIGXCPU",   "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO",   "SIGPWR",  "SIGSYS",
 };
 
 /* The handlers the program installed (reported by rt_sigaction, not run). */
@@ -62,7 +62,8 @@ static int64_t self_signal(uint64_t sig)
 	/* Default actions that do nothing, or SIG_IGN: the signal is dropped. */
 	if (handler == 1 || (handler == 0 && (sig == 17 || sig == 18 || sig == 23 || sig == 28)))
 		return 0;
-	kprintf("carve: %s killed by %s (sent by itself)\n", proc.exe, sig < 32 ? signames[sig] : "a real-time signal");
+	kprintf("carve: %s killed by %s (sent by itself)\n", proc.exe,
+		sig < 32 ? signames[sig] : "a real-time signal");
 	proc_exit(128 + (int)sig);
 }
 
@@ -126,16 +127,13 @@ SYSCALL(arch_prctl)
 		proc.fs_base = a1;
 		wrmsr(MSR_FS_BASE, a1);
 		return 0;
-	case ARCH_GET_FS:
-		return copy_to_user(a1, &proc.fs_base, 8);
-	case ARCH_SET_GS:
-		return -EINVAL;
+	case ARCH_GET_FS: return copy_to_user(a1, &proc.fs_base, 8);
+	case ARCH_SET_GS: return -EINVAL;
 	case ARCH_GET_GS: {
 		uint64_t z = 0;
 		return copy_to_user(a1, &z, 8);
 	}
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -186,8 +184,8 @@ struct rlimit {
 };
 
 static struct rlimit limits[16] = {
-	[3] = {8ull << 20, ~0ull},  /* RLIMIT_STACK */
-	[7] = {MAX_FDS, MAX_FDS},   /* RLIMIT_NOFILE */
+	[3] = {8ull << 20, ~0ull}, /* RLIMIT_STACK */
+	[7] = {MAX_FDS, MAX_FDS},  /* RLIMIT_NOFILE */
 };
 
 static void init_limits(void)

@@ -8,14 +8,18 @@
 static int clock_now(uint64_t id, uint64_t *ns)
 {
 	switch (id) {
-	case 0: case 5: case 8: case 11: /* REALTIME, _COARSE, _ALARM, TAI */
-		*ns = time_realtime_ns();
-		return 0;
-	case 1: case 2: case 3: case 4: case 6: case 7: case 9:
-		*ns = time_ns();
-		return 0;
-	default:
-		return -EINVAL;
+	case 0:
+	case 5:
+	case 8:
+	case 11: /* REALTIME, _COARSE, _ALARM, TAI */ *ns = time_realtime_ns(); return 0;
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 6:
+	case 7:
+	case 9: *ns = time_ns(); return 0;
+	default: return -EINVAL;
 	}
 }
 
@@ -68,7 +72,8 @@ static int get_ts(uint64_t uts, uint64_t *ns)
 		return -EFAULT;
 	if (ts[0] < 0 || ts[1] < 0 || (uint64_t)ts[1] >= NSEC)
 		return -EINVAL;
-	*ns = (uint64_t)ts[0] > UINT64_MAX / NSEC / 2 ? UINT64_MAX / 2 : (uint64_t)ts[0] * NSEC + (uint64_t)ts[1];
+	*ns = (uint64_t)ts[0] > UINT64_MAX / NSEC / 2 ? UINT64_MAX / 2
+						      : (uint64_t)ts[0] * NSEC + (uint64_t)ts[1];
 	return 0;
 }
 
@@ -206,7 +211,8 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 		uint64_t now = time_ns();
 		if (count || now >= deadline) {
 			uint64_t zero[MAX_FDS / 64] = {0};
-			if ((ur && copy_to_user(ur, orr, words * 8) < 0) || (uw && copy_to_user(uw, ow, words * 8) < 0) ||
+			if ((ur && copy_to_user(ur, orr, words * 8) < 0) ||
+			    (uw && copy_to_user(uw, ow, words * 8) < 0) ||
 			    (ue && copy_to_user(ue, zero, words * 8) < 0))
 				return -EFAULT;
 			return count;

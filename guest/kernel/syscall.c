@@ -49,7 +49,8 @@ void syscall_init(void)
 	wrmsr(MSR_FMASK, FMASK_BITS);
 }
 
-int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, uint64_t nr)
+int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+			 uint64_t nr)
 {
 	if (nr < NR_MAX && table[nr])
 		return table[nr](a0, a1, a2, a3, a4, a5);
@@ -58,7 +59,8 @@ int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uin
 	if (boot_opts.debug && (nr >= NR_MAX || !(logged[nr / 8] & (1 << (nr % 8))))) {
 		if (nr < NR_MAX)
 			logged[nr / 8] |= (uint8_t)(1 << (nr % 8));
-		kdebug("unimplemented system call %lu (args %lx %lx %lx); returning ENOSYS\n", nr, a0, a1, a2);
+		kdebug("unimplemented system call %lu (args %lx %lx %lx); returning ENOSYS\n", nr, a0, a1,
+		       a2);
 	}
 	return -ENOSYS;
 }

@@ -11,6 +11,8 @@
 
 /* By number, each under its own (Linux's) name, even where two share a
  * body: the table says which call is which. */
+/* A few calls to a row reads better than one to a line. */
+/* clang-format off */
 #define SYSCALL_LIST(X)                                                                         \
 	X(0, read) X(1, write) X(2, open) X(3, close) X(4, stat) X(5, fstat) X(6, lstat)        \
 	X(7, poll) X(8, lseek) X(9, mmap) X(10, mprotect) X(11, munmap) X(12, brk)              \
@@ -40,6 +42,7 @@
 	X(269, faccessat) X(270, pselect6) X(271, ppoll) X(273, set_robust_list)                \
 	X(288, accept4) X(292, dup3) X(302, prlimit64) X(316, renameat2) X(318, getrandom)      \
 	X(325, mlock2) X(332, statx) X(334, rseq) X(439, faccessat2)
+/* clang-format on */
 
 #define DECLARE(nr, name) SYSCALL(name);
 SYSCALL_LIST(DECLARE)

@@ -39,7 +39,10 @@ static volatile struct wall_clock wall;
 static bool have_pvclock, have_deadline;
 static uint64_t hz, tsc0, boot_wall_ns, lapic_per_ms;
 
-static volatile uint32_t *lapic(uint32_t reg) { return (volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + reg); }
+static volatile uint32_t *lapic(uint32_t reg)
+{
+	return (volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + reg);
+}
 
 uint64_t tsc_hz(void) { return hz; }
 
@@ -138,7 +141,8 @@ void time_init(void)
 static void arm(uint64_t ns_from_now)
 {
 	if (have_deadline) {
-		wrmsr(MSR_TSC_DEADLINE, rdtsc() + (uint64_t)((unsigned __int128)ns_from_now * hz / 1000000000u) + 1);
+		wrmsr(MSR_TSC_DEADLINE,
+		      rdtsc() + (uint64_t)((unsigned __int128)ns_from_now * hz / 1000000000u) + 1);
 	} else {
 		uint64_t count = ns_from_now / 1000 * lapic_per_ms / 1000 + 1;
 		*lapic(LAPIC_TIMER_INIT) = (uint32_t)MIN(count, 0xffffffffull);
@@ -166,7 +170,4 @@ void time_sleep_until(uint64_t deadline, bool (*wake)(void))
 		*lapic(LAPIC_TIMER_INIT) = 0;
 }
 
-void timer_interrupt(void)
-{
-	*lapic(LAPIC_EOI) = 0;
-}
+void timer_interrupt(void) { *lapic(LAPIC_EOI) = 0; }

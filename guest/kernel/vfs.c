@@ -209,7 +209,8 @@ int vfs_lookup(struct vnode *dir, const char *path, int flags, struct vnode **ou
 	return lookup(dir, path, flags, out, &depth);
 }
 
-int vfs_lookup_parent(struct vnode *dir, const char *path, struct vnode **parent, const char **name, size_t *nlen)
+int vfs_lookup_parent(struct vnode *dir, const char *path, struct vnode **parent, const char **name,
+		      size_t *nlen)
 {
 	size_t len = strlen(path);
 	while (len > 1 && path[len - 1] == '/')
@@ -327,10 +328,7 @@ static int reserve(struct vnode *v, uint64_t want)
 	return 0;
 }
 
-int vfs_make_writable(struct vnode *v)
-{
-	return v->data ? 0 : reserve(v, v->size);
-}
+int vfs_make_writable(struct vnode *v) { return v->data ? 0 : reserve(v, v->size); }
 
 int vfs_truncate(struct vnode *v, uint64_t size)
 {

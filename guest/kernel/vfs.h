@@ -15,19 +15,19 @@
 
 struct vnode {
 	char name[256];
-	uint32_t mode;            /* type and permission bits */
+	uint32_t mode; /* type and permission bits */
 	uint32_t uid, gid;
 	uint64_t ino;
-	uint64_t mtime;           /* seconds since the epoch */
-	struct vnode *parent;     /* a directory's parent; the root is its own */
-	struct vnode *children;   /* directories: first child */
-	struct vnode *next;       /* next sibling */
-	const uint8_t *rodata;    /* ramdisk contents (NULL once copied to memory) */
-	uint8_t *data;            /* in-memory contents (kmalloc) */
+	uint64_t mtime;         /* seconds since the epoch */
+	struct vnode *parent;   /* a directory's parent; the root is its own */
+	struct vnode *children; /* directories: first child */
+	struct vnode *next;     /* next sibling */
+	const uint8_t *rodata;  /* ramdisk contents (NULL once copied to memory) */
+	uint8_t *data;          /* in-memory contents (kmalloc) */
 	uint64_t size, cap;
-	int refs;                 /* open files and mappings */
+	int refs; /* open files and mappings */
 	bool unlinked;
-	int dev;                  /* character devices: DEV_* */
+	int dev; /* character devices: DEV_* */
 };
 
 enum { DEV_NONE, DEV_NULL, DEV_ZERO, DEV_CONSOLE, DEV_URANDOM, DEV_NSM, DEV_VSOCK };
@@ -43,12 +43,13 @@ void vfs_init(void);
  * missing parent directories. Later entries replace earlier ones. */
 int vfs_add_ramdisk(const char *path, uint32_t mode, const uint8_t *data, uint64_t size, uint64_t mtime);
 
-#define LOOKUP_FOLLOW 1   /* follow a symlink in the last component */
-#define LOOKUP_PARENT 2   /* return the parent dir and the last name */
+#define LOOKUP_FOLLOW 1 /* follow a symlink in the last component */
+#define LOOKUP_PARENT 2 /* return the parent dir and the last name */
 /* Resolves path from dir (absolute paths from /). Returns 0 or -errno. */
 int vfs_lookup(struct vnode *dir, const char *path, int flags, struct vnode **out);
 /* The parent directory and last component of path (name points into path). */
-int vfs_lookup_parent(struct vnode *dir, const char *path, struct vnode **parent, const char **name, size_t *nlen);
+int vfs_lookup_parent(struct vnode *dir, const char *path, struct vnode **parent, const char **name,
+		      size_t *nlen);
 struct vnode *vfs_child(struct vnode *dir, const char *name, size_t n);
 int vfs_create(struct vnode *dir, const char *name, size_t n, uint32_t mode, struct vnode **out);
 int vfs_unlink(struct vnode *dir, const char *name, size_t n, bool rmdir);

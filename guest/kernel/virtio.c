@@ -79,7 +79,8 @@ void virtio_irq(void)
 
 static void ioapic_route(uint32_t gsi, uint8_t vec)
 {
-	volatile uint32_t *sel = phys_to_virt(IOAPIC_PHYS), *win = (volatile uint32_t *)((uint8_t *)sel + 0x10);
+	volatile uint32_t *sel = phys_to_virt(IOAPIC_PHYS),
+			  *win = (volatile uint32_t *)((uint8_t *)sel + 0x10);
 	uint32_t apic_id = *(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0x20) >> 24;
 	*sel = 1; /* IOAPICVER: bits 16-23 = last redirection entry */
 	if (gsi > ((*win >> 16) & 0xff)) {
@@ -129,7 +130,8 @@ void devices_init(void)
 	for (int i = 0; i < boot_opts.nvirtio; i++) {
 		const struct virtio_mmio_dev *s = &boot_opts.virtio[i];
 		if (s->size < 0x200 || s->base + s->size > DIRECT_MAP_SIZE) {
-			kprintf("carve: virtio-mmio slot at 0x%lx is outside the mapped memory; skipped\n", s->base);
+			kprintf("carve: virtio-mmio slot at 0x%lx is outside the mapped memory; skipped\n",
+				s->base);
 			continue;
 		}
 		struct vdev *d = &devs[ndevs];
@@ -148,7 +150,8 @@ void devices_init(void)
 		if (r == 0)
 			r = d->id == VIRTIO_ID_NSM ? nsm_attach(d) : vsock_attach(d);
 		if (r < 0) {
-			kprintf("carve: virtio device %u at 0x%lx failed to start (error %d)\n", d->id, s->base, r);
+			kprintf("carve: virtio device %u at 0x%lx failed to start (error %d)\n", d->id,
+				s->base, r);
 			vdev_write(d, R_STATUS, ST_FAILED);
 			continue;
 		}
@@ -164,7 +167,8 @@ void devices_init(void)
 	if (vsock_present()) {
 		int r = vsock_heartbeat();
 		if (r < 0) {
-			kprintf("carve: heartbeat to the parent (vsock CID 3 port 9000) failed: error %d\n", -r);
+			kprintf("carve: heartbeat to the parent (vsock CID 3 port 9000) failed: error %d\n",
+				-r);
 			proc_exit(1);
 		}
 		kdebug("heartbeat: ok\n");

@@ -15,15 +15,15 @@
 #define VIRTIO_ID_NSM 33
 
 struct vdev {
-	volatile uint8_t *regs;    /* the 4 KiB register window, uncached */
+	volatile uint8_t *regs; /* the 4 KiB register window, uncached */
 	uint32_t id, gsi;
-	bool broken;               /* the device returned something impossible */
+	bool broken; /* the device returned something impossible */
 };
 
 struct vbuf {
 	uint64_t pa;
 	uint32_t len;
-	bool writable;             /* device writes it */
+	bool writable; /* device writes it */
 };
 
 struct virtq {
@@ -33,8 +33,8 @@ struct virtq {
 	struct vavail *avail;
 	struct vused *used;
 	uint16_t free_head, nfree, last_used;
-	void *token[64];           /* per chain head; NULL when free */
-	uint32_t cap[64];          /* writable bytes of the chain at that head */
+	void *token[64];  /* per chain head; NULL when free */
+	uint32_t cap[64]; /* writable bytes of the chain at that head */
 };
 #define VIRTQ_MAX 64
 

@@ -53,8 +53,13 @@ int virtq_setup(struct vdev *d, uint16_t idx, struct virtq *q)
 	if (!pa)
 		return -ENOMEM;
 	uint8_t *p = phys_to_virt(pa);
-	*q = (struct virtq){.dev = d, .idx = idx, .num = num, .desc = (struct vdesc *)p,
-			    .avail = (struct vavail *)(p + 1024), .used = (struct vused *)(p + 2048), .nfree = num};
+	*q = (struct virtq){.dev = d,
+			    .idx = idx,
+			    .num = num,
+			    .desc = (struct vdesc *)p,
+			    .avail = (struct vavail *)(p + 1024),
+			    .used = (struct vused *)(p + 2048),
+			    .nfree = num};
 	for (uint16_t i = 0; i < num; i++)
 		q->desc[i].next = (uint16_t)(i + 1);
 	vdev_write(d, R_QUEUE_NUM, num);
@@ -78,7 +83,8 @@ int virtq_add(struct virtq *q, const struct vbuf *b, int n, void *token)
 		struct vdesc *dsc = &q->desc[i];
 		dsc->addr = b[k].pa;
 		dsc->len = b[k].len;
-		dsc->flags = (uint16_t)((b[k].writable ? VIRTQ_DESC_F_WRITE : 0) | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
+		dsc->flags = (uint16_t)((b[k].writable ? VIRTQ_DESC_F_WRITE : 0) |
+					(k + 1 < n ? VIRTQ_DESC_F_NEXT : 0));
 		if (b[k].writable)
 			cap += b[k].len;
 		if (k + 1 < n)

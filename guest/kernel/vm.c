@@ -124,7 +124,8 @@ int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t of
 		return r;
 	if (proc.nvmas >= MAX_VMAS)
 		return -ENOMEM;
-	struct vma v = {.start = start, .end = start + len, .prot = prot, .vn = vn, .off = off, .flen = vn ? flen : 0};
+	struct vma v = {
+		.start = start, .end = start + len, .prot = prot, .vn = vn, .off = off, .flen = vn ? flen : 0};
 	int i = 0;
 	while (i < proc.nvmas && proc.vmas[i].start < start)
 		i++;

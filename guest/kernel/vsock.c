@@ -19,8 +19,8 @@
  * PVM hosts: per packet, one header check and one copy. */
 #include "vsock_int.h"
 
-#define NRX 32                            /* rx buffers kept posted */
-#define NEV 4                             /* event buffers */
+#define NRX 32                             /* rx buffers kept posted */
+#define NEV 4                              /* event buffers */
 #define TX_WAIT_NS (10ull * 1000000000ull) /* for a free tx page */
 
 static struct vdev *vs_dev;
@@ -40,7 +40,8 @@ int vsock_attach(struct vdev *d)
 	if (vs_dev)
 		return -EBUSY;
 	int r;
-	if ((r = virtq_setup(d, 0, &rxq)) < 0 || (r = virtq_setup(d, 1, &txq)) < 0 || (r = virtq_setup(d, 2, &evq)) < 0)
+	if ((r = virtq_setup(d, 0, &rxq)) < 0 || (r = virtq_setup(d, 1, &txq)) < 0 ||
+	    (r = virtq_setup(d, 2, &evq)) < 0)
 		return r;
 	/* Config space: guest_cid, u64 little-endian, read as two halves;
 	 * ConfigGeneration (0xfc) unchanged across them means one value. */
@@ -149,15 +150,21 @@ static struct pkt *tx_get(void)
 	}
 }
 
-int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
-		   struct vsock_sock *s, const void *data, uint32_t len)
+int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags, struct vsock_sock *s,
+	    const void *data, uint32_t len)
 {
 	struct pkt *p = tx_get();
 	if (!p)
 		return -EIO;
 	struct vhdr *h = phys_to_virt(p->pa);
-	*h = (struct vhdr){.src_cid = guest_cid, .dst_cid = dcid, .src_port = sport, .dst_port = dport, .len = len,
-			   .type = TYPE_STREAM, .op = op, .flags = flags};
+	*h = (struct vhdr){.src_cid = guest_cid,
+			   .dst_cid = dcid,
+			   .src_port = sport,
+			   .dst_port = dport,
+			   .len = len,
+			   .type = TYPE_STREAM,
+			   .op = op,
+			   .flags = flags};
 	if (s) {
 		h->buf_alloc = VS_RXBUF;
 		h->fwd_cnt = s->fwd_cnt;
@@ -191,8 +198,8 @@ void vs_ended(struct vsock_sock *s)
 static struct vsock_sock *find_conn(uint32_t lport, uint64_t rcid, uint32_t rport)
 {
 	for (struct vsock_sock *s = socks; s; s = s->next)
-		if ((s->state == VS_CONNECTED || s->state == VS_CONNECTING) && s->lport == lport && s->rport == rport &&
-		    s->rcid == rcid)
+		if ((s->state == VS_CONNECTED || s->state == VS_CONNECTING) && s->lport == lport &&
+		    s->rport == rport && s->rcid == rcid)
 			return s;
 	return NULL;
 }
@@ -290,10 +297,8 @@ static void rx_packet(const uint8_t *buf, uint32_t len)
 			vs_ended(s);
 		}
 		break;
-	case OP_CREDIT_UPDATE:
-		break;
-	default:
-		goto reset;
+	case OP_CREDIT_UPDATE: break;
+	default: goto reset;
 	}
 	return;
 reset:
@@ -378,7 +383,10 @@ void vsock_exit(void)
 #define HEARTBEAT_BYTE 0xB7
 #define HEARTBEAT_NS (10ull * 1000000000ull)
 
-static bool hb_done(struct vsock_sock *s) { return s->rx_len > 0 || s->state != VS_CONNECTED || s->peer_no_send; }
+static bool hb_done(struct vsock_sock *s)
+{
+	return s->rx_len > 0 || s->state != VS_CONNECTED || s->peer_no_send;
+}
 
 int vsock_heartbeat(void)
 {

@@ -38,18 +38,18 @@ enum vstate { VS_NEW, VS_LISTEN, VS_CONNECTING, VS_CONNECTED, VS_CLOSED };
 
 struct vsock_sock {
 	enum vstate state;
-	bool bound, orphan;            /* orphan: the program closed it; waiting for the peer's RST */
-	bool shut_rd, shut_wr;         /* ours */
+	bool bound, orphan;    /* orphan: the program closed it; waiting for the peer's RST */
+	bool shut_rd, shut_wr; /* ours */
 	bool peer_no_send, peer_no_rcv, reset;
-	bool established;              /* was connected (reads then end in EOF, not ENOTCONN) */
-	int err;                       /* for SO_ERROR and a pending connect */
+	bool established; /* was connected (reads then end in EOF, not ENOTCONN) */
+	int err;          /* for SO_ERROR and a pending connect */
 	uint32_t lport, rport;
 	uint64_t rcid;
-	uint8_t *rx;                   /* VS_RXBUF bytes, connected sockets */
+	uint8_t *rx; /* VS_RXBUF bytes, connected sockets */
 	uint32_t rx_head, rx_len, fwd_cnt, fwd_sent;
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
 	uint64_t connect_ns;
-	struct vsock_sock *accq[64];   /* listening: connected, not yet accepted */
+	struct vsock_sock *accq[64]; /* listening: connected, not yet accepted */
 	int nacc, backlog;
 	struct vsock_sock *next;
 };
@@ -59,8 +59,8 @@ struct vsock_sock *vs_alloc(void);
 void vs_free(struct vsock_sock *s);
 bool vs_port_used(uint32_t port);
 /* Sends one packet; the credit fields come from s when given. 0 or -EIO. */
-int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
-	    struct vsock_sock *s, const void *data, uint32_t len);
+int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags, struct vsock_sock *s,
+	    const void *data, uint32_t len);
 int vs_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags);
 /* A connection that ended: reads see EOF, writes EPIPE (frees orphans). */
 void vs_ended(struct vsock_sock *s);

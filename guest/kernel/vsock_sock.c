@@ -108,7 +108,10 @@ static uint32_t credit(struct vsock_sock *s)
 	return inflight >= s->peer_buf_alloc ? 0 : s->peer_buf_alloc - inflight;
 }
 
-static bool can_send(struct vsock_sock *s) { return s->state != VS_CONNECTED || s->peer_no_rcv || credit(s) > 0; }
+static bool can_send(struct vsock_sock *s)
+{
+	return s->state != VS_CONNECTED || s->peer_no_rcv || credit(s) > 0;
+}
 
 int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblock)
 {
@@ -217,8 +220,7 @@ short vs_poll(struct vsock_sock *s, short want)
 		if (s->nacc)
 			r |= POLLIN;
 		break;
-	case VS_CONNECTING:
-		break;
+	case VS_CONNECTING: break;
 	case VS_CONNECTED:
 		if (s->rx_len || s->peer_no_send || s->shut_rd)
 			r |= POLLIN;
@@ -229,11 +231,8 @@ short vs_poll(struct vsock_sock *s, short want)
 		if (s->peer_no_send && s->peer_no_rcv)
 			r |= POLLHUP;
 		break;
-	case VS_CLOSED:
-		r |= POLLIN | POLLHUP | (s->err ? POLLERR : 0);
-		break;
-	case VS_NEW:
-		break;
+	case VS_CLOSED: r |= POLLIN | POLLHUP | (s->err ? POLLERR : 0); break;
+	case VS_NEW: break;
 	}
 	return (short)(r & (want | POLLERR | POLLHUP));
 }
@@ -254,5 +253,8 @@ int vs_take_error(struct vsock_sock *s)
 	return e;
 }
 
-void vs_set_connect_timeout(struct vsock_sock *s, uint64_t ns) { s->connect_ns = ns ? ns : DEFAULT_CONNECT_NS; }
+void vs_set_connect_timeout(struct vsock_sock *s, uint64_t ns)
+{
+	s->connect_ns = ns ? ns : DEFAULT_CONNECT_NS;
+}
 uint64_t vs_connect_timeout(struct vsock_sock *s) { return s->connect_ns; }

@@ -23,7 +23,8 @@ struct nsm_raw {
 	struct nsm_iovec request, response;
 };
 
-static int ioctl_transport(int32_t fd, const uint8_t *req, uint32_t req_len, uint8_t *resp, uint32_t *resp_len)
+static int ioctl_transport(int32_t fd, const uint8_t *req, uint32_t req_len, uint8_t *resp,
+			   uint32_t *resp_len)
 {
 	struct nsm_raw raw = {
 		{(uint64_t)(uintptr_t)req, req_len},
@@ -53,8 +54,8 @@ void nsm_lib_exit(int32_t fd)
 static uint8_t resp_buf[NSM_RESPONSE_MAX_SIZE];
 
 static const char *const error_names[] = {
-	"Success", "InvalidArgument", "InvalidIndex", "InvalidResponse", "ReadOnlyIndex",
-	"InvalidOperation", "BufferTooSmall", "InputTooLarge", "InternalError",
+	"Success",          "InvalidArgument", "InvalidIndex",  "InvalidResponse", "ReadOnlyIndex",
+	"InvalidOperation", "BufferTooSmall",  "InputTooLarge", "InternalError",
 };
 
 /* Sends the request and finds the response variant: for a map response
@@ -109,12 +110,12 @@ static ErrorCode copy_out(const struct cbr *bs, uint8_t *out, uint64_t *len)
 	return e;
 }
 
-#define REQ(name) \
+#define REQ(name)                                      \
 	uint8_t name##_buf[NSM_REQUEST_MAX_SIZE + 64]; \
 	struct cbw name = {name##_buf, sizeof(name##_buf), 0, false}
 
-ErrorCode nsm_extend_pcr(int32_t fd, uint16_t index, const uint8_t *data, uint32_t data_len, uint8_t *pcr_data,
-			 uint32_t *pcr_data_len)
+ErrorCode nsm_extend_pcr(int32_t fd, uint16_t index, const uint8_t *data, uint32_t data_len,
+			 uint8_t *pcr_data, uint32_t *pcr_data_len)
 {
 	if (!pcr_data_len || (!data && data_len))
 		return ERROR_CODE_INVALID_ARGUMENT;
@@ -202,10 +203,11 @@ ErrorCode nsm_get_description(int32_t fd, NsmDescription *d)
 	if (e)
 		return e;
 	memset(d, 0, sizeof(*d));
-	if (!get_u16(&body, "version_major", &d->version_major) || !get_u16(&body, "version_minor", &d->version_minor) ||
-	    !get_u16(&body, "version_patch", &d->version_patch) || !get_u16(&body, "max_pcrs", &d->max_pcrs) ||
-	    !cbr_map_get(&body, "module_id", &mid) || mid.type != CB_TEXT ||
-	    !cbr_map_get(&body, "locked_pcrs", &locked) || locked.type != CB_ARRAY ||
+	if (!get_u16(&body, "version_major", &d->version_major) ||
+	    !get_u16(&body, "version_minor", &d->version_minor) ||
+	    !get_u16(&body, "version_patch", &d->version_patch) ||
+	    !get_u16(&body, "max_pcrs", &d->max_pcrs) || !cbr_map_get(&body, "module_id", &mid) ||
+	    mid.type != CB_TEXT || !cbr_map_get(&body, "locked_pcrs", &locked) || locked.type != CB_ARRAY ||
 	    !cbr_map_get(&body, "digest", &dig))
 		return ERROR_CODE_INVALID_RESPONSE;
 	size_t n = mid.val < sizeof(d->module_id) - 1 ? (size_t)mid.val : sizeof(d->module_id) - 1;

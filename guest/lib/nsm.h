@@ -38,7 +38,7 @@ typedef struct NsmDescription {
 	uint16_t version_major;
 	uint16_t version_minor;
 	uint16_t version_patch;
-	uint8_t module_id[100];      /* NUL-terminated, truncated to 99 bytes */
+	uint8_t module_id[100]; /* NUL-terminated, truncated to 99 bytes */
 	uint32_t module_id_len;
 	uint16_t max_pcrs;
 	uint16_t locked_pcrs[64];

@@ -133,16 +133,11 @@ static bool item(const uint8_t *p, const uint8_t *end, struct cbr *out, int dept
 			return false;
 		out->next = p;
 		return true;
-	default:
-		out->next = p;
-		return true;
+	default: out->next = p; return true;
 	}
 }
 
-bool cbr_item(const uint8_t *p, const uint8_t *end, struct cbr *out)
-{
-	return item(p, end, out, 0);
-}
+bool cbr_item(const uint8_t *p, const uint8_t *end, struct cbr *out) { return item(p, end, out, 0); }
 
 bool cbr_text_is(const struct cbr *it, const char *s)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cbw {            /* writer */
+struct cbw { /* writer */
 	uint8_t *buf;
 	size_t cap, len;
 	bool overflow;
@@ -22,7 +22,7 @@ void cbw_bool(struct cbw *w, bool v);
 
 enum cb_type { CB_UINT, CB_NINT, CB_BYTES, CB_TEXT, CB_ARRAY, CB_MAP, CB_TAG, CB_SIMPLE };
 
-struct cbr {            /* one decoded item */
+struct cbr { /* one decoded item */
 	enum cb_type type;
 	uint64_t val;        /* integer value, string length, item count, simple value */
 	const uint8_t *data; /* strings: the bytes; arrays and maps: the first element */

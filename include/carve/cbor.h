@@ -19,8 +19,8 @@ struct cbor_writer {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
-	size_t max;   /* 0: no limit; else writing past it sets failed */
-	bool failed;  /* sticky: out of memory or over max */
+	size_t max;  /* 0: no limit; else writing past it sets failed */
+	bool failed; /* sticky: out of memory or over max */
 };
 
 void cw_init(struct cbor_writer *w, size_t max);

@@ -36,8 +36,7 @@ struct control_request {
 
 /* Parses one request line (without or with its '\n'). E17 with a message
  * naming what is wrong for anything else. */
-int control_parse_request(const char *line, size_t len, struct control_request *req,
-			  struct carve_err *err);
+int control_parse_request(const char *line, size_t len, struct control_request *req, struct carve_err *err);
 /* Formats a request as one line with its '\n'; returns the length or -1. */
 int control_format_request(const struct control_request *req, char *out, size_t cap);
 

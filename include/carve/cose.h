@@ -17,8 +17,8 @@
 #define COSE_MAX_SIG_LEN 132 /* P-521: 2 x 66 */
 
 struct cose_sign1 {
-	int alg;                  /* from the protected header */
-	uint8_t *protected_hdr;   /* the protected header's encoded bytes */
+	int alg;                /* from the protected header */
+	uint8_t *protected_hdr; /* the protected header's encoded bytes */
 	size_t protected_len;
 	uint8_t *payload;
 	size_t payload_len;
@@ -28,12 +28,11 @@ struct cose_sign1 {
 
 /* Sign payload with key (ES256/384/512 by its curve). With tagged, the
  * output starts with tag 18; AWS writes untagged. *out is malloc'ed. */
-int cose_sign1_create(EVP_PKEY *key, const uint8_t *payload, size_t payload_len,
-		      bool tagged, uint8_t **out, size_t *out_len, struct carve_err *err);
+int cose_sign1_create(EVP_PKEY *key, const uint8_t *payload, size_t payload_len, bool tagged, uint8_t **out,
+		      size_t *out_len, struct carve_err *err);
 /* Parse tagged or untagged; checks the structure and the protected header.
  * Fails with `code` and a message naming what is wrong. */
-int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out,
-		     int code, struct carve_err *err);
+int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int code, struct carve_err *err);
 void cose_sign1_free(struct cose_sign1 *s);
 /* 1: signature valid under pub; 0: not valid; -1: error. */
 int cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub, struct carve_err *err);
@@ -49,8 +48,8 @@ void cose_signer_free(struct cose_signer *s);
 /* Writes the untagged COSE_Sign1 of payload into out (capacity cap), the same
  * bytes cose_sign1_create(key, payload, false, ...) would produce. Fails with
  * E00 when it does not fit. */
-int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t payload_len,
-		     uint8_t *out, size_t cap, size_t *out_len, struct carve_err *err);
+int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t payload_len, uint8_t *out,
+		     size_t cap, size_t *out_len, struct carve_err *err);
 /* Bytes the COSE_Sign1 of a payload_len-byte payload will take. */
 size_t cose_signer_output_len(const struct cose_signer *s, size_t payload_len);
 

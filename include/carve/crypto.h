@@ -60,18 +60,17 @@ int key_cose_alg(EVP_PKEY *key);
 size_t cose_alg_coord_len(int alg);
 /* Sign msg with ECDSA and the algorithm's hash; sig gets r||s, each coordinate
  * left-padded to the curve size. *sig_len is the capacity in, length out. */
-int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
-		   uint8_t *sig, size_t *sig_len, struct carve_err *err);
+int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len, uint8_t *sig, size_t *sig_len,
+		   struct carve_err *err);
 /* 1 valid, 0 invalid signature, -1 error (err filled). */
-int ecdsa_verify_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
-		     const uint8_t *sig, size_t sig_len, struct carve_err *err);
+int ecdsa_verify_raw(EVP_PKEY *key, int alg, const void *msg, size_t len, const uint8_t *sig, size_t sig_len,
+		     struct carve_err *err);
 
 /* ---- X.509 ------------------------------------------------------------ */
 
 /* Reads the first certificate of a PEM file. pem and pem_len, when not NULL,
  * receive the file bytes exactly as read (malloc'ed; caller frees). */
-X509 *cert_load_pem_file(const char *path, uint8_t **pem, size_t *pem_len,
-			 struct carve_err *err);
+X509 *cert_load_pem_file(const char *path, uint8_t **pem, size_t *pem_len, struct carve_err *err);
 X509 *cert_from_pem(const uint8_t *pem, size_t len, struct carve_err *err);
 X509 *cert_from_der(const uint8_t *der, size_t len, struct carve_err *err);
 /* DER encoding, malloc'ed. */

@@ -56,7 +56,7 @@ static inline uint64_t eif_section_payload(const struct eif_section *s)
 /* An EIF whose header and section table have been checked (eif_open). */
 struct eif_image {
 	int fd;
-	bool owns_fd;          /* opened by eif_open, closed by eif_close */
+	bool owns_fd; /* opened by eif_open, closed by eif_close */
 	char *path;
 	uint64_t file_size;
 	uint16_t version;
@@ -67,10 +67,10 @@ struct eif_image {
 	uint8_t header[EIF_HEADER_SIZE];
 	int nsections;
 	struct eif_section sections[EIF_MAX_SECTIONS];
-	int kernel;            /* index into sections */
+	int kernel; /* index into sections */
 	int cmdline;
-	int metadata;          /* -1 if absent */
-	int signature;         /* -1 if absent */
+	int metadata;  /* -1 if absent */
+	int signature; /* -1 if absent */
 	int nramdisks;
 	int ramdisks[EIF_MAX_SECTIONS];
 };
@@ -116,13 +116,13 @@ void eif_close(struct eif_image *img);
  * the signature check at time `now`. Returns 0 with the report filled even when
  * the CRC or signature is wrong (the report says so); -1 on I/O errors or when
  * the signature section is malformed. show_progress draws a TTY progress line. */
-int eif_verify(struct eif_image *img, time_t now, bool show_progress,
-	       struct eif_report *rep, struct carve_err *err);
+int eif_verify(struct eif_image *img, time_t now, bool show_progress, struct eif_report *rep,
+	       struct carve_err *err);
 void eif_report_free(struct eif_report *rep);
 
 /* Read one section's payload (bounded by max) into a malloc'ed buffer. */
-int eif_read_section(struct eif_image *img, int index, size_t max, uint8_t **data,
-		     size_t *len, struct carve_err *err);
+int eif_read_section(struct eif_image *img, int index, size_t max, uint8_t **data, size_t *len,
+		     struct carve_err *err);
 
 /* PCR8 of a certificate: SHA384(Z || SHA384(DER)). */
 int eif_pcr8_of_cert(X509 *cert, uint8_t pcr8[PCR_LEN], struct carve_err *err);
@@ -137,14 +137,14 @@ struct eif_build_opts {
 	const char **ramdisk_paths;
 	int nramdisks;
 	const char *output_path;
-	const char *image_name;      /* NULL: output file name without .eif */
-	const char *image_version;   /* NULL: "1.0" */
-	const char *metadata_path;   /* user JSON, at most 4096 bytes; NULL: none */
-	const char *docker_info;     /* JSON object for DockerInfo (an image's inspect data); NULL: null */
-	const char *build_tool;      /* NULL: "carve" */
+	const char *image_name;    /* NULL: output file name without .eif */
+	const char *image_version; /* NULL: "1.0" */
+	const char *metadata_path; /* user JSON, at most 4096 bytes; NULL: none */
+	const char *docker_info;   /* JSON object for DockerInfo (an image's inspect data); NULL: null */
+	const char *build_tool;    /* NULL: "carve" */
 	const char *build_tool_version;
-	time_t build_time;           /* -1: now, or SOURCE_DATE_EPOCH when set */
-	bool arm64;                  /* header flag; carve runs x86-64 only */
+	time_t build_time; /* -1: now, or SOURCE_DATE_EPOCH when set */
+	bool arm64;        /* header flag; carve runs x86-64 only */
 	/* Signing: both or neither. */
 	const char *cert_path;
 	const char *key_path;
@@ -167,8 +167,7 @@ int eif_sign_file(const char *path, const char *cert_path, const char *key_path,
 
 /* Encodes the signature section payload for PCR0 (CBOR array of one
  * PcrSignature, byte fields as arrays of uints, the serde quirk). */
-int eif_signature_encode(X509 *cert, const uint8_t *cert_pem, size_t cert_pem_len,
-			 EVP_PKEY *key, const uint8_t pcr0[PCR_LEN], uint8_t **out,
-			 size_t *out_len, struct carve_err *err);
+int eif_signature_encode(X509 *cert, const uint8_t *cert_pem, size_t cert_pem_len, EVP_PKEY *key,
+			 const uint8_t pcr0[PCR_LEN], uint8_t **out, size_t *out_len, struct carve_err *err);
 
 #endif

@@ -13,7 +13,7 @@
 #include "carve/error.h"
 
 #define ENCLAVE_MIN_MEM_MIB 64
-#define ENCLAVE_MEM_EIF_RATIO 4      /* memory >= 4 x EIF size (nitro-cli PR #198) */
+#define ENCLAVE_MEM_EIF_RATIO 4 /* memory >= 4 x EIF size (nitro-cli PR #198) */
 #define ENCLAVE_PARENT_CID 3
 #define ENCLAVE_HOST_CID 2
 #define ENCLAVE_MAX_CPUS 256
@@ -42,8 +42,7 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 
 /* A unique name: `base` if unused, else base_1, base_2, ... (nitro-cli's
  * new_enclave_name). `taken` lists the names in use. */
-void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out,
-			 size_t out_len);
+void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out, size_t out_len);
 /* Enclave names: 1 to ENCLAVE_NAME_MAX bytes, no control characters (E03).
  * Room is left below the registry's 127 for a "_N" suffix. */
 #define ENCLAVE_NAME_MAX 100
@@ -84,8 +83,8 @@ void eif_boot_free(struct eif_boot *b);
 /* ---- hugepages ---- */
 
 struct hugepage_pool {
-	uint64_t size;   /* page size in bytes */
-	uint64_t free;   /* pages available */
+	uint64_t size; /* page size in bytes */
+	uint64_t free; /* pages available */
 };
 
 struct hugepage_plan {
@@ -94,14 +93,14 @@ struct hugepage_plan {
 		uint64_t size;
 		uint64_t count;
 	} use[8];
-	uint64_t total;  /* bytes the plan maps, >= the request */
+	uint64_t total; /* bytes the plan maps, >= the request */
 };
 
 /* The smallest set of pages that covers `bytes`: the least total memory,
  * then the fewest pages (so a 256 MiB enclave never takes a 1 GiB page while
  * 2 MiB pages are free; nitro-cli issue #602). pools may be in any order.
  * E27 when the free pages cannot cover the request. */
-int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools,
-		  struct hugepage_plan *plan, struct carve_err *err);
+int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools, struct hugepage_plan *plan,
+		  struct carve_err *err);
 
 #endif

@@ -79,15 +79,14 @@ enum carve_code {
 #define CARVE_ERR_MSG_MAX 1024
 
 struct carve_err {
-	int code;                     /* enum carve_code */
-	char msg[CARVE_ERR_MSG_MAX];  /* one or more sentences, no trailing newline */
+	int code;                    /* enum carve_code */
+	char msg[CARVE_ERR_MSG_MAX]; /* one or more sentences, no trailing newline */
 };
 
 /* Record an error and return -1, so callers can write `return carve_fail(...)`.
  * The first error recorded wins: an outer layer that fails because an inner one
  * did keeps the inner, more precise message. */
-int carve_fail(struct carve_err *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int carve_fail(struct carve_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int carve_vfail(struct carve_err *err, int code, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 

@@ -74,8 +74,8 @@ const char *const *image_tags(const struct image *img);
 
 /* One entry of the final root filesystem, as image_walk hands it out. */
 struct image_entry {
-	const char *path;   /* relative to the root, no leading '/' */
-	mode_t mode;        /* file type and permissions */
+	const char *path; /* relative to the root, no leading '/' */
+	mode_t mode;      /* file type and permissions */
 	uid_t uid;
 	gid_t gid;
 	uint64_t size;      /* regular files */
@@ -92,8 +92,7 @@ typedef int (*image_walk_fn)(void *ctx, const struct image_entry *e, struct carv
  * at the first non-zero return and returns it. */
 int image_walk(const struct image *img, image_walk_fn fn, void *ctx, struct carve_err *err);
 /* Reads up to len bytes of a regular file's contents from offset off. */
-ssize_t image_read(const struct image *img, const struct image_entry *e, uint64_t off, void *buf,
-		   size_t len);
+ssize_t image_read(const struct image *img, const struct image_entry *e, uint64_t off, void *buf, size_t len);
 
 /* The "docker inspect"-like JSON nitro-cli stores as DockerInfo in the EIF
  * metadata (aws-nitro-enclaves-image-format's metadata section), from what the archive holds.

@@ -13,16 +13,16 @@
 struct launch_args {
 	const char *eif_path;
 	uint64_t mem_mib;
-	int cpu_count;                   /* when no cpu_ids */
+	int cpu_count; /* when no cpu_ids */
 	int cpu_ids[ENCLAVE_MAX_CPUS];
 	int ncpu_ids;
-	uint64_t cid;                    /* 0: choose */
+	uint64_t cid; /* 0: choose */
 	bool debug;
-	bool console_group_set;          /* console_gid's members may read the console too */
+	bool console_group_set; /* console_gid's members may read the console too */
 	gid_t console_gid;
-	const char *name;                /* NULL: from the EIF file name */
-	uint64_t timeout_ms;             /* 0: nitro-cli's formula */
-	bool keep_stderr;                /* the enclave process logs to our stderr */
+	const char *name;    /* NULL: from the EIF file name */
+	uint64_t timeout_ms; /* 0: nitro-cli's formula */
+	bool keep_stderr;    /* the enclave process logs to our stderr */
 };
 
 struct launch_result {

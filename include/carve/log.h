@@ -8,9 +8,9 @@
 #include <stdbool.h>
 
 struct event_log {
-	int fd;           /* -1: no file */
+	int fd; /* -1: no file */
 	bool to_stderr;
-	char who[160];    /* the enclave id */
+	char who[160]; /* the enclave id */
 };
 
 void event_log_open(struct event_log *l, const char *path, const char *who);

@@ -24,12 +24,12 @@
 /* What the enclave's devices need: virtio-vsock (the CID) and virtio-nsm
  * (the NSM engine with the image's measurements). */
 struct machine_devices_config {
-	const char *module_id;              /* the enclave id */
-	const struct eif_measurements *m;   /* PCR0/1/2 (and 8) of the image */
-	bool debug_mode;                    /* attestation documents carry zero PCRs */
-	uint64_t cid;                       /* the enclave's vsock CID */
-	const char *vsock_dir;              /* host side of vsock (docs/vsock.md) */
-	int heartbeat_fd;                   /* eventfd written when the heartbeat arrives, or -1 */
+	const char *module_id;            /* the enclave id */
+	const struct eif_measurements *m; /* PCR0/1/2 (and 8) of the image */
+	bool debug_mode;                  /* attestation documents carry zero PCRs */
+	uint64_t cid;                     /* the enclave's vsock CID */
+	const char *vsock_dir;            /* host side of vsock (docs/vsock.md) */
+	int heartbeat_fd;                 /* eventfd written when the heartbeat arrives, or -1 */
 	/* Also called (on the device thread) when it arrives; may be NULL. */
 	void (*on_heartbeat)(void *ctx);
 	void *heartbeat_ctx;
@@ -37,9 +37,9 @@ struct machine_devices_config {
 
 struct machine_config {
 	struct vmm_config vm;
-	struct vmm_boot boot;               /* its cmdline gets the device entries (ELF kernels) */
+	struct vmm_boot boot;                         /* its cmdline gets the device entries (ELF kernels) */
 	const struct machine_devices_config *devices; /* NULL: a bare VM */
-	int announce_slots;                 /* empty virtio-mmio slots after the devices */
+	int announce_slots;                           /* empty virtio-mmio slots after the devices */
 	/* Faults the guest caused in a device (a broken queue, a malformed
 	 * packet), one line each, at most MACHINE_FAULTS_PER_MINUTE a minute
 	 * (then a count of those left out); any thread. NULL: not reported. */

@@ -37,13 +37,13 @@
 #include "carve/pki.h"
 
 #define NSM_MAX_PCRS 32
-#define NSM_LOCKED_AT_START 16      /* PCRs 0..15 locked at boot */
-#define NSM_REQUEST_MAX 0x1000      /* NSM_REQUEST_MAX_SIZE */
-#define NSM_RESPONSE_MAX 0x3000     /* NSM_RESPONSE_MAX_SIZE */
-#define NSM_RESPONSE_MIN 64         /* room for any error response */
-#define NSM_USER_FIELD_MAX 1024     /* user_data, nonce, public_key */
+#define NSM_LOCKED_AT_START 16  /* PCRs 0..15 locked at boot */
+#define NSM_REQUEST_MAX 0x1000  /* NSM_REQUEST_MAX_SIZE */
+#define NSM_RESPONSE_MAX 0x3000 /* NSM_RESPONSE_MAX_SIZE */
+#define NSM_RESPONSE_MIN 64     /* room for any error response */
+#define NSM_USER_FIELD_MAX 1024 /* user_data, nonce, public_key */
 #define NSM_RANDOM_LEN 256
-#define NSM_MODULE_ID_MAX 99        /* NsmDescription.module_id holds 99 + NUL */
+#define NSM_MODULE_ID_MAX 99 /* NsmDescription.module_id holds 99 + NUL */
 #define NSM_CABUNDLE_MAX 8
 
 /* nsm-api ErrorCode, values in declaration order (aws-nitro-enclaves-nsm-api). */
@@ -62,7 +62,7 @@ enum nsm_error {
 const char *nsm_error_name(int code);
 
 struct nsm_config {
-	const char *module_id;        /* the enclave id; 1..99 bytes */
+	const char *module_id; /* the enclave id; 1..99 bytes */
 	/* Image measurements as PCR values (already SHA384(Z || digest));
 	 * NULL leaves the PCR zero. pcr8 only for signed images. */
 	const uint8_t *pcr0, *pcr1, *pcr2, *pcr8;
@@ -91,15 +91,15 @@ void nsm_destroy(struct nsm *n);
  * {"Error": name}) and returns its ErrorCode (NSM_SUCCESS for a result).
  * cap must be at least NSM_RESPONSE_MIN; below that nothing is written and
  * -1 is returned. Transports pass NSM_RESPONSE_MAX. */
-int nsm_handle_request(struct nsm *n, const uint8_t *req, size_t req_len, uint8_t *resp,
-		       size_t cap, size_t *resp_len);
+int nsm_handle_request(struct nsm *n, const uint8_t *req, size_t req_len, uint8_t *resp, size_t cap,
+		       size_t *resp_len);
 
 /* One attestation document from a fresh engine built from cfg, obtained
  * through the same request path an enclave uses. NULL fields are absent.
  * *doc is malloc'ed. E03 for oversize fields, E00 otherwise. */
 int nsm_attest_once(const struct nsm_config *cfg, const uint8_t *user_data, size_t user_data_len,
-		    const uint8_t *nonce, size_t nonce_len, const uint8_t *public_key,
-		    size_t public_key_len, uint8_t **doc, size_t *doc_len, struct carve_err *err);
+		    const uint8_t *nonce, size_t nonce_len, const uint8_t *public_key, size_t public_key_len,
+		    uint8_t **doc, size_t *doc_len, struct carve_err *err);
 
 /* ---- attestation documents (document.c, doc_decode.c, verify.c) ---- */
 
@@ -114,13 +114,13 @@ struct nsm_bytes {
 struct nsm_doc {
 	char *module_id;
 	char digest[8];
-	uint64_t timestamp;              /* ms since the epoch */
+	uint64_t timestamp; /* ms since the epoch */
 	int npcrs;
 	struct {
 		unsigned index;
 		uint8_t value[64];
 		size_t len;
-	} pcrs[NSM_MAX_PCRS];            /* in document order */
+	} pcrs[NSM_MAX_PCRS]; /* in document order */
 	struct nsm_bytes certificate;
 	struct nsm_bytes cabundle[NSM_CABUNDLE_MAX]; /* root first */
 	size_t ncabundle;
@@ -129,8 +129,7 @@ struct nsm_doc {
 
 /* Decodes and checks a payload against the spec's field rules: E17 naming
  * the first problem. Unknown keys are refused. */
-int nsm_doc_decode(const uint8_t *payload, size_t len, struct nsm_doc *doc,
-		   struct carve_err *err);
+int nsm_doc_decode(const uint8_t *payload, size_t len, struct nsm_doc *doc, struct carve_err *err);
 void nsm_doc_free(struct nsm_doc *doc);
 
 struct nsm_expected_pcr {
@@ -139,19 +138,19 @@ struct nsm_expected_pcr {
 };
 
 struct nsm_verify_opts {
-	X509 *root;                 /* the trust anchor (required) */
-	time_t now;                 /* verification time */
+	X509 *root; /* the trust anchor (required) */
+	time_t now; /* verification time */
 	const struct nsm_expected_pcr *pcrs;
 	size_t npcrs;
-	const uint8_t *nonce;       /* NULL: not checked */
+	const uint8_t *nonce; /* NULL: not checked */
 	size_t nonce_len;
 };
 
 /* What verification established, for reporting. */
 struct nsm_verified {
 	struct nsm_doc doc;
-	X509 *leaf;                 /* owned */
-	bool debug_mode;            /* every PCR is zero */
+	X509 *leaf;      /* owned */
+	bool debug_mode; /* every PCR is zero */
 };
 
 /* The verification of AWS's attestation_process.md: COSE structure and {1: -35}, payload

@@ -35,7 +35,7 @@
 
 /* A certificate with its DER and, for CAs we own, the private key. */
 struct pki_cert {
-	EVP_PKEY *key;   /* NULL when only the certificate is known */
+	EVP_PKEY *key; /* NULL when only the certificate is known */
 	X509 *cert;
 	uint8_t *der;
 	size_t der_len;
@@ -57,8 +57,8 @@ void pki_free(struct pki *p);
 
 /* A leaf for one enclave, signed by issuer, valid [now, now + 3 h] but never
  * past the issuer's own end. A new P-384 key is generated. */
-int pki_issue_leaf(const struct pki_cert *issuer, const char *common_name, time_t now,
-		   struct pki_cert *leaf, struct carve_err *err);
+int pki_issue_leaf(const struct pki_cert *issuer, const char *common_name, time_t now, struct pki_cert *leaf,
+		   struct carve_err *err);
 void pki_cert_free(struct pki_cert *c);
 /* Fills der, der_len and not_after from cert. */
 int pki_cert_fill(struct pki_cert *c, struct carve_err *err);

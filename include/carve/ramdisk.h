@@ -18,7 +18,7 @@ struct ramdisk_app {
 	const char *rootfs;      /* a directory, or a tar archive (any compression libarchive reads) */
 	const char *const *argv; /* the command, argv[0] first */
 	int argc;
-	const char *const *env;  /* "KEY=VALUE" */
+	const char *const *env; /* "KEY=VALUE" */
 	int envc;
 };
 

@@ -23,8 +23,8 @@ long hex_decode(const char *hex, uint8_t *out, size_t cap);
 int file_open_regular(const char *path, struct carve_err *err);
 /* Reads a whole file of at most max_len bytes (malloc'ed, NUL appended but not
  * counted). Larger files fail with code, naming the limit. */
-int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
-		  int code, struct carve_err *err);
+int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len, int code,
+		  struct carve_err *err);
 /* Replaces path with data atomically (a temporary file beside it, then
  * rename), mode 0644. 0, or -1 with E19 in err. */
 int file_write_atomic(const char *path, const void *data, size_t len, struct carve_err *err);

@@ -32,23 +32,23 @@ struct virtio_mmio;
  * SET_VRING_NUM/ADDR/KICK/CALL would carry. */
 struct virtio_run {
 	struct virtio_mem mem;
-	uint64_t features;                /* negotiated */
+	uint64_t features; /* negotiated */
 	int nqueues;
 	struct {
 		bool ready;
 		uint16_t num;
 		uint64_t desc, avail, used;
-		int kick_fd;              /* eventfd written on QueueNotify */
+		int kick_fd; /* eventfd written on QueueNotify */
 	} q[VIRTIO_MAX_QUEUES];
-	struct virtio_mmio *transport;    /* for virtio_mmio_interrupt / _needs_reset */
+	struct virtio_mmio *transport; /* for virtio_mmio_interrupt / _needs_reset */
 };
 
 struct virtio_backend {
 	uint32_t device_id;
 	uint16_t nqueues;
-	uint16_t queue_max;               /* QueueNumMax of every queue */
-	uint32_t config_size;             /* bytes at 0x100 */
-	uint64_t features;                /* device-specific bits (below 28); the
+	uint16_t queue_max;   /* QueueNumMax of every queue */
+	uint32_t config_size; /* bytes at 0x100 */
+	uint64_t features;    /* device-specific bits (below 28); the
 					   * transport adds VERSION_1, EVENT_IDX and
 					   * INDIRECT_DESC */
 	/* Reads config bytes [off, off+len), already range-checked. */

@@ -34,7 +34,7 @@ struct virtio_mem {
 /* ---- feature bits, status bits, ids: Linux's uapi headers where they exist ---- */
 
 #define VIRTIO_F_INDIRECT_DESC VIRTIO_RING_F_INDIRECT_DESC /* 28 */
-#define VIRTIO_F_EVENT_IDX VIRTIO_RING_F_EVENT_IDX       /* 29 */
+#define VIRTIO_F_EVENT_IDX VIRTIO_RING_F_EVENT_IDX         /* 29 */
 /* VIRTIO_F_VERSION_1 (32): <linux/virtio_config.h> */
 
 #define VIRTIO_STATUS_ACKNOWLEDGE VIRTIO_CONFIG_S_ACKNOWLEDGE
@@ -52,8 +52,8 @@ struct virtio_mem {
 
 /* ---- split virtqueue (device side) ---- */
 
-#define VIRTQ_MAX_SIZE 32768    /* the spec's limit on a queue size */
-#define VIRTQ_MAX_CHAIN 1024    /* descriptors in one chain, indirect entries included */
+#define VIRTQ_MAX_SIZE 32768 /* the spec's limit on a queue size */
+#define VIRTQ_MAX_CHAIN 1024 /* descriptors in one chain, indirect entries included */
 
 #define VIRTQ_DESC_F_NEXT VRING_DESC_F_NEXT
 #define VIRTQ_DESC_F_WRITE VRING_DESC_F_WRITE
@@ -61,7 +61,7 @@ struct virtio_mem {
 #define VIRTQ_AVAIL_F_NO_INTERRUPT VRING_AVAIL_F_NO_INTERRUPT
 
 struct virtq_seg {
-	uint8_t *p;      /* host pointer, checked by virtio_mem.ptr */
+	uint8_t *p; /* host pointer, checked by virtio_mem.ptr */
 	uint32_t len;
 };
 
@@ -70,7 +70,7 @@ struct virtq_seg {
 struct virtq_chain {
 	uint16_t head;
 	uint16_t nr, nw;
-	uint32_t rlen, wlen;   /* byte totals of each kind */
+	uint32_t rlen, wlen; /* byte totals of each kind */
 	struct virtq_seg seg[VIRTQ_MAX_CHAIN];
 };
 
@@ -78,19 +78,19 @@ struct virtq {
 	const struct virtio_mem *mem;
 	uint16_t num;
 	bool event_idx, indirect;
-	uint8_t *desc, *avail, *used;   /* validated once in virtq_init */
-	uint16_t last_avail;            /* next avail slot to pop */
-	uint16_t used_idx;              /* device's copy of used->idx */
-	uint16_t signalled_used;        /* used idx at the last notification decision */
-	bool broken;                    /* a malformed ring was seen: stop using it */
-	const char *why;                /* what was malformed */
+	uint8_t *desc, *avail, *used; /* validated once in virtq_init */
+	uint16_t last_avail;          /* next avail slot to pop */
+	uint16_t used_idx;            /* device's copy of used->idx */
+	uint16_t signalled_used;      /* used idx at the last notification decision */
+	bool broken;                  /* a malformed ring was seen: stop using it */
+	const char *why;              /* what was malformed */
 };
 
 /* 0, or -EINVAL when num is not a power of two in [1, 32768], an address is
  * misaligned, or a ring does not lie inside guest memory. features are the
  * negotiated ones (EVENT_IDX and INDIRECT_DESC are honoured). */
-int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint64_t desc,
-	       uint64_t avail, uint64_t used, uint64_t features);
+int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint64_t desc, uint64_t avail,
+	       uint64_t used, uint64_t features);
 /* 1 with a chain in *c, 0 when the ring is empty, -EINVAL when the guest
  * broke the ring (q->broken is set and q->why says how; every later call
  * returns -EINVAL). */

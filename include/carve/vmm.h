@@ -52,9 +52,9 @@ struct guest_mem {
 	int nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 	uint64_t total;
-	int fd;        /* memfd backing every region, -1 if none */
-	bool hugetlb;  /* backed by reserved huge pages */
-	void *map;     /* one mapping of the whole memfd */
+	int fd;       /* memfd backing every region, -1 if none */
+	bool hugetlb; /* backed by reserved huge pages */
+	void *map;    /* one mapping of the whole memfd */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).
@@ -85,12 +85,12 @@ uint64_t gm_low_end(const struct guest_mem *gm);
  * slot's GSI. */
 #define VMM_MMIO_MAX_QUEUES 8
 struct vmm_mmio_device {
-	const char *name;                  /* for errors and logs: "virtio-vsock" */
+	const char *name; /* for errors and logs: "virtio-vsock" */
 	void (*read)(void *ctx, uint64_t off, void *data, uint32_t len);
 	void (*write)(void *ctx, uint64_t off, const void *data, uint32_t len);
 	void *ctx;
-	int irq_fd;                        /* -1: none */
-	uint64_t notify_offset;            /* virtio-mmio QueueNotify: 0x50 */
+	int irq_fd;             /* -1: none */
+	uint64_t notify_offset; /* virtio-mmio QueueNotify: 0x50 */
 	int nkicks;
 	int kick_fds[VMM_MMIO_MAX_QUEUES]; /* one per queue */
 };
@@ -128,16 +128,16 @@ struct vmm_blob {
 
 /* What CPUID shows beyond the fixed policy (topology, PV allow-list). */
 enum vmm_cpu_template {
-	VMM_CPU_HOST = 0,  /* what KVM supports */
-	VMM_CPU_BASELINE,  /* x86-64 v1: no AVX/BMI/XSAVE/CMPXCHG16B (for PVM hosts) */
+	VMM_CPU_HOST = 0, /* what KVM supports */
+	VMM_CPU_BASELINE, /* x86-64 v1: no AVX/BMI/XSAVE/CMPXCHG16B (for PVM hosts) */
 };
 
 struct vmm_config {
 	uint64_t mem_bytes;
 	int ncpus;
-	const int *pin;            /* optional: host CPU per vCPU, -1 = unpinned */
-	int console_out;           /* serial output fd (stdout) */
-	int console_in;            /* serial input fd, -1 for none */
+	const int *pin;  /* optional: host CPU per vCPU, -1 = unpinned */
+	int console_out; /* serial output fd (stdout) */
+	int console_in;  /* serial input fd, -1 for none */
 	enum vmm_cpu_template cpu_template;
 	bool verbose;
 	/* optional: each line the guest writes to VMM_LOG_PORT (printable,
@@ -149,11 +149,11 @@ struct vmm_config {
 /* What step 3 loads. The buffers are copied into guest memory: the caller
  * may free them once vmm_load_kernel returns. */
 struct vmm_boot {
-	const uint8_t *kernel;     /* ELF64 or bzImage bytes */
+	const uint8_t *kernel; /* ELF64 or bzImage bytes */
 	size_t kernel_len;
-	const uint8_t *initrd;     /* optional */
+	const uint8_t *initrd; /* optional */
 	size_t initrd_len;
-	const char *cmdline;       /* optional */
+	const char *cmdline;         /* optional */
 	const struct vmm_blob *blob; /* optional */
 };
 
@@ -161,17 +161,17 @@ struct vmm_boot {
 
 enum vmm_stop_reason {
 	VMM_STOP_NONE = 0,
-	VMM_STOP_POWEROFF,        /* ACPI sleep control, S5 */
-	VMM_STOP_RESET_ACPI,      /* FADT reset register */
-	VMM_STOP_RESET_I8042,     /* 0xFE to port 0x64 */
-	VMM_STOP_SYSTEM_EVENT,    /* KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash) */
-	VMM_STOP_TRIPLE_FAULT,    /* KVM_EXIT_SHUTDOWN */
-	VMM_STOP_INTERNAL_ERROR,  /* KVM_EXIT_INTERNAL_ERROR, e.g. emulation failure */
-	VMM_STOP_FAIL_ENTRY,      /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
-	VMM_STOP_UNHANDLED_EXIT,  /* an exit reason the VMM does not know */
-	VMM_STOP_HOST_ERROR,      /* KVM_RUN or a VMM operation failed */
-	VMM_STOP_REQUESTED,       /* vmm_request_stop (signal, timeout) */
-	VMM_STOP_GUEST_EXIT,      /* the guest wrote its program's exit status to port 0xF4 */
+	VMM_STOP_POWEROFF,       /* ACPI sleep control, S5 */
+	VMM_STOP_RESET_ACPI,     /* FADT reset register */
+	VMM_STOP_RESET_I8042,    /* 0xFE to port 0x64 */
+	VMM_STOP_SYSTEM_EVENT,   /* KVM_EXIT_SYSTEM_EVENT (shutdown/reset/crash) */
+	VMM_STOP_TRIPLE_FAULT,   /* KVM_EXIT_SHUTDOWN */
+	VMM_STOP_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR, e.g. emulation failure */
+	VMM_STOP_FAIL_ENTRY,     /* KVM_EXIT_FAIL_ENTRY: invalid guest state */
+	VMM_STOP_UNHANDLED_EXIT, /* an exit reason the VMM does not know */
+	VMM_STOP_HOST_ERROR,     /* KVM_RUN or a VMM operation failed */
+	VMM_STOP_REQUESTED,      /* vmm_request_stop (signal, timeout) */
+	VMM_STOP_GUEST_EXIT,     /* the guest wrote its program's exit status to port 0xF4 */
 };
 
 /* The carve exit port: a guest (the carve enclave kernel) writes its
@@ -184,9 +184,9 @@ enum vmm_stop_reason {
 
 struct vmm_stop_info {
 	enum vmm_stop_reason reason;
-	int vcpu;          /* the vCPU that stopped the VM, -1 if none */
-	char detail[256];  /* one line, no newline */
-	int exit_status;   /* VMM_STOP_GUEST_EXIT: the status written */
+	int vcpu;         /* the vCPU that stopped the VM, -1 if none */
+	char detail[256]; /* one line, no newline */
+	int exit_status;  /* VMM_STOP_GUEST_EXIT: the status written */
 };
 
 /* "poweroff", "triple-fault", ... */
@@ -206,8 +206,8 @@ int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err 
 /* Step 2: registers a device; `placed` (may be NULL) gets its slot. The
  * device description is copied; its ctx must outlive the VM. E03 when the
  * slots (GSIs) are used up or the description is wrong. */
-int vmm_add_mmio_device(struct vmm *vm, const struct vmm_mmio_device *dev,
-			struct vmm_mmio_slot *placed, struct carve_err *err);
+int vmm_add_mmio_device(struct vmm *vm, const struct vmm_mmio_device *dev, struct vmm_mmio_slot *placed,
+			struct carve_err *err);
 /* An empty slot, announced in ACPI with no device behind it (tests). */
 int vmm_announce_mmio_slot(struct vmm *vm, struct carve_err *err);
 /* Refuses ports another device holds (E03). */
@@ -238,12 +238,14 @@ const struct guest_mem *vmm_memory(const struct vmm *vm);
  * so no boot-time access takes a nested page fault. Offered by KVMs with
  * hardware virtualization since Linux 6.10; absent on PVM. */
 struct vmm_prefault_report {
-	bool offered;      /* KVM_CAP_PRE_FAULT_MEMORY */
-	int errno_value;   /* 0, or why the ioctl failed (pages then fault in on use) */
-	uint64_t bytes;    /* mapped ahead of the guest */
-	double ms;         /* time the ioctls took */
+	bool offered;    /* KVM_CAP_PRE_FAULT_MEMORY */
+	int errno_value; /* 0, or why the ioctl failed (pages then fault in on use) */
+	uint64_t bytes;  /* mapped ahead of the guest */
+	double ms;       /* time the ioctls took */
 	int nranges;
-	struct { uint64_t gpa, size; } ranges[GM_MAX_REGIONS]; /* as requested */
+	struct {
+		uint64_t gpa, size;
+	} ranges[GM_MAX_REGIONS]; /* as requested */
 };
 const struct vmm_prefault_report *vmm_prefault(const struct vmm *vm);
 /* One line for event logs: "KVM_PRE_FAULT_MEMORY mapped 0x0-0x1fffffff

@@ -14,11 +14,11 @@
  * the same the carve kernel's driver uses ---- */
 
 #define VSOCK_CID_HOST VMADDR_CID_HOST /* 2 */
-#define VSOCK_CID_PARENT 3              /* the parent instance, as on EC2 */
+#define VSOCK_CID_PARENT 3             /* the parent instance, as on EC2 */
 #define VSOCK_HEARTBEAT_PORT 9000
 #define VSOCK_HEARTBEAT_BYTE 0xB7
 #define VSOCK_QUEUE_SIZE 256
-#define VSOCK_BUF_ALLOC (64 * 1024)   /* per-connection guest->host buffer */
+#define VSOCK_BUF_ALLOC (64 * 1024) /* per-connection guest->host buffer */
 #define VSOCK_MAX_CONNS 1024
 
 /* The packet header, 44 bytes, little-endian (virtio 1.2, the vsock device). */
@@ -48,9 +48,10 @@ enum vsock_op {
 	VSOCK_OP_CREDIT_UPDATE = VIRTIO_VSOCK_OP_CREDIT_UPDATE,
 	VSOCK_OP_CREDIT_REQUEST = VIRTIO_VSOCK_OP_CREDIT_REQUEST,
 };
-#define VSOCK_SHUTDOWN_RCV 1u   /* VIRTIO_VSOCK_SHUTDOWN_RCV: the sender will receive no more */
-#define VSOCK_SHUTDOWN_SEND 2u  /* VIRTIO_VSOCK_SHUTDOWN_SEND: the sender will send no more */
-_Static_assert(VSOCK_SHUTDOWN_RCV == VIRTIO_VSOCK_SHUTDOWN_RCV && VSOCK_SHUTDOWN_SEND == VIRTIO_VSOCK_SHUTDOWN_SEND,
+#define VSOCK_SHUTDOWN_RCV 1u  /* VIRTIO_VSOCK_SHUTDOWN_RCV: the sender will receive no more */
+#define VSOCK_SHUTDOWN_SEND 2u /* VIRTIO_VSOCK_SHUTDOWN_SEND: the sender will send no more */
+_Static_assert(VSOCK_SHUTDOWN_RCV == VIRTIO_VSOCK_SHUTDOWN_RCV &&
+		       VSOCK_SHUTDOWN_SEND == VIRTIO_VSOCK_SHUTDOWN_SEND,
 	       "Linux's shutdown flags");
 #define VSOCK_MAX_PKT (64 * 1024) /* largest payload taken from the guest */
 

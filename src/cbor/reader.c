@@ -10,8 +10,8 @@
 #define CBOR_MAX_DEPTH 16
 
 /* Reads the head at data[*pos]: major type and argument. */
-static bool read_head(const uint8_t *data, size_t len, size_t *pos, int *major,
-		      uint64_t *arg, bool *indefinite)
+static bool read_head(const uint8_t *data, size_t len, size_t *pos, int *major, uint64_t *arg,
+		      bool *indefinite)
 {
 	if (*pos >= len)
 		return false;
@@ -54,14 +54,17 @@ static bool prescan_item(const uint8_t *data, size_t len, size_t *pos, int depth
 	if (depth > CBOR_MAX_DEPTH || !read_head(data, len, pos, &major, &arg, &indef) || indef)
 		return false;
 	switch (major) {
-	case 0: case 1: case 7:
-		return true;
-	case 2: case 3:
+	case 0:
+	case 1:
+	case 7: return true;
+	case 2:
+	case 3:
 		if (arg > len - *pos)
 			return false;
 		*pos += (size_t)arg;
 		return true;
-	case 4: case 5: {
+	case 4:
+	case 5: {
 		uint64_t items = major == 5 ? arg * 2 : arg;
 		if (arg > len - *pos || items > len - *pos)
 			return false;
@@ -70,8 +73,7 @@ static bool prescan_item(const uint8_t *data, size_t len, size_t *pos, int depth
 				return false;
 		return true;
 	}
-	case 6:
-		return prescan_item(data, len, pos, depth + 1);
+	case 6: return prescan_item(data, len, pos, depth + 1);
 	}
 	return false;
 }
@@ -100,7 +102,7 @@ cbor_item_t *cb_decode_exact(const uint8_t *data, size_t len)
 bool cb_is_null(const cbor_item_t *item)
 {
 	return item && cbor_isa_float_ctrl(item) && cbor_float_get_width(item) == CBOR_FLOAT_0 &&
-	       cbor_ctrl_value(item) == CBOR_CTRL_NULL;
+		cbor_ctrl_value(item) == CBOR_CTRL_NULL;
 }
 
 bool cb_text_is(const cbor_item_t *item, const char *s)

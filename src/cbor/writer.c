@@ -55,11 +55,11 @@ static uint8_t *reserve(struct cbor_writer *w, size_t n)
 /* Every head is at most 9 bytes. */
 #define HEAD_MAX 9
 
-#define PUT_HEAD(w, encoder, value)                                        \
-	do {                                                               \
-		uint8_t *p_ = reserve((w), HEAD_MAX);                      \
-		if (p_)                                                    \
-			(w)->len += encoder((value), p_, HEAD_MAX);        \
+#define PUT_HEAD(w, encoder, value)                                 \
+	do {                                                        \
+		uint8_t *p_ = reserve((w), HEAD_MAX);               \
+		if (p_)                                             \
+			(w)->len += encoder((value), p_, HEAD_MAX); \
 	} while (0)
 
 void cw_uint(struct cbor_writer *w, uint64_t v) { PUT_HEAD(w, cbor_encode_uint, v); }

@@ -30,8 +30,7 @@ static void print_help(FILE *out, const char *command, const struct cli_arg *arg
 		fprintf(out, "  --%-24s %s%s\n", a->name, a->help, a->required ? " (required)" : "");
 }
 
-int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
-	      struct carve_err *err)
+int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv, struct carve_err *err)
 {
 	unsigned seen = 0; /* bit per table entry, for repeats and required flags */
 	for (int i = 0; i < argc; i++) {
@@ -41,25 +40,25 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 			return CLI_HELP_SHOWN;
 		}
 		if (strncmp(word, "--", 2) != 0)
-			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "unexpected argument '%s' for '%s'", word, command);
+			return carve_fail(err, E03_INVALID_ARGUMENT, "unexpected argument '%s' for '%s'",
+					  word, command);
 		const char *name = word + 2;
 		const char *eq = strchr(name, '=');
 		size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
 		const struct cli_arg *a = find_arg(args, name, name_len);
 		if (!a)
 			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "'%s' does not take '--%.*s'; see 'carve %s --help'",
-					  command, (int)name_len, name, command);
+					  "'%s' does not take '--%.*s'; see 'carve %s --help'", command,
+					  (int)name_len, name, command);
 		unsigned bit = 1u << (a - args);
 		if ((seen & bit) && a->kind != ARG_STRING_LIST)
-			return carve_fail(err, E02_CONFLICTING_ARGUMENT,
-					  "'--%s' was given more than once", a->name);
+			return carve_fail(err, E02_CONFLICTING_ARGUMENT, "'--%s' was given more than once",
+					  a->name);
 		seen |= bit;
 		if (a->kind == ARG_FLAG) {
 			if (eq)
-				return carve_fail(err, E03_INVALID_ARGUMENT,
-						  "'--%s' takes no value", a->name);
+				return carve_fail(err, E03_INVALID_ARGUMENT, "'--%s' takes no value",
+						  a->name);
 			*(bool *)a->slot = true;
 			continue;
 		}
@@ -68,8 +67,7 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 			value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return carve_fail(err, E01_MISSING_ARGUMENT,
-						  "'--%s' needs a value", a->name);
+				return carve_fail(err, E01_MISSING_ARGUMENT, "'--%s' needs a value", a->name);
 			value = argv[++i];
 		}
 		if (a->kind == ARG_STRING) {
@@ -86,7 +84,7 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 	for (const struct cli_arg *a = args; a->name; a++)
 		if (a->required && !(seen & (1u << (a - args))))
 			return carve_fail(err, E01_MISSING_ARGUMENT,
-					  "'%s' needs '--%s'; see 'carve %s --help'",
-					  command, a->name, command);
+					  "'%s' needs '--%s'; see 'carve %s --help'", command, a->name,
+					  command);
 	return CLI_PARSED;
 }

@@ -19,8 +19,9 @@
  * keyboard's interrupt is only found through its ACPI device (PNP0303), and
  * the keyboard is how terminate asks a Linux enclave to stop (Ctrl-Alt-Del,
  * src/vmm/i8042.c). Same as scripts/linux-blobs.sh. */
-#define LINUX_DEFAULT_CMDLINE "reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux " \
-			      "i8042.dumbkbd random.trust_cpu=on"
+#define LINUX_DEFAULT_CMDLINE                                                        \
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux " \
+	"i8042.dumbkbd random.trust_cpu=on"
 
 /* What the kernel choice found; o->kernel_path and o->cmdline point here. */
 struct build_kernel {
@@ -36,8 +37,8 @@ struct build_kernel {
  * the Linux bootstrap ramdisk to `ramdisks` when it comes from the blobs.
  * E52 naming what is missing, E03 for an unknown kind, E01 for --kernel
  * without --cmdline and no kind. */
-int build_choose_kernel(const char *kind, bool from_image, struct eif_build_opts *o, struct cli_list *ramdisks,
-			struct build_kernel *bk, struct carve_err *err);
+int build_choose_kernel(const char *kind, bool from_image, struct eif_build_opts *o,
+			struct cli_list *ramdisks, struct build_kernel *bk, struct carve_err *err);
 
 /* What an image build leaves for the EIF: strings o points into. */
 struct build_image {
@@ -57,8 +58,8 @@ int build_image_from_dir(const char *dir, const char *tag, const char **uri, str
  * fills o: arm64 from the architecture (E48 for anything but amd64/arm64),
  * DockerInfo, and the image name/version nitro-cli would give when the user
  * gave none. */
-int build_image_ramdisk(const char *uri, const char *out_path, struct eif_build_opts *o, struct build_image *bi,
-			struct carve_err *err);
+int build_image_ramdisk(const char *uri, const char *out_path, struct eif_build_opts *o,
+			struct build_image *bi, struct carve_err *err);
 void build_image_cleanup(struct build_image *bi);
 
 #endif

@@ -27,9 +27,11 @@ static int set_arch(const struct image_config *c, struct eif_build_opts *o, stru
 		o->arm64 = true;
 		return 0;
 	}
-	return carve_fail(err, E48_EIF_BUILDING, "UnsupportedArchError: the image is for '%s'; enclaves run "
-			  "amd64 or arm64 images; build or pull the image for one of them (--platform linux/amd64)",
-			  *arch ? arch : "(no architecture)");
+	return carve_fail(
+		err, E48_EIF_BUILDING,
+		"UnsupportedArchError: the image is for '%s'; enclaves run "
+		"amd64 or arm64 images; build or pull the image for one of them (--platform linux/amd64)",
+		*arch ? arch : "(no architecture)");
 }
 
 /* ImageName as nitro-cli derives it from the docker URI: the name before
@@ -49,8 +51,8 @@ static void set_names(const struct image *img, struct eif_build_opts *o, struct 
 	}
 }
 
-int build_image_ramdisk(const char *uri, const char *out_path, struct eif_build_opts *o, struct build_image *bi,
-			struct carve_err *err)
+int build_image_ramdisk(const char *uri, const char *out_path, struct eif_build_opts *o,
+			struct build_image *bi, struct carve_err *err)
 {
 	struct image_ref ref;
 	if (image_ref_parse(uri, &ref, err) < 0)
@@ -100,9 +102,11 @@ static int run_buildah(char *const argv[], struct carve_err *err)
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return carve_fail(err, E49_DOCKER_IMAGE_BUILD, "waiting for buildah: %s", strerror(errno));
+			return carve_fail(err, E49_DOCKER_IMAGE_BUILD, "waiting for buildah: %s",
+					  strerror(errno));
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return carve_fail(err, E49_DOCKER_IMAGE_BUILD, "'buildah %s' failed (see its output above)", argv[1]);
+		return carve_fail(err, E49_DOCKER_IMAGE_BUILD, "'buildah %s' failed (see its output above)",
+				  argv[1]);
 	return 0;
 }
 
@@ -110,10 +114,13 @@ int build_image_from_dir(const char *dir, const char *tag, const char **uri, str
 			 struct carve_err *err)
 {
 	if (!in_path("buildah"))
-		return carve_fail(err, E49_DOCKER_IMAGE_BUILD, "--docker-dir builds a Dockerfile without a Docker "
-				  "daemon through buildah, which is not installed: install it (apt-get install "
-				  "buildah), or build the image elsewhere, save it (docker save -o app.tar %s) and "
-				  "pass --docker-uri docker-archive:app.tar", tag);
+		return carve_fail(
+			err, E49_DOCKER_IMAGE_BUILD,
+			"--docker-dir builds a Dockerfile without a Docker "
+			"daemon through buildah, which is not installed: install it (apt-get install "
+			"buildah), or build the image elsewhere, save it (docker save -o app.tar %s) and "
+			"pass --docker-uri docker-archive:app.tar",
+			tag);
 	const char *tmp = getenv("TMPDIR");
 	snprintf(bi->built_archive, sizeof(bi->built_archive), "%s/carve-build-%d.tar",
 		 tmp && *tmp ? tmp : "/tmp", (int)getpid());

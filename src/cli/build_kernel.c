@@ -26,7 +26,7 @@ static bool linux_blobs_present(void)
 {
 	char path[PATH_MAX];
 	return carve_find_blob(LINUX_KERNEL_BLOB, path, sizeof(path)) == 0 &&
-	       carve_find_blob(LINUX_BOOTSTRAP_BLOB, path, sizeof(path)) == 0;
+		carve_find_blob(LINUX_BOOTSTRAP_BLOB, path, sizeof(path)) == 0;
 }
 
 static int choose_linux(struct eif_build_opts *o, struct cli_list *ramdisks, struct build_kernel *bk,
@@ -34,9 +34,12 @@ static int choose_linux(struct eif_build_opts *o, struct cli_list *ramdisks, str
 {
 	if (!o->kernel_path) {
 		if (carve_find_blob(LINUX_KERNEL_BLOB, bk->kernel, sizeof(bk->kernel)) < 0)
-			return carve_fail(err, E52_BLOBS_PATH_NOT_SET, "--kernel-kind linux needs a Linux kernel and "
-					  "none was given: pass --kernel PATH (a bzImage) or put one named '%s' in "
-					  "$CARVE_BLOBS (scripts/fetch-debian-kernel.sh fetches Debian's)", LINUX_KERNEL_BLOB);
+			return carve_fail(
+				err, E52_BLOBS_PATH_NOT_SET,
+				"--kernel-kind linux needs a Linux kernel and "
+				"none was given: pass --kernel PATH (a bzImage) or put one named '%s' in "
+				"$CARVE_BLOBS (scripts/fetch-debian-kernel.sh fetches Debian's)",
+				LINUX_KERNEL_BLOB);
 		o->kernel_path = bk->kernel;
 	}
 	if (!o->cmdline) {
@@ -47,9 +50,12 @@ static int choose_linux(struct eif_build_opts *o, struct cli_list *ramdisks, str
 	if (ramdisks->count == 0) {
 		/* Linux needs carve's init for enclaves in its bootstrap ramdisk. */
 		if (carve_find_blob(LINUX_BOOTSTRAP_BLOB, bk->bootstrap, sizeof(bk->bootstrap)) < 0)
-			return carve_fail(err, E52_BLOBS_PATH_NOT_SET, "--kernel-kind linux needs a bootstrap ramdisk "
-					  "holding the enclave init: pass --ramdisk PATH or put one named '%s' in "
-					  "$CARVE_BLOBS", LINUX_BOOTSTRAP_BLOB);
+			return carve_fail(
+				err, E52_BLOBS_PATH_NOT_SET,
+				"--kernel-kind linux needs a bootstrap ramdisk "
+				"holding the enclave init: pass --ramdisk PATH or put one named '%s' in "
+				"$CARVE_BLOBS",
+				LINUX_BOOTSTRAP_BLOB);
 		const char **items = realloc(ramdisks->items, sizeof(*items) * (size_t)(ramdisks->count + 1));
 		if (!items)
 			return carve_fail(err, E00_UNSPECIFIED, "out of memory");
@@ -64,8 +70,10 @@ static int choose_carve(struct eif_build_opts *o, struct cli_list *ramdisks, str
 {
 	if (!o->kernel_path) {
 		if (carve_find_blob(CARVE_KERNEL_BLOB, bk->kernel, sizeof(bk->kernel)) < 0)
-			return carve_fail(err, E52_BLOBS_PATH_NOT_SET, "the carve enclave kernel (%s) was not found "
-					  "beside carve or in $CARVE_BLOBS; run 'make' or pass --kernel", CARVE_KERNEL_BLOB);
+			return carve_fail(err, E52_BLOBS_PATH_NOT_SET,
+					  "the carve enclave kernel (%s) was not found "
+					  "beside carve or in $CARVE_BLOBS; run 'make' or pass --kernel",
+					  CARVE_KERNEL_BLOB);
 		o->kernel_path = bk->kernel;
 	}
 	if (!o->cmdline)
@@ -74,14 +82,15 @@ static int choose_carve(struct eif_build_opts *o, struct cli_list *ramdisks, str
 	return 0;
 }
 
-int build_choose_kernel(const char *kind, bool from_image, struct eif_build_opts *o, struct cli_list *ramdisks,
-			struct build_kernel *bk, struct carve_err *err)
+int build_choose_kernel(const char *kind, bool from_image, struct eif_build_opts *o,
+			struct cli_list *ramdisks, struct build_kernel *bk, struct carve_err *err)
 {
 	memset(bk, 0, sizeof(*bk));
 	if (!kind) {
 		if (o->kernel_path) {
 			if (!o->cmdline)
-				return carve_fail(err, E01_MISSING_ARGUMENT, "--kernel needs --cmdline (or --kernel-kind "
+				return carve_fail(err, E01_MISSING_ARGUMENT,
+						  "--kernel needs --cmdline (or --kernel-kind "
 						  "carve|linux for that kernel's default)");
 			bk->carve_bootstrap = ramdisks->count == 0;
 			return 0;

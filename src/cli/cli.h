@@ -54,10 +54,10 @@ enum cli_arg_kind {
 };
 
 struct cli_arg {
-	const char *name;       /* without the leading "--" */
+	const char *name; /* without the leading "--" */
 	enum cli_arg_kind kind;
 	bool required;
-	void *slot;             /* const char **, struct cli_list *, or bool * */
+	void *slot; /* const char **, struct cli_list *, or bool * */
 	const char *help;
 };
 
@@ -71,8 +71,7 @@ struct cli_list {
  * command returns 0. -1: err is filled. */
 #define CLI_PARSED 0
 #define CLI_HELP_SHOWN 1
-int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv,
-	      struct carve_err *err);
+int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv, struct carve_err *err);
 void cli_list_free(struct cli_list *l);
 
 /* ---- output (output.c) ---- */

@@ -14,7 +14,8 @@
 
 static const char *default_config(void)
 {
-	static const char *const paths[] = {"/etc/carve/allocator.yaml", "/etc/nitro_enclaves/allocator.yaml"};
+	static const char *const paths[] = {"/etc/carve/allocator.yaml",
+					    "/etc/nitro_enclaves/allocator.yaml"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++)
 		if (access(paths[i], R_OK) == 0)
 			return paths[i];
@@ -42,7 +43,8 @@ int cmd_allocator(int argc, char **argv, struct carve_err *err)
 	free(running);
 	if (nrunning > 0)
 		return carve_fail(err, E38_COMMAND_NOT_EXECUTED,
-				  "%d enclave(s) are running; terminate them before changing the pool", nrunning);
+				  "%d enclave(s) are running; terminate them before changing the pool",
+				  nrunning);
 	struct pool old;
 	int have_old = pool_load(&old, err);
 	if (have_old < 0)
@@ -56,7 +58,8 @@ int cmd_allocator(int argc, char **argv, struct carve_err *err)
 		return 0;
 	}
 	if (!config && !(config = default_config()))
-		return carve_fail(err, E01_MISSING_ARGUMENT, "no --config given and no allocator.yaml in "
+		return carve_fail(err, E01_MISSING_ARGUMENT,
+				  "no --config given and no allocator.yaml in "
 				  "/etc/carve or /etc/nitro_enclaves");
 	uint8_t *text;
 	size_t len;

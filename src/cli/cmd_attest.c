@@ -26,8 +26,7 @@
 
 /* Where the measurements come from: the image, fully checked (CRC and, when
  * signed, the signature), as run-enclave would check it before booting. */
-static int image_measurements(const char *path, struct eif_measurements *m,
-			      struct carve_err *err)
+static int image_measurements(const char *path, struct eif_measurements *m, struct carve_err *err)
 {
 	struct eif_image img;
 	struct eif_report rep;
@@ -39,11 +38,9 @@ static int image_measurements(const char *path, struct eif_measurements *m,
 	}
 	int rc = 0;
 	if (!rep.crc_ok)
-		rc = carve_fail(err, E35_EIF_PARSING, "'%s' fails its CRC check; the image is damaged",
-				path);
+		rc = carve_fail(err, E35_EIF_PARSING, "'%s' fails its CRC check; the image is damaged", path);
 	else if (rep.is_signed && !rep.signature_ok)
-		rc = carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "'%s': %s", path,
-				rep.signature_problem);
+		rc = carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "'%s': %s", path, rep.signature_problem);
 	else
 		*m = rep.m;
 	eif_report_free(&rep);
@@ -52,30 +49,29 @@ static int image_measurements(const char *path, struct eif_measurements *m,
 }
 
 /* An optional hex flag into buf; *len -1 when the flag is absent. */
-static int hex_flag(const char *name, const char *hex, uint8_t *buf, long *len,
-		    struct carve_err *err)
+static int hex_flag(const char *name, const char *hex, uint8_t *buf, long *len, struct carve_err *err)
 {
 	*len = -1;
 	if (!hex)
 		return 0;
 	if ((*len = hex_decode(hex, buf, NSM_USER_FIELD_MAX)) < 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--%s' must be an even number of hex digits, at most %d bytes",
-				  name, NSM_USER_FIELD_MAX);
+				  "'--%s' must be an even number of hex digits, at most %d bytes", name,
+				  NSM_USER_FIELD_MAX);
 	return 0;
 }
 
 int cmd_attest(int argc, char **argv, struct carve_err *err)
 {
-	const char *eif_path = NULL, *output = NULL, *nonce_hex = NULL, *user_hex = NULL,
-		   *pubkey_path = NULL;
+	const char *eif_path = NULL, *output = NULL, *nonce_hex = NULL, *user_hex = NULL, *pubkey_path = NULL;
 	bool debug = false;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, true, &eif_path, "the enclave image"},
 		{"output", ARG_STRING, true, &output, "where to write the document (COSE_Sign1)"},
 		{"nonce", ARG_STRING, false, &nonce_hex, "nonce, hex, at most 1024 bytes"},
 		{"user-data", ARG_STRING, false, &user_hex, "user data, hex, at most 1024 bytes"},
-		{"public-key", ARG_STRING, false, &pubkey_path, "file whose bytes become public_key (1..1024)"},
+		{"public-key", ARG_STRING, false, &pubkey_path,
+		 "file whose bytes become public_key (1..1024)"},
 		{"debug-mode", ARG_FLAG, false, &debug, "attest as a debug-mode enclave (all-zero PCRs)"},
 		{0},
 	};
@@ -89,13 +85,15 @@ int cmd_attest(int argc, char **argv, struct carve_err *err)
 	    hex_flag("user-data", user_hex, user, &user_len, err) < 0)
 		return -1;
 	if (pubkey_path) {
-		if (file_read_all(pubkey_path, NSM_USER_FIELD_MAX, &pubkey, &pubkey_len,
-				  E03_INVALID_ARGUMENT, err) < 0)
+		if (file_read_all(pubkey_path, NSM_USER_FIELD_MAX, &pubkey, &pubkey_len, E03_INVALID_ARGUMENT,
+				  err) < 0)
 			return -1;
 		if (pubkey_len == 0) {
 			free(pubkey);
-			return carve_fail(err, E03_INVALID_ARGUMENT, "'%s' is empty; a public key is "
-					  "1 to %d bytes", pubkey_path, NSM_USER_FIELD_MAX);
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "'%s' is empty; a public key is "
+					  "1 to %d bytes",
+					  pubkey_path, NSM_USER_FIELD_MAX);
 		}
 	}
 	struct eif_measurements m;
@@ -124,8 +122,8 @@ int cmd_attest(int argc, char **argv, struct carve_err *err)
 	uint8_t *doc = NULL;
 	size_t doc_len = 0;
 	if (nsm_attest_once(&cfg, user_len >= 0 ? user : NULL, user_len > 0 ? (size_t)user_len : 0,
-			    nonce_len >= 0 ? nonce : NULL, nonce_len > 0 ? (size_t)nonce_len : 0,
-			    pubkey, pubkey_len, &doc, &doc_len, err) == 0 &&
+			    nonce_len >= 0 ? nonce : NULL, nonce_len > 0 ? (size_t)nonce_len : 0, pubkey,
+			    pubkey_len, &doc, &doc_len, err) == 0 &&
 	    file_write_atomic(output, doc, doc_len, err) == 0) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "Document", json_object_new_string(output));

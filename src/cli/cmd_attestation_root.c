@@ -43,8 +43,7 @@ int cmd_attestation_root(int argc, char **argv, struct carve_err *err)
 	char *pem;
 	long len;
 	int rc = -1;
-	if (!bio || PEM_write_bio_X509(bio, pki.root.cert) != 1 ||
-	    (len = BIO_get_mem_data(bio, &pem)) <= 0)
+	if (!bio || PEM_write_bio_X509(bio, pki.root.cert) != 1 || (len = BIO_get_mem_data(bio, &pem)) <= 0)
 		carve_fail(err, E00_UNSPECIFIED, "could not encode the root certificate");
 	else
 		rc = write_output(output, pem, (size_t)len, err);

@@ -30,8 +30,8 @@ static int temp_file_make(struct temp_file *t, const char *what, struct carve_er
 	snprintf(t->path, sizeof(t->path), "%s/carve-%s.XXXXXX", dir && *dir ? dir : "/tmp", what);
 	int fd = mkstemp(t->path);
 	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "cannot create a temporary %s in %s",
-				  what, dir && *dir ? dir : "/tmp");
+		return carve_fail(err, E19_FILE_OPERATION, "cannot create a temporary %s in %s", what,
+				  dir && *dir ? dir : "/tmp");
 	close(fd);
 	t->made = true;
 	return 0;
@@ -67,8 +67,11 @@ static int make_rootfs_ramdisk(const char *rootfs, const char *cmd, struct cli_l
 		rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cmd is empty");
 	} else {
 		struct ramdisk_app app = {
-			.rootfs = rootfs, .argv = (const char *const *)argv, .argc = argc,
-			.env = env->items, .envc = env->count,
+			.rootfs = rootfs,
+			.argv = (const char *const *)argv,
+			.argc = argc,
+			.env = env->items,
+			.envc = env->count,
 		};
 		rc = ramdisk_write_app(&app, out, err);
 	}
@@ -85,21 +88,25 @@ struct build_args {
 static int check_forms(const struct build_args *b, struct carve_err *err)
 {
 	if (b->docker_dir && !b->docker_uri)
-		return carve_fail(err, E01_MISSING_ARGUMENT, "--docker-dir needs --docker-uri: the tag to give the "
+		return carve_fail(err, E01_MISSING_ARGUMENT,
+				  "--docker-dir needs --docker-uri: the tag to give the "
 				  "image built");
 	if (b->docker_uri && (b->rootfs || b->cmd || b->env.count))
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--docker-uri takes the files, command and "
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "--docker-uri takes the files, command and "
 				  "environment from the image; leave out --rootfs, --cmd and --env");
 	if (!b->rootfs != !b->cmd)
 		return carve_fail(err, E01_MISSING_ARGUMENT, "--rootfs and --cmd go together");
 	if (!b->rootfs && b->env.count)
 		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--env needs --rootfs and --cmd");
 	if (!b->rootfs && !b->docker_uri && b->kernel_kind)
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--kernel-kind goes with --docker-uri or --rootfs");
-	if (!b->rootfs && !b->docker_uri &&
-	    (!b->o.kernel_path || !b->o.cmdline || b->ramdisks.count == 0))
-		return carve_fail(err, E01_MISSING_ARGUMENT, "build-enclave needs --docker-uri, or --rootfs and "
-				  "--cmd, or --kernel, --cmdline and --ramdisk; see 'carve build-enclave --help'");
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "--kernel-kind goes with --docker-uri or --rootfs");
+	if (!b->rootfs && !b->docker_uri && (!b->o.kernel_path || !b->o.cmdline || b->ramdisks.count == 0))
+		return carve_fail(
+			err, E01_MISSING_ARGUMENT,
+			"build-enclave needs --docker-uri, or --rootfs and "
+			"--cmd, or --kernel, --cmdline and --ramdisk; see 'carve build-enclave --help'");
 	return 0;
 }
 
@@ -122,13 +129,18 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 		{"cmdline", ARG_STRING, false, &o->cmdline, "kernel command line"},
 		{"ramdisk", ARG_STRING_LIST, false, &b.ramdisks,
 		 "ramdisk (cpio); repeat: the first is the bootstrap ramdisk (PCR1), the rest the application (PCR2)"},
-		{"rootfs", ARG_STRING, false, &b.rootfs, "root filesystem of the application: a directory or a tarball"},
-		{"cmd", ARG_STRING, false, &b.cmd, "the program to run and its arguments, shell-quoted, not expanded"},
+		{"rootfs", ARG_STRING, false, &b.rootfs,
+		 "root filesystem of the application: a directory or a tarball"},
+		{"cmd", ARG_STRING, false, &b.cmd,
+		 "the program to run and its arguments, shell-quoted, not expanded"},
 		{"env", ARG_STRING_LIST, false, &b.env, "KEY=VALUE for the program's environment; repeat"},
 		{"output-file", ARG_STRING, true, &o->output_path, "where to write the EIF"},
-		{"name", ARG_STRING, false, &o->image_name, "image name (default: the image's name, else the output file name)"},
-		{"version", ARG_STRING, false, &o->image_version, "image version (default: the image id, else 1.0)"},
-		{"metadata", ARG_STRING, false, &o->metadata_path, "JSON file (at most 4096 bytes) kept in the image"},
+		{"name", ARG_STRING, false, &o->image_name,
+		 "image name (default: the image's name, else the output file name)"},
+		{"version", ARG_STRING, false, &o->image_version,
+		 "image version (default: the image id, else 1.0)"},
+		{"metadata", ARG_STRING, false, &o->metadata_path,
+		 "JSON file (at most 4096 bytes) kept in the image"},
 		{"signing-certificate", ARG_STRING, false, &o->cert_path, "PEM certificate to sign with"},
 		{"private-key", ARG_STRING, false, &o->key_path, "PEM EC private key of the certificate"},
 		{0},
@@ -141,7 +153,8 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 	if ((rc = check_forms(&b, err)) < 0)
 		goto out;
 	bool app_form = b.rootfs || b.docker_uri;
-	if (app_form && (rc = build_choose_kernel(b.kernel_kind, b.docker_uri != NULL, o, &b.ramdisks, &bk, err)) < 0)
+	if (app_form &&
+	    (rc = build_choose_kernel(b.kernel_kind, b.docker_uri != NULL, o, &b.ramdisks, &bk, err)) < 0)
 		goto out;
 	fprintf(stderr, "Start building the Enclave Image...\n");
 	if (app_form) {
@@ -155,9 +168,10 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 				  : make_rootfs_ramdisk(b.rootfs, b.cmd, &b.env, tmp[1].path, err);
 		if (rc < 0)
 			goto out;
-		if (bk.carve_bootstrap && ((rc = temp_file_make(&tmp[0], "bootstrap", err)) < 0 ||
-					   (rc = ramdisk_write_bootstrap(tmp[0].path, err)) < 0 ||
-					   (rc = list_push(&b.ramdisks, tmp[0].path, err)) < 0))
+		if (bk.carve_bootstrap &&
+		    ((rc = temp_file_make(&tmp[0], "bootstrap", err)) < 0 ||
+		     (rc = ramdisk_write_bootstrap(tmp[0].path, err)) < 0 ||
+		     (rc = list_push(&b.ramdisks, tmp[0].path, err)) < 0))
 			goto out;
 		if ((rc = list_push(&b.ramdisks, tmp[1].path, err)) < 0)
 			goto out;

@@ -63,8 +63,10 @@ int cmd_console(int argc, char **argv, struct carve_err *err)
 		char *end;
 		secs = strtol(timeout, &end, 10);
 		if (*end || secs <= 0)
-			return carve_fail(err, E03_INVALID_ARGUMENT, "--disconnect-timeout '%s' must be a "
-					  "positive number of seconds", timeout);
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "--disconnect-timeout '%s' must be a "
+					  "positive number of seconds",
+					  timeout);
 	}
 	struct enclave_ref ref;
 	struct carve_err find_err = {0};
@@ -84,7 +86,8 @@ int cmd_console(int argc, char **argv, struct carve_err *err)
 		fprintf(stderr, "The enclave has stopped; its last console output follows.\n");
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return carve_fail(err, E45_CONSOLE_READ, "cannot open '%s': %s", path, strerror(errno));
+			return carve_fail(err, E45_CONSOLE_READ, "cannot open '%s': %s", path,
+					  strerror(errno));
 		int rc = copy_to_stdout(fd, 0, err);
 		close(fd);
 		return rc;

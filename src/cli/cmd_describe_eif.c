@@ -83,15 +83,15 @@ static void add_metadata(json_object *out, const char *text, size_t len)
 	if (json_object_object_get_ex(meta, "ImageVersion", &v))
 		json_object_object_add(out, "ImageVersion", json_object_get(v));
 	json_object *m = json_object_new_object();
-	if (json_object_object_get_ex(meta, "BuildMetadata", &v) && json_object_is_type(v, json_type_object)) {
-		json_object_object_foreach(v, key, val)
-			json_object_object_add(m, key, json_object_get(val));
+	if (json_object_object_get_ex(meta, "BuildMetadata", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val) json_object_object_add(m, key, json_object_get(val));
 	}
 	if (json_object_object_get_ex(meta, "DockerInfo", &v))
 		json_object_object_add(m, "DockerInfo", json_object_get(v));
-	if (json_object_object_get_ex(meta, "CustomMetadata", &v) && json_object_is_type(v, json_type_object)) {
-		json_object_object_foreach(v, key, val)
-			json_object_object_add(m, key, json_object_get(val));
+	if (json_object_object_get_ex(meta, "CustomMetadata", &v) &&
+	    json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, key, val) json_object_object_add(m, key, json_object_get(val));
 	}
 	json_object_object_add(out, "Metadata", m);
 	json_object_put(meta);
@@ -134,14 +134,15 @@ int cmd_describe_eif(int argc, char **argv, struct carve_err *err)
 	if (img.flags & EIF_FLAG_ARCH_ARM64)
 		cli_warn("'%s' is an aarch64 image; carve runs x86-64 enclaves only", path);
 	if (!rep.crc_ok)
-		rc = carve_fail(err, E35_EIF_PARSING, "'%s' fails its CRC check: the header says %08x, "
-				"the contents give %08x; the image is damaged", path, img.crc_stored,
-				rep.crc_computed);
+		rc = carve_fail(err, E35_EIF_PARSING,
+				"'%s' fails its CRC check: the header says %08x, "
+				"the contents give %08x; the image is damaged",
+				path, img.crc_stored, rep.crc_computed);
 	else if (rep.is_signed && !rep.signature_ok)
 		rc = carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "'%s': %s", path, rep.signature_problem);
 	else if (rep.is_signed && !rep.cert_valid_now)
-		cli_warn("'%s': %s; run-enclave will refuse this image until it is signed again",
-			 path, rep.signature_problem);
+		cli_warn("'%s': %s; run-enclave will refuse this image until it is signed again", path,
+			 rep.signature_problem);
 	eif_report_free(&rep);
 	eif_close(&img);
 	return rc;

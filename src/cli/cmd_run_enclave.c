@@ -25,10 +25,12 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 		return carve_fail(err, E17_SERDE, "'%s' is not a JSON object", path);
 	}
 	*keep = o;
-	json_object_object_foreach(o, key, val) {
+	json_object_object_foreach(o, key, val)
+	{
 		(void)val;
-		static const char *const known[] = {"eif_path", "memory_mib", "cpu_count", "cpu_ids",
-						    "enclave_cid", "debug_mode", "attach_console", "enclave_name"};
+		static const char *const known[] = {"eif_path",       "memory_mib",  "cpu_count",
+						    "cpu_ids",        "enclave_cid", "debug_mode",
+						    "attach_console", "enclave_name"};
 		bool ok = false;
 		for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
 			ok |= !strcmp(key, known[i]);
@@ -40,7 +42,8 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 	*eif = json_object_get_string(v);
 	if (!json_object_object_get_ex(o, "memory_mib", &v) || !json_object_is_type(v, json_type_int) ||
 	    json_object_get_int64(v) <= 0)
-		return carve_fail(err, E01_MISSING_ARGUMENT, "'%s' needs \"memory_mib\" as a positive integer", path);
+		return carve_fail(err, E01_MISSING_ARGUMENT,
+				  "'%s' needs \"memory_mib\" as a positive integer", path);
 	/* The same rule as --memory: bytes must fit 64 bits (2^44 + 64 MiB wrapped to 64). */
 	char mib_text[32];
 	snprintf(mib_text, sizeof(mib_text), "%lld", (long long)json_object_get_int64(v));
@@ -61,8 +64,8 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 			return carve_fail(err, E03_INVALID_ARGUMENT, "\"cpu_ids\" must be an array");
 		size_t n = json_object_array_length(ids);
 		if (n == 0 || n > ENCLAVE_MAX_CPUS)
-			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "\"cpu_ids\" must list 1 to %d CPUs",
-					  ENCLAVE_MAX_CPUS);
+			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+					  "\"cpu_ids\" must list 1 to %d CPUs", ENCLAVE_MAX_CPUS);
 		for (size_t i = 0; i < n; i++) {
 			json_object *c = json_object_array_get_idx(ids, i);
 			if (!json_object_is_type(c, json_type_int) || json_object_get_int(c) < 0)
@@ -77,7 +80,8 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 	}
 	if (json_object_object_get_ex(o, "enclave_cid", &v) && !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_int))
-			return carve_fail(err, E03_INVALID_ARGUMENT, "\"enclave_cid\" must be an integer or null");
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "\"enclave_cid\" must be an integer or null");
 		char text[32];
 		snprintf(text, sizeof(text), "%s", json_object_get_string(v));
 		if (enclave_parse_cid(text, &a->cid, err) < 0)
@@ -87,16 +91,18 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 	 * have started a debug enclave with a readable console). */
 	static const char *const flags[] = {"debug_mode", "attach_console"};
 	for (size_t i = 0; i < 2; i++)
-		if (json_object_object_get_ex(o, flags[i], &v) && !json_object_is_type(v, json_type_boolean) &&
-		    !json_object_is_type(v, json_type_null))
-			return carve_fail(err, E03_INVALID_ARGUMENT, "\"%s\" must be true, false or null", flags[i]);
+		if (json_object_object_get_ex(o, flags[i], &v) &&
+		    !json_object_is_type(v, json_type_boolean) && !json_object_is_type(v, json_type_null))
+			return carve_fail(err, E03_INVALID_ARGUMENT, "\"%s\" must be true, false or null",
+					  flags[i]);
 	if (json_object_object_get_ex(o, "debug_mode", &v))
 		a->debug = json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "attach_console", &v))
 		*attach |= json_object_get_boolean(v);
 	if (json_object_object_get_ex(o, "enclave_name", &v) && !json_object_is_type(v, json_type_null)) {
 		if (!json_object_is_type(v, json_type_string))
-			return carve_fail(err, E03_INVALID_ARGUMENT, "\"enclave_name\" must be a string or null");
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "\"enclave_name\" must be a string or null");
 		a->name = json_object_get_string(v);
 	}
 	return 0;
@@ -107,7 +113,8 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 static int parse_console_group(const char *text, bool debug, struct launch_args *a, struct carve_err *err)
 {
 	if (!debug)
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--console-group needs --debug-mode (or "
+		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
+				  "--console-group needs --debug-mode (or "
 				  "--attach-console): only a debug enclave's console is readable at all");
 	struct group *g = getgrnam(text);
 	if (g) {
@@ -117,8 +124,10 @@ static int parse_console_group(const char *text, bool debug, struct launch_args 
 		errno = 0;
 		unsigned long v = strtoul(text, &end, 10);
 		if (!*text || *end || errno || v >= (gid_t)-1 || text[0] == '-')
-			return carve_fail(err, E03_INVALID_ARGUMENT, "--console-group '%s' is no group on this "
-					  "host (give its name or number)", text);
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "--console-group '%s' is no group on this "
+					  "host (give its name or number)",
+					  text);
 		a->console_gid = (gid_t)v;
 	}
 	a->console_group_set = true;
@@ -133,12 +142,16 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	bool debug = false, attach = false;
 	const struct cli_arg args[] = {
 		{"eif-path", ARG_STRING, false, &eif, "the Enclave Image File to run"},
-		{"memory", ARG_STRING, false, &memory, "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
+		{"memory", ARG_STRING, false, &memory,
+		 "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
 		{"cpu-count", ARG_STRING, false, &count, "number of vCPUs"},
-		{"cpu-ids", ARG_STRING_LIST, false, &ids, "host CPUs for the vCPUs (repeat, or a list like 2,3)"},
+		{"cpu-ids", ARG_STRING_LIST, false, &ids,
+		 "host CPUs for the vCPUs (repeat, or a list like 2,3)"},
 		{"enclave-cid", ARG_STRING, false, &cid, "vsock CID (4 and up; default: chosen)"},
-		{"debug-mode", ARG_FLAG, false, &debug, "keep the console readable (attestation PCRs are zero)"},
-		{"attach-console", ARG_FLAG, false, &attach, "print the console after starting (implies --debug-mode)"},
+		{"debug-mode", ARG_FLAG, false, &debug,
+		 "keep the console readable (attestation PCRs are zero)"},
+		{"attach-console", ARG_FLAG, false, &attach,
+		 "print the console after starting (implies --debug-mode)"},
 		{"enclave-name", ARG_STRING, false, &name, "name (default: the EIF file name)"},
 		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)"},
 		{"console-group", ARG_STRING, false, &console_group,
@@ -154,15 +167,17 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	}
 	if (config) {
 		if (eif || memory || count || ids.count || cid || name || debug) {
-			rc = carve_fail(err, E02_CONFLICTING_ARGUMENT,
-					"--config cannot be combined with other flags except --attach-console and --console-group");
+			rc = carve_fail(
+				err, E02_CONFLICTING_ARGUMENT,
+				"--config cannot be combined with other flags except --attach-console and --console-group");
 			goto out;
 		}
 		if ((rc = load_config(config, &a, &eif, &attach, &cfg_json, err)) < 0)
 			goto out;
 	} else {
 		if (!eif || !memory) {
-			rc = carve_fail(err, E01_MISSING_ARGUMENT, "run-enclave needs --eif-path and --memory");
+			rc = carve_fail(err, E01_MISSING_ARGUMENT,
+					"run-enclave needs --eif-path and --memory");
 			goto out;
 		}
 		if (!count == !ids.count) {
@@ -176,8 +191,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 			char *end;
 			long v = strtol(count, &end, 10);
 			if (*end || v < 1 || v > ENCLAVE_MAX_CPUS) {
-				rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count '%s' must be 1 to %d", count,
-						ENCLAVE_MAX_CPUS);
+				rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count '%s' must be 1 to %d",
+						count, ENCLAVE_MAX_CPUS);
 				goto out;
 			}
 			a.cpu_count = (int)v;

@@ -29,8 +29,8 @@ static int parse_pcr(const char *text, struct nsm_expected_pcr *out, struct carv
 	const char *eq = strchr(text, '=');
 	unsigned long idx = eq && eq != text ? strtoul(text, &end, 10) : NSM_MAX_PCRS;
 	if (!eq || eq == text || end != eq || idx >= NSM_MAX_PCRS)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--pcr %s' is not N=HEX with N from 0 to 31", text);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "'--pcr %s' is not N=HEX with N from 0 to 31",
+				  text);
 	if (strlen(eq + 1) != 2 * PCR_LEN || hex_decode(eq + 1, out->value, PCR_LEN) != PCR_LEN)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
 				  "'--pcr %s': the value must be 96 hex digits (48 bytes)", text);

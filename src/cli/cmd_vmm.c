@@ -26,8 +26,8 @@ static int parse_uint(const char *flag, const char *text, unsigned long max, uns
 	char *end;
 	unsigned long v = strtoul(text, &end, 10);
 	if (!*text || *end || text[0] == '-' || v > max)
-		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu",
-				  flag, text, max);
+		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu", flag,
+				  text, max);
 	*out = v;
 	return 0;
 }
@@ -105,7 +105,8 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	int rc = vmm_run(vm, &stop, err);
 	if (have_th) {
 		w.done = 1;
-		pthread_kill(th, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread): wakes its sigwait; it sees done and returns */
+		/* Wakes its sigwait; it sees done and returns. */
+		pthread_kill(th, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread) */
 		pthread_join(th, NULL);
 	}
 	machine_destroy(m); /* device threads stop before guest memory goes */
@@ -174,12 +175,15 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel"},
 		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
 		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
-		{"pin-cpus", ARG_STRING, false, &pin_list, "host CPUs for the vCPUs, comma-separated, one per vCPU"},
+		{"pin-cpus", ARG_STRING, false, &pin_list,
+		 "host CPUs for the vCPUs, comma-separated, one per vCPU"},
 		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
-		{"virtio-slots", ARG_STRING, false, &slots, "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"virtio-slots", ARG_STRING, false, &slots,
+		 "virtio-mmio slots to announce in ACPI (default 0)"},
 		{"cpu-template", ARG_STRING, false, &tmpl,
 		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
-		{"enclave-cid", ARG_STRING, false, &cid_text, "with --eif-path: the guest's vsock CID (default 16)"},
+		{"enclave-cid", ARG_STRING, false, &cid_text,
+		 "with --eif-path: the guest's vsock CID (default 16)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -210,8 +214,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	if (tmpl && !strcmp(tmpl, "baseline"))
 		cpu_template = VMM_CPU_BASELINE;
 	else if (tmpl && strcmp(tmpl, "host") != 0)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--cpu-template %s': use 'host' or 'baseline'", tmpl);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "'--cpu-template %s': use 'host' or 'baseline'",
+				  tmpl);
 
 	uint8_t *kbuf = NULL, *ibuf = NULL;
 	size_t klen = 0, ilen = 0;
@@ -242,27 +246,36 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		snprintf(module_id, sizeof(module_id), "i-carve-vmm-enc%.16s", pcr0_hex);
 		enclave_vsock_dir(vsock_dir, sizeof(vsock_dir));
 		devices = (struct machine_devices_config){
-			.module_id = module_id, .m = &eb.m, .cid = cid, .vsock_dir = vsock_dir,
-			.heartbeat_fd = -1, .on_heartbeat = report_heartbeat, .heartbeat_ctx = &hb,
+			.module_id = module_id,
+			.m = &eb.m,
+			.cid = cid,
+			.vsock_dir = vsock_dir,
+			.heartbeat_fd = -1,
+			.on_heartbeat = report_heartbeat,
+			.heartbeat_ctx = &hb,
 		};
 		cmdline = eb.cmdline;
 	}
 	struct machine_config cfg = {
-		.vm = {
-			.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
-			.ncpus = (int)ncpus,
-			.pin = pin_list ? pin : NULL,
-			.console_out = STDOUT_FILENO,
-			.console_in = STDIN_FILENO,
-			.cpu_template = cpu_template,
-			.verbose = verbose,
-		},
-		.boot = {
-			.kernel = kbuf, .kernel_len = klen,
-			.initrd = ibuf, .initrd_len = ilen,
-			.cmdline = cmdline,
-			.blob = eif ? &blob : NULL,
-		},
+		.vm =
+			{
+				.mem_bytes = (uint64_t)mem_mib * VMM_MIB,
+				.ncpus = (int)ncpus,
+				.pin = pin_list ? pin : NULL,
+				.console_out = STDOUT_FILENO,
+				.console_in = STDIN_FILENO,
+				.cpu_template = cpu_template,
+				.verbose = verbose,
+			},
+		.boot =
+			{
+				.kernel = kbuf,
+				.kernel_len = klen,
+				.initrd = ibuf,
+				.initrd_len = ilen,
+				.cmdline = cmdline,
+				.blob = eif ? &blob : NULL,
+			},
 		.devices = eif ? &devices : NULL,
 		.announce_slots = (int)nslots,
 		.device_fault = verbose ? print_fault : NULL,

@@ -9,7 +9,6 @@
 
 #include "cli/cli.h"
 
-
 const struct cli_command cli_commands[] = {
 	{"run-enclave", cmd_run_enclave, "start an enclave from an EIF", NULL},
 	{"describe-enclaves", cmd_describe_enclaves, "list the running enclaves", NULL},
@@ -22,15 +21,18 @@ const struct cli_command cli_commands[] = {
 	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
 	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
-	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA", NULL},
-	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields", NULL},
+	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA",
+	 NULL},
+	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields",
+	 NULL},
 	{"attest", cmd_attest, "make the attestation document an enclave of an image would get", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "carve %s: Nitro-Enclaves-style enclaves on any Linux host with KVM\n\n"
+	fprintf(out,
+		"carve %s: Nitro-Enclaves-style enclaves on any Linux host with KVM\n\n"
 		"Usage: carve [--verbose] <command> [flags]   (carve <command> --help for its flags)\n\nCommands:\n",
 		CARVE_VERSION);
 	for (const struct cli_command *c = cli_commands; c->name; c++)

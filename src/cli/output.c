@@ -27,8 +27,10 @@ int cli_report_error(const struct carve_err *err)
 	int code = err->code > 0 && err->code < CARVE_CODE_COUNT ? err->code : E00_UNSPECIFIED;
 	fprintf(stderr, "[ E%02d ] %s. %s\n\n", code, carve_code_name(code),
 		err->msg[0] ? err->msg : carve_code_explanation(code));
-	fprintf(stderr, "For more details, run 'carve explain --error-code E%02d' or visit "
-		"https://docs.aws.amazon.com/enclaves/latest/user/cli-errors.html#E%02d\n", code, code);
+	fprintf(stderr,
+		"For more details, run 'carve explain --error-code E%02d' or visit "
+		"https://docs.aws.amazon.com/enclaves/latest/user/cli-errors.html#E%02d\n",
+		code, code);
 	/* E00 would exit 0; an unspecified failure must still fail. */
 	return code ? code : 1;
 }

@@ -26,8 +26,10 @@ int carve_find_blob(const char *name, char *out, size_t len)
 			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../guest/%s", exe, name);
 			/* The sanitizer tree (build-san) uses the release tree's guest
 			 * images: they are built once, without sanitizers. */
-			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../../build/guest/%s", exe, name);
-			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../share/carve/%s", exe, name);
+			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../../build/guest/%s", exe,
+				 name);
+			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../share/carve/%s", exe,
+				 name);
 		}
 	}
 	for (int i = 0; i < count; i++) {

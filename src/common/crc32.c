@@ -63,16 +63,14 @@ static void crc_init(void)
 	fold_by_128 = fold_constants(128);
 }
 
-__attribute__((target("pclmul,sse2")))
-static inline __m128i fold(__m128i lane, __m128i k, __m128i into)
+__attribute__((target("pclmul,sse2"))) static inline __m128i fold(__m128i lane, __m128i k, __m128i into)
 {
 	__m128i h = _mm_clmulepi64_si128(lane, k, 0x00); /* low qword x k_hi */
 	__m128i l = _mm_clmulepi64_si128(lane, k, 0x11); /* high qword x k_lo */
 	return _mm_xor_si128(into, _mm_xor_si128(h, l));
 }
 
-__attribute__((target("pclmul,sse2")))
-static uint32_t crc32_clmul(uint32_t crc, const uint8_t *p, size_t len)
+__attribute__((target("pclmul,sse2"))) static uint32_t crc32_clmul(uint32_t crc, const uint8_t *p, size_t len)
 {
 	/* len >= 64. The initial register (zlib's crc, inverted) is XORed into
 	 * the first 32 message bits, the usual way to fold in a start value. */

@@ -65,23 +65,26 @@ int file_open_regular(const char *path, struct carve_err *err)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION,
-				  "File: '%s', failing operation: 'Open': %s", path, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", path,
+				  strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		const char *what = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-				 : S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
+		const char *what = S_ISDIR(st.st_mode) ? "a directory"
+			: S_ISFIFO(st.st_mode)         ? "a FIFO"
+			: S_ISSOCK(st.st_mode)         ? "a socket"
+						       : "not a regular file";
 		close(fd);
 		return carve_fail(err, E19_FILE_OPERATION,
-				  "File: '%s', failing operation: 'Open': it is %s, not a regular file", path, what);
+				  "File: '%s', failing operation: 'Open': it is %s, not a regular file", path,
+				  what);
 	}
 	/* Reads of a regular file ignore O_NONBLOCK; clear it all the same. */
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	return fd;
 }
 
-int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
-		  int code, struct carve_err *err)
+int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len, int code,
+		  struct carve_err *err)
 {
 	int fd = file_open_regular(path, err);
 	if (fd < 0)
@@ -94,8 +97,8 @@ int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
 	}
 	if ((uint64_t)st.st_size > max_len) {
 		close(fd);
-		return carve_fail(err, code, "'%s' is %lld bytes; at most %zu are allowed",
-				  path, (long long)st.st_size, max_len);
+		return carve_fail(err, code, "'%s' is %lld bytes; at most %zu are allowed", path,
+				  (long long)st.st_size, max_len);
 	}
 	size_t n = (size_t)st.st_size;
 	uint8_t *buf = malloc(n + 1);
@@ -107,8 +110,8 @@ int file_read_all(const char *path, size_t max_len, uint8_t **data, size_t *len,
 	close(fd);
 	if (rc < 0) {
 		free(buf);
-		return carve_fail(err, E19_FILE_OPERATION,
-				  "File: '%s', failing operation: 'Read': %s", path, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s", path,
+				  strerror(-rc));
 	}
 	buf[n] = '\0';
 	*data = buf;
@@ -156,8 +159,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, struct car
 	return file_write_atomic_mode(path, data, len, 0644, err);
 }
 
-int file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode,
-			   struct carve_err *err)
+int file_write_atomic_mode(const char *path, const void *data, size_t len, mode_t mode, struct carve_err *err)
 {
 	/* A fresh name in the target's directory, made with O_EXCL (mkstemp):
 	 * a file or symlink another user planted at a predictable name can
@@ -177,8 +179,8 @@ int file_write_atomic_mode(const char *path, const void *data, size_t len, mode_
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tmp); /* ours: mkstemp created it */
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
-				  path, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
+				  strerror(-rc));
 	}
 	return 0;
 }

@@ -33,9 +33,8 @@ void progress_update(struct progress *p, uint64_t done)
 	if (now - p->last_ns < PROGRESS_INTERVAL_NS)
 		return;
 	p->last_ns = now;
-	fprintf(stderr, "\r%s: %llu / %llu MiB (%u%%)", p->what,
-		(unsigned long long)(done >> 20), (unsigned long long)(p->total >> 20),
-		(unsigned)(p->total ? done * 100 / p->total : 100));
+	fprintf(stderr, "\r%s: %llu / %llu MiB (%u%%)", p->what, (unsigned long long)(done >> 20),
+		(unsigned long long)(p->total >> 20), (unsigned)(p->total ? done * 100 / p->total : 100));
 	fflush(stderr);
 }
 

@@ -16,10 +16,7 @@ void rate_limit_init(struct rate_limit *r, unsigned burst, uint64_t window_ms)
 	r->dropped = 0;
 }
 
-void rate_limit_destroy(struct rate_limit *r)
-{
-	pthread_mutex_destroy(&r->lock);
-}
+void rate_limit_destroy(struct rate_limit *r) { pthread_mutex_destroy(&r->lock); }
 
 bool rate_limit_allow(struct rate_limit *r, uint64_t now_ns, unsigned long *dropped_before)
 {

@@ -27,8 +27,8 @@ static uint8_t *sig_structure(const uint8_t *prot, size_t prot_len, const uint8_
 	return cw_take(&w, len);
 }
 
-int cose_sign1_create(EVP_PKEY *key, const uint8_t *payload, size_t payload_len,
-		      bool tagged, uint8_t **out, size_t *out_len, struct carve_err *err)
+int cose_sign1_create(EVP_PKEY *key, const uint8_t *payload, size_t payload_len, bool tagged, uint8_t **out,
+		      size_t *out_len, struct carve_err *err)
 {
 	int alg = key_cose_alg(key);
 	if (!alg)
@@ -80,8 +80,7 @@ static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 	return d;
 }
 
-int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int code,
-		     struct carve_err *err)
+int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *out, int code, struct carve_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	/* Tag 18 is taken off by hand: libcbor 0.8 (Debian 12) refuses tags
@@ -176,8 +175,8 @@ void cose_sign1_free(struct cose_sign1 *s)
 int cose_sign1_verify(const struct cose_sign1 *s, EVP_PKEY *pub, struct carve_err *err)
 {
 	size_t tbs_len;
-	uint8_t *tbs = sig_structure(s->protected_hdr, s->protected_len, s->payload,
-				     s->payload_len, &tbs_len);
+	uint8_t *tbs =
+		sig_structure(s->protected_hdr, s->protected_len, s->payload, s->payload_len, &tbs_len);
 	if (!tbs)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	int rc = ecdsa_verify_raw(pub, s->alg, tbs, tbs_len, s->sig, s->sig_len, err);

@@ -21,12 +21,12 @@
 #define PROT_MAX 16
 
 struct cose_signer {
-	EVP_PKEY_CTX *pctx;   /* sign-initialised once */
-	EVP_MD_CTX *mctx;     /* reused for every digest */
-	EVP_MD *md;           /* fetched once */
+	EVP_PKEY_CTX *pctx; /* sign-initialised once */
+	EVP_MD_CTX *mctx;   /* reused for every digest */
+	EVP_MD *md;         /* fetched once */
 	int alg;
-	size_t coord;         /* bytes per signature coordinate */
-	uint8_t prot[PROT_MAX];  /* encoded protected header {1: alg} */
+	size_t coord;           /* bytes per signature coordinate */
+	uint8_t prot[PROT_MAX]; /* encoded protected header {1: alg} */
 	size_t prot_len;
 };
 
@@ -38,7 +38,7 @@ static size_t head_len(uint64_t n)
 size_t cose_signer_output_len(const struct cose_signer *s, size_t payload_len)
 {
 	return 1 + head_len(s->prot_len) + s->prot_len + 1 + head_len(payload_len) + payload_len +
-	       head_len(2 * s->coord) + 2 * s->coord;
+		head_len(2 * s->coord) + 2 * s->coord;
 }
 
 void cose_signer_free(struct cose_signer *s)
@@ -55,8 +55,9 @@ struct cose_signer *cose_signer_new(EVP_PKEY *key, struct carve_err *err)
 {
 	int alg = key_cose_alg(key);
 	const char *md_name = alg == COSE_ALG_ES256 ? "SHA256"
-			    : alg == COSE_ALG_ES384 ? "SHA384"
-			    : alg == COSE_ALG_ES512 ? "SHA512" : NULL;
+		: alg == COSE_ALG_ES384             ? "SHA384"
+		: alg == COSE_ALG_ES512             ? "SHA512"
+						    : NULL;
 	if (!md_name) {
 		carve_fail(err, E60_EIF_SIGNING, "the key is not an EC key on P-256, P-384 or P-521");
 		return NULL;
@@ -75,8 +76,7 @@ struct cose_signer *cose_signer_new(EVP_PKEY *key, struct carve_err *err)
 	s->md = EVP_MD_fetch(NULL, md_name, NULL);
 	s->mctx = EVP_MD_CTX_new();
 	s->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
-	if (s->prot_len == 2 || !s->md || !s->mctx || !s->pctx ||
-	    EVP_PKEY_sign_init(s->pctx) != 1) {
+	if (s->prot_len == 2 || !s->md || !s->mctx || !s->pctx || EVP_PKEY_sign_init(s->pctx) != 1) {
 		cose_signer_free(s);
 		carve_fail(err, E60_EIF_SIGNING, "could not set up ECDSA signing with the key");
 		return NULL;
@@ -109,8 +109,8 @@ static bool put_bytes(const void *data, size_t len, uint8_t *out, size_t cap, si
 }
 
 /* Digest of the Sig_structure for payload into md_out. */
-static int tbs_digest(struct cose_signer *s, const uint8_t *payload, size_t payload_len,
-		      uint8_t *md_out, unsigned *md_len)
+static int tbs_digest(struct cose_signer *s, const uint8_t *payload, size_t payload_len, uint8_t *md_out,
+		      unsigned *md_len)
 {
 	uint8_t pre[64];
 	size_t n = 0;
@@ -118,11 +118,10 @@ static int tbs_digest(struct cose_signer *s, const uint8_t *payload, size_t payl
 	if (!put_head(4, 4, pre, sizeof(pre), &n) || !put_head(3, 10, pre, sizeof(pre), &n) ||
 	    !put_bytes("Signature1", 10, pre, sizeof(pre), &n) ||
 	    !put_head(2, s->prot_len, pre, sizeof(pre), &n) ||
-	    !put_bytes(s->prot, s->prot_len, pre, sizeof(pre), &n) ||
-	    !put_head(2, 0, pre, sizeof(pre), &n) || !put_head(2, payload_len, pre, sizeof(pre), &n))
+	    !put_bytes(s->prot, s->prot_len, pre, sizeof(pre), &n) || !put_head(2, 0, pre, sizeof(pre), &n) ||
+	    !put_head(2, payload_len, pre, sizeof(pre), &n))
 		return -1;
-	if (EVP_DigestInit_ex(s->mctx, s->md, NULL) != 1 ||
-	    EVP_DigestUpdate(s->mctx, pre, n) != 1 ||
+	if (EVP_DigestInit_ex(s->mctx, s->md, NULL) != 1 || EVP_DigestUpdate(s->mctx, pre, n) != 1 ||
 	    (payload_len && EVP_DigestUpdate(s->mctx, payload, payload_len) != 1) ||
 	    EVP_DigestFinal_ex(s->mctx, md_out, md_len) != 1)
 		return -1;
@@ -139,13 +138,13 @@ static int der_to_raw(const uint8_t *der, size_t der_len, size_t coord, uint8_t 
 	const BIGNUM *r, *s;
 	ECDSA_SIG_get0(es, &r, &s);
 	int ok = BN_bn2binpad(r, raw, (int)coord) == (int)coord &&
-		 BN_bn2binpad(s, raw + coord, (int)coord) == (int)coord;
+		BN_bn2binpad(s, raw + coord, (int)coord) == (int)coord;
 	ECDSA_SIG_free(es);
 	return ok ? 0 : -1;
 }
 
-int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t payload_len,
-		     uint8_t *out, size_t cap, size_t *out_len, struct carve_err *err)
+int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t payload_len, uint8_t *out,
+		     size_t cap, size_t *out_len, struct carve_err *err)
 {
 	uint8_t md[EVP_MAX_MD_SIZE], der[160], raw[COSE_MAX_SIG_LEN];
 	unsigned md_len = 0;
@@ -160,12 +159,10 @@ int cose_signer_sign(struct cose_signer *s, const uint8_t *payload, size_t paylo
 
 	size_t n = 0;
 	bool ok = put_head(4, 4, out, cap, &n) && put_head(2, s->prot_len, out, cap, &n) &&
-		  put_bytes(s->prot, s->prot_len, out, cap, &n) &&
-		  put_bytes("\xa0", 1, out, cap, &n) && /* empty unprotected map */
-		  put_head(2, payload_len, out, cap, &n) &&
-		  put_bytes(payload, payload_len, out, cap, &n) &&
-		  put_head(2, 2 * s->coord, out, cap, &n) &&
-		  put_bytes(raw, 2 * s->coord, out, cap, &n);
+		put_bytes(s->prot, s->prot_len, out, cap, &n) &&
+		put_bytes("\xa0", 1, out, cap, &n) && /* empty unprotected map */
+		put_head(2, payload_len, out, cap, &n) && put_bytes(payload, payload_len, out, cap, &n) &&
+		put_head(2, 2 * s->coord, out, cap, &n) && put_bytes(raw, 2 * s->coord, out, cap, &n);
 	if (!ok) /* cannot happen after the length check; kept as a guard */
 		return carve_fail(err, E00_UNSPECIFIED, "the COSE_Sign1 does not fit");
 	*out_len = n;

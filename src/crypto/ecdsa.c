@@ -35,8 +35,8 @@ EVP_PKEY *key_load_private_pem(const char *path, struct carve_err *err)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
-		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-			   path, strerror(errno));
+		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", path,
+			   strerror(errno));
 		return NULL;
 	}
 	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -60,8 +60,7 @@ int key_cose_alg(EVP_PKEY *key)
 		return 0;
 	char group[64];
 	size_t glen = 0;
-	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-					   sizeof(group), &glen) != 1)
+	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen) != 1)
 		return 0;
 	if (!strcmp(group, "prime256v1") || !strcmp(group, "P-256"))
 		return COSE_ALG_ES256;
@@ -72,8 +71,8 @@ int key_cose_alg(EVP_PKEY *key)
 	return 0;
 }
 
-int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
-		   uint8_t *sig, size_t *sig_len, struct carve_err *err)
+int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len, uint8_t *sig, size_t *sig_len,
+		   struct carve_err *err)
 {
 	const EVP_MD *md = alg_md(alg);
 	size_t coord = cose_alg_coord_len(alg);
@@ -86,7 +85,7 @@ int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
 	uint8_t der[160];
 	size_t der_len = sizeof(der);
 	int ok = ctx && EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1 &&
-		 EVP_DigestSign(ctx, der, &der_len, msg, len) == 1;
+		EVP_DigestSign(ctx, der, &der_len, msg, len) == 1;
 	EVP_MD_CTX_free(ctx);
 	if (!ok)
 		return carve_fail(err, E60_EIF_SIGNING, "ECDSA signing failed");
@@ -98,7 +97,7 @@ int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
 	const BIGNUM *r, *s;
 	ECDSA_SIG_get0(es, &r, &s);
 	ok = BN_bn2binpad(r, sig, (int)coord) == (int)coord &&
-	     BN_bn2binpad(s, sig + coord, (int)coord) == (int)coord;
+		BN_bn2binpad(s, sig + coord, (int)coord) == (int)coord;
 	ECDSA_SIG_free(es);
 	if (!ok)
 		return carve_fail(err, E60_EIF_SIGNING, "signature does not fit the curve size");
@@ -106,8 +105,8 @@ int ecdsa_sign_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
 	return 0;
 }
 
-int ecdsa_verify_raw(EVP_PKEY *key, int alg, const void *msg, size_t len,
-		     const uint8_t *sig, size_t sig_len, struct carve_err *err)
+int ecdsa_verify_raw(EVP_PKEY *key, int alg, const void *msg, size_t len, const uint8_t *sig, size_t sig_len,
+		     struct carve_err *err)
 {
 	const EVP_MD *md = alg_md(alg);
 	size_t coord = cose_alg_coord_len(alg);

@@ -49,12 +49,12 @@ static X509_NAME *make_name(const char *common_name)
 		return NULL;
 	/* Same attribute set as AWS's names (CN, O, OU), with carve as the
 	 * organisation so nobody mistakes these for AWS certificates. */
-	if (X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)common_name,
-				       -1, -1, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"carve", -1,
-				       -1, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8,
-				       (const unsigned char *)"nitro-enclaves", -1, -1, 0) != 1) {
+	if (X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)common_name, -1, -1,
+				       0) != 1 ||
+	    X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"carve", -1, -1, 0) !=
+		    1 ||
+	    X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)"nitro-enclaves", -1,
+				       -1, 0) != 1) {
 		X509_NAME_free(n);
 		return NULL;
 	}
@@ -77,15 +77,15 @@ static int set_random_serial(X509 *cert)
 {
 	BIGNUM *bn = BN_new();
 	int ok = bn && BN_rand(bn, 127, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ANY) == 1 &&
-		 BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
+		BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert)) != NULL;
 	BN_free(bn);
 	return ok ? 0 : -1;
 }
 
 /* Issues a certificate for subject_key. issuer NULL means self-signed.
  * ca_pathlen < 0 makes an end-entity certificate. */
-static X509 *issue(const char *common_name, EVP_PKEY *subject_key,
-		   const struct pki_cert *issuer, time_t now, time_t lifetime, int ca_pathlen)
+static X509 *issue(const char *common_name, EVP_PKEY *subject_key, const struct pki_cert *issuer, time_t now,
+		   time_t lifetime, int ca_pathlen)
 {
 	X509 *cert = X509_new();
 	X509_NAME *name = make_name(common_name);
@@ -98,8 +98,7 @@ static X509 *issue(const char *common_name, EVP_PKEY *subject_key,
 	    X509_set_subject_name(cert, name) != 1 ||
 	    X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer->cert) : name) != 1 ||
 	    !ASN1_TIME_set(X509_getm_notBefore(cert), now) ||
-	    !ASN1_TIME_set(X509_getm_notAfter(cert), not_after) ||
-	    X509_set_pubkey(cert, subject_key) != 1)
+	    !ASN1_TIME_set(X509_getm_notAfter(cert), not_after) || X509_set_pubkey(cert, subject_key) != 1)
 		goto fail;
 
 	X509V3_CTX ctx;
@@ -128,9 +127,8 @@ fail:
 }
 
 /* New key and certificate into *out. */
-static int issue_into(struct pki_cert *out, const char *common_name,
-		      const struct pki_cert *issuer, time_t now, time_t lifetime, int ca_pathlen,
-		      struct carve_err *err)
+static int issue_into(struct pki_cert *out, const char *common_name, const struct pki_cert *issuer,
+		      time_t now, time_t lifetime, int ca_pathlen, struct carve_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->key = key_generate_p384(err);
@@ -172,8 +170,8 @@ int pki_create(struct pki *p, time_t now, struct carve_err *err)
 	return 0;
 }
 
-int pki_issue_leaf(const struct pki_cert *issuer, const char *common_name, time_t now,
-		   struct pki_cert *leaf, struct carve_err *err)
+int pki_issue_leaf(const struct pki_cert *issuer, const char *common_name, time_t now, struct pki_cert *leaf,
+		   struct carve_err *err)
 {
 	if (!issuer->key)
 		return carve_fail(err, E00_UNSPECIFIED, "the issuing CA's private key is not loaded");

@@ -37,8 +37,7 @@ static int join(char *out, size_t cap, const char *dir, const char *name, struct
 {
 	int n = snprintf(out, cap, "%s/%s/%s", dir, PKI_SUBDIR, name);
 	if (n < 0 || (size_t)n >= cap)
-		return carve_fail(err, E19_FILE_OPERATION, "the state directory path '%s' is too long",
-				  dir);
+		return carve_fail(err, E19_FILE_OPERATION, "the state directory path '%s' is too long", dir);
 	return 0;
 }
 
@@ -71,8 +70,7 @@ static int make_dirs(const char *path, mode_t mode, struct carve_err *err)
 }
 
 /* Writes data to path atomically with the given mode. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			struct carve_err *err)
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct carve_err *err)
 {
 	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
@@ -81,8 +79,8 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	unlink(tmp); /* a leftover of a crashed process with our pid */
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s",
-				  tmp, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s", tmp,
+				  strerror(errno));
 	/* The umask could have widened nothing but may have narrowed; set the
 	 * mode exactly so a certificate stays readable by verifiers. */
 	int rc = fchmod(fd, mode) < 0 ? -errno : write_full(fd, data, len);
@@ -93,8 +91,8 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tmp);
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
-				  path, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", path,
+				  strerror(-rc));
 	}
 	/* Make the rename itself durable before anyone relies on the file. */
 	char *slash = strrchr(tmp, '/');
@@ -158,8 +156,10 @@ static int load_cert(const char *path, X509 **cert, struct carve_err *err)
 	BIO_free(bio);
 	free(pem);
 	if (!*cert)
-		return carve_fail(err, E19_FILE_OPERATION, "'%s' holds no PEM certificate; remove "
-				  "the pki directory to start a new CA", path);
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "'%s' holds no PEM certificate; remove "
+				  "the pki directory to start a new CA",
+				  path);
 	return 1;
 }
 
@@ -187,16 +187,17 @@ static int load_key(const char *path, EVP_PKEY **key, struct carve_err *err)
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	if (!*key)
-		return carve_fail(err, E19_FILE_OPERATION, "'%s' holds no PEM private key; remove "
-				  "the pki directory to start a new CA", path);
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "'%s' holds no PEM private key; remove "
+				  "the pki directory to start a new CA",
+				  path);
 	return 1;
 }
 
 /* Loads a key+certificate pair; 1 when both exist and belong together,
  * 0 when either is missing or they do not match (a crash between the two
  * writes), -1 on errors. */
-static int load_pair(const char *dir, const char *name, struct pki_cert *c,
-		     struct carve_err *err)
+static int load_pair(const char *dir, const char *name, struct pki_cert *c, struct carve_err *err)
 {
 	char kpath[PATH_MAX], cpath[PATH_MAX], kname[64], cname[64];
 	snprintf(kname, sizeof(kname), "%s.key", name);
@@ -222,8 +223,7 @@ static int load_pair(const char *dir, const char *name, struct pki_cert *c,
 	return 1;
 }
 
-static int store_pair(const char *dir, const char *name, const struct pki_cert *c,
-		      struct carve_err *err)
+static int store_pair(const char *dir, const char *name, const struct pki_cert *c, struct carve_err *err)
 {
 	char kpath[PATH_MAX], cpath[PATH_MAX], kname[64], cname[64];
 	snprintf(kname, sizeof(kname), "%s.key", name);
@@ -243,7 +243,7 @@ static bool intermediate_ok(const struct pki *p, time_t now)
 {
 	EVP_PKEY *root_pub = X509_get0_pubkey(p->root.cert);
 	return root_pub && X509_verify(p->intermediate.cert, root_pub) == 1 &&
-	       p->intermediate.not_after - now > PKI_INTERMEDIATE_RENEW_MARGIN;
+		p->intermediate.not_after - now > PKI_INTERMEDIATE_RENEW_MARGIN;
 }
 
 static int open_locked(struct pki *p, const char *state_dir, time_t now, struct carve_err *err)
@@ -292,7 +292,8 @@ int pki_open(struct pki *p, const char *state_dir, time_t now, struct carve_err 
 	if (fd < 0)
 		return carve_fail(err, E19_FILE_OPERATION,
 				  "File: '%s', failing operation: 'Open': %s. Set CARVE_STATE_DIR "
-				  "to a directory you can write", lock, strerror(errno));
+				  "to a directory you can write",
+				  lock, strerror(errno));
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			int e = errno;
@@ -320,7 +321,8 @@ int pki_load_root(const char *state_dir, struct pki_cert *root, struct carve_err
 	if (r == 0)
 		return carve_fail(err, E19_FILE_OPERATION,
 				  "there is no carve attestation root at '%s' yet; run 'carve "
-				  "attestation-root' once, or pass --root", path);
+				  "attestation-root' once, or pass --root",
+				  path);
 	if (pki_cert_fill(root, err) < 0) {
 		pki_cert_free(root);
 		return -1;

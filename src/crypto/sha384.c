@@ -30,15 +30,9 @@ void sha384_final(struct sha384 *h, uint8_t out[SHA384_LEN])
 	EVP_DigestFinal_ex(h->ctx, out, &n);
 }
 
-void sha384_reset(struct sha384 *h)
-{
-	EVP_DigestInit_ex(h->ctx, EVP_sha384(), NULL);
-}
+void sha384_reset(struct sha384 *h) { EVP_DigestInit_ex(h->ctx, EVP_sha384(), NULL); }
 
-void sha384_copy(struct sha384 *dst, const struct sha384 *src)
-{
-	EVP_MD_CTX_copy_ex(dst->ctx, src->ctx);
-}
+void sha384_copy(struct sha384 *dst, const struct sha384 *src) { EVP_MD_CTX_copy_ex(dst->ctx, src->ctx); }
 
 void sha384_free(struct sha384 *h)
 {

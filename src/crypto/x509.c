@@ -36,8 +36,7 @@ X509 *cert_from_der(const uint8_t *der, size_t len, struct carve_err *err)
 	return cert;
 }
 
-X509 *cert_load_pem_file(const char *path, uint8_t **pem, size_t *pem_len,
-			 struct carve_err *err)
+X509 *cert_load_pem_file(const char *path, uint8_t **pem, size_t *pem_len, struct carve_err *err)
 {
 	uint8_t *data;
 	size_t len;

@@ -36,13 +36,12 @@ struct build_state {
 	uint8_t *cert_pem;
 	size_t cert_pem_len;
 	EVP_PKEY *key;
-	struct eif_image img;   /* the layout being written */
+	struct eif_image img; /* the layout being written */
 	char tmp_path[4096];
 	int out_fd;
 };
 
-static int open_input(struct build_input *in, const char *path, const char *what,
-		      struct carve_err *err)
+static int open_input(struct build_input *in, const char *path, const char *what, struct carve_err *err)
 {
 	in->path = path;
 	in->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused below, not waited on */
@@ -90,8 +89,8 @@ static int load_signer(struct build_state *b, time_t now, struct carve_err *err)
 	if (!b->key)
 		return -1;
 	if (!key_cose_alg(b->key))
-		return carve_fail(err, E60_EIF_SIGNING,
-				  "'%s' is not an EC key on P-256, P-384 or P-521", o->key_path);
+		return carve_fail(err, E60_EIF_SIGNING, "'%s' is not an EC key on P-256, P-384 or P-521",
+				  o->key_path);
 	if (!cert_matches_key(b->cert, b->key))
 		return carve_fail(err, E60_EIF_SIGNING, "the private key '%s' does not belong to '%s'",
 				  o->key_path, o->cert_path);
@@ -127,8 +126,8 @@ static int write_section_header(struct build_state *b, struct eif_pump *p, const
 	return 0;
 }
 
-static int write_bytes(struct build_state *b, struct eif_pump *p, const void *data, size_t len,
-		       uint64_t off, enum eif_role role, struct carve_err *err)
+static int write_bytes(struct build_state *b, struct eif_pump *p, const void *data, size_t len, uint64_t off,
+		       enum eif_role role, struct carve_err *err)
 {
 	eif_pump_bytes(p, data, len, role);
 	int rc = pwrite_full(b->out_fd, data, len, off);
@@ -138,8 +137,8 @@ static int write_bytes(struct build_state *b, struct eif_pump *p, const void *da
 	return 0;
 }
 
-static int copy_input(struct build_state *b, struct eif_pump *p, struct build_input *in,
-		      uint64_t off, enum eif_role role, struct carve_err *err)
+static int copy_input(struct build_state *b, struct eif_pump *p, struct build_input *in, uint64_t off,
+		      enum eif_role role, struct carve_err *err)
 {
 	int rc = eif_pump_fd(p, in->fd, 0, in->size, role, b->out_fd, off);
 	if (rc == -EIO)
@@ -172,9 +171,7 @@ static int write_sections(struct build_state *b, uint32_t *crc, struct eif_measu
 		uint64_t off = eif_section_payload(s);
 		int r = 0;
 		switch (s->type) {
-		case EIF_SECTION_KERNEL:
-			r = copy_input(b, &pump, &b->kernel, off, EIF_ROLE_BOOT, err);
-			break;
+		case EIF_SECTION_KERNEL: r = copy_input(b, &pump, &b->kernel, off, EIF_ROLE_BOOT, err); break;
 		case EIF_SECTION_CMDLINE:
 			r = write_bytes(b, &pump, b->o->cmdline, (size_t)s->size, off, EIF_ROLE_BOOT, err);
 			break;
@@ -214,9 +211,8 @@ static int create_temp(struct build_state *b, struct carve_err *err)
 	if (b->out_fd < 0) {
 		int e = errno;
 		b->tmp_path[0] = '\0';
-		return carve_fail(err, E19_FILE_OPERATION,
-				  "File: '%s', failing operation: 'Create': %s", b->o->output_path,
-				  strerror(e));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s",
+				  b->o->output_path, strerror(e));
 	}
 	/* mkstemp makes 0600; an image is not secret, give it the usual mode. */
 	mode_t mask = umask(0);
@@ -288,8 +284,8 @@ int eif_build(const struct eif_build_opts *o, struct eif_measurements *m, struct
 	if (b.key) {
 		uint8_t *sig;
 		size_t sig_len;
-		if (eif_signature_encode(b.cert, b.cert_pem, b.cert_pem_len, b.key, m->pcr0, &sig,
-					 &sig_len, err) < 0)
+		if (eif_signature_encode(b.cert, b.cert_pem, b.cert_pem_len, b.key, m->pcr0, &sig, &sig_len,
+					 err) < 0)
 			goto out;
 		uint64_t sig_off = layout_add(img, EIF_SECTION_SIGNATURE, sig_len, &end);
 		uint8_t sh[EIF_SECTION_HEADER_SIZE];
@@ -318,8 +314,8 @@ int eif_build(const struct eif_build_opts *o, struct eif_measurements *m, struct
 	if (w == 0 && fdatasync(b.out_fd) < 0)
 		w = -errno;
 	if (w < 0) {
-		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s",
-			   b.tmp_path, strerror(-w));
+		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Write': %s", b.tmp_path,
+			   strerror(-w));
 		goto out;
 	}
 	if (rename(b.tmp_path, o->output_path) < 0) {

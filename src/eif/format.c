@@ -55,8 +55,7 @@ enum eif_role eif_section_role(const struct eif_image *img, int index)
 {
 	switch (img->sections[index].type) {
 	case EIF_SECTION_KERNEL:
-	case EIF_SECTION_CMDLINE:
-		return EIF_ROLE_BOOT;
+	case EIF_SECTION_CMDLINE: return EIF_ROLE_BOOT;
 	case EIF_SECTION_RAMDISK:
 		/* The first ramdisk in file order is the bootstrap one (PCR1). */
 		return img->nramdisks > 0 && img->ramdisks[0] == index ? EIF_ROLE_BOOT : EIF_ROLE_APP;
@@ -84,8 +83,8 @@ void eif_pump_bytes(struct eif_pump *p, const void *data, size_t len, enum eif_r
 	p->done += len;
 }
 
-int eif_pump_fd(struct eif_pump *p, int in_fd, uint64_t in_off, uint64_t len, enum eif_role role,
-		int out_fd, uint64_t out_off)
+int eif_pump_fd(struct eif_pump *p, int in_fd, uint64_t in_off, uint64_t len, enum eif_role role, int out_fd,
+		uint64_t out_off)
 {
 	while (len) {
 		size_t n = len < PUMP_CHUNK ? (size_t)len : PUMP_CHUNK;

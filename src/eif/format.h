@@ -9,7 +9,11 @@
 #include "carve/eif.h"
 #include "eif/hasher.h"
 
-static inline void be16_put(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
 static inline void be32_put(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -72,8 +76,8 @@ struct eif_pump {
 int eif_pump_init(struct eif_pump *p, const char *what, uint64_t total, bool show_progress);
 /* Header bytes and section headers: CRC only. */
 void eif_pump_bytes(struct eif_pump *p, const void *data, size_t len, enum eif_role role);
-int eif_pump_fd(struct eif_pump *p, int in_fd, uint64_t in_off, uint64_t len, enum eif_role role,
-		int out_fd, uint64_t out_off);
+int eif_pump_fd(struct eif_pump *p, int in_fd, uint64_t in_off, uint64_t len, enum eif_role role, int out_fd,
+		uint64_t out_off);
 void eif_pump_finish(struct eif_pump *p, uint32_t *crc, struct eif_measurements *m);
 void eif_pump_free(struct eif_pump *p);
 

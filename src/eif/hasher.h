@@ -29,8 +29,8 @@ enum eif_role {
 struct eif_hasher_job {
 	const uint8_t *data;
 	size_t len;
-	bool app_sha;       /* feed data to the PCR2 digest */
-	uint32_t crc;       /* CRC-32 of data, from zero */
+	bool app_sha; /* feed data to the PCR2 digest */
+	uint32_t crc; /* CRC-32 of data, from zero */
 };
 
 struct eif_hasher {
@@ -38,16 +38,16 @@ struct eif_hasher {
 	struct sha384 boot;  /* PCR1, once split from image */
 	struct sha384 app;   /* PCR2 */
 	bool boot_split;
-	uint32_t crc;        /* CRC of everything fed so far, once synced */
+	uint32_t crc; /* CRC of everything fed so far, once synced */
 	/* worker thread */
-	bool threaded;       /* the worker is running */
-	bool no_thread;      /* it could not be started; stay single-threaded */
+	bool threaded;  /* the worker is running */
+	bool no_thread; /* it could not be started; stay single-threaded */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool job_posted, job_done, quit;
 	struct eif_hasher_job job;
-	bool job_pending;   /* posted and not yet folded into crc */
+	bool job_pending; /* posted and not yet folded into crc */
 };
 
 int eif_hasher_init(struct eif_hasher *h);

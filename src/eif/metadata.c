@@ -14,8 +14,7 @@
 /* nitro-cli takes OS and kernel version from line 3 of the kernel's .config
  * ("# Linux/x86 6.1.0 Kernel Configuration"), words 1 and 3 split on space,
  * '/' or '-'. */
-static bool from_kernel_config(const char *kernel_path, char *os, size_t os_len, char *ver,
-			       size_t ver_len)
+static bool from_kernel_config(const char *kernel_path, char *os, size_t os_len, char *ver, size_t ver_len)
 {
 	char path[4096];
 	if (snprintf(path, sizeof(path), "%s.config", kernel_path) >= (int)sizeof(path))
@@ -96,8 +95,8 @@ int eif_metadata_build(const struct eif_build_opts *o, int kernel_fd, char **out
 	if (o->metadata_path) {
 		uint8_t *data;
 		size_t len;
-		if (file_read_all(o->metadata_path, EIF_USER_METADATA_MAX, &data, &len,
-				  E48_EIF_BUILDING, err) < 0)
+		if (file_read_all(o->metadata_path, EIF_USER_METADATA_MAX, &data, &len, E48_EIF_BUILDING,
+				  err) < 0)
 			return -1;
 		json_tokener *tok = json_tokener_new();
 		custom = json_tokener_parse_ex(tok, (const char *)data, (int)len);
@@ -149,11 +148,12 @@ int eif_metadata_build(const struct eif_build_opts *o, int kernel_fd, char **out
 	json_object_object_add(build, "KernelVersion", json_object_new_string(kver));
 	json_object_object_add(root, "BuildMetadata", build);
 	/* Built by carve from an image, so it parses; a failure leaves null. */
-	json_object_object_add(root, "DockerInfo", o->docker_info ? json_tokener_parse(o->docker_info) : NULL);
+	json_object_object_add(root, "DockerInfo",
+			       o->docker_info ? json_tokener_parse(o->docker_info) : NULL);
 	json_object_object_add(root, "CustomMetadata", custom);
 
-	const char *text = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	*out = strdup(text);
 	*out_len = strlen(text);
 	json_object_put(root);

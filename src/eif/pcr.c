@@ -28,8 +28,8 @@ int eif_pcr_of_file(const char *path, uint8_t pcr[PCR_LEN], struct carve_err *er
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-				  path, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", path,
+				  strerror(errno));
 	struct stat st;
 	struct sha384 h;
 	uint8_t *buf = malloc(PCR_CHUNK);
@@ -50,8 +50,8 @@ int eif_pcr_of_file(const char *path, uint8_t pcr[PCR_LEN], struct carve_err *er
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s",
-				   path, strerror(errno));
+			carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s", path,
+				   strerror(errno));
 			goto out_hash;
 		}
 		if (n == 0)

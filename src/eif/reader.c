@@ -16,17 +16,18 @@ static int check_header(struct eif_image *img, const char *name, struct carve_er
 	const uint8_t *h = img->header;
 	if (memcmp(h + EIF_OFF_MAGIC, EIF_MAGIC, 4) != 0)
 		return FAIL("'%s' is not an Enclave Image File: bad magic %02x %02x %02x %02x "
-			    "(expected 2e 65 69 66, \".eif\")", name, h[0], h[1], h[2], h[3]);
+			    "(expected 2e 65 69 66, \".eif\")",
+			    name, h[0], h[1], h[2], h[3]);
 	img->version = be16_get(h + EIF_OFF_VERSION);
 	/* v1 had no CRC; v2 added it, v3 the signature, v4 the metadata. The
 	 * layout rules are the same from v2 on. */
 	if (img->version < 2 || img->version > EIF_CURRENT_VERSION)
-		return FAIL("'%s' has EIF version %u; carve reads versions 2 to %d", name,
-			    img->version, EIF_CURRENT_VERSION);
+		return FAIL("'%s' has EIF version %u; carve reads versions 2 to %d", name, img->version,
+			    EIF_CURRENT_VERSION);
 	img->flags = be16_get(h + EIF_OFF_FLAGS);
 	if (img->flags & ~EIF_FLAG_ARCH_ARM64)
-		return FAIL("'%s' has unknown header flags 0x%04x (only bit 0, aarch64, is defined)",
-			    name, img->flags);
+		return FAIL("'%s' has unknown header flags 0x%04x (only bit 0, aarch64, is defined)", name,
+			    img->flags);
 	img->default_mem = be64_get(h + EIF_OFF_DEFAULT_MEM);
 	img->default_cpus = be64_get(h + EIF_OFF_DEFAULT_CPUS);
 	img->crc_stored = be32_get(h + EIF_CRC_OFFSET);
@@ -34,8 +35,7 @@ static int check_header(struct eif_image *img, const char *name, struct carve_er
 	if (n == 0)
 		return FAIL("'%s' has no sections", name);
 	if (n > EIF_MAX_SECTIONS)
-		return FAIL("'%s' declares %u sections; an EIF has at most %d", name, n,
-			    EIF_MAX_SECTIONS);
+		return FAIL("'%s' declares %u sections; an EIF has at most %d", name, n, EIF_MAX_SECTIONS);
 	img->nsections = (int)n;
 	return 0;
 }
@@ -52,41 +52,45 @@ static int check_section(struct eif_image *img, int i, uint64_t expected_offset,
 
 	if (s->offset != expected_offset) {
 		if (s->offset < expected_offset)
-			return FAIL("'%s': section %d starts at byte %llu, inside the %s (which ends at %llu)",
-				    name, i, (unsigned long long)s->offset,
-				    i ? "previous section" : "header", (unsigned long long)expected_offset);
-		return FAIL("'%s': section %d starts at byte %llu, leaving a gap of %llu bytes after byte %llu",
-			    name, i, (unsigned long long)s->offset,
-			    (unsigned long long)(s->offset - expected_offset),
-			    (unsigned long long)expected_offset);
+			return FAIL(
+				"'%s': section %d starts at byte %llu, inside the %s (which ends at %llu)",
+				name, i, (unsigned long long)s->offset, i ? "previous section" : "header",
+				(unsigned long long)expected_offset);
+		return FAIL(
+			"'%s': section %d starts at byte %llu, leaving a gap of %llu bytes after byte %llu",
+			name, i, (unsigned long long)s->offset,
+			(unsigned long long)(s->offset - expected_offset),
+			(unsigned long long)expected_offset);
 	}
 	if (s->offset > img->file_size || img->file_size - s->offset < EIF_SECTION_HEADER_SIZE)
 		return FAIL("'%s' is truncated: section %d's header at byte %llu is past the end "
-			    "of the file (%llu bytes)", name, i, (unsigned long long)s->offset,
-			    (unsigned long long)img->file_size);
+			    "of the file (%llu bytes)",
+			    name, i, (unsigned long long)s->offset, (unsigned long long)img->file_size);
 
 	uint8_t sh[EIF_SECTION_HEADER_SIZE];
 	int rc = pread_full(img->fd, sh, sizeof(sh), s->offset);
 	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s",
-				  name, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s", name,
+				  strerror(-rc));
 	s->type = be16_get(sh);
 	s->flags = be16_get(sh + 2);
 	s->size = be64_get(sh + 4);
 	if (s->type == EIF_SECTION_INVALID || s->type > EIF_SECTION_METADATA)
 		return FAIL("'%s': section %d has unknown type %u (known: 1 kernel, 2 cmdline, "
-			    "3 ramdisk, 4 signature, 5 metadata)", name, i, s->type);
+			    "3 ramdisk, 4 signature, 5 metadata)",
+			    name, i, s->type);
 	if (s->flags != 0)
-		return FAIL("'%s': section %d (%s) has flags 0x%04x; no section flags are defined",
-			    name, i, eif_section_type_name(s->type), s->flags);
+		return FAIL("'%s': section %d (%s) has flags 0x%04x; no section flags are defined", name, i,
+			    eif_section_type_name(s->type), s->flags);
 	if (s->size != table_size)
 		return FAIL("'%s': section %d (%s) is %llu bytes by its own header but %llu by the "
-			    "header's table", name, i, eif_section_type_name(s->type),
-			    (unsigned long long)s->size, (unsigned long long)table_size);
+			    "header's table",
+			    name, i, eif_section_type_name(s->type), (unsigned long long)s->size,
+			    (unsigned long long)table_size);
 	uint64_t room = img->file_size - s->offset - EIF_SECTION_HEADER_SIZE;
 	if (s->size > room)
-		return FAIL("'%s' is truncated: section %d (%s) needs %llu bytes but only %llu remain",
-			    name, i, eif_section_type_name(s->type), (unsigned long long)s->size,
+		return FAIL("'%s' is truncated: section %d (%s) needs %llu bytes but only %llu remain", name,
+			    i, eif_section_type_name(s->type), (unsigned long long)s->size,
 			    (unsigned long long)room);
 	return 0;
 }
@@ -133,8 +137,8 @@ int eif_open_fd(struct eif_image *img, int fd, const char *name, struct carve_er
 	img->fd = -1;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Stat': %s",
-				  name, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Stat': %s", name,
+				  strerror(errno));
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return carve_fail(err, E19_FILE_OPERATION, "'%s' is not a regular file", name);
 	img->file_size = (uint64_t)st.st_size;
@@ -143,8 +147,8 @@ int eif_open_fd(struct eif_image *img, int fd, const char *name, struct carve_er
 			    (unsigned long long)img->file_size, EIF_HEADER_SIZE);
 	int rc = pread_full(fd, img->header, EIF_HEADER_SIZE, 0);
 	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s",
-				  name, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Read': %s", name,
+				  strerror(-rc));
 	img->fd = fd;
 	if (check_header(img, name, err) < 0)
 		goto fail;

@@ -25,8 +25,7 @@ static uint8_t *pcr_info_encode(const uint8_t pcr0[PCR_LEN], size_t *len)
 }
 
 int eif_signature_encode(X509 *cert, const uint8_t *cert_pem, size_t cert_pem_len, EVP_PKEY *key,
-			 const uint8_t pcr0[PCR_LEN], uint8_t **out, size_t *out_len,
-			 struct carve_err *err)
+			 const uint8_t pcr0[PCR_LEN], uint8_t **out, size_t *out_len, struct carve_err *err)
 {
 	if (!cert_matches_key(cert, key))
 		return carve_fail(err, E60_EIF_SIGNING,

@@ -8,9 +8,9 @@ struct eif_signature_result {
 	X509 *cert;
 	uint8_t *cert_pem;
 	size_t cert_pem_len;
-	bool signature_ok;    /* COSE verifies and its payload is this PCR0 */
+	bool signature_ok; /* COSE verifies and its payload is this PCR0 */
 	bool cert_valid_now;
-	char problem[256];    /* why not, when either is false */
+	char problem[256]; /* why not, when either is false */
 };
 
 /* -1 (E35) when the section is malformed; 0 otherwise, with res saying

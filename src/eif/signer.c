@@ -21,8 +21,9 @@
 #include "eif/format.h"
 #include "eif/signature.h"
 
-#define IO_FAIL(path, op, rc) \
-	carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: '%s': %s", path, op, strerror(-(rc)))
+#define IO_FAIL(path, op, rc)                                                                    \
+	carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: '%s': %s", path, op, \
+		   strerror(-(rc)))
 
 /* Rewrites the signature section at the end of the open image. */
 static int sign_in_place(struct eif_image *img, const struct eif_report *rep, const uint8_t *sig,
@@ -30,14 +31,17 @@ static int sign_in_place(struct eif_image *img, const struct eif_report *rep, co
 {
 	int keep = img->signature >= 0 ? img->signature : img->nsections;
 	if (keep >= EIF_MAX_SECTIONS)
-		return carve_fail(err, E60_EIF_SIGNING, "the image already has %d sections; no room "
-				  "for a signature", EIF_MAX_SECTIONS);
-	uint64_t sig_hdr_off = img->signature >= 0 ? img->sections[img->signature].offset
-						   : img->file_size;
+		return carve_fail(err, E60_EIF_SIGNING,
+				  "the image already has %d sections; no room "
+				  "for a signature",
+				  EIF_MAX_SECTIONS);
+	uint64_t sig_hdr_off = img->signature >= 0 ? img->sections[img->signature].offset : img->file_size;
 	img->nsections = keep + 1;
 	img->signature = keep;
 	img->sections[keep] = (struct eif_section){
-		.type = EIF_SECTION_SIGNATURE, .offset = sig_hdr_off, .size = sig_len,
+		.type = EIF_SECTION_SIGNATURE,
+		.offset = sig_hdr_off,
+		.size = sig_len,
 	};
 	uint8_t sh[EIF_SECTION_HEADER_SIZE];
 	eif_section_header_encode(EIF_SECTION_SIGNATURE, sig_len, sh);
@@ -111,8 +115,8 @@ static int sign_by_copy(struct eif_image *img, const char *path, const uint8_t *
 			eif_pump_bytes(&pump, sig, sig_len, EIF_ROLE_CRC_ONLY);
 			w = pwrite_full(fd, sig, sig_len, eif_section_payload(o));
 		} else if (w == 0) {
-			w = eif_pump_fd(&pump, img->fd, eif_section_payload(s), s->size,
-					EIF_ROLE_CRC_ONLY, fd, eif_section_payload(o));
+			w = eif_pump_fd(&pump, img->fd, eif_section_payload(s), s->size, EIF_ROLE_CRC_ONLY,
+					fd, eif_section_payload(o));
 		}
 		if (w < 0) {
 			IO_FAIL(tmp, "Write", w);
@@ -179,8 +183,10 @@ int eif_sign_file(const char *path, const char *cert_path, const char *key_path,
 	if (eif_verify(&img, now, true, &rep, err) < 0)
 		goto out;
 	if (!rep.crc_ok) {
-		carve_fail(err, E35_EIF_PARSING, "'%s' fails its CRC check (stored %08x, computed %08x); "
-			   "refusing to sign a damaged image", path, img.crc_stored, rep.crc_computed);
+		carve_fail(err, E35_EIF_PARSING,
+			   "'%s' fails its CRC check (stored %08x, computed %08x); "
+			   "refusing to sign a damaged image",
+			   path, img.crc_stored, rep.crc_computed);
 		goto out;
 	}
 	if (eif_signature_encode(cert, pem, pem_len, key, rep.m.pcr0, &sig, &sig_len, err) < 0)

@@ -34,8 +34,9 @@ int eif_verify(struct eif_image *img, time_t now, bool show_progress, struct eif
 		if (i == img->metadata || i == img->signature) {
 			uint8_t *data;
 			size_t len;
-			if (eif_read_section(img, i, i == img->metadata ? EIF_METADATA_MAX : EIF_SIGNATURE_MAX,
-					     &data, &len, err) < 0)
+			if (eif_read_section(img, i,
+					     i == img->metadata ? EIF_METADATA_MAX : EIF_SIGNATURE_MAX, &data,
+					     &len, err) < 0)
 				goto out;
 			eif_pump_bytes(&pump, data, len, EIF_ROLE_CRC_ONLY);
 			if (i == img->metadata) {

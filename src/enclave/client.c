@@ -27,7 +27,8 @@ static int reply_error(const char *line, struct carve_err *err)
 	json_object *o = json_tokener_parse(line), *e, *c;
 	int rc = 0;
 	if (o && json_object_object_get_ex(o, "error", &e)) {
-		int code = json_object_object_get_ex(o, "code", &c) ? json_object_get_int(c) : E38_COMMAND_NOT_EXECUTED;
+		int code = json_object_object_get_ex(o, "code", &c) ? json_object_get_int(c)
+								    : E38_COMMAND_NOT_EXECUTED;
 		rc = carve_fail(err, code, "%s", json_object_get_string(e));
 	}
 	json_object_put(o);
@@ -73,7 +74,7 @@ int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err 
 		int fd = registry_send(list[i].slot, &req);
 		char line[CONTROL_MSG_MAX];
 		bool answered = fd >= 0 && registry_read_line(fd, line, sizeof(line), 3000) > 0 &&
-				!strstr(line, "\"error\"");
+			!strstr(line, "\"error\"");
 		if (fd >= 0)
 			close(fd);
 		if (answered)
@@ -190,7 +191,8 @@ int enclave_terminate(const struct enclave_ref *ref, struct carve_err *err)
 	if (fd < 0 && saved == EAGAIN && registry_slot_alive(ref->slot))
 		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
 				  "cannot reach enclave %s: its control socket is not accepting connections "
-				  "(the process is stopped or swamped)", ref->id);
+				  "(the process is stopped or swamped)",
+				  ref->id);
 	/* Idempotent: terminated by us, by a terminate beside ours, or gone
 	 * since the listing, it is done once its process has let go of
 	 * everything (its lock), so that a run-enclave right after us finds
@@ -201,8 +203,8 @@ int enclave_terminate(const struct enclave_ref *ref, struct carve_err *err)
 		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "cannot reach enclave %s: %s", ref->id,
 				  fd < 0 ? strerror(saved) : "it did not confirm its termination");
 	return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
-			  "enclave %s confirmed its termination but its process still runs after %d s", ref->id,
-			  TERMINATE_TIMEOUT_MS / 1000);
+			  "enclave %s confirmed its termination but its process still runs after %d s",
+			  ref->id, TERMINATE_TIMEOUT_MS / 1000);
 }
 
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err)

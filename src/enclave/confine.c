@@ -50,14 +50,58 @@
 #include <unistd.h>
 
 static const char *const forbidden[] = {
-	"execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev",
-	"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "bpf",
-	"perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter", "io_uring_register",
-	"keyctl", "add_key", "request_key", "open_by_handle_at", "name_to_handle_at", "mount",
-	"umount2", "pivot_root", "chroot", "setns", "unshare", "reboot", "swapon", "swapoff",
-	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "setuid", "setgid",
-	"setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid",
-	"personality", "acct", "syslog", "lookup_dcookie", "quotactl", "mknod", "mknodat",
+	"execve",
+	"execveat",
+	"fork",
+	"vfork",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"kexec_load",
+	"kexec_file_load",
+	"bpf",
+	"perf_event_open",
+	"userfaultfd",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"open_by_handle_at",
+	"name_to_handle_at",
+	"mount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"setns",
+	"unshare",
+	"reboot",
+	"swapon",
+	"swapoff",
+	"settimeofday",
+	"clock_settime",
+	"clock_adjtime",
+	"adjtimex",
+	"setuid",
+	"setgid",
+	"setreuid",
+	"setregid",
+	"setresuid",
+	"setresgid",
+	"setgroups",
+	"setfsuid",
+	"setfsgid",
+	"personality",
+	"acct",
+	"syslog",
+	"lookup_dcookie",
+	"quotactl",
+	"mknod",
+	"mknodat",
 };
 
 /* Every system call's name by number, for the SIGSYS handler (which may not
@@ -129,7 +173,8 @@ static int add(scmp_filter_ctx ctx, const char *name, uint32_t action, unsigned 
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR)
 		return 0; /* not on this architecture */
-	return ncmp ? seccomp_rule_add_array(ctx, action, nr, ncmp, cmp) : seccomp_rule_add(ctx, action, nr, 0);
+	return ncmp ? seccomp_rule_add_array(ctx, action, nr, ncmp, cmp)
+		    : seccomp_rule_add(ctx, action, nr, 0);
 }
 
 int enclave_confine(int event_log_fd, const char *enclave_id, struct carve_err *err)
@@ -152,7 +197,8 @@ int enclave_confine(int event_log_fd, const char *enclave_id, struct carve_err *
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(*forbidden) && rc == 0; i++)
 		rc = add(ctx, forbidden[i], SCMP_ACT_TRAP, 0, NULL);
 	/* Threads yes, processes no. */
-	struct scmp_arg_cmp no_thread = {.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = 0};
+	struct scmp_arg_cmp no_thread = {
+		.arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = 0};
 	if (rc == 0)
 		rc = add(ctx, "clone", SCMP_ACT_TRAP, 1, &no_thread);
 	if (rc == 0)
@@ -178,28 +224,33 @@ int enclave_confine(int event_log_fd, const char *enclave_id, struct carve_err *
 /* ---- layer 2: each thread kind's allow-list ---- */
 
 static const char *const every_kind[] = {
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "close", "futex", "exit",
-	"exit_group", "rt_sigreturn", "rt_sigprocmask", "sigaltstack", "restart_syscall", "mmap",
-	"munmap", "mremap", "madvise", "mprotect", "brk", "clock_gettime", "clock_getres",
-	"gettimeofday", "time", "nanosleep", "clock_nanosleep", "sched_yield", "getpid", "gettid",
-	"tgkill", "getrandom", "fstat", "newfstatat", "lseek", "fcntl", "sched_getaffinity",
-	"getrlimit", "prlimit64", "membarrier", "rseq",
+	"read",          "write",           "readv",        "writev",
+	"pread64",       "pwrite64",        "close",        "futex",
+	"exit",          "exit_group",      "rt_sigreturn", "rt_sigprocmask",
+	"sigaltstack",   "restart_syscall", "mmap",         "munmap",
+	"mremap",        "madvise",         "mprotect",     "brk",
+	"clock_gettime", "clock_getres",    "gettimeofday", "time",
+	"nanosleep",     "clock_nanosleep", "sched_yield",  "getpid",
+	"gettid",        "tgkill",          "getrandom",    "fstat",
+	"newfstatat",    "lseek",           "fcntl",        "sched_getaffinity",
+	"getrlimit",     "prlimit64",       "membarrier",   "rseq",
 };
 static const char *const vcpu_only[] = {
-	"epoll_ctl", "shutdown",
+	"epoll_ctl",
+	"shutdown",
 };
 static const char *const device_only[] = {
-	"epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll", "connect", "accept4",
-	"shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername", "sendto", "recvfrom",
-	"sendmsg", "recvmsg", "socket",
+	"epoll_wait", "epoll_pwait", "epoll_ctl",  "poll",       "ppoll",       "connect",
+	"accept4",    "shutdown",    "getsockopt", "setsockopt", "getsockname", "getpeername",
+	"sendto",     "recvfrom",    "sendmsg",    "recvmsg",    "socket",
 };
 static const char *const control_only[] = {
-	"poll", "ppoll", "accept4", "getsockopt", "setsockopt", "shutdown", "sendto", "recvfrom",
-	"openat", "unlink", "unlinkat", "rename", "renameat", "renameat2", "fsync", "fdatasync",
-	"flock", "fchmod", "chmod", "fchown", "chown", "fchownat", "ftruncate", "statx", "readlink",
-	"readlinkat", "getdents64",
-	"dup", "dup2", "dup3", "getuid", "geteuid", "getgid", "getegid", "umask", "mkdir", "mkdirat",
-	"epoll_ctl",
+	"poll",     "ppoll",     "accept4",   "getsockopt", "setsockopt", "shutdown",   "sendto",
+	"recvfrom", "openat",    "unlink",    "unlinkat",   "rename",     "renameat",   "renameat2",
+	"fsync",    "fdatasync", "flock",     "fchmod",     "chmod",      "fchown",     "chown",
+	"fchownat", "ftruncate", "statx",     "readlink",   "readlinkat", "getdents64", "dup",
+	"dup2",     "dup3",      "getuid",    "geteuid",    "getgid",     "getegid",    "umask",
+	"mkdir",    "mkdirat",   "epoll_ctl",
 };
 
 #define KVM_IOCTL_TYPE 0xAE
@@ -219,8 +270,10 @@ static int build_allow_list(scmp_filter_ctx ctx, enum confine_kind kind)
 	struct scmp_arg_cmp kvm_ioctl = {
 		.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xff00, .datum_b = KVM_IOCTL_TYPE << 8};
 	/* Files opened read-only, nothing created. */
-	struct scmp_arg_cmp read_only = {
-		.arg = 2, .op = SCMP_CMP_MASKED_EQ, .datum_a = O_ACCMODE | O_CREAT | O_TRUNC, .datum_b = O_RDONLY};
+	struct scmp_arg_cmp read_only = {.arg = 2,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = O_ACCMODE | O_CREAT | O_TRUNC,
+					 .datum_b = O_RDONLY};
 	switch (kind) {
 	case CONFINE_VCPU_THREAD:
 		if (rc == 0)
@@ -258,15 +311,14 @@ void confine_this_thread(enum confine_kind kind)
 	if (rc < 0) {
 		/* Fail closed: a thread that runs unconfined is worse than none. */
 		char line[256];
-		int n = snprintf(line, sizeof(line), "%s seccomp: the %s thread cannot load its allow-list: "
-				 "%s: the enclave process stops\n", who, thread_kind, strerror(-rc));
+		int n = snprintf(line, sizeof(line),
+				 "%s seccomp: the %s thread cannot load its allow-list: "
+				 "%s: the enclave process stops\n",
+				 who, thread_kind, strerror(-rc));
 		if (log_fd >= 0)
 			(void)!write(log_fd, line, (size_t)n);
 		_exit(128 + SIGSYS);
 	}
 }
 
-const char *confine_thread_kind(void)
-{
-	return thread_kind;
-}
+const char *confine_thread_kind(void) { return thread_kind; }

@@ -38,8 +38,7 @@ uint64_t console_buf_start(const struct console_buf *cb)
 	return cb->written > cb->cap ? cb->written - cb->cap : 0;
 }
 
-size_t console_buf_read(const struct console_buf *cb, uint64_t *pos, void *out, size_t max,
-			uint64_t *dropped)
+size_t console_buf_read(const struct console_buf *cb, uint64_t *pos, void *out, size_t max, uint64_t *dropped)
 {
 	*dropped = 0;
 	uint64_t start = console_buf_start(cb);

@@ -39,8 +39,7 @@ static size_t top_level_members(const char *s, size_t len)
 	return n;
 }
 
-int control_parse_request(const char *line, size_t len, struct control_request *req,
-			  struct carve_err *err)
+int control_parse_request(const char *line, size_t len, struct control_request *req, struct carve_err *err)
 {
 	if (len && line[len - 1] == '\n')
 		len--;
@@ -54,7 +53,7 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	json_object *obj = json_tokener_parse_ex(tok, line, (int)len);
 	bool complete = json_tokener_get_error(tok) == json_tokener_success &&
-			(size_t)json_tokener_get_parse_end(tok) == len;
+		(size_t)json_tokener_get_parse_end(tok) == len;
 	json_tokener_free(tok);
 	int rc = -1;
 	if (!obj || !complete || !json_object_is_type(obj, json_type_object)) {
@@ -90,7 +89,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		}
 		req->metadata = json_object_get_boolean(meta);
 	}
-	json_object_object_foreach(obj, key, val) {
+	json_object_object_foreach(obj, key, val)
+	{
 		(void)val;
 		if (strcmp(key, "cmd") && strcmp(key, "metadata")) {
 			carve_fail(err, E17_SERDE, "unknown field \"%.64s\" in a control request", key);

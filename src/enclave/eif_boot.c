@@ -38,7 +38,11 @@ int eif_boot_append_cmdline(struct eif_boot *b, const char *extra, struct carve_
 
 bool eif_boot_is_elf(const struct eif_boot *b)
 {
-	return b->kernel_len >= 4 && !memcmp(b->kernel, "\x7f" "ELF", 4);
+	return b->kernel_len >= 4 &&
+		!memcmp(b->kernel,
+			"\x7f"
+			"ELF",
+			4);
 }
 
 int eif_boot_load(const char *path, uint64_t mem_bytes, struct eif_boot *b, struct carve_err *err)
@@ -53,14 +57,16 @@ int eif_boot_load(const char *path, uint64_t mem_bytes, struct eif_boot *b, stru
 	if (eif_verify(&img, time(NULL), false, &rep, err) < 0)
 		goto out;
 	if (!rep.crc_ok) {
-		carve_fail(err, E35_EIF_PARSING, "'%s' is damaged: its CRC is %08x but the contents give %08x",
-			   path, img.crc_stored, rep.crc_computed);
+		carve_fail(err, E35_EIF_PARSING,
+			   "'%s' is damaged: its CRC is %08x but the contents give %08x", path,
+			   img.crc_stored, rep.crc_computed);
 		goto out;
 	}
 	if (img.file_size > mem_bytes || mem_bytes - img.file_size < EIF_BOOT_GPA) {
-		carve_fail(err, E34_MEMORY_OVERFLOW, "the %llu MiB image does not fit in %llu MiB of memory "
-			   "at its load offset (8 MiB)", (unsigned long long)(img.file_size >> 20),
-			   (unsigned long long)(mem_bytes >> 20));
+		carve_fail(err, E34_MEMORY_OVERFLOW,
+			   "the %llu MiB image does not fit in %llu MiB of memory "
+			   "at its load offset (8 MiB)",
+			   (unsigned long long)(img.file_size >> 20), (unsigned long long)(mem_bytes >> 20));
 		goto out;
 	}
 	b->image = malloc(img.file_size ? (size_t)img.file_size : 1);

@@ -63,8 +63,8 @@ static uint64_t plan_pages(const struct hugepage_plan *p)
 	return n;
 }
 
-int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools,
-		  struct hugepage_plan *plan, struct carve_err *err)
+int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools, struct hugepage_plan *plan,
+		  struct carve_err *err)
 {
 	struct hugepage_pool sorted[8];
 	int n = 0;

@@ -67,8 +67,8 @@ int hugepages_reserve(int node, uint64_t mib, uint64_t *granted_mib, struct carv
 		write_nr(node, before);
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
 				  "node %d granted %llu of the %llu hugepages of 2 MiB asked for (memory too "
-				  "fragmented or too small); the previous reservation is restored", node,
-				  (unsigned long long)got, (unsigned long long)want);
+				  "fragmented or too small); the previous reservation is restored",
+				  node, (unsigned long long)got, (unsigned long long)want);
 	}
 	*granted_mib = got * 2;
 	return 0;

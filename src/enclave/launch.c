@@ -83,7 +83,8 @@ static int read_report(int fd, pid_t *pid, struct carve_err *err)
 	json_object *o = json_tokener_parse(line), *v;
 	int rc;
 	if (!o) {
-		rc = carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the enclave process exited without reporting");
+		rc = carve_fail(err, E36_ENCLAVE_BOOT_FAILURE,
+				"the enclave process exited without reporting");
 	} else if (json_object_object_get_ex(o, "ok", &v)) {
 		json_object_object_get_ex(o, "pid", &v);
 		*pid = (pid_t)json_object_get_int(v);
@@ -114,8 +115,8 @@ static bool in_list(const int *l, int n, int c)
 
 /* Pool mode: dedicated CPUs from the pool that no other enclave holds. Runs
  * under the registry lock, so concurrent starts never share a CPU. */
-static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int n,
-			    struct registry_entry *e, struct carve_err *err)
+static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int n, struct registry_entry *e,
+			    struct carve_err *err)
 {
 	const struct cpu_choice *ch = ctx;
 	int used[ENCLAVE_MAX_CPUS], nused = 0;
@@ -127,8 +128,9 @@ static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int 
 		for (int i = 0; i < ch->a->ncpu_ids; i++) {
 			int c = ch->a->cpu_ids[i];
 			if (!in_list(ch->pool->cpus, ch->pool->ncpus, c))
-				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
-						  "CPU %d is not in the enclave CPU pool; see 'carve allocator'", c);
+				return carve_fail(
+					err, E21_NO_SUCH_CPU_IN_POOL,
+					"CPU %d is not in the enclave CPU pool; see 'carve allocator'", c);
 			if (in_list(used, nused, c))
 				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
 						  "CPU %d is already dedicated to another enclave", c);
@@ -204,7 +206,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	} else {
 		long online = sysconf(_SC_NPROCESSORS_ONLN);
 		if (a->cpu_count < 1 || a->cpu_count > ENCLAVE_MAX_CPUS) {
-			carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count must be 1 to %d", ENCLAVE_MAX_CPUS);
+			carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count must be 1 to %d",
+				   ENCLAVE_MAX_CPUS);
 			goto out;
 		}
 		if (online > 0 && a->cpu_count > online) {
@@ -236,15 +239,16 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->reg.vcpus = spec->ncpus;
 	spec->reg.mem_mib = spec->mem_mib;
 	spec->reg.debug = spec->debug;
-	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice,
-			     &spec->reg, err) < 0)
+	if (registry_reserve(base, a->cid, getpid(), pool_mode ? choose_pool_cpus : NULL, &choice, &spec->reg,
+			     err) < 0)
 		goto out;
 	if (pool_mode) {
 		spec->ncpus = spec->reg.ncpus;
 		memcpy(spec->cpu_ids, spec->reg.cpus, sizeof(int) * (size_t)spec->reg.ncpus);
 		spec->pinned = true;
 	} else {
-		fprintf(stderr, "No enclave pool is configured ('carve allocator'): development mode, "
+		fprintf(stderr,
+			"No enclave pool is configured ('carve allocator'): development mode, "
 			"vCPUs share the host's CPUs and memory is not reserved.\n");
 	}
 	enclave_format_id(spec->reg.slot, spec->id, sizeof(spec->id));

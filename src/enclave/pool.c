@@ -102,7 +102,8 @@ int pool_choose(const struct cpu_topology *t, int cpu_count, struct pool *p, str
 	}
 	return carve_fail(err, E22_INSUFFICIENT_CPUS,
 			  "%d CPUs were asked for the pool, but at most %d whole cores' CPUs on one NUMA "
-			  "node are free of CPU 0's core", cpu_count, best);
+			  "node are free of CPU 0's core",
+			  cpu_count, best);
 }
 
 int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool *p, struct carve_err *err)
@@ -111,14 +112,15 @@ int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool
 	for (int i = 0; i < n; i++) {
 		int c = cpus[i];
 		if (c >= t->ncpus || !t->online[c])
-			return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL, "CPU %d is not online on this host", c);
+			return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL, "CPU %d is not online on this host",
+					  c);
 		if (t->core[c] == t->core[0])
 			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
 					  "CPU %d is CPU 0 or its sibling; the host keeps that core", c);
 		if (t->node[c] != t->node[cpus[0]])
 			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
-					  "the pool spans NUMA nodes %d and %d; use one node", t->node[cpus[0]],
-					  t->node[c]);
+					  "the pool spans NUMA nodes %d and %d; use one node",
+					  t->node[cpus[0]], t->node[c]);
 		int sib[ENCLAVE_MAX_CPUS];
 		int k = siblings(t, c, sib);
 		for (int s = 0; s < k; s++) {
@@ -127,7 +129,8 @@ int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool
 				listed |= cpus[j] == sib[s];
 			if (!listed)
 				return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
-						  "CPU %d's core also has CPU %d; the pool takes whole cores", c, sib[s]);
+						  "CPU %d's core also has CPU %d; the pool takes whole cores",
+						  c, sib[s]);
 		}
 		p->cpus[p->ncpus++] = c;
 	}
@@ -163,20 +166,23 @@ int allocator_config_parse(const char *text, struct allocator_config *c, struct 
 			;
 		while (isspace((unsigned char)*val) || *val == '"' || *val == '\'')
 			val++;
-		for (char *e = val + strlen(val); e > val && (isspace((unsigned char)e[-1]) || e[-1] == '"' || e[-1] == '\''); *--e = '\0')
+		for (char *e = val + strlen(val);
+		     e > val && (isspace((unsigned char)e[-1]) || e[-1] == '"' || e[-1] == '\''); *--e = '\0')
 			;
 		if (!strcmp(key, "memory_mib")) {
 			char *end;
 			unsigned long long v = strtoull(val, &end, 10);
 			if (*end || !*val || v == 0)
-				return carve_fail(err, E03_INVALID_ARGUMENT, "memory_mib '%s' is not a positive number", val);
+				return carve_fail(err, E03_INVALID_ARGUMENT,
+						  "memory_mib '%s' is not a positive number", val);
 			c->memory_mib = v;
 			have_mem = true;
 		} else if (!strcmp(key, "cpu_count")) {
 			char *end;
 			long v = strtol(val, &end, 10);
 			if (*end || !*val || v < 1 || v > ENCLAVE_MAX_CPUS)
-				return carve_fail(err, E03_INVALID_ARGUMENT, "cpu_count '%s' is not a CPU count", val);
+				return carve_fail(err, E03_INVALID_ARGUMENT,
+						  "cpu_count '%s' is not a CPU count", val);
 			c->cpu_count = (int)v;
 		} else if (!strcmp(key, "cpu_pool")) {
 			int k = enclave_parse_cpu_list(val, c->pool_cpus, ENCLAVE_MAX_CPUS, err);
@@ -185,7 +191,8 @@ int allocator_config_parse(const char *text, struct allocator_config *c, struct 
 			c->npool_cpus = k;
 		} else {
 			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "unknown allocator setting '%s' (memory_mib, cpu_count, cpu_pool)", key);
+					  "unknown allocator setting '%s' (memory_mib, cpu_count, cpu_pool)",
+					  key);
 		}
 	}
 	if (!have_mem)
@@ -196,10 +203,7 @@ int allocator_config_parse(const char *text, struct allocator_config *c, struct 
 	return 0;
 }
 
-static void pool_path(char *out, size_t len)
-{
-	snprintf(out, len, "%s/pool.json", pki_state_dir());
-}
+static void pool_path(char *out, size_t len) { snprintf(out, len, "%s/pool.json", pki_state_dir()); }
 
 int pool_save(const struct pool *p, struct carve_err *err)
 {

@@ -12,8 +12,8 @@
 
 struct cpu_topology {
 	int ncpus;
-	int node[ENCLAVE_MAX_CPUS];      /* NUMA node, 0 when unknown */
-	int core[ENCLAVE_MAX_CPUS];      /* a key shared by a core's threads */
+	int node[ENCLAVE_MAX_CPUS]; /* NUMA node, 0 when unknown */
+	int core[ENCLAVE_MAX_CPUS]; /* a key shared by a core's threads */
 	bool online[ENCLAVE_MAX_CPUS];
 };
 
@@ -31,8 +31,7 @@ int topology_read(const char *sysfs_root, struct cpu_topology *t, struct carve_e
 int pool_choose(const struct cpu_topology *t, int cpu_count, struct pool *p, struct carve_err *err);
 /* A given list must be whole cores on one node without CPU 0's core (E20,
  * E21). */
-int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool *p,
-	       struct carve_err *err);
+int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool *p, struct carve_err *err);
 
 /* allocator.yaml: "memory_mib: N" and "cpu_count: N" or "cpu_pool: 2,3,6-9"
  * (lines before a "---" are skipped, as nitro's allocator does). */

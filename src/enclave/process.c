@@ -44,12 +44,12 @@
 struct client {
 	int fd;
 	uid_t uid;
-	bool console_group;  /* a member of the enclave's console group */
+	bool console_group; /* a member of the enclave's console group */
 	char in[CONTROL_REQUEST_MAX];
 	size_t in_len;
-	bool streaming;     /* console reader */
-	bool terminator;    /* asked to terminate: answered once stopped */
-	uint64_t pos;       /* its position in the console buffer */
+	bool streaming;       /* console reader */
+	bool terminator;      /* asked to terminate: answered once stopped */
+	uint64_t pos;         /* its position in the console buffer */
 	uint64_t deadline_ns; /* its request must be in by then */
 };
 
@@ -193,7 +193,8 @@ json_object *enclave_describe_json(const struct enclave_spec *spec, const char *
 
 static void send_json_line(int fd, json_object *o)
 {
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *text =
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int fl = fcntl(fd, F_GETFL);
 	fcntl(fd, F_SETFL, fl & ~O_NONBLOCK); /* replies are small: send them whole */
 	if (write_full(fd, text, strlen(text)) == 0)
@@ -231,8 +232,10 @@ static void begin_terminate(struct eproc *p, bool graceful)
 		event_log(&p->log, "terminating");
 	if (!p->terminating && p->vm_running) {
 		if (graceful && p->booted && vmm_request_shutdown(p->vm) == 0) {
-			event_log(&p->log, "asked the guest to shut down (Ctrl-Alt-Del on its keyboard); "
-				  "it is stopped in %d s if it has not", SHUTDOWN_GRACE_MS / 1000);
+			event_log(&p->log,
+				  "asked the guest to shut down (Ctrl-Alt-Del on its keyboard); "
+				  "it is stopped in %d s if it has not",
+				  SHUTDOWN_GRACE_MS / 1000);
 			p->shutdown_deadline_ns = monotonic_ns() + SHUTDOWN_GRACE_MS * 1000000ull;
 		} else {
 			vmm_request_stop(p->vm);
@@ -273,8 +276,10 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 	}
 	switch (req.cmd) {
 	case CONTROL_DESCRIBE: {
-		json_object *o = enclave_describe_json(p->spec, p->terminating ? "TERMINATING"
-								: p->booted ? "RUNNING" : "STARTING",
+		json_object *o = enclave_describe_json(p->spec,
+						       p->terminating      ? "TERMINATING"
+							       : p->booted ? "RUNNING"
+									   : "STARTING",
 						       req.metadata, getpid());
 		send_json_line(c->fd, o);
 		json_object_put(o);
@@ -430,7 +435,8 @@ static void accept_client(struct eproc *p)
 	}
 	int same_uid = clients_of(p, cred.uid);
 	if (p->nclients == MAX_CLIENTS || (cred.uid != 0 && same_uid >= MAX_CLIENTS_PER_UID)) {
-		send_error(fd, E39_ENCLAVE_PROCESS_CONNECTION, "too many connections to this enclave from this user");
+		send_error(fd, E39_ENCLAVE_PROCESS_CONNECTION,
+			   "too many connections to this enclave from this user");
 		close(fd);
 		return;
 	}
@@ -470,7 +476,8 @@ static int bind_control_socket(struct eproc *p, struct carve_err *err)
 	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->listen_fd < 0 || bind(p->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
 	    listen(p->listen_fd, 16) < 0)
-		return carve_fail(err, E11_SOCKET, "cannot listen on '%s': %s", addr.sun_path, strerror(errno));
+		return carve_fail(err, E11_SOCKET, "cannot listen on '%s': %s", addr.sun_path,
+				  strerror(errno));
 	/* Everyone may connect; the process decides per command (SO_PEERCRED). */
 	chmod(addr.sun_path, 0766);
 	return 0;
@@ -516,16 +523,10 @@ static void save_console(struct eproc *p)
 /* A line the guest's init wrote to the carve log port (already printable
  * and bounded by the VMM), from a vCPU thread: event_log writes each line
  * with one write(), so it cannot interleave with the main thread's. */
-static void guest_log_line(void *ctx, const char *line)
-{
-	event_log(ctx, "guest: %s", line);
-}
+static void guest_log_line(void *ctx, const char *line) { event_log(ctx, "guest: %s", line); }
 
 /* A device the guest broke or fed bad packets (rate-limited by the machine). */
-static void guest_log_fault(void *ctx, const char *line)
-{
-	event_log(ctx, "device fault: %s", line);
-}
+static void guest_log_fault(void *ctx, const char *line) { event_log(ctx, "device fault: %s", line); }
 
 static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
 {
@@ -536,29 +537,37 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 	char vsock_dir[4096];
 	enclave_vsock_dir(vsock_dir, sizeof(vsock_dir));
 	struct machine_devices_config devices = {
-		.module_id = s->id, .m = &s->m, .debug_mode = s->debug, .cid = s->reg.cid,
-		.vsock_dir = vsock_dir, .heartbeat_fd = p->heartbeat_fd,
+		.module_id = s->id,
+		.m = &s->m,
+		.debug_mode = s->debug,
+		.cid = s->reg.cid,
+		.vsock_dir = vsock_dir,
+		.heartbeat_fd = p->heartbeat_fd,
 	};
 	int pin[ENCLAVE_MAX_CPUS];
 	for (int i = 0; i < s->ncpus; i++)
 		pin[i] = s->pinned ? s->cpu_ids[i] : -1;
 	struct vmm_blob blob = {.gpa = EIF_BOOT_GPA, .data = boot->image, .len = boot->image_len};
 	struct machine_config cfg = {
-		.vm = {
-			.mem_bytes = mem,
-			.ncpus = s->ncpus,
-			.pin = pin,
-			.console_out = p->console_wr,
-			.console_in = -1,
-			.guest_log = guest_log_line,
-			.guest_log_ctx = &p->log,
-		},
-		.boot = {
-			.kernel = boot->kernel, .kernel_len = boot->kernel_len,
-			.initrd = boot->initrd, .initrd_len = boot->initrd_len,
-			.cmdline = boot->cmdline,
-			.blob = &blob,
-		},
+		.vm =
+			{
+				.mem_bytes = mem,
+				.ncpus = s->ncpus,
+				.pin = pin,
+				.console_out = p->console_wr,
+				.console_in = -1,
+				.guest_log = guest_log_line,
+				.guest_log_ctx = &p->log,
+			},
+		.boot =
+			{
+				.kernel = boot->kernel,
+				.kernel_len = boot->kernel_len,
+				.initrd = boot->initrd,
+				.initrd_len = boot->initrd_len,
+				.cmdline = boot->cmdline,
+				.blob = &blob,
+			},
 		.devices = &devices,
 		.device_fault = guest_log_fault,
 		.device_fault_ctx = &p->log,
@@ -609,8 +618,10 @@ static void boot_events(struct eproc *p, bool heartbeat)
 	}
 	if (monotonic_ns() >= p->boot_deadline_ns) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "Waiting on enclave to boot failed with error VsockTimeoutError: "
-			 "no heartbeat within %llu s", (unsigned long long)(p->spec->timeout_ms / 1000));
+		snprintf(msg, sizeof(msg),
+			 "Waiting on enclave to boot failed with error VsockTimeoutError: "
+			 "no heartbeat within %llu s",
+			 (unsigned long long)(p->spec->timeout_ms / 1000));
 		boot_report(p, E36_ENCLAVE_BOOT_FAILURE, msg);
 		begin_terminate(p, false);
 	}
@@ -631,9 +642,12 @@ static void serve(struct eproc *p)
 		fds[n++] = (struct pollfd){.fd = p->booted ? -1 : p->heartbeat_fd, .events = POLLIN};
 		const int first_client = n;
 		for (int i = 0; i < p->nclients; i++)
-			fds[n++] = (struct pollfd){.fd = p->clients[i].fd, .events = POLLIN |
-				   (p->clients[i].streaming &&
-				    p->clients[i].pos < p->console.written ? POLLOUT : 0)};
+			fds[n++] = (struct pollfd){
+				.fd = p->clients[i].fd,
+				.events = POLLIN |
+					(p->clients[i].streaming && p->clients[i].pos < p->console.written
+						 ? POLLOUT
+						 : 0)};
 		uint64_t client_deadline = expire_clients(p);
 		int timeout = ms_until(!p->booted && p->report_fd >= 0 ? p->boot_deadline_ns : 0,
 				       p->shutdown_deadline_ns);
@@ -675,8 +689,7 @@ static void serve(struct eproc *p)
 
 void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 {
-	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1,
-			  .report_fd = -1};
+	struct eproc p = {.spec = spec, .listen_fd = -1, .heartbeat_fd = -1, .report_fd = -1};
 	struct carve_err err = {0};
 	struct eif_boot boot = {0};
 	int pipefd[2];
@@ -710,9 +723,9 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	char log_path[4096];
 	registry_path(spec->reg.slot, "log", log_path, sizeof(log_path));
 	event_log_open(&p.log, log_path, spec->id);
-	event_log(&p.log, "enclave process %d: '%s' from %s, %llu MiB, %d vCPU(s), CID %llu%s",
-		  (int)getpid(), spec->reg.name, spec->eif_path, (unsigned long long)spec->mem_mib,
-		  spec->ncpus, (unsigned long long)spec->reg.cid, spec->debug ? ", debug mode" : "");
+	event_log(&p.log, "enclave process %d: '%s' from %s, %llu MiB, %d vCPU(s), CID %llu%s", (int)getpid(),
+		  spec->reg.name, spec->eif_path, (unsigned long long)spec->mem_mib, spec->ncpus,
+		  (unsigned long long)spec->reg.cid, spec->debug ? ", debug mode" : "");
 
 	if (create_vm(&p, &boot, &err) < 0) {
 		event_log(&p.log, "VM not created (E%02d): %s", err.code, err.msg);
@@ -736,7 +749,8 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		registry_release(spec->reg.slot);
 		_exit(1);
 	}
-	event_log(&p.log, "confined: no_new_privs, seccomp (no exec, fork, ptrace, mounts, "
+	event_log(&p.log,
+		  "confined: no_new_privs, seccomp (no exec, fork, ptrace, mounts, "
 		  "modules or network sockets; an allow-list per thread kind: vCPU, device, control)");
 	p.report_fd = report_fd;
 	p.boot_deadline_ns = monotonic_ns() + spec->timeout_ms * 1000000ull;

@@ -19,22 +19,21 @@ struct enclave_spec {
 	uint64_t mem_mib;
 	int ncpus;
 	int cpu_ids[ENCLAVE_MAX_CPUS];
-	bool pinned;               /* cpu_ids are dedicated CPUs to pin vCPUs to */
+	bool pinned; /* cpu_ids are dedicated CPUs to pin vCPUs to */
 	bool debug;
 	uid_t owner;
-	bool console_group_set;    /* members of console_gid may read the console too */
+	bool console_group_set; /* members of console_gid may read the console too */
 	gid_t console_gid;
 	struct registry_entry reg; /* slot, name, CID */
 	char id[160];
 	struct eif_measurements m;
-	char *metadata;            /* the image's metadata JSON, or NULL */
-	uint64_t timeout_ms;       /* heartbeat wait */
+	char *metadata;      /* the image's metadata JSON, or NULL */
+	uint64_t timeout_ms; /* heartbeat wait */
 };
 
 /* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot
  * result as one JSON line on report_fd, then closes it. Never returns. */
-void enclave_process_main(const struct enclave_spec *spec, int report_fd)
-	__attribute__((noreturn));
+void enclave_process_main(const struct enclave_spec *spec, int report_fd) __attribute__((noreturn));
 
 /* The fields describe-enclaves prints for every enclave, in nitro-cli's
  * order, whoever knows them: the enclave process itself, or the registry's
@@ -53,7 +52,7 @@ struct enclave_summary {
 struct json_object *enclave_summary_json(const struct enclave_summary *s, const char *state);
 
 /* The JSON object describe-enclaves prints for this enclave. */
-struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state,
-					  bool metadata, pid_t pid);
+struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,
+					  pid_t pid);
 
 #endif

@@ -36,8 +36,10 @@ int registry_ensure_dir(struct carve_err *err)
 	const char *d = registry_dir();
 	int rc = mkdir_p(d, 0755);
 	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Create': %s "
-				  "(set CARVE_SOCKETS_DIR to a directory you may write)", d, strerror(-rc));
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "File: '%s', failing operation: 'Create': %s "
+				  "(set CARVE_SOCKETS_DIR to a directory you may write)",
+				  d, strerror(-rc));
 	return 0;
 }
 
@@ -57,7 +59,8 @@ int registry_lock(int *fd, struct carve_err *err)
 	while (flock(*fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			close(*fd);
-			return carve_fail(err, E15_LOCK_ACQUIRE, "cannot lock '%s': %s", path, strerror(errno));
+			return carve_fail(err, E15_LOCK_ACQUIRE, "cannot lock '%s': %s", path,
+					  strerror(errno));
 		}
 	return 0;
 }

@@ -25,16 +25,16 @@
 struct registry_entry {
 	uint64_t slot;
 	char name[REGISTRY_NAME_MAX];
-	char id[160];           /* running enclaves only */
+	char id[160]; /* running enclaves only */
 	uint64_t cid;
 	pid_t pid;
-	bool starting;          /* no control socket yet */
-	int ncpus;              /* dedicated CPUs (pool mode), else 0 */
+	bool starting; /* no control socket yet */
+	int ncpus;     /* dedicated CPUs (pool mode), else 0 */
 	int cpus[ENCLAVE_MAX_CPUS];
-	int vcpus;              /* vCPUs */
+	int vcpus; /* vCPUs */
 	uint64_t mem_mib;
 	bool debug;
-	int alive_fd;           /* registry_reserve: the held lock on <slot>.alive */
+	int alive_fd; /* registry_reserve: the held lock on <slot>.alive */
 };
 
 /* Picks what must not be shared (the pool's CPUs) while the registry is

@@ -13,7 +13,8 @@ int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err)
 	if (!isdigit((unsigned char)*p))
 		return carve_fail(err, E03_INVALID_ARGUMENT,
 				  "--memory '%s' is not a size: use a number of MiB, or a number "
-				  "with M, G or T (e.g. 512M, 2G)", text);
+				  "with M, G or T (e.g. 512M, 2G)",
+				  text);
 	uint64_t v = 0;
 	for (; isdigit((unsigned char)*p); p++) {
 		if (v > (UINT64_MAX - 9) / 10)
@@ -22,9 +23,13 @@ int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err)
 	}
 	unsigned shift = 0;
 	switch (*p) {
-	case '\0': case 'M': case 'm': break;
-	case 'G': case 'g': shift = 10; break;
-	case 'T': case 't': shift = 20; break;
+	case '\0':
+	case 'M':
+	case 'm': break;
+	case 'G':
+	case 'g': shift = 10; break;
+	case 'T':
+	case 't': shift = 20; break;
 	default:
 		return carve_fail(err, E03_INVALID_ARGUMENT,
 				  "--memory '%s' has an unknown unit; use M, G or T", text);
@@ -52,8 +57,9 @@ int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err)
 					  ENCLAVE_MIN_MEM_MIB, (unsigned long long)mib);
 		return carve_fail(err, E26_INSUFFICIENT_MEMORY_REQUESTED,
 				  "At least %llu MB must be allocated (which is %d times the EIF file size); "
-				  "%llu MB were requested", (unsigned long long)need_mib,
-				  ENCLAVE_MEM_EIF_RATIO, (unsigned long long)mib);
+				  "%llu MB were requested",
+				  (unsigned long long)need_mib, ENCLAVE_MEM_EIF_RATIO,
+				  (unsigned long long)mib);
 	}
 	return 0;
 }
@@ -61,11 +67,12 @@ int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err)
 int enclave_check_host_memory(uint64_t mib, uint64_t available_mib, struct carve_err *err)
 {
 	if (mib > available_mib)
-		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
-				  "%llu MiB requested but the host has %llu MiB available (MemAvailable); "
-				  "without an enclave pool ('carve allocator') the memory comes from the host's "
-				  "free memory and is all used at start",
-				  (unsigned long long)mib, (unsigned long long)available_mib);
+		return carve_fail(
+			err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+			"%llu MiB requested but the host has %llu MiB available (MemAvailable); "
+			"without an enclave pool ('carve allocator') the memory comes from the host's "
+			"free memory and is all used at start",
+			(unsigned long long)mib, (unsigned long long)available_mib);
 	return 0;
 }
 
@@ -81,9 +88,9 @@ int enclave_parse_cid(const char *text, uint64_t *cid, struct carve_err *err)
 				  "--enclave-cid '%s' is out of range: use 4 to %u, or 0 to let carve choose",
 				  text, UINT32_MAX - 1);
 	if (v != 0 && v <= ENCLAVE_PARENT_CID)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "--enclave-cid %llu is reserved (1-2 the host, 3 the parent); use 4 or more",
-				  v);
+		return carve_fail(
+			err, E03_INVALID_ARGUMENT,
+			"--enclave-cid %llu is reserved (1-2 the host, 3 the parent); use 4 or more", v);
 	*cid = v;
 	return 0;
 }
@@ -96,10 +103,7 @@ uint64_t enclave_boot_timeout_ms(uint64_t eif_size, uint64_t mem_bytes)
 	return eif_steps * step_ms + mem_steps * step_ms;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
 int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_err *err)
 {
@@ -108,7 +112,8 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 	while (*p) {
 		char *end;
 		if (!isdigit((unsigned char)*p))
-			return carve_fail(err, E23_MALFORMED_CPU_ID, "'%s' is not a CPU list (e.g. 2,3,6-9)", text);
+			return carve_fail(err, E23_MALFORMED_CPU_ID, "'%s' is not a CPU list (e.g. 2,3,6-9)",
+					  text);
 		long lo = strtol(p, &end, 10), hi = lo;
 		p = end;
 		if (*p == '-') {
@@ -120,11 +125,12 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 		if (lo > hi)
 			return carve_fail(err, E24_CPU_ERROR, "CPU range %ld-%ld runs backwards", lo, hi);
 		if (hi >= ENCLAVE_MAX_CPUS)
-			return carve_fail(err, E23_MALFORMED_CPU_ID, "CPU %ld is beyond the %d carve supports",
-					  hi, ENCLAVE_MAX_CPUS);
+			return carve_fail(err, E23_MALFORMED_CPU_ID,
+					  "CPU %ld is beyond the %d carve supports", hi, ENCLAVE_MAX_CPUS);
 		for (long c = lo; c <= hi; c++) {
 			if (n >= max)
-				return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "too many CPUs in '%s'", text);
+				return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "too many CPUs in '%s'",
+						  text);
 			cpus[n++] = (int)c;
 		}
 		if (*p == ',' && p[1])
@@ -137,7 +143,8 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 	qsort(cpus, (size_t)n, sizeof(*cpus), cmp_int);
 	for (int i = 1; i < n; i++)
 		if (cpus[i] == cpus[i - 1])
-			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "CPU %d is listed twice", cpus[i]);
+			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "CPU %d is listed twice",
+					  cpus[i]);
 	return n;
 }
 
@@ -145,13 +152,14 @@ int enclave_check_name(const char *name, struct carve_err *err)
 {
 	size_t n = strlen(name);
 	if (n == 0 || n > ENCLAVE_NAME_MAX)
-		return carve_fail(err, E03_INVALID_ARGUMENT, "--enclave-name must be 1 to %d bytes; it has %zu",
-				  ENCLAVE_NAME_MAX, n);
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "--enclave-name must be 1 to %d bytes; it has %zu", ENCLAVE_NAME_MAX, n);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "--enclave-name must not hold control characters (byte %zu is 0x%02x)", i,
-					  (unsigned)(unsigned char)name[i]);
+			return carve_fail(
+				err, E03_INVALID_ARGUMENT,
+				"--enclave-name must not hold control characters (byte %zu is 0x%02x)", i,
+				(unsigned)(unsigned char)name[i]);
 	return 0;
 }
 
@@ -183,8 +191,7 @@ static bool name_taken(const char *name, const char *const *taken, int ntaken)
 	return false;
 }
 
-void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out,
-			 size_t out_len)
+void enclave_unique_name(const char *base, const char *const *taken, int ntaken, char *out, size_t out_len)
 {
 	/* The suffix always fits: base is cut to leave it room, so a long base
 	 * can never make base_1, base_2, ... the same string (which spun). */
@@ -212,8 +219,7 @@ void enclave_format_id(uint64_t slot, char *out, size_t out_len)
 		}
 		fclose(f);
 	}
-	snprintf(out, out_len, "%s-enc%llx", tag[0] ? tag : "i-0000000000000000",
-		 (unsigned long long)slot);
+	snprintf(out, out_len, "%s-enc%llx", tag[0] ? tag : "i-0000000000000000", (unsigned long long)slot);
 }
 
 int enclave_parse_id(const char *id, uint64_t *slot)

@@ -80,10 +80,7 @@ void fs_tree_init(struct fs_tree *t)
 	t->root.mode = S_IFDIR | 0755;
 }
 
-void fs_tree_free(struct fs_tree *t)
-{
-	node_clear(&t->root);
-}
+void fs_tree_free(struct fs_tree *t) { node_clear(&t->root); }
 
 /* Index of name in dir's sorted children, or where it would go (*found false). */
 static size_t kid_index(const struct fs_node *dir, const char *name, size_t len, bool *found)
@@ -187,8 +184,9 @@ static struct fs_node *resolve_dir(struct fs_tree *t, const char *path, char *ca
 			if (++hops > MAX_HOPS || !n->target)
 				break;
 			/* Start again from the root: the target, then the rest. */
-			int w = n->target[0] == '/' ? snprintf(next, PATH_CAP, "%s/%s", n->target, p + len)
-						    : snprintf(next, PATH_CAP, "%s/%s/%s", canon, n->target, p + len);
+			int w = n->target[0] == '/'
+				? snprintf(next, PATH_CAP, "%s/%s", n->target, p + len)
+				: snprintf(next, PATH_CAP, "%s/%s/%s", canon, n->target, p + len);
 			if (w < 0 || w >= PATH_CAP)
 				break;
 			memcpy(work, next, (size_t)w + 1);
@@ -235,7 +233,8 @@ static struct fs_node *walk_parent(struct fs_tree *t, const char *path, bool mak
 			int w = n->target[0] == '/' ? snprintf(link, sizeof(link), "%s", n->target)
 						    : snprintf(link, sizeof(link), "%s/%s", canon, n->target);
 			char to[sizeof(canon)];
-			struct fs_node *d = w > 0 && w < (int)sizeof(link) ? resolve_dir(t, link, to, sizeof(to)) : NULL;
+			struct fs_node *d =
+				w > 0 && w < (int)sizeof(link) ? resolve_dir(t, link, to, sizeof(to)) : NULL;
 			if (d) {
 				memcpy(canon, to, sizeof(canon));
 				dir = d;

@@ -22,7 +22,7 @@ struct fs_node {
 	mode_t mode; /* type and permissions */
 	uid_t uid;
 	gid_t gid;
-	unsigned layer; /* the layer that last wrote this node */
+	unsigned layer;        /* the layer that last wrote this node */
 	struct fs_node **kids; /* directories: sorted by strcmp */
 	size_t nkids, cap;
 	struct fs_data *data; /* regular files */

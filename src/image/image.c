@@ -40,8 +40,10 @@ static int spill_open(struct spill *sp, struct carve_err *err)
 	snprintf(path, sizeof(path), "%s/carve-image.XXXXXX", dir);
 	sp->fd = mkostemp(path, O_CLOEXEC);
 	if (sp->fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "cannot create a temporary file in %s: %s; set TMPDIR "
-				  "to a writable directory", dir, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "cannot create a temporary file in %s: %s; set TMPDIR "
+				  "to a writable directory",
+				  dir, strerror(errno));
 	unlink(path);
 	return 0;
 }
@@ -53,8 +55,11 @@ static int load_config(const struct image_source *s, const struct resolved *r, s
 	size_t len;
 	int rc = source_read_small(s, r->config.member, IMAGE_JSON_MAX, &json, &len, err);
 	if (rc <= 0)
-		return rc < 0 ? -1 : carve_fail(err, E50_DOCKER_IMAGE_PULL, "the image config '%s' is missing from "
-						 "'%s'; the archive is incomplete", r->config.member, s->path);
+		return rc < 0 ? -1
+			      : carve_fail(err, E50_DOCKER_IMAGE_PULL,
+					   "the image config '%s' is missing from "
+					   "'%s'; the archive is incomplete",
+					   r->config.member, s->path);
 	if (digest_of(json, len, img->id) < 0) {
 		free(json);
 		return carve_fail(err, E00_UNSPECIFIED, "OpenSSL has no SHA-256");
@@ -62,16 +67,20 @@ static int load_config(const struct image_source *s, const struct resolved *r, s
 	if ((r->config.digest && strcmp(img->id, r->config.digest)) ||
 	    (r->config.size >= 0 && (uint64_t)r->config.size != len)) {
 		free(json);
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "the image config '%s' is damaged (its sha256 is %s); "
-				  "save or copy the image again", r->config.member, img->id);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "the image config '%s' is damaged (its sha256 is %s); "
+				  "save or copy the image again",
+				  r->config.member, img->id);
 	}
 	rc = image_config_parse(json, len, r->config.member, &img->cfg, err);
 	free(json);
 	if (rc < 0)
 		return -1;
 	if (img->cfg.ndiff_ids != r->nlayers)
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "the image has %zu layers but its config lists %zu "
-				  "diff_ids; the image is damaged", r->nlayers, img->cfg.ndiff_ids);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "the image has %zu layers but its config lists %zu "
+				  "diff_ids; the image is damaged",
+				  r->nlayers, img->cfg.ndiff_ids);
 	return 0;
 }
 
@@ -98,15 +107,18 @@ int image_load(const struct image_ref *ref, struct image **out, struct carve_err
 	}
 	img->sp.fd = -1;
 	fs_tree_init(&img->tree);
-	if (image_resolve(&s, ref->transport, ref->selector, &r, err) < 0 || load_config(&s, &r, img, err) < 0 ||
-	    spill_open(&img->sp, err) < 0)
+	if (image_resolve(&s, ref->transport, ref->selector, &r, err) < 0 ||
+	    load_config(&s, &r, img, err) < 0 || spill_open(&img->sp, err) < 0)
 		goto out;
 	img->tags = r.tags;
 	r.tags = NULL;
 	for (size_t i = 0; i < r.nlayers; i++) {
 		struct layer_spec ls = {
-			.index = (unsigned)i + 1, .member = r.layers[i].member, .digest = r.layers[i].digest,
-			.size = r.layers[i].size, .diff_id = img->cfg.diff_ids[i],
+			.index = (unsigned)i + 1,
+			.member = r.layers[i].member,
+			.digest = r.layers[i].digest,
+			.size = r.layers[i].size,
+			.diff_id = img->cfg.diff_ids[i],
 		};
 		if (layer_apply(&s, &ls, &img->tree, &img->sp, err) < 0)
 			goto out;
@@ -135,15 +147,9 @@ void image_free(struct image *img)
 	free(img);
 }
 
-const struct image_config *image_get_config(const struct image *img)
-{
-	return &img->cfg;
-}
+const struct image_config *image_get_config(const struct image *img) { return &img->cfg; }
 
-const char *image_id(const struct image *img)
-{
-	return img->id;
-}
+const char *image_id(const struct image *img) { return img->id; }
 
 const char *const *image_tags(const struct image *img)
 {
@@ -158,13 +164,18 @@ static int walk(const struct fs_node *dir, char *path, size_t len, image_walk_fn
 		const struct fs_node *n = dir->kids[i];
 		size_t l = strlen(n->name);
 		if (len + l + 2 > 4096)
-			return carve_fail(err, E48_EIF_BUILDING, "a path in the image is longer than 4096 bytes");
+			return carve_fail(err, E48_EIF_BUILDING,
+					  "a path in the image is longer than 4096 bytes");
 		if (len)
 			path[len] = '/';
 		memcpy(path + len + (len ? 1 : 0), n->name, l + 1);
 		struct image_entry e = {
-			.path = path, .mode = n->mode, .uid = n->uid, .gid = n->gid,
-			.target = n->target, .rdev = n->rdev,
+			.path = path,
+			.mode = n->mode,
+			.uid = n->uid,
+			.gid = n->gid,
+			.target = n->target,
+			.rdev = n->rdev,
 		};
 		if (n->data) {
 			e.size = n->data->size;
@@ -201,10 +212,7 @@ ssize_t image_read(const struct image *img, const struct image_entry *e, uint64_
 	}
 }
 
-static json_object *str_or_empty(const char *s)
-{
-	return json_object_new_string(s ? s : "");
-}
+static json_object *str_or_empty(const char *s) { return json_object_new_string(s ? s : ""); }
 
 char *image_docker_info(const struct image *img)
 {
@@ -230,21 +238,25 @@ char *image_docker_info(const struct image *img)
 	json_object_object_add(o, "RepoTags", tags);
 	json_object_object_add(o, "RepoDigests", json_object_new_array());
 	json_object_object_add(o, "Parent", json_object_new_string(""));
-	json_object_object_add(o, "Comment", json_object_object_get_ex(raw, "comment", &v) ? json_object_get(v)
-											   : json_object_new_string(""));
+	json_object_object_add(o, "Comment",
+			       json_object_object_get_ex(raw, "comment", &v) ? json_object_get(v)
+									     : json_object_new_string(""));
 	json_object_object_add(o, "Created", str_or_empty(img->cfg.created));
-	json_object_object_add(o, "DockerVersion", json_object_object_get_ex(raw, "docker_version", &v)
-							   ? json_object_get(v) : json_object_new_string(""));
+	json_object_object_add(o, "DockerVersion",
+			       json_object_object_get_ex(raw, "docker_version", &v)
+				       ? json_object_get(v)
+				       : json_object_new_string(""));
 	json_object_object_add(o, "Author", str_or_empty(img->cfg.author));
-	json_object_object_add(o, "Config", json_object_object_get_ex(raw, "config", &v) ? json_object_get(v) : NULL);
+	json_object_object_add(o, "Config",
+			       json_object_object_get_ex(raw, "config", &v) ? json_object_get(v) : NULL);
 	json_object_object_add(o, "Architecture", str_or_empty(img->cfg.architecture));
 	if (img->cfg.variant)
 		json_object_object_add(o, "Variant", json_object_new_string(img->cfg.variant));
 	json_object_object_add(o, "Os", str_or_empty(img->cfg.os));
 	json_object_object_add(o, "Size", json_object_new_int64((int64_t)img->content_bytes));
 	json_object_object_add(o, "RootFS", rootfs);
-	char *text = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	char *text = strdup(
+		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	json_object_put(raw);
 	return text;

@@ -86,8 +86,8 @@ static int pipe_open(struct pipe *p, const struct image_source *s, const struct 
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %u ('%s') is missing from '%s'", ls->index,
-				  ls->member, s->path);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %u ('%s') is missing from '%s'",
+				  ls->index, ls->member, s->path);
 	snprintf(p->label, sizeof(p->label), "Reading layer %u", ls->index);
 	progress_begin(&p->progress, p->label, p->st.size);
 	p->raw = archive_read_new();
@@ -115,8 +115,8 @@ static void drain(struct pipe *p, bool raw_open)
 		digester_update(&p->blob, p->in, (size_t)n);
 }
 
-__attribute__((format(printf, 3, 4)))
-static int bad_layer(struct carve_err *err, const struct layer_spec *ls, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int bad_layer(struct carve_err *err, const struct layer_spec *ls,
+							   const char *fmt, ...)
 {
 	char what[768];
 	va_list ap;
@@ -139,8 +139,10 @@ static int copy_data(struct pipe *p, struct spill *sp, uint64_t *size, const str
 			break;
 		int w = pwrite_full(sp->fd, p->data, (size_t)r, sp->end + n);
 		if (w < 0)
-			return carve_fail(err, E19_FILE_OPERATION, "writing the image's files to a temporary "
-					  "file in $TMPDIR: %s; free some space or set TMPDIR", strerror(-w));
+			return carve_fail(err, E19_FILE_OPERATION,
+					  "writing the image's files to a temporary "
+					  "file in $TMPDIR: %s; free some space or set TMPDIR",
+					  strerror(-w));
 		n += (uint64_t)r;
 	}
 	*size = n;
@@ -155,7 +157,8 @@ static int apply_entry(struct pipe *p, struct archive_entry *e, const struct lay
 	char path[NAME_MAX_LEN];
 	int c = raw_name ? image_path_clean(raw_name, path, sizeof(path)) : -1;
 	if (c == -1)
-		return bad_layer(err, ls, "the entry '%.300s' leaves the root; the image is unsafe", raw_name ? raw_name : "");
+		return bad_layer(err, ls, "the entry '%.300s' leaves the root; the image is unsafe",
+				 raw_name ? raw_name : "");
 	if (c == -2)
 		return bad_layer(err, ls, "the name '%.300s...' is too long", raw_name);
 
@@ -165,14 +168,10 @@ static int apply_entry(struct pipe *p, struct archive_entry *e, const struct lay
 	char dir[NAME_MAX_LEN];
 	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) : 0, path);
 	switch (whiteout_kind(base, &hidden)) {
-	case WH_FILE:
-		return fs_whiteout(t, dir, hidden, ls->index);
-	case WH_OPAQUE:
-		return fs_opaque(t, dir, ls->index);
-	case WH_OTHER:
-		return 0;
-	case WH_NONE:
-		break;
+	case WH_FILE: return fs_whiteout(t, dir, hidden, ls->index);
+	case WH_OPAQUE: return fs_opaque(t, dir, ls->index);
+	case WH_OTHER: return 0;
+	case WH_NONE: break;
 	}
 
 	int rc = 0;
@@ -180,11 +179,15 @@ static int apply_entry(struct pipe *p, struct archive_entry *e, const struct lay
 	if (hl) {
 		char target[NAME_MAX_LEN];
 		if (image_path_clean(hl, target, sizeof(target)) < 0)
-			return bad_layer(err, ls, "the hard link target '%.300s' leaves the root; the image is unsafe", hl);
+			return bad_layer(err, ls,
+					 "the hard link target '%.300s' leaves the root; the image is unsafe",
+					 hl);
 		rc = fs_link(t, path, target, ls->index);
 		if (rc == -ENOENT)
-			return bad_layer(err, ls, "a hard link points to '%.300s', which is not a file the layers "
-					 "made before it", target);
+			return bad_layer(err, ls,
+					 "a hard link points to '%.300s', which is not a file the layers "
+					 "made before it",
+					 target);
 		return rc < 0 ? carve_fail(err, E00_UNSPECIFIED, "out of memory") : 0;
 	}
 	struct fs_attrs a = {
@@ -207,10 +210,8 @@ static int apply_entry(struct pipe *p, struct archive_entry *e, const struct lay
 	case AE_IFDIR:
 	case AE_IFCHR:
 	case AE_IFBLK:
-	case AE_IFIFO:
-		break;
-	default:
-		return 0; /* sockets and unknown types cannot be in a ramdisk */
+	case AE_IFIFO: break;
+	default: return 0; /* sockets and unknown types cannot be in a ramdisk */
 	}
 	if (fs_put(t, path, &a, ls->index) < 0)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
@@ -222,8 +223,10 @@ static int check_digest(const char *what, const char *got, const char *want, con
 {
 	if (!want || !strcmp(got, want))
 		return 0;
-	return carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %u ('%s') is damaged: the %s is %s, the image "
-			  "says %s; save or copy the image again", ls->index, ls->member, what, got, want);
+	return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+			  "layer %u ('%s') is damaged: the %s is %s, the image "
+			  "says %s; save or copy the image again",
+			  ls->index, ls->member, what, got, want);
 }
 
 int layer_apply(const struct image_source *s, const struct layer_spec *ls, struct fs_tree *t,
@@ -265,9 +268,10 @@ int layer_apply(const struct image_source *s, const struct layer_spec *ls, struc
 	digester_end(&p.diff, diff);
 	rc = check_digest("blob's sha256", blob, ls->digest, ls, err);
 	if (rc == 0 && ls->size >= 0 && (uint64_t)ls->size != blob_bytes)
-		rc = carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %u ('%s') is %llu bytes, the manifest says %lld; "
-				"the image is damaged", ls->index, ls->member, (unsigned long long)blob_bytes,
-				(long long)ls->size);
+		rc = carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				"layer %u ('%s') is %llu bytes, the manifest says %lld; "
+				"the image is damaged",
+				ls->index, ls->member, (unsigned long long)blob_bytes, (long long)ls->size);
 	if (rc == 0)
 		rc = check_digest("uncompressed tar's sha256 (diff_id)", diff, ls->diff_id, ls, err);
 	if (rc == 0 && why[0])

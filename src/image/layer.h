@@ -9,11 +9,11 @@
 #include "image/source.h"
 
 struct layer_spec {
-	unsigned index;         /* 1 for the base layer */
-	const char *member;     /* path in the archive */
-	const char *digest;     /* of the blob as stored; NULL when the archive names none */
-	int64_t size;           /* of the blob; -1 when unknown */
-	const char *diff_id;    /* of the uncompressed tar, from the config */
+	unsigned index;      /* 1 for the base layer */
+	const char *member;  /* path in the archive */
+	const char *digest;  /* of the blob as stored; NULL when the archive names none */
+	int64_t size;        /* of the blob; -1 when unknown */
+	const char *diff_id; /* of the uncompressed tar, from the config */
 };
 
 /* Where file contents go: an unlinked temporary file, appended to. */

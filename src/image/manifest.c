@@ -13,8 +13,10 @@
 
 static int bad(struct carve_err *err, const char *what, const char *field, const char *problem)
 {
-	return carve_fail(err, E50_DOCKER_IMAGE_PULL, "%s: '%s' %s; the image archive is damaged or not "
-			  "an image", what, field, problem);
+	return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+			  "%s: '%s' %s; the image archive is damaged or not "
+			  "an image",
+			  what, field, problem);
 }
 
 /* The whole buffer must be one JSON value (trailing blanks allowed). */
@@ -122,13 +124,16 @@ static int parse_desc(json_object *o, struct image_desc *d, const char *what, st
 	memset(d, 0, sizeof(*d));
 	if (!json_object_is_type(o, json_type_object))
 		return bad(err, what, "descriptor", "is not an object");
-	if (get_str(o, "mediaType", &d->media_type, what, err) < 0 || get_str(o, "digest", &d->digest, what, err) < 0)
+	if (get_str(o, "mediaType", &d->media_type, what, err) < 0 ||
+	    get_str(o, "digest", &d->digest, what, err) < 0)
 		return -1;
 	if (!d->digest)
 		return bad(err, what, "digest", "is missing from a descriptor");
 	if (!digest_is_sha256(d->digest))
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "%s: digest '%.80s' is not sha256:<64 hex digits>; "
-				  "carve reads sha256 digests only", what, d->digest);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "%s: digest '%.80s' is not sha256:<64 hex digits>; "
+				  "carve reads sha256 digests only",
+				  what, d->digest);
 	json_object *v;
 	d->size = -1;
 	if (json_object_object_get_ex(o, "size", &v)) {
@@ -139,7 +144,8 @@ static int parse_desc(json_object *o, struct image_desc *d, const char *what, st
 	if (json_object_object_get_ex(o, "platform", &v) && v) {
 		if (!json_object_is_type(v, json_type_object))
 			return bad(err, what, "platform", "is not an object");
-		if (get_str(v, "os", &d->os, what, err) < 0 || get_str(v, "architecture", &d->arch, what, err) < 0 ||
+		if (get_str(v, "os", &d->os, what, err) < 0 ||
+		    get_str(v, "architecture", &d->arch, what, err) < 0 ||
 		    get_str(v, "variant", &d->variant, what, err) < 0)
 			return -1;
 	}
@@ -317,7 +323,8 @@ int image_config_parse(const char *json, size_t len, const char *what, struct im
 		goto out;
 	}
 	if (get_str(root, "architecture", &out->architecture, what, err) < 0 ||
-	    get_str(root, "os", &out->os, what, err) < 0 || get_str(root, "variant", &out->variant, what, err) < 0 ||
+	    get_str(root, "os", &out->os, what, err) < 0 ||
+	    get_str(root, "variant", &out->variant, what, err) < 0 ||
 	    get_str(root, "created", &out->created, what, err) < 0 ||
 	    get_str(root, "author", &out->author, what, err) < 0) {
 		rc = -1;
@@ -337,7 +344,8 @@ int image_config_parse(const char *json, size_t len, const char *what, struct im
 			goto out;
 		}
 	}
-	if (!json_object_object_get_ex(root, "rootfs", &rootfs) || !json_object_is_type(rootfs, json_type_object)) {
+	if (!json_object_object_get_ex(root, "rootfs", &rootfs) ||
+	    !json_object_is_type(rootfs, json_type_object)) {
 		rc = bad(err, what, "rootfs", "is missing or not an object");
 		goto out;
 	}
@@ -345,8 +353,10 @@ int image_config_parse(const char *json, size_t len, const char *what, struct im
 		goto out;
 	for (size_t i = 0; i < out->ndiff_ids; i++)
 		if (!digest_is_sha256(out->diff_ids[i])) {
-			rc = carve_fail(err, E50_DOCKER_IMAGE_PULL, "%s: diff_id '%.80s' is not sha256:<64 hex "
-					"digits>", what, out->diff_ids[i]);
+			rc = carve_fail(err, E50_DOCKER_IMAGE_PULL,
+					"%s: diff_id '%.80s' is not sha256:<64 hex "
+					"digits>",
+					what, out->diff_ids[i]);
 			goto out;
 		}
 	if (!(out->raw = malloc(len + 1))) {
@@ -382,8 +392,9 @@ void image_config_free(struct image_config *c)
 
 bool media_is_index(const char *mt)
 {
-	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
-		      !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
+	return mt &&
+		(!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
+		 !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
 bool media_is_manifest(const char *mt)
@@ -391,7 +402,7 @@ bool media_is_manifest(const char *mt)
 	/* A descriptor without a media type is taken for a manifest; the
 	 * parser then checks what it is. */
 	return !mt || !strcmp(mt, "application/vnd.oci.image.manifest.v1+json") ||
-	       !strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json");
+		!strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json");
 }
 
 bool media_is_layer(const char *mt)

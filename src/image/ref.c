@@ -41,8 +41,9 @@ int image_ref_parse(const char *text, struct image_ref *ref, struct carve_err *e
 		const char *path = text + pl, *colon = strchr(path, ':');
 		size_t len = colon ? (size_t)(colon - path) : strlen(path);
 		if (len == 0)
-			return carve_fail(err, E03_INVALID_ARGUMENT, "--docker-uri '%s' names no path after '%s'",
-					  text, transports[i].prefix);
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "--docker-uri '%s' names no path after '%s'", text,
+					  transports[i].prefix);
 		return set(ref, transports[i].t, path, len, colon ? colon + 1 : NULL, err);
 	}
 	struct stat st;
@@ -58,11 +59,12 @@ int image_ref_parse(const char *text, struct image_ref *ref, struct carve_err *e
 		if (found)
 			return set(ref, IMAGE_AUTO, text, (size_t)(c - text), c + 1, err);
 	}
-	return carve_fail(err, E50_DOCKER_IMAGE_PULL,
-			  "no image archive at '%s'. carve builds from local images without a Docker daemon: "
-			  "give docker-archive:FILE[:name:tag], oci-archive:FILE[:ref], oci:DIR[:ref] or a path; "
-			  "make one with 'docker save -o app.tar %s' or 'skopeo copy docker://%s oci-archive:app.tar'",
-			  text, text, text);
+	return carve_fail(
+		err, E50_DOCKER_IMAGE_PULL,
+		"no image archive at '%s'. carve builds from local images without a Docker daemon: "
+		"give docker-archive:FILE[:name:tag], oci-archive:FILE[:ref], oci:DIR[:ref] or a path; "
+		"make one with 'docker save -o app.tar %s' or 'skopeo copy docker://%s oci-archive:app.tar'",
+		text, text, text);
 }
 
 void image_ref_free(struct image_ref *ref)

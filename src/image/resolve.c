@@ -39,14 +39,17 @@ int read_blob(const struct image_source *s, const char *digest, int64_t size, si
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "blob %s is missing from '%s'; the archive is "
-				  "incomplete", digest, s->path);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "blob %s is missing from '%s'; the archive is "
+				  "incomplete",
+				  digest, s->path);
 	char got[DIGEST_LEN + 1];
-	if (digest_of(*data, *len, got) < 0 || strcmp(got, digest) ||
-	    (size >= 0 && (uint64_t)size != *len)) {
+	if (digest_of(*data, *len, got) < 0 || strcmp(got, digest) || (size >= 0 && (uint64_t)size != *len)) {
 		free(*data);
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "blob %s in '%s' is damaged (its sha256 is %s, "
-				  "%zu bytes); save or copy the image again", digest, s->path, got, *len);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "blob %s in '%s' is damaged (its sha256 is %s, "
+				  "%zu bytes); save or copy the image again",
+				  digest, s->path, got, *len);
 	}
 	return 0;
 }
@@ -114,8 +117,10 @@ static int clean_member(const char *in, char **out, const char *what, struct car
 {
 	char buf[4096];
 	if (image_path_clean(in, buf, sizeof(buf)) < 0 || !buf[0])
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "manifest.json: %s '%.200s' is not a path inside "
-				  "the archive", what, in);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "manifest.json: %s '%.200s' is not a path inside "
+				  "the archive",
+				  what, in);
 	if (!(*out = strdup(buf)))
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	return 0;
@@ -141,8 +146,10 @@ static int pick_docker(const struct docker_manifest *m, const char *sel, const c
 			*pick = 0;
 			return 0;
 		}
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' holds %zu images; choose one with "
-				  "docker-archive:%s:NAME:TAG (or :@N): %s", path, m->n, path, list);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+				  "'%s' holds %zu images; choose one with "
+				  "docker-archive:%s:NAME:TAG (or :@N): %s",
+				  path, m->n, path, list);
 	}
 	if (sel[0] == '@') {
 		char *end;
@@ -174,8 +181,11 @@ static int resolve_docker(const struct image_source *s, const char *sel, struct 
 	size_t len;
 	int rc = source_read_small(s, "manifest.json", IMAGE_JSON_MAX, &json, &len, err);
 	if (rc <= 0)
-		return rc < 0 ? -1 : carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' has no manifest.json: it is "
-						 "not a docker save archive", s->path);
+		return rc < 0 ? -1
+			      : carve_fail(err, E50_DOCKER_IMAGE_PULL,
+					   "'%s' has no manifest.json: it is "
+					   "not a docker save archive",
+					   s->path);
 	struct docker_manifest m;
 	rc = docker_manifest_parse(json, len, "manifest.json", &m, err);
 	free(json);
@@ -216,7 +226,7 @@ out:
 /* ---- OCI layout ---- */
 
 struct candidate {
-	struct image_desc *d;    /* the manifest's descriptor */
+	struct image_desc *d;         /* the manifest's descriptor */
 	const struct image_desc *top; /* its entry in index.json (names live there) */
 };
 
@@ -235,8 +245,8 @@ static int flatten(const struct image_source *s, struct image_index *ix, const s
 		const struct image_desc *t = top ? top : d;
 		if (media_is_index(d->media_type)) {
 			if (depth >= MAX_NESTING || cl->nowned == sizeof(cl->owned) / sizeof(*cl->owned))
-				return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s': image indexes nest too deep",
-						  s->path);
+				return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+						  "'%s': image indexes nest too deep", s->path);
 			char *json;
 			size_t len;
 			if (read_blob(s, d->digest, d->size, IMAGE_JSON_MAX, &json, &len, err) < 0)
@@ -280,7 +290,8 @@ static void describe(const struct candidate *c, char *out, size_t len)
 		snprintf(out + n, len - (size_t)n, " (%s/%s)", c->d->os, c->d->arch ? c->d->arch : "?");
 }
 
-static int pick_oci(struct cand_list *cl, const char *sel, const char *path, size_t *pick, struct carve_err *err)
+static int pick_oci(struct cand_list *cl, const char *sel, const char *path, size_t *pick,
+		    struct carve_err *err)
 {
 	char list[LIST_MAX] = "";
 	size_t keep = 0;
@@ -293,8 +304,8 @@ static int pick_oci(struct cand_list *cl, const char *sel, const char *path, siz
 		describe(c, item, sizeof(item));
 		list_add(list, item);
 		bool hit = !sel || !strcmp(sel, c->d->digest) || !strcmp(sel, c->top->digest) ||
-			   (c->top->ref_name && !strcmp(sel, c->top->ref_name)) ||
-			   name_matches(c->top->image_name, sel);
+			(c->top->ref_name && !strcmp(sel, c->top->ref_name)) ||
+			name_matches(c->top->image_name, sel);
 		if (hit)
 			cl->c[keep++] = *c;
 	}
@@ -303,7 +314,8 @@ static int pick_oci(struct cand_list *cl, const char *sel, const char *path, siz
 	if (total == 0)
 		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' holds no images", path);
 	if (keep == 0)
-		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' has no image '%s'; it holds: %s", path, sel, list);
+		return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' has no image '%s'; it holds: %s", path,
+				  sel, list);
 	if (keep == 1) {
 		*pick = 0;
 		return 0;
@@ -322,9 +334,10 @@ static int pick_oci(struct cand_list *cl, const char *sel, const char *path, siz
 		if (hits > 1)
 			break;
 	}
-	return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' holds several images%s%s; choose one with "
-			  "oci-archive:%s:REF (or oci:DIR:REF, or a sha256: digest): %s", path, sel ? " named " : "",
-			  sel ? sel : "", path, list);
+	return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+			  "'%s' holds several images%s%s; choose one with "
+			  "oci-archive:%s:REF (or oci:DIR:REF, or a sha256: digest): %s",
+			  path, sel ? " named " : "", sel ? sel : "", path, list);
 }
 
 static int resolve_oci(const struct image_source *s, const char *sel, struct resolved *out,
@@ -334,8 +347,11 @@ static int resolve_oci(const struct image_source *s, const char *sel, struct res
 	size_t len;
 	int rc = source_read_small(s, "index.json", IMAGE_JSON_MAX, &json, &len, err);
 	if (rc <= 0)
-		return rc < 0 ? -1 : carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' has no index.json: it is not "
-						 "an OCI image layout or archive", s->path);
+		return rc < 0 ? -1
+			      : carve_fail(err, E50_DOCKER_IMAGE_PULL,
+					   "'%s' has no index.json: it is not "
+					   "an OCI image layout or archive",
+					   s->path);
 	struct image_index ix;
 	rc = image_index_parse(json, len, "index.json", &ix, err);
 	free(json);
@@ -344,7 +360,8 @@ static int resolve_oci(const struct image_source *s, const char *sel, struct res
 	struct cand_list cl = {0};
 	struct image_manifest m = {0};
 	size_t pick = 0;
-	if ((rc = flatten(s, &ix, NULL, 0, &cl, err)) < 0 || (rc = pick_oci(&cl, sel, s->path, &pick, err)) < 0)
+	if ((rc = flatten(s, &ix, NULL, 0, &cl, err)) < 0 ||
+	    (rc = pick_oci(&cl, sel, s->path, &pick, err)) < 0)
 		goto out;
 	const struct candidate *c = &cl.c[pick];
 	if ((rc = read_blob(s, c->d->digest, c->d->size, IMAGE_JSON_MAX, &json, &len, err)) < 0)
@@ -367,8 +384,10 @@ static int resolve_oci(const struct image_source *s, const char *sel, struct res
 	for (size_t i = 0; i < m.nlayers; i++) {
 		const struct image_desc *l = &m.layers[i];
 		if (!media_is_layer(l->media_type)) {
-			rc = carve_fail(err, E50_DOCKER_IMAGE_PULL, "layer %zu has media type '%s', which carve does "
-					"not read (it reads tar, tar+gzip and tar+zstd layers)", i + 1, l->media_type);
+			rc = carve_fail(err, E50_DOCKER_IMAGE_PULL,
+					"layer %zu has media type '%s', which carve does "
+					"not read (it reads tar, tar+gzip and tar+zstd layers)",
+					i + 1, l->media_type);
 			goto out;
 		}
 		blob_member(l->digest, member, sizeof(member));
@@ -407,8 +426,10 @@ int image_resolve(const struct image_source *s, enum image_transport transport, 
 		transport = rc ? IMAGE_DOCKER_ARCHIVE : IMAGE_OCI_ARCHIVE;
 	}
 	if (transport == IMAGE_OCI_DIR && !source_is_dir(s))
-		return carve_fail(err, E03_INVALID_ARGUMENT, "oci:%s is not a directory; use oci-archive: for a "
-				  "tar", s->path);
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "oci:%s is not a directory; use oci-archive: for a "
+				  "tar",
+				  s->path);
 	if (transport == IMAGE_DOCKER_ARCHIVE)
 		rc = resolve_docker(s, selector, out, err);
 	else

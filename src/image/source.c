@@ -21,16 +21,18 @@ int source_open(struct image_source *s, const char *path, struct carve_err *err)
 	s->dirfd = -1;
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s; "
-				  "give the path of an image archive or OCI layout", path, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "File: '%s', failing operation: 'Open': %s; "
+				  "give the path of an image archive or OCI layout",
+				  path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		s->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->dirfd < 0)
-			return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-					  path, strerror(errno));
+			return carve_fail(err, E19_FILE_OPERATION,
+					  "File: '%s', failing operation: 'Open': %s", path, strerror(errno));
 	} else if (access(path, R_OK) < 0) {
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s",
-				  path, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", path,
+				  strerror(errno));
 	}
 	if (!(s->path = strdup(path))) {
 		source_close(s);
@@ -48,10 +50,7 @@ void source_close(struct image_source *s)
 	s->path = NULL;
 }
 
-bool source_is_dir(const struct image_source *s)
-{
-	return s->dirfd >= 0;
-}
+bool source_is_dir(const struct image_source *s) { return s->dirfd >= 0; }
 
 static struct archive *tar_open(const char *path, struct carve_err *err)
 {
@@ -68,8 +67,10 @@ static struct archive *tar_open(const char *path, struct carve_err *err)
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_bzip2(a);
 	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
-		carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' is not a tar archive (%s); give a docker save "
-			   "tarball, an OCI archive or an OCI layout directory", path, archive_error_string(a));
+		carve_fail(err, E50_DOCKER_IMAGE_PULL,
+			   "'%s' is not a tar archive (%s); give a docker save "
+			   "tarball, an OCI archive or an OCI layout directory",
+			   path, archive_error_string(a));
 		archive_read_free(a);
 		return NULL;
 	}
@@ -140,8 +141,8 @@ static int tar_find(const struct image_source *s, const char *want, struct sourc
 			break;
 		}
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF) {
-			carve_fail(err, E50_DOCKER_IMAGE_PULL, "reading '%s': %s; the archive is damaged", s->path,
-				   archive_error_string(a));
+			carve_fail(err, E50_DOCKER_IMAGE_PULL, "reading '%s': %s; the archive is damaged",
+				   s->path, archive_error_string(a));
 			archive_read_free(a);
 			return -1;
 		}
@@ -212,8 +213,8 @@ void source_stream_close(struct source_stream *st)
 	st->fd = -1;
 }
 
-int source_read_small(const struct image_source *s, const char *name, size_t max, char **data,
-		      size_t *len, struct carve_err *err)
+int source_read_small(const struct image_source *s, const char *name, size_t max, char **data, size_t *len,
+		      struct carve_err *err)
 {
 	struct source_stream st;
 	int rc = source_stream_open(s, name, &st, err);
@@ -230,8 +231,9 @@ int source_read_small(const struct image_source *s, const char *name, size_t max
 			if (cap > max) {
 				free(buf);
 				source_stream_close(&st);
-				return carve_fail(err, E50_DOCKER_IMAGE_PULL, "'%s' in '%s' is larger than %zu bytes",
-						  name, s->path, max);
+				return carve_fail(err, E50_DOCKER_IMAGE_PULL,
+						  "'%s' in '%s' is larger than %zu bytes", name, s->path,
+						  max);
 			}
 			cap *= 2;
 			char *nb = realloc(buf, cap + 1);
@@ -244,8 +246,8 @@ int source_read_small(const struct image_source *s, const char *name, size_t max
 		if (r < 0) {
 			free(buf);
 			source_stream_close(&st);
-			return carve_fail(err, E50_DOCKER_IMAGE_PULL, "reading '%s' in '%s': %s", name, s->path,
-					  strerror(errno));
+			return carve_fail(err, E50_DOCKER_IMAGE_PULL, "reading '%s' in '%s': %s", name,
+					  s->path, strerror(errno));
 		}
 		if (r == 0)
 			break;

@@ -40,7 +40,7 @@ ssize_t source_stream_read(struct source_stream *st, void *buf, size_t len);
 void source_stream_close(struct source_stream *st);
 
 /* A whole member of at most max bytes, NUL-terminated: 1, 0 (absent) or -1. */
-int source_read_small(const struct image_source *s, const char *name, size_t max, char **data,
-		      size_t *len, struct carve_err *err);
+int source_read_small(const struct image_source *s, const char *name, size_t max, char **data, size_t *len,
+		      struct carve_err *err);
 
 #endif

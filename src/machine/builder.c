@@ -6,7 +6,6 @@
 #include "carve/util.h"
 #include "machine/machine_internal.h"
 
-
 /* The enclave's devices, in slot order. */
 static int (*const enclave_devices[])(struct machine *m, const struct machine_devices_config *cfg,
 				      struct carve_err *err) = {
@@ -14,10 +13,7 @@ static int (*const enclave_devices[])(struct machine *m, const struct machine_de
 	nsm_device_add,   /* slot 1, GSI 6 */
 };
 
-static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len)
-{
-	return gm_ptr(ctx, gpa, len);
-}
+static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return gm_ptr(ctx, gpa, len); }
 
 static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
 {
@@ -54,8 +50,8 @@ int machine_add_virtio(struct machine *m, const char *name, const struct virtio_
 {
 	if (m->ndevices == MACHINE_MAX_DEVICES) {
 		destroy(owner);
-		return carve_fail(err, E03_INVALID_ARGUMENT, "no room for %s: a VM has %d devices",
-				  name, MACHINE_MAX_DEVICES);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "no room for %s: a VM has %d devices", name,
+				  MACHINE_MAX_DEVICES);
 	}
 	struct virtio_mmio *t = virtio_mmio_create(&m->mem, be, be_ctx);
 	if (!t) {
@@ -64,12 +60,20 @@ int machine_add_virtio(struct machine *m, const char *name, const struct virtio_
 	}
 	struct machine_device *md = &m->devices[m->ndevices++];
 	*md = (struct machine_device){
-		.machine = m, .name = name, .transport = t, .owner = owner, .destroy = destroy,
+		.machine = m,
+		.name = name,
+		.transport = t,
+		.owner = owner,
+		.destroy = destroy,
 	};
 	virtio_mmio_on_fault(t, transport_fault, md);
 	struct vmm_mmio_device dev = {
-		.name = name, .read = mmio_read, .write = mmio_write, .ctx = t,
-		.irq_fd = virtio_mmio_irq_fd(t), .notify_offset = VIRTIO_MMIO_QUEUE_NOTIFY,
+		.name = name,
+		.read = mmio_read,
+		.write = mmio_write,
+		.ctx = t,
+		.irq_fd = virtio_mmio_irq_fd(t),
+		.notify_offset = VIRTIO_MMIO_QUEUE_NOTIFY,
 		.nkicks = be->nqueues,
 	};
 	for (int q = 0; q < be->nqueues && q < VMM_MMIO_MAX_QUEUES; q++)
@@ -94,7 +98,11 @@ static int load_kernel(struct machine *m, const struct vmm_boot *boot, struct ca
 {
 	char entries[VMM_MMIO_SLOTS * 48];
 	vmm_mmio_cmdline(m->vm, entries, sizeof(entries));
-	bool elf = boot->kernel_len >= 4 && !memcmp(boot->kernel, "\x7f" "ELF", 4);
+	bool elf = boot->kernel_len >= 4 &&
+		!memcmp(boot->kernel,
+			"\x7f"
+			"ELF",
+			4);
 	if (!elf || !entries[0])
 		return vmm_load_kernel(m->vm, boot, err);
 	const char *given = boot->cmdline ? boot->cmdline : "";
@@ -150,10 +158,7 @@ int machine_build(const struct machine_config *cfg, struct machine **out, struct
 	return 0;
 }
 
-struct vmm *machine_vm(struct machine *m)
-{
-	return m->vm;
-}
+struct vmm *machine_vm(struct machine *m) { return m->vm; }
 
 void machine_destroy(struct machine *m)
 {

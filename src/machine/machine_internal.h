@@ -11,15 +11,15 @@ struct machine_device {
 	struct machine *machine;
 	const char *name;
 	struct virtio_mmio *transport;
-	void *owner;                        /* the device file's state */
-	void (*destroy)(void *owner);       /* after its transport is gone */
+	void *owner;                  /* the device file's state */
+	void (*destroy)(void *owner); /* after its transport is gone */
 };
 
 #define MACHINE_MAX_DEVICES VMM_MMIO_SLOTS
 
 struct machine {
 	struct vmm *vm;
-	struct virtio_mem mem;              /* guest memory, through gm_ptr */
+	struct virtio_mem mem; /* guest memory, through gm_ptr */
 	int ndevices;
 	struct machine_device devices[MACHINE_MAX_DEVICES];
 	void (*device_fault)(void *ctx, const char *line);

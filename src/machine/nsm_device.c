@@ -14,8 +14,7 @@ struct nsm_device {
 	struct virtio_nsm *vnsm;
 };
 
-static int handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t cap,
-		  size_t *resp_len)
+static int handle(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t cap, size_t *resp_len)
 {
 	return nsm_handle_request(ctx, req, req_len, resp, cap, resp_len);
 }
@@ -44,7 +43,9 @@ int nsm_device_add(struct machine *m, const struct machine_devices_config *cfg, 
 	d->have_pki = true;
 	struct nsm_config nc = {
 		.module_id = cfg->module_id,
-		.pcr0 = cfg->m->pcr0, .pcr1 = cfg->m->pcr1, .pcr2 = cfg->m->pcr2,
+		.pcr0 = cfg->m->pcr0,
+		.pcr1 = cfg->m->pcr1,
+		.pcr2 = cfg->m->pcr2,
 		.pcr8 = cfg->m->has_pcr8 ? cfg->m->pcr8 : NULL,
 		.debug_mode = cfg->debug_mode,
 		.pki = &d->pki,

@@ -61,13 +61,19 @@ int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg
 	if (snprintf(d->uds_path, sizeof(d->uds_path), "%s/cid-%llu.sock", cfg->vsock_dir,
 		     (unsigned long long)cfg->cid) >= (int)sizeof(d->uds_path)) {
 		destroy(d);
-		return carve_fail(err, E11_SOCKET, "the vsock directory path '%s' is too long for a "
-				  "Unix socket; set CARVE_VSOCK_DIR to a shorter one", cfg->vsock_dir);
+		return carve_fail(err, E11_SOCKET,
+				  "the vsock directory path '%s' is too long for a "
+				  "Unix socket; set CARVE_VSOCK_DIR to a shorter one",
+				  cfg->vsock_dir);
 	}
 	struct vsock_config vc = {
-		.guest_cid = cfg->cid, .uds_path = d->uds_path, .vsock_dir = cfg->vsock_dir,
-		.heartbeat = on_heartbeat, .heartbeat_ctx = d,
-		.fault = on_fault, .fault_ctx = d,
+		.guest_cid = cfg->cid,
+		.uds_path = d->uds_path,
+		.vsock_dir = cfg->vsock_dir,
+		.heartbeat = on_heartbeat,
+		.heartbeat_ctx = d,
+		.fault = on_fault,
+		.fault_ctx = d,
 	};
 	d->dev = vsock_create(&vc);
 	if (!d->dev) {

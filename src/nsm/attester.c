@@ -22,15 +22,15 @@
 
 struct nsm_attester {
 	char module_id[NSM_MODULE_ID_MAX + 1];
-	struct pki_cert issuer;                 /* the intermediate, key included */
-	uint8_t *bundle[NSM_CABUNDLE_MAX];      /* DER, root first */
+	struct pki_cert issuer;            /* the intermediate, key included */
+	uint8_t *bundle[NSM_CABUNDLE_MAX]; /* DER, root first */
 	size_t bundle_len[NSM_CABUNDLE_MAX];
 	size_t nbundle;
-	struct pki_cert leaf;                   /* cert == NULL until first use */
-	struct cose_signer *signer;             /* for leaf.key */
-	struct cbor_writer prefix;              /* map head .. "timestamp" */
-	struct cbor_writer certs;               /* certificate, cabundle */
-	struct cbor_writer payload;             /* reused for every document */
+	struct pki_cert leaf;       /* cert == NULL until first use */
+	struct cose_signer *signer; /* for leaf.key */
+	struct cbor_writer prefix;  /* map head .. "timestamp" */
+	struct cbor_writer certs;   /* certificate, cabundle */
+	struct cbor_writer payload; /* reused for every document */
 };
 
 static uint8_t *dup_mem(const uint8_t *p, size_t n)
@@ -82,8 +82,7 @@ static int take_pki(struct nsm_attester *a, const struct pki *pki, struct carve_
 	return 0;
 }
 
-struct nsm_attester *nsm_attester_new(const struct pki *pki, const char *module_id,
-				      struct carve_err *err)
+struct nsm_attester *nsm_attester_new(const struct pki *pki, const char *module_id, struct carve_err *err)
 {
 	struct nsm_attester *a = calloc(1, sizeof(*a));
 	if (!a) {
@@ -130,9 +129,8 @@ static int renew_leaf(struct nsm_attester *a, time_t now)
 	return NSM_SUCCESS;
 }
 
-int nsm_attester_sign(struct nsm_attester *a, uint64_t now_ms, const uint8_t (*pcrs)[PCR_LEN],
-		      bool zero_pcrs, const struct nsm_request *req, uint8_t *out, size_t cap,
-		      size_t *out_len)
+int nsm_attester_sign(struct nsm_attester *a, uint64_t now_ms, const uint8_t (*pcrs)[PCR_LEN], bool zero_pcrs,
+		      const struct nsm_request *req, uint8_t *out, size_t cap, size_t *out_len)
 {
 	time_t now = (time_t)(now_ms / 1000);
 	if (!a->leaf.cert || now + LEAF_RENEW_MARGIN >= a->leaf.not_after) {

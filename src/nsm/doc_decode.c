@@ -20,12 +20,20 @@
 #define MODULE_ID_LIMIT 256 /* no spec bound; AWS ids are about 40 bytes */
 
 enum {
-	K_MODULE_ID, K_DIGEST, K_TIMESTAMP, K_PCRS, K_CERTIFICATE, K_CABUNDLE,
-	K_PUBLIC_KEY, K_USER_DATA, K_NONCE, K_COUNT
+	K_MODULE_ID,
+	K_DIGEST,
+	K_TIMESTAMP,
+	K_PCRS,
+	K_CERTIFICATE,
+	K_CABUNDLE,
+	K_PUBLIC_KEY,
+	K_USER_DATA,
+	K_NONCE,
+	K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
-	"module_id", "digest", "timestamp", "pcrs", "certificate", "cabundle",
-	"public_key", "user_data", "nonce",
+	"module_id", "digest",     "timestamp", "pcrs",  "certificate",
+	"cabundle",  "public_key", "user_data", "nonce",
 };
 
 void nsm_doc_free(struct nsm_doc *doc)
@@ -41,18 +49,17 @@ void nsm_doc_free(struct nsm_doc *doc)
 }
 
 /* A bstr of min..max bytes, copied. */
-static int take_bytes(const cbor_item_t *v, size_t min, size_t max, struct nsm_bytes *out,
-		      const char *what, struct carve_err *err)
+static int take_bytes(const cbor_item_t *v, size_t min, size_t max, struct nsm_bytes *out, const char *what,
+		      struct carve_err *err)
 {
 	const uint8_t *p;
 	size_t n;
 	if (!cb_bytes(v, &p, &n))
-		return carve_fail(err, E17_SERDE, "attestation document: '%s' is not a byte string",
-				  what);
+		return carve_fail(err, E17_SERDE, "attestation document: '%s' is not a byte string", what);
 	if (n < min || n > max)
 		return carve_fail(err, E17_SERDE,
-				  "attestation document: '%s' is %zu bytes; %zu to %zu are allowed",
-				  what, n, min, max);
+				  "attestation document: '%s' is %zu bytes; %zu to %zu are allowed", what, n,
+				  min, max);
 	out->data = malloc(n ? n : 1);
 	if (!out->data)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
@@ -63,8 +70,8 @@ static int take_bytes(const cbor_item_t *v, size_t min, size_t max, struct nsm_b
 	return 0;
 }
 
-static int take_optional(const cbor_item_t *v, size_t min, struct nsm_bytes *out,
-			 const char *what, struct carve_err *err)
+static int take_optional(const cbor_item_t *v, size_t min, struct nsm_bytes *out, const char *what,
+			 struct carve_err *err)
 {
 	if (cb_is_null(v))
 		return 0;
@@ -101,11 +108,14 @@ static int take_pcrs(const cbor_item_t *v, struct nsm_doc *doc, struct carve_err
 		const uint8_t *val;
 		size_t len;
 		if (!cb_uint(p[i].key, &index) || index >= NSM_MAX_PCRS || (seen >> index & 1))
-			return carve_fail(err, E17_SERDE, "attestation document: a PCR index is not "
+			return carve_fail(err, E17_SERDE,
+					  "attestation document: a PCR index is not "
 					  "a distinct integer from 0 to 31");
 		if (!cb_bytes(p[i].value, &val, &len) || len != PCR_LEN)
-			return carve_fail(err, E17_SERDE, "attestation document: PCR%u is not a "
-					  "48-byte SHA-384 value", (unsigned)index);
+			return carve_fail(err, E17_SERDE,
+					  "attestation document: PCR%u is not a "
+					  "48-byte SHA-384 value",
+					  (unsigned)index);
 		seen |= 1u << index;
 		doc->pcrs[i].index = (unsigned)index;
 		memcpy(doc->pcrs[i].value, val, len);
@@ -119,8 +129,10 @@ static int take_cabundle(const cbor_item_t *v, struct nsm_doc *doc, struct carve
 {
 	if (!cbor_isa_array(v) || !cbor_array_is_definite(v) || cbor_array_size(v) == 0 ||
 	    cbor_array_size(v) > NSM_CABUNDLE_MAX)
-		return carve_fail(err, E17_SERDE, "attestation document: 'cabundle' is not an "
-				  "array of 1 to %d certificates", NSM_CABUNDLE_MAX);
+		return carve_fail(err, E17_SERDE,
+				  "attestation document: 'cabundle' is not an "
+				  "array of 1 to %d certificates",
+				  NSM_CABUNDLE_MAX);
 	cbor_item_t **items = cbor_array_handle(v);
 	for (size_t i = 0; i < cbor_array_size(v); i++) {
 		if (take_bytes(items[i], 1, DOC_CERT_MAX, &doc->cabundle[i], "cabundle", err) < 0)
@@ -134,8 +146,7 @@ static int take_field(int k, const cbor_item_t *v, struct nsm_doc *doc, struct c
 {
 	uint64_t ts;
 	switch (k) {
-	case K_MODULE_ID:
-		return take_module_id(v, doc, err);
+	case K_MODULE_ID: return take_module_id(v, doc, err);
 	case K_DIGEST:
 		if (!cb_text_is(v, "SHA384"))
 			return carve_fail(err, E17_SERDE, "attestation document: 'digest' is not \"SHA384\"");
@@ -147,18 +158,12 @@ static int take_field(int k, const cbor_item_t *v, struct nsm_doc *doc, struct c
 					  "attestation document: 'timestamp' is not a positive integer");
 		doc->timestamp = ts;
 		return 0;
-	case K_PCRS:
-		return take_pcrs(v, doc, err);
-	case K_CERTIFICATE:
-		return take_bytes(v, 1, DOC_CERT_MAX, &doc->certificate, "certificate", err);
-	case K_CABUNDLE:
-		return take_cabundle(v, doc, err);
-	case K_PUBLIC_KEY:
-		return take_optional(v, 1, &doc->public_key, "public_key", err);
-	case K_USER_DATA:
-		return take_optional(v, 0, &doc->user_data, "user_data", err);
-	case K_NONCE:
-		return take_optional(v, 0, &doc->nonce, "nonce", err);
+	case K_PCRS: return take_pcrs(v, doc, err);
+	case K_CERTIFICATE: return take_bytes(v, 1, DOC_CERT_MAX, &doc->certificate, "certificate", err);
+	case K_CABUNDLE: return take_cabundle(v, doc, err);
+	case K_PUBLIC_KEY: return take_optional(v, 1, &doc->public_key, "public_key", err);
+	case K_USER_DATA: return take_optional(v, 0, &doc->user_data, "user_data", err);
+	case K_NONCE: return take_optional(v, 0, &doc->nonce, "nonce", err);
 	}
 	return -1;
 }
@@ -171,8 +176,7 @@ static int key_index(const cbor_item_t *key)
 	return -1;
 }
 
-int nsm_doc_decode(const uint8_t *payload, size_t len, struct nsm_doc *doc,
-		   struct carve_err *err)
+int nsm_doc_decode(const uint8_t *payload, size_t len, struct nsm_doc *doc, struct carve_err *err)
 {
 	memset(doc, 0, sizeof(*doc));
 	cbor_item_t *m = cb_decode_exact(payload, len);

@@ -36,8 +36,8 @@ int nsm_create(struct nsm **out, const struct nsm_config *cfg, struct carve_err 
 	*out = NULL;
 	size_t idlen = cfg->module_id ? strlen(cfg->module_id) : 0;
 	if (idlen == 0 || idlen > NSM_MODULE_ID_MAX)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "the NSM module id must be 1 to %d bytes", NSM_MODULE_ID_MAX);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "the NSM module id must be 1 to %d bytes",
+				  NSM_MODULE_ID_MAX);
 	struct nsm *n = calloc(1, sizeof(*n));
 	if (!n)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
@@ -125,13 +125,9 @@ static int dispatch(struct nsm *n, const struct nsm_request *r, struct cbor_writ
 		if ((rc = pcr_bank_lock_range(&n->bank, r->index)) == NSM_SUCCESS)
 			nsm_resp_text(w, "LockPCRs");
 		return rc;
-	case NSM_REQ_DESCRIBE_NSM:
-		nsm_resp_describe_nsm(w, n->module_id, &n->bank);
-		return NSM_SUCCESS;
-	case NSM_REQ_ATTESTATION:
-		return attest(n, r, w);
-	case NSM_REQ_GET_RANDOM:
-		break; /* handled without the lock */
+	case NSM_REQ_DESCRIBE_NSM: nsm_resp_describe_nsm(w, n->module_id, &n->bank); return NSM_SUCCESS;
+	case NSM_REQ_ATTESTATION: return attest(n, r, w);
+	case NSM_REQ_GET_RANDOM: break; /* handled without the lock */
 	}
 	return NSM_INVALID_OPERATION;
 }
@@ -157,8 +153,8 @@ static int handle(struct nsm *n, const uint8_t *req, size_t len, struct cbor_wri
 	return rc;
 }
 
-int nsm_handle_request(struct nsm *n, const uint8_t *req, size_t req_len, uint8_t *resp,
-		       size_t cap, size_t *resp_len)
+int nsm_handle_request(struct nsm *n, const uint8_t *req, size_t req_len, uint8_t *resp, size_t cap,
+		       size_t *resp_len)
 {
 	if (!n || !resp || !resp_len || cap < NSM_RESPONSE_MIN)
 		return -1;

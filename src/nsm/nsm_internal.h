@@ -31,10 +31,10 @@ struct nsm_req_bytes {
 
 struct nsm_request {
 	enum nsm_req_kind kind;
-	uint64_t index;   /* DescribePCR, ExtendPCR, LockPCR: index; LockPCRs: range */
-	struct nsm_req_bytes data;                       /* ExtendPCR */
+	uint64_t index;            /* DescribePCR, ExtendPCR, LockPCR: index; LockPCRs: range */
+	struct nsm_req_bytes data; /* ExtendPCR */
 	struct nsm_req_bytes user_data, nonce, public_key; /* Attestation */
-	cbor_item_t *item; /* owns what the fields point into */
+	cbor_item_t *item;                                 /* owns what the fields point into */
 };
 
 /* Decodes one request (at most NSM_REQUEST_MAX bytes already checked by the
@@ -62,8 +62,7 @@ size_t nsm_resp_error(int code, uint8_t out[NSM_RESPONSE_MIN]);
 void nsm_resp_describe_pcr(struct cbor_writer *w, bool lock, const uint8_t pcr[PCR_LEN]);
 void nsm_resp_extend_pcr(struct cbor_writer *w, const uint8_t pcr[PCR_LEN]);
 void nsm_resp_text(struct cbor_writer *w, const char *variant); /* LockPCR, LockPCRs */
-void nsm_resp_describe_nsm(struct cbor_writer *w, const char *module_id,
-			   const struct nsm_pcr_bank *b);
+void nsm_resp_describe_nsm(struct cbor_writer *w, const char *module_id, const struct nsm_pcr_bank *b);
 void nsm_resp_attestation(struct cbor_writer *w, const uint8_t *doc, size_t len);
 void nsm_resp_random(struct cbor_writer *w, const uint8_t *random, size_t len);
 
@@ -81,13 +80,11 @@ void nsm_payload_optional(struct cbor_writer *w, const struct nsm_req_bytes *pub
 void nsm_payload_pcrs(struct cbor_writer *w, const uint8_t (*pcrs)[PCR_LEN], bool zero);
 
 struct nsm_attester;
-struct nsm_attester *nsm_attester_new(const struct pki *pki, const char *module_id,
-				      struct carve_err *err);
+struct nsm_attester *nsm_attester_new(const struct pki *pki, const char *module_id, struct carve_err *err);
 void nsm_attester_free(struct nsm_attester *a);
 /* Signs a document into out; renews the leaf first when it has expired.
  * Returns an ErrorCode. */
-int nsm_attester_sign(struct nsm_attester *a, uint64_t now_ms, const uint8_t (*pcrs)[PCR_LEN],
-		      bool zero_pcrs, const struct nsm_request *req, uint8_t *out, size_t cap,
-		      size_t *out_len);
+int nsm_attester_sign(struct nsm_attester *a, uint64_t now_ms, const uint8_t (*pcrs)[PCR_LEN], bool zero_pcrs,
+		      const struct nsm_request *req, uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

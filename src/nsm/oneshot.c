@@ -43,8 +43,8 @@ static int take_document(const uint8_t *resp, size_t len, uint8_t **doc, size_t 
 }
 
 int nsm_attest_once(const struct nsm_config *cfg, const uint8_t *user_data, size_t user_data_len,
-		    const uint8_t *nonce, size_t nonce_len, const uint8_t *public_key,
-		    size_t public_key_len, uint8_t **doc, size_t *doc_len, struct carve_err *err)
+		    const uint8_t *nonce, size_t nonce_len, const uint8_t *public_key, size_t public_key_len,
+		    uint8_t **doc, size_t *doc_len, struct carve_err *err)
 {
 	struct nsm *n;
 	if (nsm_create(&n, cfg, err) < 0)

@@ -56,8 +56,7 @@ static int get_optional(const cbor_item_t *body, const char *key, struct nsm_req
 	return out->len > NSM_USER_FIELD_MAX ? NSM_INPUT_TOO_LARGE : NSM_SUCCESS;
 }
 
-static int decode_body(const char *variant, size_t vlen, const cbor_item_t *body,
-		       struct nsm_request *r)
+static int decode_body(const char *variant, size_t vlen, const cbor_item_t *body, struct nsm_request *r)
 {
 #define IS(name) (vlen == sizeof(name) - 1 && !memcmp(variant, name, vlen))
 	if (!cbor_isa_map(body) || !cbor_map_is_definite(body))
@@ -119,14 +118,12 @@ int nsm_request_decode(const uint8_t *buf, size_t len, struct nsm_request *r)
 		r->kind = NSM_REQ_GET_RANDOM;
 		return NSM_SUCCESS;
 	}
-	if (!cbor_isa_map(r->item) || !cbor_map_is_definite(r->item) ||
-	    cbor_map_size(r->item) != 1)
+	if (!cbor_isa_map(r->item) || !cbor_map_is_definite(r->item) || cbor_map_size(r->item) != 1)
 		return NSM_INVALID_OPERATION;
 	struct cbor_pair *p = cbor_map_handle(r->item);
 	if (!cbor_isa_string(p->key) || !cbor_string_is_definite(p->key))
 		return NSM_INVALID_OPERATION;
-	return decode_body((const char *)cbor_string_handle(p->key), cbor_string_length(p->key),
-			   p->value, r);
+	return decode_body((const char *)cbor_string_handle(p->key), cbor_string_length(p->key), p->value, r);
 }
 
 void nsm_request_release(struct nsm_request *r)

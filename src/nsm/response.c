@@ -42,13 +42,9 @@ void nsm_resp_extend_pcr(struct cbor_writer *w, const uint8_t pcr[PCR_LEN])
 	cw_bytes(w, pcr, PCR_LEN);
 }
 
-void nsm_resp_text(struct cbor_writer *w, const char *variant)
-{
-	cw_text(w, variant);
-}
+void nsm_resp_text(struct cbor_writer *w, const char *variant) { cw_text(w, variant); }
 
-void nsm_resp_describe_nsm(struct cbor_writer *w, const char *module_id,
-			   const struct nsm_pcr_bank *b)
+void nsm_resp_describe_nsm(struct cbor_writer *w, const char *module_id, const struct nsm_pcr_bank *b)
 {
 	size_t nlocked = 0;
 	for (unsigned i = 0; i < NSM_MAX_PCRS; i++)

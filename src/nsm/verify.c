@@ -38,8 +38,7 @@ static int check_times(X509 *c, const char *role, time_t now, struct carve_err *
 		return 0;
 	char name[256];
 	name_of(c, name, sizeof(name));
-	return carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "the %s certificate %s: %s", role, name,
-			  inner.msg);
+	return carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "the %s certificate %s: %s", role, name, inner.msg);
 }
 
 /* The leaf's profile: an end entity with keyUsage digitalSignature. */
@@ -57,8 +56,7 @@ static int check_leaf_profile(X509 *leaf, struct carve_err *err)
 
 /* PKIX from the leaf through cabundle[N-1..1] to the trusted root, no CRLs.
  * OpenSSL checks basicConstraints, path lengths and keyCertSign on the CAs. */
-static int check_chain(X509 *leaf, X509 **bundle, size_t n, X509 *root, time_t now,
-		       struct carve_err *err)
+static int check_chain(X509 *leaf, X509 **bundle, size_t n, X509 *root, time_t now, struct carve_err *err)
 {
 	X509_STORE *store = X509_STORE_new();
 	STACK_OF(X509) *untrusted = sk_X509_new_null();
@@ -86,8 +84,8 @@ static int check_chain(X509 *leaf, X509 **bundle, size_t n, X509 *root, time_t n
 		int e = X509_STORE_CTX_get_error(ctx);
 		carve_fail(err, E59_EIF_SIGNATURE_CHECKER,
 			   "the document's certificate does not chain to the trusted root: %s "
-			   "(at depth %d)", X509_verify_cert_error_string(e),
-			   X509_STORE_CTX_get_error_depth(ctx));
+			   "(at depth %d)",
+			   X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(ctx));
 	}
 out:
 	X509_STORE_CTX_free(ctx);
@@ -96,8 +94,7 @@ out:
 	return rc;
 }
 
-static int check_expected(const struct nsm_doc *doc, const struct nsm_verify_opts *o,
-			  struct carve_err *err)
+static int check_expected(const struct nsm_doc *doc, const struct nsm_verify_opts *o, struct carve_err *err)
 {
 	for (size_t i = 0; i < o->npcrs; i++) {
 		const struct nsm_expected_pcr *want = &o->pcrs[i];
@@ -106,18 +103,20 @@ static int check_expected(const struct nsm_doc *doc, const struct nsm_verify_opt
 			if (doc->pcrs[j].index == want->index)
 				found = j;
 		if (found < 0)
-			return carve_fail(err, E59_EIF_SIGNATURE_CHECKER,
-					  "PCR%u is not in the document", want->index);
+			return carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "PCR%u is not in the document",
+					  want->index);
 		if (memcmp(doc->pcrs[found].value, want->value, PCR_LEN) != 0) {
 			char got[2 * PCR_LEN + 1], exp[2 * PCR_LEN + 1];
 			hex_encode(doc->pcrs[found].value, PCR_LEN, got);
 			hex_encode(want->value, PCR_LEN, exp);
 			static const uint8_t zero[PCR_LEN];
 			bool debug = !memcmp(doc->pcrs[found].value, zero, PCR_LEN);
-			return carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "PCR%u is %s, expected %s%s",
-					  want->index, got, exp,
-					  debug ? " (an all-zero PCR: a --debug-mode enclave attests zero PCRs, "
-						  "as on Nitro)" : "");
+			return carve_fail(
+				err, E59_EIF_SIGNATURE_CHECKER, "PCR%u is %s, expected %s%s", want->index,
+				got, exp,
+				debug ? " (an all-zero PCR: a --debug-mode enclave attests zero PCRs, "
+					"as on Nitro)"
+				      : "");
 		}
 	}
 	if (o->nonce) {
@@ -160,15 +159,16 @@ static int check_trust(const struct cose_sign1 *s, const struct nsm_doc *doc, X5
 	int ok = cose_sign1_verify(s, X509_get0_pubkey(leaf), err);
 	if (ok != 1) {
 		if (ok == 0)
-			carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "the document's signature does not "
+			carve_fail(err, E59_EIF_SIGNATURE_CHECKER,
+				   "the document's signature does not "
 				   "verify under its certificate: the document was altered");
 		goto out;
 	}
 	if (X509_cmp(bundle[0], o->root) != 0) {
 		char name[256];
 		name_of(bundle[0], name, sizeof(name));
-		carve_fail(err, E59_EIF_SIGNATURE_CHECKER,
-			   "the document's root %s is not the trusted root", name);
+		carve_fail(err, E59_EIF_SIGNATURE_CHECKER, "the document's root %s is not the trusted root",
+			   name);
 		goto out;
 	}
 	if (check_times(leaf, "enclave", o->now, err) < 0)
@@ -213,8 +213,7 @@ int nsm_verify_document(const uint8_t *doc, size_t len, const struct nsm_verify_
 		carve_fail(err, E17_SERDE, "the document's certificate is not a DER X.509 certificate");
 		goto out;
 	}
-	if (check_trust(&s, &out->doc, out->leaf, o, err) < 0 ||
-	    check_expected(&out->doc, o, err) < 0)
+	if (check_trust(&s, &out->doc, out->leaf, o, err) < 0 || check_expected(&out->doc, o, err) < 0)
 		goto out;
 	out->debug_mode = all_zero(&out->doc);
 	rc = 0;

@@ -50,11 +50,12 @@ static int check_entries(const struct ramdisk_app *app, struct carve_err *err)
 	for (int i = 0; i < app->envc; i++) {
 		const char *eq = strchr(app->env[i], '=');
 		if (!eq || eq == app->env[i])
-			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "--env '%s' is not KEY=VALUE", app->env[i]);
+			return carve_fail(err, E03_INVALID_ARGUMENT, "--env '%s' is not KEY=VALUE",
+					  app->env[i]);
 		if (strchr(app->env[i], '\n'))
 			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "--env '%s' has a newline; env holds one entry per line", app->env[i]);
+					  "--env '%s' has a newline; env holds one entry per line",
+					  app->env[i]);
 	}
 	return 0;
 }
@@ -101,13 +102,13 @@ static int add_entry(struct cpio_writer *w, int dirfd, const char *name, const c
 /* Adds dirfd's entries under archive path `prefix`, sorted, depth first. At
  * the top it also adds the mount-point directories the rootfs lacks. Takes
  * ownership of fd. */
-static int add_tree(struct cpio_writer *w, int fd, const char *prefix, bool top,
-		    struct carve_err *err)
+static int add_tree(struct cpio_writer *w, int fd, const char *prefix, bool top, struct carve_err *err)
 {
 	DIR *d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		return carve_fail(err, E19_FILE_OPERATION, "reading directory '%s': %s", prefix, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION, "reading directory '%s': %s", prefix,
+				  strerror(errno));
 	}
 	struct dir_item *items = NULL;
 	size_t n = 0, cap = 0;
@@ -168,7 +169,8 @@ static int add_entry(struct cpio_writer *w, int dirfd, const char *name, const c
 		char target[PATH_MAX_LEN];
 		ssize_t l = readlinkat(dirfd, name, target, sizeof(target) - 1);
 		if (l < 0)
-			return carve_fail(err, E19_FILE_OPERATION, "readlink '%s': %s", path, strerror(errno));
+			return carve_fail(err, E19_FILE_OPERATION, "readlink '%s': %s", path,
+					  strerror(errno));
 		target[l] = '\0';
 		return cpio_add_symlink(w, path, target, err);
 	}
@@ -277,8 +279,10 @@ static int add_tarball(struct cpio_writer *w, const char *path, struct carve_err
 	archive_read_support_format_tar(t.a);
 	archive_read_support_format_gnutar(t.a);
 	if (archive_read_open_filename(t.a, path, 64 * 1024) != ARCHIVE_OK) {
-		rc = carve_fail(err, E03_INVALID_ARGUMENT, "--rootfs '%s' is neither a directory nor a tar "
-				"archive: %s", path, archive_error_string(t.a));
+		rc = carve_fail(err, E03_INVALID_ARGUMENT,
+				"--rootfs '%s' is neither a directory nor a tar "
+				"archive: %s",
+				path, archive_error_string(t.a));
 		goto out;
 	}
 	if (cpio_add_dir(w, "rootfs", 0755, err) < 0 || dir_set_add(&dirs, "rootfs") < 0) {
@@ -320,7 +324,8 @@ static int add_tarball(struct cpio_writer *w, const char *path, struct carve_err
 			}
 			rc = cpio_add_dir(w, name, perm, err);
 		} else if (type == AE_IFREG) {
-			rc = cpio_add_stream(w, name, perm, (uint64_t)archive_entry_size(e), read_tar, &t, err);
+			rc = cpio_add_stream(w, name, perm, (uint64_t)archive_entry_size(e), read_tar, &t,
+					     err);
 		} else if (type == AE_IFLNK) {
 			rc = cpio_add_symlink(w, name, archive_entry_symlink(e), err);
 		} else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) {
@@ -354,8 +359,9 @@ int ramdisk_write_app(const struct ramdisk_app *app, const char *out_path, struc
 		return -1;
 	struct stat st;
 	if (stat(app->rootfs, &st) < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open' (--rootfs): %s",
-				  app->rootfs, strerror(errno));
+		return carve_fail(err, E19_FILE_OPERATION,
+				  "File: '%s', failing operation: 'Open' (--rootfs): %s", app->rootfs,
+				  strerror(errno));
 	struct cpio_writer w;
 	int rc = cpio_open(&w, out_path, err);
 	size_t cmd_len = 0, env_len = 0;
@@ -371,7 +377,8 @@ int ramdisk_write_app(const struct ramdisk_app *app, const char *out_path, struc
 		rc = cpio_add_dir(&w, "rootfs", 0755, err);
 		int fd = open(app->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (rc == 0 && fd < 0)
-			rc = carve_fail(err, E19_FILE_OPERATION, "open '%s': %s", app->rootfs, strerror(errno));
+			rc = carve_fail(err, E19_FILE_OPERATION, "open '%s': %s", app->rootfs,
+					strerror(errno));
 		if (rc == 0)
 			rc = add_tree(&w, fd, "rootfs", true, err);
 	} else if (rc == 0) {

@@ -85,8 +85,7 @@ int cpio_add_data(struct cpio_writer *w, const char *name, mode_t perm, const vo
 	return 0;
 }
 
-int cpio_add_symlink(struct cpio_writer *w, const char *name, const char *target,
-		     struct carve_err *err)
+int cpio_add_symlink(struct cpio_writer *w, const char *name, const char *target, struct carve_err *err)
 {
 	entry_reset(w, name, AE_IFLNK, 0777);
 	archive_entry_set_symlink(w->entry, target);
@@ -101,8 +100,8 @@ int cpio_add_special(struct cpio_writer *w, const char *name, mode_t type, mode_
 	return header(w, err);
 }
 
-static int add_data(struct cpio_writer *w, const char *name, uint64_t size, cpio_read_fn read_fn,
-		    void *ctx, struct carve_err *err)
+static int add_data(struct cpio_writer *w, const char *name, uint64_t size, cpio_read_fn read_fn, void *ctx,
+		    struct carve_err *err)
 {
 	uint64_t left = size;
 	while (left) {
@@ -120,13 +119,13 @@ static int add_data(struct cpio_writer *w, const char *name, uint64_t size, cpio
 	return 0;
 }
 
-int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size,
-		    cpio_read_fn read_fn, void *ctx, struct carve_err *err)
+int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size, cpio_read_fn read_fn,
+		    void *ctx, struct carve_err *err)
 {
 	if (size > NEWC_MAX_FILE)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB",
-				  name, (unsigned long long)size);
+				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB", name,
+				  (unsigned long long)size);
 	entry_reset(w, name, AE_IFREG, perm);
 	archive_entry_set_size(w->entry, (la_int64_t)size);
 	if (header(w, err) < 0)
@@ -134,10 +133,7 @@ int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64
 	return add_data(w, name, size, read_fn, ctx, err);
 }
 
-uint64_t cpio_next_ino(struct cpio_writer *w)
-{
-	return ++w->next_ino;
-}
+uint64_t cpio_next_ino(struct cpio_writer *w) { return ++w->next_ino; }
 
 int cpio_add(struct cpio_writer *w, const struct cpio_item *it, cpio_read_fn read_fn, void *ctx,
 	     struct carve_err *err)
@@ -145,8 +141,8 @@ int cpio_add(struct cpio_writer *w, const struct cpio_item *it, cpio_read_fn rea
 	mode_t type = it->mode & S_IFMT;
 	if (type == S_IFREG && it->size > NEWC_MAX_FILE)
 		return carve_fail(err, E48_EIF_BUILDING,
-				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB",
-				  it->name, (unsigned long long)it->size);
+				  "'%s' is %llu bytes; a newc cpio ramdisk holds files up to 4 GiB", it->name,
+				  (unsigned long long)it->size);
 	entry_reset(w, it->name, type, it->mode);
 	struct archive_entry *e = w->entry;
 	archive_entry_set_uid(e, it->uid);

@@ -30,8 +30,8 @@ int cpio_add_symlink(struct cpio_writer *w, const char *name, const char *target
 int cpio_add_special(struct cpio_writer *w, const char *name, mode_t type, mode_t perm, dev_t rdev,
 		     struct carve_err *err);
 /* A regular file of `size` bytes pulled through read_fn. */
-int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size,
-		    cpio_read_fn read_fn, void *ctx, struct carve_err *err);
+int cpio_add_stream(struct cpio_writer *w, const char *name, mode_t perm, uint64_t size, cpio_read_fn read_fn,
+		    void *ctx, struct carve_err *err);
 /* Any entry with the metadata spelled out: what image layers give (owners,
  * hard links). A regular file's `size` bytes are pulled through read_fn;
  * files with the same non-zero `ino` and nlink > 1 are hard links of one

@@ -30,8 +30,10 @@ static int write_lines(struct cpio_writer *w, const char *name, char *const *ite
 	size_t total = 0;
 	for (size_t i = 0; items && items[i]; i++) {
 		if (strchr(items[i], '\n'))
-			return carve_fail(err, E48_EIF_BUILDING, "the image's %s entry '%.100s' holds a newline; "
-					  "the enclave's %s file has one entry per line", name, items[i], name);
+			return carve_fail(err, E48_EIF_BUILDING,
+					  "the image's %s entry '%.100s' holds a newline; "
+					  "the enclave's %s file has one entry per line",
+					  name, items[i], name);
 		total += strlen(items[i]) + 1;
 	}
 	char *buf = malloc(total + 1), *p = buf;
@@ -113,8 +115,13 @@ static int emit_entry(void *ctx, const struct image_entry *e, struct carve_err *
 	char name[PATH_LEN];
 	snprintf(name, sizeof(name), "rootfs/%s", e->path);
 	struct cpio_item it = {
-		.name = name, .mode = e->mode, .uid = e->uid, .gid = e->gid, .size = e->size,
-		.target = e->target, .rdev = e->rdev,
+		.name = name,
+		.mode = e->mode,
+		.uid = e->uid,
+		.gid = e->gid,
+		.size = e->size,
+		.target = e->target,
+		.rdev = e->rdev,
 	};
 	if (S_ISREG(e->mode) && e->nlink > 1) {
 		if (link_ino(em, e->link_id, &it.ino, err) < 0)
@@ -131,9 +138,11 @@ int ramdisk_write_image_app(const struct image *img, const char *out_path, struc
 	const struct image_config *c = image_get_config(img);
 	char *const *argv = ramdisk_image_command(c);
 	if (!argv)
-		return carve_fail(err, E48_EIF_BUILDING, "UnsupportedEntryPoint: the image has neither Cmd nor "
-				  "Entrypoint, so the enclave would have nothing to run; add CMD [\"/path/to/app\"] to "
-				  "its Dockerfile");
+		return carve_fail(
+			err, E48_EIF_BUILDING,
+			"UnsupportedEntryPoint: the image has neither Cmd nor "
+			"Entrypoint, so the enclave would have nothing to run; add CMD [\"/path/to/app\"] to "
+			"its Dockerfile");
 	struct cpio_writer w;
 	struct emit em = {.w = &w, .img = img};
 	int rc = cpio_open(&w, out_path, err);

@@ -67,14 +67,14 @@ struct virtio_mmio {
 	pthread_mutex_t lock;
 	uint32_t dev_feat_sel, drv_feat_sel, queue_sel;
 	uint64_t driver_features;
-	uint32_t status;   /* atomic */
-	uint32_t isr;      /* atomic */
+	uint32_t status; /* atomic */
+	uint32_t isr;    /* atomic */
 	uint32_t config_gen;
 	bool running;
 	struct qregs q[VIRTIO_MAX_QUEUES];
 	int kick[VIRTIO_MAX_QUEUES];
 	int irq_fd;
-	const char *why;   /* what made the device need a reset */
+	const char *why; /* what made the device need a reset */
 	void (*fault)(void *ctx, const char *what);
 	void *fault_ctx;
 };
@@ -82,7 +82,7 @@ struct virtio_mmio {
 static uint64_t device_features(const struct virtio_mmio *t)
 {
 	return t->be->features | (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_EVENT_IDX) |
-	       (1ull << VIRTIO_F_INDIRECT_DESC);
+		(1ull << VIRTIO_F_INDIRECT_DESC);
 }
 
 struct virtio_mmio *virtio_mmio_create(const struct virtio_mem *mem, const struct virtio_backend *be,
@@ -159,10 +159,7 @@ int virtio_mmio_kick_fd(const struct virtio_mmio *t, int queue)
 	return queue >= 0 && queue < t->be->nqueues ? t->kick[queue] : -1;
 }
 
-int virtio_mmio_irq_fd(const struct virtio_mmio *t)
-{
-	return t->irq_fd;
-}
+int virtio_mmio_irq_fd(const struct virtio_mmio *t) { return t->irq_fd; }
 
 uint32_t virtio_mmio_status(const struct virtio_mmio *t)
 {
@@ -269,47 +266,29 @@ static uint32_t read_reg(struct virtio_mmio *t, uint64_t off)
 {
 	const struct qregs *q = t->queue_sel < t->be->nqueues ? &t->q[t->queue_sel] : NULL;
 	switch (off) {
-	case R_MAGIC:
-		return MAGIC;
-	case R_VERSION:
-		return 2;
-	case R_DEVICE_ID:
-		return t->be->device_id;
-	case R_VENDOR_ID:
-		return 0;
+	case R_MAGIC: return MAGIC;
+	case R_VERSION: return 2;
+	case R_DEVICE_ID: return t->be->device_id;
+	case R_VENDOR_ID: return 0;
 	case R_DEV_FEATURES:
 		return t->dev_feat_sel < 2 ? (uint32_t)(device_features(t) >> (32 * t->dev_feat_sel)) : 0;
-	case R_QUEUE_NUM_MAX:
-		return q ? t->be->queue_max : 0;
-	case R_QUEUE_READY:
-		return q ? q->ready : 0;
-	case R_INT_STATUS:
-		return __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST);
-	case R_STATUS:
-		return virtio_mmio_status(t);
+	case R_QUEUE_NUM_MAX: return q ? t->be->queue_max : 0;
+	case R_QUEUE_READY: return q ? q->ready : 0;
+	case R_INT_STATUS: return __atomic_load_n(&t->isr, __ATOMIC_SEQ_CST);
+	case R_STATUS: return virtio_mmio_status(t);
 	case R_SHM_LEN_LO:
 	case R_SHM_LEN_HI:
 	case R_SHM_BASE_LO:
-	case R_SHM_BASE_HI:
-		return 0xffffffffu; /* no shared memory regions: length -1 */
-	case R_QUEUE_RESET:
-		return 0;
-	case R_CONFIG_GEN:
-		return t->config_gen;
-	default:
-		return 0; /* write-only and reserved registers */
+	case R_SHM_BASE_HI: return 0xffffffffu; /* no shared memory regions: length -1 */
+	case R_QUEUE_RESET: return 0;
+	case R_CONFIG_GEN: return t->config_gen;
+	default: return 0; /* write-only and reserved registers */
 	}
 }
 
-static void set_lo(uint64_t *r, uint32_t v)
-{
-	*r = (*r & 0xffffffff00000000ull) | v;
-}
+static void set_lo(uint64_t *r, uint32_t v) { *r = (*r & 0xffffffff00000000ull) | v; }
 
-static void set_hi(uint64_t *r, uint32_t v)
-{
-	*r = (*r & 0xffffffffull) | ((uint64_t)v << 32);
-}
+static void set_hi(uint64_t *r, uint32_t v) { *r = (*r & 0xffffffffull) | ((uint64_t)v << 32); }
 
 static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 {
@@ -319,9 +298,7 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 	 * device is not live. */
 	struct qregs *qw = q && !q->ready && !(st & VIRTIO_STATUS_DRIVER_OK) ? q : NULL;
 	switch (off) {
-	case R_DEV_FEATURES_SEL:
-		t->dev_feat_sel = v;
-		break;
+	case R_DEV_FEATURES_SEL: t->dev_feat_sel = v; break;
 	case R_DRV_FEATURES:
 		if (st & VIRTIO_STATUS_FEATURES_OK)
 			break;
@@ -330,12 +307,8 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 		else if (t->drv_feat_sel == 1)
 			set_hi(&t->driver_features, v);
 		break;
-	case R_DRV_FEATURES_SEL:
-		t->drv_feat_sel = v;
-		break;
-	case R_QUEUE_SEL:
-		t->queue_sel = v;
-		break;
+	case R_DRV_FEATURES_SEL: t->drv_feat_sel = v; break;
+	case R_QUEUE_SEL: t->queue_sel = v; break;
 	case R_QUEUE_NUM:
 		if (qw)
 			qw->num = v > 0xffff ? 0 : (uint16_t)v; /* checked when made ready */
@@ -359,12 +332,8 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 			(void)r;
 		}
 		break;
-	case R_INT_ACK:
-		__atomic_fetch_and(&t->isr, ~v, __ATOMIC_SEQ_CST);
-		break;
-	case R_STATUS:
-		write_status(t, v);
-		break;
+	case R_INT_ACK: __atomic_fetch_and(&t->isr, ~v, __ATOMIC_SEQ_CST); break;
+	case R_STATUS: write_status(t, v); break;
 	case R_QUEUE_DESC_LO:
 		if (qw)
 			set_lo(&qw->desc, v);
@@ -389,8 +358,7 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 		if (qw)
 			set_hi(&qw->used, v);
 		break;
-	default:
-		break; /* read-only, SHMSel (no regions), QueueReset (not offered), reserved */
+	default: break; /* read-only, SHMSel (no regions), QueueReset (not offered), reserved */
 	}
 }
 

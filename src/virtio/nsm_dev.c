@@ -37,8 +37,8 @@ struct virtio_nsm {
 };
 
 /* CBOR {"Error": "InputTooLarge"}: map(1), text(5), text(13). */
-static const uint8_t too_large[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 'p', 'u', 't',
-				    'T', 'o', 'o', 'L', 'a', 'r', 'g', 'e'};
+static const uint8_t too_large[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 'p',
+				    'u',  't',  'T', 'o', 'o', 'L', 'a', 'r',  'g', 'e'};
 
 /* Runs one command: request from req (its readable part), response into
  * out (its writable part). Returns the response bytes written. */
@@ -125,10 +125,7 @@ static int on_poll(void *ctx)
 	return -1;
 }
 
-void virtio_nsm_process(struct virtio_nsm *n)
-{
-	process(n);
-}
+void virtio_nsm_process(struct virtio_nsm *n) { process(n); }
 
 int virtio_nsm_attach(struct virtio_nsm *n, const struct virtio_run *run)
 {
@@ -170,10 +167,7 @@ static const struct virtio_backend nsm_backend = {
 	.stop = nsm_stop,
 };
 
-const struct virtio_backend *virtio_nsm_backend(void)
-{
-	return &nsm_backend;
-}
+const struct virtio_backend *virtio_nsm_backend(void) { return &nsm_backend; }
 
 struct virtio_nsm *virtio_nsm_create(const struct virtio_nsm_handler *h)
 {

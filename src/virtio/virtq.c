@@ -48,8 +48,8 @@ static bool aligned(const void *p, uint64_t gpa, uint64_t a)
 	return (gpa & (a - 1)) == 0 && ((uintptr_t)p & (a - 1)) == 0;
 }
 
-int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint64_t desc,
-	       uint64_t avail, uint64_t used, uint64_t features)
+int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint64_t desc, uint64_t avail,
+	       uint64_t used, uint64_t features)
 {
 	memset(q, 0, sizeof(*q));
 	q->broken = true;
@@ -168,8 +168,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
 	if (q->broken)
 		return -EINVAL;
-	uint16_t aidx = le16toh(__atomic_load_n((const uint16_t *)(const void *)(q->avail + 2),
-						__ATOMIC_ACQUIRE));
+	uint16_t aidx =
+		le16toh(__atomic_load_n((const uint16_t *)(const void *)(q->avail + 2), __ATOMIC_ACQUIRE));
 	uint16_t pending = (uint16_t)(aidx - q->last_avail);
 	if (pending == 0)
 		return 0;
@@ -185,10 +185,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
-void virtq_unpop(struct virtq *q)
-{
-	q->last_avail--;
-}
+void virtq_unpop(struct virtq *q) { q->last_avail--; }
 
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t len)
 {

@@ -226,8 +226,8 @@ static void bad_packet(struct vsock_dev *v, const struct vsock_hdr *h, const cha
 	char line[200];
 	if (h)
 		snprintf(line, sizeof(line), "dropped %s: src %llu:%u dst %llu:%u type %u op %u len %u", what,
-			 (unsigned long long)h->src_cid, h->src_port, (unsigned long long)h->dst_cid, h->dst_port,
-			 h->type, h->op, h->len);
+			 (unsigned long long)h->src_cid, h->src_port, (unsigned long long)h->dst_cid,
+			 h->dst_port, h->type, h->op, h->len);
 	else
 		snprintf(line, sizeof(line), "dropped %s", what);
 	v->cfg.fault(v->cfg.fault_ctx, line);
@@ -271,12 +271,8 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 	case VSOCK_OP_REQUEST:
 		vsock_conn_kill(v, c, true); /* a second REQUEST on a live connection */
 		return;
-	case VSOCK_OP_RESPONSE:
-		guest_response(v, c);
-		return;
-	case VSOCK_OP_RST:
-		vsock_conn_kill(v, c, false);
-		return;
+	case VSOCK_OP_RESPONSE: guest_response(v, c); return;
+	case VSOCK_OP_RST: vsock_conn_kill(v, c, false); return;
 	case VSOCK_OP_SHUTDOWN:
 		if (h.flags & VSOCK_SHUTDOWN_RCV)
 			c->guest_shut_rcv = true;
@@ -292,7 +288,8 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 			return;
 		}
 		if (c->guest_shut_send && c->guest_shut_rcv && c->tx.len > 0)
-			c->deadline = vsock_now_ms() + VSOCK_TIMEOUT_MS; /* give the host 2 s to take the rest */
+			c->deadline =
+				vsock_now_ms() + VSOCK_TIMEOUT_MS; /* give the host 2 s to take the rest */
 		if (!flush(v, c))
 			return;
 		break;
@@ -301,11 +298,8 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 		if (c->dying)
 			return;
 		break;
-	case VSOCK_OP_CREDIT_UPDATE:
-		break;
-	case VSOCK_OP_CREDIT_REQUEST:
-		c->pend |= P_CREDIT_UPDATE;
-		break;
+	case VSOCK_OP_CREDIT_UPDATE: break;
+	case VSOCK_OP_CREDIT_REQUEST: c->pend |= P_CREDIT_UPDATE; break;
 	}
 	vsock_conn_update(v, c);
 }
@@ -388,11 +382,12 @@ static uint32_t next_packet(struct vsock_dev *v, struct vconn *c, const struct v
 		unsigned bit;
 		uint16_t op;
 		uint32_t flags;
-	} first[] = {{P_REQUEST, VSOCK_OP_REQUEST, 0}, {P_RESPONSE, VSOCK_OP_RESPONSE, 0}}, then[] = {
-		{P_SHUTDOWN, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_SEND},
-		{P_CREDIT_REQUEST, VSOCK_OP_CREDIT_REQUEST, 0},
-		{P_CREDIT_UPDATE, VSOCK_OP_CREDIT_UPDATE, 0}, /* put_hdr clears it */
-	};
+	} first[] = {{P_REQUEST, VSOCK_OP_REQUEST, 0}, {P_RESPONSE, VSOCK_OP_RESPONSE, 0}},
+	  then[] = {
+		  {P_SHUTDOWN, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_SEND},
+		  {P_CREDIT_REQUEST, VSOCK_OP_CREDIT_REQUEST, 0},
+		  {P_CREDIT_UPDATE, VSOCK_OP_CREDIT_UPDATE, 0}, /* put_hdr clears it */
+	  };
 	for (size_t i = 0; i < sizeof(first) / sizeof(*first); i++) {
 		if (c->pend & first[i].bit) {
 			c->pend &= ~first[i].bit;
@@ -587,19 +582,12 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
 		return; /* rx kicks: the pump runs before the next wait; event queue: unused */
 	struct vsock_cookie *cookie = (struct vsock_cookie *)(uintptr_t)tag;
 	switch (cookie->kind) {
-	case VSOCK_COOKIE_LISTENER:
-		host_connections(v);
-		return;
-	case VSOCK_COOKIE_CONN:
-		conn_event(v, (struct vconn *)cookie, events);
-		return;
+	case VSOCK_COOKIE_LISTENER: host_connections(v); return;
+	case VSOCK_COOKIE_CONN: conn_event(v, (struct vconn *)cookie, events); return;
 	}
 }
 
-static int on_poll(void *ctx)
-{
-	return vsock_housekeeping(ctx);
-}
+static int on_poll(void *ctx) { return vsock_housekeeping(ctx); }
 
 int vsock_attach(struct vsock_dev *v, const struct virtio_run *run)
 {
@@ -682,10 +670,7 @@ static const struct virtio_backend vsock_be = {
 	.stop = vs_stop,
 };
 
-const struct virtio_backend *vsock_backend(void)
-{
-	return &vsock_be;
-}
+const struct virtio_backend *vsock_backend(void) { return &vsock_be; }
 
 static void free_dev(struct vsock_dev *v)
 {

@@ -113,10 +113,7 @@ bool vsock_data_ready(const struct vconn *c)
 	return c->want_read && !c->host_eof;
 }
 
-bool vsock_has_rx(const struct vconn *c)
-{
-	return c->pend != 0 || (!c->dying && vsock_data_ready(c));
-}
+bool vsock_has_rx(const struct vconn *c) { return c->pend != 0 || (!c->dying && vsock_data_ready(c)); }
 
 void vsock_rxq_add(struct vsock_dev *v, struct vconn *c)
 {

@@ -73,8 +73,8 @@ void vsock_txbuf_free(struct vsock_txbuf *b);
 /* ---- connections (vsock_conn.c) ---- */
 
 enum vsock_cstate {
-	C_HOST_HDR,     /* host connected, reading "CONNECT <port>\n" */
-	C_CONNECTING,   /* REQUEST sent to the guest, waiting for RESPONSE */
+	C_HOST_HDR,   /* host connected, reading "CONNECT <port>\n" */
+	C_CONNECTING, /* REQUEST sent to the guest, waiting for RESPONSE */
 	C_ESTABLISHED,
 };
 
@@ -90,35 +90,35 @@ enum vsock_pend {
 
 struct vconn {
 	struct vsock_cookie cookie; /* first: the epoll tag points here */
-	uint64_t peer_cid;     /* host side as the guest sees it: 2 or 3 */
+	uint64_t peer_cid;          /* host side as the guest sees it: 2 or 3 */
 	uint32_t peer_port;
 	uint32_t guest_port;
-	int fd;                /* host socket; -1 for the heartbeat */
+	int fd; /* host socket; -1 for the heartbeat */
 	bool heartbeat;
 	enum vsock_cstate state;
 	unsigned pend;
-	bool dying;            /* unlinked; freed once its last packet is out */
-	int index;             /* in the table's list; -1 once unlinked */
+	bool dying; /* unlinked; freed once its last packet is out */
+	int index;  /* in the table's list; -1 once unlinked */
 	struct vconn *hash_next;
 	bool in_rxq;
 	struct vconn *rx_next;
 	struct vconn *grave_next;
-	uint32_t reg_events;   /* current epoll registration (0: none) */
-	uint64_t deadline;     /* ms; 0 none */
+	uint32_t reg_events; /* current epoll registration (0: none) */
+	uint64_t deadline;   /* ms; 0 none */
 
 	/* guest -> host */
-	uint32_t buf_alloc;    /* what we advertise */
+	uint32_t buf_alloc; /* what we advertise */
 	struct vsock_txbuf tx;
-	uint32_t rx_total;     /* payload bytes taken from the guest */
-	uint32_t fwd_cnt;      /* of those, written to the host */
-	uint32_t fwd_sent;     /* fwd_cnt as last told to the guest */
+	uint32_t rx_total; /* payload bytes taken from the guest */
+	uint32_t fwd_cnt;  /* of those, written to the host */
+	uint32_t fwd_sent; /* fwd_cnt as last told to the guest */
 	bool guest_shut_send, guest_shut_rcv;
 	bool host_wr_shut;
 
 	/* host -> guest */
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
-	uint32_t tx_cnt;       /* payload bytes sent to the guest */
-	bool want_read;        /* the host socket reported readable */
+	uint32_t tx_cnt; /* payload bytes sent to the guest */
+	bool want_read;  /* the host socket reported readable */
 	bool host_eof;
 	bool credit_asked;
 
@@ -168,9 +168,9 @@ struct vsock_dev {
 	struct virtq_chain *chain;
 
 	/* the connection table */
-	struct vconn **conns;    /* every live one, for timers and reset */
+	struct vconn **conns; /* every live one, for timers and reset */
 	int nconns;
-	struct vconn **buckets;  /* VSOCK_HASH_BUCKETS chains by address */
+	struct vconn **buckets; /* VSOCK_HASH_BUCKETS chains by address */
 	struct vconn *rx_head, *rx_tail;
 	int rxq_len;
 	struct vconn *grave;

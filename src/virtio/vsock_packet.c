@@ -27,8 +27,8 @@ bool vsock_hdr_decode(const struct virtq_chain *ch, struct vsock_hdr *h)
 bool vsock_hdr_well_formed(const struct vsock_hdr *h, uint32_t readable)
 {
 	return h->type == VSOCK_TYPE_STREAM && h->len <= VSOCK_MAX_PKT && readable >= VSOCK_HDR_SIZE &&
-	       h->len <= readable - VSOCK_HDR_SIZE && (h->op == VSOCK_OP_RW || h->len == 0) &&
-	       h->op != VSOCK_OP_INVALID && h->op <= VSOCK_OP_CREDIT_REQUEST;
+		h->len <= readable - VSOCK_HDR_SIZE && (h->op == VSOCK_OP_RW || h->len == 0) &&
+		h->op != VSOCK_OP_INVALID && h->op <= VSOCK_OP_CREDIT_REQUEST;
 }
 
 void vsock_hdr_encode(const struct virtq_chain *ch, const struct vsock_hdr *h)

@@ -23,10 +23,7 @@ int vworker_mod(struct vworker *w, int fd, uint32_t events, uint64_t tag)
 	return epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
-void vworker_del(struct vworker *w, int fd)
-{
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-}
+void vworker_del(struct vworker *w, int fd) { epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL); }
 
 /* Parks while it should not serve; false when told to quit. */
 static bool wait_until_serving(struct vworker *w)

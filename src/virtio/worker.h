@@ -22,16 +22,16 @@
 #define VWORKER_TAG_MIN 4096
 
 struct vworker {
-	bool made;                     /* vworker_init ran: there is something to destroy */
+	bool made; /* vworker_init ran: there is something to destroy */
 	pthread_t th;
 	bool have_thread;
 	int epfd, ctl_fd;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	bool want_serving;             /* what start/stop asked for */
-	bool serving;                  /* what the thread does (it sets this) */
+	bool want_serving; /* what start/stop asked for */
+	bool serving;      /* what the thread does (it sets this) */
 	bool quit;
-	int kick[VIRTIO_MAX_QUEUES];   /* registered kick fds, -1 if none */
+	int kick[VIRTIO_MAX_QUEUES]; /* registered kick fds, -1 if none */
 	void *ctx;
 	/* Called before each wait: do pending work; return the wait timeout in
 	 * ms (-1: none). */

@@ -35,9 +35,21 @@ uint8_t acpi_checksum(const uint8_t *p, size_t len)
 	return (uint8_t)(0 - sum);
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
 
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
@@ -103,7 +115,7 @@ static int build_fadt(struct cursor *c, uint64_t dsdt, uint64_t *gpa)
 	put16(f + 109, IAPC_8042 | IAPC_VGA_NOT_PRESENT | IAPC_CMOS_RTC_NOT_PRESENT);
 	gas_io8(f + 116, PORT_ACPI_RESET);
 	f[128] = ACPI_RESET_VALUE;
-	f[131] = 5; /* FADT minor version: ACPI 6.5 */
+	f[131] = 5;           /* FADT minor version: ACPI 6.5 */
 	put64(f + 140, dsdt); /* X_DSDT */
 	gas_io8(f + 244, PORT_ACPI_SLEEP_CTL);
 	gas_io8(f + 256, PORT_ACPI_SLEEP_STS);
@@ -158,8 +170,8 @@ static int build_dsdt(struct cursor *c, const struct vmm_mmio_slot *slots, int n
 	return 0;
 }
 
-int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots,
-	       int nslots, struct acpi_tables *out, struct carve_err *err)
+int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots, int nslots,
+	       struct acpi_tables *out, struct carve_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct cursor c = {.gm = gm, .next = LAYOUT_ACPI, .out = out};
@@ -172,8 +184,8 @@ int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot
 	if (!rsdp || !xsdt || build_dsdt(&c, slots, nslots, &dsdt_gpa) < 0 ||
 	    build_fadt(&c, dsdt_gpa, &fadt_gpa) < 0 || build_madt(&c, ncpus, &madt_gpa) < 0)
 		return carve_fail(err, E34_MEMORY_OVERFLOW,
-				  "the ACPI tables for %d vCPUs and %d devices do not fit below 1 MiB",
-				  ncpus, nslots);
+				  "the ACPI tables for %d vCPUs and %d devices do not fit below 1 MiB", ncpus,
+				  nslots);
 	header(xsdt, "XSDT", xsdt_len, 1);
 	put64(xsdt + 36, fadt_gpa);
 	put64(xsdt + 44, madt_gpa);
@@ -181,7 +193,7 @@ int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, OEM_ID, 6);
-	rsdp[15] = 2; /* revision: ACPI 2.0+, XSDT */
+	rsdp[15] = 2;        /* revision: ACPI 2.0+, XSDT */
 	put32(rsdp + 16, 0); /* no RSDT */
 	put32(rsdp + 20, 36);
 	put64(rsdp + 24, xsdt_gpa);
@@ -196,7 +208,7 @@ int mmio_slot_at(int i, struct vmm_mmio_slot *out)
 	 * ISA range's COM1 (4) and below the IOAPIC's 24 pins. */
 	if (i < 0 || i >= VMM_MMIO_SLOTS)
 		return -1;
-	*out = (struct vmm_mmio_slot){.base = 0xd0000000ull + 0x1000ull * (uint64_t)i,
-				      .size = 0x1000, .gsi = 5u + (uint32_t)i};
+	*out = (struct vmm_mmio_slot){
+		.base = 0xd0000000ull + 0x1000ull * (uint64_t)i, .size = 0x1000, .gsi = 5u + (uint32_t)i};
 	return 0;
 }

@@ -31,18 +31,23 @@ static void pm_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32
 		break;
 	case PORT_ACPI_RESET:
 		if (val == ACPI_RESET_VALUE)
-			vmm_stop(vm, VMM_STOP_RESET_ACPI, vcpu, "guest reset through the ACPI reset register");
+			vmm_stop(vm, VMM_STOP_RESET_ACPI, vcpu,
+				 "guest reset through the ACPI reset register");
 		break;
-	default: /* SLEEP_STS: write-1-to-clear bits we never set */
-		break;
+	default: /* SLEEP_STS: write-1-to-clear bits we never set */ break;
 	}
 }
 
 int acpi_pm_attach(struct vmm *vm, struct carve_err *err)
 {
 	struct vmm_pio_device d = {
-		.name = "ACPI PM", .base = PORT_ACPI_SLEEP_CTL, .len = 3, .byte_wide = true,
-		.read = pm_read, .write = pm_write, .ctx = vm,
+		.name = "ACPI PM",
+		.base = PORT_ACPI_SLEEP_CTL,
+		.len = 3,
+		.byte_wide = true,
+		.read = pm_read,
+		.write = pm_write,
+		.ctx = vm,
 	};
 	return vmm_add_pio_device(vm, &d, err);
 }

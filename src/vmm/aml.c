@@ -56,10 +56,7 @@ static void put(struct aml *a, const void *p, size_t n)
 	a->len += n;
 }
 
-static void byte(struct aml *a, uint8_t b)
-{
-	put(a, &b, 1);
-}
+static void byte(struct aml *a, uint8_t b) { put(a, &b, 1); }
 
 void aml_free(struct aml *a)
 {
@@ -127,7 +124,7 @@ static void name_string(struct aml *a, const char seg[4], const char *s)
 static uint32_t eisaid(const char *id)
 {
 	uint32_t v = (uint32_t)(id[0] - 0x40) << 26 | (uint32_t)(id[1] - 0x40) << 21 |
-		     (uint32_t)(id[2] - 0x40) << 16;
+		(uint32_t)(id[2] - 0x40) << 16;
 	v |= (uint32_t)strtoul(id + 3, NULL, 16);
 	return __builtin_bswap32(v);
 }
@@ -184,8 +181,9 @@ static void isa_device(struct aml *sb, const char seg[4], const char *hid, int u
 
 static void com1(struct aml *sb)
 {
-	const uint8_t res[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, /* IO 0x3f8, 8 ports */
-			       0x22, 1u << COM1_GSI, 0x00};                     /* IRQNoFlags {4} */
+	const uint8_t res[] = {0x47, 0x01,           0xf8, 0x03,
+			       0xf8, 0x03,           0x01, 0x08, /* IO 0x3f8, 8 ports */
+			       0x22, 1u << COM1_GSI, 0x00};      /* IRQNoFlags {4} */
 	isa_device(sb, "COM1", "PNP0501", 0, res, sizeof(res));
 }
 
@@ -196,9 +194,16 @@ static void com1(struct aml *sb)
  * host asks a Linux guest to shut down (Ctrl-Alt-Del, i8042.c). */
 static void keyboard(struct aml *sb)
 {
-	const uint8_t res[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01, /* IO 0x60 */
-			       0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, /* IO 0x64 */
-			       0x22, 1u << KEYBOARD_GSI, 0x00};                 /* IRQNoFlags {1} */
+	const uint8_t res[] = {0x47, 0x01,
+			       0x60, 0x00,
+			       0x60, 0x00,
+			       0x01, 0x01, /* IO 0x60 */
+			       0x47, 0x01,
+			       0x64, 0x00,
+			       0x64, 0x00,
+			       0x01, 0x01, /* IO 0x64 */
+			       0x22, 1u << KEYBOARD_GSI,
+			       0x00}; /* IRQNoFlags {1} */
 	isa_device(sb, "KBD_", "PNP0303", -1, res, sizeof(res));
 }
 
@@ -207,7 +212,7 @@ static void virtio_slot(struct aml *sb, int idx, const struct vmm_mmio_slot *s)
 	struct aml body = {0}, crs = {0};
 	name_string(&body, "_HID", "LNRO0005");
 	name_int(&body, "_UID", (uint64_t)idx);
-	name_int(&body, "_CCA", 1); /* DMA is cache-coherent */
+	name_int(&body, "_CCA", 1);                         /* DMA is cache-coherent */
 	const uint8_t mem_hdr[] = {0x86, 0x09, 0x00, 0x01}; /* Memory32Fixed, read-write */
 	put(&crs, mem_hdr, sizeof(mem_hdr));
 	le32(&crs, (uint32_t)s->base);

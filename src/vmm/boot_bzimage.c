@@ -18,8 +18,8 @@
 #define BZ_CMDLINE_SIZE 0x238
 #define BZ_PREF_ADDRESS 0x258
 #define BZ_INIT_SIZE 0x260
-#define BZ_HDR_MIN_END 0x264   /* init_size, present since 2.10 */
-#define BZ_HDR_MAX_END 0x290   /* where struct boot_params' header area ends */
+#define BZ_HDR_MIN_END 0x264 /* init_size, present since 2.10 */
+#define BZ_HDR_MAX_END 0x290 /* where struct boot_params' header area ends */
 #define LOADED_HIGH 0x01
 #define XLF_KERNEL_64 0x01
 #define ENTRY_64 0x200
@@ -34,15 +34,18 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struc
 	if (len < BZ_HDR_MIN_END)
 		return carve_fail(err, E35_EIF_PARSING,
 				  "the kernel is neither an ELF file nor a bzImage (%zu bytes, too short "
-				  "for a setup header)", len);
+				  "for a setup header)",
+				  len);
 	if (le16(img + BZ_BOOT_FLAG) != 0xaa55 || memcmp(img + BZ_HEADER, "HdrS", 4) != 0)
-		return carve_fail(err, E35_EIF_PARSING,
-				  "the kernel is neither an ELF file nor a bzImage (no \"HdrS\" setup header)");
+		return carve_fail(
+			err, E35_EIF_PARSING,
+			"the kernel is neither an ELF file nor a bzImage (no \"HdrS\" setup header)");
 	bi->version = le16(img + BZ_VERSION);
 	if (bi->version < BZ_MIN_VERSION)
 		return carve_fail(err, E35_EIF_PARSING,
 				  "the bzImage speaks boot protocol %u.%02u; carve needs 2.12 or later "
-				  "(Linux 3.8+) for the 64-bit entry", bi->version >> 8, bi->version & 0xff);
+				  "(Linux 3.8+) for the 64-bit entry",
+				  bi->version >> 8, bi->version & 0xff);
 	bi->loadflags = img[BZ_LOADFLAGS];
 	bi->xloadflags = le16(img + BZ_XLOADFLAGS);
 	if (!(bi->xloadflags & XLF_KERNEL_64))
@@ -91,7 +94,8 @@ int bzimage_load(const struct guest_mem *gm, const uint8_t *img, size_t len, uin
 		if (!bi.relocatable)
 			return carve_fail(err, E34_MEMORY_OVERFLOW,
 					  "the kernel is not relocatable and its memory at 1 MiB overlaps "
-					  "the image at 0x%llx", (unsigned long long)avoid_lo);
+					  "the image at 0x%llx",
+					  (unsigned long long)avoid_lo);
 		load = (avoid_hi + bi.kernel_alignment - 1) & ~((uint64_t)bi.kernel_alignment - 1);
 	}
 	uint64_t low_end = gm_low_end(gm);

@@ -10,10 +10,7 @@
 
 #include "vmm/vmm_internal.h"
 
-int elf_is_elf(const uint8_t *img, size_t len)
-{
-	return len >= SELFMAG && memcmp(img, ELFMAG, SELFMAG) == 0;
-}
+int elf_is_elf(const uint8_t *img, size_t len) { return len >= SELFMAG && memcmp(img, ELFMAG, SELFMAG) == 0; }
 
 int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct boot_plan *plan,
 	     struct carve_err *err)
@@ -43,15 +40,17 @@ int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct 
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
-			return carve_fail(err, E35_EIF_PARSING,
-					  "the ELF kernel is truncated: segment %u needs bytes %llu-%llu of a "
-					  "%zu-byte file", i, (unsigned long long)ph.p_offset,
-					  (unsigned long long)ph.p_offset + ph.p_filesz, len);
+			return carve_fail(
+				err, E35_EIF_PARSING,
+				"the ELF kernel is truncated: segment %u needs bytes %llu-%llu of a "
+				"%zu-byte file",
+				i, (unsigned long long)ph.p_offset,
+				(unsigned long long)ph.p_offset + ph.p_filesz, len);
 		if (ph.p_paddr < LAYOUT_HIMEM || ph.p_paddr > low_end || ph.p_memsz > low_end - ph.p_paddr)
 			return carve_fail(err, E34_MEMORY_OVERFLOW,
 					  "ELF segment %u (0x%llx, %llu bytes) does not fit in guest RAM "
-					  "between 1 MiB and 0x%llx; give the VM more memory", i,
-					  (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
+					  "between 1 MiB and 0x%llx; give the VM more memory",
+					  i, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz,
 					  (unsigned long long)low_end);
 		uint8_t *dst = gm_ptr(gm, ph.p_paddr, ph.p_memsz);
 		if (!dst)

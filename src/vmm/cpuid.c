@@ -40,8 +40,7 @@ struct kvm_cpuid2 *cpuid_supported(int sys_fd, struct carve_err *err)
 		int e = errno;
 		free(c);
 		if (e != E2BIG) {
-			carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_SUPPORTED_CPUID failed: %s",
-				   strerror(e));
+			carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
 			return NULL;
 		}
 	}
@@ -82,24 +81,23 @@ static void topology_leaf(struct kvm_cpuid_entry2 *e, uint32_t apic, uint32_t nc
 /* CPUID.1:ECX: FMA 12, CX16 13, XSAVE 26, OSXSAVE 27, AVX 28, F16C 29. */
 #define BASELINE_HIDE_1_ECX ((1u << 12) | (1u << 13) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 29))
 /* CPUID.7.0:EBX: BMI1 3, AVX2 5, BMI2 8, AVX-512 16,17,21,26,27,28,30,31. */
-#define BASELINE_HIDE_7_EBX ((1u << 3) | (1u << 5) | (1u << 8) | (1u << 16) | (1u << 17) | \
-			     (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 30) | (1u << 31))
+#define BASELINE_HIDE_7_EBX                                                                      \
+	((1u << 3) | (1u << 5) | (1u << 8) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | \
+	 (1u << 27) | (1u << 28) | (1u << 30) | (1u << 31))
 /* CPUID.7.0:ECX: AVX-512 VBMI 1, VBMI2 6, VAES 9, VPCLMULQDQ 10, VNNI 11,
  * BITALG 12, VPOPCNTDQ 14. */
-#define BASELINE_HIDE_7_ECX ((1u << 1) | (1u << 6) | (1u << 9) | (1u << 10) | (1u << 11) | \
-			     (1u << 12) | (1u << 14))
+#define BASELINE_HIDE_7_ECX \
+	((1u << 1) | (1u << 6) | (1u << 9) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 14))
 /* CPUID.7.0:EDX: AVX-512 4VNNIW 2, 4FMAPS 3, VP2INTERSECT 8, FP16 23, AMX 22,24,25. */
-#define BASELINE_HIDE_7_EDX ((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | \
-			     (1u << 24) | (1u << 25))
+#define BASELINE_HIDE_7_EDX \
+	((1u << 2) | (1u << 3) | (1u << 8) | (1u << 22) | (1u << 23) | (1u << 24) | (1u << 25))
 /* CPUID.0x80000001:ECX: XOP 11, FMA4 16, TBM 21. */
 #define BASELINE_HIDE_81_ECX ((1u << 11) | (1u << 16) | (1u << 21))
 
 static void baseline(struct kvm_cpuid_entry2 *e)
 {
 	switch (e->function) {
-	case 1:
-		e->ecx &= ~BASELINE_HIDE_1_ECX;
-		break;
+	case 1: e->ecx &= ~BASELINE_HIDE_1_ECX; break;
 	case 7:
 		if (e->index == 0) {
 			e->ebx &= ~BASELINE_HIDE_7_EBX;
@@ -110,14 +108,9 @@ static void baseline(struct kvm_cpuid_entry2 *e)
 		}
 		break;
 	case 0xd: /* XSAVE state enumeration: nothing without XSAVE */
-	case 0x14:
-		e->eax = e->ebx = e->ecx = e->edx = 0;
-		break;
-	case 0x80000001:
-		e->ecx &= ~BASELINE_HIDE_81_ECX;
-		break;
-	default:
-		break;
+	case 0x14: e->eax = e->ebx = e->ecx = e->edx = 0; break;
+	case 0x80000001: e->ecx &= ~BASELINE_HIDE_81_ECX; break;
+	default: break;
 	}
 }
 
@@ -176,22 +169,15 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index, int 
 				e->eax = (e->eax & 0x3fff) | ((sharing & 0xfff) << 14) | (cores << 26);
 			break;
 		}
-		case 0xa:
-			e->eax = e->ebx = e->ecx = e->edx = 0;
-			break;
+		case 0xa: e->eax = e->ebx = e->ecx = e->edx = 0; break;
 		case 0xb:
-		case 0x1f:
-			topology_leaf(e, apic, n);
-			break;
+		case 0x1f: topology_leaf(e, apic, n); break;
 		case KVM_CPUID_FEATURES:
 			e->eax &= KVM_PV_ALLOWED;
 			e->edx = 0; /* no KVM_HINTS_REALTIME: vCPUs are not dedicated */
 			break;
-		case 0x80000008:
-			e->ecx = (bits_for(n) << 12) | ((n - 1) & 0xff);
-			break;
-		default:
-			break;
+		case 0x80000008: e->ecx = (bits_for(n) << 12) | ((n - 1) & 0xff); break;
+		default: break;
 		}
 		if (tmpl == VMM_CPU_BASELINE)
 			baseline(e);

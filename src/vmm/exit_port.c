@@ -29,8 +29,12 @@ static void exit_write(void *ctx, int vcpu, uint16_t off, const void *data, uint
 int exit_port_attach(struct vmm *vm, struct carve_err *err)
 {
 	struct vmm_pio_device d = {
-		.name = "carve exit port", .base = VMM_EXIT_PORT, .len = 1,
-		.read = exit_read, .write = exit_write, .ctx = vm,
+		.name = "carve exit port",
+		.base = VMM_EXIT_PORT,
+		.len = 1,
+		.read = exit_read,
+		.write = exit_write,
+		.ctx = vm,
 	};
 	return vmm_add_pio_device(vm, &d, err);
 }

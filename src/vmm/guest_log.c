@@ -21,10 +21,7 @@ void guest_log_init(struct guest_log *g, void (*emit)(void *ctx, const char *lin
 	g->ctx = ctx;
 }
 
-void guest_log_destroy(struct guest_log *g)
-{
-	pthread_mutex_destroy(&g->lock);
-}
+void guest_log_destroy(struct guest_log *g) { pthread_mutex_destroy(&g->lock); }
 
 /* Called with the lock held. */
 static void end_line(struct guest_log *g)
@@ -77,8 +74,13 @@ static void port_write(void *ctx, int vcpu, uint16_t off, const void *data, uint
 int guest_log_attach(struct vmm *vm, struct carve_err *err)
 {
 	struct vmm_pio_device d = {
-		.name = "carve log port", .base = VMM_LOG_PORT, .len = 1, .byte_wide = true,
-		.read = port_read, .write = port_write, .ctx = &vm->guest_log,
+		.name = "carve log port",
+		.base = VMM_LOG_PORT,
+		.len = 1,
+		.byte_wide = true,
+		.read = port_read,
+		.write = port_write,
+		.ctx = &vm->guest_log,
 	};
 	return vmm_add_pio_device(vm, &d, err);
 }

@@ -23,9 +23,9 @@
 
 #include "vmm/vmm_internal.h"
 
-#define STATUS_OBF 0x01     /* a byte waits in the output buffer */
-#define STATUS_SYS 0x04     /* self test passed */
-#define STATUS_CMD 0x08     /* the last write went to port 0x64 */
+#define STATUS_OBF 0x01 /* a byte waits in the output buffer */
+#define STATUS_SYS 0x04 /* self test passed */
+#define STATUS_CMD 0x08 /* the last write went to port 0x64 */
 #define STATUS_UNLOCKED 0x10
 
 #define CTR_KBD_INT 0x01
@@ -71,10 +71,7 @@ void i8042_init(struct i8042 *k, void (*pulse_irq)(void *ctx), void *ctx)
 	k->irq_ctx = ctx;
 }
 
-void i8042_destroy(struct i8042 *k)
-{
-	pthread_mutex_destroy(&k->lock);
-}
+void i8042_destroy(struct i8042 *k) { pthread_mutex_destroy(&k->lock); }
 
 /* Called with the lock held: the head of the queue is what port 0x60 shows;
  * a new head raises IRQ 1 (an edge) when the keyboard may interrupt. */
@@ -229,7 +226,7 @@ int i8042_press_ctrl_alt_del(struct i8042 *k)
 	 * keys; without one (the carve kernel has none) pressing them is no
 	 * request at all, and the caller stops the VM instead of waiting. */
 	bool listening = (k->ctr & CTR_KBD_INT) && !(k->ctr & CTR_KBD_DISABLE) && k->scanning &&
-			 k->guest_configured;
+		k->guest_configured;
 	if (listening)
 		for (size_t i = 0; i < sizeof(keys); i++)
 			queue_byte(k, keys[i]);
@@ -246,7 +243,8 @@ static void kbd_read(void *ctx, int vcpu, uint16_t off, void *data, uint32_t len
 	struct vmm *vm = ctx;
 	(void)vcpu, (void)len;
 	uint16_t port = (uint16_t)(PORT_I8042_DATA + off);
-	*(uint8_t *)data = port == PORT_I8042_DATA || port == PORT_I8042_CMD ? i8042_read(&vm->kbd, port) : 0xff;
+	*(uint8_t *)data = port == PORT_I8042_DATA || port == PORT_I8042_CMD ? i8042_read(&vm->kbd, port)
+									     : 0xff;
 }
 
 static void kbd_write(void *ctx, int vcpu, uint16_t off, const void *data, uint32_t len)
@@ -254,15 +252,21 @@ static void kbd_write(void *ctx, int vcpu, uint16_t off, const void *data, uint3
 	struct vmm *vm = ctx;
 	(void)len;
 	uint16_t port = (uint16_t)(PORT_I8042_DATA + off);
-	if ((port == PORT_I8042_DATA || port == PORT_I8042_CMD) && i8042_write(&vm->kbd, port, *(const uint8_t *)data))
+	if ((port == PORT_I8042_DATA || port == PORT_I8042_CMD) &&
+	    i8042_write(&vm->kbd, port, *(const uint8_t *)data))
 		vmm_stop(vm, VMM_STOP_RESET_I8042, vcpu, "guest reset through the i8042 (0xfe to port 0x64)");
 }
 
 int i8042_attach(struct vmm *vm, struct carve_err *err)
 {
 	struct vmm_pio_device d = {
-		.name = "i8042", .base = PORT_I8042_DATA, .len = PORT_I8042_CMD - PORT_I8042_DATA + 1,
-		.byte_wide = true, .read = kbd_read, .write = kbd_write, .ctx = vm,
+		.name = "i8042",
+		.base = PORT_I8042_DATA,
+		.len = PORT_I8042_CMD - PORT_I8042_DATA + 1,
+		.byte_wide = true,
+		.read = kbd_read,
+		.write = kbd_write,
+		.ctx = vm,
 	};
 	return vmm_add_pio_device(vm, &d, err);
 }

@@ -86,8 +86,8 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 	}
 	if (ver != KVM_API_VERSION) {
 		kvm_close(k);
-		return carve_fail(err, E29_IOCTL_FAILURE,
-				  "/dev/kvm speaks API version %d; carve needs %d", ver, KVM_API_VERSION);
+		return carve_fail(err, E29_IOCTL_FAILURE, "/dev/kvm speaks API version %d; carve needs %d",
+				  ver, KVM_API_VERSION);
 	}
 	do {
 		k->vm_fd = ioctl(k->sys_fd, KVM_CREATE_VM, 0);

@@ -75,8 +75,8 @@ static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 {
 	int fd = memfd_create("carve-guest", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
 	if (fd < 0)
-		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
-				  "cannot create guest memory: %s", strerror(errno));
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE, "cannot create guest memory: %s",
+				  strerror(errno));
 	if (ftruncate(fd, (off_t)gm->total) < 0) {
 		int e = errno;
 		close(fd);
@@ -183,7 +183,4 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, uint64_t
 	return 0;
 }
 
-uint64_t gm_low_end(const struct guest_mem *gm)
-{
-	return gm->regions[0].gpa + gm->regions[0].size;
-}
+uint64_t gm_low_end(const struct guest_mem *gm) { return gm->regions[0].gpa + gm->regions[0].size; }

@@ -14,11 +14,15 @@
 static int next_slot(struct vmm *vm, const char *what, struct vmm_mmio_slot *out, struct carve_err *err)
 {
 	if (vm->kernel_loaded)
-		return carve_fail(err, E00_UNSPECIFIED, "%s registered after the kernel was loaded: the "
-				  "ACPI tables are already written", what);
+		return carve_fail(err, E00_UNSPECIFIED,
+				  "%s registered after the kernel was loaded: the "
+				  "ACPI tables are already written",
+				  what);
 	if (mmio_slot_at(vm->nmmio, out) < 0)
-		return carve_fail(err, E03_INVALID_ARGUMENT, "no virtio-mmio slot left for %s: a VM has %d "
-				  "(GSIs 5-23)", what, VMM_MMIO_SLOTS);
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "no virtio-mmio slot left for %s: a VM has %d "
+				  "(GSIs 5-23)",
+				  what, VMM_MMIO_SLOTS);
 	return 0;
 }
 

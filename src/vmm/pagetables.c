@@ -18,10 +18,9 @@
 
 /* Flat segments: selector 0x08 64-bit code, 0x10 data, 0x18 TSS. */
 static const uint64_t boot_gdt[4] = {
-	0,
-	0x00af9b000000ffffull, /* code: P, DPL0, S, exec/read, accessed, L, G */
-	0x00cf93000000ffffull, /* data: P, DPL0, S, read/write, accessed, D/B, G */
-	0x00008b0000000067ull, /* TSS: busy 64-bit TSS, 104 bytes (KVM needs a usable TR) */
+	0, 0x00af9b000000ffffull, /* code: P, DPL0, S, exec/read, accessed, L, G */
+	0x00cf93000000ffffull,    /* data: P, DPL0, S, read/write, accessed, D/B, G */
+	0x00008b0000000067ull,    /* TSS: busy 64-bit TSS, 104 bytes (KVM needs a usable TR) */
 };
 
 static void put64(uint8_t *p, uint64_t v)

@@ -15,9 +15,10 @@ int vmm_add_pio_device(struct vmm *vm, const struct vmm_pio_device *dev, struct 
 	for (int i = 0; i < vm->npio; i++) {
 		const struct vmm_pio_device *o = &vm->pio[i];
 		if (dev->base < (uint32_t)o->base + o->len && o->base < end)
-			return carve_fail(err, E03_INVALID_ARGUMENT, "%s wants ports 0x%x-0x%x, but %s holds "
-					  "0x%x-0x%x", name, dev->base, end - 1, o->name, o->base,
-					  o->base + o->len - 1);
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "%s wants ports 0x%x-0x%x, but %s holds "
+					  "0x%x-0x%x",
+					  name, dev->base, end - 1, o->name, o->base, o->base + o->len - 1);
 	}
 	if (vm->npio == vm->pio_cap) {
 		int cap = vm->pio_cap ? 2 * vm->pio_cap : 8;

@@ -51,20 +51,19 @@ int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm, struct vmm_prefaul
 	return 0;
 }
 
-const struct vmm_prefault_report *vmm_prefault(const struct vmm *vm)
-{
-	return &vm->prefault;
-}
+const struct vmm_prefault_report *vmm_prefault(const struct vmm *vm) { return &vm->prefault; }
 
 void vmm_prefault_describe(const struct vmm_prefault_report *r, char *buf, size_t len)
 {
 	if (!len)
 		return;
 	if (!r->offered) {
-		snprintf(buf, len, "KVM_PRE_FAULT_MEMORY not offered by this KVM; guest pages are mapped on first use");
+		snprintf(buf, len,
+			 "KVM_PRE_FAULT_MEMORY not offered by this KVM; guest pages are mapped on first use");
 		return;
 	}
-	size_t n = (size_t)snprintf(buf, len, "KVM_PRE_FAULT_MEMORY %s", r->errno_value ? "stopped after" : "mapped");
+	size_t n = (size_t)snprintf(buf, len, "KVM_PRE_FAULT_MEMORY %s",
+				    r->errno_value ? "stopped after" : "mapped");
 	for (int i = 0; i < r->nranges && n < len; i++)
 		n += (size_t)snprintf(buf + n, len - n, "%s0x%" PRIx64 "-0x%" PRIx64, i ? "," : " ",
 				      r->ranges[i].gpa, r->ranges[i].gpa + r->ranges[i].size - 1);

@@ -29,8 +29,7 @@
 #define UART_MSR_DSR 0x20
 #define UART_MSR_CTS 0x10
 
-void serial_init(struct serial *s, int out_fd, int in_fd, void (*set_irq)(void *ctx, int level),
-		 void *ctx)
+void serial_init(struct serial *s, int out_fd, int in_fd, void (*set_irq)(void *ctx, int level), void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
@@ -43,10 +42,7 @@ void serial_init(struct serial *s, int out_fd, int in_fd, void (*set_irq)(void *
 	s->dll = 12; /* 9600 baud until the guest sets a divisor */
 }
 
-void serial_destroy(struct serial *s)
-{
-	pthread_mutex_destroy(&s->lock);
-}
+void serial_destroy(struct serial *s) { pthread_mutex_destroy(&s->lock); }
 
 /* Which interrupt is pending, by 8250 priority: receive data, then THRE. */
 static uint8_t pending_iir(const struct serial *s)
@@ -85,24 +81,16 @@ uint8_t serial_read(struct serial *s, uint16_t off)
 			v = 0;
 		}
 		break;
-	case 1:
-		v = (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier;
-		break;
+	case 1: v = (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier; break;
 	case 2:
 		v = pending_iir(s) | ((s->fcr & UART_FCR_ENABLE) ? UART_IIR_FIFO : 0);
 		/* Reading IIR acknowledges a THRE interrupt. */
 		if ((v & 0x0f) == UART_IIR_THRI)
 			s->thr_irq_pending = false;
 		break;
-	case 3:
-		v = s->lcr;
-		break;
-	case 4:
-		v = s->mcr;
-		break;
-	case 5:
-		v = (uint8_t)(UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0));
-		break;
+	case 3: v = s->lcr; break;
+	case 4: v = s->mcr; break;
+	case 5: v = (uint8_t)(UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0)); break;
 	case 6:
 		if (s->mcr & UART_MCR_LOOP) {
 			/* Loopback wires the modem outputs to the inputs: DTR->DSR,
@@ -113,11 +101,8 @@ uint8_t serial_read(struct serial *s, uint16_t off)
 			v = s->msr;
 		}
 		break;
-	case 7:
-		v = s->scr;
-		break;
-	default:
-		break;
+	case 7: v = s->scr; break;
+	default: break;
 	}
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -160,17 +145,10 @@ void serial_write(struct serial *s, uint16_t off, uint8_t val)
 		if (val & UART_FCR_CLEAR_RX)
 			s->rx_count = 0;
 		break;
-	case 3:
-		s->lcr = val;
-		break;
-	case 4:
-		s->mcr = val & 0x1f;
-		break;
-	case 7:
-		s->scr = val;
-		break;
-	default:
-		break; /* LSR and MSR are read-only */
+	case 3: s->lcr = val; break;
+	case 4: s->mcr = val & 0x1f; break;
+	case 7: s->scr = val; break;
+	default: break; /* LSR and MSR are read-only */
 	}
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -205,8 +183,13 @@ static void com1_write(void *ctx, int vcpu, uint16_t off, const void *data, uint
 int serial_attach(struct vmm *vm, struct carve_err *err)
 {
 	struct vmm_pio_device d = {
-		.name = "COM1", .base = PORT_COM1, .len = 8, .byte_wide = true,
-		.read = com1_read, .write = com1_write, .ctx = &vm->com1,
+		.name = "COM1",
+		.base = PORT_COM1,
+		.len = 8,
+		.byte_wide = true,
+		.read = com1_read,
+		.write = com1_write,
+		.ctx = &vm->com1,
 	};
 	return vmm_add_pio_device(vm, &d, err);
 }

@@ -53,10 +53,7 @@ static int set_msrs(struct vcpu *v)
 	return ioctl(v->fd, KVM_SET_MSRS, &m) == 2 ? 0 : -1;
 }
 
-static uint32_t lvt_mode(uint32_t reg, uint32_t mode)
-{
-	return (reg & ~0x700u) | (mode << 8);
-}
+static uint32_t lvt_mode(uint32_t reg, uint32_t mode) { return (reg & ~0x700u) | (mode << 8); }
 
 /* LINT0 is the legacy PIC's ExtINT line, LINT1 NMI, as the MP spec's virtual
  * wire mode wires them. */
@@ -97,13 +94,13 @@ int vcpu_create(struct vmm *vm, int index, struct carve_err *err)
 	int r = ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	if (r < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_CPUID2 on vCPU %d failed: %s",
-				  index, strerror(errno));
+		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_CPUID2 on vCPU %d failed: %s", index,
+				  strerror(errno));
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = {1}};
 	if (ioctl(v->fd, KVM_ENABLE_CAP, &cap) < 0)
 		return carve_fail(err, E29_IOCTL_FAILURE,
-				  "enabling KVM_CAP_ENFORCE_PV_FEATURE_CPUID on vCPU %d failed: %s",
-				  index, strerror(errno));
+				  "enabling KVM_CAP_ENFORCE_PV_FEATURE_CPUID on vCPU %d failed: %s", index,
+				  strerror(errno));
 	if (set_msrs(v) < 0)
 		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_MSRS on vCPU %d failed", index);
 	if (set_lint(v) < 0)
@@ -115,8 +112,16 @@ int vcpu_create(struct vmm *vm, int index, struct carve_err *err)
 static struct kvm_segment seg(uint16_t sel, uint8_t type, bool code)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = code ? 0 : 1,
+		.s = 1,
+		.l = code ? 1 : 0,
+		.g = 1,
 	};
 }
 
@@ -128,8 +133,8 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err)
 	/* Selectors match the GDT pagetables.c writes at LAYOUT_GDT. */
 	sr.cs = seg(0x08, 0xb, true);
 	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg(0x10, 0x3, false);
-	sr.tr = (struct kvm_segment){.base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb,
-				     .present = 1, .s = 0};
+	sr.tr = (struct kvm_segment){
+		.base = 0, .limit = 0x67, .selector = 0x18, .type = 0xb, .present = 1, .s = 0};
 	sr.gdt.base = LAYOUT_GDT;
 	sr.gdt.limit = 4 * 8 - 1;
 	sr.idt.base = LAYOUT_IDT;
@@ -142,8 +147,11 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err)
 		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_SREGS failed: %s", strerror(errno));
 
 	struct kvm_regs regs = {
-		.rip = entry, .rsp = LAYOUT_STACK, .rbp = LAYOUT_STACK,
-		.rsi = LAYOUT_ZERO_PAGE, .rflags = 0x2, /* interrupts off */
+		.rip = entry,
+		.rsp = LAYOUT_STACK,
+		.rbp = LAYOUT_STACK,
+		.rsi = LAYOUT_ZERO_PAGE,
+		.rflags = 0x2, /* interrupts off */
 	};
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
 		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_REGS failed: %s", strerror(errno));
@@ -217,26 +225,18 @@ static bool handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		exit_pio(v);
-		return true;
-	case KVM_EXIT_MMIO:
-		exit_mmio(v);
-		return true;
+	case KVM_EXIT_IO: exit_pio(v); return true;
+	case KVM_EXIT_MMIO: exit_mmio(v); return true;
 	case KVM_EXIT_INTR:
-	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; nothing to do */
-		return true;
-	case KVM_EXIT_SHUTDOWN:
-		stop_with_regs(v, VMM_STOP_TRIPLE_FAULT, "triple fault");
-		return false;
-	case KVM_EXIT_SYSTEM_EVENT:
-		handle_system_event(v);
-		return false;
+	case KVM_EXIT_HLT: /* only without an in-kernel LAPIC; nothing to do */ return true;
+	case KVM_EXIT_SHUTDOWN: stop_with_regs(v, VMM_STOP_TRIPLE_FAULT, "triple fault"); return false;
+	case KVM_EXIT_SYSTEM_EVENT: handle_system_event(v); return false;
 	case KVM_EXIT_INTERNAL_ERROR: {
 		char what[96];
-		snprintf(what, sizeof(what), "KVM internal error (suberror %u%s)",
-			 run->internal.suberror,
-			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? ", instruction emulation failed" : "");
+		snprintf(what, sizeof(what), "KVM internal error (suberror %u%s)", run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+				 ? ", instruction emulation failed"
+				 : "");
 		stop_with_regs(v, VMM_STOP_INTERNAL_ERROR, what);
 		return false;
 	}
@@ -275,8 +275,8 @@ void *vcpu_thread(void *arg)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue; /* kicked (or a signal): re-check stopping */
-			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "KVM_RUN on vCPU %d failed: %s",
-				 v->index, strerror(errno));
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "KVM_RUN on vCPU %d failed: %s", v->index,
+				 strerror(errno));
 			break;
 		}
 		if (!handle_exit(v))
@@ -284,4 +284,3 @@ void *vcpu_thread(void *arg)
 	}
 	return NULL;
 }
-

@@ -93,10 +93,7 @@ static void keyboard_irq(void *ctx)
 	(void)ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
 }
 
-int vmm_request_shutdown(struct vmm *vm)
-{
-	return i8042_press_ctrl_alt_del(&vm->kbd);
-}
+int vmm_request_shutdown(struct vmm *vm) { return i8042_press_ctrl_alt_del(&vm->kbd); }
 
 static int setup_irqchip(struct vmm *vm, struct carve_err *err)
 {
@@ -110,10 +107,7 @@ static int setup_irqchip(struct vmm *vm, struct carve_err *err)
 	return 0;
 }
 
-static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
-{
-	return a0 < b1 && b0 < a1;
-}
+static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
 
 /* The step each assembly call needs done before it, or E00 naming it. */
 static int require_step(bool done, const char *call, const char *before, struct carve_err *err)
@@ -153,10 +147,10 @@ int vmm_load_kernel(struct vmm *vm, const struct vmm_boot *boot, struct carve_er
 		return carve_fail(err, E34_MEMORY_OVERFLOW,
 				  "the kernel at 0x%llx-0x%llx overlaps the image at 0x%llx-0x%llx",
 				  (unsigned long long)vm->plan->kernel_start,
-				  (unsigned long long)vm->plan->kernel_end,
-				  (unsigned long long)avoid_lo, (unsigned long long)avoid_hi);
-	if (zeropage_setup(gm, vm->plan, boot->cmdline ? boot->cmdline : "", boot->initrd,
-			   boot->initrd_len, avoid_lo, avoid_hi, err) < 0)
+				  (unsigned long long)vm->plan->kernel_end, (unsigned long long)avoid_lo,
+				  (unsigned long long)avoid_hi);
+	if (zeropage_setup(gm, vm->plan, boot->cmdline ? boot->cmdline : "", boot->initrd, boot->initrd_len,
+			   avoid_lo, avoid_hi, err) < 0)
 		return -1;
 	/* The tables announce every device registered so far: none may come
 	 * after this (mmio_bus.c refuses). */
@@ -227,11 +221,12 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 {
 	*out = NULL;
 	if (cfg->ncpus < 1 || cfg->ncpus > VMM_MAX_VCPUS)
-		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
-				  "a VM has 1 to %d vCPUs; %d requested", VMM_MAX_VCPUS, cfg->ncpus);
+		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "a VM has 1 to %d vCPUs; %d requested",
+				  VMM_MAX_VCPUS, cfg->ncpus);
 	for (int i = 0; cfg->pin && i < cfg->ncpus; i++)
 		if (cfg->pin[i] >= CPU_SETSIZE)
-			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist", cfg->pin[i]);
+			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist",
+					  cfg->pin[i]);
 	struct vmm *vm = vmm_alloc_board(cfg, err);
 	if (!vm)
 		return -1;
@@ -292,10 +287,7 @@ static void *input_thread(void *arg)
 	return NULL;
 }
 
-static void kick_handler(int sig)
-{
-	(void)sig;
-}
+static void kick_handler(int sig) { (void)sig; }
 
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 {
@@ -375,10 +367,7 @@ int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err)
 	return 0;
 }
 
-const struct guest_mem *vmm_memory(const struct vmm *vm)
-{
-	return &vm->mem;
-}
+const struct guest_mem *vmm_memory(const struct vmm *vm) { return &vm->mem; }
 
 void vmm_destroy(struct vmm *vm)
 {

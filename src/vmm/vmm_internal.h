@@ -10,35 +10,35 @@
 #include "carve/vmm.h"
 
 /* ---- guest physical layout (Firecracker's x86_64 layout.rs) ---- */
-#define LAYOUT_GDT 0x500ull          /* boot GDT, 4 entries */
-#define LAYOUT_IDT 0x520ull          /* empty boot IDT */
-#define LAYOUT_ZERO_PAGE 0x7000ull   /* boot_params, RSI at entry */
-#define LAYOUT_STACK 0x8ff0ull       /* initial RSP */
+#define LAYOUT_GDT 0x500ull        /* boot GDT, 4 entries */
+#define LAYOUT_IDT 0x520ull        /* empty boot IDT */
+#define LAYOUT_ZERO_PAGE 0x7000ull /* boot_params, RSI at entry */
+#define LAYOUT_STACK 0x8ff0ull     /* initial RSP */
 #define LAYOUT_PML4 0x9000ull
 #define LAYOUT_PDPT 0xa000ull
-#define LAYOUT_PD 0xb000ull          /* 4 pages: identity map of 4 GiB, 2 MiB pages */
+#define LAYOUT_PD 0xb000ull /* 4 pages: identity map of 4 GiB, 2 MiB pages */
 #define LAYOUT_PD_PAGES 4
 #define LAYOUT_CMDLINE 0x20000ull
 #define LAYOUT_CMDLINE_MAX 0x10000ull /* up to the EBDA-free area below 0x30000 */
-#define LAYOUT_EBDA 0x9fc00ull       /* RAM ends here in the first MiB */
-#define LAYOUT_ACPI 0xe0000ull       /* RSDP first, then the other tables */
+#define LAYOUT_EBDA 0x9fc00ull        /* RAM ends here in the first MiB */
+#define LAYOUT_ACPI 0xe0000ull        /* RSDP first, then the other tables */
 #define LAYOUT_ACPI_END 0x100000ull
-#define LAYOUT_HIMEM 0x100000ull     /* kernels load at or above 1 MiB */
+#define LAYOUT_HIMEM 0x100000ull       /* kernels load at or above 1 MiB */
 #define LAYOUT_MMIO_HOLE 0xc0000000ull /* 32-bit MMIO: [3 GiB, 4 GiB) */
 #define LAYOUT_4G 0x100000000ull
 #define LAYOUT_IOAPIC 0xfec00000ull
 #define LAYOUT_LAPIC 0xfee00000ull
-#define LAYOUT_TSS 0xfffbd000ull     /* KVM_SET_TSS_ADDR: 3 pages in the hole */
+#define LAYOUT_TSS 0xfffbd000ull /* KVM_SET_TSS_ADDR: 3 pages in the hole */
 
 /* Port I/O the VMM answers. */
 #define PORT_COM1 0x3f8
 #define PORT_I8042_DATA 0x60
 #define PORT_I8042_CMD 0x64
-#define PORT_ACPI_SLEEP_CTL 0x600  /* FADT SLEEP_CONTROL_REG */
-#define PORT_ACPI_SLEEP_STS 0x601  /* FADT SLEEP_STATUS_REG */
-#define PORT_ACPI_RESET 0x602      /* FADT RESET_REG */
+#define PORT_ACPI_SLEEP_CTL 0x600 /* FADT SLEEP_CONTROL_REG */
+#define PORT_ACPI_SLEEP_STS 0x601 /* FADT SLEEP_STATUS_REG */
+#define PORT_ACPI_RESET 0x602     /* FADT RESET_REG */
 #define ACPI_RESET_VALUE 0x0f
-#define ACPI_S5_TYPE 5             /* \_S5 package value, SLP_TYP written for poweroff */
+#define ACPI_S5_TYPE 5 /* \_S5 package value, SLP_TYP written for poweroff */
 #define COM1_GSI 4
 #define KEYBOARD_GSI 1
 
@@ -61,7 +61,7 @@ struct kvm_handle {
 	int sys_fd;
 	int vm_fd;
 	int run_size;
-	bool pre_fault;  /* KVM_CAP_PRE_FAULT_MEMORY */
+	bool pre_fault; /* KVM_CAP_PRE_FAULT_MEMORY */
 };
 
 /* A capability check for kvm_check_caps; ctx is opaque. Returns the value. */
@@ -79,7 +79,7 @@ int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, struct carv
 struct bzimage_info {
 	uint16_t version;
 	uint32_t setup_sects;
-	uint64_t pm_offset;      /* protected-mode kernel in the file */
+	uint64_t pm_offset; /* protected-mode kernel in the file */
 	uint64_t pm_size;
 	uint8_t loadflags;
 	uint16_t xloadflags;
@@ -89,28 +89,27 @@ struct bzimage_info {
 	uint32_t cmdline_size;
 	uint64_t pref_address;
 	uint32_t init_size;
-	uint64_t hdr_len;        /* bytes of setup header to copy from 0x1f1 */
+	uint64_t hdr_len; /* bytes of setup header to copy from 0x1f1 */
 };
 
 /* Parses and checks a bzImage setup header (E35 with the reason). */
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struct carve_err *err);
 
 struct boot_plan {
-	uint64_t entry;          /* 64-bit entry point (guest physical) */
+	uint64_t entry; /* 64-bit entry point (guest physical) */
 	uint64_t kernel_start;
-	uint64_t kernel_end;     /* end of memory the kernel claims (init_size) */
-	uint32_t initrd_max;     /* highest byte the initrd may occupy */
-	uint32_t cmdline_max;    /* longest cmdline without the NUL */
+	uint64_t kernel_end;  /* end of memory the kernel claims (init_size) */
+	uint32_t initrd_max;  /* highest byte the initrd may occupy */
+	uint32_t cmdline_max; /* longest cmdline without the NUL */
 	uint8_t zero_page[4096];
 };
 
 int elf_is_elf(const uint8_t *img, size_t len);
 /* Loads PT_LOAD segments, refusing anything outside RAM above 1 MiB. */
-int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len,
-	     struct boot_plan *plan, struct carve_err *err);
-int bzimage_load(const struct guest_mem *gm, const uint8_t *img, size_t len,
-		 uint64_t avoid_lo, uint64_t avoid_hi, struct boot_plan *plan,
-		 struct carve_err *err);
+int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct boot_plan *plan,
+	     struct carve_err *err);
+int bzimage_load(const struct guest_mem *gm, const uint8_t *img, size_t len, uint64_t avoid_lo,
+		 uint64_t avoid_hi, struct boot_plan *plan, struct carve_err *err);
 
 /* Fills the zero page (e820, cmdline, initrd, RSDP) and writes the cmdline and
  * initrd to guest memory. */
@@ -125,7 +124,7 @@ int boot_structures_write(const struct guest_mem *gm);
 #define ACPI_MAX_TABLES 6
 
 struct acpi_table_ref {
-	char name[5];     /* "RSDP", "XSDT", "FACP", "APIC", "DSDT" */
+	char name[5]; /* "RSDP", "XSDT", "FACP", "APIC", "DSDT" */
 	uint64_t gpa;
 	uint32_t len;
 };
@@ -139,8 +138,8 @@ struct acpi_tables {
  * last. */
 int mmio_slot_at(int i, struct vmm_mmio_slot *out);
 /* Builds the tables in guest memory at LAYOUT_ACPI. */
-int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots,
-	       int nslots, struct acpi_tables *out, struct carve_err *err);
+int acpi_build(const struct guest_mem *gm, int ncpus, const struct vmm_mmio_slot *slots, int nslots,
+	       struct acpi_tables *out, struct carve_err *err);
 uint8_t acpi_checksum(const uint8_t *p, size_t len);
 
 /* AML byte-code builder for the DSDT. */
@@ -169,15 +168,14 @@ struct serial {
 	uint8_t ier, iir_fifo, lcr, mcr, lsr, msr, scr, dll, dlm, fcr;
 	uint8_t rx[64];
 	int rx_head, rx_count;
-	bool thr_irq_pending;   /* THRE interrupt armed since last IIR read */
+	bool thr_irq_pending; /* THRE interrupt armed since last IIR read */
 	bool irq_level;
 	int out_fd;
 	int in_fd;
 	void (*set_irq)(void *ctx, int level);
 	void *irq_ctx;
 };
-void serial_init(struct serial *s, int out_fd, int in_fd,
-		 void (*set_irq)(void *ctx, int level), void *ctx);
+void serial_init(struct serial *s, int out_fd, int in_fd, void (*set_irq)(void *ctx, int level), void *ctx);
 void serial_destroy(struct serial *s);
 uint8_t serial_read(struct serial *s, uint16_t off);
 void serial_write(struct serial *s, uint16_t off, uint8_t val);
@@ -187,15 +185,15 @@ int serial_receive(struct serial *s, const uint8_t *data, int len);
 /* The i8042 keyboard controller and its keyboard (i8042.c). */
 struct i8042 {
 	pthread_mutex_t lock;
-	uint8_t ctr;             /* the controller configuration byte */
-	uint8_t pending_cmd;     /* a controller command waiting for its operand */
-	uint8_t kbd_pending;     /* a keyboard command waiting for its operand */
-	uint8_t out[16];         /* output buffer queue: port 0x60 shows the head */
+	uint8_t ctr;         /* the controller configuration byte */
+	uint8_t pending_cmd; /* a controller command waiting for its operand */
+	uint8_t kbd_pending; /* a keyboard command waiting for its operand */
+	uint8_t out[16];     /* output buffer queue: port 0x60 shows the head */
 	uint8_t head, count;
-	uint8_t last;            /* what port 0x60 reads when the queue is empty */
+	uint8_t last; /* what port 0x60 reads when the queue is empty */
 	bool last_write_cmd;
-	bool scanning;           /* the keyboard sends keys (0xF4/0xF5) */
-	bool guest_configured;   /* the guest wrote the CTR: a driver is there */
+	bool scanning;         /* the keyboard sends keys (0xF4/0xF5) */
+	bool guest_configured; /* the guest wrote the CTR: a driver is there */
 	bool reset_requested;
 	void (*pulse_irq)(void *ctx);
 	void *irq_ctx;
@@ -267,12 +265,12 @@ struct vmm {
 	bool kernel_loaded, vcpus_created;
 	pthread_t input_thread;
 	bool input_started;
-	int input_stop_fd;  /* eventfd that ends the input thread */
+	int input_stop_fd; /* eventfd that ends the input thread */
 	bool verbose;
 
-	atomic_bool stopping;   /* a stop reason is recorded */
-	atomic_bool requested;  /* vmm_request_stop was called */
-	int wake_fd;            /* eventfd: wakes vmm_run's wait */
+	atomic_bool stopping;  /* a stop reason is recorded */
+	atomic_bool requested; /* vmm_request_stop was called */
+	int wake_fd;           /* eventfd: wakes vmm_run's wait */
 	pthread_mutex_t stop_lock;
 	struct vmm_stop_info stop;
 	struct vmm_prefault_report prefault;

@@ -55,10 +55,7 @@ int e820_build(const struct guest_mem *gm, struct e820_entry *out, int max)
 	return n;
 }
 
-static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
-{
-	return a0 < b1 && b0 < a1;
-}
+static bool overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) { return a0 < b1 && b0 < a1; }
 
 /* The highest page-aligned place for len bytes that ends at or below `top`,
  * clears the kernel and avoids [avoid_lo, avoid_hi); 0 if none. */
@@ -109,8 +106,9 @@ int zeropage_setup(const struct guest_mem *gm, struct boot_plan *plan, const cha
 		if (!addr || gm_write(gm, addr, initrd, initrd_len) < 0)
 			return carve_fail(err, E34_MEMORY_OVERFLOW,
 					  "the %zu-byte initrd does not fit between the kernel (ends 0x%llx) "
-					  "and 0x%llx; give the VM more memory", initrd_len,
-					  (unsigned long long)plan->kernel_end, (unsigned long long)top);
+					  "and 0x%llx; give the VM more memory",
+					  initrd_len, (unsigned long long)plan->kernel_end,
+					  (unsigned long long)top);
 		put32(zp + ZP_RAMDISK_IMAGE, (uint32_t)addr);
 		put32(zp + ZP_RAMDISK_SIZE, (uint32_t)initrd_len);
 		put32(zp + ZP_EXT_RAMDISK_IMAGE, (uint32_t)(addr >> 32));

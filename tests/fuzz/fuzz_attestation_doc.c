@@ -37,8 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t nonce[] = {0x0a, 0x0b, 0x0c};
 	struct nsm_expected_pcr pcr = {.index = 0};
 	memset(pcr.value, 0xab, sizeof(pcr.value));
-	struct nsm_verify_opts o = {.root = root, .now = when, .pcrs = &pcr, .npcrs = 1,
-				    .nonce = nonce, .nonce_len = sizeof(nonce)};
+	struct nsm_verify_opts o = {.root = root,
+				    .now = when,
+				    .pcrs = &pcr,
+				    .npcrs = 1,
+				    .nonce = nonce,
+				    .nonce_len = sizeof(nonce)};
 	struct nsm_verified v;
 	memset(&err, 0, sizeof(err));
 	if (nsm_verify_document(data, size, &o, &v, &err) == 0)

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct image_index ix;
 	if (image_index_parse(json, size, "index.json", &ix, &err) == 0) {
 		for (size_t i = 0; i < ix.n; i++)
-			(void)(media_is_index(ix.manifests[i].media_type) || media_is_manifest(ix.manifests[i].media_type));
+			(void)(media_is_index(ix.manifests[i].media_type) ||
+			       media_is_manifest(ix.manifests[i].media_type));
 		image_index_free(&ix);
 	}
 	carve_err_clear(&err);

@@ -62,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ramdisk rd = {0};
 	if (ramdisk_load(copy, size, &rd) == 0) {
 		walk(vfs_root(), 0);
-		if (rd.cmd && (rd.cmd < (const char *)copy || rd.cmd + rd.cmd_len > (const char *)copy + size))
+		if (rd.cmd &&
+		    (rd.cmd < (const char *)copy || rd.cmd + rd.cmd_len > (const char *)copy + size))
 			abort();
 	}
 	free_tree(vfs_root());

@@ -37,8 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	uint16_t num = (uint16_t)(1u << (data[0] % 9));
-	uint64_t features = (1ull << VIRTIO_F_VERSION_1) | ((data[1] & 1) ? 1ull << VIRTIO_F_INDIRECT_DESC : 0) |
-			    ((data[1] & 2) ? 1ull << VIRTIO_F_EVENT_IDX : 0);
+	uint64_t features = (1ull << VIRTIO_F_VERSION_1) |
+		((data[1] & 1) ? 1ull << VIRTIO_F_INDIRECT_DESC : 0) |
+		((data[1] & 2) ? 1ull << VIRTIO_F_EVENT_IDX : 0);
 	size_t desc = 0, avail = 16u * num, used = (avail + 6 + 2u * num + 3) & ~(size_t)3;
 	size_t need = used + 6 + 8u * num;
 	struct img m;
@@ -67,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 			virtq_chain_read(&chain, 0, scratch, sizeof(scratch));
 			memset(scratch, 0x5a, sizeof(scratch));
-			virtq_chain_write(&chain, chain.wlen > 8 ? chain.wlen - 8 : 0, scratch, sizeof(scratch));
+			virtq_chain_write(&chain, chain.wlen > 8 ? chain.wlen - 8 : 0, scratch,
+					  sizeof(scratch));
 			virtq_push(&q, &chain, chain.wlen);
 			(void)virtq_should_notify(&q);
 		}

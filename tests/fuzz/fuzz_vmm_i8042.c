@@ -11,10 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void pulse(void *ctx)
-{
-	(*(int *)ctx)++;
-}
+static void pulse(void *ctx) { (*(int *)ctx)++; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

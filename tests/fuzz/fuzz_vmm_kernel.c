@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		avoid_hi = avoid_lo + ((uint64_t)data[size - 2] << 16);
 	}
 	int r = elf_is_elf(data, size) ? elf_load(&gm, data, size, &plan, &err)
-					: bzimage_load(&gm, data, size, avoid_lo, avoid_hi, &plan, &err);
+				       : bzimage_load(&gm, data, size, avoid_lo, avoid_hi, &plan, &err);
 	if (r == 0) {
 		carve_err_clear(&err);
 		(void)zeropage_setup(&gm, &plan, "console=ttyS0", data, size < 4096 ? size : 4096, avoid_lo,

@@ -33,10 +33,7 @@ static void *mem_ptr(void *ctx, uint64_t gpa, uint64_t len)
 	return mem_buf + (gpa - GPA);
 }
 
-static void beat(void *ctx)
-{
-	(*(int *)ctx)++;
-}
+static void beat(void *ctx) { (*(int *)ctx)++; }
 
 static struct virtq_chain chain;
 static char dir[64];
@@ -105,8 +102,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(mem_ptr(NULL, avail + 4 + 2 * i, 2), &head, 2);
 	}
 	int beats = 0;
-	struct vsock_config cfg = {.guest_cid = 5, .vsock_dir = dir,
-				   .heartbeat = beat, .heartbeat_ctx = &beats};
+	struct vsock_config cfg = {
+		.guest_cid = 5, .vsock_dir = dir, .heartbeat = beat, .heartbeat_ctx = &beats};
 	struct vsock_dev *v = vsock_create(&cfg);
 	if (!v)
 		return 0;

@@ -27,14 +27,36 @@ void guest_main(const uint8_t *zp);
 void ap_main(void);
 
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
-void *memset(void *d, int c, size_t n) { uint8_t *p = d; while (n--) *p++ = (uint8_t)c; return d; }
-void *memcpy(void *d, const void *s, size_t n) { uint8_t *p = d; const uint8_t *q = s; while (n--) *p++ = *q++; return d; }
+void *memset(void *d, int c, size_t n)
+{
+	uint8_t *p = d;
+	while (n--)
+		*p++ = (uint8_t)c;
+	return d;
+}
+void *memcpy(void *d, const void *s, size_t n)
+{
+	uint8_t *p = d;
+	const uint8_t *q = s;
+	while (n--)
+		*p++ = *q++;
+	return d;
+}
 
-static void lock(void) { while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE)) __asm__ volatile("pause"); }
+static void lock(void)
+{
+	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+}
 static void unlock(void) { __atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE); }
 
 static void putc_(char c)
@@ -43,7 +65,11 @@ static void putc_(char c)
 		;
 	outb(COM1, (uint8_t)c);
 }
-static void puts_(const char *s) { while (*s) putc_(*s++); }
+static void puts_(const char *s)
+{
+	while (*s)
+		putc_(*s++);
+}
 static void hex(uint64_t v, int digits)
 {
 	puts_("0x");
@@ -54,8 +80,12 @@ static void dec(uint64_t v)
 {
 	char b[24];
 	int n = 0;
-	do { b[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-	while (n) putc_(b[--n]);
+	do {
+		b[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		putc_(b[--n]);
 }
 
 static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
@@ -66,11 +96,16 @@ static int has_word(const char *s, const char *w)
 {
 	for (; *s; s++) {
 		const char *a = s, *b = w;
-		while (*b && *a == *b) { a++; b++; }
+		while (*b && *a == *b) {
+			a++;
+			b++;
+		}
 		if (!*b && (*a == ' ' || *a == 0) && (s == w || 1))
 			return 1;
-		while (*s && *s != ' ') s++;
-		if (!*s) break;
+		while (*s && *s != ' ')
+			s++;
+		if (!*s)
+			break;
 	}
 	return 0;
 }
@@ -78,25 +113,43 @@ static int has_word(const char *s, const char *w)
 static int get_opt(const char *s, const char *key, char *out, int cap)
 {
 	int kl = 0;
-	while (key[kl]) kl++;
-	for (const char *p = s; *p; ) {
+	while (key[kl])
+		kl++;
+	for (const char *p = s; *p;) {
 		int i = 0;
-		while (i < kl && p[i] == key[i]) i++;
+		while (i < kl && p[i] == key[i])
+			i++;
 		if (i == kl && p[i] == '=') {
 			p += kl + 1;
 			int n = 0;
-			while (*p && *p != ' ' && n < cap - 1) out[n++] = *p++;
+			while (*p && *p != ' ' && n < cap - 1)
+				out[n++] = *p++;
 			out[n] = 0;
 			return 1;
 		}
-		while (*p && *p != ' ') p++;
-		while (*p == ' ') p++;
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
 	}
 	return 0;
 }
-static int streq(const char *a, const char *b) { while (*a && *a == *b) { a++; b++; } return *a == *b; }
+static int streq(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
 
-static uint8_t sum8(const uint8_t *p, uint32_t n) { uint8_t s = 0; while (n--) s = (uint8_t)(s + *p++); return s; }
+static uint8_t sum8(const uint8_t *p, uint32_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
 
 static volatile uint32_t *lapic(uint32_t reg) { return (volatile uint32_t *)(LAPIC_BASE + reg); }
 
@@ -107,8 +160,8 @@ static int nlapics;
 static void report_acpi(uint64_t rsdp_addr)
 {
 	const uint8_t *r = (const uint8_t *)rsdp_addr;
-	if (rsdp_addr == 0 || rd64(r) != 0x2052545020445352ull /* "RSD PTR " */ ||
-	    sum8(r, 20) || r[15] < 2 || sum8(r, 36)) {
+	if (rsdp_addr == 0 || rd64(r) != 0x2052545020445352ull /* "RSD PTR " */ || sum8(r, 20) || r[15] < 2 ||
+	    sum8(r, 36)) {
 		puts_("acpi: bad rsdp\n");
 		return;
 	}
@@ -125,12 +178,14 @@ static void report_acpi(uint64_t rsdp_addr)
 		const uint8_t *t = (const uint8_t *)rd64(x + off);
 		uint32_t len = rd32(t + 4);
 		puts_("acpi: table ");
-		for (int i = 0; i < 4; i++) putc_((char)t[i]);
+		for (int i = 0; i < 4; i++)
+			putc_((char)t[i]);
 		puts_(sum8(t, len) ? " bad-checksum\n" : " ok\n");
 		if (rd32(t) == 0x50434146u) { /* FACP: follow X_DSDT */
 			const uint8_t *d = (const uint8_t *)rd64(t + 140);
 			puts_("acpi: table ");
-			for (int i = 0; i < 4; i++) putc_((char)d[i]);
+			for (int i = 0; i < 4; i++)
+				putc_((char)d[i]);
 			puts_(sum8(d, rd32(d + 4)) ? " bad-checksum\n" : " ok\n");
 			puts_("acpi: fadt flags=");
 			hex(rd32(t + 112), 8);
@@ -189,8 +244,8 @@ static void start_aps(void)
 		if (lapic_ids[i] == self)
 			continue;
 		want++;
-		icr(lapic_ids[i], 0x0000c500); /* INIT, level assert */
-		icr(lapic_ids[i], 0x00008500); /* INIT, level de-assert */
+		icr(lapic_ids[i], 0x0000c500);                      /* INIT, level assert */
+		icr(lapic_ids[i], 0x00008500);                      /* INIT, level de-assert */
 		icr(lapic_ids[i], 0x00000600 | (TRAMP_BASE >> 12)); /* STARTUP */
 		icr(lapic_ids[i], 0x00000600 | (TRAMP_BASE >> 12));
 	}
@@ -208,18 +263,28 @@ static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(0));
 }
 
-static struct __attribute__((packed)) { uint16_t lim; uint64_t base; } idtr;
+static struct __attribute__((packed)) {
+	uint16_t lim;
+	uint64_t base;
+} idtr;
 static uint8_t idt[16 * 14] __attribute__((aligned(16)));
 
 static void install_gp_handler(void)
 {
 	uint64_t h = (uint64_t)(uintptr_t)gp_stub;
 	uint8_t *e = idt + 16 * 13;
-	e[0] = (uint8_t)h; e[1] = (uint8_t)(h >> 8);
-	e[2] = 0x08; e[3] = 0;
-	e[4] = 0; e[5] = 0x8e; /* present interrupt gate, DPL 0 */
-	e[6] = (uint8_t)(h >> 16); e[7] = (uint8_t)(h >> 24);
-	e[8] = (uint8_t)(h >> 32); e[9] = (uint8_t)(h >> 40); e[10] = (uint8_t)(h >> 48); e[11] = (uint8_t)(h >> 56);
+	e[0] = (uint8_t)h;
+	e[1] = (uint8_t)(h >> 8);
+	e[2] = 0x08;
+	e[3] = 0;
+	e[4] = 0;
+	e[5] = 0x8e; /* present interrupt gate, DPL 0 */
+	e[6] = (uint8_t)(h >> 16);
+	e[7] = (uint8_t)(h >> 24);
+	e[8] = (uint8_t)(h >> 32);
+	e[9] = (uint8_t)(h >> 40);
+	e[10] = (uint8_t)(h >> 48);
+	e[11] = (uint8_t)(h >> 56);
 	idtr.lim = sizeof(idt) - 1;
 	idtr.base = (uint64_t)(uintptr_t)idt;
 	__asm__ volatile("lidt %0" : : "m"(idtr));
@@ -303,17 +368,18 @@ static void chaos(void)
 	uint32_t sum = 0;
 	for (unsigned i = 0; i < sizeof(buf); i++)
 		sum += buf[i];
-	puts_(sum == 0xff * sizeof(buf) ? "chaos: absent port reads all ones\n" : "chaos: absent port read garbage\n");
+	puts_(sum == 0xff * sizeof(buf) ? "chaos: absent port reads all ones\n"
+					: "chaos: absent port read garbage\n");
 	uint32_t l;
 	__asm__ volatile("inl %1, %0" : "=a"(l) : "Nd"((uint16_t)(COM1 + 4)));
 	(void)l;
 	__asm__ volatile("outl %0, %1" : : "a"(0x00000000u), "Nd"((uint16_t)(COM1 + 4)));
 	__asm__ volatile("outw %0, %1" : : "a"((uint16_t)0x0a0a), "Nd"((uint16_t)0x3fe));
-	outb(0x64, 0xaa);        /* i8042 self-test: not a reset */
+	outb(0x64, 0xaa); /* i8042 self-test: not a reset */
 	outb(0x64, 0xff);
 	outb(0x600, 0x20 | (3 << 2)); /* sleep to S3: not offered, ignored */
-	outb(0x602, 0x01);       /* wrong reset value: ignored */
-	outb(0x80, 0x55);        /* POST code port */
+	outb(0x602, 0x01);            /* wrong reset value: ignored */
+	outb(0x80, 0x55);             /* POST code port */
 	for (uint16_t port = 0x3f8; port < 0x400; port++)
 		(void)inb(port);
 	for (uint64_t a = 0xc0000000ull; a < 0x100000000ull; a += 0x10000000ull) {

@@ -12,8 +12,16 @@
 
 #define SETUP_SECTS 4
 
-static void le16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void le32(uint8_t *p, uint32_t v) { le16(p, v); le16(p + 2, v >> 16); }
+static void le16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void le32(uint8_t *p, uint32_t v)
+{
+	le16(p, v);
+	le16(p + 2, v >> 16);
+}
 
 int main(int argc, char **argv)
 {
@@ -35,17 +43,17 @@ int main(int argc, char **argv)
 	setup[0x201] = 0x6a;
 	memcpy(setup + 0x202, "HdrS", 4);
 	le16(setup + 0x206, 0x020f);
-	setup[0x211] = 0x01;                                  /* LOADED_HIGH */
-	le32(setup + 0x214, 0x100000);                        /* code32_start */
-	le32(setup + 0x22c, (uint32_t)strtoul(argv[3], NULL, 0)); /* initrd_addr_max */
-	le32(setup + 0x230, 0x200000);                        /* kernel_alignment */
-	setup[0x234] = 0;                                     /* linked at 1 MiB: not relocatable */
-	le16(setup + 0x236, 0x1);                             /* XLF_KERNEL_64 */
-	le32(setup + 0x238, (uint32_t)strtoul(argv[4], NULL, 0)); /* cmdline_size */
+	setup[0x211] = 0x01;                                           /* LOADED_HIGH */
+	le32(setup + 0x214, 0x100000);                                 /* code32_start */
+	le32(setup + 0x22c, (uint32_t)strtoul(argv[3], NULL, 0));      /* initrd_addr_max */
+	le32(setup + 0x230, 0x200000);                                 /* kernel_alignment */
+	setup[0x234] = 0;                                              /* linked at 1 MiB: not relocatable */
+	le16(setup + 0x236, 0x1);                                      /* XLF_KERNEL_64 */
+	le32(setup + 0x238, (uint32_t)strtoul(argv[4], NULL, 0));      /* cmdline_size */
 	le32(setup + 0x260, (uint32_t)((n + 0xfff) & ~(size_t)0xfff)); /* init_size */
 	FILE *out = fopen(argv[2], "wb");
-	if (!out || fwrite(setup, 1, sizeof(setup), out) != sizeof(setup) ||
-	    fwrite(flat, 1, n, out) != n || fclose(out) != 0)
+	if (!out || fwrite(setup, 1, sizeof(setup), out) != sizeof(setup) || fwrite(flat, 1, n, out) != n ||
+	    fclose(out) != 0)
 		return perror(argv[2]), 1;
 	return 0;
 }

@@ -31,7 +31,8 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++)
 			syscall(SYS_getppid);
 	} else if (!strcmp(argv[1], "fault")) {
-		char *p = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
 		if (p == MAP_FAILED)
 			return 3;
 		for (long i = 0; i < n; i++)

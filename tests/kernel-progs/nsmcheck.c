@@ -30,14 +30,15 @@ int main(void)
 	printf("nsm: GetRandom -> %d, %lu bytes\n", (int)e, (unsigned long)len);
 	NsmDescription d;
 	ErrorCode e2 = nsm_get_description(fd, &d);
-	printf("nsm: DescribeNSM -> %d, module %s, %u PCRs\n", (int)e2, (const char *)d.module_id, d.max_pcrs);
+	printf("nsm: DescribeNSM -> %d, module %s, %u PCRs\n", (int)e2, (const char *)d.module_id,
+	       d.max_pcrs);
 	bool lock = false;
 	uint32_t plen = 64;
 	ErrorCode e3 = nsm_describe_pcr(fd, 0, &lock, buf, &plen);
 	hex(lock ? "nsm: PCR0 locked " : "nsm: PCR0 unlocked ", buf, e3 ? 0 : plen);
 	uint32_t dlen = sizeof(buf);
-	ErrorCode e4 = nsm_get_attestation_doc(fd, (const uint8_t *)"carve", 5, (const uint8_t *)"\x01\x02", 2, NULL, 0,
-					       buf, &dlen);
+	ErrorCode e4 = nsm_get_attestation_doc(fd, (const uint8_t *)"carve", 5, (const uint8_t *)"\x01\x02",
+					       2, NULL, 0, buf, &dlen);
 	printf("nsm: Attestation -> %d, %u bytes\n", (int)e4, e4 ? 0 : dlen);
 	hex("nsm: document starts ", buf, e4 || dlen < 6 ? 0 : 6);
 	nsm_lib_exit(fd);

@@ -99,16 +99,17 @@ int main(void)
 	static uint8_t big[0x1001];
 	check(nsm(fd, big, sizeof(big), sizeof(resp)) == -EMSGSIZE, "a request over 0x1000 bytes: EMSGSIZE");
 	check(nsm(fd, (void *)16, 10, sizeof(resp)) == -EFAULT, "a bad request pointer: EFAULT");
-	check(ioctl(fd, 0xC0200A01ul, big) < 0 && errno == EINVAL, "another ioctl number: EINVAL (Linux's nsm driver)");
+	check(ioctl(fd, 0xC0200A01ul, big) < 0 && errno == EINVAL,
+	      "another ioctl number: EINVAL (Linux's nsm driver)");
 	check(ioctl(fd, NSM_IOCTL_RAW, (void *)8) < 0 && errno == EFAULT, "a bad nsm_raw pointer: EFAULT");
 	char c;
 	check(read(fd, &c, 1) < 0 && errno == EINVAL, "read on /dev/nsm: EINVAL");
 
 	/* {"Attestation": {"user_data": null, "nonce": h'0102030405060708', "public_key": null}} */
-	static const uint8_t att[] = {0xa1, 0x6b, 'A', 't', 't', 'e', 's', 't', 'a', 't', 'i', 'o', 'n', 0xa3,
-				      0x69, 'u', 's', 'e', 'r', '_', 'd', 'a', 't', 'a', 0xf6,
-				      0x65, 'n', 'o', 'n', 'c', 'e', 0x48, 1, 2, 3, 4, 5, 6, 7, 8,
-				      0x6a, 'p', 'u', 'b', 'l', 'i', 'c', '_', 'k', 'e', 'y', 0xf6};
+	static const uint8_t att[] = {0xa1, 0x6b, 'A', 't', 't', 'e',  's', 't', 'a', 't', 'i', 'o',  'n',
+				      0xa3, 0x69, 'u', 's', 'e', 'r',  '_', 'd', 'a', 't', 'a', 0xf6, 0x65,
+				      'n',  'o',  'n', 'c', 'e', 0x48, 1,   2,   3,   4,   5,   6,    7,
+				      8,    0x6a, 'p', 'u', 'b', 'l',  'i', 'c', '_', 'k', 'e', 'y',  0xf6};
 	n = nsm(fd, att, sizeof(att), sizeof(resp));
 	p = n > 0 ? find(n, "document", &mt, &a) : -1;
 	check(p > 0 && mt == 2 && a > 1000 && p + (long)a <= n, "Attestation answers with a document");
@@ -120,8 +121,8 @@ int main(void)
 	}
 
 	uint8_t r1[16] = {0}, r2[16] = {0}, zero[16] = {0};
-	check(getrandom(r1, sizeof(r1), 0) == 16 && getrandom(r2, sizeof(r2), 0) == 16 && memcmp(r1, r2, 16) &&
-		      memcmp(r1, zero, 16),
+	check(getrandom(r1, sizeof(r1), 0) == 16 && getrandom(r2, sizeof(r2), 0) == 16 &&
+		      memcmp(r1, r2, 16) && memcmp(r1, zero, 16),
 	      "getrandom gives fresh bytes");
 	const uint8_t *at = (const uint8_t *)getauxval(AT_RANDOM);
 	check(at && memcmp(at, zero, 16), "AT_RANDOM is set");

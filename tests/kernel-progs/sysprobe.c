@@ -41,7 +41,8 @@ int main(void)
 	check("read-ramdisk-file", n == 11 && !memcmp(buf, "carve motd\n", 11), "content differs");
 	struct stat st;
 	check("fstat", fd >= 0 && fstat(fd, &st) == 0 && st.st_size == 11 && S_ISREG(st.st_mode), "bad stat");
-	check("lseek", lseek(fd, 6, SEEK_SET) == 6 && read(fd, buf, 4) == 4 && !memcmp(buf, "motd", 4), "seek/read");
+	check("lseek", lseek(fd, 6, SEEK_SET) == 6 && read(fd, buf, 4) == 4 && !memcmp(buf, "motd", 4),
+	      "seek/read");
 	void *m = mmap(NULL, 11, PROT_READ, MAP_PRIVATE, fd, 0);
 	check("mmap-file", m != MAP_FAILED && !memcmp(m, "carve motd\n", 11), "mapping differs");
 	close(fd);
@@ -53,7 +54,10 @@ int main(void)
 	check("write", write(fd, "hello world", 11) == 11, "short write");
 	check("pread", pread(fd, buf, 5, 6) == 5 && !memcmp(buf, "world", 5), "pread content");
 	close(fd);
-	check("rename", rename("/tmp/d/f", "/tmp/d/g") == 0 && access("/tmp/d/g", F_OK) == 0 && access("/tmp/d/f", F_OK) < 0, "rename");
+	check("rename",
+	      rename("/tmp/d/f", "/tmp/d/g") == 0 && access("/tmp/d/g", F_OK) == 0 &&
+		      access("/tmp/d/f", F_OK) < 0,
+	      "rename");
 	DIR *d = opendir("/tmp/d");
 	struct dirent *de;
 	int seen = 0;
@@ -105,14 +109,17 @@ int main(void)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	check("realtime-after-2020", rt.tv_sec > 1577836800, "wall clock not set");
 	unsigned char r1[16] = {0}, r2[16] = {0};
-	check("getrandom", getrandom(r1, 16, 0) == 16 && getrandom(r2, 16, 0) == 16 && memcmp(r1, r2, 16), "random");
+	check("getrandom", getrandom(r1, 16, 0) == 16 && getrandom(r2, 16, 0) == 16 && memcmp(r1, r2, 16),
+	      "random");
 	struct utsname u;
-	check("uname", uname(&u) == 0 && !strcmp(u.sysname, "Linux") && !strcmp(u.machine, "x86_64"), "uname");
+	check("uname", uname(&u) == 0 && !strcmp(u.sysname, "Linux") && !strcmp(u.machine, "x86_64"),
+	      "uname");
 	check("ids", getpid() == 1 && getuid() == 0 && geteuid() == 0, "ids");
 	int fd2 = dup(1);
 	check("dup-write", fd2 > 2 && write(fd2, "", 0) == 0 && close(fd2) == 0, "dup");
 	check("isatty-stdout", isatty(1), "stdout is not a tty");
-	check("fcntl-cloexec", fcntl(1, F_SETFD, FD_CLOEXEC) == 0 && fcntl(1, F_GETFD) == FD_CLOEXEC, "fcntl");
+	check("fcntl-cloexec", fcntl(1, F_SETFD, FD_CLOEXEC) == 0 && fcntl(1, F_GETFD) == FD_CLOEXEC,
+	      "fcntl");
 	printf("failures=%d\n", failures);
 	return failures;
 }

@@ -82,7 +82,8 @@ static int client(uint32_t port, const char *msg)
 	      "getpeername: CID 3 and the port");
 	/* The host answers only after our line: nothing to read yet. */
 	char line[512];
-	check(fcntl(s, F_SETFL, O_NONBLOCK) == 0 && read(s, line, 1) < 0 && errno == EAGAIN, "O_NONBLOCK read: EAGAIN");
+	check(fcntl(s, F_SETFL, O_NONBLOCK) == 0 && read(s, line, 1) < 0 && errno == EAGAIN,
+	      "O_NONBLOCK read: EAGAIN");
 	check(recv(s, line, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN, "recv MSG_DONTWAIT: EAGAIN");
 	struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
 	check(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "poll: writable, not readable");
@@ -92,7 +93,8 @@ static int client(uint32_t port, const char *msg)
 	check(poll(&p, 1, 10000) == 1 && (p.revents & POLLIN), "poll: the answer arrives");
 	check(fcntl(s, F_SETFL, 0) == 0, "back to blocking");
 	char peek[6] = {0};
-	check(recv(s, peek, 5, MSG_PEEK | MSG_WAITALL) == 5 && !strcmp(peek, "pong:"), "MSG_PEEK sees the answer");
+	check(recv(s, peek, 5, MSG_PEEK | MSG_WAITALL) == 5 && !strcmp(peek, "pong:"),
+	      "MSG_PEEK sees the answer");
 	read_line(s, line, sizeof(line));
 	printf("reply: %s", line);
 	char c;
@@ -105,7 +107,8 @@ static int server(uint32_t port)
 {
 	int l = socket(AF_VSOCK, SOCK_STREAM, 0);
 	struct vm_addr a = {.family = AF_VSOCK, .port = port, .cid = 0xffffffffu};
-	check(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 4) == 0, "bind and listen");
+	check(l >= 0 && bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 4) == 0,
+	      "bind and listen");
 	int one = 1;
 	check(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0, "setsockopt SO_REUSEADDR");
 	printf("listening %u\n", port);
@@ -188,8 +191,8 @@ static int errors(void)
 	check(lseek(s, 0, SEEK_SET) < 0 && errno == ESPIPE, "lseek on a socket: ESPIPE");
 	struct timeval tv = {1, 500000}, got;
 	socklen_t gl = sizeof(got);
-	check(setsockopt(s, AF_VSOCK, 6, &tv, sizeof(tv)) == 0 && getsockopt(s, AF_VSOCK, 6, &got, &gl) == 0 &&
-		      got.tv_sec == 1 && got.tv_usec == 500000,
+	check(setsockopt(s, AF_VSOCK, 6, &tv, sizeof(tv)) == 0 &&
+		      getsockopt(s, AF_VSOCK, 6, &got, &gl) == 0 && got.tv_sec == 1 && got.tv_usec == 500000,
 	      "SO_VM_SOCKETS_CONNECT_TIMEOUT round-trips");
 	int err = -1;
 	socklen_t el = sizeof(err);
@@ -197,15 +200,19 @@ static int errors(void)
 	struct vm_addr a = {.family = AF_VSOCK, .port = 5555, .cid = 0xffffffffu};
 	check(bind(s, (struct sockaddr *)&a, sizeof(a)) == 0, "bind port 5555");
 	int s2 = socket(AF_VSOCK, SOCK_STREAM, 0);
-	check(bind(s2, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EADDRINUSE, "bind it twice: EADDRINUSE");
+	check(bind(s2, (struct sockaddr *)&a, sizeof(a)) < 0 && errno == EADDRINUSE,
+	      "bind it twice: EADDRINUSE");
 	close(s2);
 	/* Non-blocking connect: EINPROGRESS, then poll says how it ended. */
 	s2 = socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	struct vm_addr b = {.family = AF_VSOCK, .port = 7, .cid = 3};
-	check(connect(s2, (struct sockaddr *)&b, sizeof(b)) < 0 && errno == EINPROGRESS, "non-blocking connect: EINPROGRESS");
+	check(connect(s2, (struct sockaddr *)&b, sizeof(b)) < 0 && errno == EINPROGRESS,
+	      "non-blocking connect: EINPROGRESS");
 	struct pollfd p = {.fd = s2, .events = POLLOUT};
-	check(poll(&p, 1, 5000) == 1 && (p.revents & (POLLERR | POLLHUP)), "poll reports the refused connection");
-	check(getsockopt(s2, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == ECONNRESET, "SO_ERROR: ECONNRESET");
+	check(poll(&p, 1, 5000) == 1 && (p.revents & (POLLERR | POLLHUP)),
+	      "poll reports the refused connection");
+	check(getsockopt(s2, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == ECONNRESET,
+	      "SO_ERROR: ECONNRESET");
 	close(s2);
 	close(s);
 	return failures;
@@ -249,6 +256,7 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 2 && !strcmp(argv[1], "errors"))
 		return errors();
-	fprintf(stderr, "usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | errors\n");
+	fprintf(stderr,
+		"usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | errors\n");
 	return 2;
 }

@@ -56,10 +56,7 @@ uint64_t vg_alloc(struct vguest *g, uint64_t size, uint64_t align)
 	return VG_BASE + at;
 }
 
-void *vg_hva(struct vguest *g, uint64_t gpa)
-{
-	return g->buf + (gpa - VG_BASE);
-}
+void *vg_hva(struct vguest *g, uint64_t gpa) { return g->buf + (gpa - VG_BASE); }
 
 uint32_t vg_rd(struct vguest *g, uint32_t off)
 {
@@ -68,10 +65,7 @@ uint32_t vg_rd(struct vguest *g, uint32_t off)
 	return v;
 }
 
-void vg_wr(struct vguest *g, uint32_t off, uint32_t v)
-{
-	virtio_mmio_write(g->t, off, &v, 4);
-}
+void vg_wr(struct vguest *g, uint32_t off, uint32_t v) { virtio_mmio_write(g->t, off, &v, 4); }
 
 static void q_layout(struct vguest *g, int i, uint16_t num)
 {
@@ -215,8 +209,9 @@ void vg_kick(struct vguest *g, int qi)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	bool kick = true;
 	if (g->features & (1ull << VIRTIO_F_EVENT_IDX)) {
-		uint16_t ev = __atomic_load_n((uint16_t *)(void *)((uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num),
-					      __ATOMIC_RELAXED);
+		uint16_t ev =
+			__atomic_load_n((uint16_t *)(void *)((uint8_t *)vg_hva(g, q->used) + 4 + 8u * q->num),
+					__ATOMIC_RELAXED);
 		kick = (uint16_t)(q->avail_idx - ev - 1) < (uint16_t)(q->avail_idx - q->kicked_idx);
 	}
 	q->kicked_idx = q->avail_idx;
@@ -236,7 +231,8 @@ int vg_used(struct vguest *g, int qi, uint64_t *token, uint32_t *len)
 		if (g->features & (1ull << VIRTIO_F_EVENT_IDX)) {
 			/* ask for an interrupt on the next used entry, then look again */
 			uint8_t *a = vg_hva(g, q->avail);
-			__atomic_store_n((uint16_t *)(void *)(a + 4 + 2u * q->num), q->last_used, __ATOMIC_RELAXED);
+			__atomic_store_n((uint16_t *)(void *)(a + 4 + 2u * q->num), q->last_used,
+					 __ATOMIC_RELAXED);
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 			idx = __atomic_load_n((uint16_t *)(void *)(u + 2), __ATOMIC_ACQUIRE);
 			if (idx == q->last_used)

@@ -19,23 +19,23 @@
 
 struct vg_queue {
 	uint16_t num;
-	uint64_t desc, avail, used;   /* gpas */
+	uint64_t desc, avail, used; /* gpas */
 	uint16_t avail_idx, last_used, kicked_idx;
 	uint16_t free_head, nfree;
 	uint16_t chain_len[1024];
-	uint64_t token[1024];         /* caller data per head */
+	uint64_t token[1024]; /* caller data per head */
 };
 
 struct vguest {
 	uint8_t *buf;
-	uint64_t size, next;          /* bump allocator over [VG_BASE, VG_BASE+size) */
+	uint64_t size, next; /* bump allocator over [VG_BASE, VG_BASE+size) */
 	struct virtio_mem mem;
 	struct virtio_mmio *t;
 	int nq;
 	struct vg_queue q[VIRTIO_MAX_QUEUES];
 	uint64_t features;
-	unsigned irqs;                /* interrupts seen */
-	unsigned irq_timeouts;        /* waits that ended without one */
+	unsigned irqs;         /* interrupts seen */
+	unsigned irq_timeouts; /* waits that ended without one */
 };
 
 struct vg_buf {

@@ -27,8 +27,8 @@ static void test_writer_uses_shortest_heads(void **state)
 	cw_bytes(&w, "xy", 2);
 	size_t len;
 	uint8_t *out = cw_take(&w, &len);
-	const uint8_t want[] = {0x00, 0x17, 0x18, 0x18, 0x19, 0x01, 0x00, 0x38, 0x22,
-				0x61, 'a', 0x42, 'x', 'y'};
+	const uint8_t want[] = {0x00, 0x17, 0x18, 0x18, 0x19, 0x01, 0x00,
+				0x38, 0x22, 0x61, 'a',  0x42, 'x',  'y'};
 	assert_int_equal(len, sizeof(want));
 	assert_memory_equal(out, want, sizeof(want));
 	free(out);
@@ -90,10 +90,14 @@ static void test_null_check_is_safe_on_floats(void **state)
 {
 	(void)state;
 	/* libcbor's own cbor_is_null aborts on a float; cb_is_null must not. */
-	const uint8_t half = 0xf9, items[][9] = {
-		{0xf9, 0x3c, 0x00}, {0xfa, 0x3f, 0x80, 0, 0}, {0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0},
-		{0xf6}, {0xf5},
-	};
+	const uint8_t half = 0xf9,
+		      items[][9] = {
+			      {0xf9, 0x3c, 0x00},
+			      {0xfa, 0x3f, 0x80, 0, 0},
+			      {0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0},
+			      {0xf6},
+			      {0xf5},
+		      };
 	const size_t lens[] = {3, 5, 9, 1, 1};
 	(void)half;
 	for (size_t i = 0; i < 5; i++) {
@@ -137,9 +141,21 @@ static void roundtrip(const char *curve, int alg, size_t sig_len)
 	EVP_PKEY_free(key);
 }
 
-static void test_cose_p384(void **state) { (void)state; roundtrip("P-384", COSE_ALG_ES384, 96); }
-static void test_cose_p256(void **state) { (void)state; roundtrip("P-256", COSE_ALG_ES256, 64); }
-static void test_cose_p521(void **state) { (void)state; roundtrip("P-521", COSE_ALG_ES512, 132); }
+static void test_cose_p384(void **state)
+{
+	(void)state;
+	roundtrip("P-384", COSE_ALG_ES384, 96);
+}
+static void test_cose_p256(void **state)
+{
+	(void)state;
+	roundtrip("P-256", COSE_ALG_ES256, 64);
+}
+static void test_cose_p521(void **state)
+{
+	(void)state;
+	roundtrip("P-521", COSE_ALG_ES512, 132);
+}
 
 static void test_cose_tagged_and_malformed(void **state)
 {

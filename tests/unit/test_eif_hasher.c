@@ -94,7 +94,7 @@ static void test_small_pieces(void **state)
 	(void)state;
 	const struct piece p[] = {
 		{EIF_ROLE_CRC_ONLY, 12}, {EIF_ROLE_BOOT, 100}, {EIF_ROLE_CRC_ONLY, 12},
-		{EIF_ROLE_BOOT, 7}, {EIF_ROLE_APP, 33}, {EIF_ROLE_APP, 1},
+		{EIF_ROLE_BOOT, 7},      {EIF_ROLE_APP, 33},   {EIF_ROLE_APP, 1},
 	};
 	check(p, 6);
 }
@@ -103,9 +103,9 @@ static void test_large_pieces_use_the_worker(void **state)
 {
 	(void)state;
 	const struct piece p[] = {
-		{EIF_ROLE_CRC_ONLY, 544}, {EIF_ROLE_BOOT, 1 << 20}, {EIF_ROLE_BOOT, 300000},
-		{EIF_ROLE_CRC_ONLY, 2000}, {EIF_ROLE_APP, 1 << 20}, {EIF_ROLE_APP, (1 << 20) - 3},
-		{EIF_ROLE_APP, 262145}, {EIF_ROLE_CRC_ONLY, 12}, {EIF_ROLE_APP, 5},
+		{EIF_ROLE_CRC_ONLY, 544},  {EIF_ROLE_BOOT, 1 << 20}, {EIF_ROLE_BOOT, 300000},
+		{EIF_ROLE_CRC_ONLY, 2000}, {EIF_ROLE_APP, 1 << 20},  {EIF_ROLE_APP, (1 << 20) - 3},
+		{EIF_ROLE_APP, 262145},    {EIF_ROLE_CRC_ONLY, 12},  {EIF_ROLE_APP, 5},
 	};
 	check(p, 9);
 }
@@ -117,7 +117,7 @@ static void test_boot_data_after_app_data(void **state)
 	 * still be the boot bytes only. */
 	const struct piece p[] = {
 		{EIF_ROLE_BOOT, 1 << 20}, {EIF_ROLE_APP, 1 << 20}, {EIF_ROLE_BOOT, 1 << 19},
-		{EIF_ROLE_APP, 10}, {EIF_ROLE_BOOT, 10},
+		{EIF_ROLE_APP, 10},       {EIF_ROLE_BOOT, 10},
 	};
 	check(p, 5);
 }

@@ -21,10 +21,8 @@ static const char r0[] = "bootstrap";
 static const char r1[] = "application";
 
 static const struct craft_section good[] = {
-	{EIF_SECTION_KERNEL, kernel, sizeof(kernel) - 1},
-	{EIF_SECTION_CMDLINE, cmdline, sizeof(cmdline) - 1},
-	{EIF_SECTION_METADATA, meta, sizeof(meta) - 1},
-	{EIF_SECTION_RAMDISK, r0, sizeof(r0) - 1},
+	{EIF_SECTION_KERNEL, kernel, sizeof(kernel) - 1}, {EIF_SECTION_CMDLINE, cmdline, sizeof(cmdline) - 1},
+	{EIF_SECTION_METADATA, meta, sizeof(meta) - 1},   {EIF_SECTION_RAMDISK, r0, sizeof(r0) - 1},
 	{EIF_SECTION_RAMDISK, r1, sizeof(r1) - 1},
 };
 
@@ -50,10 +48,7 @@ static void expect_e35(uint8_t *img, size_t len, const char *fragment)
 		fail_msg("message '%s' lacks '%s'", err.msg, fragment);
 }
 
-static uint8_t *good_image(size_t *len)
-{
-	return craft_eif(good, 5, len);
-}
+static uint8_t *good_image(size_t *len) { return craft_eif(good, 5, len); }
 
 static void test_valid_image_opens_and_measures(void **state)
 {

@@ -24,10 +24,7 @@
 
 enum attempt { NOTHING, EXEC, FORK, INET_SOCKET, PTRACE_ME };
 
-static void *thread_main(void *arg)
-{
-	return arg;
-}
+static void *thread_main(void *arg) { return arg; }
 
 /* Runs body(arg, log_fd) in a child whose stderr is /dev/null (the SIGSYS
  * handler also writes there); returns its exit status and leaves what it
@@ -78,7 +75,10 @@ static void confined_body(const void *arg, int log_fd)
 	case EXEC: execl("/bin/true", "true", (char *)NULL); break;
 	case FORK: fork(); break;
 	case INET_SOCKET: socket(AF_INET, SOCK_STREAM, 0); break;
-	case PTRACE_ME: prctl(PR_SET_DUMPABLE, 1); syscall(101 /* ptrace */, 0, 0, 0, 0); break;
+	case PTRACE_ME:
+		prctl(PR_SET_DUMPABLE, 1);
+		syscall(101 /* ptrace */, 0, 0, 0, 0);
+		break;
 	case NOTHING: break;
 	}
 }
@@ -103,12 +103,16 @@ static void forbidden_calls_end_it(void **state)
 		enum attempt what;
 		const char *name;
 	} cases[] = {
-		{EXEC, "execve"}, {FORK, "clone"}, {INET_SOCKET, "socket"}, {PTRACE_ME, "ptrace"},
+		{EXEC, "execve"},
+		{FORK, "clone"},
+		{INET_SOCKET, "socket"},
+		{PTRACE_ME, "ptrace"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char log[512], want[128];
 		assert_int_equal(run_confined(cases[i].what, log, sizeof(log)), 128 + SIGSYS);
-		snprintf(want, sizeof(want), "i-test-enc1 seccomp: forbidden system call %s (", cases[i].name);
+		snprintf(want, sizeof(want), "i-test-enc1 seccomp: forbidden system call %s (",
+			 cases[i].name);
 		assert_non_null(strstr(log, want));
 		assert_non_null(strstr(log, ": the enclave process stops\n"));
 	}
@@ -210,7 +214,8 @@ static void each_kind_refuses_the_rest(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		char log[512], want[160];
 		assert_int_equal(run_kind(true, cases[i].c, log, sizeof(log)), 128 + SIGSYS);
-		snprintf(want, sizeof(want), "i-test-enc2 seccomp: forbidden system call %s (", cases[i].call);
+		snprintf(want, sizeof(want), "i-test-enc2 seccomp: forbidden system call %s (",
+			 cases[i].call);
 		assert_non_null(strstr(log, want));
 		snprintf(want, sizeof(want), ") in %s thread ", cases[i].kind);
 		assert_non_null(strstr(log, want));
@@ -222,18 +227,18 @@ static void unarmed_is_a_no_op(void **state)
 {
 	(void)state;
 	char log[512];
-	assert_int_equal(run_kind(false, (struct kind_case){CONFINE_VCPU_THREAD, OPEN_FILE}, log, sizeof(log)), 0);
-	assert_int_equal(run_kind(false, (struct kind_case){CONFINE_DEVICE_THREAD, CREATE_FILE}, log, sizeof(log)), 0);
+	assert_int_equal(
+		run_kind(false, (struct kind_case){CONFINE_VCPU_THREAD, OPEN_FILE}, log, sizeof(log)), 0);
+	assert_int_equal(
+		run_kind(false, (struct kind_case){CONFINE_DEVICE_THREAD, CREATE_FILE}, log, sizeof(log)), 0);
 	unlink("/tmp/carve-confine-never");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(allowed_calls_work),
-		cmocka_unit_test(forbidden_calls_end_it),
-		cmocka_unit_test(each_kind_does_its_work),
-		cmocka_unit_test(each_kind_refuses_the_rest),
+		cmocka_unit_test(allowed_calls_work),      cmocka_unit_test(forbidden_calls_end_it),
+		cmocka_unit_test(each_kind_does_its_work), cmocka_unit_test(each_kind_refuses_the_rest),
 		cmocka_unit_test(unarmed_is_a_no_op),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

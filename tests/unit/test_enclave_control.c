@@ -47,7 +47,7 @@ static void refused(void **state)
 		{"{\"cmd\":\"describe\",\"cmd\":\"terminate\"}", E17_SERDE}, /* the last would win */
 		{"{\"cmd\":\"describe\",\"metadata\":true,\"metadata\":false}", E17_SERDE},
 		{"{\"cmd\":\"describe\",\"metadata\":\"true\"}", E17_SERDE},
-		{"{\"cmd\":\"descr:be\"}", E14_INVALID_COMMAND},           /* a colon in a string */
+		{"{\"cmd\":\"descr:be\"}", E14_INVALID_COMMAND}, /* a colon in a string */
 		{"{\"cmd\":\"describe\",\"x\":{\"a\":1}}", E17_SERDE},
 		{"{\"cmd\":7}", E17_SERDE},
 		{"[\"cmd\"]", E17_SERDE},

@@ -88,10 +88,17 @@ static void test_cpu_lists(void **state)
 	assert_int_equal(cpus[5], 9);
 	assert_int_equal(enclave_parse_cpu_list("5,1", cpus, 64, &err), 2);
 	assert_int_equal(cpus[0], 1);
-	struct { const char *text; int code; } bad[] = {
-		{"a", E23_MALFORMED_CPU_ID}, {"1,,2", E23_MALFORMED_CPU_ID}, {"9-3", E24_CPU_ERROR},
-		{"1,1", E20_INVALID_CPU_CONFIGURATION}, {"1-3,2", E20_INVALID_CPU_CONFIGURATION},
-		{"", E20_INVALID_CPU_CONFIGURATION}, {"3-", E23_MALFORMED_CPU_ID},
+	struct {
+		const char *text;
+		int code;
+	} bad[] = {
+		{"a", E23_MALFORMED_CPU_ID},
+		{"1,,2", E23_MALFORMED_CPU_ID},
+		{"9-3", E24_CPU_ERROR},
+		{"1,1", E20_INVALID_CPU_CONFIGURATION},
+		{"1-3,2", E20_INVALID_CPU_CONFIGURATION},
+		{"", E20_INVALID_CPU_CONFIGURATION},
+		{"3-", E23_MALFORMED_CPU_ID},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		carve_err_clear(&err);

@@ -220,10 +220,10 @@ static void test_symlinked_parents_are_followed_inside_the_tree(void **state)
 	struct fs_tree t;
 	fs_tree_init(&t);
 	put_dir(&t, "usr/bin", 1);
-	put_link(&t, "bin", "usr/bin", 1);         /* merged /usr */
-	put_link(&t, "usr/lib64", "/usr/lib", 1);  /* absolute: from the image's root */
+	put_link(&t, "bin", "usr/bin", 1);        /* merged /usr */
+	put_link(&t, "usr/lib64", "/usr/lib", 1); /* absolute: from the image's root */
 	put_dir(&t, "usr/lib", 1);
-	put_link(&t, "up", "../../../../usr", 1);  /* ".." stops at the root */
+	put_link(&t, "up", "../../../../usr", 1); /* ".." stops at the root */
 	put_link(&t, "loop", "loop", 1);
 	put_link(&t, "dangling", "nowhere", 1);
 	put_file(&t, "bin/sh", 2, 1);

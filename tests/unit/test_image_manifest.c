@@ -19,9 +19,10 @@
 static void test_index_with_platform_and_ref(void **state)
 {
 	(void)state;
-	const char *j = "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-			"\"digest\":\"" D1 "\",\"size\":7,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"},"
-			"\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}],\"extra\":[1,2]}";
+	const char *j =
+		"{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"\"digest\":\"" D1 "\",\"size\":7,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\"},"
+		"\"annotations\":{\"org.opencontainers.image.ref.name\":\"v1\"}}],\"extra\":[1,2]}";
 	struct image_index ix;
 	struct carve_err err = {0};
 	assert_int_equal(image_index_parse(j, strlen(j), "index.json", &ix, &err), 0);
@@ -63,8 +64,10 @@ static void test_manifest_layers_in_order(void **state)
 {
 	(void)state;
 	const char *j = "{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":3},\"layers\":["
-			"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2 "\",\"size\":9},"
-			"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" D1 "\",\"size\":1}]}";
+			"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D2
+			"\",\"size\":9},"
+			"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" D1
+			"\",\"size\":1}]}";
 	struct image_manifest m;
 	struct carve_err err = {0};
 	assert_int_equal(image_manifest_parse(j, strlen(j), "m", &m, &err), 0);
@@ -79,8 +82,9 @@ static void test_manifest_layers_in_order(void **state)
 static void test_docker_manifest(void **state)
 {
 	(void)state;
-	const char *j = "[{\"Config\":\"abc.json\",\"RepoTags\":[\"a:1\",\"a:2\"],\"Layers\":[\"x/layer.tar\"]},"
-			"{\"Config\":\"def.json\",\"RepoTags\":null,\"Layers\":[]}]";
+	const char *j =
+		"[{\"Config\":\"abc.json\",\"RepoTags\":[\"a:1\",\"a:2\"],\"Layers\":[\"x/layer.tar\"]},"
+		"{\"Config\":\"def.json\",\"RepoTags\":null,\"Layers\":[]}]";
 	struct docker_manifest m;
 	struct carve_err err = {0};
 	assert_int_equal(docker_manifest_parse(j, strlen(j), "manifest.json", &m, &err), 0);
@@ -163,7 +167,8 @@ static void test_digests(void **state)
 	assert_int_equal(digest_of("abc", 3, d), 0);
 	assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_true(digest_is_sha256(d));
-	assert_false(digest_is_sha256("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+	assert_false(
+		digest_is_sha256("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
 	assert_false(digest_is_sha256("sha256:ba78"));
 	assert_false(digest_is_sha256(NULL));
 }

@@ -312,18 +312,12 @@ static void test_read_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lines),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_nul_refused),
-		cmocka_unit_test(test_line_length),
-		cmocka_unit_test(test_line_count),
-		cmocka_unit_test(test_file_size),
-		cmocka_unit_test(test_small_why),
-		cmocka_unit_test(test_env),
-		cmocka_unit_test(test_one_line),
-		cmocka_unit_test(test_module_names),
-		cmocka_unit_test(test_cmdline),
-		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_lines),       cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_nul_refused), cmocka_unit_test(test_line_length),
+		cmocka_unit_test(test_line_count),  cmocka_unit_test(test_file_size),
+		cmocka_unit_test(test_small_why),   cmocka_unit_test(test_env),
+		cmocka_unit_test(test_one_line),    cmocka_unit_test(test_module_names),
+		cmocka_unit_test(test_cmdline),     cmocka_unit_test(test_read_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

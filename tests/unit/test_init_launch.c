@@ -35,9 +35,7 @@ __attribute__((format(printf, 1, 0))) static void keep(const char *fmt, va_list 
 {
 	vsnprintf(last_line, sizeof(last_line), fmt, ap);
 }
-void log_port_close(void)
-{
-}
+void log_port_close(void) {}
 
 void say(const char *fmt, ...)
 {
@@ -118,7 +116,8 @@ static void test_exec_failures(void **state)
 	assert_int_equal(run("/nonexistent/prog\n", ENV, "/"), -ST_NOT_FOUND);
 	assert_string_equal(last_line, "exec /nonexistent/prog: No such file or directory");
 	assert_int_equal(run("no-such-program-here\n", ENV, "/"), -ST_NOT_FOUND);
-	assert_string_equal(last_line, "exec no-such-program-here: No such file or directory (not found in PATH)");
+	assert_string_equal(last_line,
+			    "exec no-such-program-here: No such file or directory (not found in PATH)");
 	/* A file that is not executable, and a directory. */
 	char path[256];
 	snprintf(path, sizeof(path), "%s/plain", dir);
@@ -153,8 +152,8 @@ static void test_lookup_env_workdir(void **state)
 	assert_int_equal(run("sh\n-c\nenv | grep -q ^PATH= && exit 1; exit 0\n", "A=1\n", "/"), 0);
 	assert_int_equal(run("sh\n-c\nenv | grep -q ^PATH=/bin$ || exit 1; exit 0\n", "PATH=/bin\n", "/"), 0);
 	/* Arguments, empty ones included, arrive as they are. */
-	assert_int_equal(run("/bin/sh\n-c\ntest $# = 2 && test -z \"$1\" && test \"$2\" = 'b c'\nsh\n\nb c\n", ENV,
-			     "/"),
+	assert_int_equal(run("/bin/sh\n-c\ntest $# = 2 && test -z \"$1\" && test \"$2\" = 'b c'\nsh\n\nb c\n",
+			     ENV, "/"),
 			 0);
 	/* The working directory. */
 	char script[512];
@@ -209,20 +208,28 @@ static void test_signal_forwarding(void **state)
 {
 	(void)state;
 	/* The program handles SIGTERM: its status is the enclave's. */
-	assert_int_equal(run_signalled("/bin/sh\n-c\ntrap 'exit 42' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n",
-				       SIGTERM),
-			 42);
+	assert_int_equal(
+		run_signalled(
+			"/bin/sh\n-c\ntrap 'exit 42' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n",
+			SIGTERM),
+		42);
 	/* SIGINT is the kernel's Ctrl-Alt-Del, the host's terminate: the
 	 * program gets SIGTERM for it. SIGHUP is passed on as it is. */
-	assert_int_equal(run_signalled("/bin/sh\n-c\ntrap 'exit 43' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n",
-				       SIGINT),
-			 43);
-	assert_int_equal(run_signalled("/bin/sh\n-c\ntouch \"$READY\"; while :; do sleep 0.05; done\n", SIGINT), 143);
-	assert_int_equal(run_signalled("/bin/sh\n-c\ntouch \"$READY\"; while :; do sleep 0.05; done\n", SIGHUP), 129);
+	assert_int_equal(
+		run_signalled(
+			"/bin/sh\n-c\ntrap 'exit 43' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n",
+			SIGINT),
+		43);
+	assert_int_equal(
+		run_signalled("/bin/sh\n-c\ntouch \"$READY\"; while :; do sleep 0.05; done\n", SIGINT), 143);
+	assert_int_equal(
+		run_signalled("/bin/sh\n-c\ntouch \"$READY\"; while :; do sleep 0.05; done\n", SIGHUP), 129);
 	/* A program that ignores SIGTERM is killed after the grace time. */
 	time_t t0 = time(NULL);
-	assert_int_equal(run_signalled("/bin/sh\n-c\ntrap '' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n", SIGTERM),
-			 137);
+	assert_int_equal(
+		run_signalled("/bin/sh\n-c\ntrap '' TERM; touch \"$READY\"; while :; do sleep 0.05; done\n",
+			      SIGTERM),
+		137);
 	assert_true(time(NULL) - t0 >= GRACE_S - 1);
 	assert_string_equal(last_line, "program killed by signal 9 (Killed), status 137");
 	/* Its leftover sleep was in the same group and was killed with it. */
@@ -260,10 +267,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exit_status),
-		cmocka_unit_test(test_exec_failures),
-		cmocka_unit_test(test_lookup_env_workdir),
-		cmocka_unit_test(test_orphans_reaped),
+		cmocka_unit_test(test_exit_status),        cmocka_unit_test(test_exec_failures),
+		cmocka_unit_test(test_lookup_env_workdir), cmocka_unit_test(test_orphans_reaped),
 		cmocka_unit_test(test_signal_forwarding),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -152,7 +152,8 @@ static void test_error_response(void **state)
 	set_resp(&w);
 	uint8_t out[48];
 	uint32_t out_len = sizeof(out);
-	assert_int_equal(nsm_extend_pcr(3, 0, (const uint8_t *)"x", 1, out, &out_len), ERROR_CODE_READ_ONLY_INDEX);
+	assert_int_equal(nsm_extend_pcr(3, 0, (const uint8_t *)"x", 1, out, &out_len),
+			 ERROR_CODE_READ_ONLY_INDEX);
 	assert_int_equal(nsm_lock_pcr(3, 0), ERROR_CODE_READ_ONLY_INDEX);
 }
 
@@ -237,7 +238,8 @@ static void test_attestation_nulls(void **state)
 	set_resp(&w);
 	uint8_t doc[16];
 	uint32_t doc_len = sizeof(doc);
-	assert_int_equal(nsm_get_attestation_doc(3, (const uint8_t *)"ud", 2, NULL, 0, NULL, 0, doc, &doc_len),
+	assert_int_equal(nsm_get_attestation_doc(3, (const uint8_t *)"ud", 2, NULL, 0, NULL, 0, doc,
+						 &doc_len),
 			 ERROR_CODE_SUCCESS);
 	assert_int_equal(doc_len, 5);
 	cbor_item_t *req = request();
@@ -259,8 +261,8 @@ static void test_bad_responses(void **state)
 	uint8_t buf[32];
 	uintptr_t len = sizeof(buf);
 	/* Truncated: a 32-byte string with 2 bytes. */
-	const uint8_t trunc[] = {0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm', 0xa1, 0x66, 'r', 'a',
-				 'n', 'd', 'o', 'm', 0x58, 0x20, 1, 2};
+	const uint8_t trunc[] = {0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n',  'd',  'o', 'm', 0xa1,
+				 0x66, 'r',  'a', 'n', 'd', 'o', 'm', 0x58, 0x20, 1,   2};
 	memcpy(next_resp, trunc, sizeof(trunc));
 	next_resp_len = sizeof(trunc);
 	assert_int_equal(nsm_get_random(3, buf, &len), ERROR_CODE_INTERNAL_ERROR);

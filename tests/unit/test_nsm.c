@@ -29,17 +29,14 @@
 
 struct fixture {
 	struct pki pki;
-	uint64_t clock;          /* ms, read by the engine */
+	uint64_t clock; /* ms, read by the engine */
 	uint8_t pcr0[48], pcr1[48], pcr2[48], pcr8[48];
 	struct nsm *nsm;
 	uint8_t resp[NSM_RESPONSE_MAX];
 	size_t resp_len;
 };
 
-static uint64_t fixed_clock(void *ctx)
-{
-	return ((struct fixture *)ctx)->clock;
-}
+static uint64_t fixed_clock(void *ctx) { return ((struct fixture *)ctx)->clock; }
 
 /* SHA384(a || b), with OpenSSL directly. */
 static void sha384_cat(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[48])
@@ -143,8 +140,8 @@ static int send_extend(struct fixture *f, uint64_t index, const void *data, size
 }
 
 /* A NULL field is sent as null. */
-static int send_attestation(struct fixture *f, const uint8_t *ud, size_t udl, const uint8_t *nonce,
-			    size_t nl, const uint8_t *pk, size_t pkl)
+static int send_attestation(struct fixture *f, const uint8_t *ud, size_t udl, const uint8_t *nonce, size_t nl,
+			    const uint8_t *pk, size_t pkl)
 {
 	struct cbor_writer w;
 	cw_init(&w, 0);
@@ -210,7 +207,11 @@ static void describe(struct fixture *f, unsigned index, bool *lock, uint8_t out[
 	assert_memory_equal(f->resp, head.b, head.n);
 	assert_true(f->resp[head.n] == 0xf4 || f->resp[head.n] == 0xf5);
 	*lock = f->resp[head.n] == 0xf5;
-	assert_memory_equal(f->resp + head.n + 1, "\x64" "data" "\x58\x30", 7);
+	assert_memory_equal(f->resp + head.n + 1,
+			    "\x64"
+			    "data"
+			    "\x58\x30",
+			    7);
 	memcpy(out, f->resp + head.n + 8, 48);
 }
 
@@ -219,7 +220,10 @@ static void describe(struct fixture *f, unsigned index, bool *lock, uint8_t out[
 static void test_describe_nsm(void **state)
 {
 	struct fixture *f = *state;
-	int rc = send_raw(f, (const uint8_t *)"\x6b" "DescribeNSM", 12);
+	int rc = send_raw(f,
+			  (const uint8_t *)"\x6b"
+					   "DescribeNSM",
+			  12);
 	assert_int_equal(rc, NSM_SUCCESS);
 	struct bytes want = {.n = 0};
 	put1(&want, 0xa1);
@@ -288,10 +292,8 @@ static void test_describe_pcr_bad_index(void **state)
 {
 	struct fixture *f = *state;
 	expect_error(f, send_index(f, "DescribePCR", "index", 32), NSM_INVALID_INDEX, "InvalidIndex");
-	expect_error(f, send_index(f, "DescribePCR", "index", 65535), NSM_INVALID_INDEX,
-		     "InvalidIndex");
-	expect_error(f, send_index(f, "DescribePCR", "index", UINT64_MAX), NSM_INVALID_INDEX,
-		     "InvalidIndex");
+	expect_error(f, send_index(f, "DescribePCR", "index", 65535), NSM_INVALID_INDEX, "InvalidIndex");
+	expect_error(f, send_index(f, "DescribePCR", "index", UINT64_MAX), NSM_INVALID_INDEX, "InvalidIndex");
 }
 
 /* ---- ExtendPCR -------------------------------------------------------- */
@@ -360,7 +362,10 @@ static void test_lock_pcr(void **state)
 	assert_int_equal(send_extend(f, 20, "a", 1), NSM_SUCCESS);
 	assert_int_equal(send_index(f, "LockPCR", "index", 20), NSM_SUCCESS);
 	assert_int_equal(f->resp_len, 8);
-	assert_memory_equal(f->resp, "\x67" "LockPCR", 8);
+	assert_memory_equal(f->resp,
+			    "\x67"
+			    "LockPCR",
+			    8);
 	expect_error(f, send_extend(f, 20, "b", 1), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
 	expect_error(f, send_index(f, "LockPCR", "index", 20), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
 	expect_error(f, send_index(f, "LockPCR", "index", 3), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
@@ -370,9 +375,13 @@ static void test_lock_pcr(void **state)
 	describe(f, 20, &lock, v);
 	assert_true(lock);
 	/* DescribeNSM lists it: 0..15 and 20, ascending. */
-	assert_int_equal(send_raw(f, (const uint8_t *)"\x6b" "DescribeNSM", 12), NSM_SUCCESS);
-	const uint8_t want[] = {0x6b, 'l', 'o', 'c', 'k', 'e', 'd', '_', 'p', 'c', 'r', 's', 0x91,
-				0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0x14};
+	assert_int_equal(send_raw(f,
+				  (const uint8_t *)"\x6b"
+						   "DescribeNSM",
+				  12),
+			 NSM_SUCCESS);
+	const uint8_t want[] = {0x6b, 'l', 'o', 'c', 'k', 'e', 'd', '_', 'p', 'c', 'r', 's', 0x91, 0,  1,
+				2,    3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,   15, 0x14};
 	assert_non_null(memmem(f->resp, f->resp_len, want, sizeof(want)));
 }
 
@@ -383,14 +392,21 @@ static void test_lock_pcrs(void **state)
 	assert_int_equal(send_index(f, "LockPCRs", "range", 0), NSM_SUCCESS);
 	assert_int_equal(send_index(f, "LockPCRs", "range", 18), NSM_SUCCESS);
 	assert_int_equal(f->resp_len, 9);
-	assert_memory_equal(f->resp, "\x68" "LockPCRs", 9);
+	assert_memory_equal(f->resp,
+			    "\x68"
+			    "LockPCRs",
+			    9);
 	expect_error(f, send_extend(f, 17, "x", 1), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
 	assert_int_equal(send_extend(f, 18, "x", 1), NSM_SUCCESS);
 	/* range = max_pcrs succeeds with some already locked (nsm-check). */
 	assert_int_equal(send_index(f, "LockPCRs", "range", 32), NSM_SUCCESS);
 	for (unsigned i = 16; i < 32; i++)
 		expect_error(f, send_extend(f, i, "x", 1), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
-	assert_int_equal(send_raw(f, (const uint8_t *)"\x6b" "DescribeNSM", 12), NSM_SUCCESS);
+	assert_int_equal(send_raw(f,
+				  (const uint8_t *)"\x6b"
+						   "DescribeNSM",
+				  12),
+			 NSM_SUCCESS);
 	const uint8_t want[] = {0x6b, 'l', 'o', 'c', 'k', 'e', 'd', '_', 'p', 'c', 'r', 's', 0x98, 0x20};
 	assert_non_null(memmem(f->resp, f->resp_len, want, sizeof(want)));
 }
@@ -401,7 +417,11 @@ static void test_get_random(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t first[256];
-	assert_int_equal(send_raw(f, (const uint8_t *)"\x69" "GetRandom", 10), NSM_SUCCESS);
+	assert_int_equal(send_raw(f,
+				  (const uint8_t *)"\x69"
+						   "GetRandom",
+				  10),
+			 NSM_SUCCESS);
 	struct bytes head = {.n = 0};
 	put1(&head, 0xa1);
 	put_text(&head, "GetRandom");
@@ -411,7 +431,11 @@ static void test_get_random(void **state)
 	assert_int_equal(f->resp_len, head.n + 256);
 	assert_memory_equal(f->resp, head.b, head.n);
 	memcpy(first, f->resp + head.n, 256);
-	assert_int_equal(send_raw(f, (const uint8_t *)"\x69" "GetRandom", 10), NSM_SUCCESS);
+	assert_int_equal(send_raw(f,
+				  (const uint8_t *)"\x69"
+						   "GetRandom",
+				  10),
+			 NSM_SUCCESS);
 	assert_memory_not_equal(first, f->resp + head.n, 256);
 }
 
@@ -427,26 +451,105 @@ static void test_malformed_requests(void **state)
 	} cases[] = {
 		{"empty", "", 0},
 		{"reserved initial byte", "\xff", 1},
-		{"truncated text", "\x6b" "Describe", 9},
-		{"trailing byte", "\x69" "GetRandom" "\x00", 11},
-		{"unknown unit request", "\x63" "Foo", 4},
-		{"lower-case name", "\x69" "getrandom", 10},
+		{"truncated text",
+		 "\x6b"
+		 "Describe",
+		 9},
+		{"trailing byte",
+		 "\x69"
+		 "GetRandom"
+		 "\x00",
+		 11},
+		{"unknown unit request",
+		 "\x63"
+		 "Foo",
+		 4},
+		{"lower-case name",
+		 "\x69"
+		 "getrandom",
+		 10},
 		{"integer", "\x01", 1},
-		{"unknown map request", "\xa1\x63" "Foo" "\xa0", 6},
-		{"two variants", "\xa2\x69" "GetRandom" "\xa0\x63" "Foo" "\xa0", 17},
+		{"unknown map request",
+		 "\xa1\x63"
+		 "Foo"
+		 "\xa0",
+		 6},
+		{"two variants",
+		 "\xa2\x69"
+		 "GetRandom"
+		 "\xa0\x63"
+		 "Foo"
+		 "\xa0",
+		 17},
 		{"empty map", "\xa0", 1},
 		{"variant key not text", "\xa1\x01\xa0", 3},
-		{"body not a map", "\xa1\x6b" "DescribePCR" "\x01", 14},
-		{"missing index", "\xa1\x6b" "DescribePCR" "\xa0", 14},
-		{"negative index", "\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x20", 20},
-		{"index as text", "\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x61" "0", 21},
-		{"duplicate index", "\xa1\x67" "LockPCR" "\xa2\x65" "index" "\x10\x65" "index" "\x11", 23},
-		{"missing data", "\xa1\x69" "ExtendPCR" "\xa1\x65" "index" "\x10", 18},
-		{"data as integer", "\xa1\x69" "ExtendPCR" "\xa2\x65" "index" "\x10\x64" "data" "\x01", 24},
-		{"indefinite map", "\xbf\x69" "GetRandom" "\xa0\xff", 13},
-		{"unit as map", "\xa1\x69" "GetRandom" "\xa0", 12},
+		{"body not a map",
+		 "\xa1\x6b"
+		 "DescribePCR"
+		 "\x01",
+		 14},
+		{"missing index",
+		 "\xa1\x6b"
+		 "DescribePCR"
+		 "\xa0",
+		 14},
+		{"negative index",
+		 "\xa1\x6b"
+		 "DescribePCR"
+		 "\xa1\x65"
+		 "index"
+		 "\x20",
+		 20},
+		{"index as text",
+		 "\xa1\x6b"
+		 "DescribePCR"
+		 "\xa1\x65"
+		 "index"
+		 "\x61"
+		 "0",
+		 21},
+		{"duplicate index",
+		 "\xa1\x67"
+		 "LockPCR"
+		 "\xa2\x65"
+		 "index"
+		 "\x10\x65"
+		 "index"
+		 "\x11",
+		 23},
+		{"missing data",
+		 "\xa1\x69"
+		 "ExtendPCR"
+		 "\xa1\x65"
+		 "index"
+		 "\x10",
+		 18},
+		{"data as integer",
+		 "\xa1\x69"
+		 "ExtendPCR"
+		 "\xa2\x65"
+		 "index"
+		 "\x10\x64"
+		 "data"
+		 "\x01",
+		 24},
+		{"indefinite map",
+		 "\xbf\x69"
+		 "GetRandom"
+		 "\xa0\xff",
+		 13},
+		{"unit as map",
+		 "\xa1\x69"
+		 "GetRandom"
+		 "\xa0",
+		 12},
 		{"user_data as integer",
-		 "\xa1\x6b" "Attestation" "\xa1\x69" "user_data" "\x01", 25},
+		 "\xa1\x6b"
+		 "Attestation"
+		 "\xa1\x69"
+		 "user_data"
+		 "\x01",
+		 25},
 		{"huge declared length", "\x5b\xff\xff\xff\xff\xff\xff\xff\xff", 9},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -455,8 +558,16 @@ static void test_malformed_requests(void **state)
 			     NSM_INVALID_OPERATION, "InvalidOperation");
 	}
 	/* Unknown keys inside a body are skipped, as serde does. */
-	assert_int_equal(send_raw(f, (const uint8_t *)"\xa1\x6b" "DescribePCR" "\xa2\x65" "index"
-				  "\x10\x63" "foo" "\x01", 26), NSM_SUCCESS);
+	assert_int_equal(send_raw(f,
+				  (const uint8_t *)"\xa1\x6b"
+						   "DescribePCR"
+						   "\xa2\x65"
+						   "index"
+						   "\x10\x63"
+						   "foo"
+						   "\x01",
+				  26),
+			 NSM_SUCCESS);
 }
 
 static void test_request_size_limit(void **state)
@@ -502,12 +613,18 @@ static void test_response_buffer(void **state)
 	struct fixture *f = *state;
 	uint8_t small[NSM_RESPONSE_MIN];
 	size_t len = 0;
-	const uint8_t *req = (const uint8_t *)"\x6b" "DescribeNSM";
+	const uint8_t *req = (const uint8_t *)"\x6b"
+					      "DescribeNSM";
 	assert_int_equal(nsm_handle_request(f->nsm, req, 12, small, NSM_RESPONSE_MIN - 1, &len), -1);
 	/* DescribeNSM is longer than 64 bytes: BufferTooSmall, still valid CBOR. */
 	assert_int_equal(nsm_handle_request(f->nsm, req, 12, small, sizeof(small), &len),
 			 NSM_BUFFER_TOO_SMALL);
-	assert_memory_equal(small, "\xa1\x65" "Error" "\x6e" "BufferTooSmall", len);
+	assert_memory_equal(small,
+			    "\xa1\x65"
+			    "Error"
+			    "\x6e"
+			    "BufferTooSmall",
+			    len);
 }
 
 /* ---- Attestation: limits and errors ------------------------------------- */
@@ -543,8 +660,7 @@ static void test_attestation_without_ca(void **state)
 	assert_int_equal(nsm_create(&bare, &cfg, &err), 0);
 	struct nsm *saved = f->nsm;
 	f->nsm = bare;
-	expect_error(f, send_attestation(f, NULL, 0, NULL, 0, NULL, 0), NSM_INTERNAL_ERROR,
-		     "InternalError");
+	expect_error(f, send_attestation(f, NULL, 0, NULL, 0, NULL, 0), NSM_INTERNAL_ERROR, "InternalError");
 	f->nsm = saved;
 	nsm_destroy(bare);
 }
@@ -569,9 +685,9 @@ static void test_module_id_checked(void **state)
 static void test_error_names(void **state)
 {
 	(void)state;
-	const char *names[] = {"Success", "InvalidArgument", "InvalidIndex", "InvalidResponse",
-			       "ReadOnlyIndex", "InvalidOperation", "BufferTooSmall",
-			       "InputTooLarge", "InternalError"};
+	const char *names[] = {"Success",         "InvalidArgument", "InvalidIndex",
+			       "InvalidResponse", "ReadOnlyIndex",   "InvalidOperation",
+			       "BufferTooSmall",  "InputTooLarge",   "InternalError"};
 	for (int i = 0; i < 9; i++)
 		assert_string_equal(nsm_error_name(i), names[i]);
 	assert_null(nsm_error_name(9));
@@ -647,8 +763,8 @@ static void decoded_free(struct decoded *d)
 }
 
 /* ES384 over the Sig_structure built here byte by byte; 1 valid. */
-static int openssl_verify_sig(X509 *leaf, const uint8_t *prot, size_t prot_len,
-			      const uint8_t *payload, size_t payload_len, const uint8_t *sig)
+static int openssl_verify_sig(X509 *leaf, const uint8_t *prot, size_t prot_len, const uint8_t *payload,
+			      size_t payload_len, const uint8_t *sig)
 {
 	struct bytes *tbs = malloc(sizeof(*tbs));
 	tbs->n = 0;
@@ -670,7 +786,7 @@ static int openssl_verify_sig(X509 *leaf, const uint8_t *prot, size_t prot_len,
 	ECDSA_SIG_free(es);
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 	int ok = EVP_DigestVerifyInit(c, NULL, EVP_sha384(), NULL, X509_get0_pubkey(leaf)) == 1 &&
-		 EVP_DigestVerify(c, der, (size_t)der_len, tbs->b, tbs->n) == 1;
+		EVP_DigestVerify(c, der, (size_t)der_len, tbs->b, tbs->n) == 1;
 	EVP_MD_CTX_free(c);
 	OPENSSL_free(der);
 	free(tbs);
@@ -712,17 +828,15 @@ static void test_attestation_document(void **state)
 	struct fixture *f = *state;
 	assert_int_equal(send_extend(f, 16, "app", 3), NSM_SUCCESS);
 	const uint8_t nonce[] = {1, 2, 3, 4};
-	assert_int_equal(send_attestation(f, (const uint8_t *)"hello", 5, nonce, 4, NULL, 0),
-			 NSM_SUCCESS);
+	assert_int_equal(send_attestation(f, (const uint8_t *)"hello", 5, nonce, 4, NULL, 0), NSM_SUCCESS);
 	uint8_t *doc;
 	size_t doc_len;
 	struct decoded d;
 	decode_document(f->resp, f->resp_len, &doc, &doc_len, &d);
 
 	/* Keys, in AWS's order, and their values. */
-	static const char *const order[] = {"module_id", "digest", "timestamp", "pcrs",
-					    "certificate", "cabundle", "public_key",
-					    "user_data", "nonce"};
+	static const char *const order[] = {"module_id", "digest",     "timestamp", "pcrs", "certificate",
+					    "cabundle",  "public_key", "user_data", "nonce"};
 	assert_true(cbor_isa_map(d.payload));
 	assert_int_equal(cbor_map_size(d.payload), 9);
 	struct cbor_pair *pairs = cbor_map_handle(d.payload);
@@ -761,8 +875,7 @@ static void test_attestation_document(void **state)
 
 	X509 *leaf = leaf_of(&d);
 	assert_true(openssl_verify_chain(f->pki.root.cert, bundle, leaf, NOW));
-	assert_true(openssl_verify_sig(leaf, d.prot, d.prot_len, d.payload_bytes, d.payload_len,
-				       d.sig));
+	assert_true(openssl_verify_sig(leaf, d.prot, d.prot_len, d.payload_bytes, d.payload_len, d.sig));
 
 	/* carve's own COSE reader agrees. */
 	struct cose_sign1 s;
@@ -781,15 +894,13 @@ static void test_attestation_document(void **state)
 static void test_attestation_tampering(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(send_attestation(f, NULL, 0, NULL, 0, (const uint8_t *)"pk", 2),
-			 NSM_SUCCESS);
+	assert_int_equal(send_attestation(f, NULL, 0, NULL, 0, (const uint8_t *)"pk", 2), NSM_SUCCESS);
 	uint8_t *doc;
 	size_t doc_len;
 	struct decoded d;
 	decode_document(f->resp, f->resp_len, &doc, &doc_len, &d);
 	X509 *leaf = leaf_of(&d);
-	assert_true(openssl_verify_sig(leaf, d.prot, d.prot_len, d.payload_bytes, d.payload_len,
-				       d.sig));
+	assert_true(openssl_verify_sig(leaf, d.prot, d.prot_len, d.payload_bytes, d.payload_len, d.sig));
 
 	/* A flipped bit in the payload (inside PCR0's bytes). */
 	uint8_t *payload = malloc(d.payload_len);
@@ -813,8 +924,8 @@ static void test_attestation_tampering(void **state)
 	struct carve_err err = {0};
 	assert_int_equal(pki_create(&other, NOW - 60, &err), 0);
 	assert_int_equal(pki_issue_leaf(&other.intermediate, MODULE_ID, NOW - 60, &other_leaf, &err), 0);
-	assert_false(openssl_verify_sig(other_leaf.cert, d.prot, d.prot_len, d.payload_bytes,
-					d.payload_len, d.sig));
+	assert_false(openssl_verify_sig(other_leaf.cert, d.prot, d.prot_len, d.payload_bytes, d.payload_len,
+					d.sig));
 	cbor_item_t *bundle = map_get(d.payload, "cabundle");
 	assert_false(openssl_verify_chain(f->pki.root.cert, bundle, other_leaf.cert, NOW));
 	/* And our chain is refused after the leaf's three hours. */
@@ -878,8 +989,8 @@ static void test_leaf_renewal(void **state)
 		leaves[i] = leaf_of(&d);
 		assert_int_equal(cbor_get_int(map_get(d.payload, "timestamp")), times[i]);
 		/* Every document verifies at its own time. */
-		assert_true(openssl_verify_chain(f->pki.root.cert, map_get(d.payload, "cabundle"),
-						 leaves[i], (time_t)(times[i] / 1000)));
+		assert_true(openssl_verify_chain(f->pki.root.cert, map_get(d.payload, "cabundle"), leaves[i],
+						 (time_t)(times[i] / 1000)));
 		decoded_free(&d);
 		free(doc);
 	}
@@ -898,8 +1009,9 @@ static void test_attest_once(void **state)
 	uint8_t *doc;
 	size_t doc_len;
 	struct carve_err err = {0};
-	assert_int_equal(nsm_attest_once(&cfg, (const uint8_t *)"u", 1, NULL, 0,
-					 (const uint8_t *)"k", 1, &doc, &doc_len, &err), 0);
+	assert_int_equal(nsm_attest_once(&cfg, (const uint8_t *)"u", 1, NULL, 0, (const uint8_t *)"k", 1,
+					 &doc, &doc_len, &err),
+			 0);
 	struct cose_sign1 s;
 	assert_int_equal(cose_sign1_parse(doc, doc_len, &s, E59_EIF_SIGNATURE_CHECKER, &err), 0);
 	assert_non_null(memmem(s.payload, s.payload_len, "\x69user_data\x41u", 12));
@@ -908,8 +1020,7 @@ static void test_attest_once(void **state)
 	cose_sign1_free(&s);
 	free(doc);
 	uint8_t big[1025] = {0};
-	assert_int_equal(nsm_attest_once(&cfg, big, sizeof(big), NULL, 0, NULL, 0, &doc, &doc_len,
-					 &err), -1);
+	assert_int_equal(nsm_attest_once(&cfg, big, sizeof(big), NULL, 0, NULL, 0, &doc, &doc_len, &err), -1);
 	assert_int_equal(err.code, E03_INVALID_ARGUMENT);
 }
 
@@ -951,7 +1062,14 @@ static void test_cose_signer(void **state)
 static void *extender(void *arg)
 {
 	struct nsm *n = arg;
-	const uint8_t req[] = "\xa1\x69" "ExtendPCR" "\xa2\x65" "index" "\x18\x1e\x64" "data" "\x41" "z";
+	const uint8_t req[] = "\xa1\x69"
+			      "ExtendPCR"
+			      "\xa2\x65"
+			      "index"
+			      "\x18\x1e\x64"
+			      "data"
+			      "\x41"
+			      "z";
 	uint8_t resp[256];
 	size_t len;
 	for (int i = 0; i < EXTENDS; i++)
@@ -994,7 +1112,9 @@ struct attester_arg {
 static void *attester_thread(void *p)
 {
 	struct attester_arg *a = p;
-	const uint8_t req[] = "\xa1\x6b" "Attestation" "\xa0";
+	const uint8_t req[] = "\xa1\x6b"
+			      "Attestation"
+			      "\xa0";
 	uint8_t *resp = malloc(NSM_RESPONSE_MAX);
 	for (int i = 0; i < 8; i++) {
 		size_t len = 0;

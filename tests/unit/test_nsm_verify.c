@@ -27,13 +27,10 @@ struct fixture {
 	size_t doc_len;
 };
 
-static uint64_t fixed_clock(void *ctx)
-{
-	return *(uint64_t *)ctx;
-}
+static uint64_t fixed_clock(void *ctx) { return *(uint64_t *)ctx; }
 
-static int make_doc(struct fixture *f, bool debug, const uint8_t *nonce, size_t nonce_len,
-		    uint8_t **doc, size_t *doc_len)
+static int make_doc(struct fixture *f, bool debug, const uint8_t *nonce, size_t nonce_len, uint8_t **doc,
+		    size_t *doc_len)
 {
 	struct nsm_config cfg = {
 		.module_id = "i-verify-enc1",
@@ -44,8 +41,7 @@ static int make_doc(struct fixture *f, bool debug, const uint8_t *nonce, size_t 
 		.clock_ctx = &f->clock,
 	};
 	struct carve_err err = {0};
-	return nsm_attest_once(&cfg, (const uint8_t *)"ud", 2, nonce, nonce_len, NULL, 0, doc,
-			       doc_len, &err);
+	return nsm_attest_once(&cfg, (const uint8_t *)"ud", 2, nonce, nonce_len, NULL, 0, doc, doc_len, &err);
 }
 
 static int setup(void **state)
@@ -148,8 +144,8 @@ static void test_good_document(void **state)
 	struct fixture *f = *state;
 	struct nsm_expected_pcr want = {.index = 0};
 	memcpy(want.value, f->pcr0, PCR_LEN);
-	struct nsm_verify_opts o = {.pcrs = &want, .npcrs = 1,
-				    .nonce = (const uint8_t *)"\x01\x02\x03", .nonce_len = 3};
+	struct nsm_verify_opts o = {
+		.pcrs = &want, .npcrs = 1, .nonce = (const uint8_t *)"\x01\x02\x03", .nonce_len = 3};
 	struct nsm_verified v;
 	struct carve_err err = {0};
 	o.root = f->pki.root.cert;
@@ -234,8 +230,8 @@ static void test_trust_failures(void **state)
 	/* And with its whole bundle too: then the root differs. */
 	cbor_item_t *bundle = cbor_new_definite_array(2);
 	cbor_array_push(bundle, cbor_move(cbor_build_bytestring(other.root.der, other.root.der_len)));
-	cbor_array_push(bundle, cbor_move(cbor_build_bytestring(other.intermediate.der,
-								 other.intermediate.der_len)));
+	cbor_array_push(bundle,
+			cbor_move(cbor_build_bytestring(other.intermediate.der, other.intermediate.der_len)));
 	replace_value(payload, "cabundle", bundle);
 	doc = rewrap(payload, leaf.key, &len);
 	expect_fail(f, doc, len, &o2, E59_EIF_SIGNATURE_CHECKER, "not the trusted root");
@@ -277,7 +273,8 @@ static void test_shape_failures(void **state)
 	replace_value(payload, "digest", cbor_build_string("SHA384"));
 
 	struct cbor_pair *pcrs = field(payload, "pcrs");
-	cbor_item_t *short_pcr = cbor_build_bytestring((const uint8_t *)"0123456789abcdef0123456789abcdef", 32);
+	cbor_item_t *short_pcr =
+		cbor_build_bytestring((const uint8_t *)"0123456789abcdef0123456789abcdef", 32);
 	cbor_item_t *saved = cbor_map_handle(pcrs->value)[5].value;
 	cbor_map_handle(pcrs->value)[5].value = short_pcr;
 	doc = rewrap(payload, key, &len);
@@ -332,11 +329,8 @@ static void test_debug_mode_flag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_good_document),
-		T(test_expected_values),
-		T(test_trust_failures),
-		T(test_shape_failures),
-		T(test_debug_mode_flag),
+		T(test_good_document),  T(test_expected_values), T(test_trust_failures),
+		T(test_shape_failures), T(test_debug_mode_flag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,8 +83,7 @@ static void test_profile_and_chain(void **state)
 
 	assert_int_equal(verify_chain(p.root.cert, p.intermediate.cert, leaf.cert, NOW + 60), 1);
 	/* A test that can fail: past the leaf's end the chain is refused. */
-	assert_int_equal(verify_chain(p.root.cert, p.intermediate.cert, leaf.cert,
-				      NOW + 3 * 3600 + 1), 0);
+	assert_int_equal(verify_chain(p.root.cert, p.intermediate.cert, leaf.cert, NOW + 3 * 3600 + 1), 0);
 	/* And a foreign root does not anchor it. */
 	struct pki other;
 	assert_int_equal(pki_create(&other, NOW, &err), 0);

@@ -34,10 +34,7 @@ static int rec_start(void *ctx, const struct virtio_run *run)
 	return r->fail_start ? -5 : 0;
 }
 
-static void rec_stop(void *ctx)
-{
-	((struct rec *)ctx)->stops++;
-}
+static void rec_stop(void *ctx) { ((struct rec *)ctx)->stops++; }
 
 static const struct virtio_backend rec_be = {
 	.device_id = 42,
@@ -131,7 +128,7 @@ static void config_space(void **state)
 	assert_int_equal(rd_cfg(f, 4, 4), 0x17161514);
 	assert_int_equal(rd_cfg(f, 0, 8), 0x1716151413121110ull);
 	assert_int_equal(rd_cfg(f, 8, 4), 0x1b1a1918);
-	assert_int_equal(rd_cfg(f, 10, 4), 0);  /* runs past config_size */
+	assert_int_equal(rd_cfg(f, 10, 4), 0); /* runs past config_size */
 	assert_int_equal(rd_cfg(f, 12, 1), 0);
 	assert_int_equal(rd_cfg(f, 0xeff, 1), 0);
 	uint64_t big = 0x1234;
@@ -252,10 +249,10 @@ static void bad_queues_need_reset(void **state)
 	} bad[] = {
 		{0, b, b + 4096, b + 8192},
 		{3, b, b + 4096, b + 8192},
-		{32, b, b + 4096, b + 8192},          /* above QueueNumMax */
-		{0x10008, b, b + 4096, b + 8192},     /* does not fit 16 bits */
-		{8, b + 4, b + 4096, b + 8192},       /* misaligned */
-		{8, b, b + 4096, 0x10},               /* outside RAM */
+		{32, b, b + 4096, b + 8192},      /* above QueueNumMax */
+		{0x10008, b, b + 4096, b + 8192}, /* does not fit 16 bits */
+		{8, b + 4, b + 4096, b + 8192},   /* misaligned */
+		{8, b, b + 4096, 0x10},           /* outside RAM */
 		{8, b, (1ull << 40), b + 8192},
 		{8, b + (1 << 20) - 64, b + 4096, b + 8192}, /* runs off the end */
 	};
@@ -345,14 +342,10 @@ static void create_rejects_bad_backends(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(identity_registers),
-		cmocka_unit_test(config_space),
-		cmocka_unit_test(handshake_and_start),
-		cmocka_unit_test(features_checked),
-		cmocka_unit_test(bad_queues_need_reset),
-		cmocka_unit_test(backend_failure_needs_reset),
-		cmocka_unit_test(interrupt_status_and_ack),
-		cmocka_unit_test(create_rejects_bad_backends),
+		cmocka_unit_test(identity_registers),       cmocka_unit_test(config_space),
+		cmocka_unit_test(handshake_and_start),      cmocka_unit_test(features_checked),
+		cmocka_unit_test(bad_queues_need_reset),    cmocka_unit_test(backend_failure_needs_reset),
+		cmocka_unit_test(interrupt_status_and_ack), cmocka_unit_test(create_rejects_bad_backends),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -187,8 +187,8 @@ static void oversize_request_and_handler_errors(void **state)
 	char *big = malloc(0x1001);
 	memset(big, 'q', 0x1001);
 	uint32_t l = command(f, big, 0x1001);
-	static const uint8_t too_large[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 'p', 'u', 't',
-					    'T', 'o', 'o', 'L', 'a', 'r', 'g', 'e'};
+	static const uint8_t too_large[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 'p',
+					    'u',  't',  'T', 'o', 'o', 'L', 'a', 'r',  'g', 'e'};
 	assert_int_equal(l, sizeof(too_large));
 	assert_memory_equal(vg_hva(&f->g, f->resp), too_large, sizeof(too_large));
 	assert_int_equal(f->fake.calls, 0);
@@ -319,7 +319,7 @@ static void with_the_nsm_engine(void **state)
 	uint64_t req = vg_alloc(&g, 0x2000, 16), resp = vg_alloc(&g, VIRTIO_NSM_RESPONSE_MAX, 16);
 	/* what the Linux driver's hwrng sends, and the prefix it checks */
 	static const uint8_t get_random[] = {0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm'};
-	static const uint8_t prefix[] = {0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm',
+	static const uint8_t prefix[] = {0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd',  'o',  'm',
 					 0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x59, 0x01, 0x00};
 	memcpy(vg_hva(&g, req), get_random, sizeof(get_random));
 	struct vg_buf out = {.gpa = req, .len = sizeof(get_random)};

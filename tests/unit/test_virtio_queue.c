@@ -25,7 +25,7 @@ struct fx {
 static uint64_t feats(bool ind, bool evt)
 {
 	return (1ull << VIRTIO_F_VERSION_1) | (ind ? 1ull << VIRTIO_F_INDIRECT_DESC : 0) |
-	       (evt ? 1ull << VIRTIO_F_EVENT_IDX : 0);
+		(evt ? 1ull << VIRTIO_F_EVENT_IDX : 0);
 }
 
 static struct fx *fx_new(uint64_t features)
@@ -91,11 +91,14 @@ static void init_rejects_bad_rings(void **state)
 	assert_int_equal(virtq_init(&q, &g.mem, 0, base, base + 4096, base + 8192, f), -22);
 	assert_int_equal(virtq_init(&q, &g.mem, 3, base, base + 4096, base + 8192, f), -22);
 	assert_int_equal(virtq_init(&q, &g.mem, 6, base, base + 4096, base + 8192, f), -22);
-	assert_int_equal(virtq_init(&q, &g.mem, 8, base + 8, base + 4096, base + 8192, f), -22);   /* desc not 16-aligned */
-	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4097, base + 8192, f), -22);       /* avail odd */
-	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4096, base + 8194, f), -22);       /* used not 4-aligned */
-	assert_int_equal(virtq_init(&q, &g.mem, 8, 0, base + 4096, base + 8192, f), -22);          /* below RAM */
-	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4096, VG_BASE + MEM - 16, f), -22); /* runs off the end */
+	assert_int_equal(virtq_init(&q, &g.mem, 8, base + 8, base + 4096, base + 8192, f),
+			 -22); /* desc not 16-aligned */
+	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4097, base + 8192, f), -22); /* avail odd */
+	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4096, base + 8194, f),
+			 -22); /* used not 4-aligned */
+	assert_int_equal(virtq_init(&q, &g.mem, 8, 0, base + 4096, base + 8192, f), -22); /* below RAM */
+	assert_int_equal(virtq_init(&q, &g.mem, 8, base, base + 4096, VG_BASE + MEM - 16, f),
+			 -22); /* runs off the end */
 	assert_int_equal(virtq_init(&q, &g.mem, 32768, VG_BASE + MEM - 4096, base, base + 8192, f), -22);
 	assert_int_equal(virtq_init(&q, &g.mem, 8, UINT64_MAX - 15, base + 4096, base + 8192, f), -22);
 	assert_true(q.broken);
@@ -279,11 +282,11 @@ static void buffer_outside_memory(void **state)
 {
 	(void)state;
 	uint64_t bad[][2] = {
-		{0, 16},                          /* below guest RAM */
-		{VG_BASE + MEM - 8, 16},          /* straddles the end */
-		{VG_BASE + MEM, 1},               /* just past the end */
-		{UINT64_MAX - 7, 16},             /* addr + len wraps */
-		{VG_BASE, 0xffffffffu},           /* longer than RAM */
+		{0, 16},                 /* below guest RAM */
+		{VG_BASE + MEM - 8, 16}, /* straddles the end */
+		{VG_BASE + MEM, 1},      /* just past the end */
+		{UINT64_MAX - 7, 16},    /* addr + len wraps */
+		{VG_BASE, 0xffffffffu},  /* longer than RAM */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct fx *f = fx_new(feats(true, true));

@@ -31,7 +31,7 @@ struct fx {
 	struct vsock_dev *dev;
 	struct vg_vsock v;
 	int beats;
-	int faults;              /* device faults reported (the operator's log) */
+	int faults; /* device faults reported (the operator's log) */
 	char last_fault[200];
 	uint8_t buf[8192];
 };
@@ -43,10 +43,7 @@ static void on_fault(void *ctx, const char *what)
 	__atomic_fetch_add(&f->faults, 1, __ATOMIC_SEQ_CST);
 }
 
-static void on_beat(void *ctx)
-{
-	__atomic_fetch_add(&((struct fx *)ctx)->beats, 1, __ATOMIC_SEQ_CST);
-}
+static void on_beat(void *ctx) { __atomic_fetch_add(&((struct fx *)ctx)->beats, 1, __ATOMIC_SEQ_CST); }
 
 static struct fx *fx_new_q(uint64_t want, uint16_t qsize)
 {
@@ -54,19 +51,20 @@ static struct fx *fx_new_q(uint64_t want, uint16_t qsize)
 	strcpy(f->dir, "/tmp/carve-vsock.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->uds, sizeof(f->uds), "%s/enclave.sock", f->dir);
-	struct vsock_config cfg = {
-		.guest_cid = CID, .uds_path = f->uds, .vsock_dir = f->dir, .heartbeat = on_beat, .heartbeat_ctx = f,
-		.fault = on_fault, .fault_ctx = f};
+	struct vsock_config cfg = {.guest_cid = CID,
+				   .uds_path = f->uds,
+				   .vsock_dir = f->dir,
+				   .heartbeat = on_beat,
+				   .heartbeat_ctx = f,
+				   .fault = on_fault,
+				   .fault_ctx = f};
 	f->dev = vsock_create(&cfg);
 	assert_non_null(f->dev);
 	assert_int_equal(vgv_init(&f->v, f->dev, CID, want, qsize), 0);
 	return f;
 }
 
-static struct fx *fx_new(uint64_t want)
-{
-	return fx_new_q(want, 256);
-}
+static struct fx *fx_new(uint64_t want) { return fx_new_q(want, 256); }
 
 static void fx_free(struct fx *f)
 {
@@ -187,10 +185,7 @@ static void gexpect(struct fx *f, struct gconn *c, uint16_t op, struct vsock_hdr
 		*n = len;
 }
 
-static uint32_t gcredit(const struct gconn *c)
-{
-	return c->peer_buf_alloc - (c->tx_cnt - c->peer_fwd_cnt);
-}
+static uint32_t gcredit(const struct gconn *c) { return c->peer_buf_alloc - (c->tx_cnt - c->peer_fwd_cnt); }
 
 static struct gconn gconnect(struct fx *f, uint64_t cid, uint32_t port, uint32_t src)
 {
@@ -302,7 +297,8 @@ static void host_connect_refused_or_unanswered(void **state)
 	assert_int_equal(h.dst_port, 7001);
 	close(hfd);
 	/* malformed CONNECT lines: the host socket is closed, the guest hears nothing */
-	const char *bad[] = {"HELLO 1\n", "CONNECT\n", "CONNECT x\n", "CONNECT 99999999999\n",
+	const char *bad[] = {"HELLO 1\n",     "CONNECT\n",
+			     "CONNECT x\n",   "CONNECT 99999999999\n",
 			     "CONNECT 1 2\n", "CONNECT 123456789012345678901234567890\n"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		hfd = host_connect(f, bad[i]);
@@ -678,7 +674,8 @@ static void drained_connections_do_not_stop_rx(void **state)
 	struct gconn c[1 + NDRAINED];
 	int hfd[1 + NDRAINED];
 	for (int i = 0; i <= NDRAINED; i++) {
-		c[i] = gconnect(f, 3, 5200, 30000 + (uint32_t)i); /* the device connects, we accept: same order */
+		c[i] = gconnect(f, 3, 5200,
+				30000 + (uint32_t)i); /* the device connects, we accept: same order */
 		hfd[i] = host_accept(lfd);
 	}
 	static uint8_t data[D_PKTS * 4096];

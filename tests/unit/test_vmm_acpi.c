@@ -10,7 +10,10 @@
 #include "gm_fixture.h"
 #include "vmm/vmm_internal.h"
 
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 static uint8_t sum(const uint8_t *p, size_t n)
@@ -20,7 +23,6 @@ static uint8_t sum(const uint8_t *p, size_t n)
 		s = (uint8_t)(s + *p++);
 	return s;
 }
-
 
 static const uint8_t *table(const struct acpi_tables *t, const char *name)
 {

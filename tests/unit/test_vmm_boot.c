@@ -12,11 +12,21 @@
 #include "gm_fixture.h"
 #include "vmm/vmm_internal.h"
 
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
-
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void wr32(uint8_t *p, uint32_t v)
+{
+	wr16(p, (uint16_t)v);
+	wr16(p + 2, (uint16_t)(v >> 16));
+}
 
 static void e820_layouts(void **state)
 {
@@ -142,9 +152,9 @@ static void bz_load_and_zero_page(void **state)
 	assert_int_equal(zeropage_setup(&gm, &plan, "console=ttyS0", initrd, sizeof(initrd), 0, 0, &err), 0);
 	const uint8_t *zp = gm_ptr(&gm, LAYOUT_ZERO_PAGE, 4096);
 	assert_memory_equal(zp + 0x202, "HdrS", 4);
-	assert_int_equal(zp[0x206], 0x0f);          /* setup header copied */
-	assert_int_equal(rd32(zp + 0x238), 2047);    /* kernel's own cmdline_size kept */
-	assert_int_equal(zp[0x210], 0xff);           /* type_of_loader */
+	assert_int_equal(zp[0x206], 0x0f);        /* setup header copied */
+	assert_int_equal(rd32(zp + 0x238), 2047); /* kernel's own cmdline_size kept */
+	assert_int_equal(zp[0x210], 0xff);        /* type_of_loader */
 	assert_int_equal(rd32(zp + 0x228), LAYOUT_CMDLINE);
 	assert_string_equal((const char *)gm_ptr(&gm, LAYOUT_CMDLINE, 14), "console=ttyS0");
 	uint32_t ia = rd32(zp + 0x218);
@@ -298,14 +308,10 @@ static void elf_good_and_bad(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(e820_layouts),
-		cmocka_unit_test(bz_parse_good),
-		cmocka_unit_test(bz_parse_bad),
-		cmocka_unit_test(bz_load_and_zero_page),
-		cmocka_unit_test(bz_too_big_for_memory),
-		cmocka_unit_test(bz_relocated_past_image),
-		cmocka_unit_test(cmdline_limits),
-		cmocka_unit_test(initrd_too_big),
+		cmocka_unit_test(e820_layouts),          cmocka_unit_test(bz_parse_good),
+		cmocka_unit_test(bz_parse_bad),          cmocka_unit_test(bz_load_and_zero_page),
+		cmocka_unit_test(bz_too_big_for_memory), cmocka_unit_test(bz_relocated_past_image),
+		cmocka_unit_test(cmdline_limits),        cmocka_unit_test(initrd_too_big),
 		cmocka_unit_test(elf_good_and_bad),
 	};
 	return cmocka_run_group_tests(tests, gm_fixture_setup, gm_fixture_teardown);

@@ -30,8 +30,8 @@ static struct vmm *bare_vm(void)
 {
 	assert_int_equal(pipe(console), 0);
 	nlogged = 0;
-	struct vmm_config cfg = {.ncpus = 1, .console_out = console[1], .console_in = -1,
-				 .guest_log = log_line};
+	struct vmm_config cfg = {
+		.ncpus = 1, .console_out = console[1], .console_in = -1, .guest_log = log_line};
 	struct carve_err err = {0};
 	struct vmm *vm = vmm_alloc_board(&cfg, &err);
 	assert_non_null(vm);
@@ -67,22 +67,22 @@ static void board_ports_and_overlaps(void **state)
 	struct vmm *vm = bare_vm();
 	struct carve_err err = {0};
 	/* COM1 is 0x3f8-0x3ff: a device wanting 0x3fc-0x403 is refused, with both named. */
-	struct vmm_pio_device d = {.name = "intruder", .base = 0x3fc, .len = 8, .read = nop_read,
-				   .write = nop_write};
+	struct vmm_pio_device d = {
+		.name = "intruder", .base = 0x3fc, .len = 8, .read = nop_read, .write = nop_write};
 	assert_int_equal(vmm_add_pio_device(vm, &d, &err), -1);
 	assert_int_equal(err.code, E03_INVALID_ARGUMENT);
 	assert_non_null(strstr(err.msg, "COM1"));
 	assert_non_null(strstr(err.msg, "intruder"));
 	/* Past the last port, or no handlers: misdescribed. */
-	d = (struct vmm_pio_device){.name = "wraps", .base = 0xfffe, .len = 4, .read = nop_read,
-				    .write = nop_write};
+	d = (struct vmm_pio_device){
+		.name = "wraps", .base = 0xfffe, .len = 4, .read = nop_read, .write = nop_write};
 	assert_int_equal(vmm_add_pio_device(vm, &d, &err), -1);
 	carve_err_clear(&err);
 	d = (struct vmm_pio_device){.name = "no handlers", .base = 0x500, .len = 1};
 	assert_int_equal(vmm_add_pio_device(vm, &d, &err), -1);
 	/* A free range is taken, and routed. */
-	d = (struct vmm_pio_device){.name = "free", .base = 0x500, .len = 2, .read = nop_read,
-				    .write = nop_write};
+	d = (struct vmm_pio_device){
+		.name = "free", .base = 0x500, .len = 2, .read = nop_read, .write = nop_write};
 	assert_int_equal(vmm_add_pio_device(vm, &d, &err), 0);
 	uint32_t v = 0;
 	assert_true(pio_bus_access(vm, 0, 0x500, &v, 2, false));
@@ -141,7 +141,7 @@ static void board_stops_and_log(void **state)
 	vm = bare_vm();
 	out8(vm, PORT_ACPI_RESET, 0x01); /* not RESET_VALUE: nothing */
 	assert_int_equal(vm->stop.reason, VMM_STOP_NONE);
-	out8(vm, PORT_I8042_CMD, 0xfe);  /* pulse the reset line */
+	out8(vm, PORT_I8042_CMD, 0xfe); /* pulse the reset line */
 	assert_int_equal(vm->stop.reason, VMM_STOP_RESET_I8042);
 	free_vm(vm);
 }
@@ -151,8 +151,11 @@ static void mmio_slots_in_order(void **state)
 	(void)state;
 	struct vmm *vm = bare_vm();
 	struct carve_err err = {0};
-	struct vmm_mmio_device d = {.name = "dev", .read = (void *)nop_read, .write = (void *)nop_write,
-				    .irq_fd = -1, .notify_offset = 0x50};
+	struct vmm_mmio_device d = {.name = "dev",
+				    .read = (void *)nop_read,
+				    .write = (void *)nop_write,
+				    .irq_fd = -1,
+				    .notify_offset = 0x50};
 	struct vmm_mmio_slot placed;
 	assert_int_equal(vmm_add_mmio_device(vm, &d, &placed, &err), 0);
 	assert_int_equal(placed.base, 0xd0000000ull);
@@ -202,12 +205,9 @@ static void steps_in_order(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(board_ports_and_overlaps),
-		cmocka_unit_test(serial_gets_bytes_split),
-		cmocka_unit_test(exit_port_takes_whole_status),
-		cmocka_unit_test(board_stops_and_log),
-		cmocka_unit_test(mmio_slots_in_order),
-		cmocka_unit_test(steps_in_order),
+		cmocka_unit_test(board_ports_and_overlaps),     cmocka_unit_test(serial_gets_bytes_split),
+		cmocka_unit_test(exit_port_takes_whole_status), cmocka_unit_test(board_stops_and_log),
+		cmocka_unit_test(mmio_slots_in_order),          cmocka_unit_test(steps_in_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,10 +22,7 @@ static void keep(void *ctx, const char *line)
 	total++;
 }
 
-static void put(struct guest_log *g, const char *s)
-{
-	guest_log_write(g, (const uint8_t *)s, strlen(s));
-}
+static void put(struct guest_log *g, const char *s) { guest_log_write(g, (const uint8_t *)s, strlen(s)); }
 
 static void whole_lines(void **state)
 {

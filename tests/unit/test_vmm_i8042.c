@@ -17,15 +17,9 @@ static void on_pulse(void *ctx)
 	pulses++;
 }
 
-static uint8_t status(struct i8042 *k)
-{
-	return i8042_read(k, PORT_I8042_CMD);
-}
+static uint8_t status(struct i8042 *k) { return i8042_read(k, PORT_I8042_CMD); }
 
-static uint8_t data(struct i8042 *k)
-{
-	return i8042_read(k, PORT_I8042_DATA);
-}
+static uint8_t data(struct i8042 *k) { return i8042_read(k, PORT_I8042_DATA); }
 
 /* What Linux's i8042_controller_init does with i8042.dumbkbd: flush, read
  * the CTR, write it back with the keyboard port enabled. */
@@ -48,7 +42,7 @@ static void controller_commands(void **state)
 	pulses = 0;
 	i8042_init(&k, on_pulse, NULL);
 	assert_int_equal(status(&k) & 0x01, 0); /* nothing to read */
-	assert_true(status(&k) & 0x04);          /* system flag: POST passed */
+	assert_true(status(&k) & 0x04);         /* system flag: POST passed */
 	i8042_write(&k, PORT_I8042_CMD, 0xaa);
 	assert_int_equal(data(&k), 0x55); /* self test */
 	i8042_write(&k, PORT_I8042_CMD, 0xab);

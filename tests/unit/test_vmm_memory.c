@@ -71,11 +71,11 @@ static void accessor_bounds(void **state)
 	assert_ptr_equal(gm_ptr(&gm, 0x1000, 4096), a);
 	assert_ptr_equal(gm_ptr(&gm, 0x1fff, 1), a + 4095);
 	assert_ptr_equal(gm_ptr(&gm, 0x2000, 0), a + 4096); /* empty range at the end */
-	assert_null(gm_ptr(&gm, 0x0fff, 1));               /* below */
-	assert_null(gm_ptr(&gm, 0x1fff, 2));               /* runs off the end */
+	assert_null(gm_ptr(&gm, 0x0fff, 1));                /* below */
+	assert_null(gm_ptr(&gm, 0x1fff, 2));                /* runs off the end */
 	assert_null(gm_ptr(&gm, 0x1000, 4097));
-	assert_null(gm_ptr(&gm, 0x2000, 1));               /* the gap */
-	assert_null(gm_ptr(&gm, 0x1f00, 0x10000));          /* spans the gap into region 1 */
+	assert_null(gm_ptr(&gm, 0x2000, 1));       /* the gap */
+	assert_null(gm_ptr(&gm, 0x1f00, 0x10000)); /* spans the gap into region 1 */
 	assert_ptr_equal(gm_ptr(&gm, 0x10800, 16), b + 0x800);
 	free(a);
 	free(b);
@@ -119,12 +119,9 @@ static void map_populated(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(layout_small),
-		cmocka_unit_test(layout_split_at_hole),
-		cmocka_unit_test(layout_rejects),
-		cmocka_unit_test(accessor_bounds),
-		cmocka_unit_test(accessor_overflow),
-		cmocka_unit_test(map_populated),
+		cmocka_unit_test(layout_small),      cmocka_unit_test(layout_split_at_hole),
+		cmocka_unit_test(layout_rejects),    cmocka_unit_test(accessor_bounds),
+		cmocka_unit_test(accessor_overflow), cmocka_unit_test(map_populated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,8 +71,10 @@ static struct kvm_cpuid2 *base_cpuid(void)
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + 8 * sizeof(struct kvm_cpuid_entry2));
 	struct kvm_cpuid_entry2 *e = c->entries;
 	e[0] = (struct kvm_cpuid_entry2){.function = 1, .ebx = 0x00000800, .ecx = 0x8000, .edx = 0};
-	e[1] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
-	e[2] = (struct kvm_cpuid_entry2){.function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
+	e[1] = (struct kvm_cpuid_entry2){
+		.function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
+	e[2] = (struct kvm_cpuid_entry2){
+		.function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX};
 	e[3] = (struct kvm_cpuid_entry2){.function = 0x40000001, .eax = 0x1007efb, .edx = 1};
 	e[4] = (struct kvm_cpuid_entry2){.function = 0xa, .eax = 0x07300805};
 	e[5] = (struct kvm_cpuid_entry2){.function = 0x80000008, .eax = 0x3030};
@@ -160,10 +162,8 @@ static void cpuid_baseline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(caps_all_present),
-		cmocka_unit_test(caps_missing_named),
-		cmocka_unit_test(caps_too_many_vcpus),
-		cmocka_unit_test(cpuid_policy),
+		cmocka_unit_test(caps_all_present),    cmocka_unit_test(caps_missing_named),
+		cmocka_unit_test(caps_too_many_vcpus), cmocka_unit_test(cpuid_policy),
 		cmocka_unit_test(cpuid_baseline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

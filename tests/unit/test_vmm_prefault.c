@@ -16,7 +16,8 @@ static void not_offered(void **state)
 	struct vmm_prefault_report r = {0};
 	char line[256];
 	vmm_prefault_describe(&r, line, sizeof(line));
-	assert_string_equal(line, "KVM_PRE_FAULT_MEMORY not offered by this KVM; guest pages are mapped on first use");
+	assert_string_equal(
+		line, "KVM_PRE_FAULT_MEMORY not offered by this KVM; guest pages are mapped on first use");
 }
 
 static void one_range(void **state)
@@ -40,18 +41,22 @@ static void around_the_mmio_hole(void **state)
 	r.ranges[1].size = 1ull << 30;
 	char line[256];
 	vmm_prefault_describe(&r, line, sizeof(line));
-	assert_string_equal(line, "KVM_PRE_FAULT_MEMORY mapped 0x0-0xbfffffff,0x100000000-0x13fffffff (4096 MiB) in 10.0 ms");
+	assert_string_equal(
+		line,
+		"KVM_PRE_FAULT_MEMORY mapped 0x0-0xbfffffff,0x100000000-0x13fffffff (4096 MiB) in 10.0 ms");
 }
 
 static void failed_part_way(void **state)
 {
 	(void)state;
-	struct vmm_prefault_report r = {.offered = true, .errno_value = ENOMEM, .bytes = 64ull << 20, .nranges = 1};
+	struct vmm_prefault_report r = {
+		.offered = true, .errno_value = ENOMEM, .bytes = 64ull << 20, .nranges = 1};
 	r.ranges[0].size = 128ull << 20;
 	char line[256];
 	vmm_prefault_describe(&r, line, sizeof(line));
-	assert_string_equal(line, "KVM_PRE_FAULT_MEMORY stopped after 0x0-0x7ffffff (64 MiB done): "
-				  "Cannot allocate memory; the rest is mapped on first use");
+	assert_string_equal(line,
+			    "KVM_PRE_FAULT_MEMORY stopped after 0x0-0x7ffffff (64 MiB done): "
+			    "Cannot allocate memory; the rest is mapped on first use");
 }
 
 static void small_buffers(void **state)
@@ -77,10 +82,8 @@ static void small_buffers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(not_offered),
-		cmocka_unit_test(one_range),
-		cmocka_unit_test(around_the_mmio_hole),
-		cmocka_unit_test(failed_part_way),
+		cmocka_unit_test(not_offered),          cmocka_unit_test(one_range),
+		cmocka_unit_test(around_the_mmio_hole), cmocka_unit_test(failed_part_way),
 		cmocka_unit_test(small_buffers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

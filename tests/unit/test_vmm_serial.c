@@ -31,14 +31,14 @@ static void transmit_and_thre_irq(void **state)
 	struct irq_log irq = {0};
 	serial_init(&s, p[1], -1, on_irq, &irq);
 	assert_int_equal(serial_read(&s, 5) & 0x60, 0x60); /* THRE | TEMT */
-	assert_int_equal(serial_read(&s, 2) & 0x0f, 0x01);  /* no interrupt */
+	assert_int_equal(serial_read(&s, 2) & 0x0f, 0x01); /* no interrupt */
 	serial_write(&s, 0, 'h');
 	serial_write(&s, 0, 'i');
 	char buf[4] = {0};
 	assert_int_equal(read(p[0], buf, 2), 2);
 	assert_string_equal(buf, "hi");
 	assert_int_equal(irq.changes, 0); /* IER still 0 */
-	serial_write(&s, 1, 0x02);         /* enable THRI: fires at once */
+	serial_write(&s, 1, 0x02);        /* enable THRI: fires at once */
 	assert_int_equal(irq.level, 1);
 	assert_int_equal(serial_read(&s, 2) & 0x0f, 0x02); /* THRE pending... */
 	assert_int_equal(irq.level, 0);                    /* ...and reading IIR acks it */
@@ -93,7 +93,7 @@ static void divisor_loopback_and_masks(void **state)
 	assert_int_equal(serial_read(&s, 4), 0x1f);
 	serial_write(&s, 0, 'L'); /* loopback: transmit comes back as receive */
 	assert_int_equal(serial_read(&s, 0), 'L');
-	serial_write(&s, 4, 0x1a); /* LOOP | OUT2 | RTS, as Linux's autoconfig */
+	serial_write(&s, 4, 0x1a);                         /* LOOP | OUT2 | RTS, as Linux's autoconfig */
 	assert_int_equal(serial_read(&s, 6) & 0xf0, 0x90); /* DCD | CTS */
 	serial_write(&s, 4, 0x00);
 	assert_int_equal(serial_read(&s, 6) & 0xb0, 0xb0); /* no loop: DCD, DSR, CTS */
