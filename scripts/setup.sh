@@ -21,7 +21,7 @@ packages=(
 	# tests and guest programs
 	libcmocka-dev musl-tools openssl cpio faketime socat
 	# tools: ACPI table checks, image compression, the static checks
-	acpica-tools zstd xz-utils shellcheck clang-tidy
+	acpica-tools zstd xz-utils shellcheck clang-tidy clang-format
 	# build-enclave --docker-dir: Dockerfiles built without a daemon (a
 	# Dockerfile with RUN also needs a runtime: apt-get install crun)
 	buildah
