@@ -27,7 +27,7 @@ packages=(
 	buildah
 	# the hardware-KVM test bed (tests/hwkvm): QEMU's emulator runs L1 with
 	# SVM; busybox-static is L1's and the L2 test guests' toolbox
-	qemu-system-x86 busybox-static
+	qemu-system-x86 busybox-static python3
 )
 
 # Debian's cloud kernel for Linux enclaves and the hardware-KVM bed: fetched

@@ -9,6 +9,7 @@
 
 #include "carve/enclave.h"
 #include "carve/error.h"
+#include "carve/machine.h"
 
 struct launch_args {
 	const char *eif_path;
@@ -20,9 +21,10 @@ struct launch_args {
 	bool debug;
 	bool console_group_set; /* console_gid's members may read the console too */
 	gid_t console_gid;
-	const char *name;    /* NULL: from the EIF file name */
-	uint64_t timeout_ms; /* 0: nitro-cli's formula */
-	bool keep_stderr;    /* the enclave process logs to our stderr */
+	const char *name;               /* NULL: from the EIF file name */
+	uint64_t timeout_ms;            /* 0: nitro-cli's formula */
+	bool keep_stderr;               /* the enclave process logs to our stderr */
+	enum machine_af_vsock af_vsock; /* the CID also the host kernel's (AUTO: where it can be) */
 };
 
 struct launch_result {

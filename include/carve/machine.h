@@ -21,6 +21,14 @@
 #include "carve/error.h"
 #include "carve/vmm.h"
 
+/* Whether the enclave's CID is also the host kernel's (AF_VSOCK through
+ * /dev/vhost-vsock, docs/vsock.md). */
+enum machine_af_vsock {
+	MACHINE_AF_VSOCK_AUTO, /* where /dev/vhost-vsock exists */
+	MACHINE_AF_VSOCK_OFF,  /* Unix sockets only */
+	MACHINE_AF_VSOCK_ON,   /* required: an error without it */
+};
+
 /* What the enclave's devices need: virtio-vsock (the CID) and virtio-nsm
  * (the NSM engine with the image's measurements). */
 struct machine_devices_config {
@@ -33,6 +41,9 @@ struct machine_devices_config {
 	/* Also called (on the device thread) when it arrives; may be NULL. */
 	void (*on_heartbeat)(void *ctx);
 	void *heartbeat_ctx;
+	enum machine_af_vsock af_vsock;
+	const char *vhost_vsock_path; /* NULL: VHOST_VSOCK_PATH */
+	bool *af_vsock_used;          /* NULL, or set to whether the CID is the kernel's */
 };
 
 struct machine_config {

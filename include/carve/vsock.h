@@ -8,6 +8,7 @@
 #include <linux/virtio_vsock.h>
 #include <linux/vm_sockets.h>
 
+#include "carve/error.h"
 #include "carve/virtio_mmio.h"
 
 /* ---- virtio-vsock (device id 19): the wire values are Linux's uapi ones,
@@ -79,6 +80,13 @@ struct vsock_dev;
 /* Binds uds_path (an existing socket file there is replaced). NULL with
  * errno on failure. */
 struct vsock_dev *vsock_create(const struct vsock_config *cfg);
+/* Also registers the guest's CID with the host kernel through vhost_path
+ * (normally VHOST_VSOCK_PATH, carve/vhost.h), before the guest starts the
+ * device: host programs then reach the guest with AF_VSOCK at its CID, and
+ * a guest connection to CID 3 (or 2) port P that no <vsock_dir>/port-P.sock
+ * takes goes to whoever listens on AF_VSOCK port P, seeing the guest's CID
+ * as its peer (docs/vsock.md). 0, or -1 with err set. */
+int vsock_use_host_kernel(struct vsock_dev *v, const char *vhost_path, struct carve_err *err);
 /* Call after virtio_mmio_destroy. Removes uds_path. */
 void vsock_destroy(struct vsock_dev *v);
 const struct virtio_backend *vsock_backend(void);

@@ -88,3 +88,22 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 					  command);
 	return CLI_PARSED;
 }
+
+int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct carve_err *err)
+{
+	static const struct {
+		const char *name;
+		enum machine_af_vsock mode;
+	} modes[] = {
+		{"auto", MACHINE_AF_VSOCK_AUTO}, {"on", MACHINE_AF_VSOCK_ON}, {"off", MACHINE_AF_VSOCK_OFF}};
+	if (!text) {
+		*mode = MACHINE_AF_VSOCK_AUTO;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(text, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	return carve_fail(err, E03_INVALID_ARGUMENT, "--af-vsock '%s' must be auto, on or off", text);
+}

@@ -137,7 +137,7 @@ static int parse_console_group(const char *text, bool debug, struct launch_args 
 int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
-	const char *console_group = NULL;
+	const char *console_group = NULL, *af_vsock = NULL;
 	struct cli_list ids = {0};
 	bool debug = false, attach = false;
 	const struct cli_arg args[] = {
@@ -156,6 +156,7 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)"},
 		{"console-group", ARG_STRING, false, &console_group,
 		 "with --debug-mode: a group whose members may read the console too (carve's own)"},
+		{"af-vsock", ARG_STRING, false, &af_vsock, CLI_AF_VSOCK_HELP},
 		{0},
 	};
 	json_object *cfg_json = NULL;
@@ -169,7 +170,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		if (eif || memory || count || ids.count || cid || name || debug) {
 			rc = carve_fail(
 				err, E02_CONFLICTING_ARGUMENT,
-				"--config cannot be combined with other flags except --attach-console and --console-group");
+				"--config cannot be combined with other flags except --attach-console, --console-group "
+				"and --af-vsock");
 			goto out;
 		}
 		if ((rc = load_config(config, &a, &eif, &attach, &cfg_json, err)) < 0)
@@ -218,6 +220,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	if (attach)
 		a.debug = true;
 	if (console_group && (rc = parse_console_group(console_group, a.debug, &a, err)) < 0)
+		goto out;
+	if ((rc = cli_parse_af_vsock(af_vsock, &a.af_vsock, err)) < 0)
 		goto out;
 	if (!a.cid)
 		fprintf(stderr, "The enclave CID will be auto-generated.\n");

@@ -165,7 +165,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
-	const char *pin_list = NULL, *cid_text = NULL;
+	const char *pin_list = NULL, *cid_text = NULL, *af_vsock_text = NULL;
 	bool verbose = false;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	const struct cli_arg args[] = {
@@ -184,6 +184,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
 		{"enclave-cid", ARG_STRING, false, &cid_text,
 		 "with --eif-path: the guest's vsock CID (default 16)"},
+		{"af-vsock", ARG_STRING, false, &af_vsock_text,
+		 "with --eif-path: auto|on|off, the CID also on the host's AF_VSOCK (vhost-vsock; default off)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -207,6 +209,10 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 			carve_fail(err, E03_INVALID_ARGUMENT, "--enclave-cid must be 4 or more");
 		return -1;
 	}
+	/* Off unless asked: test VMs share the default CID. */
+	enum machine_af_vsock af_vsock = MACHINE_AF_VSOCK_OFF;
+	if (af_vsock_text && cli_parse_af_vsock(af_vsock_text, &af_vsock, err) < 0)
+		return -1;
 	int pin[VMM_MAX_VCPUS];
 	if (pin_list && parse_pins(pin_list, pin, (int)ncpus, err) < 0)
 		return -1;
@@ -253,6 +259,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 			.heartbeat_fd = -1,
 			.on_heartbeat = report_heartbeat,
 			.heartbeat_ctx = &hb,
+			.af_vsock = af_vsock,
 		};
 		cmdline = eb.cmdline;
 	}

@@ -193,6 +193,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->owner = getuid();
 	spec->console_group_set = a->console_group_set;
 	spec->console_gid = a->console_gid;
+	spec->af_vsock = a->af_vsock;
 	if (a->ncpu_ids > 0) {
 		for (int i = 0; i < a->ncpu_ids; i++)
 			if (!online_cpu(a->cpu_ids[i])) {

@@ -79,6 +79,7 @@ struct eproc {
 	int report_fd;
 	uint64_t boot_deadline_ns;
 	struct event_log log;
+	bool af_vsock_used; /* the CID is the host kernel's too (vhost-vsock) */
 };
 
 static void *vm_thread_main(void *arg)
@@ -543,6 +544,8 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 		.cid = s->reg.cid,
 		.vsock_dir = vsock_dir,
 		.heartbeat_fd = p->heartbeat_fd,
+		.af_vsock = s->af_vsock,
+		.af_vsock_used = &p->af_vsock_used,
 	};
 	int pin[ENCLAVE_MAX_CPUS];
 	for (int i = 0; i < s->ncpus; i++)
@@ -767,6 +770,15 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	char prefault[256];
 	vmm_prefault_describe(vmm_prefault(p.vm), prefault, sizeof(prefault));
 	event_log(&p.log, "memory: %s", prefault);
+	if (p.af_vsock_used)
+		event_log(&p.log,
+			  "vsock: AF_VSOCK CID %llu through the host kernel (vhost-vsock); Unix sockets too",
+			  (unsigned long long)spec->reg.cid);
+	else
+		event_log(&p.log, "vsock: Unix sockets only (%s)",
+			  spec->af_vsock == MACHINE_AF_VSOCK_OFF
+				  ? "--af-vsock off"
+				  : "no /dev/vhost-vsock: modprobe vhost_vsock for AF_VSOCK");
 	event_log(&p.log, "VM created in %.1f ms; vCPUs started",
 		  (double)(monotonic_ns() - p.start_ns) / 1e6);
 	serve(&p);

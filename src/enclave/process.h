@@ -11,6 +11,7 @@
 
 #include "carve/eif.h"
 #include "carve/enclave.h"
+#include "carve/machine.h"
 #include "enclave/registry.h"
 
 struct enclave_spec {
@@ -29,6 +30,7 @@ struct enclave_spec {
 	struct eif_measurements m;
 	char *metadata;      /* the image's metadata JSON, or NULL */
 	uint64_t timeout_ms; /* heartbeat wait */
+	enum machine_af_vsock af_vsock;
 };
 
 /* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "carve/util.h"
+#include "carve/vhost.h"
 #include "machine/machine_internal.h"
 
 struct vsock_device {
@@ -42,6 +43,28 @@ static void destroy(void *ctx)
 	if (d->dev)
 		vsock_destroy(d->dev);
 	free(d);
+}
+
+/* The enclave's CID registered with the host kernel, where asked for and
+ * possible: in AUTO mode a host without vhost-vsock keeps Unix sockets only
+ * (the enclave process's event log says so), anything else that goes wrong
+ * (a CID another VM holds) is an error, as it is on EC2. */
+static int use_host_kernel(struct vsock_device *d, const struct machine_devices_config *cfg,
+			   struct carve_err *err)
+{
+	const char *path = cfg->vhost_vsock_path ? cfg->vhost_vsock_path : VHOST_VSOCK_PATH;
+	bool used = false;
+	if (cfg->af_vsock == MACHINE_AF_VSOCK_AUTO && access(path, F_OK) != 0) {
+		/* not here: Unix sockets only */
+	} else if (cfg->af_vsock != MACHINE_AF_VSOCK_OFF) {
+		if (vsock_use_host_kernel(d->dev, path, err) < 0)
+			return carve_err_context(
+				err, "AF_VSOCK for enclave CID %llu: ", (unsigned long long)cfg->cid);
+		used = true;
+	}
+	if (cfg->af_vsock_used)
+		*cfg->af_vsock_used = used;
+	return 0;
 }
 
 int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg, struct carve_err *err)
@@ -80,6 +103,10 @@ int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg
 		int e = errno;
 		carve_fail(err, E11_SOCKET, "cannot create the vsock device on '%s': %s", d->uds_path,
 			   strerror(e));
+		destroy(d);
+		return -1;
+	}
+	if (use_host_kernel(d, cfg, err) < 0) {
 		destroy(d);
 		return -1;
 	}

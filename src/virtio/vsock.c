@@ -144,27 +144,139 @@ static void guest_rw(struct vsock_dev *v, struct vconn *c, const struct virtq_ch
 
 /* ---- connecting ---- */
 
+/* ---- relaying through the vhost-vsock bridge ---- */
+
+/* The kernel's used ring made no sense: stop using the bridge, so the
+ * device keeps serving carve's own connections. Cannot happen with a
+ * correct kernel; said once. */
+static void bridge_broken(struct vsock_dev *v)
+{
+	if (v->cfg.fault)
+		v->cfg.fault(v->cfg.fault_ctx,
+			     "the host kernel's vhost-vsock returned a buffer it never had; "
+			     "AF_VSOCK to this enclave stops");
+	for (int i = 0; i < v->nconns; i++)
+		if (v->conns[i]->relay)
+			vsock_conn_kill(v, v->conns[i--], true);
+	for (int i = 0; i < 2; i++)
+		vworker_del(&v->w, v->bridge->call[i]);
+	vsock_bridge_close(v->bridge);
+	v->bridge = NULL;
+	v->tx_stalled = false;
+}
+
+/* The guest's packet on relayed connection c, to the kernel, where a Nitro
+ * enclave's parent (CID 3) is the host (CID 2). The caller checked that a
+ * bridge buffer is free. */
+static void relay_out(struct vsock_dev *v, const struct vsock_hdr *h, const struct virtq_chain *ch)
+{
+	struct vsock_hdr out = *h;
+	out.dst_cid = VSOCK_CID_HOST;
+	vsock_bridge_send(v->bridge, &out, ch);
+}
+
+/* A guest REQUEST that no Unix listener took: a new relayed connection.
+ * false: no bridge buffer now. */
+static bool relay_request(struct vsock_dev *v, const struct vsock_hdr *h, const struct virtq_chain *ch)
+{
+	if (!vsock_bridge_can_send(v->bridge))
+		return false;
+	struct vconn *c = vsock_conn_new(v, -1);
+	if (!c) {
+		orphan_rst(v, h);
+		return true;
+	}
+	c->relay = true;
+	c->state = C_ESTABLISHED;
+	vsock_conn_bind(v, c, h->dst_cid, h->dst_port, h->src_port);
+	relay_out(v, h, ch);
+	return true;
+}
+
+/* Which connection a packet from the kernel belongs to, a new one for a
+ * REQUEST; NULL when it is for none (then the kernel gets RST unless it
+ * sent one). */
+static struct vconn *relay_route(struct vsock_dev *v, const struct vsock_hdr *h)
+{
+	if (h->dst_cid != v->cfg.guest_cid || h->src_cid != VSOCK_CID_HOST || h->type != VSOCK_TYPE_STREAM)
+		return NULL; /* vhost-vsock delivers only these; a check, not a case */
+	struct vconn *c = vsock_find(v, VSOCK_CID_PARENT, h->src_port, h->dst_port);
+	if (!c)
+		c = vsock_find(v, VSOCK_CID_HOST, h->src_port, h->dst_port);
+	if (c && c->relay)
+		return c;
+	if (!c && h->op == VSOCK_OP_REQUEST && (c = vsock_conn_new(v, -1))) {
+		/* The guest sees every host program as its parent, CID 3. */
+		c->relay = true;
+		c->state = C_ESTABLISHED;
+		vsock_conn_bind(v, c, VSOCK_CID_PARENT, h->src_port, h->dst_port);
+		return c;
+	}
+	/* No such connection, a full table, or the address of one of carve's
+	 * own (a Unix-socket connection or the heartbeat). */
+	if (h->op != VSOCK_OP_RST)
+		vsock_bridge_rst(v->bridge, v->cfg.guest_cid, h->dst_port, h->src_port);
+	return NULL;
+}
+
+/* The kernel's next packet into ch, addressed as the guest knows its peer;
+ * a data packet larger than ch goes in pieces. The used length, or 0 when
+ * the packet was for no connection (dropped). */
+static uint32_t relay_in(struct vsock_dev *v, const struct virtq_chain *ch)
+{
+	struct vsock_hdr h;
+	const uint8_t *payload;
+	uint32_t left;
+	if (!vsock_bridge_peek(v->bridge, &h, &payload, &left))
+		return 0;
+	struct vconn *c = relay_route(v, &h);
+	if (!c) {
+		vsock_bridge_consume(v->bridge, VSOCK_BRIDGE_ALL);
+		return 0;
+	}
+	uint32_t room = ch->wlen - VSOCK_HDR_SIZE, n = left < room ? left : room;
+	struct vsock_hdr out = h;
+	out.src_cid = c->peer_cid;
+	out.len = n;
+	vsock_hdr_encode(ch, &out);
+	virtq_chain_write(ch, VSOCK_HDR_SIZE, payload, n);
+	vsock_bridge_consume(v->bridge, n ? n : VSOCK_BRIDGE_ALL);
+	if (h.op == VSOCK_OP_RST)
+		vsock_conn_kill(v, c, false);
+	return VSOCK_HDR_SIZE + n;
+}
+
+/* Ends relayed connection c on the kernel's side too. */
+static void relay_reset(struct vsock_dev *v, struct vconn *c)
+{
+	if (c->relay && v->bridge)
+		vsock_bridge_rst(v->bridge, v->cfg.guest_cid, c->guest_port, c->peer_port);
+}
+
 /* A guest REQUEST to (cid, port): heartbeat, or a connection to the
- * parent's listener through the host side. */
-static void guest_request(struct vsock_dev *v, const struct vsock_hdr *h)
+ * parent's listener through the host side, else through the bridge.
+ * false: it waits for a bridge buffer. */
+static bool guest_request(struct vsock_dev *v, const struct vsock_hdr *h, const struct virtq_chain *ch)
 {
 	struct vconn *c;
 	if (h->dst_cid == VSOCK_CID_PARENT && h->dst_port == VSOCK_HEARTBEAT_PORT) {
 		c = vsock_conn_new(v, -1);
 		if (!c) {
 			orphan_rst(v, h);
-			return;
+			return true;
 		}
 		c->heartbeat = true;
 		c->buf_alloc = VSOCK_HB_BUF;
 	} else {
 		int fd = v->host->connect(v, h->dst_port);
+		if (fd < 0 && v->bridge)
+			return relay_request(v, h, ch);
 		c = fd >= 0 ? vsock_conn_new(v, fd) : NULL;
 		if (!c) {
 			if (fd >= 0)
 				close(fd);
 			orphan_rst(v, h);
-			return;
+			return true;
 		}
 	}
 	vsock_conn_bind(v, c, h->dst_cid, h->dst_port, h->src_port);
@@ -173,6 +285,7 @@ static void guest_request(struct vsock_dev *v, const struct vsock_hdr *h)
 	c->peer_fwd_cnt = h->fwd_cnt;
 	c->pend |= P_RESPONSE;
 	vsock_conn_update(v, c);
+	return true;
 }
 
 static uint32_t alloc_host_port(struct vsock_dev *v, uint32_t guest_port)
@@ -233,16 +346,16 @@ static void bad_packet(struct vsock_dev *v, const struct vsock_hdr *h, const cha
 	v->cfg.fault(v->cfg.fault_ctx, line);
 }
 
-void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
+bool vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 {
 	struct vsock_hdr h;
 	if (!vsock_hdr_decode(ch, &h)) {
 		bad_packet(v, NULL, "a packet shorter than its header"); /* nothing to answer */
-		return;
+		return true;
 	}
 	if (h.src_cid != v->cfg.guest_cid) {
 		bad_packet(v, &h, "a packet from another CID (spoofed)");
-		return;
+		return true;
 	}
 	bool to_host = h.dst_cid == VSOCK_CID_HOST || h.dst_cid == VSOCK_CID_PARENT;
 	struct vconn *c = to_host ? vsock_find(v, h.dst_cid, h.dst_port, h.src_port) : NULL;
@@ -250,18 +363,27 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 	if (bad || !to_host) {
 		if (bad)
 			bad_packet(v, &h, "a malformed packet");
-		if (c)
+		if (c) {
+			relay_reset(v, c);
 			vsock_conn_kill(v, c, true);
-		else
+		} else {
 			orphan_rst(v, &h);
-		return;
+		}
+		return true;
 	}
 	if (!c) {
 		if (h.op == VSOCK_OP_REQUEST)
-			guest_request(v, &h);
-		else
-			orphan_rst(v, &h);
-		return;
+			return guest_request(v, &h, ch);
+		orphan_rst(v, &h);
+		return true;
+	}
+	if (c->relay) {
+		if (!vsock_bridge_can_send(v->bridge))
+			return false;
+		relay_out(v, &h, ch);
+		if (h.op == VSOCK_OP_RST)
+			vsock_conn_kill(v, c, false);
+		return true;
 	}
 	c->peer_buf_alloc = h.buf_alloc;
 	c->peer_fwd_cnt = h.fwd_cnt;
@@ -270,9 +392,9 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 	switch (h.op) {
 	case VSOCK_OP_REQUEST:
 		vsock_conn_kill(v, c, true); /* a second REQUEST on a live connection */
-		return;
-	case VSOCK_OP_RESPONSE: guest_response(v, c); return;
-	case VSOCK_OP_RST: vsock_conn_kill(v, c, false); return;
+		return true;
+	case VSOCK_OP_RESPONSE: guest_response(v, c); return true;
+	case VSOCK_OP_RST: vsock_conn_kill(v, c, false); return true;
 	case VSOCK_OP_SHUTDOWN:
 		if (h.flags & VSOCK_SHUTDOWN_RCV)
 			c->guest_shut_rcv = true;
@@ -280,28 +402,29 @@ void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *ch)
 			c->guest_shut_send = true;
 		if (c->state != C_ESTABLISHED) {
 			vsock_conn_kill(v, c, true);
-			return;
+			return true;
 		}
 		if (c->heartbeat) {
 			if (c->guest_shut_send && c->guest_shut_rcv)
 				vsock_conn_kill(v, c, true);
-			return;
+			return true;
 		}
 		if (c->guest_shut_send && c->guest_shut_rcv && c->tx.len > 0)
 			c->deadline =
 				vsock_now_ms() + VSOCK_TIMEOUT_MS; /* give the host 2 s to take the rest */
 		if (!flush(v, c))
-			return;
+			return true;
 		break;
 	case VSOCK_OP_RW:
 		guest_rw(v, c, ch, h.len);
 		if (c->dying)
-			return;
+			return true;
 		break;
 	case VSOCK_OP_CREDIT_UPDATE: break;
 	case VSOCK_OP_CREDIT_REQUEST: c->pend |= P_CREDIT_UPDATE; break;
 	}
 	vsock_conn_update(v, c);
+	return true;
 }
 
 /* ---- the rx path ---- */
@@ -423,7 +546,10 @@ int vsock_rx_pump(struct vsock_dev *v)
 		return 0;
 	struct virtq *q = &v->q[VSOCK_RXQ];
 	int sent = 0, misses = 0;
-	while (v->norphans > 0 || v->rx_head) {
+	bool kernel_turn = false; /* the kernel's packets and carve's own take turns */
+	if (v->bridge && vsock_bridge_collect(v->bridge) < 0)
+		bridge_broken(v);
+	while (v->norphans > 0 || v->rx_head || (v->bridge && v->bridge->nrecv)) {
 		int r = virtq_pop(q, v->chain);
 		if (r < 0) {
 			virtio_mmio_needs_reset(v->run.transport, q->why);
@@ -442,8 +568,15 @@ int vsock_rx_pump(struct vsock_dev *v)
 		}
 		uint32_t len = 0;
 		bool requeued = false;
+		kernel_turn = !kernel_turn;
 		if (v->norphans > 0) {
 			len = orphan_packet(v, v->chain);
+		} else if (v->bridge && v->bridge->nrecv && (kernel_turn || !v->rx_head)) {
+			len = relay_in(v, v->chain);
+			if (len == 0) {
+				virtq_unpop(q); /* dropped: the same buffer for the next one */
+				continue;
+			}
 		} else {
 			struct vconn *c = vsock_rxq_pop(v);
 			len = next_packet(v, c, v->chain);
@@ -481,6 +614,8 @@ int vsock_rx_pump(struct vsock_dev *v)
 		v->rx_pushed = false;
 		virtio_mmio_interrupt(v->run.transport, VIRTIO_INT_USED);
 	}
+	if (v->bridge)
+		vsock_bridge_kick(v->bridge);
 	return sent;
 }
 
@@ -490,6 +625,9 @@ static void process_tx(struct vsock_dev *v)
 		return;
 	struct virtq *q = &v->q[VSOCK_TXQ];
 	bool pushed = false;
+	v->tx_stalled = false;
+	if (v->bridge && vsock_bridge_collect(v->bridge) < 0)
+		bridge_broken(v);
 	for (;;) {
 		int r = virtq_pop(q, v->chain);
 		if (r < 0) {
@@ -501,12 +639,18 @@ static void process_tx(struct vsock_dev *v)
 				continue;
 			break;
 		}
-		vsock_tx_packet(v, v->chain);
+		if (!vsock_tx_packet(v, v->chain)) {
+			virtq_unpop(q); /* again when the kernel frees a bridge buffer */
+			v->tx_stalled = true;
+			break;
+		}
 		virtq_push(q, v->chain, 0);
 		pushed = true;
 	}
 	if (pushed && virtq_should_notify(q))
 		virtio_mmio_interrupt(v->run.transport, VIRTIO_INT_USED);
+	if (v->bridge)
+		vsock_bridge_kick(v->bridge);
 }
 
 int vsock_housekeeping(struct vsock_dev *v)
@@ -584,6 +728,14 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
 	switch (cookie->kind) {
 	case VSOCK_COOKIE_LISTENER: host_connections(v); return;
 	case VSOCK_COOKIE_CONN: conn_event(v, (struct vconn *)cookie, events); return;
+	case VSOCK_COOKIE_BRIDGE:
+		/* The kernel used buffers: a stalled tx goes on; received
+		 * packets go out in the rx pump before the next wait. */
+		if (vsock_bridge_collect(v->bridge) < 0)
+			bridge_broken(v);
+		if (v->tx_stalled)
+			process_tx(v);
+		return;
 	}
 }
 
@@ -607,8 +759,13 @@ int vsock_attach(struct vsock_dev *v, const struct virtio_run *run)
 
 void vsock_detach(struct vsock_dev *v)
 {
-	while (v->nconns > 0)
+	while (v->nconns > 0) {
+		relay_reset(v, v->conns[0]); /* the host program learns the guest is gone */
 		vsock_conn_kill(v, v->conns[0], false);
+	}
+	if (v->bridge)
+		vsock_bridge_kick(v->bridge);
+	v->tx_stalled = false;
 	while (v->rx_head) {
 		struct vconn *c = vsock_rxq_pop(v);
 		if (c->dying)
@@ -623,6 +780,16 @@ void vsock_detach(struct vsock_dev *v)
 	v->attached = false;
 }
 
+/* The host side's fds leave the device thread's set. */
+static void unwatch_host(struct vsock_dev *v)
+{
+	if (v->listen_fd >= 0)
+		vworker_del(&v->w, v->listen_fd);
+	if (v->bridge)
+		for (int i = 0; i < 2; i++)
+			vworker_del(&v->w, v->bridge->call[i]);
+}
+
 static int vs_start(void *ctx, const struct virtio_run *run)
 {
 	struct vsock_dev *v = ctx;
@@ -630,12 +797,16 @@ static int vs_start(void *ctx, const struct virtio_run *run)
 	int r = vsock_attach(v, run);
 	if (r == 0 && v->listen_fd >= 0)
 		r = vworker_add(&v->w, v->listen_fd, EPOLLIN, listener);
+	if (r == 0 && v->bridge) {
+		uint64_t tag = (uint64_t)(uintptr_t)&v->bridge->tx_cookie;
+		for (int i = 0; i < 2 && r == 0; i++)
+			r = vworker_add(&v->w, v->bridge->call[i], EPOLLIN, tag);
+	}
 	if (r == 0)
 		r = vworker_start(&v->w, &v->run);
 	if (r < 0) {
-		if (v->listen_fd >= 0)
-			vworker_del(&v->w, v->listen_fd);
 		vworker_stop(&v->w);
+		unwatch_host(v);
 		vsock_detach(v);
 	}
 	return r;
@@ -645,8 +816,7 @@ static void vs_stop(void *ctx)
 {
 	struct vsock_dev *v = ctx;
 	vworker_stop(&v->w);
-	if (v->listen_fd >= 0)
-		vworker_del(&v->w, v->listen_fd);
+	unwatch_host(v);
 	vsock_detach(v);
 }
 
@@ -732,5 +902,15 @@ void vsock_destroy(struct vsock_dev *v)
 	vworker_destroy(&v->w);
 	vsock_detach(v);
 	v->host->close(v);
+	vsock_bridge_close(v->bridge);
 	free_dev(v);
+}
+
+int vsock_use_host_kernel(struct vsock_dev *v, const char *vhost_path, struct carve_err *err)
+{
+	if (v->bridge)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "the vsock device already has its host kernel bridge");
+	v->bridge = vsock_bridge_open(vhost_path, v->cfg.guest_cid, err);
+	return v->bridge ? 0 : -1;
 }

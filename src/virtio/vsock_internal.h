@@ -7,6 +7,8 @@
  *   vsock_txbuf.c   guest -> host bytes the host socket did not take yet
  *   vsock_muxer.c   the host side behind struct vsock_host_ops: today Unix
  *                   sockets (docs/vsock.md)
+ *   vsock_bridge.c  the host kernel's AF_VSOCK through /dev/vhost-vsock:
+ *                   carve drives the kernel's rings; vsock.c relays
  *   vsock.c         the device: queues, the tx and rx paths, the heartbeat,
  *                   timers, the device thread's events
  */
@@ -17,6 +19,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "carve/error.h"
+#include "carve/vhost.h"
+#include "carve/vring_driver.h"
 #include "carve/vsock.h"
 #include "virtio/worker.h"
 
@@ -34,13 +39,15 @@
 #define VSOCK_HASH_BUCKETS 2048 /* a power of two, twice VSOCK_MAX_CONNS */
 
 /* What an epoll tag above the queue kicks points at. */
-enum vsock_cookie_kind { VSOCK_COOKIE_LISTENER, VSOCK_COOKIE_CONN };
+enum vsock_cookie_kind { VSOCK_COOKIE_LISTENER, VSOCK_COOKIE_CONN, VSOCK_COOKIE_BRIDGE };
 struct vsock_cookie {
 	enum vsock_cookie_kind kind;
 };
 
 /* ---- packets (vsock_packet.c) ---- */
 
+/* Between wire order (little-endian) and host order, in place. */
+void vsock_hdr_swap(struct vsock_hdr *h);
 /* Reads and converts the header at the start of a tx chain; false when the
  * readable part is shorter than a header. */
 bool vsock_hdr_decode(const struct virtq_chain *ch, struct vsock_hdr *h);
@@ -93,8 +100,9 @@ struct vconn {
 	uint64_t peer_cid;          /* host side as the guest sees it: 2 or 3 */
 	uint32_t peer_port;
 	uint32_t guest_port;
-	int fd; /* host socket; -1 for the heartbeat */
+	int fd; /* host socket; -1 for the heartbeat and relayed ones */
 	bool heartbeat;
+	bool relay; /* carried by the vhost-vsock bridge; only the address is used */
 	enum vsock_cstate state;
 	unsigned pend;
 	bool dying; /* unlinked; freed once its last packet is out */
@@ -152,6 +160,56 @@ struct vsock_host_ops {
 };
 extern const struct vsock_host_ops vsock_unix_host;
 
+/* ---- the vhost-vsock bridge (vsock_bridge.c) ---- */
+
+#define VSOCK_BRIDGE_RING 64
+#define VSOCK_BRIDGE_RX_BUF (16 * 1024) /* header included */
+#define VSOCK_BRIDGE_TX_BUF (VSOCK_HDR_SIZE + VSOCK_MAX_PKT)
+#define VSOCK_BRIDGE_ALL UINT32_MAX
+
+struct vsock_bridge_recv {
+	uint16_t buf; /* which rx buffer */
+	uint32_t len; /* bytes the kernel wrote: header + payload */
+	uint32_t off; /* payload bytes already passed on */
+};
+
+struct vsock_bridge {
+	int fd; /* /dev/vhost-vsock */
+	uint8_t *mem;
+	size_t mem_size;
+	struct vring_driver rx, tx; /* from the kernel, to the kernel */
+	int kick[2], call[2];
+	bool kick_rx, kick_tx;
+	uint16_t tx_free[VSOCK_BRIDGE_RING];
+	int ntx_free;
+	struct vsock_bridge_recv recv[VSOCK_BRIDGE_RING]; /* filled, in arrival order */
+	unsigned recv_head, nrecv;
+	struct vsock_cookie tx_cookie; /* the epoll tag of both call fds */
+};
+
+/* Registers cid with the kernel and starts its rings. NULL with err set
+ * (no module, CID taken, ...). */
+struct vsock_bridge *vsock_bridge_open(const char *path, uint64_t cid, struct carve_err *err);
+void vsock_bridge_close(struct vsock_bridge *b);
+/* Takes what the kernel used: free tx buffers, received packets. -1 when
+ * the kernel's used ring made no sense. */
+int vsock_bridge_collect(struct vsock_bridge *b);
+bool vsock_bridge_can_send(const struct vsock_bridge *b);
+/* h (host order, already addressed for the kernel) and h->len payload bytes
+ * from ch after its header (ch may be NULL for len 0). false: no buffer free. */
+bool vsock_bridge_send(struct vsock_bridge *b, const struct vsock_hdr *h, const struct virtq_chain *ch);
+/* The oldest packet from the kernel: its header (len = the whole payload),
+ * the payload not yet passed on and how much of it is left. */
+bool vsock_bridge_peek(struct vsock_bridge *b, struct vsock_hdr *h, const uint8_t **payload, uint32_t *left);
+/* n payload bytes of it passed on (VSOCK_BRIDGE_ALL: done with it); the
+ * buffer goes back to the kernel once all of it is. */
+void vsock_bridge_consume(struct vsock_bridge *b, uint32_t n);
+/* Resets the kernel's side of a connection (best effort: dropped when no
+ * buffer is free). */
+void vsock_bridge_rst(struct vsock_bridge *b, uint64_t guest_cid, uint32_t guest_port, uint32_t host_port);
+/* Signals the kernel for what was added since the last call. */
+void vsock_bridge_kick(struct vsock_bridge *b);
+
 /* ---- the device (vsock.c) ---- */
 
 struct vsock_dev {
@@ -178,6 +236,8 @@ struct vsock_dev {
 	unsigned norphans, orphan_head;
 	uint32_t next_host_port;
 	bool rx_pushed;
+	struct vsock_bridge *bridge; /* NULL: Unix sockets only */
+	bool tx_stalled;             /* a relayed packet waits for a bridge buffer */
 	uint64_t bad_packets;
 };
 
@@ -211,8 +271,10 @@ void vsock_maybe_credit_update(struct vconn *c);
 int vsock_attach(struct vsock_dev *v, const struct virtio_run *run);
 /* Drops every connection and the queues. */
 void vsock_detach(struct vsock_dev *v);
-/* Handles one guest packet: the readable part of c (header + payload). */
-void vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *c);
+/* Handles one guest packet: the readable part of c (header + payload).
+ * false: it is for the vhost-vsock bridge, which has no buffer free now;
+ * give it back and try again when the kernel returns one. */
+bool vsock_tx_packet(struct vsock_dev *v, const struct virtq_chain *c);
 /* Fills rx buffers with pending packets (round-robin over connections);
  * returns the number of packets delivered. */
 int vsock_rx_pump(struct vsock_dev *v);

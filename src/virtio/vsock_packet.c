@@ -6,11 +6,9 @@
 
 #include "virtio/vsock_internal.h"
 
-bool vsock_hdr_decode(const struct virtq_chain *ch, struct vsock_hdr *h)
+void vsock_hdr_swap(struct vsock_hdr *h)
 {
-	if (ch->rlen < VSOCK_HDR_SIZE)
-		return false;
-	virtq_chain_read(ch, 0, h, VSOCK_HDR_SIZE);
+	/* le*toh and hto* are the same swap (or none) both ways. */
 	h->src_cid = le64toh(h->src_cid);
 	h->dst_cid = le64toh(h->dst_cid);
 	h->src_port = le32toh(h->src_port);
@@ -21,6 +19,14 @@ bool vsock_hdr_decode(const struct virtq_chain *ch, struct vsock_hdr *h)
 	h->flags = le32toh(h->flags);
 	h->buf_alloc = le32toh(h->buf_alloc);
 	h->fwd_cnt = le32toh(h->fwd_cnt);
+}
+
+bool vsock_hdr_decode(const struct virtq_chain *ch, struct vsock_hdr *h)
+{
+	if (ch->rlen < VSOCK_HDR_SIZE)
+		return false;
+	virtq_chain_read(ch, 0, h, VSOCK_HDR_SIZE);
+	vsock_hdr_swap(h);
 	return true;
 }
 
@@ -33,18 +39,8 @@ bool vsock_hdr_well_formed(const struct vsock_hdr *h, uint32_t readable)
 
 void vsock_hdr_encode(const struct virtq_chain *ch, const struct vsock_hdr *h)
 {
-	struct vsock_hdr le = {
-		.src_cid = htole64(h->src_cid),
-		.dst_cid = htole64(h->dst_cid),
-		.src_port = htole32(h->src_port),
-		.dst_port = htole32(h->dst_port),
-		.len = htole32(h->len),
-		.type = htole16(h->type),
-		.op = htole16(h->op),
-		.flags = htole32(h->flags),
-		.buf_alloc = htole32(h->buf_alloc),
-		.fwd_cnt = htole32(h->fwd_cnt),
-	};
+	struct vsock_hdr le = *h;
+	vsock_hdr_swap(&le);
 	virtq_chain_write(ch, 0, &le, VSOCK_HDR_SIZE);
 }
 

@@ -72,6 +72,20 @@ for p in "${PROGRAMS[@]}" "${COREUTILS[@]}"; do
 	ELVES+=("$(readlink -f "$path")")
 done
 for d in "${DATA[@]}"; do copy_path "$d"; done
+# Python, for parent programs written as users write them (socket.AF_VSOCK):
+# the interpreter and its standard library without tests, GUI and tools.
+PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null || true)
+if [ -x "$PYTHON" ]; then
+	pylib=/usr/lib/$(basename "$PYTHON")
+	copy_path "$PYTHON"
+	ln -sf "$(basename "$PYTHON")" "$stage/usr/bin/python3"
+	ELVES+=("$PYTHON")
+	tar -C / -cf - --exclude='__pycache__' --exclude="${pylib#/}/test" --exclude="${pylib#/}/idlelib" \
+		--exclude="${pylib#/}/tkinter" --exclude="${pylib#/}/ensurepip" --exclude="${pylib#/}/lib2to3" \
+		--exclude="${pylib#/}/pydoc_data" --exclude="${pylib#/}/site-packages" \
+		--exclude="${pylib#/}/dist-packages" --exclude="${pylib#/}/config-*" "${pylib#/}" | tar -C "$stage" -xf -
+	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && ELVES+=("$f"); done
+fi
 for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && ELVES+=("$f"); done
 # faketime's wrapper and the resolver: users and groups for setpriv and ls.
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$stage/etc/passwd"
