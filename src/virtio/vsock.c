@@ -911,6 +911,15 @@ int vsock_use_host_kernel(struct vsock_dev *v, const char *vhost_path, struct ca
 	if (v->bridge)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
 				  "the vsock device already has its host kernel bridge");
-	v->bridge = vsock_bridge_open(vhost_path, v->cfg.guest_cid, err);
-	return v->bridge ? 0 : -1;
+	struct vsock_bridge *b = vsock_bridge_new(err);
+	if (!b)
+		return -1;
+	if (vsock_bridge_connect_kernel(b, vhost_path, v->cfg.guest_cid, err) < 0) {
+		vsock_bridge_close(b);
+		return -1;
+	}
+	vsock_use_bridge(v, b);
+	return 0;
 }
+
+void vsock_use_bridge(struct vsock_dev *v, struct vsock_bridge *b) { v->bridge = b; }

@@ -62,7 +62,7 @@ static void close_fds(struct vsock_bridge *b)
 		close(b->fd);
 }
 
-struct vsock_bridge *vsock_bridge_open(const char *path, uint64_t cid, struct carve_err *err)
+struct vsock_bridge *vsock_bridge_new(struct carve_err *err)
 {
 	struct vsock_bridge *b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -87,22 +87,36 @@ struct vsock_bridge *vsock_bridge_open(const char *path, uint64_t cid, struct ca
 		if (b->kick[i] < 0 || b->call[i] < 0) {
 			carve_fail(err, E29_IOCTL_FAILURE, "vhost-vsock bridge: eventfd: %s",
 				   strerror(errno));
-			goto fail;
+			vsock_bridge_close(b);
+			return NULL;
 		}
 	}
 	if (vring_driver_init(&b->rx, b->mem + rx_ring_at(), VSOCK_BRIDGE_RING) < 0 ||
 	    vring_driver_init(&b->tx, b->mem + tx_ring_at(), VSOCK_BRIDGE_RING) < 0) {
 		carve_fail(err, E00_UNSPECIFIED, "out of memory");
-		goto fail;
+		vsock_bridge_close(b);
+		return NULL;
 	}
+	/* Every rx buffer is the kernel's from the start; the avail index the
+	 * kernel starts from is 0, so it finds them when it runs. */
+	for (uint16_t i = 0; i < VSOCK_BRIDGE_RING; i++) {
+		post_rx(b, i);
+		b->tx_free[b->ntx_free++] = i;
+	}
+	b->kick_rx = false;
+	return b;
+}
+
+int vsock_bridge_connect_kernel(struct vsock_bridge *b, const char *path, uint64_t cid, struct carve_err *err)
+{
 	b->fd = vhost_open(path, err);
 	if (b->fd < 0)
-		goto fail;
+		return -1;
 	struct vhost_region region = {.gpa = 0, .size = b->mem_size, .hva = b->mem};
 	struct vring_driver *rings[2] = {&b->rx, &b->tx};
 	if (vhost_negotiate(b->fd, 1ull << VIRTIO_F_VERSION_1, 1ull << VIRTIO_F_VERSION_1, NULL, err) < 0 ||
 	    vhost_set_memory(b->fd, &region, 1, err) < 0)
-		goto fail;
+		return -1;
 	for (unsigned i = 0; i < 2; i++) {
 		struct vhost_ring ring = {
 			.index = i,
@@ -114,26 +128,12 @@ struct vsock_bridge *vsock_bridge_open(const char *path, uint64_t cid, struct ca
 			.call_fd = b->call[i],
 		};
 		if (vhost_set_ring(b->fd, &ring, err) < 0)
-			goto fail;
+			return -1;
 	}
-	if (vhost_vsock_set_cid(b->fd, cid, err) < 0)
-		goto fail;
-	for (uint16_t i = 0; i < VSOCK_BRIDGE_RING; i++) {
-		post_rx(b, i);
-		b->tx_free[b->ntx_free++] = i;
-	}
-	if (vhost_vsock_set_running(b->fd, true, err) < 0)
-		goto fail;
+	if (vhost_vsock_set_cid(b->fd, cid, err) < 0 || vhost_vsock_set_running(b->fd, true, err) < 0)
+		return -1;
 	kick(b, RING_FROM_KERNEL);
-	b->kick_rx = false;
-	return b;
-fail:
-	vring_driver_free(&b->rx);
-	vring_driver_free(&b->tx);
-	close_fds(b);
-	munmap(b->mem, b->mem_size);
-	free(b);
-	return NULL;
+	return 0;
 }
 
 void vsock_bridge_close(struct vsock_bridge *b)
@@ -143,9 +143,10 @@ void vsock_bridge_close(struct vsock_bridge *b)
 	/* No VHOST_VSOCK_SET_RUNNING 0 first: closing the fd stops the rings
 	 * and frees the CID, and a confined thread may not make that ioctl. */
 	close_fds(b);
+	if (b->mem && b->mem != MAP_FAILED)
+		munmap(b->mem, b->mem_size);
 	vring_driver_free(&b->rx);
 	vring_driver_free(&b->tx);
-	munmap(b->mem, b->mem_size);
 	free(b);
 }
 

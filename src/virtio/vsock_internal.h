@@ -187,9 +187,13 @@ struct vsock_bridge {
 	struct vsock_cookie tx_cookie; /* the epoll tag of both call fds */
 };
 
-/* Registers cid with the kernel and starts its rings. NULL with err set
- * (no module, CID taken, ...). */
-struct vsock_bridge *vsock_bridge_open(const char *path, uint64_t cid, struct carve_err *err);
+/* The memory, rings and eventfds, every rx buffer posted; no kernel yet
+ * (device tests play the kernel on these rings). NULL with err set. */
+struct vsock_bridge *vsock_bridge_new(struct carve_err *err);
+/* Registers cid with the kernel (the vhost device at path) and starts its
+ * rings. -1 with err set (no module, CID taken, ...). */
+int vsock_bridge_connect_kernel(struct vsock_bridge *b, const char *path, uint64_t cid,
+				struct carve_err *err);
 void vsock_bridge_close(struct vsock_bridge *b);
 /* Takes what the kernel used: free tx buffers, received packets. -1 when
  * the kernel's used ring made no sense. */
@@ -281,6 +285,8 @@ int vsock_rx_pump(struct vsock_dev *v);
 /* One pass of the device loop's housekeeping: frees dead connections,
  * expires timers, pumps rx. Returns the next timeout in ms (-1: none). */
 int vsock_housekeeping(struct vsock_dev *v);
+/* Gives v the bridge b (before the guest starts the device); v owns it. */
+void vsock_use_bridge(struct vsock_dev *v, struct vsock_bridge *b);
 /* Live connections (for tests). */
 int vsock_nconns(const struct vsock_dev *v);
 
