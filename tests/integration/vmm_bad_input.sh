@@ -22,9 +22,9 @@ if [ ! -c /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	mentions "  ...names the device" "/dev/kvm"
 fi
 if [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
-	# /dev/null's device numbers under the name /dev/kvm: opens, but is not KVM.
+	# A plain file named /dev/kvm: it opens, but its ioctls fail.
 	fails_with 70 "/dev/kvm that is not KVM" unshare -m sh -c \
-		"mount -t tmpfs none /dev && mknod /dev/kvm c 1 3 && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
+		"mount -t tmpfs none /dev && : >/dev/kvm && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
 	mentions "  ...says so" "/dev/kvm is not KVM"
 	fails_with 70 "no /dev/kvm at all" unshare -m sh -c \
 		"mount -t tmpfs none /dev && exec $CARVE vmm --kernel $GUEST --memory 64 --cpus 1"
@@ -90,19 +90,22 @@ fails_with 34 "cmdline longer than the kernel accepts" vmm --kernel "$GUEST" --m
 	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
 
 # A VMM short of file descriptors fails at each step with that step's code
-# (the kernel file: E07, eventfds: E74, /dev/kvm: E70, guest memory: E72,
-# vCPUs: E73), never with E00 or a crash; with enough it boots. The release
-# build: the sanitizers' own descriptors would shift the steps.
+# (eventfds: E74, /dev/kvm: E70, guest memory: E72, vCPUs: E73), never with
+# E00 or a crash; with enough it boots. The release build: the sanitizers'
+# own descriptors would shift the steps. Exit 127 is the dynamic loader's,
+# short of one for a library, before carve runs: not counted.
 codes=" "
 for n in $(seq 3 60); do
-	(ulimit -n "$n" && exec "$CARVE_RELEASE" vmm --kernel "$GUEST" --memory 64 --cpus 2 </dev/null) \
-		>/dev/null 2>"$TMP/fd.err"
+	# Redirected outside: bash itself needs descriptors for a redirection.
+	(ulimit -n "$n" && exec "$CARVE_RELEASE" vmm --kernel "$GUEST" --memory 64 --cpus 2) \
+		</dev/null >/dev/null 2>"$TMP/fd.err"
 	rc=$?
 	[ "$rc" -eq 0 ] && break
+	[ "$rc" -eq 127 ] && continue
 	case "$rc" in
 	70 | 72 | 73 | 74) grep -q "\[ E$rc \]" "$TMP/fd.err" || rc="$rc-without-[E$rc]" ;;
 	esac
 	case "$codes" in *" $rc "*) ;; *) codes="$codes$rc " ;; esac
 done
-same "fd starvation: the steps' codes, then a boot" "$codes:$rc" " 7 74 70 72 73 :0"
+same "fd starvation: the steps' codes, then a boot" "$codes:$rc" " 74 70 72 73 :0"
 finish
