@@ -92,6 +92,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
 	$(CC) $(CFLAGS_ALL) -Itests/lib $(shell pkg-config --cflags cmocka) -MMD -MP \
 		-o $@ $< $(TEST_LIB_OBJS) $(LIB) $(PKG_LIBS) $(shell pkg-config --libs cmocka) $(LDFLAGS_ALL)
 
+# test_common_error compiles in the CLI's output.c (not part of libcarve).
+$(BUILD)/tests/test_common_error: src/cli/output.c src/cli/cli.h
+
 # libFuzzer targets: clang only. The library is compiled once with coverage
 # instrumentation (fuzzer-no-link), so the whole parser is instrumented, and
 # each target links against it.

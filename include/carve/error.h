@@ -2,7 +2,10 @@
  *
  * carve reports failures with nitro-cli's error codes (E00..E60) so scripts and
  * people who know AWS's tool read them the same way; the process exit status
- * is the code's number, as nitro-cli's is. Library functions fill a
+ * is the code's number, as nitro-cli's is. Failures nitro-cli has no code
+ * for (it has no VMM: KVM, guest memory, vCPUs, devices, kernel loading, a
+ * crashed guest) get carve's own codes, E70 and up: a range of their own,
+ * clear of nitro-cli's, which may grow past E60. Library functions fill a
  * struct carve_err and return -1; lower layers that only fail with an errno
  * return its negative value and their caller turns it into a carve_err.
  */
@@ -10,6 +13,7 @@
 #define CARVE_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum carve_code {
 	E00_UNSPECIFIED = 0,
@@ -73,6 +77,17 @@ enum carve_code {
 	E58_ENCLAVE_NAMING = 58,
 	E59_EIF_SIGNATURE_CHECKER = 59,
 	E60_EIF_SIGNING = 60,
+	/* carve's own; E61..E69 are left to nitro-cli and are not codes. */
+	CARVE_CODE_FIRST_OWN = 70,
+	E70_KVM_UNAVAILABLE = 70,
+	E71_KVM_CAPABILITY_MISSING = 71,
+	E72_GUEST_MEMORY = 72,
+	E73_VCPU_SETUP = 73,
+	E74_DEVICE_SETUP = 74,
+	E75_GUEST_KERNEL_LOAD = 75,
+	E76_GUEST_CRASH = 76,
+	/* One past the highest code; codes are not dense below it (see
+	 * carve_code_valid). */
 	CARVE_CODE_COUNT
 };
 
@@ -99,11 +114,16 @@ int carve_err_context(struct carve_err *err, const char *fmt, ...) __attribute__
 /* Forget any recorded error. */
 void carve_err_clear(struct carve_err *err);
 
-/* nitro-cli's name for the code, e.g. "EifParsingError"; NULL when unknown. */
+/* Whether code is one carve has (E00..E60, E70..): the gap between is not. */
+bool carve_code_valid(int code);
+/* nitro-cli's name for the code, e.g. "EifParsingError" (carve's own names
+ * for E70 and up); NULL when unknown. */
 const char *carve_code_name(int code);
-/* A paragraph that explains the code and what to do about it. */
+/* A paragraph that explains the code and what to do about it; NULL when
+ * unknown. */
 const char *carve_code_explanation(int code);
-/* Parse "E35" / "e35" / "35"; returns the code or -1. */
+/* Parse "E35" / "e35" / "35"; returns the code, or -1 for text that is not
+ * a code carve has. */
 int carve_code_parse(const char *text);
 
 #endif

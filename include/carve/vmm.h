@@ -193,6 +193,10 @@ struct vmm_stop_info {
 const char *vmm_stop_name(enum vmm_stop_reason r);
 /* A guest-requested reset or poweroff: the caller exits 0. */
 bool vmm_stop_is_clean(enum vmm_stop_reason r);
+/* The guest stopped abnormally by its own doing (triple fault, a crash it
+ * signalled, invalid state, an exit KVM or carve cannot handle): E76, not
+ * the host's failure nor a stop someone asked for. */
+bool vmm_stop_is_crash(enum vmm_stop_reason r);
 
 /* ---- the VM ---- */
 

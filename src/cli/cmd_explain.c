@@ -15,9 +15,11 @@ int cmd_explain(int argc, char **argv, struct carve_err *err)
 		return parsed < 0 ? -1 : 0;
 	int code = carve_code_parse(code_text);
 	if (code < 0)
-		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'%s' is not an error code; codes run from E00 to E%02d", code_text,
-				  CARVE_CODE_COUNT - 1);
+		return carve_fail(
+			err, E03_INVALID_ARGUMENT,
+			"'%s' is not an error code; codes are E00 to E60 (nitro-cli's) and E%02d to "
+			"E%02d (carve's own)",
+			code_text, CARVE_CODE_FIRST_OWN, CARVE_CODE_COUNT - 1);
 	printf("E%02d %s: %s\n", code, carve_code_name(code), carve_code_explanation(code));
 	return 0;
 }

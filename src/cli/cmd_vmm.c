@@ -121,8 +121,11 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 		fprintf(stderr, "vmm: the program exited with status %d\n", stop.exit_status);
 		return stop.exit_status & 0xff;
 	}
-	return carve_fail(err, E36_ENCLAVE_BOOT_FAILURE, "the VM stopped (%s): %s",
-			  vmm_stop_name(stop.reason), stop.detail);
+	/* Not E36: carve vmm waits for no heartbeat, so "did not boot" would be
+	 * a guess. A stop by signal or a host failure is neither a crash nor a
+	 * code of its own: E00 with the reason. */
+	return carve_fail(err, vmm_stop_is_crash(stop.reason) ? E76_GUEST_CRASH : E00_UNSPECIFIED,
+			  "the VM stopped (%s): %s", vmm_stop_name(stop.reason), stop.detail);
 }
 
 struct heartbeat_report {

@@ -24,13 +24,17 @@ void cli_print_json(struct json_object *obj)
 
 int cli_report_error(const struct carve_err *err)
 {
-	int code = err->code > 0 && err->code < CARVE_CODE_COUNT ? err->code : E00_UNSPECIFIED;
+	int code = carve_code_valid(err->code) ? err->code : E00_UNSPECIFIED;
 	fprintf(stderr, "[ E%02d ] %s. %s\n\n", code, carve_code_name(code),
 		err->msg[0] ? err->msg : carve_code_explanation(code));
-	fprintf(stderr,
-		"For more details, run 'carve explain --error-code E%02d' or visit "
-		"https://docs.aws.amazon.com/enclaves/latest/user/cli-errors.html#E%02d\n",
-		code, code);
+	/* AWS's page lists nitro-cli's codes only; carve's own are explained here. */
+	if (code >= CARVE_CODE_FIRST_OWN)
+		fprintf(stderr, "For more details, run 'carve explain --error-code E%02d'\n", code);
+	else
+		fprintf(stderr,
+			"For more details, run 'carve explain --error-code E%02d' or visit "
+			"https://docs.aws.amazon.com/enclaves/latest/user/cli-errors.html#E%02d\n",
+			code, code);
 	/* E00 would exit 0; an unspecified failure must still fail. */
 	return code ? code : 1;
 }

@@ -1,5 +1,6 @@
 /* Error codes: names follow nitro-cli's NitroCliErrorEnum (so E-numbers and exit
- * statuses match); the explanations are carve's own words. */
+ * statuses match); the explanations are carve's own words. E70 and up are
+ * carve's own codes, named in the same style. */
 #include "carve/error.h"
 
 #include <ctype.h>
@@ -144,13 +145,35 @@ static const struct code_text code_texts[CARVE_CODE_COUNT] = {
 	[E60_EIF_SIGNING] =
 		{"EIFSigningError",
 		 "The image could not be signed: the certificate or private key could not be read, they do not belong together, the key type is not supported (EC P-256, P-384, P-521), or the certificate is not valid now."},
+	/* carve's own codes (E61..E69 have no entry: not codes). */
+	[E70_KVM_UNAVAILABLE] =
+		{"KvmUnavailable",
+		 "KVM cannot be used: /dev/kvm is missing, this user may not open it, or it is not KVM (a wrong API version). Load kvm_intel or kvm_amd (on a virtual machine, enable nested virtualization), and give the user read-write access to /dev/kvm, for example through the kvm group."},
+	[E71_KVM_CAPABILITY_MISSING] =
+		{"KvmCapabilityMissing",
+		 "This host's KVM lacks a capability carve needs; the message names it and what it is for. Use a newer host kernel, or a host with hardware virtualization (some nested or emulated KVMs leave capabilities out)."},
+	[E72_GUEST_MEMORY] =
+		{"GuestMemoryError",
+		 "The guest's memory could not be set up: allocating or mapping it failed, or KVM refused it as a memory slot. Check that the host has the memory free (hugepages when an allocator pool is used), or ask for less with --memory."},
+	[E73_VCPU_SETUP] =
+		{"VcpuSetupError",
+		 "A virtual CPU could not be set up: KVM refused to create it, or to set its registers, CPUID or MSRs. The message names the step and the system error; check the host's KVM messages (dmesg), or run with fewer CPUs."},
+	[E74_DEVICE_SETUP] =
+		{"DeviceSetupError",
+		 "A virtual device could not be set up: creating a virtio device, its eventfds, KVM ioeventfd/irqfd bindings, its thread or its place on the device bus failed. The host may be out of file descriptors or threads; the message names the device and the step."},
+	[E75_GUEST_KERNEL_LOAD] =
+		{"GuestKernelLoadError",
+		 "The kernel cannot be loaded: it is neither an x86-64 ELF executable nor a bzImage carve can boot (boot protocol 2.12 or later with a 64-bit entry), or it is truncated or malformed. Give a kernel built for x86-64, or rebuild the image with 'carve build-enclave'."},
+	[E76_GUEST_CRASH] =
+		{"GuestCrash",
+		 "The guest stopped abnormally: a triple fault, a crash it signalled, invalid CPU state, or an instruction KVM could not emulate. This is the guest kernel's failure, not the host's; run the enclave with --debug-mode and read its console to see where it stopped (with 'carve vmm', on hosts whose KVM emulates guest code, also try --cpu-template baseline)."},
 };
 
 int carve_vfail(struct carve_err *err, int code, const char *fmt, va_list ap)
 {
 	if (!err || err->code != 0 || err->msg[0] != '\0')
 		return -1;
-	err->code = (code >= 0 && code < CARVE_CODE_COUNT) ? code : E00_UNSPECIFIED;
+	err->code = carve_code_valid(code) ? code : E00_UNSPECIFIED;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	return -1;
 }
@@ -190,18 +213,17 @@ void carve_err_clear(struct carve_err *err)
 	err->msg[0] = '\0';
 }
 
-const char *carve_code_name(int code)
+bool carve_code_valid(int code)
 {
-	if (code < 0 || code >= CARVE_CODE_COUNT)
-		return NULL;
-	return code_texts[code].name;
+	/* The table has holes (E61..E69): a code is one with a name. */
+	return code >= 0 && code < CARVE_CODE_COUNT && code_texts[code].name != NULL;
 }
+
+const char *carve_code_name(int code) { return carve_code_valid(code) ? code_texts[code].name : NULL; }
 
 const char *carve_code_explanation(int code)
 {
-	if (code < 0 || code >= CARVE_CODE_COUNT)
-		return NULL;
-	return code_texts[code].explanation;
+	return carve_code_valid(code) ? code_texts[code].explanation : NULL;
 }
 
 int carve_code_parse(const char *text)
@@ -214,7 +236,7 @@ int carve_code_parse(const char *text)
 		return -1;
 	char *end;
 	long v = strtol(text, &end, 10);
-	if (*end != '\0' || v < 0 || v >= CARVE_CODE_COUNT)
+	if (*end != '\0' || v < 0 || v >= CARVE_CODE_COUNT || !carve_code_valid((int)v))
 		return -1;
 	return (int)v;
 }

@@ -800,7 +800,13 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		else
 			snprintf(msg, sizeof(msg), "the enclave stopped before its heartbeat (%s: %s)",
 				 vmm_stop_name(p.stop.reason), p.stop.detail);
-		boot_report(&p, E36_ENCLAVE_BOOT_FAILURE, msg);
+		/* A guest that crashed is E76 (its kernel's fault, the console
+		 * says where); any other stop before the heartbeat is nitro-cli's
+		 * "did not boot". */
+		boot_report(&p,
+			    !p.terminating && vmm_stop_is_crash(p.stop.reason) ? E76_GUEST_CRASH
+									       : E36_ENCLAVE_BOOT_FAILURE,
+			    msg);
 	}
 	for (int i = 0; i < p.nclients; i++)
 		client_feed(&p, i);

@@ -56,7 +56,7 @@ int machine_add_virtio(struct machine *m, const char *name, const struct virtio_
 	struct virtio_mmio *t = virtio_mmio_create(&m->mem, be, be_ctx);
 	if (!t) {
 		destroy(owner);
-		return carve_fail(err, E00_UNSPECIFIED, "cannot create the %s transport", name);
+		return carve_fail(err, E74_DEVICE_SETUP, "cannot create the %s transport", name);
 	}
 	struct machine_device *md = &m->devices[m->ndevices++];
 	*md = (struct machine_device){
@@ -118,11 +118,13 @@ static int load_kernel(struct machine *m, const struct vmm_boot *boot, struct ca
 	return rc;
 }
 
-/* An internal failure (E00) says which step of the assembly it stopped;
- * a user's error (a bad kernel, too little memory) already says what to do. */
+/* An internal failure (E00, or the VMM's memory, vCPU and device setup codes)
+ * says which step of the assembly it stopped; a user's error (a bad kernel,
+ * too little memory, no KVM) already says what to do. */
 static int step_failed(struct carve_err *err, const char *step)
 {
-	if (err->code == E00_UNSPECIFIED)
+	if (err->code == E00_UNSPECIFIED || err->code == E72_GUEST_MEMORY || err->code == E73_VCPU_SETUP ||
+	    err->code == E74_DEVICE_SETUP)
 		return carve_err_context(err, "building the VM (%s): ", step);
 	return -1;
 }

@@ -58,7 +58,7 @@ int nsm_device_add(struct machine *m, const struct machine_devices_config *cfg, 
 	d->vnsm = virtio_nsm_create(&h);
 	if (!d->vnsm) {
 		destroy(d);
-		return carve_fail(err, E00_UNSPECIFIED, "cannot create the virtio-nsm device");
+		return carve_fail(err, E74_DEVICE_SETUP, "cannot create the virtio-nsm device");
 	}
 	return machine_add_virtio(m, "virtio-nsm", virtio_nsm_backend(), d->vnsm, d, destroy, err);
 }

@@ -32,32 +32,32 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struc
 {
 	memset(bi, 0, sizeof(*bi));
 	if (len < BZ_HDR_MIN_END)
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the kernel is neither an ELF file nor a bzImage (%zu bytes, too short "
 				  "for a setup header)",
 				  len);
 	if (le16(img + BZ_BOOT_FLAG) != 0xaa55 || memcmp(img + BZ_HEADER, "HdrS", 4) != 0)
 		return carve_fail(
-			err, E35_EIF_PARSING,
+			err, E75_GUEST_KERNEL_LOAD,
 			"the kernel is neither an ELF file nor a bzImage (no \"HdrS\" setup header)");
 	bi->version = le16(img + BZ_VERSION);
 	if (bi->version < BZ_MIN_VERSION)
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the bzImage speaks boot protocol %u.%02u; carve needs 2.12 or later "
 				  "(Linux 3.8+) for the 64-bit entry",
 				  bi->version >> 8, bi->version & 0xff);
 	bi->loadflags = img[BZ_LOADFLAGS];
 	bi->xloadflags = le16(img + BZ_XLOADFLAGS);
 	if (!(bi->xloadflags & XLF_KERNEL_64))
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the bzImage has no 64-bit entry point (XLF_KERNEL_64 clear): not an "
 				  "x86-64 kernel");
 	if (!(bi->loadflags & LOADED_HIGH))
-		return carve_fail(err, E35_EIF_PARSING, "the bzImage is a zImage (loads below 1 MiB)");
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the bzImage is a zImage (loads below 1 MiB)");
 	bi->setup_sects = img[BZ_SETUP_HDR] ? img[BZ_SETUP_HDR] : 4;
 	bi->pm_offset = (uint64_t)(bi->setup_sects + 1) * 512;
 	if (bi->pm_offset >= len)
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the bzImage is truncated: its setup code claims %llu of %zu bytes",
 				  (unsigned long long)bi->pm_offset, len);
 	bi->pm_size = len - bi->pm_offset;
@@ -67,7 +67,8 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struc
 	if (hdr_end > BZ_HDR_MAX_END)
 		hdr_end = BZ_HDR_MAX_END;
 	if (hdr_end > len)
-		return carve_fail(err, E35_EIF_PARSING, "the bzImage is truncated inside its setup header");
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
+				  "the bzImage is truncated inside its setup header");
 	bi->hdr_len = hdr_end - BZ_SETUP_HDR;
 	bi->initrd_addr_max = le32(img + BZ_INITRD_ADDR_MAX);
 	bi->kernel_alignment = le32(img + BZ_KERNEL_ALIGNMENT);

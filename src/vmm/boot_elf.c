@@ -17,19 +17,19 @@ int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct 
 {
 	Elf64_Ehdr eh;
 	if (len < sizeof(eh))
-		return carve_fail(err, E35_EIF_PARSING, "the ELF kernel is truncated (%zu bytes)", len);
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the ELF kernel is truncated (%zu bytes)", len);
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return carve_fail(err, E35_EIF_PARSING, "the kernel is not a little-endian ELF64 file");
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the kernel is not a little-endian ELF64 file");
 	if (eh.e_machine != EM_X86_64)
-		return carve_fail(err, E35_EIF_PARSING, "the ELF kernel is for machine %u, not x86-64",
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the ELF kernel is for machine %u, not x86-64",
 				  eh.e_machine);
 	if (eh.e_type != ET_EXEC)
-		return carve_fail(err, E35_EIF_PARSING, "the ELF kernel is not an executable (type %u)",
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the ELF kernel is not an executable (type %u)",
 				  eh.e_type);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phoff > len ||
 	    (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr) > len - eh.e_phoff)
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the ELF kernel is truncated: its program headers lie outside the file");
 	uint64_t lo = UINT64_MAX, hi = 0, entry = 0;
 	bool entry_found = false;
@@ -41,7 +41,7 @@ int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct 
 			continue;
 		if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
 			return carve_fail(
-				err, E35_EIF_PARSING,
+				err, E75_GUEST_KERNEL_LOAD,
 				"the ELF kernel is truncated: segment %u needs bytes %llu-%llu of a "
 				"%zu-byte file",
 				i, (unsigned long long)ph.p_offset,
@@ -72,9 +72,9 @@ int elf_load(const struct guest_mem *gm, const uint8_t *img, size_t len, struct 
 		}
 	}
 	if (hi == 0)
-		return carve_fail(err, E35_EIF_PARSING, "the ELF kernel has no loadable segment");
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "the ELF kernel has no loadable segment");
 	if (!entry_found)
-		return carve_fail(err, E35_EIF_PARSING,
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD,
 				  "the ELF kernel's entry point 0x%llx is in no loadable segment",
 				  (unsigned long long)eh.e_entry);
 	memset(plan->zero_page, 0, sizeof(plan->zero_page));

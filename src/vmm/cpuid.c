@@ -40,11 +40,11 @@ struct kvm_cpuid2 *cpuid_supported(int sys_fd, struct carve_err *err)
 		int e = errno;
 		free(c);
 		if (e != E2BIG) {
-			carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
+			carve_fail(err, E73_VCPU_SETUP, "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(e));
 			return NULL;
 		}
 	}
-	carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_SUPPORTED_CPUID returned too many entries");
+	carve_fail(err, E73_VCPU_SETUP, "KVM_GET_SUPPORTED_CPUID returned too many entries");
 	return NULL;
 }
 

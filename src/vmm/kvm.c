@@ -36,7 +36,7 @@ int kvm_check_caps(kvm_cap_fn check, void *ctx, int ncpus, int nslots, struct ca
 {
 	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++)
 		if (check(ctx, required_caps[i].cap) <= 0)
-			return carve_fail(err, E29_IOCTL_FAILURE,
+			return carve_fail(err, E71_KVM_CAPABILITY_MISSING,
 					  "this host's KVM lacks %s (needed for %s); use a newer kernel "
 					  "or a host with hardware virtualization",
 					  required_caps[i].name, required_caps[i].why);
@@ -54,7 +54,7 @@ int kvm_check_caps(kvm_cap_fn check, void *ctx, int ncpus, int nslots, struct ca
 	if (slots <= 0)
 		slots = 32; /* KVM's historical minimum */
 	if (nslots > slots)
-		return carve_fail(err, E29_IOCTL_FAILURE,
+		return carve_fail(err, E71_KVM_CAPABILITY_MISSING,
 				  "KVM offers %d memory slots (KVM_CAP_NR_MEMSLOTS); %d needed", slots,
 				  nslots);
 	return 0;
@@ -73,7 +73,7 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 	k->sys_fd = k->vm_fd = -1;
 	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->sys_fd < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE,
+		return carve_fail(err, E70_KVM_UNAVAILABLE,
 				  "cannot open /dev/kvm: %s; carve needs KVM (load kvm_intel or "
 				  "kvm_amd, and give this user access to /dev/kvm)",
 				  strerror(errno));
@@ -81,12 +81,12 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 	if (ver < 0) {
 		int e = errno;
 		kvm_close(k);
-		return carve_fail(err, E29_IOCTL_FAILURE,
+		return carve_fail(err, E70_KVM_UNAVAILABLE,
 				  "/dev/kvm is not KVM: KVM_GET_API_VERSION failed: %s", strerror(e));
 	}
 	if (ver != KVM_API_VERSION) {
 		kvm_close(k);
-		return carve_fail(err, E29_IOCTL_FAILURE, "/dev/kvm speaks API version %d; carve needs %d",
+		return carve_fail(err, E70_KVM_UNAVAILABLE, "/dev/kvm speaks API version %d; carve needs %d",
 				  ver, KVM_API_VERSION);
 	}
 	do {
@@ -95,7 +95,7 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 	if (k->vm_fd < 0) {
 		int e = errno;
 		kvm_close(k);
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_CREATE_VM failed: %s", strerror(e));
+		return carve_fail(err, E70_KVM_UNAVAILABLE, "KVM_CREATE_VM failed: %s", strerror(e));
 	}
 	if (kvm_check_caps(vm_check, k, ncpus, nslots, err) < 0) {
 		kvm_close(k);
@@ -105,7 +105,7 @@ int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err)
 	k->run_size = ioctl(k->sys_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (k->run_size < (int)sizeof(struct kvm_run)) {
 		kvm_close(k);
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_VCPU_MMAP_SIZE failed");
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_GET_VCPU_MMAP_SIZE failed");
 	}
 	return 0;
 }
@@ -129,7 +129,7 @@ int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, struct carv
 			.userspace_addr = (uint64_t)(uintptr_t)gm->regions[i].host,
 		};
 		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return carve_fail(err, E31_IOCTL_SET_MEMORY_REGION,
+			return carve_fail(err, E72_GUEST_MEMORY,
 					  "KVM_SET_USER_MEMORY_REGION for %llu MiB at 0x%llx failed: %s",
 					  (unsigned long long)(r.memory_size / VMM_MIB),
 					  (unsigned long long)r.guest_phys_addr, strerror(errno));

@@ -75,8 +75,7 @@ static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 {
 	int fd = memfd_create("carve-guest", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
 	if (fd < 0)
-		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE, "cannot create guest memory: %s",
-				  strerror(errno));
+		return carve_fail(err, E72_GUEST_MEMORY, "cannot create guest memory: %s", strerror(errno));
 	if (ftruncate(fd, (off_t)gm->total) < 0) {
 		int e = errno;
 		close(fd);
@@ -88,7 +87,7 @@ static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 	if (map == MAP_FAILED) {
 		int e = errno;
 		close(fd);
-		return carve_fail(err, E42_MMAP, "cannot map guest memory: %s", strerror(e));
+		return carve_fail(err, E72_GUEST_MEMORY, "cannot map guest memory: %s", strerror(e));
 	}
 	if (!huge)
 		(void)madvise(map, gm->total, MADV_HUGEPAGE); /* best effort: THP may be off */

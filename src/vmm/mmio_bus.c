@@ -14,7 +14,7 @@
 static int next_slot(struct vmm *vm, const char *what, struct vmm_mmio_slot *out, struct carve_err *err)
 {
 	if (vm->kernel_loaded)
-		return carve_fail(err, E00_UNSPECIFIED,
+		return carve_fail(err, E74_DEVICE_SETUP,
 				  "%s registered after the kernel was loaded: the "
 				  "ACPI tables are already written",
 				  what);
@@ -38,13 +38,13 @@ static int bind_eventfds(struct vmm *vm, const struct vmm_mmio_slot *s, const st
 			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
 		};
 		if (ioctl(vm->kvm.vm_fd, KVM_IOEVENTFD, &io) < 0)
-			return carve_fail(err, E29_IOCTL_FAILURE, "KVM_IOEVENTFD for %s queue %d failed: %s",
+			return carve_fail(err, E74_DEVICE_SETUP, "KVM_IOEVENTFD for %s queue %d failed: %s",
 					  d->name, q, strerror(errno));
 	}
 	if (d->irq_fd >= 0) {
 		struct kvm_irqfd irq = {.fd = (uint32_t)d->irq_fd, .gsi = s->gsi};
 		if (ioctl(vm->kvm.vm_fd, KVM_IRQFD, &irq) < 0)
-			return carve_fail(err, E29_IOCTL_FAILURE, "KVM_IRQFD for %s (GSI %u) failed: %s",
+			return carve_fail(err, E74_DEVICE_SETUP, "KVM_IRQFD for %s (GSI %u) failed: %s",
 					  d->name, s->gsi, strerror(errno));
 	}
 	return 0;

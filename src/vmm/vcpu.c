@@ -79,12 +79,12 @@ int vcpu_create(struct vmm *vm, int index, struct carve_err *err)
 	v->index = index;
 	v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (v->fd < 0)
-		return carve_fail(err, E32_IOCTL_ADD_VCPU, "KVM_CREATE_VCPU %d failed: %s", index,
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_CREATE_VCPU %d failed: %s", index,
 				  strerror(errno));
 	v->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
-		return carve_fail(err, E42_MMAP, "cannot map the run area of vCPU %d: %s", index,
+		return carve_fail(err, E73_VCPU_SETUP, "cannot map the run area of vCPU %d: %s", index,
 				  strerror(errno));
 	}
 	/* CPUID first: KVM decides which MSRs exist from it. */
@@ -94,17 +94,17 @@ int vcpu_create(struct vmm *vm, int index, struct carve_err *err)
 	int r = ioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	if (r < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_CPUID2 on vCPU %d failed: %s", index,
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_SET_CPUID2 on vCPU %d failed: %s", index,
 				  strerror(errno));
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = {1}};
 	if (ioctl(v->fd, KVM_ENABLE_CAP, &cap) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE,
+		return carve_fail(err, E73_VCPU_SETUP,
 				  "enabling KVM_CAP_ENFORCE_PV_FEATURE_CPUID on vCPU %d failed: %s", index,
 				  strerror(errno));
 	if (set_msrs(v) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_MSRS on vCPU %d failed", index);
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_SET_MSRS on vCPU %d failed", index);
 	if (set_lint(v) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "setting the LAPIC LINT pins of vCPU %d failed: %s",
+		return carve_fail(err, E73_VCPU_SETUP, "setting the LAPIC LINT pins of vCPU %d failed: %s",
 				  index, strerror(errno));
 	return 0;
 }
@@ -129,7 +129,7 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err)
 {
 	struct kvm_sregs sr;
 	if (ioctl(v->fd, KVM_GET_SREGS, &sr) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_GET_SREGS failed: %s", strerror(errno));
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_GET_SREGS failed: %s", strerror(errno));
 	/* Selectors match the GDT pagetables.c writes at LAYOUT_GDT. */
 	sr.cs = seg(0x08, 0xb, true);
 	sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg(0x10, 0x3, false);
@@ -144,7 +144,7 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err)
 	sr.cr4 = CR4_PAE;
 	sr.efer = EFER_LME | EFER_LMA;
 	if (ioctl(v->fd, KVM_SET_SREGS, &sr) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_SREGS failed: %s", strerror(errno));
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_SET_SREGS failed: %s", strerror(errno));
 
 	struct kvm_regs regs = {
 		.rip = entry,
@@ -154,10 +154,10 @@ int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err)
 		.rflags = 0x2, /* interrupts off */
 	};
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_REGS failed: %s", strerror(errno));
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_SET_REGS failed: %s", strerror(errno));
 	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
 	if (ioctl(v->fd, KVM_SET_FPU, &fpu) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_FPU failed: %s", strerror(errno));
+		return carve_fail(err, E73_VCPU_SETUP, "KVM_SET_FPU failed: %s", strerror(errno));
 	return 0;
 }
 

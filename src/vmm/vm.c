@@ -51,6 +51,12 @@ bool vmm_stop_is_clean(enum vmm_stop_reason r)
 	return r == VMM_STOP_POWEROFF || r == VMM_STOP_RESET_ACPI || r == VMM_STOP_RESET_I8042;
 }
 
+bool vmm_stop_is_crash(enum vmm_stop_reason r)
+{
+	return r == VMM_STOP_SYSTEM_EVENT || r == VMM_STOP_TRIPLE_FAULT || r == VMM_STOP_INTERNAL_ERROR ||
+		r == VMM_STOP_FAIL_ENTRY || r == VMM_STOP_UNHANDLED_EXIT;
+}
+
 void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt, ...)
 {
 	pthread_mutex_lock(&vm->stop_lock);
@@ -98,12 +104,12 @@ int vmm_request_shutdown(struct vmm *vm) { return i8042_press_ctrl_alt_del(&vm->
 static int setup_irqchip(struct vmm *vm, struct carve_err *err)
 {
 	if (ioctl(vm->kvm.vm_fd, KVM_SET_TSS_ADDR, (unsigned long)LAYOUT_TSS) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
+		return carve_fail(err, E72_GUEST_MEMORY, "KVM_SET_TSS_ADDR failed: %s", strerror(errno));
 	if (ioctl(vm->kvm.vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
+		return carve_fail(err, E74_DEVICE_SETUP, "KVM_CREATE_IRQCHIP failed: %s", strerror(errno));
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (ioctl(vm->kvm.vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return carve_fail(err, E29_IOCTL_FAILURE, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
+		return carve_fail(err, E74_DEVICE_SETUP, "KVM_CREATE_PIT2 failed: %s", strerror(errno));
 	return 0;
 }
 
@@ -120,7 +126,7 @@ int vmm_load_kernel(struct vmm *vm, const struct vmm_boot *boot, struct carve_er
 	if (vm->kernel_loaded)
 		return carve_fail(err, E00_UNSPECIFIED, "vmm_load_kernel called twice");
 	if (!boot->kernel || !boot->kernel_len)
-		return carve_fail(err, E35_EIF_PARSING, "no kernel given");
+		return carve_fail(err, E75_GUEST_KERNEL_LOAD, "no kernel given");
 	const struct guest_mem *gm = &vm->mem;
 	uint64_t avoid_lo = 0, avoid_hi = 0;
 	if (boot->blob && boot->blob->len) {
@@ -234,7 +240,7 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0 || vm->input_stop_fd < 0)
-		return carve_fail(err, E00_UNSPECIFIED, "eventfd failed: %s", strerror(errno));
+		return carve_fail(err, E74_DEVICE_SETUP, "eventfd failed: %s", strerror(errno));
 	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0)
 		return -1;
 	/* KVM first: a host without it fails before memory is committed. */

@@ -92,7 +92,7 @@ struct bzimage_info {
 	uint64_t hdr_len; /* bytes of setup header to copy from 0x1f1 */
 };
 
-/* Parses and checks a bzImage setup header (E35 with the reason). */
+/* Parses and checks a bzImage setup header (E75 with the reason). */
 int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *bi, struct carve_err *err);
 
 struct boot_plan {

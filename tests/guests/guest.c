@@ -3,7 +3,8 @@
  *
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
- * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "stop=poweroff|acpi-reset|i8042|
+ * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "vfault"
+ * (misprogram the first virtio-mmio device), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -410,6 +411,58 @@ static void echo_line(void)
 	puts_("\n");
 }
 
+/* A driver bug the device must survive: queue 0 of the first virtio-mmio
+ * device (from "virtio_mmio.device=4K@0x...:gsi", which the VMM appends for
+ * an ELF kernel booted from an EIF) made ready with 3 entries, not a power
+ * of two. The device must refuse the queue and ask for a reset (the VMM
+ * logs a device fault), and a reset must bring it back. */
+static uint8_t vfault_rings[3 * 4096] __attribute__((aligned(4096)));
+
+static volatile uint32_t *vreg(uint64_t base, uint32_t off) { return (volatile uint32_t *)(base + off); }
+
+static void vfault(const char *cmdline)
+{
+	char dev[48];
+	uint64_t base = 0;
+	if (get_opt(cmdline, "virtio_mmio.device", dev, sizeof(dev))) {
+		const char *p = dev;
+		while (*p && *p != '@')
+			p++;
+		if (p[0] == '@' && p[1] == '0' && p[2] == 'x')
+			for (p += 3; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+				base = base << 4 | (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+	}
+	if (!base || *vreg(base, 0x000) != 0x74726976u) {
+		puts_("vfault: no virtio-mmio device\n");
+		return;
+	}
+	puts_("vfault: device id ");
+	dec(*vreg(base, 0x008));
+	puts_("\n");
+	*vreg(base, 0x070) = 0;     /* Status: reset */
+	*vreg(base, 0x070) = 1 | 2; /* ACKNOWLEDGE | DRIVER */
+	*vreg(base, 0x030) = 0;     /* QueueSel */
+	*vreg(base, 0x038) = 3;     /* QueueNum: not a power of two */
+	uint64_t r = (uint64_t)(uintptr_t)vfault_rings;
+	*vreg(base, 0x080) = (uint32_t)r; /* QueueDesc */
+	*vreg(base, 0x084) = (uint32_t)(r >> 32);
+	*vreg(base, 0x090) = (uint32_t)(r + 4096); /* QueueDriver */
+	*vreg(base, 0x094) = (uint32_t)((r + 4096) >> 32);
+	*vreg(base, 0x0a0) = (uint32_t)(r + 8192); /* QueueDevice */
+	*vreg(base, 0x0a4) = (uint32_t)((r + 8192) >> 32);
+	*vreg(base, 0x044) = 1; /* QueueReady */
+	*vreg(base, 0x050) = 0; /* QueueNotify: for a queue that is not live */
+	puts_("vfault: queue ready=");
+	dec(*vreg(base, 0x044));
+	puts_(" status=");
+	hex(*vreg(base, 0x070), 2);
+	puts_("\n");
+	*vreg(base, 0x070) = 0; /* a reset clears NEEDS_RESET */
+	puts_("vfault: after reset status=");
+	hex(*vreg(base, 0x070), 2);
+	puts_("\n");
+}
+
 static void stop(const char *how)
 {
 	puts_("guest: stopping via ");
@@ -520,6 +573,8 @@ void guest_main(const uint8_t *zp)
 		chaos();
 	if (has_word(cmdline, "echo"))
 		echo_line();
+	if (has_word(cmdline, "vfault"))
+		vfault(cmdline);
 	char how[16] = "poweroff";
 	get_opt(cmdline, "stop", how, sizeof(how));
 	stop(how);

@@ -169,6 +169,9 @@ fails_with 35 "trailing bytes are E35" $CARVE describe-eif --eif-path trail.eif
 fails_with 19 "a missing image is E19" $CARVE describe-eif --eif-path /nonexistent.eif
 $CARVE explain --error-code E35 >explain.txt
 ok "explain E35" grep -q EifParsingError explain.txt
+$CARVE explain --error-code E75 >explain.txt
+ok "explain E75, one of carve's own codes" grep -q '^E75 GuestKernelLoadError: ' explain.txt
+fails_with 3 "E61..E69 are not codes (left to nitro-cli)" $CARVE explain --error-code E65
 fails_with 3 "explain of an unknown code is E03" $CARVE explain --error-code E61
 
 # --- the same binary as nitro-cli ------------------------------------------------

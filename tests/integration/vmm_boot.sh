@@ -69,13 +69,13 @@ same "unmapped MMIO and odd writes survived" "$(grep -c '^chaos: done$' "$TMP/ch
 same "no VMM diagnostics on stderr" "$(grep -c . "$TMP/ch.err")" 0
 
 rc=$(boot "$TMP/tf" "stop=triple" --memory 64 --cpus 2)
-same "triple fault exits E36" "$rc" 36
+same "triple fault exits E76 (GuestCrash)" "$rc" 76
 same "triple fault reported" "$(grep -c 'the VM stopped (triple-fault)' "$TMP/tf.err")" 1
 
 # A VEX instruction at CPL0: KVM's emulator fails (internal error) on PVM
 # hosts; hardware raises #UD, which without an IDT is a triple fault.
 rc=$(boot "$TMP/cr" "stop=crash" --memory 64 --cpus 1)
-same "guest crash exits E36" "$rc" 36
+same "guest crash exits E76 (GuestCrash)" "$rc" 76
 same "guest crash reported" "$(grep -c 'the VM stopped (\(internal-error\|triple-fault\))' "$TMP/cr.err")" 1
 
 # A guest that never stops: SIGTERM stops the VM, reported as such.

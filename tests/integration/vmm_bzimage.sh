@@ -34,5 +34,5 @@ head -c $((31 << 20)) /dev/urandom >"$TMP/big"
 fails_with 34 "initrd that cannot end below initrd_addr_max refused" "$CARVE" vmm --kernel "$BZ" \
 	--initrd "$TMP/big" --memory 256 --cpus 1
 head -c 2000 "$BZ" >"$TMP/trunc.bz"
-fails_with 35 "bzImage cut inside its setup code refused" "$CARVE" vmm --kernel "$TMP/trunc.bz" --memory 64 --cpus 1
+fails_with 75 "bzImage cut inside its setup code refused" "$CARVE" vmm --kernel "$TMP/trunc.bz" --memory 64 --cpus 1
 finish

@@ -26,6 +26,25 @@ same "ramdisks concatenated as the initrd" "$(grep '^zp: initrd' "$TMP/o" | grep
 same "the EIF is at 8 MiB" "$(grep '^eif: ' "$TMP/o")" "eif: magic=.eif version=4 sections=5"
 same "SMP from an EIF" "$(grep '^smp: .* running' "$TMP/o")" "smp: 2 cpus running"
 
+# A guest that misprograms a device (queue 0 of virtio-vsock made ready with
+# 3 entries): the device refuses the queue and needs a reset, --verbose
+# prints the fault, and the VM still stops cleanly when the guest asks.
+timeout 60 "$CARVE" vmm --eif-path "$TMP/t.eif" --memory 64 --cpus 1 --cmdline "vfault" --verbose \
+	</dev/null >"$TMP/vf" 2>"$TMP/vf.err"
+same "misprogramming guest: the VM stops cleanly (exit 0)" "$?" 0
+same "  ...the guest reached the device" "$(grep '^vfault: device id' "$TMP/vf")" "vfault: device id 19"
+same "  ...the queue was refused and the device asks for a reset" "$(grep '^vfault: queue' "$TMP/vf")" \
+	"vfault: queue ready=0 status=0x43"
+same "  ...a reset brings the device back" "$(grep '^vfault: after reset' "$TMP/vf")" \
+	"vfault: after reset status=0x00"
+same "  ...--verbose prints the device fault, once" \
+	"$(grep -c '^vmm: device fault: virtio-vsock: the device needs a reset: bad queue size or ring address$' "$TMP/vf.err")" 1
+same "  ...the guest powered off" "$(grep -c '^vmm: stopped: poweroff' "$TMP/vf.err")" 1
+same "  ...and was not left running" "$(grep -c 'still running' "$TMP/vf")" 0
+timeout 60 "$CARVE" vmm --eif-path "$TMP/t.eif" --memory 64 --cpus 1 --cmdline "vfault" \
+	</dev/null >"$TMP/vf2" 2>"$TMP/vf2.err"
+same "without --verbose the fault is not printed" "$?:$(grep -c 'device fault' "$TMP/vf2.err")" "0:0"
+
 cp "$TMP/t.eif" "$TMP/bad.eif"
 size=$(stat -c %s "$TMP/bad.eif")
 printf '\x55' | dd of="$TMP/bad.eif" bs=1 seek=$((size - 10)) conv=notrunc status=none

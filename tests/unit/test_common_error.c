@@ -1,12 +1,18 @@
 /* carve_err: the first error is kept, outer layers add context in front of
- * it, and no message ever runs past its buffer. */
+ * it, and no message ever runs past its buffer. The codes: nitro-cli's
+ * E00..E60 and carve's own from E70, with nothing between. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carve/error.h"
+/* cli_report_error turns a code into the "[ Exx ]" line and the exit status;
+ * it is the CLI's (not in libcarve), so its source is compiled in here. */
+#include "../../src/cli/output.c"
 
 static void first_error_wins(void **state)
 {
@@ -64,6 +70,118 @@ static void codes_parse(void **state)
 	assert_string_equal(carve_code_name(E35_EIF_PARSING), "EifParsingError");
 }
 
+static const struct {
+	int code;
+	const char *text, *name;
+} own_codes[] = {
+	{E70_KVM_UNAVAILABLE, "E70", "KvmUnavailable"},
+	{E71_KVM_CAPABILITY_MISSING, "E71", "KvmCapabilityMissing"},
+	{E72_GUEST_MEMORY, "E72", "GuestMemoryError"},
+	{E73_VCPU_SETUP, "E73", "VcpuSetupError"},
+	{E74_DEVICE_SETUP, "E74", "DeviceSetupError"},
+	{E75_GUEST_KERNEL_LOAD, "E75", "GuestKernelLoadError"},
+	{E76_GUEST_CRASH, "E76", "GuestCrash"},
+};
+
+/* Each of carve's codes parses, has its name and an explanation, and is
+ * its own number (the exit status). */
+static void own_codes_parse_and_name(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(own_codes) / sizeof(own_codes[0]), CARVE_CODE_COUNT - CARVE_CODE_FIRST_OWN);
+	for (size_t i = 0; i < sizeof(own_codes) / sizeof(own_codes[0]); i++) {
+		int c = own_codes[i].code;
+		assert_int_equal(c, CARVE_CODE_FIRST_OWN + (int)i);
+		assert_int_equal(carve_code_parse(own_codes[i].text), c);
+		assert_int_equal(carve_code_parse(own_codes[i].text + 1), c);
+		assert_true(carve_code_valid(c));
+		assert_string_equal(carve_code_name(c), own_codes[i].name);
+		const char *x = carve_code_explanation(c);
+		assert_non_null(x);
+		assert_true(strlen(x) > 40);
+	}
+	assert_int_equal(carve_code_parse("e75"), E75_GUEST_KERNEL_LOAD);
+}
+
+/* E61..E69 are nitro-cli's to grow into: not codes, whatever asks. */
+static void gap_is_not_codes(void **state)
+{
+	(void)state;
+	for (int c = E60_EIF_SIGNING + 1; c < CARVE_CODE_FIRST_OWN; c++) {
+		char text[16];
+		snprintf(text, sizeof(text), "E%02d", c);
+		assert_int_equal(carve_code_parse(text), -1);
+		assert_false(carve_code_valid(c));
+		assert_null(carve_code_name(c));
+		assert_null(carve_code_explanation(c));
+		struct carve_err err = {0};
+		carve_fail(&err, c, "x");
+		assert_int_equal(err.code, E00_UNSPECIFIED);
+	}
+	assert_int_equal(carve_code_parse("E77"), -1);
+	assert_null(carve_code_name(CARVE_CODE_COUNT));
+	assert_null(carve_code_name(-1));
+	assert_int_equal(carve_code_parse("E-1"), -1);
+}
+
+/* Every code there is has a name and an explanation: a table entry added
+ * without its text would print "(null)". */
+static void every_code_has_text(void **state)
+{
+	(void)state;
+	int n = 0;
+	for (int c = 0; c < CARVE_CODE_COUNT; c++) {
+		if (!carve_code_valid(c))
+			continue;
+		n++;
+		assert_non_null(carve_code_name(c));
+		assert_non_null(carve_code_explanation(c));
+	}
+	assert_int_equal(n, 61 + 7);
+}
+
+/* What cli_report_error wrote on stderr, and the status it returned. */
+static int report(int code, const char *msg, char *out, size_t cap)
+{
+	struct carve_err err = {0};
+	carve_fail(&err, code, "%s", msg);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	dup2(fileno(f), STDERR_FILENO);
+	int status = cli_report_error(&err);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	size_t n = fread(out, 1, cap - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return status;
+}
+
+/* The exit status is the code's number; carve's codes point to 'carve
+ * explain', not to AWS's page, which does not list them. */
+static void own_codes_exit_status(void **state)
+{
+	(void)state;
+	char out[2048], want[64];
+	for (size_t i = 0; i < sizeof(own_codes) / sizeof(own_codes[0]); i++) {
+		assert_int_equal(report(own_codes[i].code, "what failed", out, sizeof(out)),
+				 own_codes[i].code);
+		snprintf(want, sizeof(want), "[ %s ] %s. what failed\n", own_codes[i].text,
+			 own_codes[i].name);
+		if (strncmp(out, want, strlen(want)) != 0)
+			fail_msg("stderr '%s' does not start with '%s'", out, want);
+		assert_non_null(strstr(out, "carve explain --error-code"));
+		assert_null(strstr(out, "docs.aws.amazon.com"));
+	}
+	assert_int_equal(report(E35_EIF_PARSING, "bad", out, sizeof(out)), 35);
+	assert_non_null(strstr(out, "cli-errors.html#E35"));
+	assert_int_equal(report(E00_UNSPECIFIED, "bad", out, sizeof(out)), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -72,6 +190,10 @@ int main(void)
 		cmocka_unit_test(context_without_error_is_nothing),
 		cmocka_unit_test(context_is_cut_to_fit),
 		cmocka_unit_test(codes_parse),
+		cmocka_unit_test(own_codes_parse_and_name),
+		cmocka_unit_test(gap_is_not_codes),
+		cmocka_unit_test(every_code_has_text),
+		cmocka_unit_test(own_codes_exit_status),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,7 @@ static void expect_parse_error(uint8_t *b, size_t len, const char *needle)
 	struct bzimage_info bi;
 	struct carve_err err = {0};
 	assert_int_equal(bzimage_parse(b, len, &bi, &err), -1);
-	assert_int_equal(err.code, E35_EIF_PARSING);
+	assert_int_equal(err.code, E75_GUEST_KERNEL_LOAD);
 	if (!strstr(err.msg, needle))
 		fail_msg("error '%s' lacks '%s'", err.msg, needle);
 }
@@ -273,14 +273,14 @@ static void elf_good_and_bad(void **state)
 	assert_int_equal(*(uint8_t *)gm_ptr(&gm, 0x200000 + 100, 1), 0); /* bss zeroed */
 
 	assert_int_equal(elf_load(&gm, b, 40, &plan, &err), -1); /* truncated header */
-	assert_int_equal(err.code, E35_EIF_PARSING);
+	assert_int_equal(err.code, E75_GUEST_KERNEL_LOAD);
 	carve_err_clear(&err);
 	assert_int_equal(elf_load(&gm, b, 4096 + 50, &plan, &err), -1); /* segment cut off */
 	assert_non_null(strstr(err.msg, "truncated"));
 	carve_err_clear(&err);
 	((Elf64_Ehdr *)b)->e_phnum = 200; /* program headers past the end */
 	assert_int_equal(elf_load(&gm, b, len, &plan, &err), -1);
-	assert_int_equal(err.code, E35_EIF_PARSING);
+	assert_int_equal(err.code, E75_GUEST_KERNEL_LOAD);
 	free(b);
 
 	b = make_elf(&len, 0x8000, 16, 16); /* over the VMM's boot structures */

@@ -13,6 +13,7 @@
 struct fake_kvm {
 	int missing; /* capability reported as 0 */
 	int max_vcpus;
+	int memslots; /* 0: plenty */
 };
 
 static int fake_check(void *ctx, int cap)
@@ -23,7 +24,7 @@ static int fake_check(void *ctx, int cap)
 	if (cap == KVM_CAP_MAX_VCPUS)
 		return f->max_vcpus;
 	if (cap == KVM_CAP_NR_MEMSLOTS)
-		return 32764;
+		return f->memslots ? f->memslots : 32764;
 	return 1;
 }
 
@@ -51,7 +52,7 @@ static void caps_missing_named(void **state)
 		struct fake_kvm f = {.missing = cases[i].cap, .max_vcpus = 1024};
 		struct carve_err err = {0};
 		assert_int_equal(kvm_check_caps(fake_check, &f, 1, 1, &err), -1);
-		assert_int_equal(err.code, E29_IOCTL_FAILURE);
+		assert_int_equal(err.code, E71_KVM_CAPABILITY_MISSING);
 		if (!strstr(err.msg, cases[i].name))
 			fail_msg("'%s' does not name %s", err.msg, cases[i].name);
 	}
@@ -64,6 +65,19 @@ static void caps_too_many_vcpus(void **state)
 	struct carve_err err = {0};
 	assert_int_equal(kvm_check_caps(fake_check, &f, 8, 1, &err), -1);
 	assert_int_equal(err.code, E22_INSUFFICIENT_CPUS);
+}
+
+/* Fewer memory slots than the guest's memory regions: a KVM limit, E71. */
+static void caps_too_few_memslots(void **state)
+{
+	(void)state;
+	struct fake_kvm f = {.missing = -1, .max_vcpus = 1024, .memslots = 2};
+	struct carve_err err = {0};
+	assert_int_equal(kvm_check_caps(fake_check, &f, 1, 2, &err), 0);
+	assert_int_equal(kvm_check_caps(fake_check, &f, 1, 3, &err), -1);
+	assert_int_equal(err.code, E71_KVM_CAPABILITY_MISSING);
+	if (!strstr(err.msg, "KVM_CAP_NR_MEMSLOTS"))
+		fail_msg("'%s' does not name KVM_CAP_NR_MEMSLOTS", err.msg);
 }
 
 static struct kvm_cpuid2 *base_cpuid(void)
@@ -163,8 +177,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(caps_all_present),    cmocka_unit_test(caps_missing_named),
-		cmocka_unit_test(caps_too_many_vcpus), cmocka_unit_test(cpuid_policy),
-		cmocka_unit_test(cpuid_baseline),
+		cmocka_unit_test(caps_too_many_vcpus), cmocka_unit_test(caps_too_few_memslots),
+		cmocka_unit_test(cpuid_policy),        cmocka_unit_test(cpuid_baseline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
