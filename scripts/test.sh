@@ -36,7 +36,7 @@ if command -v clang >/dev/null; then build fuzz; fi
 # the control socket). test_enclave_confine is not among them: TSan's
 # runtime intercepts fork and holds back signals, so a trapped fork hangs.
 TSAN_TESTS="test_virtio_vsock test_virtio_mmio test_virtio_nsm test_virtio_queue test_console_buf
-	test_vmm_buses test_vmm_serial test_vmm_i8042 test_vmm_guest_log test_enclave_control"
+	test_vmm_buses test_vmm_serial test_vmm_i8042 test_vmm_guest_log test_enclave_control test_vsock_bridge"
 if command -v clang >/dev/null; then
 	read -r -a tsan_targets <<<"$(for t in $TSAN_TESTS; do printf 'build-tsan/tests/%s ' "$t"; done)"
 	build TSAN=1 "${tsan_targets[@]}"

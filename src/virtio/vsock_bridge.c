@@ -76,7 +76,7 @@ struct vsock_bridge *vsock_bridge_new(struct carve_err *err)
 	b->mem_size = region_size();
 	b->mem = mmap(NULL, b->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b->mem == MAP_FAILED) {
-		carve_fail(err, E42_MMAP, "vhost-vsock bridge: cannot map %zu bytes: %s", b->mem_size,
+		carve_fail(err, E74_DEVICE_SETUP, "vhost-vsock bridge: cannot map %zu bytes: %s", b->mem_size,
 			   strerror(errno));
 		free(b);
 		return NULL;
@@ -85,8 +85,7 @@ struct vsock_bridge *vsock_bridge_new(struct carve_err *err)
 		b->kick[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		b->call[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (b->kick[i] < 0 || b->call[i] < 0) {
-			carve_fail(err, E29_IOCTL_FAILURE, "vhost-vsock bridge: eventfd: %s",
-				   strerror(errno));
+			carve_fail(err, E74_DEVICE_SETUP, "vhost-vsock bridge: eventfd: %s", strerror(errno));
 			vsock_bridge_close(b);
 			return NULL;
 		}
