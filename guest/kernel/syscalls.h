@@ -10,9 +10,6 @@
  * user_ok, copy_from_user, copy_to_user or strncpy_from_user has checked it. */
 typedef uint64_t uaddr_t;
 
-#define U __attribute__((unused)) uint64_t
-#define SYSCALL(name) int64_t sys_##name(U a0, U a1, U a2, U a3, U a4, U a5)
-
 /* Handlers are defined as Linux defines them, with each argument's type and
  * name:
  *	SYSCALL_DEFINE3(read, int, fd, uaddr_t, buf, uint64_t, count) { ... }
