@@ -205,8 +205,10 @@ static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t
 	return done;
 }
 
-SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags, uaddr_t, addr, uint64_t,
-		addr_len)
+/* clang-format off */
+SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags,
+		uaddr_t, addr, uint64_t, addr_len)
+/* clang-format on */
 {
 	GET_SOCK(fd);
 	if (addr || addr_len)
@@ -214,8 +216,10 @@ SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags, 
 	return xfer(f, s, buff, len, flags, true);
 }
 
-SYSCALL_DEFINE6(recvfrom, int, fd, uaddr_t, ubuf, uint64_t, size, uint64_t, flags, uaddr_t, addr, uaddr_t,
-		addr_len)
+/* clang-format off */
+SYSCALL_DEFINE6(recvfrom, int, fd, uaddr_t, ubuf, uint64_t, size, uint64_t, flags,
+		uaddr_t, addr, uaddr_t, addr_len)
+/* clang-format on */
 {
 	GET_SOCK(fd);
 	int64_t r = xfer(f, s, ubuf, size, flags, false);

@@ -163,8 +163,10 @@ SYSCALL_DEFINE5(prctl, int, option, uint64_t, arg2, uint64_t, arg3, uint64_t, ar
 
 /* One thread: nobody else can wake a waiter, so a wait whose value matches
  * would sleep until its timeout (or forever: a deadlock the program made). */
-SYSCALL_DEFINE6(futex, uaddr_t, uaddr, int, futex_op, uint32_t, val, uaddr_t, utime, uaddr_t, uaddr2,
-		uint32_t, val3)
+/* clang-format off */
+SYSCALL_DEFINE6(futex, uaddr_t, uaddr, int, futex_op, uint32_t, val, uaddr_t, utime,
+		uaddr_t, uaddr2, uint32_t, val3)
+/* clang-format on */
 {
 	int op = futex_op & 0x7f;
 	if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)

@@ -234,8 +234,10 @@ SYSCALL_DEFINE5(select, uint64_t, nfds, uaddr_t, readfds, uaddr_t, writefds, uad
 	return do_select(nfds, readfds, writefds, exceptfds, ns);
 }
 
-SYSCALL_DEFINE6(pselect6, uint64_t, nfds, uaddr_t, readfds, uaddr_t, writefds, uaddr_t, exceptfds, uaddr_t,
-		tsp, uaddr_t, sig)
+/* clang-format off */
+SYSCALL_DEFINE6(pselect6, uint64_t, nfds, uaddr_t, readfds, uaddr_t, writefds, uaddr_t, exceptfds,
+		uaddr_t, tsp, uaddr_t, sig)
+/* clang-format on */
 {
 	uint64_t ns = UINT64_MAX;
 	if (tsp) {
