@@ -124,7 +124,7 @@ SYSCALL_DEFINE2(sigaltstack, uaddr_t, uss, uaddr_t, uoss)
 	return 0;
 }
 
-/* addr is the new base for the SET codes, where to store it for the GET codes. */
+/* addr is a plain value for the SET codes and a user address for the GET codes. */
 SYSCALL_DEFINE2(arch_prctl, uint64_t, code, uint64_t, addr)
 {
 	switch (code) {
