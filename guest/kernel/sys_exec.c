@@ -48,10 +48,10 @@ static void drop_image(void)
 	signals_reset();
 }
 
-SYSCALL(execve)
+SYSCALL_DEFINE3(execve, uaddr_t, upath, uaddr_t, uargv, uaddr_t, uenvp)
 {
 	static char path[4096];
-	int64_t pl = strncpy_from_user(path, a0, sizeof(path));
+	int64_t pl = strncpy_from_user(path, upath, sizeof(path));
 	if (pl < 0)
 		return pl;
 	if (pl == 0)
@@ -70,8 +70,8 @@ SYSCALL(execve)
 		return -ENOMEM;
 	}
 	size_t used = 0;
-	int argc = copy_strings(a1, buf, ARG_BYTES, &used, ptrs, ARG_MAX_COUNT);
-	int envc = argc < 0 ? 0 : copy_strings(a2, buf, ARG_BYTES, &used, ptrs + argc + 1, ARG_MAX_COUNT);
+	int argc = copy_strings(uargv, buf, ARG_BYTES, &used, ptrs, ARG_MAX_COUNT);
+	int envc = argc < 0 ? 0 : copy_strings(uenvp, buf, ARG_BYTES, &used, ptrs + argc + 1, ARG_MAX_COUNT);
 	if (argc < 0 || envc < 0) {
 		kfree(buf);
 		kfree(ptrs);

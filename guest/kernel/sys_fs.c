@@ -100,16 +100,26 @@ static int do_open(int64_t dirfd, uint64_t upath, int flags, uint32_t mode)
 	return fd;
 }
 
-SYSCALL(open) { return do_open(AT_FDCWD, a0, (int)a1, (uint32_t)a2); }
-SYSCALL(openat) { return do_open((int64_t)a0, a1, (int)a2, (uint32_t)a3); }
-SYSCALL(creat) { return do_open(AT_FDCWD, a0, O_CREAT | O_WRONLY | O_TRUNC, (uint32_t)a1); }
-
-SYSCALL(close)
+SYSCALL_DEFINE3(open, uaddr_t, upath, int, flags, uint32_t, mode)
 {
-	struct file *f = fd_get((int)a0);
+	return do_open(AT_FDCWD, upath, flags, mode);
+}
+SYSCALL_DEFINE4(openat, int, dirfd, uaddr_t, upath, int, flags, uint32_t, mode)
+{
+	return do_open(dirfd, upath, flags, mode);
+}
+SYSCALL_DEFINE2(creat, uaddr_t, upath, uint32_t, mode)
+{
+	return do_open(AT_FDCWD, upath, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+/* fd stays the whole register: the slot cleared is indexed by it. */
+SYSCALL_DEFINE1(close, uint64_t, fd)
+{
+	struct file *f = fd_get((int)fd);
 	if (!f)
 		return -EBADF;
-	proc.fds[a0] = NULL;
+	proc.fds[fd] = NULL;
 	file_put(f);
 	return 0;
 }
@@ -175,63 +185,63 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	return r;
 }
 
-SYSCALL(read)
+SYSCALL_DEFINE3(read, int, fd, uaddr_t, buf, uint64_t, count)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	if (user_ok(a1, a2, true) < 0)
+	if (user_ok(buf, count, true) < 0)
 		return -EFAULT;
-	return file_read(f, a1, a2, &f->pos);
+	return file_read(f, buf, count, &f->pos);
 }
 
-SYSCALL(write)
+SYSCALL_DEFINE3(write, int, fd, uaddr_t, buf, uint64_t, count)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	if (user_ok(a1, a2, false) < 0)
+	if (user_ok(buf, count, false) < 0)
 		return -EFAULT;
-	return file_write(f, a1, a2, &f->pos);
+	return file_write(f, buf, count, &f->pos);
 }
 
-SYSCALL(pread64)
+SYSCALL_DEFINE4(pread64, int, fd, uaddr_t, buf, uint64_t, count, int64_t, offset)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (!vn_is_reg(f->vn))
 		return -ESPIPE;
-	if ((int64_t)a3 < 0)
+	if (offset < 0)
 		return -EINVAL;
-	if (user_ok(a1, a2, true) < 0)
+	if (user_ok(buf, count, true) < 0)
 		return -EFAULT;
-	uint64_t pos = a3;
-	return file_read(f, a1, a2, &pos);
+	uint64_t pos = (uint64_t)offset;
+	return file_read(f, buf, count, &pos);
 }
 
-SYSCALL(pwrite64)
+SYSCALL_DEFINE4(pwrite64, int, fd, uaddr_t, buf, uint64_t, count, int64_t, offset)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (!vn_is_reg(f->vn))
 		return -ESPIPE;
-	if ((int64_t)a3 < 0)
+	if (offset < 0)
 		return -EINVAL;
-	if (user_ok(a1, a2, false) < 0)
+	if (user_ok(buf, count, false) < 0)
 		return -EFAULT;
-	uint64_t pos = a3;
-	return file_write(f, a1, a2, &pos);
+	uint64_t pos = (uint64_t)offset;
+	return file_write(f, buf, count, &pos);
 }
 
 struct iovec {
 	uint64_t base, len;
 };
 
-static int64_t do_iov(uint64_t fd, uint64_t uiov, uint64_t cnt, bool write)
+static int64_t do_iov(int fd, uaddr_t uiov, uint64_t cnt, bool write)
 {
-	struct file *f = fd_get((int)fd);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (cnt > 1024)
@@ -256,24 +266,24 @@ static int64_t do_iov(uint64_t fd, uint64_t uiov, uint64_t cnt, bool write)
 	return total;
 }
 
-SYSCALL(readv) { return do_iov(a0, a1, a2, false); }
-SYSCALL(writev) { return do_iov(a0, a1, a2, true); }
+SYSCALL_DEFINE3(readv, int, fd, uaddr_t, uiov, uint64_t, iovcnt) { return do_iov(fd, uiov, iovcnt, false); }
+SYSCALL_DEFINE3(writev, int, fd, uaddr_t, uiov, uint64_t, iovcnt) { return do_iov(fd, uiov, iovcnt, true); }
 
-SYSCALL(lseek)
+SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, uint64_t, whence)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (f->vn->dev == DEV_CONSOLE || f->vn->dev == DEV_VSOCK)
 		return -ESPIPE;
 	int64_t base;
-	switch (a2) {
+	switch (whence) {
 	case 0: base = 0; break;
 	case 1: base = (int64_t)f->pos; break;
 	case 2: base = (int64_t)f->vn->size; break;
 	default: return -EINVAL;
 	}
-	int64_t np = base + (int64_t)a1;
+	int64_t np = base + offset;
 	if (np < 0)
 		return -EINVAL;
 	f->pos = (uint64_t)np;
@@ -347,31 +357,31 @@ static int64_t put_stat(struct vnode *v, uint64_t ust)
 	return copy_to_user(ust, &st, sizeof(st));
 }
 
-SYSCALL(stat)
+SYSCALL_DEFINE2(stat, uaddr_t, upath, uaddr_t, statbuf)
 {
 	struct vnode *v;
-	int r = stat_at(AT_FDCWD, a0, 0, &v);
-	return r < 0 ? r : put_stat(v, a1);
+	int r = stat_at(AT_FDCWD, upath, 0, &v);
+	return r < 0 ? r : put_stat(v, statbuf);
 }
 
-SYSCALL(lstat)
+SYSCALL_DEFINE2(lstat, uaddr_t, upath, uaddr_t, statbuf)
 {
 	struct vnode *v;
-	int r = stat_at(AT_FDCWD, a0, AT_SYMLINK_NOFOLLOW, &v);
-	return r < 0 ? r : put_stat(v, a1);
+	int r = stat_at(AT_FDCWD, upath, AT_SYMLINK_NOFOLLOW, &v);
+	return r < 0 ? r : put_stat(v, statbuf);
 }
 
-SYSCALL(newfstatat)
+SYSCALL_DEFINE4(newfstatat, int, dirfd, uaddr_t, upath, uaddr_t, statbuf, int, flags)
 {
 	struct vnode *v;
-	int r = stat_at((int64_t)a0, a1, (int)a3, &v);
-	return r < 0 ? r : put_stat(v, a2);
+	int r = stat_at(dirfd, upath, flags, &v);
+	return r < 0 ? r : put_stat(v, statbuf);
 }
 
-SYSCALL(fstat)
+SYSCALL_DEFINE2(fstat, int, fd, uaddr_t, statbuf)
 {
-	struct file *f = fd_get((int)a0);
-	return f ? put_stat(f->vn, a1) : -EBADF;
+	struct file *f = fd_get(fd);
+	return f ? put_stat(f->vn, statbuf) : -EBADF;
 }
 
 struct statx_ts {
@@ -390,10 +400,10 @@ struct statx {
 	uint64_t spare[14];
 };
 
-SYSCALL(statx)
+SYSCALL_DEFINE5(statx, int, dirfd, uaddr_t, upath, int, flags, uint32_t, mask, uaddr_t, buffer)
 {
 	struct vnode *v;
-	int r = stat_at((int64_t)a0, a1, (int)a2, &v);
+	int r = stat_at(dirfd, upath, flags, &v);
 	if (r < 0)
 		return r;
 	struct kstat st;
@@ -414,7 +424,7 @@ SYSCALL(statx)
 	sx.rdev_minor = (uint32_t)(st.rdev & 0xff);
 	sx.dev_major = 0;
 	sx.dev_minor = 1;
-	return copy_to_user(a4, &sx, sizeof(sx));
+	return copy_to_user(buffer, &sx, sizeof(sx));
 }
 
 static int64_t do_access(int64_t dirfd, uint64_t upath, int mode, int flags)
@@ -429,21 +439,24 @@ static int64_t do_access(int64_t dirfd, uint64_t upath, int mode, int flags)
 	return 0;
 }
 
-SYSCALL(access) { return do_access(AT_FDCWD, a0, (int)a1, 0); }
-SYSCALL(faccessat) { return do_access((int64_t)a0, a1, (int)a2, 0); }
-SYSCALL(faccessat2) { return do_access((int64_t)a0, a1, (int)a2, (int)a3); }
+SYSCALL_DEFINE2(access, uaddr_t, upath, int, mode) { return do_access(AT_FDCWD, upath, mode, 0); }
+SYSCALL_DEFINE3(faccessat, int, dirfd, uaddr_t, upath, int, mode) { return do_access(dirfd, upath, mode, 0); }
+SYSCALL_DEFINE4(faccessat2, int, dirfd, uaddr_t, upath, int, mode, int, flags)
+{
+	return do_access(dirfd, upath, mode, flags);
+}
 
 /* struct linux_dirent64: ino, off, reclen, type, name; records 8-aligned. */
-SYSCALL(getdents64)
+SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (!vn_is_dir(f->vn))
 		return -ENOTDIR;
-	if (user_ok(a1, a2, true) < 0)
+	if (user_ok(dirent, count, true) < 0)
 		return -EFAULT;
-	uint8_t *out = (uint8_t *)a1;
+	uint8_t *out = (uint8_t *)dirent;
 	uint64_t used = 0, idx = 0;
 	struct vnode *dir = f->vn, *c = dir->children;
 	for (;; idx++) {
@@ -466,7 +479,7 @@ SYSCALL(getdents64)
 			continue;
 		size_t nl = strlen(name);
 		uint64_t rec = ALIGN_UP(19 + nl + 1, 8);
-		if (used + rec > a2) {
+		if (used + rec > count) {
 			if (!used)
 				return -EINVAL;
 			break;
@@ -515,25 +528,31 @@ static int64_t do_readlink(int64_t dirfd, uint64_t upath, uint64_t buf, uint64_t
 	return copy_to_user(buf, src, n) < 0 ? -EFAULT : (int64_t)n;
 }
 
-SYSCALL(readlink) { return do_readlink(AT_FDCWD, a0, a1, a2); }
-SYSCALL(readlinkat) { return do_readlink((int64_t)a0, a1, a2, a3); }
-
-SYSCALL(getcwd)
+SYSCALL_DEFINE3(readlink, uaddr_t, upath, uaddr_t, buf, uint64_t, bufsiz)
 {
-	char buf[PATH_MAX];
-	int n = vfs_path(proc.cwd, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	if ((uint64_t)n + 1 > a1)
-		return -ERANGE;
-	return copy_to_user(a0, buf, (uint64_t)n + 1) < 0 ? -EFAULT : n + 1;
+	return do_readlink(AT_FDCWD, upath, buf, bufsiz);
+}
+SYSCALL_DEFINE4(readlinkat, int, dirfd, uaddr_t, upath, uaddr_t, buf, uint64_t, bufsiz)
+{
+	return do_readlink(dirfd, upath, buf, bufsiz);
 }
 
-SYSCALL(chdir)
+SYSCALL_DEFINE2(getcwd, uaddr_t, buf, uint64_t, size)
+{
+	char kbuf[PATH_MAX];
+	int n = vfs_path(proc.cwd, kbuf, sizeof(kbuf));
+	if (n < 0)
+		return n;
+	if ((uint64_t)n + 1 > size)
+		return -ERANGE;
+	return copy_to_user(buf, kbuf, (uint64_t)n + 1) < 0 ? -EFAULT : n + 1;
+}
+
+SYSCALL_DEFINE1(chdir, uaddr_t, upath)
 {
 	char path[PATH_MAX];
 	struct vnode *v;
-	int r = get_path(a0, path, false);
+	int r = get_path(upath, path, false);
 	if (r < 0 || (r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &v)) < 0)
 		return r;
 	if (!vn_is_dir(v))
@@ -542,9 +561,9 @@ SYSCALL(chdir)
 	return 0;
 }
 
-SYSCALL(fchdir)
+SYSCALL_DEFINE1(fchdir, int, fd)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	if (!vn_is_dir(f->vn))
@@ -576,8 +595,8 @@ static int64_t do_mkdir(int64_t dirfd, uint64_t upath, uint32_t mode)
 	return vfs_create(parent, name, n, S_IFDIR | (mode & 07777 & ~proc.umask), &v);
 }
 
-SYSCALL(mkdir) { return do_mkdir(AT_FDCWD, a0, (uint32_t)a1); }
-SYSCALL(mkdirat) { return do_mkdir((int64_t)a0, a1, (uint32_t)a2); }
+SYSCALL_DEFINE2(mkdir, uaddr_t, upath, uint32_t, mode) { return do_mkdir(AT_FDCWD, upath, mode); }
+SYSCALL_DEFINE3(mkdirat, int, dirfd, uaddr_t, upath, uint32_t, mode) { return do_mkdir(dirfd, upath, mode); }
 
 static int64_t do_unlink(int64_t dirfd, uint64_t upath, bool rmdir)
 {
@@ -594,9 +613,12 @@ static int64_t do_unlink(int64_t dirfd, uint64_t upath, bool rmdir)
 	return vfs_unlink(parent, name, n, rmdir);
 }
 
-SYSCALL(unlink) { return do_unlink(AT_FDCWD, a0, false); }
-SYSCALL(rmdir) { return do_unlink(AT_FDCWD, a0, true); }
-SYSCALL(unlinkat) { return do_unlink((int64_t)a0, a1, a2 & AT_REMOVEDIR); }
+SYSCALL_DEFINE1(unlink, uaddr_t, upath) { return do_unlink(AT_FDCWD, upath, false); }
+SYSCALL_DEFINE1(rmdir, uaddr_t, upath) { return do_unlink(AT_FDCWD, upath, true); }
+SYSCALL_DEFINE3(unlinkat, int, dirfd, uaddr_t, upath, int, flags)
+{
+	return do_unlink(dirfd, upath, flags & AT_REMOVEDIR);
+}
 
 static int64_t do_rename(int64_t ofd, uint64_t op, int64_t nfd, uint64_t np)
 {
@@ -610,9 +632,18 @@ static int64_t do_rename(int64_t ofd, uint64_t op, int64_t nfd, uint64_t np)
 	return vfs_rename(d1, n1, l1, d2, n2, l2);
 }
 
-SYSCALL(rename) { return do_rename(AT_FDCWD, a0, AT_FDCWD, a1); }
-SYSCALL(renameat) { return do_rename((int64_t)a0, a1, (int64_t)a2, a3); }
-SYSCALL(renameat2) { return a4 ? -EINVAL : do_rename((int64_t)a0, a1, (int64_t)a2, a3); }
+SYSCALL_DEFINE2(rename, uaddr_t, oldpath, uaddr_t, newpath)
+{
+	return do_rename(AT_FDCWD, oldpath, AT_FDCWD, newpath);
+}
+SYSCALL_DEFINE4(renameat, int, olddirfd, uaddr_t, oldpath, int, newdirfd, uaddr_t, newpath)
+{
+	return do_rename(olddirfd, oldpath, newdirfd, newpath);
+}
+SYSCALL_DEFINE5(renameat2, int, olddirfd, uaddr_t, oldpath, int, newdirfd, uaddr_t, newpath, uint64_t, flags)
+{
+	return flags ? -EINVAL : do_rename(olddirfd, oldpath, newdirfd, newpath);
+}
 
 static int64_t do_symlink(uint64_t utarget, int64_t dirfd, uint64_t upath)
 {
@@ -629,8 +660,14 @@ static int64_t do_symlink(uint64_t utarget, int64_t dirfd, uint64_t upath)
 	return w < 0 ? w : 0;
 }
 
-SYSCALL(symlink) { return do_symlink(a0, AT_FDCWD, a1); }
-SYSCALL(symlinkat) { return do_symlink(a0, (int64_t)a1, a2); }
+SYSCALL_DEFINE2(symlink, uaddr_t, target, uaddr_t, linkpath)
+{
+	return do_symlink(target, AT_FDCWD, linkpath);
+}
+SYSCALL_DEFINE3(symlinkat, uaddr_t, target, int, newdirfd, uaddr_t, linkpath)
+{
+	return do_symlink(target, newdirfd, linkpath);
+}
 
 static int64_t do_chmod(int64_t dirfd, uint64_t upath, uint32_t mode, int flags)
 {
@@ -642,79 +679,91 @@ static int64_t do_chmod(int64_t dirfd, uint64_t upath, uint32_t mode, int flags)
 	return 0;
 }
 
-SYSCALL(chmod) { return do_chmod(AT_FDCWD, a0, (uint32_t)a1, 0); }
-SYSCALL(fchmodat) { return do_chmod((int64_t)a0, a1, (uint32_t)a2, 0); }
-SYSCALL(fchmod)
+SYSCALL_DEFINE2(chmod, uaddr_t, upath, uint32_t, mode) { return do_chmod(AT_FDCWD, upath, mode, 0); }
+SYSCALL_DEFINE3(fchmodat, int, dirfd, uaddr_t, upath, uint32_t, mode)
 {
-	struct file *f = fd_get((int)a0);
+	return do_chmod(dirfd, upath, mode, 0);
+}
+SYSCALL_DEFINE2(fchmod, int, fd, uint32_t, mode)
+{
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	f->vn->mode = (f->vn->mode & S_IFMT) | ((uint32_t)a1 & 07777);
+	f->vn->mode = (f->vn->mode & S_IFMT) | (mode & 07777);
 	return 0;
 }
 
-static int64_t do_chown(int64_t dirfd, uint64_t upath, uint64_t uid, uint64_t gid, int flags)
+static int64_t do_chown(int64_t dirfd, uint64_t upath, uint32_t uid, uint32_t gid, int flags)
 {
 	struct vnode *v;
 	int r = stat_at(dirfd, upath, flags, &v);
 	if (r < 0)
 		return r;
-	if ((uint32_t)uid != 0xffffffffu)
-		v->uid = (uint32_t)uid;
-	if ((uint32_t)gid != 0xffffffffu)
-		v->gid = (uint32_t)gid;
+	if (uid != 0xffffffffu)
+		v->uid = uid;
+	if (gid != 0xffffffffu)
+		v->gid = gid;
 	return 0;
 }
 
-SYSCALL(chown) { return do_chown(AT_FDCWD, a0, a1, a2, 0); }
-SYSCALL(lchown) { return do_chown(AT_FDCWD, a0, a1, a2, AT_SYMLINK_NOFOLLOW); }
-SYSCALL(fchownat) { return do_chown((int64_t)a0, a1, a2, a3, (int)a4); }
-SYSCALL(fchown)
+SYSCALL_DEFINE3(chown, uaddr_t, upath, uint32_t, user, uint32_t, group)
 {
-	struct file *f = fd_get((int)a0);
+	return do_chown(AT_FDCWD, upath, user, group, 0);
+}
+SYSCALL_DEFINE3(lchown, uaddr_t, upath, uint32_t, user, uint32_t, group)
+{
+	return do_chown(AT_FDCWD, upath, user, group, AT_SYMLINK_NOFOLLOW);
+}
+SYSCALL_DEFINE5(fchownat, int, dirfd, uaddr_t, upath, uint32_t, user, uint32_t, group, int, flags)
+{
+	return do_chown(dirfd, upath, user, group, flags);
+}
+SYSCALL_DEFINE3(fchown, int, fd, uint32_t, user, uint32_t, group)
+{
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	if ((uint32_t)a1 != 0xffffffffu)
-		f->vn->uid = (uint32_t)a1;
-	if ((uint32_t)a2 != 0xffffffffu)
-		f->vn->gid = (uint32_t)a2;
+	if (user != 0xffffffffu)
+		f->vn->uid = user;
+	if (group != 0xffffffffu)
+		f->vn->gid = group;
 	return 0;
 }
 
-SYSCALL(umask)
+SYSCALL_DEFINE1(umask, uint32_t, mask)
 {
 	uint32_t old = proc.umask;
-	proc.umask = (uint32_t)a0 & 0777;
+	proc.umask = mask & 0777;
 	return old;
 }
 
-SYSCALL(truncate)
+SYSCALL_DEFINE2(truncate, uaddr_t, upath, int64_t, length)
 {
 	char path[PATH_MAX];
 	struct vnode *v;
-	int r = get_path(a0, path, false);
+	int r = get_path(upath, path, false);
 	if (r < 0 || (r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &v)) < 0)
 		return r;
-	if ((int64_t)a1 < 0)
+	if (length < 0)
 		return -EINVAL;
-	return vfs_truncate(v, a1);
+	return vfs_truncate(v, (uint64_t)length);
 }
 
-SYSCALL(ftruncate)
+SYSCALL_DEFINE2(ftruncate, int, fd, int64_t, length)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	if ((int64_t)a1 < 0 || (f->flags & O_ACCMODE) == 0)
+	if (length < 0 || (f->flags & O_ACCMODE) == 0)
 		return -EINVAL;
-	return vfs_truncate(f->vn, a1);
+	return vfs_truncate(f->vn, (uint64_t)length);
 }
 
-SYSCALL(fsync) { return fd_get((int)a0) ? 0 : -EBADF; }
-SYSCALL(fdatasync) { return fd_get((int)a0) ? 0 : -EBADF; }
+SYSCALL_DEFINE1(fsync, int, fd) { return fd_get(fd) ? 0 : -EBADF; }
+SYSCALL_DEFINE1(fdatasync, int, fd) { return fd_get(fd) ? 0 : -EBADF; }
 
-/* struct statfs: a tmpfs-like answer. */
-SYSCALL(statfs)
+/* struct statfs: a tmpfs-like answer, whatever the file. */
+static int64_t put_statfs(uaddr_t buf)
 {
 	uint64_t st[15];
 	memset(st, 0, sizeof(st));
@@ -724,9 +773,10 @@ SYSCALL(statfs)
 	st[3] = st[4] = mm_free_bytes() / 4096;
 	st[8] = 255; /* namelen */
 	st[9] = 4096;
-	return copy_to_user(a1, st, 120);
+	return copy_to_user(buf, st, 120);
 }
-SYSCALL(fstatfs) { return fd_get((int)a0) ? sys_statfs(0, a1, 0, 0, 0, 0) : -EBADF; }
+SYSCALL_DEFINE2(statfs, uaddr_t, upath, uaddr_t, buf) { return put_statfs(buf); }
+SYSCALL_DEFINE2(fstatfs, int, fd, uaddr_t, buf) { return fd_get(fd) ? put_statfs(buf) : -EBADF; }
 
 static int64_t do_dup(int oldfd, int newfd, int flags)
 {
@@ -745,9 +795,9 @@ static int64_t do_dup(int oldfd, int newfd, int flags)
 	return newfd;
 }
 
-SYSCALL(dup)
+SYSCALL_DEFINE1(dup, int, oldfd)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(oldfd);
 	if (!f)
 		return -EBADF;
 	int fd = fd_alloc(f, 0, false);
@@ -755,34 +805,40 @@ SYSCALL(dup)
 		f->refs++;
 	return fd;
 }
-SYSCALL(dup2)
+/* newfd stays the whole register: dup2(fd, fd) returns it as passed. */
+SYSCALL_DEFINE2(dup2, int, oldfd, uint64_t, newfd)
 {
-	if ((int)a0 == (int)a1)
-		return fd_get((int)a0) ? (int64_t)a1 : -EBADF;
-	return do_dup((int)a0, (int)a1, 0);
+	if (oldfd == (int)newfd)
+		return fd_get(oldfd) ? (int64_t)newfd : -EBADF;
+	return do_dup(oldfd, (int)newfd, 0);
 }
-SYSCALL(dup3) { return (int)a0 == (int)a1 ? -EINVAL : do_dup((int)a0, (int)a1, (int)a2); }
-
-SYSCALL(fcntl)
+SYSCALL_DEFINE3(dup3, int, oldfd, int, newfd, int, flags)
 {
-	struct file *f = fd_get((int)a0);
+	return oldfd == newfd ? -EINVAL : do_dup(oldfd, newfd, flags);
+}
+
+/* All three stay whole registers: cmd and arg are compared whole, and fd
+ * indexes the descriptor flags. */
+SYSCALL_DEFINE3(fcntl, uint64_t, fd, uint64_t, cmd, uint64_t, arg)
+{
+	struct file *f = fd_get((int)fd);
 	if (!f)
 		return -EBADF;
-	switch (a1) {
+	switch (cmd) {
 	case 0: /* F_DUPFD */
 	case 1030: /* F_DUPFD_CLOEXEC */ {
-		if (a2 >= MAX_FDS)
+		if (arg >= MAX_FDS)
 			return -EINVAL;
-		int fd = fd_alloc(f, (int)a2, a1 == 1030);
-		if (fd >= 0)
+		int nfd = fd_alloc(f, (int)arg, cmd == 1030);
+		if (nfd >= 0)
 			f->refs++;
-		return fd;
+		return nfd;
 	}
-	case 1: /* F_GETFD */ return proc.fd_flags[a0];
-	case 2: /* F_SETFD */ proc.fd_flags[a0] = a2 & FD_CLOEXEC; return 0;
+	case 1: /* F_GETFD */ return proc.fd_flags[fd];
+	case 2: /* F_SETFD */ proc.fd_flags[fd] = arg & FD_CLOEXEC; return 0;
 	case 3: /* F_GETFL */ return f->flags & ~O_CLOEXEC;
 	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK change */
-		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | ((int)a2 & (O_APPEND | O_NONBLOCK));
+		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | ((int)arg & (O_APPEND | O_NONBLOCK));
 		return 0;
 	case 5:
 	case 6:
@@ -804,24 +860,24 @@ SYSCALL(fcntl)
 #define TIOCSWINSZ 0x5414
 #define FIONBIO 0x5421
 
-SYSCALL(ioctl)
+/* cmd is an unsigned int: musl passes it sign-extended. */
+SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, cmd, uaddr_t, arg)
 {
-	struct file *f = fd_get((int)a0);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	a1 = (uint32_t)a1; /* the command is an unsigned int: musl passes it sign-extended */
-	if (a1 == FIONBIO) {
+	if (cmd == FIONBIO) {
 		int on;
-		if (copy_from_user(&on, a2, sizeof(on)) < 0)
+		if (copy_from_user(&on, arg, sizeof(on)) < 0)
 			return -EFAULT;
 		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
 		return 0;
 	}
 	if (f->vn->dev == DEV_NSM)
-		return nsm_ioctl(a1, a2);
+		return nsm_ioctl(cmd, arg);
 	if (f->vn->dev != DEV_CONSOLE)
 		return -ENOTTY;
-	switch (a1) {
+	switch (cmd) {
 	case TCGETS: {
 		/* struct termios: iflag, oflag, cflag, lflag, line, cc[19] (36 bytes):
 		 * a cooked 115200-baud serial line, as Linux's ttyS0 reports. */
@@ -834,7 +890,7 @@ SYSCALL(ioctl)
 		memcpy(t + 12, &lflag, 4);
 		static const uint8_t cc[17] = {3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0};
 		memcpy(t + 17, cc, sizeof(cc));
-		return copy_to_user(a2, t, sizeof(t));
+		return copy_to_user(arg, t, sizeof(t));
 	}
 	case TCSETS:
 	case TCSETSW:
@@ -843,30 +899,30 @@ SYSCALL(ioctl)
 	case TIOCSWINSZ: return 0;
 	case TIOCGPGRP: {
 		int pg = 1;
-		return copy_to_user(a2, &pg, sizeof(pg));
+		return copy_to_user(arg, &pg, sizeof(pg));
 	}
 	case TIOCGWINSZ: {
 		uint16_t ws[4] = {24, 80, 0, 0};
-		return copy_to_user(a2, ws, sizeof(ws));
+		return copy_to_user(arg, ws, sizeof(ws));
 	}
 	default: return -ENOTTY;
 	}
 }
 
 /* sendfile(out, in, *offset, count): a bounce through a kernel buffer. */
-SYSCALL(sendfile)
+SYSCALL_DEFINE4(sendfile, int, out_fd, int, in_fd, uaddr_t, offset, uint64_t, count)
 {
-	struct file *out = fd_get((int)a0), *in = fd_get((int)a1);
+	struct file *out = fd_get(out_fd), *in = fd_get(in_fd);
 	if (!out || !in)
 		return -EBADF;
 	if (!vn_is_reg(in->vn))
 		return -EINVAL;
 	uint64_t pos = in->pos;
-	if (a2 && copy_from_user(&pos, a2, 8) < 0)
+	if (offset && copy_from_user(&pos, offset, 8) < 0)
 		return -EFAULT;
 	static uint8_t bounce[4096];
 	int64_t total = 0;
-	uint64_t left = a3;
+	uint64_t left = count;
 	while (left) {
 		uint64_t chunk = MIN(left, sizeof(bounce));
 		if (pos >= in->vn->size)
@@ -892,8 +948,8 @@ SYSCALL(sendfile)
 		total += w;
 		left -= (uint64_t)w;
 	}
-	if (a2) {
-		if (copy_to_user(a2, &pos, 8) < 0)
+	if (offset) {
+		if (copy_to_user(offset, &pos, 8) < 0)
 			return -EFAULT;
 	} else {
 		in->pos = pos;

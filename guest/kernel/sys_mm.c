@@ -1,12 +1,10 @@
 /* Memory calls: brk, mmap, munmap, mprotect, mremap, madvise, msync. */
 #include "syscalls.h"
 
-SYSCALL(brk) { return (int64_t)vm_brk(a0); }
+SYSCALL_DEFINE1(brk, uaddr_t, addr) { return (int64_t)vm_brk(addr); }
 
-SYSCALL(mmap)
+SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, fd, uint64_t, off)
 {
-	uint64_t addr = a0, len = a1, off = a5;
-	int prot = (int)a2, flags = (int)a3, fd = (int)a4;
 	if (!len || len > USER_TOP || (off & ~PAGE_MASK) || (prot & ~7))
 		return -EINVAL;
 	int type = flags & 3;
@@ -56,18 +54,18 @@ SYSCALL(mmap)
 	return r < 0 ? r : (int64_t)start;
 }
 
-SYSCALL(munmap)
+SYSCALL_DEFINE2(munmap, uaddr_t, addr, uint64_t, len)
 {
-	if (!a1)
+	if (!len)
 		return -EINVAL;
-	return vm_unmap(a0, a1);
+	return vm_unmap(addr, len);
 }
 
-SYSCALL(mprotect)
+SYSCALL_DEFINE3(mprotect, uaddr_t, addr, uint64_t, len, int, prot)
 {
-	if (a0 & ~PAGE_MASK)
+	if (addr & ~PAGE_MASK)
 		return -EINVAL;
-	return vm_protect(a0, a1, (int)a2 & 7);
+	return vm_protect(addr, len, prot & 7);
 }
 
 struct move_ctx {
@@ -90,10 +88,9 @@ static void move_pte(uint64_t va, uint64_t *pte, void *ctx)
 #define MREMAP_MAYMOVE 1
 #define MREMAP_FIXED 2
 
-SYSCALL(mremap)
+SYSCALL_DEFINE4(mremap, uaddr_t, old, uint64_t, old_len, uint64_t, new_len, int, flags)
 {
-	uint64_t old = a0, olen = ALIGN_UP(a1, PAGE_SIZE), nlen = ALIGN_UP(a2, PAGE_SIZE);
-	int flags = (int)a3;
+	uint64_t olen = ALIGN_UP(old_len, PAGE_SIZE), nlen = ALIGN_UP(new_len, PAGE_SIZE);
 	if (old & ~PAGE_MASK || !nlen || (flags & MREMAP_FIXED) || !olen)
 		return -EINVAL;
 	struct vma *v = vm_find(old);
@@ -137,16 +134,16 @@ SYSCALL(mremap)
 
 #define MADV_DONTNEED 4
 
-SYSCALL(madvise)
+SYSCALL_DEFINE3(madvise, uaddr_t, addr, uint64_t, len, uint64_t, advice)
 {
-	if (a0 & ~PAGE_MASK)
+	if (addr & ~PAGE_MASK)
 		return -EINVAL;
 	/* DONTNEED on private anonymous memory must read back as zeros. */
-	if (a2 == MADV_DONTNEED) {
-		struct vma *v = vm_find(a0);
+	if (advice == MADV_DONTNEED) {
+		struct vma *v = vm_find(addr);
 		if (v && !v->vn) {
-			uint64_t end = MIN(a0 + ALIGN_UP(a1, PAGE_SIZE), v->end);
-			for (uint64_t a = a0; a < end; a += PAGE_SIZE) {
+			uint64_t end = MIN(addr + ALIGN_UP(len, PAGE_SIZE), v->end);
+			for (uint64_t a = addr; a < end; a += PAGE_SIZE) {
 				uint64_t e = unmap_user_page(a);
 				if (e && !(e & PTE_BORROWED))
 					page_free(e & PTE_ADDR);
@@ -156,4 +153,4 @@ SYSCALL(madvise)
 	return 0;
 }
 
-SYSCALL(msync) { return 0; }
+SYSCALL_DEFINE3(msync, uaddr_t, addr, uint64_t, len, int, flags) { return 0; }

@@ -39,9 +39,9 @@ struct sockaddr_vm {
 
 static struct vnode sock_vn = {.name = "vsock", .mode = 0140000 | 0777, .refs = 1, .dev = DEV_VSOCK};
 
-static struct vsock_sock *sock_of(uint64_t fd, struct file **fp)
+static struct vsock_sock *sock_of(int fd, struct file **fp)
 {
-	struct file *f = fd_get((int)fd);
+	struct file *f = fd_get(fd);
 	if (fp)
 		*fp = f;
 	return f && f->vn->dev == DEV_VSOCK ? f->sock : NULL;
@@ -94,46 +94,49 @@ static int install(struct vsock_sock *s, int flags)
 	return fd;
 }
 
-SYSCALL(socket)
+SYSCALL_DEFINE3(socket, uint64_t, family, uint64_t, type, uint64_t, protocol)
 {
-	if (a0 != AF_VSOCK || !vsock_present())
+	if (family != AF_VSOCK || !vsock_present())
 		return -EAFNOSUPPORT;
-	if ((a1 & 0xf) != SOCK_STREAM)
+	if ((type & 0xf) != SOCK_STREAM)
 		return -ESOCKTNOSUPPORT;
-	if (a1 & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
+	if (type & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
-	if (a2 != 0 && a2 != AF_VSOCK)
+	if (protocol != 0 && protocol != AF_VSOCK)
 		return -EPROTONOSUPPORT;
 	struct vsock_sock *s = vs_new();
-	return s ? install(s, (int)a1) : -ENOMEM;
+	return s ? install(s, (int)type) : -ENOMEM;
 }
 
 /* Linux's vsock has no socketpair; no other family exists here. */
-SYSCALL(socketpair) { return a0 == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT; }
-
-SYSCALL(bind)
+SYSCALL_DEFINE4(socketpair, uint64_t, family, uint64_t, type, uint64_t, protocol, uaddr_t, usockvec)
 {
-	GET_SOCK(a0);
+	return family == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT;
+}
+
+SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
+{
+	GET_SOCK(fd);
 	struct sockaddr_vm a;
-	int r = get_addr(a1, a2, &a);
+	int r = get_addr(umyaddr, addrlen, &a);
 	return r < 0 ? r : vs_bind(s, a.cid, a.port);
 }
 
-SYSCALL(listen)
+SYSCALL_DEFINE2(listen, int, fd, int, backlog)
 {
-	GET_SOCK(a0);
-	return vs_listen(s, (int)a1);
+	GET_SOCK(fd);
+	return vs_listen(s, backlog);
 }
 
-SYSCALL(connect)
+SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 {
-	GET_SOCK(a0);
+	GET_SOCK(fd);
 	struct sockaddr_vm a;
-	int r = get_addr(a1, a2, &a);
+	int r = get_addr(uservaddr, addrlen, &a);
 	return r < 0 ? r : vs_connect(s, a.cid, a.port, f->flags & O_NONBLOCK);
 }
 
-static int64_t do_accept(uint64_t fd, uint64_t uaddr, uint64_t ulen, uint64_t flags)
+static int64_t do_accept(int fd, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 {
 	GET_SOCK(fd);
 	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -150,10 +153,16 @@ static int64_t do_accept(uint64_t fd, uint64_t uaddr, uint64_t ulen, uint64_t fl
 		return r; /* the connection stays open on fdn, as on Linux */
 	return fdn;
 }
-SYSCALL(accept) { return do_accept(a0, a1, a2, 0); }
-SYSCALL(accept4) { return do_accept(a0, a1, a2, a3); }
+SYSCALL_DEFINE3(accept, int, fd, uaddr_t, upeer_sockaddr, uaddr_t, upeer_addrlen)
+{
+	return do_accept(fd, upeer_sockaddr, upeer_addrlen, 0);
+}
+SYSCALL_DEFINE4(accept4, int, fd, uaddr_t, upeer_sockaddr, uaddr_t, upeer_addrlen, uint64_t, flags)
+{
+	return do_accept(fd, upeer_sockaddr, upeer_addrlen, flags);
+}
 
-static int64_t names(uint64_t fd, uint64_t uaddr, uint64_t ulen, bool peer)
+static int64_t names(int fd, uaddr_t uaddr, uaddr_t ulen, bool peer)
 {
 	GET_SOCK(fd);
 	if (peer && !vs_connected(s))
@@ -163,13 +172,19 @@ static int64_t names(uint64_t fd, uint64_t uaddr, uint64_t ulen, bool peer)
 	vs_name(s, peer, &cid, &port);
 	return put_addr(uaddr, ulen, cid, port);
 }
-SYSCALL(getsockname) { return names(a0, a1, a2, false); }
-SYSCALL(getpeername) { return names(a0, a1, a2, true); }
-
-SYSCALL(shutdown)
+SYSCALL_DEFINE3(getsockname, int, fd, uaddr_t, usockaddr, uaddr_t, usockaddr_len)
 {
-	GET_SOCK(a0);
-	return vs_shutdown(s, (int)a1);
+	return names(fd, usockaddr, usockaddr_len, false);
+}
+SYSCALL_DEFINE3(getpeername, int, fd, uaddr_t, usockaddr, uaddr_t, usockaddr_len)
+{
+	return names(fd, usockaddr, usockaddr_len, true);
+}
+
+SYSCALL_DEFINE2(shutdown, int, fd, int, how)
+{
+	GET_SOCK(fd);
+	return vs_shutdown(s, how);
 }
 
 static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t len, uint64_t flags,
@@ -190,20 +205,26 @@ static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t
 	return done;
 }
 
-SYSCALL(sendto)
+/* clang-format off */
+SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags,
+		uaddr_t, addr, uint64_t, addr_len)
+/* clang-format on */
 {
-	GET_SOCK(a0);
-	if (a4 || a5)
+	GET_SOCK(fd);
+	if (addr || addr_len)
 		return vs_connected(s) ? -EISCONN : -EOPNOTSUPP;
-	return xfer(f, s, a1, a2, a3, true);
+	return xfer(f, s, buff, len, flags, true);
 }
 
-SYSCALL(recvfrom)
+/* clang-format off */
+SYSCALL_DEFINE6(recvfrom, int, fd, uaddr_t, ubuf, uint64_t, size, uint64_t, flags,
+		uaddr_t, addr, uaddr_t, addr_len)
+/* clang-format on */
 {
-	GET_SOCK(a0);
-	int64_t r = xfer(f, s, a1, a2, a3, false);
+	GET_SOCK(fd);
+	int64_t r = xfer(f, s, ubuf, size, flags, false);
 	int zero = 0;
-	if (r >= 0 && a4 && a5 && copy_to_user(a5, &zero, sizeof(zero)) < 0)
+	if (r >= 0 && addr && addr_len && copy_to_user(addr_len, &zero, sizeof(zero)) < 0)
 		return -EFAULT; /* streams carry no source address */
 	return r;
 }
@@ -215,7 +236,7 @@ struct msghdr {
 	int32_t flags, pad1;
 };
 
-static int64_t do_msg(uint64_t fd, uint64_t umsg, uint64_t flags, bool send)
+static int64_t do_msg(int fd, uaddr_t umsg, uint64_t flags, bool send)
 {
 	GET_SOCK(fd);
 	struct msghdr m;
@@ -248,8 +269,8 @@ static int64_t do_msg(uint64_t fd, uint64_t umsg, uint64_t flags, bool send)
 	}
 	return total;
 }
-SYSCALL(sendmsg) { return do_msg(a0, a1, a2, true); }
-SYSCALL(recvmsg) { return do_msg(a0, a1, a2, false); }
+SYSCALL_DEFINE3(sendmsg, int, fd, uaddr_t, msg, uint64_t, flags) { return do_msg(fd, msg, flags, true); }
+SYSCALL_DEFINE3(recvmsg, int, fd, uaddr_t, msg, uint64_t, flags) { return do_msg(fd, msg, flags, false); }
 
 static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
 {
@@ -264,12 +285,12 @@ static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
 	return 0;
 }
 
-SYSCALL(getsockopt)
+SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uaddr_t, optlen)
 {
-	GET_SOCK(a0);
+	GET_SOCK(fd);
 	int v = 0;
-	if (a1 == SOL_SOCKET) {
-		switch (a2) {
+	if (level == SOL_SOCKET) {
+		switch (optname) {
 		case SO_TYPE: v = SOCK_STREAM; break;
 		case SO_ERROR: v = vs_take_error(s); break;
 		case SO_DOMAIN: v = AF_VSOCK; break;
@@ -279,21 +300,21 @@ SYSCALL(getsockopt)
 		case SO_ACCEPTCONN: v = vs_listening(s); break;
 		default: return -ENOPROTOOPT;
 		}
-		return put_opt(a3, a4, &v, sizeof(v));
+		return put_opt(optval, optlen, &v, sizeof(v));
 	}
-	if (a1 != AF_VSOCK)
+	if (level != AF_VSOCK)
 		return -ENOPROTOOPT;
 	uint64_t q;
-	switch (a2) {
+	switch (optname) {
 	case SO_VM_SOCKETS_BUFFER_SIZE:
 	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
-	case SO_VM_SOCKETS_BUFFER_MAX_SIZE: q = 16384; return put_opt(a3, a4, &q, sizeof(q));
-	case SO_VM_SOCKETS_PEER_HOST_VM_ID: v = -1; return put_opt(a3, a4, &v, sizeof(v));
-	case SO_VM_SOCKETS_TRUSTED: v = 1; return put_opt(a3, a4, &v, sizeof(v));
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE: q = 16384; return put_opt(optval, optlen, &q, sizeof(q));
+	case SO_VM_SOCKETS_PEER_HOST_VM_ID: v = -1; return put_opt(optval, optlen, &v, sizeof(v));
+	case SO_VM_SOCKETS_TRUSTED: v = 1; return put_opt(optval, optlen, &v, sizeof(v));
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW: {
 		uint64_t ns = vs_connect_timeout(s), tv[2] = {ns / 1000000000u, ns % 1000000000u / 1000};
-		return put_opt(a3, a4, tv, sizeof(tv));
+		return put_opt(optval, optlen, tv, sizeof(tv));
 	}
 	default: return -ENOPROTOOPT;
 	}
@@ -302,23 +323,23 @@ SYSCALL(getsockopt)
 /* Options a program commonly sets (SO_REUSEADDR, SO_KEEPALIVE, buffer
  * sizes, timeouts) are accepted and have no effect; the connect timeout is
  * kept. */
-SYSCALL(setsockopt)
+SYSCALL_DEFINE5(setsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uint64_t, optlen)
 {
-	GET_SOCK(a0);
-	if (a1 == SOL_SOCKET)
+	GET_SOCK(fd);
+	if (level == SOL_SOCKET)
 		return 0;
-	if (a1 != AF_VSOCK)
+	if (level != AF_VSOCK)
 		return -ENOPROTOOPT;
-	if (a2 == SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD || a2 == SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW) {
+	if (optname == SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD || optname == SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW) {
 		int64_t tv[2];
-		if (a4 < sizeof(tv))
+		if (optlen < sizeof(tv))
 			return -EINVAL;
-		if (copy_from_user(tv, a3, sizeof(tv)) < 0)
+		if (copy_from_user(tv, optval, sizeof(tv)) < 0)
 			return -EFAULT;
 		if (tv[0] < 0 || tv[0] > 1000000 || tv[1] < 0 || tv[1] >= 1000000)
 			return -ERANGE; /* as Linux */
 		vs_set_connect_timeout(s, (uint64_t)tv[0] * 1000000000u + (uint64_t)tv[1] * 1000u);
 		return 0;
 	}
-	return a2 <= SO_VM_SOCKETS_BUFFER_MAX_SIZE ? 0 : -ENOPROTOOPT;
+	return optname <= SO_VM_SOCKETS_BUFFER_MAX_SIZE ? 0 : -ENOPROTOOPT;
 }

@@ -10,25 +10,25 @@
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
-SYSCALL(exit) { proc_exit((int)(a0 & 0xff)); }
-SYSCALL(exit_group) { proc_exit((int)(a0 & 0xff)); }
+SYSCALL_DEFINE1(exit, int, error_code) { proc_exit(error_code & 0xff); }
+SYSCALL_DEFINE1(exit_group, int, error_code) { proc_exit(error_code & 0xff); }
 /* One process, pid 1, in its own group and session, run as root. */
-SYSCALL(getpid) { return 1; }
-SYSCALL(gettid) { return 1; }
-SYSCALL(getpgrp) { return 1; }
-SYSCALL(getpgid) { return 1; }
-SYSCALL(getsid) { return 1; }
-SYSCALL(setsid) { return 1; }
-SYSCALL(getppid) { return 0; }
-SYSCALL(getuid) { return 0; }
-SYSCALL(geteuid) { return 0; }
-SYSCALL(getgid) { return 0; }
-SYSCALL(getegid) { return 0; }
-SYSCALL(setuid) { return a0 == 0 ? 0 : -EPERM; }
-SYSCALL(setgid) { return a0 == 0 ? 0 : -EPERM; }
-SYSCALL(setpgid) { return 0; }
-SYSCALL(getgroups) { return 0; }
-SYSCALL(sched_yield) { return 0; }
+SYSCALL_DEFINE0(getpid) { return 1; }
+SYSCALL_DEFINE0(gettid) { return 1; }
+SYSCALL_DEFINE0(getpgrp) { return 1; }
+SYSCALL_DEFINE1(getpgid, int, pid) { return 1; }
+SYSCALL_DEFINE1(getsid, int, pid) { return 1; }
+SYSCALL_DEFINE0(setsid) { return 1; }
+SYSCALL_DEFINE0(getppid) { return 0; }
+SYSCALL_DEFINE0(getuid) { return 0; }
+SYSCALL_DEFINE0(geteuid) { return 0; }
+SYSCALL_DEFINE0(getgid) { return 0; }
+SYSCALL_DEFINE0(getegid) { return 0; }
+SYSCALL_DEFINE1(setuid, uint64_t, uid) { return uid == 0 ? 0 : -EPERM; }
+SYSCALL_DEFINE1(setgid, uint64_t, gid) { return gid == 0 ? 0 : -EPERM; }
+SYSCALL_DEFINE2(setpgid, int, pid, int, pgid) { return 0; }
+SYSCALL_DEFINE2(getgroups, int, gidsetsize, uaddr_t, grouplist) { return 0; }
+SYSCALL_DEFINE0(sched_yield) { return 0; }
 
 static const char *const signames[32] = {
 	"0",         "SIGHUP",  "SIGINT",    "SIGQUIT", "SIGILL",   "SIGTRAP", "SIGABRT", "SIGBUS",
@@ -67,84 +67,94 @@ static int64_t self_signal(uint64_t sig)
 	proc_exit(128 + (int)sig);
 }
 
-SYSCALL(kill) { return (a0 == 1 || a0 == 0 || (int64_t)a0 == -1) ? self_signal(a1) : -ESRCH; }
-SYSCALL(tkill) { return a0 == 1 ? self_signal(a1) : -ESRCH; }
-SYSCALL(tgkill) { return a0 == 1 && a1 == 1 ? self_signal(a2) : -ESRCH; }
-
-SYSCALL(rt_sigaction)
+SYSCALL_DEFINE2(kill, int64_t, pid, uint64_t, sig)
 {
-	if (a0 == 0 || a0 > 64 || a3 != 8)
+	return (pid == 1 || pid == 0 || pid == -1) ? self_signal(sig) : -ESRCH;
+}
+SYSCALL_DEFINE2(tkill, int64_t, tid, uint64_t, sig) { return tid == 1 ? self_signal(sig) : -ESRCH; }
+SYSCALL_DEFINE3(tgkill, int64_t, tgid, int64_t, tid, uint64_t, sig)
+{
+	return tgid == 1 && tid == 1 ? self_signal(sig) : -ESRCH;
+}
+
+SYSCALL_DEFINE4(rt_sigaction, uint64_t, sig, uaddr_t, act, uaddr_t, oact, uint64_t, sigsetsize)
+{
+	if (sig == 0 || sig > 64 || sigsetsize != 8)
 		return -EINVAL;
-	if (a0 == 9 || a0 == 19)
-		return a1 ? -EINVAL : 0;
-	if (a2 && copy_to_user(a2, sigact[a0], 32) < 0)
+	if (sig == 9 || sig == 19)
+		return act ? -EINVAL : 0;
+	if (oact && copy_to_user(oact, sigact[sig], 32) < 0)
 		return -EFAULT;
-	if (a1 && copy_from_user(sigact[a0], a1, 32) < 0)
+	if (act && copy_from_user(sigact[sig], act, 32) < 0)
 		return -EFAULT;
 	return 0;
 }
 
 static uint64_t sigmask;
 
-SYSCALL(rt_sigprocmask)
+SYSCALL_DEFINE4(rt_sigprocmask, uint64_t, how, uaddr_t, nset, uaddr_t, oset, uint64_t, sigsetsize)
 {
-	if (a3 != 8)
+	if (sigsetsize != 8)
 		return -EINVAL;
 	uint64_t old = sigmask, set;
-	if (a1) {
-		if (copy_from_user(&set, a1, 8) < 0)
+	if (nset) {
+		if (copy_from_user(&set, nset, 8) < 0)
 			return -EFAULT;
-		if (a0 == 0)
+		if (how == 0)
 			sigmask |= set;
-		else if (a0 == 1)
+		else if (how == 1)
 			sigmask &= ~set;
-		else if (a0 == 2)
+		else if (how == 2)
 			sigmask = set;
 		else
 			return -EINVAL;
 	}
-	if (a2 && copy_to_user(a2, &old, 8) < 0)
+	if (oset && copy_to_user(oset, &old, 8) < 0)
 		return -EFAULT;
 	return 0;
 }
 
-SYSCALL(sigaltstack)
+SYSCALL_DEFINE2(sigaltstack, uaddr_t, uss, uaddr_t, uoss)
 {
-	if (a1) {
+	if (uoss) {
 		uint64_t ss[3] = {0, 2 /* SS_DISABLE */, 0};
-		if (copy_to_user(a1, ss, sizeof(ss)) < 0)
+		if (copy_to_user(uoss, ss, sizeof(ss)) < 0)
 			return -EFAULT;
 	}
 	return 0;
 }
 
-SYSCALL(arch_prctl)
+/* addr is a plain value for the SET codes and a user address for the GET codes. */
+SYSCALL_DEFINE2(arch_prctl, uint64_t, code, uint64_t, addr)
 {
-	switch (a0) {
+	switch (code) {
 	case ARCH_SET_FS:
-		if (a1 >= USER_TOP)
+		if (addr >= USER_TOP)
 			return -EPERM;
-		proc.fs_base = a1;
-		wrmsr(MSR_FS_BASE, a1);
+		proc.fs_base = addr;
+		wrmsr(MSR_FS_BASE, addr);
 		return 0;
-	case ARCH_GET_FS: return copy_to_user(a1, &proc.fs_base, 8);
+	case ARCH_GET_FS: return copy_to_user(addr, &proc.fs_base, 8);
 	case ARCH_SET_GS: return -EINVAL;
 	case ARCH_GET_GS: {
 		uint64_t z = 0;
-		return copy_to_user(a1, &z, 8);
+		return copy_to_user(addr, &z, 8);
 	}
 	default: return -EINVAL;
 	}
 }
 
-SYSCALL(set_tid_address)
+SYSCALL_DEFINE1(set_tid_address, uaddr_t, tidptr)
 {
-	proc.tid_address = a0;
+	proc.tid_address = tidptr;
 	return 1;
 }
 
-SYSCALL(set_robust_list) { return a1 == 24 ? 0 : -EINVAL; }
-SYSCALL(prctl) { return -EINVAL; }
+SYSCALL_DEFINE2(set_robust_list, uaddr_t, head, uint64_t, len) { return len == 24 ? 0 : -EINVAL; }
+SYSCALL_DEFINE5(prctl, int, option, uint64_t, arg2, uint64_t, arg3, uint64_t, arg4, uint64_t, arg5)
+{
+	return -EINVAL;
+}
 
 #define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
@@ -153,23 +163,26 @@ SYSCALL(prctl) { return -EINVAL; }
 
 /* One thread: nobody else can wake a waiter, so a wait whose value matches
  * would sleep until its timeout (or forever: a deadlock the program made). */
-SYSCALL(futex)
+/* clang-format off */
+SYSCALL_DEFINE6(futex, uaddr_t, uaddr, int, futex_op, uint32_t, val, uaddr_t, utime,
+		uaddr_t, uaddr2, uint32_t, val3)
+/* clang-format on */
 {
-	int op = (int)a1 & 0x7f;
+	int op = futex_op & 0x7f;
 	if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET)
 		return 0;
 	if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
 		uint32_t cur;
-		if (copy_from_user(&cur, a0, 4) < 0)
+		if (copy_from_user(&cur, uaddr, 4) < 0)
 			return -EFAULT;
-		if (cur != (uint32_t)a2)
+		if (cur != val)
 			return -EAGAIN;
-		if (!a3) {
+		if (!utime) {
 			kprintf("carve: %s waits on a futex no other thread can wake\n", proc.exe);
 			proc_exit(128 + 9);
 		}
 		int64_t ts[2];
-		if (copy_from_user(ts, a3, sizeof(ts)) < 0)
+		if (copy_from_user(ts, utime, sizeof(ts)) < 0)
 			return -EFAULT;
 		uint64_t ns = (uint64_t)ts[0] * 1000000000ull + (uint64_t)ts[1];
 		uint64_t deadline = op == FUTEX_WAIT ? time_ns() + ns : ns; /* BITSET: absolute */
@@ -199,62 +212,62 @@ static void init_limits(void)
 	done = true;
 }
 
-SYSCALL(getrlimit)
+SYSCALL_DEFINE2(getrlimit, uint64_t, resource, uaddr_t, rlim)
 {
 	init_limits();
-	if (a0 >= 16)
+	if (resource >= 16)
 		return -EINVAL;
-	return copy_to_user(a1, &limits[a0], sizeof(struct rlimit));
+	return copy_to_user(rlim, &limits[resource], sizeof(struct rlimit));
 }
 
-SYSCALL(setrlimit)
+SYSCALL_DEFINE2(setrlimit, uint64_t, resource, uaddr_t, rlim)
 {
 	init_limits();
-	if (a0 >= 16)
+	if (resource >= 16)
 		return -EINVAL;
 	struct rlimit r;
-	if (copy_from_user(&r, a1, sizeof(r)) < 0)
+	if (copy_from_user(&r, rlim, sizeof(r)) < 0)
 		return -EFAULT;
 	if (r.cur > r.max)
 		return -EINVAL;
-	limits[a0] = r;
+	limits[resource] = r;
 	return 0;
 }
 
-SYSCALL(prlimit64)
+SYSCALL_DEFINE4(prlimit64, int64_t, pid, uint64_t, resource, uaddr_t, new_rlim, uaddr_t, old_rlim)
 {
 	init_limits();
-	if (a0 != 0 && a0 != 1)
+	if (pid != 0 && pid != 1)
 		return -ESRCH;
-	if (a1 >= 16)
+	if (resource >= 16)
 		return -EINVAL;
-	struct rlimit old = limits[a1];
-	if (a2) {
+	struct rlimit old = limits[resource];
+	if (new_rlim) {
 		struct rlimit r;
-		if (copy_from_user(&r, a2, sizeof(r)) < 0)
+		if (copy_from_user(&r, new_rlim, sizeof(r)) < 0)
 			return -EFAULT;
 		if (r.cur > r.max)
 			return -EINVAL;
-		limits[a1] = r;
+		limits[resource] = r;
 	}
-	if (a3 && copy_to_user(a3, &old, sizeof(old)) < 0)
+	if (old_rlim && copy_to_user(old_rlim, &old, sizeof(old)) < 0)
 		return -EFAULT;
 	return 0;
 }
 
-SYSCALL(sched_getaffinity)
+SYSCALL_DEFINE3(sched_getaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr)
 {
-	if (a1 < 8 || (a1 & 7))
+	if (len < 8 || (len & 7))
 		return -EINVAL;
 	uint64_t mask = 1;
-	if (copy_to_user(a2, &mask, 8) < 0)
+	if (copy_to_user(user_mask_ptr, &mask, 8) < 0)
 		return -EFAULT;
 	return 8;
 }
 
-SYSCALL(sched_setaffinity) { return 0; }
+SYSCALL_DEFINE3(sched_setaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr) { return 0; }
 
-SYSCALL(uname)
+SYSCALL_DEFINE1(uname, uaddr_t, name)
 {
 	char u[6][65];
 	memset(u, 0, sizeof(u));
@@ -264,11 +277,11 @@ SYSCALL(uname)
 	memcpy(u[3], "#1 SMP carve enclave kernel", 27);
 	memcpy(u[4], "x86_64", 6);
 	memcpy(u[5], "(none)", 6);
-	return copy_to_user(a0, u, sizeof(u));
+	return copy_to_user(name, u, sizeof(u));
 }
 
 /* struct sysinfo (112 bytes on x86-64). */
-SYSCALL(sysinfo)
+SYSCALL_DEFINE1(sysinfo, uaddr_t, info)
 {
 	uint64_t s[14];
 	memset(s, 0, sizeof(s));
@@ -279,53 +292,56 @@ SYSCALL(sysinfo)
 	memcpy((uint8_t *)s + 80, &procs, 2);
 	uint32_t unit = 1;
 	memcpy((uint8_t *)s + 104, &unit, 4);
-	return copy_to_user(a0, s, 112);
+	return copy_to_user(info, s, 112);
 }
 
-SYSCALL(getrusage)
+SYSCALL_DEFINE2(getrusage, int, who, uaddr_t, ru)
 {
-	uint64_t ru[18];
-	memset(ru, 0, sizeof(ru));
+	uint64_t kru[18];
+	memset(kru, 0, sizeof(kru));
 	uint64_t us = time_ns() / 1000;
-	ru[0] = us / 1000000;
-	ru[1] = us % 1000000;
-	return copy_to_user(a1, ru, sizeof(ru));
+	kru[0] = us / 1000000;
+	kru[1] = us % 1000000;
+	return copy_to_user(ru, kru, sizeof(kru));
 }
 
-SYSCALL(times)
+SYSCALL_DEFINE1(times, uaddr_t, tbuf)
 {
 	uint64_t ticks = time_ns() / 10000000ull; /* CLK_TCK 100 */
-	if (a0) {
+	if (tbuf) {
 		uint64_t t[4] = {ticks, 0, 0, 0};
-		if (copy_to_user(a0, t, sizeof(t)) < 0)
+		if (copy_to_user(tbuf, t, sizeof(t)) < 0)
 			return -EFAULT;
 	}
 	return (int64_t)ticks;
 }
 
-SYSCALL(getrandom)
+SYSCALL_DEFINE3(getrandom, uaddr_t, buf, uint64_t, count, uint64_t, flags)
 {
-	if (a2 & ~7ull)
+	if (flags & ~7ull)
 		return -EINVAL;
-	uint64_t n = MIN(a1, 33554431ull);
-	if (user_ok(a0, n, true) < 0)
+	uint64_t n = MIN(count, 33554431ull);
+	if (user_ok(buf, n, true) < 0)
 		return -EFAULT;
-	random_bytes((void *)a0, n);
+	random_bytes((void *)buf, n);
 	return (int64_t)n;
 }
 
 /* rseq: glibc registers it when the kernel has it and carries on without. */
-SYSCALL(rseq) { return -ENOSYS; }
+SYSCALL_DEFINE4(rseq, uaddr_t, rseq, uint32_t, rseq_len, int, flags, uint32_t, sig) { return -ENOSYS; }
 
 /* One process: it has no children to wait for (wait4 and waitid). */
-SYSCALL(wait4) { return -ECHILD; }
-SYSCALL(waitid) { return -ECHILD; }
+SYSCALL_DEFINE4(wait4, int, upid, uaddr_t, stat_addr, int, options, uaddr_t, ru) { return -ECHILD; }
+SYSCALL_DEFINE5(waitid, int, which, int, upid, uaddr_t, infop, int, options, uaddr_t, ru) { return -ECHILD; }
 
 /* mlock, munlock, mlockall, munlockall, mlock2: memory is never paged out. */
-SYSCALL(mlock) { return 0; }
-SYSCALL(munlock) { return 0; }
-SYSCALL(mlockall) { return 0; }
-SYSCALL(munlockall) { return 0; }
-SYSCALL(mlock2) { return 0; }
-SYSCALL(getpriority) { return 20; /* nice 0, in the raw form the system call returns */ }
-SYSCALL(setpriority) { return 0; }
+SYSCALL_DEFINE2(mlock, uaddr_t, start, uint64_t, len) { return 0; }
+SYSCALL_DEFINE2(munlock, uaddr_t, start, uint64_t, len) { return 0; }
+SYSCALL_DEFINE1(mlockall, int, flags) { return 0; }
+SYSCALL_DEFINE0(munlockall) { return 0; }
+SYSCALL_DEFINE3(mlock2, uaddr_t, start, uint64_t, len, int, flags) { return 0; }
+SYSCALL_DEFINE2(getpriority, int, which, int, who)
+{
+	return 20; /* nice 0, in the raw form the system call returns */
+}
+SYSCALL_DEFINE3(setpriority, int, which, int, who, int, niceval) { return 0; }

@@ -23,44 +23,44 @@ static int clock_now(uint64_t id, uint64_t *ns)
 	}
 }
 
-SYSCALL(clock_gettime)
+SYSCALL_DEFINE2(clock_gettime, uint64_t, which_clock, uaddr_t, tp)
 {
 	uint64_t ns;
-	int r = clock_now(a0, &ns);
+	int r = clock_now(which_clock, &ns);
 	if (r < 0)
 		return r;
 	int64_t ts[2] = {(int64_t)(ns / NSEC), (int64_t)(ns % NSEC)};
-	return copy_to_user(a1, ts, sizeof(ts));
+	return copy_to_user(tp, ts, sizeof(ts));
 }
 
-SYSCALL(clock_getres)
+SYSCALL_DEFINE2(clock_getres, uint64_t, which_clock, uaddr_t, tp)
 {
 	uint64_t ns;
-	int r = clock_now(a0, &ns);
+	int r = clock_now(which_clock, &ns);
 	if (r < 0)
 		return r;
 	int64_t ts[2] = {0, 1};
-	return a1 ? copy_to_user(a1, ts, sizeof(ts)) : 0;
+	return tp ? copy_to_user(tp, ts, sizeof(ts)) : 0;
 }
 
-SYSCALL(gettimeofday)
+SYSCALL_DEFINE2(gettimeofday, uaddr_t, tv, uaddr_t, tz)
 {
 	uint64_t ns = time_realtime_ns();
-	int64_t tv[2] = {(int64_t)(ns / NSEC), (int64_t)(ns % NSEC / 1000)};
-	if (a0 && copy_to_user(a0, tv, sizeof(tv)) < 0)
+	int64_t ktv[2] = {(int64_t)(ns / NSEC), (int64_t)(ns % NSEC / 1000)};
+	if (tv && copy_to_user(tv, ktv, sizeof(ktv)) < 0)
 		return -EFAULT;
-	if (a1) {
-		int32_t tz[2] = {0, 0};
-		if (copy_to_user(a1, tz, sizeof(tz)) < 0)
+	if (tz) {
+		int32_t ktz[2] = {0, 0};
+		if (copy_to_user(tz, ktz, sizeof(ktz)) < 0)
 			return -EFAULT;
 	}
 	return 0;
 }
 
-SYSCALL(time)
+SYSCALL_DEFINE1(time, uaddr_t, tloc)
 {
 	int64_t t = (int64_t)(time_realtime_ns() / NSEC);
-	if (a0 && copy_to_user(a0, &t, 8) < 0)
+	if (tloc && copy_to_user(tloc, &t, 8) < 0)
 		return -EFAULT;
 	return t;
 }
@@ -77,10 +77,10 @@ static int get_ts(uint64_t uts, uint64_t *ns)
 	return 0;
 }
 
-SYSCALL(nanosleep)
+SYSCALL_DEFINE2(nanosleep, uaddr_t, req, uaddr_t, rem)
 {
 	uint64_t ns;
-	int r = get_ts(a0, &ns);
+	int r = get_ts(req, &ns);
 	if (r < 0)
 		return r;
 	time_sleep_until(time_ns() + ns, NULL);
@@ -89,14 +89,14 @@ SYSCALL(nanosleep)
 
 #define TIMER_ABSTIME 1
 
-SYSCALL(clock_nanosleep)
+SYSCALL_DEFINE4(clock_nanosleep, uint64_t, which_clock, int, flags, uaddr_t, req, uaddr_t, rem)
 {
 	uint64_t ns, now;
-	int r = clock_now(a0, &now);
-	if (r < 0 || (r = get_ts(a2, &ns)) < 0)
+	int r = clock_now(which_clock, &now);
+	if (r < 0 || (r = get_ts(req, &ns)) < 0)
 		return r;
 	uint64_t mono = time_ns();
-	uint64_t deadline = (a1 & TIMER_ABSTIME) ? (ns > now ? mono + (ns - now) : mono) : mono + ns;
+	uint64_t deadline = (flags & TIMER_ABSTIME) ? (ns > now ? mono + (ns - now) : mono) : mono + ns;
 	time_sleep_until(deadline, NULL);
 	return 0;
 }
@@ -160,21 +160,20 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 	}
 }
 
-SYSCALL(poll)
+SYSCALL_DEFINE3(poll, uaddr_t, ufds, uint64_t, nfds, int, timeout_msecs)
 {
-	int t = (int)a2;
-	return do_poll(a0, a1, t < 0 ? UINT64_MAX : (uint64_t)t * 1000000ull);
+	return do_poll(ufds, nfds, timeout_msecs < 0 ? UINT64_MAX : (uint64_t)timeout_msecs * 1000000ull);
 }
 
-SYSCALL(ppoll)
+SYSCALL_DEFINE5(ppoll, uaddr_t, ufds, uint64_t, nfds, uaddr_t, tsp, uaddr_t, sigmask, uint64_t, sigsetsize)
 {
 	uint64_t ns = UINT64_MAX;
-	if (a2) {
-		int r = get_ts(a2, &ns);
+	if (tsp) {
+		int r = get_ts(tsp, &ns);
 		if (r < 0)
 			return r;
 	}
-	return do_poll(a0, a1, ns);
+	return do_poll(ufds, nfds, ns);
 }
 
 static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, uint64_t timeout_ns)
@@ -221,27 +220,30 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 	}
 }
 
-SYSCALL(select)
+SYSCALL_DEFINE5(select, uint64_t, nfds, uaddr_t, readfds, uaddr_t, writefds, uaddr_t, exceptfds, uaddr_t, tvp)
 {
 	uint64_t ns = UINT64_MAX;
-	if (a4) {
+	if (tvp) {
 		int64_t tv[2];
-		if (copy_from_user(tv, a4, sizeof(tv)) < 0)
+		if (copy_from_user(tv, tvp, sizeof(tv)) < 0)
 			return -EFAULT;
 		if (tv[0] < 0 || tv[1] < 0)
 			return -EINVAL;
 		ns = (uint64_t)tv[0] * NSEC + (uint64_t)tv[1] * 1000;
 	}
-	return do_select(a0, a1, a2, a3, ns);
+	return do_select(nfds, readfds, writefds, exceptfds, ns);
 }
 
-SYSCALL(pselect6)
+/* clang-format off */
+SYSCALL_DEFINE6(pselect6, uint64_t, nfds, uaddr_t, readfds, uaddr_t, writefds, uaddr_t, exceptfds,
+		uaddr_t, tsp, uaddr_t, sig)
+/* clang-format on */
 {
 	uint64_t ns = UINT64_MAX;
-	if (a4) {
-		int r = get_ts(a4, &ns);
+	if (tsp) {
+		int r = get_ts(tsp, &ns);
 		if (r < 0)
 			return r;
 	}
-	return do_select(a0, a1, a2, a3, ns);
+	return do_select(nfds, readfds, writefds, exceptfds, ns);
 }

@@ -1,13 +1,64 @@
 /* The Linux x86-64 system calls the kernel implements: number and handler.
- * Handlers take the six argument registers and return a value or -errno. */
+ * Handlers return a value or -errno. */
 #ifndef CARVE_SYSCALLS_H
 #define CARVE_SYSCALLS_H
 
 #include "errno.h"
 #include "proc.h"
 
-#define U __attribute__((unused)) uint64_t
-#define SYSCALL(name) int64_t sys_##name(U a0, U a1, U a2, U a3, U a4, U a5)
+/* A user-space address. Nothing may be read or written through it before
+ * user_ok, copy_from_user, copy_to_user or strncpy_from_user has checked it. */
+typedef uint64_t uaddr_t;
+
+/* Handlers are defined as Linux defines them, with each argument's type and
+ * name:
+ *	SYSCALL_DEFINE3(read, int, fd, uaddr_t, buf, uint64_t, count) { ... }
+ * makes sys_read, the table's entry, which takes the six registers as the
+ * dispatcher passes them and casts each to its declared type, and
+ * do_sys_read, the body, which gets the typed arguments. The declared type is
+ * the conversion, so it is the one the handler needs: an int is the
+ * register's low 32 bits, and where a handler compares or indexes with the
+ * whole register (a few do where Linux declares an int), the argument is
+ * uint64_t or int64_t. Arguments may go unused (a call that ignores what it
+ * is given still names it); registers past the declared ones are ignored. */
+#define SC_DECL(t, a) __attribute__((unused)) t a
+#define SC_RAW(t, a) uint64_t a
+#define SC_CAST(t, a) (t)(a)
+#define SC_MAP1(m, t, a) m(t, a)
+#define SC_MAP2(m, t, a, ...) m(t, a), SC_MAP1(m, __VA_ARGS__)
+#define SC_MAP3(m, t, a, ...) m(t, a), SC_MAP2(m, __VA_ARGS__)
+#define SC_MAP4(m, t, a, ...) m(t, a), SC_MAP3(m, __VA_ARGS__)
+#define SC_MAP5(m, t, a, ...) m(t, a), SC_MAP4(m, __VA_ARGS__)
+#define SC_MAP6(m, t, a, ...) m(t, a), SC_MAP5(m, __VA_ARGS__)
+#define SC_SPARE(i) __attribute__((unused)) uint64_t sc_spare##i
+#define SC_PAD1 , SC_SPARE(1), SC_SPARE(2), SC_SPARE(3), SC_SPARE(4), SC_SPARE(5)
+#define SC_PAD2 , SC_SPARE(2), SC_SPARE(3), SC_SPARE(4), SC_SPARE(5)
+#define SC_PAD3 , SC_SPARE(3), SC_SPARE(4), SC_SPARE(5)
+#define SC_PAD4 , SC_SPARE(4), SC_SPARE(5)
+#define SC_PAD5 , SC_SPARE(5)
+#define SC_PAD6
+
+#define SYSCALL_DEFINEx(n, name, ...)                                         \
+	static inline int64_t do_sys_##name(SC_MAP##n(SC_DECL, __VA_ARGS__)); \
+	int64_t sys_##name(SC_MAP##n(SC_RAW, __VA_ARGS__) SC_PAD##n)          \
+	{                                                                     \
+		return do_sys_##name(SC_MAP##n(SC_CAST, __VA_ARGS__));        \
+	}                                                                     \
+	static inline int64_t do_sys_##name(SC_MAP##n(SC_DECL, __VA_ARGS__))
+
+#define SYSCALL_DEFINE0(name)                                                                            \
+	static inline int64_t do_sys_##name(void);                                                       \
+	int64_t sys_##name(SC_SPARE(0), SC_SPARE(1), SC_SPARE(2), SC_SPARE(3), SC_SPARE(4), SC_SPARE(5)) \
+	{                                                                                                \
+		return do_sys_##name();                                                                  \
+	}                                                                                                \
+	static inline int64_t do_sys_##name(void)
+#define SYSCALL_DEFINE1(name, ...) SYSCALL_DEFINEx(1, name, __VA_ARGS__)
+#define SYSCALL_DEFINE2(name, ...) SYSCALL_DEFINEx(2, name, __VA_ARGS__)
+#define SYSCALL_DEFINE3(name, ...) SYSCALL_DEFINEx(3, name, __VA_ARGS__)
+#define SYSCALL_DEFINE4(name, ...) SYSCALL_DEFINEx(4, name, __VA_ARGS__)
+#define SYSCALL_DEFINE5(name, ...) SYSCALL_DEFINEx(5, name, __VA_ARGS__)
+#define SYSCALL_DEFINE6(name, ...) SYSCALL_DEFINEx(6, name, __VA_ARGS__)
 
 /* By number, each under its own (Linux's) name, even where two share a
  * body: the table says which call is which. */
@@ -44,7 +95,7 @@
 	X(325, mlock2) X(332, statx) X(334, rseq) X(439, faccessat2)
 /* clang-format on */
 
-#define DECLARE(nr, name) SYSCALL(name);
+#define DECLARE(nr, name) int64_t sys_##name(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
 SYSCALL_LIST(DECLARE)
 #undef DECLARE
 
