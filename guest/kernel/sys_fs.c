@@ -114,9 +114,11 @@ SYSCALL_DEFINE2(creat, uaddr_t, upath, uint32_t, mode)
 }
 
 /* fd stays the whole register: the slot cleared is indexed by it. */
-SYSCALL_DEFINE1(close, uint64_t, fd)
+/* fd is an unsigned int, as in Linux: the register's upper half is not
+ * part of it (it once indexed the table whole, past its end). */
+SYSCALL_DEFINE1(close, int, fd)
 {
-	struct file *f = fd_get((int)fd);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	proc.fds[fd] = NULL;
@@ -805,23 +807,21 @@ SYSCALL_DEFINE1(dup, int, oldfd)
 		f->refs++;
 	return fd;
 }
-/* newfd stays the whole register: dup2(fd, fd) returns it as passed. */
-SYSCALL_DEFINE2(dup2, int, oldfd, uint64_t, newfd)
+SYSCALL_DEFINE2(dup2, int, oldfd, int, newfd)
 {
-	if (oldfd == (int)newfd)
-		return fd_get(oldfd) ? (int64_t)newfd : -EBADF;
-	return do_dup(oldfd, (int)newfd, 0);
+	if (oldfd == newfd)
+		return fd_get(oldfd) ? newfd : -EBADF;
+	return do_dup(oldfd, newfd, 0);
 }
 SYSCALL_DEFINE3(dup3, int, oldfd, int, newfd, int, flags)
 {
 	return oldfd == newfd ? -EINVAL : do_dup(oldfd, newfd, flags);
 }
 
-/* All three stay whole registers: cmd and arg are compared whole, and fd
- * indexes the descriptor flags. */
-SYSCALL_DEFINE3(fcntl, uint64_t, fd, uint64_t, cmd, uint64_t, arg)
+/* fd and cmd are unsigned ints, as in Linux; arg is compared whole. */
+SYSCALL_DEFINE3(fcntl, int, fd, uint32_t, cmd, uint64_t, arg)
 {
-	struct file *f = fd_get((int)fd);
+	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
 	switch (cmd) {

@@ -120,6 +120,14 @@ int main(void)
 	check("isatty-stdout", isatty(1), "stdout is not a tty");
 	check("fcntl-cloexec", fcntl(1, F_SETFD, FD_CLOEXEC) == 0 && fcntl(1, F_GETFD) == FD_CLOEXEC,
 	      "fcntl");
+	/* An fd is an unsigned int: the upper half of its register is not part
+	 * of it (Linux's close, fcntl and dup2 take the low 32 bits). */
+	long high = 1L << 32;
+	int fd3 = dup(1);
+	check("fd-register-upper-half",
+	      syscall(SYS_fcntl, high | fd3, F_GETFD) == 0 && syscall(SYS_dup2, fd3, high | fd3) == fd3 &&
+		      syscall(SYS_close, high | fd3) == 0 && fcntl(fd3, F_GETFD) < 0,
+	      "the fd's upper 32 bits were used");
 	printf("failures=%d\n", failures);
 	return failures;
 }
