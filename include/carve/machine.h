@@ -27,6 +27,9 @@ enum machine_af_vsock {
 	MACHINE_AF_VSOCK_AUTO, /* where /dev/vhost-vsock exists */
 	MACHINE_AF_VSOCK_OFF,  /* Unix sockets only */
 	MACHINE_AF_VSOCK_ON,   /* required: an error without it */
+	/* ON, and after the heartbeat the enclave's rings go to the kernel
+	 * (the kernel datapath: the host is CID 2 from then on) */
+	MACHINE_AF_VSOCK_KERNEL,
 };
 
 /* What the enclave's devices need: virtio-vsock (the CID) and virtio-nsm
@@ -56,6 +59,10 @@ struct machine_config {
 	 * (then a count of those left out); any thread. NULL: not reported. */
 	void (*device_fault)(void *ctx, const char *line);
 	void *device_fault_ctx;
+	/* A device's state changes the operator should see ("virtio-vsock:
+	 * rings handed to the kernel"), one line each; any thread. NULL: none. */
+	void (*device_note)(void *ctx, const char *line);
+	void *device_note_ctx;
 };
 #define MACHINE_FAULTS_PER_MINUTE 10
 

@@ -9,6 +9,7 @@
 #include <linux/vm_sockets.h>
 
 #include "carve/error.h"
+#include "carve/vhost.h"
 #include "carve/virtio_mmio.h"
 
 /* ---- virtio-vsock (device id 19): the wire values are Linux's uapi ones,
@@ -73,6 +74,10 @@ struct vsock_config {
 	 * NULL. */
 	void (*fault)(void *ctx, const char *what);
 	void *fault_ctx;
+	/* Called on the device thread when the device changes how it serves
+	 * (the kernel datapath took the rings), with what. May be NULL. */
+	void (*note)(void *ctx, const char *what);
+	void *note_ctx;
 };
 
 struct vsock_dev;
@@ -87,6 +92,15 @@ struct vsock_dev *vsock_create(const struct vsock_config *cfg);
  * takes goes to whoever listens on AF_VSOCK port P, seeing the guest's CID
  * as its peer (docs/vsock.md). 0, or -1 with err set. */
 int vsock_use_host_kernel(struct vsock_dev *v, const char *vhost_path, struct carve_err *err);
+/* The kernel datapath: once the guest's heartbeat is done and no connection
+ * is open, the device hands its rx and tx rings to the host kernel's
+ * vhost-vsock (vhost_path) and keeps only the control plane; from then on the
+ * guest reaches host programs at CID 2 only (vhost-vsock drops packets to
+ * CID 3). regions: the guest's RAM, for vhost's memory table. Call before the
+ * guest starts the device, with vsock_use_host_kernel for the boot. 0, or -1
+ * with err set. */
+int vsock_use_kernel_datapath(struct vsock_dev *v, const char *vhost_path, const struct vhost_region *regions,
+			      int n, struct carve_err *err);
 /* Call after virtio_mmio_destroy. Removes uds_path. */
 void vsock_destroy(struct vsock_dev *v);
 const struct virtio_backend *vsock_backend(void);

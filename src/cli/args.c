@@ -94,8 +94,10 @@ int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct car
 	static const struct {
 		const char *name;
 		enum machine_af_vsock mode;
-	} modes[] = {
-		{"auto", MACHINE_AF_VSOCK_AUTO}, {"on", MACHINE_AF_VSOCK_ON}, {"off", MACHINE_AF_VSOCK_OFF}};
+	} modes[] = {{"auto", MACHINE_AF_VSOCK_AUTO},
+		     {"on", MACHINE_AF_VSOCK_ON},
+		     {"off", MACHINE_AF_VSOCK_OFF},
+		     {"kernel", MACHINE_AF_VSOCK_KERNEL}};
 	if (!text) {
 		*mode = MACHINE_AF_VSOCK_AUTO;
 		return 0;
@@ -105,5 +107,5 @@ int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct car
 			*mode = modes[i].mode;
 			return 0;
 		}
-	return carve_fail(err, E03_INVALID_ARGUMENT, "--af-vsock '%s' must be auto, on or off", text);
+	return carve_fail(err, E03_INVALID_ARGUMENT, "--af-vsock '%s' must be auto, on, off or kernel", text);
 }

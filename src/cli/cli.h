@@ -76,9 +76,9 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 void cli_list_free(struct cli_list *l);
 /* --af-vsock auto|on|off (NULL: auto), for run-enclave and vmm. */
 int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct carve_err *err);
-#define CLI_AF_VSOCK_HELP                                                                                  \
-	"auto|on|off: the enclave's CID also on the host's AF_VSOCK (vhost-vsock; auto: where it exists; " \
-	"carve's own)"
+#define CLI_AF_VSOCK_HELP                                                                                 \
+	"auto|on|off|kernel: the enclave's CID also on the host's AF_VSOCK (vhost-vsock; auto: where it " \
+	"exists; kernel: its rings handed to the kernel after the heartbeat, host = CID 2; carve's own)"
 
 /* ---- output (output.c) ---- */
 /* Pretty JSON on stdout the way nitro-cli (serde_json) prints it. */

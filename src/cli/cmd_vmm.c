@@ -147,6 +147,13 @@ static void print_fault(void *ctx, const char *line)
 	fprintf(stderr, "vmm: device fault: %s\n", line);
 }
 
+/* With --verbose: how devices serve (the vsock kernel datapath). */
+static void print_note(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "vmm: %s\n", line);
+}
+
 struct boot_buffers {
 	struct eif_boot *eb; /* --eif-path */
 	uint8_t *kernel, *initrd;
@@ -188,7 +195,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"enclave-cid", ARG_STRING, false, &cid_text,
 		 "with --eif-path: the guest's vsock CID (default 16)"},
 		{"af-vsock", ARG_STRING, false, &af_vsock_text,
-		 "with --eif-path: auto|on|off, the CID also on the host's AF_VSOCK (vhost-vsock; default off)"},
+		 "with --eif-path: auto|on|off|kernel, the CID also on the host's AF_VSOCK (vhost-vsock; default off)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -289,6 +296,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		.devices = eif ? &devices : NULL,
 		.announce_slots = (int)nslots,
 		.device_fault = verbose ? print_fault : NULL,
+		.device_note = verbose ? print_note : NULL,
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
 	return run_vm(&cfg, dump, release_buffers, &bufs, err);

@@ -23,7 +23,9 @@
  *   started or reset from an MMIO write), closing a reset device's
  *   connections; no open, no socket;
  * - device: epoll, Unix sockets (connect, accept, shutdown, options), files
- *   opened read-only (the crypto library's lazy loads); no ioctl;
+ *   opened read-only (the crypto library's lazy loads); ioctl with vhost's
+ *   type (0xAF) only, on the vhost fd opened before confinement (handing the
+ *   vsock rings to the kernel datapath); it cannot open another;
  * - control: its socket (poll, accept, peer credentials), the enclave's
  *   files (open, write, rename, unlink, fsync, flock, chmod, chown to the console group), KVM ioctls
  *   (Ctrl-Alt-Del is an interrupt), joining the threads it started; no
@@ -254,6 +256,7 @@ static const char *const control_only[] = {
 };
 
 #define KVM_IOCTL_TYPE 0xAE
+#define VHOST_IOCTL_TYPE 0xAF /* VHOST_VIRTIO, <linux/vhost.h> */
 
 static int allow_all(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
@@ -274,6 +277,8 @@ static int build_allow_list(scmp_filter_ctx ctx, enum confine_kind kind)
 					 .op = SCMP_CMP_MASKED_EQ,
 					 .datum_a = O_ACCMODE | O_CREAT | O_TRUNC,
 					 .datum_b = O_RDONLY};
+	struct scmp_arg_cmp vhost_ioctl = {
+		.arg = 1, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xff00, .datum_b = VHOST_IOCTL_TYPE << 8};
 	switch (kind) {
 	case CONFINE_VCPU_THREAD:
 		if (rc == 0)
@@ -286,6 +291,8 @@ static int build_allow_list(scmp_filter_ctx ctx, enum confine_kind kind)
 			rc = allow_all(ctx, device_only, sizeof(device_only) / sizeof(*device_only));
 		if (rc == 0)
 			rc = add(ctx, "openat", SCMP_ACT_ALLOW, 1, &read_only);
+		if (rc == 0)
+			rc = add(ctx, "ioctl", SCMP_ACT_ALLOW, 1, &vhost_ioctl);
 		break;
 	case CONFINE_CONTROL_THREAD:
 		if (rc == 0)

@@ -529,6 +529,9 @@ static void guest_log_line(void *ctx, const char *line) { event_log(ctx, "guest:
 /* A device the guest broke or fed bad packets (rate-limited by the machine). */
 static void guest_log_fault(void *ctx, const char *line) { event_log(ctx, "device fault: %s", line); }
 
+/* How a device serves, as it changes (the vsock kernel datapath). */
+static void device_log_note(void *ctx, const char *line) { event_log(ctx, "device: %s", line); }
+
 static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
 {
 	const struct enclave_spec *s = p->spec;
@@ -574,6 +577,8 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 		.devices = &devices,
 		.device_fault = guest_log_fault,
 		.device_fault_ctx = &p->log,
+		.device_note = device_log_note,
+		.device_note_ctx = &p->log,
 	};
 	int rc = machine_build(&cfg, &p->machine, err);
 	/* The image, kernel and ramdisks are in guest memory now; keeping them
@@ -771,9 +776,11 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	vmm_prefault_describe(vmm_prefault(p.vm), prefault, sizeof(prefault));
 	event_log(&p.log, "memory: %s", prefault);
 	if (p.af_vsock_used)
-		event_log(&p.log,
-			  "vsock: AF_VSOCK CID %llu through the host kernel (vhost-vsock); Unix sockets too",
-			  (unsigned long long)spec->reg.cid);
+		event_log(&p.log, "vsock: AF_VSOCK CID %llu through the host kernel (vhost-vsock); %s",
+			  (unsigned long long)spec->reg.cid,
+			  spec->af_vsock == MACHINE_AF_VSOCK_KERNEL
+				  ? "its rings go to the kernel after the heartbeat (the host is CID 2 then)"
+				  : "Unix sockets too");
 	else
 		event_log(&p.log, "vsock: Unix sockets only (%s)",
 			  spec->af_vsock == MACHINE_AF_VSOCK_OFF

@@ -39,6 +39,15 @@ void machine_report_fault(struct machine *m, const char *device, const char *wha
 	m->device_fault(m->device_fault_ctx, line);
 }
 
+void machine_report_note(struct machine *m, const char *device, const char *what)
+{
+	if (!m->device_note)
+		return;
+	char line[320];
+	snprintf(line, sizeof(line), "%s: %s", device, what);
+	m->device_note(m->device_note_ctx, line);
+}
+
 static void transport_fault(void *ctx, const char *what)
 {
 	const struct machine_device *d = ctx;
@@ -151,6 +160,8 @@ int machine_build(const struct machine_config *cfg, struct machine **out, struct
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	m->device_fault = cfg->device_fault;
 	m->device_fault_ctx = cfg->device_fault_ctx;
+	m->device_note = cfg->device_note;
+	m->device_note_ctx = cfg->device_note_ctx;
 	rate_limit_init(&m->faults, MACHINE_FAULTS_PER_MINUTE, 60 * 1000);
 	if (build(cfg, m, err) < 0) {
 		machine_destroy(m);

@@ -25,10 +25,15 @@ struct machine {
 	void (*device_fault)(void *ctx, const char *line);
 	void *device_fault_ctx;
 	struct rate_limit faults;
+	void (*device_note)(void *ctx, const char *line);
+	void *device_note_ctx;
 };
 
 /* Reports a guest-caused fault of `device` (rate-limited; any thread). */
 void machine_report_fault(struct machine *m, const char *device, const char *what);
+
+/* Reports a state change of `device` the operator should see (any thread). */
+void machine_report_note(struct machine *m, const char *device, const char *what);
 
 /* Puts a virtio backend (`be` with its ctx `be_ctx`) behind a virtio-mmio
  * transport on the next slot. `owner` is the device file's state, freed with

@@ -37,6 +37,12 @@ static void on_fault(void *ctx, const char *what)
 	machine_report_fault(d->machine, "virtio-vsock", what);
 }
 
+static void on_note(void *ctx, const char *what)
+{
+	struct vsock_device *d = ctx;
+	machine_report_note(d->machine, "virtio-vsock", what);
+}
+
 static void destroy(void *ctx)
 {
 	struct vsock_device *d = ctx;
@@ -61,6 +67,17 @@ static int use_host_kernel(struct vsock_device *d, const struct machine_devices_
 			return carve_err_context(
 				err, "AF_VSOCK for enclave CID %llu: ", (unsigned long long)cfg->cid);
 		used = true;
+	}
+	if (cfg->af_vsock == MACHINE_AF_VSOCK_KERNEL) {
+		const struct guest_mem *gm = vmm_memory(machine_vm(d->machine));
+		struct vhost_region regions[GM_MAX_REGIONS];
+		for (int i = 0; i < gm->nregions; i++)
+			regions[i] = (struct vhost_region){.gpa = gm->regions[i].gpa,
+							   .size = gm->regions[i].size,
+							   .hva = gm->regions[i].host};
+		if (vsock_use_kernel_datapath(d->dev, path, regions, gm->nregions, err) < 0)
+			return carve_err_context(err, "the kernel datapath for enclave CID %llu: ",
+						 (unsigned long long)cfg->cid);
 	}
 	if (cfg->af_vsock_used)
 		*cfg->af_vsock_used = used;
@@ -97,6 +114,8 @@ int vsock_device_add(struct machine *m, const struct machine_devices_config *cfg
 		.heartbeat_ctx = d,
 		.fault = on_fault,
 		.fault_ctx = d,
+		.note = on_note,
+		.note_ctx = d,
 	};
 	d->dev = vsock_create(&vc);
 	if (!d->dev) {

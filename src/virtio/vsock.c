@@ -97,6 +97,8 @@ static void heartbeat_data(struct vsock_dev *v, struct vconn *c, const struct vi
 		n = room;
 	memcpy(c->hb + c->hb_len, buf, n);
 	c->hb_len += n;
+	if (beat)
+		v->heartbeat_seen = true;
 	if (beat && v->cfg.heartbeat)
 		v->cfg.heartbeat(v->cfg.heartbeat_ctx);
 }
@@ -146,6 +148,16 @@ static void guest_rw(struct vsock_dev *v, struct vconn *c, const struct virtq_ch
 
 /* ---- relaying through the vhost-vsock bridge ---- */
 
+/* The bridge leaves the device thread's set and closes (the kernel frees
+ * the CID with its fd). */
+static void drop_bridge(struct vsock_dev *v)
+{
+	for (int i = 0; i < 2; i++)
+		vworker_del(&v->w, v->bridge->call[i]);
+	vsock_bridge_close(v->bridge);
+	v->bridge = NULL;
+}
+
 /* The kernel's used ring made no sense: stop using the bridge, so the
  * device keeps serving carve's own connections. Cannot happen with a
  * correct kernel; said once. */
@@ -158,10 +170,7 @@ static void bridge_broken(struct vsock_dev *v)
 	for (int i = 0; i < v->nconns; i++)
 		if (v->conns[i]->relay)
 			vsock_conn_kill(v, v->conns[i--], true);
-	for (int i = 0; i < 2; i++)
-		vworker_del(&v->w, v->bridge->call[i]);
-	vsock_bridge_close(v->bridge);
-	v->bridge = NULL;
+	drop_bridge(v);
 	v->tx_stalled = false;
 }
 
@@ -653,6 +662,56 @@ static void process_tx(struct vsock_dev *v)
 		vsock_bridge_kick(v->bridge);
 }
 
+/* ---- the kernel datapath: the rings handed over after the heartbeat ---- */
+
+static void datapath_failed(struct vsock_dev *v, const char *what)
+{
+	if (v->cfg.fault) {
+		char line[CARVE_ERR_MSG_MAX + 64];
+		snprintf(line, sizeof(line), "kernel datapath not started, carve serves the queues: %s",
+			 what);
+		v->cfg.fault(v->cfg.fault_ctx, line);
+	}
+	vsock_datapath_close(v->datapath);
+	v->datapath = NULL;
+}
+
+/* Once the heartbeat is done and nothing is in flight (no connection, no
+ * packet owed, nothing stalled), the rx and tx rings go to the kernel as
+ * they are: vhost starts at the device's next avail index and reads the used
+ * index from the ring. The bridge served the boot; the CID moves with the
+ * rings. */
+static void maybe_hand_over(struct vsock_dev *v)
+{
+	if (!v->datapath || v->datapath->running || !v->heartbeat_seen || v->nconns || v->norphans ||
+	    v->rx_head || v->tx_stalled || !v->have_q[VSOCK_RXQ] || !v->have_q[VSOCK_TXQ] ||
+	    (v->bridge && v->bridge->nrecv))
+		return;
+	if (v->bridge)
+		drop_bridge(v);
+	vworker_release_queue(&v->w, VSOCK_RXQ);
+	vworker_release_queue(&v->w, VSOCK_TXQ);
+	v->have_q[VSOCK_RXQ] = v->have_q[VSOCK_TXQ] = false;
+	struct carve_err err = {0};
+	uint64_t tag = (uint64_t)(uintptr_t)&v->datapath->cookie;
+	int r = vsock_datapath_start(v->datapath, &v->run, &v->q[VSOCK_RXQ], &v->q[VSOCK_TXQ],
+				     v->cfg.guest_cid, &err);
+	if (r == 0 && vworker_add(&v->w, v->datapath->call_fd, EPOLLIN, tag) < 0)
+		r = carve_fail(&err, E74_DEVICE_SETUP, "cannot watch its call eventfd");
+	if (r == 0 && v->cfg.note)
+		v->cfg.note(v->cfg.note_ctx,
+			    "the heartbeat is done: rx and tx rings handed to the host kernel "
+			    "(vhost-vsock); the host is CID 2 from now on");
+	if (r < 0) {
+		datapath_failed(v, err.msg);
+		/* The rings were never the kernel's (it refused a step): carve
+		 * takes the queues back where it left them. */
+		for (int q = VSOCK_RXQ; q <= VSOCK_TXQ; q++)
+			if (vworker_watch_queue(&v->w, q, v->run.q[q].kick_fd) == 0)
+				v->have_q[q] = true;
+	}
+}
+
 int vsock_housekeeping(struct vsock_dev *v)
 {
 	vsock_bury(v);
@@ -670,6 +729,7 @@ int vsock_housekeeping(struct vsock_dev *v)
 			next = c->deadline;
 	}
 	vsock_rx_pump(v);
+	maybe_hand_over(v);
 	return next ? (int)(next - now) + 1 : -1;
 }
 
@@ -728,6 +788,10 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
 	switch (cookie->kind) {
 	case VSOCK_COOKIE_LISTENER: host_connections(v); return;
 	case VSOCK_COOKIE_CONN: conn_event(v, (struct vconn *)cookie, events); return;
+	case VSOCK_COOKIE_DATAPATH:
+		if (v->datapath && vsock_datapath_called(v->datapath))
+			virtio_mmio_interrupt(v->run.transport, VIRTIO_INT_USED);
+		return;
 	case VSOCK_COOKIE_BRIDGE:
 		/* The kernel used buffers: a stalled tx goes on; received
 		 * packets go out in the rx pump before the next wait. */
@@ -766,6 +830,16 @@ void vsock_detach(struct vsock_dev *v)
 	if (v->bridge)
 		vsock_bridge_kick(v->bridge);
 	v->tx_stalled = false;
+	if (v->datapath && v->datapath->running) {
+		/* A reset ends the kernel's part for good (a confined process
+		 * cannot open vhost again): carve serves the queues from now on. */
+		vsock_datapath_close(v->datapath);
+		v->datapath = NULL;
+		if (v->cfg.note)
+			v->cfg.note(v->cfg.note_ctx,
+				    "the guest reset the device: the kernel datapath ends, "
+				    "carve serves the queues (Unix sockets)");
+	}
 	while (v->rx_head) {
 		struct vconn *c = vsock_rxq_pop(v);
 		if (c->dying)
@@ -788,6 +862,8 @@ static void unwatch_host(struct vsock_dev *v)
 	if (v->bridge)
 		for (int i = 0; i < 2; i++)
 			vworker_del(&v->w, v->bridge->call[i]);
+	if (v->datapath && v->datapath->running)
+		vworker_del(&v->w, v->datapath->call_fd);
 }
 
 static int vs_start(void *ctx, const struct virtio_run *run)
@@ -903,7 +979,18 @@ void vsock_destroy(struct vsock_dev *v)
 	vsock_detach(v);
 	v->host->close(v);
 	vsock_bridge_close(v->bridge);
+	vsock_datapath_close(v->datapath);
 	free_dev(v);
+}
+
+int vsock_use_kernel_datapath(struct vsock_dev *v, const char *vhost_path, const struct vhost_region *regions,
+			      int n, struct carve_err *err)
+{
+	if (v->datapath)
+		return carve_fail(err, E03_INVALID_ARGUMENT,
+				  "the vsock device already has a kernel datapath");
+	v->datapath = vsock_datapath_new(vhost_path, regions, n, err);
+	return v->datapath ? 0 : -1;
 }
 
 int vsock_use_host_kernel(struct vsock_dev *v, const char *vhost_path, struct carve_err *err)

@@ -9,6 +9,8 @@
  *                   sockets (docs/vsock.md)
  *   vsock_bridge.c  the host kernel's AF_VSOCK through /dev/vhost-vsock:
  *                   carve drives the kernel's rings; vsock.c relays
+ *   vsock_datapath.c  the enclave's own rings handed to vhost-vsock after
+ *                   the heartbeat (the kernel datapath)
  *   vsock.c         the device: queues, the tx and rx paths, the heartbeat,
  *                   timers, the device thread's events
  */
@@ -39,7 +41,12 @@
 #define VSOCK_HASH_BUCKETS 2048 /* a power of two, twice VSOCK_MAX_CONNS */
 
 /* What an epoll tag above the queue kicks points at. */
-enum vsock_cookie_kind { VSOCK_COOKIE_LISTENER, VSOCK_COOKIE_CONN, VSOCK_COOKIE_BRIDGE };
+enum vsock_cookie_kind {
+	VSOCK_COOKIE_LISTENER,
+	VSOCK_COOKIE_CONN,
+	VSOCK_COOKIE_BRIDGE,
+	VSOCK_COOKIE_DATAPATH
+};
 struct vsock_cookie {
 	enum vsock_cookie_kind kind;
 };
@@ -214,6 +221,27 @@ void vsock_bridge_rst(struct vsock_bridge *b, uint64_t guest_cid, uint32_t guest
 /* Signals the kernel for what was added since the last call. */
 void vsock_bridge_kick(struct vsock_bridge *b);
 
+/* ---- the kernel datapath (vsock_datapath.c) ---- */
+
+struct vsock_datapath {
+	int fd;      /* /dev/vhost-vsock, owned, the guest's memory table set */
+	int call_fd; /* vhost signals used buffers here; the device thread interrupts */
+	bool running;
+	struct vsock_cookie cookie;
+};
+
+/* Opens the vhost device and gives it the guest's RAM (before confinement).
+ * NULL with err set. */
+struct vsock_datapath *vsock_datapath_new(const char *path, const struct vhost_region *regions, int n,
+					  struct carve_err *err);
+/* Hands the rx and tx rings, as the device left them, to the kernel, with
+ * the guest's CID. -1 with err set. */
+int vsock_datapath_start(struct vsock_datapath *d, const struct virtio_run *run, const struct virtq *rx,
+			 const struct virtq *tx, uint64_t cid, struct carve_err *err);
+/* Drains the call eventfd: true when the kernel used buffers. */
+bool vsock_datapath_called(struct vsock_datapath *d);
+void vsock_datapath_close(struct vsock_datapath *d);
+
 /* ---- the device (vsock.c) ---- */
 
 struct vsock_dev {
@@ -240,8 +268,10 @@ struct vsock_dev {
 	unsigned norphans, orphan_head;
 	uint32_t next_host_port;
 	bool rx_pushed;
-	struct vsock_bridge *bridge; /* NULL: Unix sockets only */
-	bool tx_stalled;             /* a relayed packet waits for a bridge buffer */
+	struct vsock_bridge *bridge;     /* NULL: Unix sockets only */
+	struct vsock_datapath *datapath; /* NULL: the rings stay carve's */
+	bool heartbeat_seen;             /* the guest sent the heartbeat byte */
+	bool tx_stalled;                 /* a relayed packet waits for a bridge buffer */
 	uint64_t bad_packets;
 };
 

@@ -136,10 +136,9 @@ int vworker_start(struct vworker *w, const struct virtio_run *run)
 	for (int i = 0; i < run->nqueues; i++) {
 		if (!run->q[i].ready)
 			continue;
-		int r = vworker_add(w, run->q[i].kick_fd, EPOLLIN, (uint64_t)i);
+		int r = vworker_watch_queue(w, i, run->q[i].kick_fd);
 		if (r < 0)
 			return r;
-		w->kick[i] = run->q[i].kick_fd;
 	}
 	pthread_mutex_lock(&w->lock);
 	w->want_serving = true;
@@ -163,6 +162,21 @@ void vworker_stop(struct vworker *w)
 			vworker_del(w, w->kick[i]);
 		w->kick[i] = -1;
 	}
+}
+
+int vworker_watch_queue(struct vworker *w, int q, int kick_fd)
+{
+	int r = vworker_add(w, kick_fd, EPOLLIN, (uint64_t)q);
+	if (r == 0)
+		w->kick[q] = kick_fd;
+	return r;
+}
+
+void vworker_release_queue(struct vworker *w, int q)
+{
+	if (w->kick[q] >= 0)
+		vworker_del(w, w->kick[q]);
+	w->kick[q] = -1;
 }
 
 void vworker_destroy(struct vworker *w)

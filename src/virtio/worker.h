@@ -51,6 +51,11 @@ int vworker_start(struct vworker *w, const struct virtio_run *run);
 /* Parks the thread (waiting until it is) and unregisters the kicks. On
  * return nothing runs the backend's callbacks. Safe if never started. */
 void vworker_stop(struct vworker *w);
+/* On the device thread: queue q's kicks stop coming here (a kernel
+ * datapath serves that queue now); vworker_start takes them again. */
+void vworker_release_queue(struct vworker *w, int q);
+/* Queue q's kicks (kick_fd) come here (again). 0 or a negative errno. */
+int vworker_watch_queue(struct vworker *w, int q, int kick_fd);
 /* Adds / changes / removes a backend fd (tag >= VWORKER_TAG_MIN). */
 int vworker_add(struct vworker *w, int fd, uint32_t events, uint64_t tag);
 int vworker_mod(struct vworker *w, int fd, uint32_t events, uint64_t tag);

@@ -10,6 +10,8 @@
  *                     at once without closing (exit must not lose them)
  *   many PORT N       N connections one after another: line out, line back, close
  *   errors            the error cases that need no host program
+ * The parent is CID 3, as on Nitro, or the CID in $VSOCKPROBE_PARENT_CID
+ * (2 for an enclave on carve's kernel datapath).
  * Prints "ok ..." / "FAIL ..." lines; exit status: failures. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@ struct vm_addr {
 };
 
 static int failures;
+static uint32_t parent = 3; /* the parent's CID */
 static void check(int cond, const char *what)
 {
 	printf("%s %s\n", cond ? "ok" : "FAIL", what);
@@ -69,8 +72,8 @@ static ssize_t read_line(int s, char *buf, size_t cap)
 
 static int client(uint32_t port, const char *msg)
 {
-	int s = connect_to(3, port);
-	check(s >= 0, "connect to CID 3");
+	int s = connect_to(parent, port);
+	check(s >= 0, "connect to the parent's CID");
 	if (s < 0)
 		return 1;
 	struct vm_addr me, peer;
@@ -78,8 +81,8 @@ static int client(uint32_t port, const char *msg)
 	check(getsockname(s, (struct sockaddr *)&me, &l1) == 0 && l1 == sizeof(me) && me.port >= 1024 &&
 		      me.cid > 3,
 	      "getsockname: our CID and an ephemeral port");
-	check(getpeername(s, (struct sockaddr *)&peer, &l2) == 0 && peer.cid == 3 && peer.port == port,
-	      "getpeername: CID 3 and the port");
+	check(getpeername(s, (struct sockaddr *)&peer, &l2) == 0 && peer.cid == parent && peer.port == port,
+	      "getpeername: the parent's CID and the port");
 	/* The host answers only after our line: nothing to read yet. */
 	char line[512];
 	check(fcntl(s, F_SETFL, O_NONBLOCK) == 0 && read(s, line, 1) < 0 && errno == EAGAIN,
@@ -132,7 +135,7 @@ static int server(uint32_t port)
 
 static int bulk(uint32_t port, long total)
 {
-	int s = connect_to(3, port);
+	int s = connect_to(parent, port);
 	check(s >= 0, "bulk: connect");
 	if (s < 0)
 		return 1;
@@ -220,6 +223,9 @@ static int errors(void)
 
 int main(int argc, char **argv)
 {
+	const char *p = getenv("VSOCKPROBE_PARENT_CID");
+	if (p && *p)
+		parent = (uint32_t)strtoul(p, NULL, 10);
 	if (argc >= 4 && !strcmp(argv[1], "client"))
 		return client((uint32_t)atoi(argv[2]), argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "server"))
@@ -229,7 +235,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "sink"))
 		return sink((uint32_t)atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "fire")) {
-		int s = connect_to(3, (uint32_t)atoi(argv[2]));
+		int s = connect_to(parent, (uint32_t)atoi(argv[2]));
 		static char buf[200000];
 		long n = atol(argv[3]);
 		if (s < 0 || n < 0 || n >= (long)sizeof(buf))
@@ -241,7 +247,7 @@ int main(int argc, char **argv)
 	if (argc >= 4 && !strcmp(argv[1], "many")) {
 		int n = atoi(argv[3]), good = 0;
 		for (int i = 0; i < n; i++) {
-			int s = connect_to(3, (uint32_t)atoi(argv[2]));
+			int s = connect_to(parent, (uint32_t)atoi(argv[2]));
 			char line[64], want[64];
 			snprintf(line, sizeof(line), "conn %d\n", i);
 			snprintf(want, sizeof(want), "pong: conn %d\n", i);

@@ -11,7 +11,11 @@
 #   - carve's Unix-socket side keeps working beside it;
 #   - many enclaves started at once all report their heartbeat (nitro-cli's
 #     shared port 9000 listener makes that fail, AWS issue #516);
-#   - a CID another VM holds is refused with a clear error.
+#   - a CID another VM holds is refused with a clear error;
+#   - the kernel datapath (--af-vsock kernel): after the heartbeat the
+#     enclave's own rings go to vhost-vsock; a Linux enclave addressing the
+#     host as CID 2 reaches a Python listener, and a Python parent fetches a
+#     document from the hello enclave, with carve out of the data path.
 . "$(dirname "$0")/../../lib/tap.sh"
 requires_kvm
 cd "$TMP" || exit 1
@@ -64,7 +68,7 @@ linux_eif() { # name, then the lines of /cmd
 	cp "$PROGS/musl/vsockprobe" "$dir/rootfs/bin/"
 	shift
 	printf '%s\n' "$@" >"$dir/cmd"
-	: >"$dir/env"
+	printf '%s' "${LINUX_ENV:-}" >"$dir/env"
 	cpio_of "$dir" "$dir.cpio"
 	"$CARVE" build-enclave --kernel "$BLOBS/bzImage" --cmdline "$CMDLINE" \
 		--ramdisk "$BLOBS/bootstrap-initrd.img" --ramdisk "$dir.cpio" --output-file "$dir.eif" \
@@ -113,6 +117,38 @@ wait $peer
 same "a port with a Unix listener (port-P.sock) still goes there" "$(cat peer.out)" \
 	"$(printf 'ready\ngot: over-unix')"
 unset CARVE_VSOCK_DIR
+
+# ---- the kernel datapath: the rings handed to vhost-vsock after the heartbeat
+LINUX_ENV=$'VSOCKPROBE_PARENT_CID=2\n' linux_eif kpath /bin/vsockprobe client 5007 over-the-kernel
+"${PARENT[@]}" serve 5007 >kserve.out 2>&1 &
+py=$!
+wait_listening kserve.out
+timeout 180 "$CARVE" --verbose vmm --eif-path app-kpath.eif --memory 512 --cpus 1 --enclave-cid 27 \
+	--af-vsock kernel </dev/null 2>&1 | tr -d '\r' >kpath.out
+rc=${PIPESTATUS[0]}
+wait $py
+grep -q 'vmm: virtio-vsock: the heartbeat is done: rx and tx rings handed to the host kernel' kpath.out
+tap_result $? "kernel datapath: after the heartbeat the rings went to vhost-vsock" "$(tail_of kpath.out)"
+ok "  ...the Linux enclave (host = CID 2) reached the Python listener" grep -q '^got: over-the-kernel' kserve.out
+ok "  ...which saw the enclave's CID" grep -q '^peer CID 27$' kserve.out
+grep -q '^reply: pong: over-the-kernel' kpath.out
+tap_result $? "  ...and the answer came back on the kernel's rings" "$(tail_of kpath.out)"
+same "  ...and the program exited 0" "$rc" 0
+
+"$CARVE" run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-cid 28 --af-vsock kernel \
+	--enclave-name k >krun.json 2>krun.err
+same "run-enclave --af-vsock kernel" "$?" 0
+kslot=$(json_field krun.json EnclaveID)
+kslot=${kslot##*-enc}
+for _ in $(seq 100); do grep -q 'rings handed to the host kernel' "$CARVE_SOCKETS_DIR/$kslot.log" && break; sleep 0.1; done
+ok "  ...its event log says the rings went to the kernel" \
+	grep -q 'device: virtio-vsock: the heartbeat is done: rx and tx rings handed' "$CARVE_SOCKETS_DIR/$kslot.log"
+NONCE=$(openssl rand -hex 16)
+ok "  ...a Python parent gets a document from CID 28 on the kernel datapath" \
+	timeout 60 "${PARENT[@]}" attest 28 5000 "$NONCE" kdoc.cbor
+ok "  ...and it verifies" "$CARVE" verify-attestation --document kdoc.cbor --root root.pem --pcr "0=$PCR0" \
+	--nonce "$NONCE"
+"$CARVE" terminate-enclave --all >/dev/null 2>&1
 
 # ---- many enclaves at once, each with its heartbeat --------------------------
 export CARVE_SOCKETS_DIR=$TMP/sockets-many # their event logs alone
