@@ -3,7 +3,10 @@
  * descriptors at fuzzer-chosen points); after each one the device's rx pump
  * fills guest rx buffers. A parent program listens on port 5000 (and
  * answers each connection with a few bytes, so data flows both ways);
- * other ports get RST; the heartbeat port is answered by the device. */
+ * other ports get RST; the heartbeat port is answered by the device.
+ * An input of odd length runs with the vhost-vsock bridge, the harness
+ * playing the host kernel: it answers a REQUEST with RESPONSE and echoes
+ * data, so the relay's paths both ways see the fuzzer's packets. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -34,6 +37,68 @@ static void *mem_ptr(void *ctx, uint64_t gpa, uint64_t len)
 }
 
 static void beat(void *ctx) { (*(int *)ctx)++; }
+
+/* ---- the host kernel on the bridge's rings ---- */
+
+static void *bridge_ptr(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct vsock_bridge *b = ctx;
+	if (gpa > b->mem_size || len > b->mem_size - gpa)
+		return NULL;
+	return b->mem + gpa;
+}
+
+struct kernel {
+	struct virtio_mem mem;
+	struct virtq from_carve, to_carve;
+	struct virtq_chain c;
+};
+
+static void kernel_init(struct kernel *k, struct vsock_bridge *b)
+{
+	k->mem = (struct virtio_mem){.ptr = bridge_ptr, .ctx = b};
+	uint64_t f = 1ull << VIRTIO_F_VERSION_1;
+	if (virtq_init(&k->to_carve, &k->mem, VSOCK_BRIDGE_RING, (uint64_t)((uint8_t *)b->rx.desc - b->mem),
+		       (uint64_t)((uint8_t *)b->rx.avail - b->mem),
+		       (uint64_t)((uint8_t *)b->rx.used - b->mem), f) < 0 ||
+	    virtq_init(&k->from_carve, &k->mem, VSOCK_BRIDGE_RING, (uint64_t)((uint8_t *)b->tx.desc - b->mem),
+		       (uint64_t)((uint8_t *)b->tx.avail - b->mem),
+		       (uint64_t)((uint8_t *)b->tx.used - b->mem), f) < 0)
+		__builtin_trap();
+}
+
+/* Takes what carve sent; answers REQUEST with RESPONSE, echoes data. */
+static void kernel_serve(struct kernel *k)
+{
+	static uint8_t buf[VSOCK_HDR_SIZE + VSOCK_MAX_PKT];
+	while (virtq_pop(&k->from_carve, &k->c) == 1) {
+		size_t n = virtq_chain_read(&k->c, 0, buf, sizeof(buf));
+		virtq_push(&k->from_carve, &k->c, 0);
+		if (n < VSOCK_HDR_SIZE)
+			__builtin_trap(); /* carve never sends less than a header */
+		struct vsock_hdr h;
+		memcpy(&h, buf, VSOCK_HDR_SIZE);
+		vsock_hdr_swap(&h);
+		if (h.dst_cid != VSOCK_CID_HOST || n != VSOCK_HDR_SIZE + h.len)
+			__builtin_trap(); /* the relay addresses the kernel's host and sends whole packets */
+		if (h.op != VSOCK_OP_REQUEST && h.op != VSOCK_OP_RW)
+			continue;
+		struct vsock_hdr r = h;
+		r.src_cid = h.dst_cid;
+		r.dst_cid = h.src_cid;
+		r.src_port = h.dst_port;
+		r.dst_port = h.src_port;
+		r.op = h.op == VSOCK_OP_REQUEST ? VSOCK_OP_RESPONSE : VSOCK_OP_RW;
+		r.len = h.op == VSOCK_OP_RW ? h.len : 0;
+		if (virtq_pop(&k->to_carve, &k->c) != 1)
+			continue;
+		vsock_hdr_swap(&r);
+		memcpy(buf, &r, VSOCK_HDR_SIZE);
+		size_t w =
+			virtq_chain_write(&k->c, 0, buf, VSOCK_HDR_SIZE + (h.op == VSOCK_OP_RW ? h.len : 0));
+		virtq_push(&k->to_carve, &k->c, (uint32_t)w);
+	}
+}
 
 static struct virtq_chain chain;
 static char dir[64];
@@ -107,6 +172,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vsock_dev *v = vsock_create(&cfg);
 	if (!v)
 		return 0;
+	static struct kernel kern;
+	struct vsock_bridge *bridge = NULL;
+	if (size & 1) {
+		struct carve_err err = {0};
+		bridge = vsock_bridge_new(&err);
+		if (!bridge)
+			__builtin_trap();
+		kernel_init(&kern, bridge);
+		vsock_use_bridge(v, bridge);
+	}
 	struct virtio_run run;
 	memset(&run, 0, sizeof(run));
 	run.mem.ptr = mem_ptr;
@@ -143,6 +218,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		chain.rlen = (uint32_t)len;
 		vsock_tx_packet(v, &chain);
+		if (bridge)
+			kernel_serve(&kern);
 		parent_accept();
 		/* the guest keeps its rx ring full */
 		uint16_t uidx;

@@ -123,7 +123,7 @@ LINUX_ENV=$'VSOCKPROBE_PARENT_CID=2\n' linux_eif kpath /bin/vsockprobe client 50
 "${PARENT[@]}" serve 5007 >kserve.out 2>&1 &
 py=$!
 wait_listening kserve.out
-timeout 180 "$CARVE" --verbose vmm --eif-path app-kpath.eif --memory 512 --cpus 1 --enclave-cid 27 \
+timeout 180 "$CARVE" vmm --verbose --eif-path app-kpath.eif --memory 512 --cpus 1 --enclave-cid 27 \
 	--af-vsock kernel </dev/null 2>&1 | tr -d '\r' >kpath.out
 rc=${PIPESTATUS[0]}
 wait $py
