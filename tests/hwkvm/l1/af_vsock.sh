@@ -6,6 +6,7 @@
 #     attestation document back, verified;
 #   - enclave -> host: a Linux enclave connects to CID 3 port P, a Python
 #     listener on AF_VSOCK port P answers and sees the enclave's CID;
+#   - host -> a Linux enclave: a Python client at its CID, vsockprobe inside;
 #   - AWS's vsock-proxy pattern: enclave -> CID 3 port -> Python proxy ->
 #     TCP on loopback -> a TCP server, and the answer back;
 #   - carve's Unix-socket side keeps working beside it;
@@ -89,6 +90,15 @@ ok "  ...and saw the enclave's CID as its peer" grep -q '^peer CID 23$' serve.ou
 grep -q '^reply: pong: hello-from-linux' client.out
 tap_result $? "the enclave (which dialled CID 3) got the answer" "$(tail_of client.out)"
 same "  ...and its program exited 0" "$rc" 0
+
+# ---- host -> a Linux enclave: a Python client, vsockprobe listening inside -
+linux_eif server /bin/vsockprobe server 5008
+timeout 180 "$CARVE" vmm --eif-path app-server.eif --memory 512 --cpus 1 --enclave-cid 29 --af-vsock on \
+	</dev/null 2>&1 | tr -d '\r' >server.out &
+vm=$!
+timeout 150 "${PARENT[@]}" echo 29 5008 from-python >echo.out 2>&1
+wait $vm
+ok "a Python client at CID 29 got the Linux enclave's answer" grep -q '^reply: echo: from-python' echo.out
 
 # ---- AWS's vsock-proxy pattern: enclave -> CID 3 -> proxy -> TCP ------------
 linux_eif proxied /bin/vsockprobe client 8000 via-the-proxy

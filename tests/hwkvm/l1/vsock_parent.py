@@ -6,7 +6,8 @@ carve-specific. Modes (each prints one result line and exits 0, else 1):
                            "peer CID <cid>", read a line, answer "pong: <line>"
   attest CID PORT NONCE F  connect to CID:PORT (the hello enclave), send the
                            nonce line, write the attestation document to F
-  echo CID PORT MSG        connect to CID:PORT, send "MSG\\n", print the reply line
+  echo CID PORT MSG        connect to CID:PORT (again until it listens), send
+                           "MSG\\n", print the reply line
   proxy VPORT TCPPORT      AWS's vsock-proxy pattern: accept one AF_VSOCK
                            connection on VPORT and splice it with a TCP
                            connection to 127.0.0.1:TCPPORT
@@ -16,6 +17,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 TIMEOUT = 120
 
@@ -70,10 +72,24 @@ def attest(cid, port, nonce, out):
     print(f"document {length} bytes", flush=True)
 
 
+def connect_when_listening(cid, port):
+    """The enclave may still be booting: try again until it listens."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        conn = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+        conn.settimeout(TIMEOUT)
+        try:
+            conn.connect((int(cid), int(port)))
+            return conn
+        except OSError:
+            conn.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def echo(cid, port, msg):
-    conn = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
-    conn.settimeout(TIMEOUT)
-    conn.connect((int(cid), int(port)))
+    conn = connect_when_listening(cid, port)
     conn.sendall(msg.encode() + b"\n")
     print(f"reply: {read_line(conn)}", flush=True)
 
