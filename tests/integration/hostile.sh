@@ -37,6 +37,8 @@ fails_with 2 "--console-group without --debug-mode is E02 (a sealed console is n
 	$CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --console-group nogroup
 fails_with 3 "--console-group naming no group is E03" $CARVE run-enclave --eif-path g.eif --memory 128 \
 	--cpu-count 1 --debug-mode --console-group no-such-group-here
+fails_with 3 "--af-vsock takes auto, on, off or kernel only" $CARVE run-enclave --eif-path g.eif --memory 128 \
+	--cpu-count 1 --af-vsock sometimes
 
 avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
 fails_with 27 "development mode: more memory than the host has available is E27, not the OOM killer" \
