@@ -40,6 +40,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err);
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
 int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
 int cmd_attest(int argc, char **argv, struct carve_err *err);
+int cmd_vsock_proxy(int argc, char **argv, struct carve_err *err);
 
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];

@@ -26,6 +26,8 @@ const struct cli_command cli_commands[] = {
 	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields",
 	 NULL},
 	{"attest", cmd_attest, "make the attestation document an enclave of an image would get", NULL},
+	{"vsock-proxy", cmd_vsock_proxy,
+	 "AWS's vsock-proxy: an enclave's AF_VSOCK to one allowed TCP service", NULL},
 	{NULL, NULL, NULL, NULL},
 };
 
@@ -53,6 +55,9 @@ static void ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	ensure_stdio();
+	/* Run as vsock-proxy (a link to carve): AWS's command line as it is. */
+	if (!strcmp(basename(argv[0]), "vsock-proxy"))
+		return cmd_vsock_proxy(argc - 1, argv + 1, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return E01_MISSING_ARGUMENT;

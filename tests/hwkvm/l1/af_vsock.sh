@@ -8,7 +8,8 @@
 #     listener on AF_VSOCK port P answers and sees the enclave's CID;
 #   - host -> a Linux enclave: a Python client at its CID, vsockprobe inside;
 #   - AWS's vsock-proxy pattern: enclave -> CID 3 port -> Python proxy ->
-#     TCP on loopback -> a TCP server, and the answer back;
+#     TCP on loopback -> a TCP server, and the answer back; then the same
+#     through carve's own vsock-proxy with an allowlist;
 #   - carve's Unix-socket side keeps working beside it;
 #   - many enclaves started at once all report their heartbeat (nitro-cli's
 #     shared port 9000 listener makes that fail, AWS issue #516);
@@ -114,6 +115,24 @@ wait $px $tcp
 ok "the TCP server behind the proxy got the enclave's line" grep -q '^got: via-the-proxy' tcp.out
 grep -q '^reply: tcp: via-the-proxy' proxied.out
 tap_result $? "the enclave got the TCP server's answer through the proxy" "$(tail_of proxied.out)"
+
+# ---- the same through carve's vsock-proxy (AWS's command line, allowlist) ----
+printf 'allowlist:\n- {address: localhost, port: 9445}\n' >allow.yaml
+linux_eif viaproxy /bin/vsockprobe client 8002 through-carve-vsock-proxy
+"${PARENT[@]}" tcp-echo 9445 >tcp2.out 2>&1 &
+tcp=$!
+wait_listening tcp2.out
+"$CARVE" vsock-proxy 8002 127.0.0.1 9445 --config allow.yaml >vproxy.out 2>&1 &
+vp=$!
+sleep 1
+timeout 180 "$CARVE" vmm --eif-path app-viaproxy.eif --memory 512 --cpus 1 --enclave-cid 30 --af-vsock on \
+	</dev/null 2>&1 | tr -d '\r' >viaproxy.out
+wait $tcp
+kill $vp 2>/dev/null
+wait $vp 2>/dev/null
+ok "carve vsock-proxy: the TCP server got the enclave's line" grep -q '^got: through-carve-vsock-proxy' tcp2.out
+grep -q '^reply: tcp: through-carve-vsock-proxy' viaproxy.out
+tap_result $? "  ...and the enclave got the answer back" "$(tail_of viaproxy.out)"
 
 # ---- carve's Unix-socket side still works beside AF_VSOCK -------------------
 export CARVE_VSOCK_DIR=$TMP/vs
