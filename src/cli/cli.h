@@ -50,7 +50,7 @@ extern const struct cli_command cli_commands[];
  * "--name value" and "--name=value". */
 enum cli_arg_kind {
 	ARG_STRING,      /* const char * */
-	ARG_STRING_LIST, /* repeatable; const char ** array + count */
+	ARG_STRING_LIST, /* repeatable, and "--name a b" takes several: const char ** array + count */
 	ARG_FLAG,        /* bool, no value */
 };
 
