@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "carve/paths.h"
 #include "cli/cli.h"
 
 const struct cli_command cli_commands[] = {
@@ -53,6 +54,7 @@ static void ensure_stdio(void)
 int main(int argc, char **argv)
 {
 	ensure_stdio();
+	carve_set_invoked_as(argv[0]);
 	if (argc < 2) {
 		usage(stderr);
 		return E01_MISSING_ARGUMENT;

@@ -28,4 +28,40 @@ fails_with 20 "--cpu-ids 1 --cpu-ids 1: repeated flags add to one list" \
 fails_with 20 "--cpu-ids 1,2 2: comma lists mix with several values" \
 	$CARVE run-enclave --cpu-ids 1,2 2 --memory 64 --eif-path "$TMP/none.eif"
 
+# --- the sockets directory ------------------------------------------------------
+# src/common/mod.rs:50-53, :534-540: $NITRO_CLI_SOCKETS_PATH, else
+# /run/nitro_enclaves. A regular file there makes the listing fail, which
+# shows which directory was read (E07, src/common/document_errors.rs:392).
+touch "$TMP/not-a-dir"
+NITRO_CLI_SOCKETS_PATH=$TMP/not-a-dir CARVE_SOCKETS_DIR='' fails_with 7 \
+	"NITRO_CLI_SOCKETS_PATH is the sockets directory" $NITRO describe-enclaves
+ok "the failure names it" grep -q "$TMP/not-a-dir" "$TMP/err"
+NITRO_CLI_SOCKETS_PATH=$TMP/not-a-dir CARVE_SOCKETS_DIR='' fails_with 7 \
+	"carve reads it too" $CARVE describe-enclaves
+same "CARVE_SOCKETS_DIR wins over NITRO_CLI_SOCKETS_PATH" \
+	"$(NITRO_CLI_SOCKETS_PATH=$TMP/not-a-dir $NITRO describe-enclaves 2>&1)" "[]"
+
+# --- blobs and artifacts --------------------------------------------------------------
+# src/lib.rs:362-368: $NITRO_CLI_BLOBS holds bzImage and cmdline; carve's
+# $CARVE_BLOBS wins for a blob both have.
+mkdir -p root/bin nblobs cblobs
+printf '#!/bin/sh\n' >root/bin/app
+chmod 755 root/bin/app
+head -c 100000 /dev/urandom >nblobs/bzImage
+echo 'console=ttyS0 nitro-blobs-cmdline' >nblobs/cmdline
+echo 'console=ttyS0 carve-blobs-cmdline' >cblobs/cmdline
+NITRO_CLI_BLOBS=$TMP/nblobs ok "build-enclave --kernel-kind linux with NITRO_CLI_BLOBS" \
+	$NITRO build-enclave --kernel-kind linux --rootfs root --cmd /bin/app --output-file n.eif
+ok "the kernel command line came from \$NITRO_CLI_BLOBS/cmdline" grep -aq nitro-blobs-cmdline n.eif
+CARVE_BLOBS=$TMP/cblobs NITRO_CLI_BLOBS=$TMP/nblobs ok "with CARVE_BLOBS too" \
+	$NITRO build-enclave --kernel-kind linux --rootfs root --cmd /bin/app --output-file c.eif
+ok "CARVE_BLOBS wins for the blob both hold" grep -aq carve-blobs-cmdline c.eif
+# src/lib.rs:373-382: $NITRO_CLI_ARTIFACTS is made if missing; one that cannot
+# be is FileOperationFailure (E19).
+NITRO_CLI_ARTIFACTS=$TMP/art/deep ok "build-enclave with NITRO_CLI_ARTIFACTS" \
+	$CARVE build-enclave --rootfs root --cmd /bin/app --output-file a.eif
+ok "the artifacts directory was made" test -d "$TMP/art/deep"
+NITRO_CLI_ARTIFACTS=$TMP/not-a-dir/sub fails_with 19 "an artifacts path that cannot be made is E19" \
+	$NITRO build-enclave --rootfs root --cmd /bin/app --output-file b.eif
+
 finish
