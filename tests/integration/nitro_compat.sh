@@ -7,6 +7,9 @@
 cd "$TMP" || exit 1
 NITRO=$(dirname "$CARVE")/nitro-cli
 export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
+# As nitro-cli, a failure is also written to /var/log/nitro_enclaves: keep the
+# test's inside $TMP.
+export NITRO_CLI_LOGS_PATH=$TMP/logs
 
 # --- --cpu-ids takes several values -------------------------------------------
 # src/lib.rs:645-651: Arg::new("cpu-ids").num_args(1..), so "--cpu-ids 1 3" is
@@ -41,6 +44,21 @@ NITRO_CLI_SOCKETS_PATH=$TMP/not-a-dir CARVE_SOCKETS_DIR='' fails_with 7 \
 same "CARVE_SOCKETS_DIR wins over NITRO_CLI_SOCKETS_PATH" \
 	"$(NITRO_CLI_SOCKETS_PATH=$TMP/not-a-dir $NITRO describe-enclaves 2>&1)" "[]"
 
+# --- the error log ----------------------------------------------------------------
+# src/common/mod.rs:313-341, :387 and src/common/logger.rs:151-156: a failure
+# is written to $NITRO_CLI_LOGS_PATH/err<RFC 3339>.log and the message ends
+# naming it.
+fails_with 19 "a failing run as nitro-cli" $NITRO run-enclave --cpu-count 1 --memory 64 --eif-path "$TMP/none.eif"
+log=$(sed -n 's/^If you open a support ticket, please provide the error log found at "\(.*\)"$/\1/p' "$TMP/err")
+case $log in
+"$TMP"/logs/err[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*+00:00.log) named=0 ;;
+*) named=1 ;;
+esac
+same "the message names <logs>/err<time>.log (got '$log')" "$named" 0
+ok "the error log holds the failure" grep -q "none.eif" "$log"
+env -u NITRO_CLI_LOGS_PATH $CARVE run-enclave --cpu-count 1 --memory 64 --eif-path "$TMP/none.eif" 2>"$TMP/err2"
+ok "as carve, without NITRO_CLI_LOGS_PATH, no error log is named" bash -c "! grep -q 'support ticket' '$TMP/err2'"
+
 # --- blobs and artifacts --------------------------------------------------------------
 # src/lib.rs:362-368: $NITRO_CLI_BLOBS holds bzImage and cmdline; carve's
 # $CARVE_BLOBS wins for a blob both have.
@@ -63,5 +81,13 @@ NITRO_CLI_ARTIFACTS=$TMP/art/deep ok "build-enclave with NITRO_CLI_ARTIFACTS" \
 ok "the artifacts directory was made" test -d "$TMP/art/deep"
 NITRO_CLI_ARTIFACTS=$TMP/not-a-dir/sub fails_with 19 "an artifacts path that cannot be made is E19" \
 	$NITRO build-enclave --rootfs root --cmd /bin/app --output-file b.eif
+
+# --- --version ------------------------------------------------------------------
+# src/main.rs:49-53 app.version(CARGO_PKG_VERSION) on Command::new("Nitro CLI")
+# (src/lib.rs:638); clap prints "<name> <version>" (Cargo.toml: 1.5.0).
+same "nitro-cli --version is clap's" "$($NITRO --version)" "Nitro CLI 1.5.0"
+same "nitro-cli -V too" "$($NITRO -V)" "Nitro CLI 1.5.0"
+case $($CARVE --version) in "carve "[0-9]*) own=0 ;; *) own=1 ;; esac
+same "carve --version stays carve's" "$own" 0
 
 finish
