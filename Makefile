@@ -94,6 +94,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
 
 # test_common_error compiles in the CLI's output.c (not part of libcarve).
 $(BUILD)/tests/test_common_error: src/cli/output.c src/cli/cli.h
+# test_cli_args compiles in args.c, the CLI's flag parser.
+$(BUILD)/tests/test_cli_args: src/cli/args.c src/cli/cli.h
 
 # libFuzzer targets: clang only. The library is compiled once with coverage
 # instrumentation (fuzzer-no-link), so the whole parser is instrumented, and

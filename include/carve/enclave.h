@@ -24,8 +24,16 @@
 /* "--memory": an integer with an optional unit: none/M/m MiB, G/g GiB, T/t
  * TiB. 0, junk and overflow are E03. */
 int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err);
-/* E26 when below 64 MiB or below 4 x the EIF size (in bytes). */
+/* E26 when the request is below 4 x the EIF size (in bytes), or what it is
+ * granted (below) is below 64 MiB. */
 int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err);
+/* The memory an enclave gets for a request: whole 2 MiB pages covering it.
+ * nitro-cli maps whole hugepages until the request is covered and reports
+ * their sum as MemoryMiB (resource_manager.rs ResourceAllocator::allocate,
+ * init_memory); with 2 MiB pages, the size carve's guest memory comes in,
+ * 65 MiB is 66. */
+#define ENCLAVE_MEM_GRANULE_MIB 2
+uint64_t enclave_granted_mib(uint64_t requested_mib);
 /* Development mode (no pool): every MiB is populated at start, so more
  * than the host's available memory is E27 instead of the OOM killer. */
 int enclave_check_host_memory(uint64_t mib, uint64_t available_mib, struct carve_err *err);

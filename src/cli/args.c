@@ -73,11 +73,22 @@ int cli_parse(const char *command, const struct cli_arg *args, int argc, char **
 		if (a->kind == ARG_STRING) {
 			*(const char **)a->slot = value;
 		} else {
+			/* clap's num_args(1..), as nitro-cli declares --cpu-ids
+			 * (src/lib.rs create_app!): "--cpu-ids 1 3" takes the words
+			 * up to the next one that starts with '-'. "--name=value"
+			 * is one value, as in clap. Commands take no positional
+			 * words, so no valid command line changes meaning. */
+			int more = 0;
+			while (!eq && i + 1 + more < argc && argv[i + 1 + more][0] != '-')
+				more++;
 			struct cli_list *l = a->slot;
-			const char **items = realloc(l->items, sizeof(*items) * (size_t)(l->count + 1));
+			const char **items =
+				realloc(l->items, sizeof(*items) * (size_t)(l->count + 1 + more));
 			if (!items)
 				return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 			items[l->count++] = value;
+			for (; more > 0; more--)
+				items[l->count++] = argv[++i];
 			l->items = items;
 		}
 	}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "carve/image.h"
+#include "carve/paths.h"
 #include "carve/ramdisk.h"
 #include "cli/build.h"
 
@@ -121,9 +122,10 @@ int build_image_from_dir(const char *dir, const char *tag, const char **uri, str
 			"buildah), or build the image elsewhere, save it (docker save -o app.tar %s) and "
 			"pass --docker-uri docker-archive:app.tar",
 			tag);
-	const char *tmp = getenv("TMPDIR");
-	snprintf(bi->built_archive, sizeof(bi->built_archive), "%s/carve-build-%d.tar",
-		 tmp && *tmp ? tmp : "/tmp", (int)getpid());
+	const char *tmp;
+	if (carve_scratch_dir(&tmp, err) < 0)
+		return -1;
+	snprintf(bi->built_archive, sizeof(bi->built_archive), "%s/carve-build-%d.tar", tmp, (int)getpid());
 	char dest[PATH_MAX + 16];
 	snprintf(dest, sizeof(dest), "oci-archive:%s", bi->built_archive);
 	char *build[] = {"buildah", "build", "--tag", (char *)tag, (char *)dir, NULL};

@@ -14,6 +14,9 @@
 struct json_object;
 
 #define CARVE_VERSION "0.1.0"
+/* The nitro-cli release whose command line and output carve follows; what
+ * `nitro-cli --version` prints. */
+#define NITRO_CLI_COMPAT_VERSION "1.5.0"
 
 /* A command returns 0, or a carve_code after filling err. */
 typedef int (*cli_command_fn)(int argc, char **argv, struct carve_err *err);
@@ -51,7 +54,7 @@ extern const struct cli_command cli_commands[];
  * "--name value" and "--name=value". */
 enum cli_arg_kind {
 	ARG_STRING,      /* const char * */
-	ARG_STRING_LIST, /* repeatable; const char ** array + count */
+	ARG_STRING_LIST, /* repeatable, and "--name a b" takes several: const char ** array + count */
 	ARG_FLAG,        /* bool, no value */
 };
 
@@ -84,8 +87,12 @@ int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct car
 /* ---- output (output.c) ---- */
 /* Pretty JSON on stdout the way nitro-cli (serde_json) prints it. */
 void cli_print_json(struct json_object *obj);
-/* Prints an error the way nitro-cli does and returns its exit status. */
+/* Prints an error the way nitro-cli does and returns its exit status. Where
+ * there is a logs directory (carve_logs_dir), the error also goes to
+ * <logs>/err<RFC 3339 time>.log, named on stderr, as nitro-cli does. */
 int cli_report_error(const struct carve_err *err);
+/* The command being run, for the error log (main.c sets it). */
+extern const char *cli_action;
 /* {"HashAlgorithm": ..., "PCR0": ..., "PCR1": ..., "PCR2": ...[, "PCR8"]} */
 struct json_object *cli_measurements_json(const struct eif_measurements *m);
 /* "warning: ..." on stderr. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "carve/paths.h"
 #include "carve/ramdisk.h"
 #include "carve/util.h"
 #include "cli/build.h"
@@ -26,12 +27,13 @@ struct temp_file {
 
 static int temp_file_make(struct temp_file *t, const char *what, struct carve_err *err)
 {
-	const char *dir = getenv("TMPDIR");
-	snprintf(t->path, sizeof(t->path), "%s/carve-%s.XXXXXX", dir && *dir ? dir : "/tmp", what);
+	const char *dir;
+	if (carve_scratch_dir(&dir, err) < 0)
+		return -1;
+	snprintf(t->path, sizeof(t->path), "%s/carve-%s.XXXXXX", dir, what);
 	int fd = mkstemp(t->path);
 	if (fd < 0)
-		return carve_fail(err, E19_FILE_OPERATION, "cannot create a temporary %s in %s", what,
-				  dir && *dir ? dir : "/tmp");
+		return carve_fail(err, E19_FILE_OPERATION, "cannot create a temporary %s in %s", what, dir);
 	close(fd);
 	t->made = true;
 	return 0;

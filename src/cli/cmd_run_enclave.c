@@ -146,7 +146,7 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		 "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
 		{"cpu-count", ARG_STRING, false, &count, "number of vCPUs"},
 		{"cpu-ids", ARG_STRING_LIST, false, &ids,
-		 "host CPUs for the vCPUs (repeat, or a list like 2,3)"},
+		 "host CPUs for the vCPUs: 2 3, 2,3 or the flag repeated"},
 		{"enclave-cid", ARG_STRING, false, &cid, "vsock CID (4 and up; default: chosen)"},
 		{"debug-mode", ARG_FLAG, false, &debug,
 		 "keep the console readable (attestation PCRs are zero)"},

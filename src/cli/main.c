@@ -1,12 +1,12 @@
 /* carve: nitro-cli's workflow on any Linux host with KVM.
  * The binary also answers to the name nitro-cli. */
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "carve/paths.h"
 #include "cli/cli.h"
 
 const struct cli_command cli_commands[] = {
@@ -58,6 +58,7 @@ int main(int argc, char **argv)
 	/* Run as vsock-proxy (a link to carve): AWS's command line as it is. */
 	if (!strcmp(basename(argv[0]), "vsock-proxy"))
 		return cmd_vsock_proxy(argc - 1, argv + 1, NULL);
+	carve_set_invoked_as(argv[0]);
 	if (argc < 2) {
 		usage(stderr);
 		return E01_MISSING_ARGUMENT;
@@ -78,13 +79,21 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-		printf("%s %s\n", basename(argv[0]), CARVE_VERSION);
+		/* clap prints the Command's name and version, "Nitro CLI 1.5.0"
+		 * (aws-nitro-enclaves-cli v1.5.0 src/main.rs:49-53, src/lib.rs:638;
+		 * clap_builder Command::_render_version): a script that checks
+		 * it sees the nitro-cli release whose interface carve follows. */
+		if (carve_invoked_as_nitro_cli())
+			printf("Nitro CLI %s\n", NITRO_CLI_COMPAT_VERSION);
+		else
+			printf("carve %s\n", CARVE_VERSION);
 		return 0;
 	}
 	for (const struct cli_command *c = cli_commands; c->name; c++) {
 		if (strcmp(c->name, name) != 0)
 			continue;
 		struct carve_err err = {0};
+		cli_action = c->name;
 		int rc = c->run(argc - 2, argv + 2, &err);
 		if (rc == 0)
 			return 0;

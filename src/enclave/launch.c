@@ -188,7 +188,10 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	}
 	if (check_image(spec, err) < 0 || enclave_check_memory(a->mem_mib, spec->eif_size, err) < 0)
 		goto out;
-	spec->mem_mib = a->mem_mib;
+	/* From here on the enclave's size is what it is granted: the VM, the
+	 * pool check, the boot timeout, describe-enclaves and run-enclave's
+	 * MemoryMiB, as nitro-cli uses allocated_memory_mib for all of them. */
+	spec->mem_mib = enclave_granted_mib(a->mem_mib);
 	spec->debug = a->debug;
 	spec->owner = getuid();
 	spec->console_group_set = a->console_group_set;

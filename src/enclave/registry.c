@@ -20,26 +20,24 @@
 
 #include "carve/control.h"
 #include "carve/enclave.h"
+#include "carve/paths.h"
 #include "carve/util.h"
 
 #define FIRST_AUTO_CID 16
 #define SAVED_CONSOLE_SECONDS 3600
 
-const char *registry_dir(void)
-{
-	const char *d = getenv("CARVE_SOCKETS_DIR");
-	return d && *d ? d : "/run/carve";
-}
+const char *registry_dir(void) { return carve_sockets_dir(); }
 
 int registry_ensure_dir(struct carve_err *err)
 {
 	const char *d = registry_dir();
 	int rc = mkdir_p(d, 0755);
 	if (rc < 0)
-		return carve_fail(err, E19_FILE_OPERATION,
-				  "File: '%s', failing operation: 'Create': %s "
-				  "(set CARVE_SOCKETS_DIR to a directory you may write)",
-				  d, strerror(-rc));
+		return carve_fail(
+			err, E19_FILE_OPERATION,
+			"File: '%s', failing operation: 'Create': %s "
+			"(set CARVE_SOCKETS_DIR or NITRO_CLI_SOCKETS_PATH to a directory you may write)",
+			d, strerror(-rc));
 	return 0;
 }
 

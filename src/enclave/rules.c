@@ -38,29 +38,38 @@ int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "--memory '%s' has trailing characters", text);
 	if (v == 0)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "--memory must be more than 0");
-	if (v > (UINT64_MAX >> 20) >> shift)
+	/* Bytes must fit 64 bits after rounding up to whole pages
+	 * (enclave_granted_mib), hence 21 and not 20. */
+	if (v > (UINT64_MAX >> 21) >> shift)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "--memory '%s' is too large", text);
 	*mib = v << shift;
 	return 0;
 }
 
+uint64_t enclave_granted_mib(uint64_t requested_mib)
+{
+	uint64_t g = ENCLAVE_MEM_GRANULE_MIB;
+	return (requested_mib + g - 1) / g * g;
+}
+
 int enclave_check_memory(uint64_t mib, uint64_t eif_size, struct carve_err *err)
 {
+	/* nitro-cli compares the request itself with 4 x the EIF
+	 * (resource_manager.rs EnclaveHandle::new), before any rounding. */
 	uint64_t need_bytes = eif_size * ENCLAVE_MEM_EIF_RATIO;
 	uint64_t need_mib = (need_bytes + (1u << 20) - 1) >> 20;
-	if (need_mib < ENCLAVE_MIN_MEM_MIB)
-		need_mib = ENCLAVE_MIN_MEM_MIB;
-	if (mib < need_mib) {
-		if (need_mib == ENCLAVE_MIN_MEM_MIB)
-			return carve_fail(err, E26_INSUFFICIENT_MEMORY_REQUESTED,
-					  "At least %d MB must be allocated; %llu MB were requested",
-					  ENCLAVE_MIN_MEM_MIB, (unsigned long long)mib);
+	if (mib < need_mib)
 		return carve_fail(err, E26_INSUFFICIENT_MEMORY_REQUESTED,
 				  "At least %llu MB must be allocated (which is %d times the EIF file size); "
 				  "%llu MB were requested",
 				  (unsigned long long)need_mib, ENCLAVE_MEM_EIF_RATIO,
 				  (unsigned long long)mib);
-	}
+	/* The 64 MiB floor is the driver's, on the pages it was given
+	 * (NE_MIN_ENCLAVE_MEM_SIZE), so 63 MiB, granted as 64, starts. */
+	if (enclave_granted_mib(mib) < ENCLAVE_MIN_MEM_MIB)
+		return carve_fail(err, E26_INSUFFICIENT_MEMORY_REQUESTED,
+				  "At least %d MB must be allocated; %llu MB were requested",
+				  ENCLAVE_MIN_MEM_MIB, (unsigned long long)mib);
 	return 0;
 }
 

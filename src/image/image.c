@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "carve/image.h"
+#include "carve/paths.h"
 #include "image/digest.h"
 #include "image/fstree.h"
 #include "image/layer.h"
@@ -29,9 +30,9 @@ struct image {
  * (O_TMPFILE), or right after creation where the filesystem lacks it. */
 static int spill_open(struct spill *sp, struct carve_err *err)
 {
-	const char *dir = getenv("TMPDIR");
-	if (!dir || !*dir)
-		dir = "/tmp";
+	const char *dir;
+	if (carve_scratch_dir(&dir, err) < 0)
+		return -1;
 	sp->end = 0;
 	sp->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (sp->fd >= 0)
@@ -42,7 +43,7 @@ static int spill_open(struct spill *sp, struct carve_err *err)
 	if (sp->fd < 0)
 		return carve_fail(err, E19_FILE_OPERATION,
 				  "cannot create a temporary file in %s: %s; set TMPDIR "
-				  "to a writable directory",
+				  "(or NITRO_CLI_ARTIFACTS) to a writable directory",
 				  dir, strerror(errno));
 	unlink(path);
 	return 0;

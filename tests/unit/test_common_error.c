@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <regex.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -182,8 +184,64 @@ static void own_codes_exit_status(void **state)
 	assert_int_equal(report(E00_UNSPECIFIED, "bad", out, sizeof(out)), 1);
 }
 
+/* nitro-cli names a file holding the failure for a support ticket:
+ * <logs>/err<Utc::now().to_rfc3339()>.log (aws-nitro-enclaves-cli v1.5.0
+ * src/common/mod.rs:324-325, the line at :387). */
+static void error_log_is_written_and_named(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/carve-errlog.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char logs[64];
+	snprintf(logs, sizeof(logs), "%s/logs", dir);
+	setenv("NITRO_CLI_LOGS_PATH", logs, 1);
+	cli_action = "run-enclave";
+	char out[2048];
+	assert_int_equal(report(E19_FILE_OPERATION, "File: 'x', failing operation: 'Open'", out, sizeof(out)),
+			 19);
+	unsetenv("NITRO_CLI_LOGS_PATH");
+	const char *line =
+		strstr(out, "\n\nIf you open a support ticket, please provide the error log found at \"");
+	assert_non_null(line);
+	const char *path = strchr(line, '"') + 1;
+	size_t len = strcspn(path, "\"");
+	char file[512];
+	assert_true(len < sizeof(file));
+	memcpy(file, path, len);
+	file[len] = '\0';
+	/* <logs>/err2024-05-01T12:34:56[.fff[fff[fff]]]+00:00.log */
+	regex_t re;
+	assert_int_equal(
+		regcomp(&re,
+			"^/tmp/carve-errlog\\.[^/]*/logs/err[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+			"(\\.[0-9]{3}|\\.[0-9]{6}|\\.[0-9]{9})?\\+00:00\\.log$",
+			REG_EXTENDED | REG_NOSUB),
+		0);
+	int match = regexec(&re, file, 0, NULL, 0);
+	regfree(&re);
+	if (match != 0)
+		fail_msg("error log '%s' is not named as nitro-cli names it", file);
+	FILE *f = fopen(file, "r");
+	assert_non_null(f);
+	char body[1024];
+	size_t n = fread(body, 1, sizeof(body) - 1, f);
+	body[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(body, "  Action: run-enclave\n"));
+	assert_non_null(strstr(body, "File: 'x', failing operation: 'Open'"));
+	unlink(file);
+	rmdir(logs);
+	rmdir(dir);
+	/* Without a logs directory (carve, no variable) no file is named. */
+	assert_int_equal(report(E19_FILE_OPERATION, "again", out, sizeof(out)), 19);
+	assert_null(strstr(out, "support ticket"));
+}
+
 int main(void)
 {
+	/* The messages checked here are carve's, not nitro-cli's: no error
+	 * log, whatever the caller's environment holds. */
+	unsetenv("NITRO_CLI_LOGS_PATH");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(context_goes_in_front),
@@ -194,6 +252,7 @@ int main(void)
 		cmocka_unit_test(gap_is_not_codes),
 		cmocka_unit_test(every_code_has_text),
 		cmocka_unit_test(own_codes_exit_status),
+		cmocka_unit_test(error_log_is_written_and_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
