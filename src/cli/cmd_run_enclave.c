@@ -223,8 +223,10 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		goto out;
 	if ((rc = cli_parse_af_vsock(af_vsock, &a.af_vsock, err)) < 0)
 		goto out;
-	if (!a.cid)
-		fprintf(stderr, "The enclave CID will be auto-generated.\n");
+	/* nitro-cli says so only for an explicit --enclave-cid 0
+	 * (aws-nitro-enclaves-cli v1.5.0 src/common/commands_parser.rs:397-399). */
+	if (cid && !config && !a.cid)
+		fprintf(stderr, "The enclave CID will be auto-generated as the provided CID is 0\n");
 	fprintf(stderr, "Start allocating memory...\n");
 	struct launch_result res;
 	if ((rc = enclave_launch(&a, &res, err)) < 0)

@@ -82,6 +82,15 @@ ok "the artifacts directory was made" test -d "$TMP/art/deep"
 NITRO_CLI_ARTIFACTS=$TMP/not-a-dir/sub fails_with 19 "an artifacts path that cannot be made is E19" \
 	$NITRO build-enclave --rootfs root --cmd /bin/app --output-file b.eif
 
+# --- the auto-generated CID line ------------------------------------------------
+# src/common/commands_parser.rs:397-399: said only for an explicit
+# --enclave-cid 0, on stderr, before anything is started.
+$NITRO run-enclave --eif-path no-such.eif --memory 128 --cpu-count 1 --enclave-cid 0 >/dev/null 2>cid0.err
+ok "--enclave-cid 0: 'The enclave CID will be auto-generated as the provided CID is 0'" \
+	grep -qx 'The enclave CID will be auto-generated as the provided CID is 0' cid0.err
+$NITRO run-enclave --eif-path no-such.eif --memory 128 --cpu-count 1 >/dev/null 2>nocid.err
+same "without --enclave-cid, no such line" "$(grep -c 'auto-generated' nocid.err)" 0
+
 # --- --version ------------------------------------------------------------------
 # src/main.rs:49-53 app.version(CARGO_PKG_VERSION) on Command::new("Nitro CLI")
 # (src/lib.rs:638); clap prints "<name> <version>" (Cargo.toml: 1.5.0).
