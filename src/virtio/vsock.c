@@ -249,7 +249,9 @@ static uint32_t relay_in(struct vsock_dev *v, const struct virtq_chain *ch)
 	out.len = n;
 	vsock_hdr_encode(ch, &out);
 	virtq_chain_write(ch, VSOCK_HDR_SIZE, payload, n);
-	vsock_bridge_consume(v->bridge, n ? n : VSOCK_BRIDGE_ALL);
+	/* A buffer with no room past the header takes an empty piece: the
+	 * data waits for the next buffer rather than being lost. */
+	vsock_bridge_consume(v->bridge, n ? n : left ? 0 : VSOCK_BRIDGE_ALL);
 	if (h.op == VSOCK_OP_RST)
 		vsock_conn_kill(v, c, false);
 	return VSOCK_HDR_SIZE + n;
