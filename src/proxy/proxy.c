@@ -4,7 +4,9 @@
  * vsock_proxy's worker does. At most `workers` connections are served at
  * once; the next ones wait for a slot, as they wait for a free thread in
  * vsock_proxy's pool. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -113,6 +115,11 @@ int proxy_serve(const struct proxy_config *c, const char **why)
 			close(l);
 			return -1;
 		}
+		/* getaddrinfo was asked for the host only: the port is ours. */
+		if (j->remote.ss_family == AF_INET)
+			((struct sockaddr_in *)&j->remote)->sin_port = htons(c->remote_port);
+		else
+			((struct sockaddr_in6 *)&j->remote)->sin6_port = htons(c->remote_port);
 		j->client = client;
 		j->slots = &slots;
 		pthread_t th;
