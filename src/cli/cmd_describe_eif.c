@@ -109,8 +109,13 @@ int cmd_describe_eif(int argc, char **argv, struct carve_err *err)
 		return parsed < 0 ? -1 : 0;
 	struct eif_image img;
 	struct eif_report rep;
-	if (eif_open(&img, path, err) < 0)
-		return -1;
+	if (eif_open(&img, path, err) < 0) {
+		/* nitro-cli answers any failure to open the image with
+		 * EifParsingError, "Failed to initialize EIF reader" (v1.5.0
+		 * src/lib.rs:224-229); scripts test for its code. */
+		err->code = E35_EIF_PARSING;
+		return carve_err_context(err, "Failed to initialize EIF reader: ");
+	}
 	if (eif_verify(&img, time(NULL), true, &rep, err) < 0) {
 		eif_close(&img);
 		return -1;

@@ -166,7 +166,9 @@ head -c 100000 img.eif >trunc.eif
 fails_with 35 "a truncated image is E35" $CARVE describe-eif --eif-path trunc.eif
 cp img.eif trail.eif; printf 'junk' >>trail.eif
 fails_with 35 "trailing bytes are E35" $CARVE describe-eif --eif-path trail.eif
-fails_with 19 "a missing image is E19" $CARVE describe-eif --eif-path /nonexistent.eif
+# nitro-cli v1.5.0 src/lib.rs:224-229: EifParsingError for an image it cannot open.
+fails_with 35 "a missing image is E35, as nitro-cli says" $CARVE describe-eif --eif-path /nonexistent.eif
+ok "  ...in its words, then carve's" grep -q "Failed to initialize EIF reader: File: '/nonexistent.eif'" "$TMP/err"
 $CARVE explain --error-code E35 >explain.txt
 ok "explain E35" grep -q EifParsingError explain.txt
 $CARVE explain --error-code E75 >explain.txt

@@ -25,7 +25,8 @@ fails_with 3 'config: "memory_mib" of 2^44 + 64 does not wrap to 64 MiB' $CARVE 
 mkfifo fifo
 fails_with 19 "a FIFO as --config is E19, not a hang" timeout 10 $CARVE run-enclave --config fifo
 fails_with 19 "a FIFO as --eif-path is E19, not a hang" timeout 10 $CARVE run-enclave --eif-path fifo --memory 128 --cpu-count 1
-fails_with 19 "a FIFO given to describe-eif is E19, not a hang" timeout 10 $CARVE describe-eif --eif-path fifo
+fails_with 35 "a FIFO given to describe-eif is E35 (nitro-cli's code for an image it cannot open), not a hang" \
+	timeout 10 $CARVE describe-eif --eif-path fifo
 
 fails_with 3 "an --enclave-name of 101 bytes is E03" $CARVE run-enclave --eif-path g.eif --memory 128 \
 	--cpu-count 1 --enclave-name "$(printf 'n%.0s' $(seq 101))"
