@@ -215,6 +215,17 @@ void proxy_allowlist_free(struct proxy_allowlist *l)
 	l->n = 0;
 }
 
+/* An IPv4 or IPv6 result of the type asked for (vsock_proxy's filter in
+ * dns.rs resolve). */
+static bool accepted(const struct addrinfo *a, enum proxy_ip type)
+{
+	if (a->ai_addrlen > sizeof(struct sockaddr_storage))
+		return false;
+	if (a->ai_family == AF_INET)
+		return type != PROXY_IP_V6;
+	return a->ai_family == AF_INET6 && type != PROXY_IP_V4;
+}
+
 int proxy_resolve(const char *host, enum proxy_ip type, struct sockaddr_storage *out, socklen_t *len,
 		  const char **why)
 {
@@ -223,11 +234,9 @@ int proxy_resolve(const char *host, enum proxy_ip type, struct sockaddr_storage 
 		*why = "DNS lookup failed!";
 		return -1;
 	}
-	int family = type == PROXY_IP_V4 ? AF_INET : type == PROXY_IP_V6 ? AF_INET6 : AF_UNSPEC;
 	int rc = -1;
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
-		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
-		    (family != AF_UNSPEC && a->ai_family != family))
+		if (!accepted(a, type))
 			continue;
 		memcpy(out, a->ai_addr, a->ai_addrlen);
 		*len = a->ai_addrlen;
@@ -259,8 +268,7 @@ static bool resolves_to(const char *name, enum proxy_ip type, const struct socka
 		return false;
 	bool hit = false;
 	for (struct addrinfo *a = res; a && !hit; a = a->ai_next) {
-		if ((type == PROXY_IP_V4 && a->ai_family != AF_INET) ||
-		    (type == PROXY_IP_V6 && a->ai_family != AF_INET6) || a->ai_addrlen > sizeof(*remote))
+		if (!accepted(a, type))
 			continue;
 		struct sockaddr_storage s = {0};
 		memcpy(&s, a->ai_addr, a->ai_addrlen);

@@ -184,20 +184,31 @@ static void relay_out(struct vsock_dev *v, const struct vsock_hdr *h, const stru
 	vsock_bridge_send(v->bridge, &out, ch);
 }
 
+/* A connection the bridge carries: only its address is used (no socket,
+ * no credit of its own: the packets carry the ends' credit). NULL when the
+ * table is full. */
+static struct vconn *relay_conn_new(struct vsock_dev *v, uint64_t peer_cid, uint32_t peer_port,
+				    uint32_t guest_port)
+{
+	struct vconn *c = vsock_conn_new(v, -1);
+	if (!c)
+		return NULL;
+	c->relay = true;
+	c->state = C_ESTABLISHED;
+	vsock_conn_bind(v, c, peer_cid, peer_port, guest_port);
+	return c;
+}
+
 /* A guest REQUEST that no Unix listener took: a new relayed connection.
  * false: no bridge buffer now. */
 static bool relay_request(struct vsock_dev *v, const struct vsock_hdr *h, const struct virtq_chain *ch)
 {
 	if (!vsock_bridge_can_send(v->bridge))
 		return false;
-	struct vconn *c = vsock_conn_new(v, -1);
-	if (!c) {
+	if (!relay_conn_new(v, h->dst_cid, h->dst_port, h->src_port)) {
 		orphan_rst(v, h);
 		return true;
 	}
-	c->relay = true;
-	c->state = C_ESTABLISHED;
-	vsock_conn_bind(v, c, h->dst_cid, h->dst_port, h->src_port);
 	relay_out(v, h, ch);
 	return true;
 }
@@ -214,13 +225,10 @@ static struct vconn *relay_route(struct vsock_dev *v, const struct vsock_hdr *h)
 		c = vsock_find(v, VSOCK_CID_HOST, h->src_port, h->dst_port);
 	if (c && c->relay)
 		return c;
-	if (!c && h->op == VSOCK_OP_REQUEST && (c = vsock_conn_new(v, -1))) {
-		/* The guest sees every host program as its parent, CID 3. */
-		c->relay = true;
-		c->state = C_ESTABLISHED;
-		vsock_conn_bind(v, c, VSOCK_CID_PARENT, h->src_port, h->dst_port);
+	/* The guest sees every host program as its parent, CID 3. */
+	if (!c && h->op == VSOCK_OP_REQUEST &&
+	    (c = relay_conn_new(v, VSOCK_CID_PARENT, h->src_port, h->dst_port)))
 		return c;
-	}
 	/* No such connection, a full table, or the address of one of carve's
 	 * own (a Unix-socket connection or the heartbeat). */
 	if (h->op != VSOCK_OP_RST)
