@@ -48,9 +48,13 @@ int cmd_vsock_proxy(int argc, char **argv, struct carve_err *err);
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];
 
-/* ---- argument parsing (args.c) ----
- * Commands describe their flags in a table; parsing fills the slots and
- * reports unknown, repeated, and missing flags with E01/E02/E03. Flags take
+/* ---- argument parsing (args.c, arg_errors.c) ----
+ * Commands describe their flags in a table, with nitro-cli's clap relations
+ * (src/lib.rs create_app!) where it has them. Parsing fills the slots; a
+ * command line it refuses (an unknown, repeated or valueless flag, a
+ * conflict, a required flag missing) is answered as clap answers nitro-cli's:
+ * its message in err->msg, code CLI_USAGE_ERROR, exit status 2. What a
+ * value means stays the command's to check, with Exx codes. Flags take
  * "--name value" and "--name=value". */
 enum cli_arg_kind {
 	ARG_STRING,      /* const char * */
@@ -64,7 +68,21 @@ struct cli_arg {
 	bool required;
 	void *slot; /* const char **, struct cli_list *, or bool * */
 	const char *help;
+	/* Flag names, space-separated (clap's conflicts_with_all,
+	 * required_unless_present_any, requires); either side of a conflict
+	 * may declare it. */
+	const char *conflicts;
+	const char *unless; /* required unless one of these is given */
+	const char *requires;
+	const char *value_name; /* the <placeholder> in messages; NULL: the flag's name */
 };
+
+/* The most flags one command may declare. */
+#define CLI_MAX_ARGS 32
+/* err->code of a command line the parser refused: err->msg is clap's whole
+ * message, printed as it is; the exit status is 2, clap's. */
+#define CLI_USAGE_ERROR (-2)
+#define CLI_USAGE_EXIT 2
 
 struct cli_list {
 	const char **items;
@@ -78,6 +96,38 @@ struct cli_list {
 #define CLI_HELP_SHOWN 1
 int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv, struct carve_err *err);
 void cli_list_free(struct cli_list *l);
+/* Whether a space-separated list of flag names holds name. */
+bool cli_name_listed(const char *list, const char *name);
+/* The table indexes of the flags a list names, in its order; returns how many. */
+int cli_listed_flags(const struct cli_arg *args, const char *list, int *out);
+
+/* The parser's refusals in clap's words (arg_errors.c); each fills err
+ * with CLI_USAGE_ERROR and returns -1. Flags are table indexes. */
+struct cli_usage_view {
+	const char *command;
+	const struct cli_arg *args;
+};
+/* The names more than 0.7 like typed (strsim's Jaro, clap's measure),
+ * least like first, as indexes into names; returns how many. */
+int cli_similar(const char *typed, const char *const *names, int count, int *out);
+/* clap's own --help, where a flag index may stand for it (a suggestion
+ * shown in a usage line). */
+#define CLI_HELP_FLAG CLI_MAX_ARGS
+/* The flag clap would suggest for an unknown "--typed" (its own "help"
+ * included), or NULL; *idx is its table index, CLI_HELP_FLAG or -1. */
+const char *cli_closest_flag(const struct cli_arg *args, const char *typed, int *idx);
+int cli_refuse_unknown(struct cli_usage_view v, const char *word, const char *suggested, const int *used,
+		       int nused, struct carve_err *err);
+int cli_refuse_repeat(struct cli_usage_view v, int idx, struct carve_err *err);
+int cli_refuse_flag_value(struct cli_usage_view v, int idx, const char *value, const int *used, int nused,
+			  struct carve_err *err);
+int cli_refuse_no_value(struct cli_usage_view v, int idx, struct carve_err *err);
+int cli_refuse_conflict(struct cli_usage_view v, int idx, const int *with, int nwith, const int *used,
+			int nused, struct carve_err *err);
+int cli_refuse_missing(struct cli_usage_view v, const int *graph, int ngraph, const int *missing,
+		       int nmissing, const int *given, int ngiven, struct carve_err *err);
+/* A first word that is no command (or a flag carve does not take there). */
+int cli_refuse_command(const char *word, const char *const *names, int count, struct carve_err *err);
 /* --af-vsock auto|on|off (NULL: auto), for run-enclave and vmm. */
 int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct carve_err *err);
 #define CLI_AF_VSOCK_HELP                                                                                 \

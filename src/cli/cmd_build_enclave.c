@@ -89,18 +89,6 @@ struct build_args {
 
 static int check_forms(const struct build_args *b, struct carve_err *err)
 {
-	if (b->docker_dir && !b->docker_uri)
-		return carve_fail(err, E01_MISSING_ARGUMENT,
-				  "--docker-dir needs --docker-uri: the tag to give the "
-				  "image built");
-	if (b->docker_uri && (b->rootfs || b->cmd || b->env.count))
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
-				  "--docker-uri takes the files, command and "
-				  "environment from the image; leave out --rootfs, --cmd and --env");
-	if (!b->rootfs != !b->cmd)
-		return carve_fail(err, E01_MISSING_ARGUMENT, "--rootfs and --cmd go together");
-	if (!b->rootfs && b->env.count)
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT, "--env needs --rootfs and --cmd");
 	if (!b->rootfs && !b->docker_uri && b->kernel_kind)
 		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
 				  "--kernel-kind goes with --docker-uri or --rootfs");
@@ -120,10 +108,15 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 	struct build_kernel bk;
 	struct build_image bi = {0};
 	const struct cli_arg args[] = {
-		{"docker-uri", ARG_STRING, false, &b.docker_uri,
-		 "the container image: docker-archive:FILE[:name:tag], oci-archive:FILE[:ref], oci:DIR[:ref] or a path"},
+		/* nitro-cli's --docker-uri is required (src/lib.rs:743-793);
+		 * carve's other forms (--rootfs, --kernel) excuse it. The image
+		 * brings its files, command and environment. */
+		{"docker-uri", ARG_STRING, true, &b.docker_uri,
+		 "the container image: docker-archive:FILE[:name:tag], oci-archive:FILE[:ref], oci:DIR[:ref] or a path",
+		 .unless = "rootfs kernel", .conflicts = "rootfs cmd env"},
 		{"docker-dir", ARG_STRING, false, &b.docker_dir,
-		 "build the Dockerfile in this directory first (with buildah), tagged --docker-uri"},
+		 "build the Dockerfile in this directory first (with buildah), tagged --docker-uri",
+		 .requires = "docker-uri"},
 		{"kernel-kind", ARG_STRING, false, &b.kernel_kind,
 		 "carve or linux: the kernel whose defaults to use (default: linux for images when its blobs exist, else carve)"},
 		{"kernel", ARG_STRING, false, &o->kernel_path,
@@ -132,19 +125,23 @@ int cmd_build_enclave(int argc, char **argv, struct carve_err *err)
 		{"ramdisk", ARG_STRING_LIST, false, &b.ramdisks,
 		 "ramdisk (cpio); repeat: the first is the bootstrap ramdisk (PCR1), the rest the application (PCR2)"},
 		{"rootfs", ARG_STRING, false, &b.rootfs,
-		 "root filesystem of the application: a directory or a tarball"},
+		 "root filesystem of the application: a directory or a tarball", .requires = "cmd"},
 		{"cmd", ARG_STRING, false, &b.cmd,
-		 "the program to run and its arguments, shell-quoted, not expanded"},
-		{"env", ARG_STRING_LIST, false, &b.env, "KEY=VALUE for the program's environment; repeat"},
+		 "the program to run and its arguments, shell-quoted, not expanded", .requires = "rootfs"},
+		{"env", ARG_STRING_LIST, false, &b.env, "KEY=VALUE for the program's environment; repeat",
+		 .requires = "rootfs cmd"},
 		{"output-file", ARG_STRING, true, &o->output_path, "where to write the EIF"},
 		{"name", ARG_STRING, false, &o->image_name,
-		 "image name (default: the image's name, else the output file name)"},
+		 "image name (default: the image's name, else the output file name)",
+		 .value_name = "image_name"},
 		{"version", ARG_STRING, false, &o->image_version,
-		 "image version (default: the image id, else 1.0)"},
+		 "image version (default: the image id, else 1.0)", .value_name = "image_version"},
 		{"metadata", ARG_STRING, false, &o->metadata_path,
 		 "JSON file (at most 4096 bytes) kept in the image"},
-		{"signing-certificate", ARG_STRING, false, &o->cert_path, "PEM certificate to sign with"},
-		{"private-key", ARG_STRING, false, &o->key_path, "PEM EC private key of the certificate"},
+		{"signing-certificate", ARG_STRING, false, &o->cert_path, "PEM certificate to sign with",
+		 .requires = "private-key"},
+		{"private-key", ARG_STRING, false, &o->key_path, "PEM EC private key of the certificate",
+		 .requires = "signing-certificate"},
 		{0},
 	};
 	int rc = cli_parse("build-enclave", args, argc, argv, err);

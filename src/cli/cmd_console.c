@@ -47,17 +47,17 @@ int cmd_console(int argc, char **argv, struct carve_err *err)
 {
 	const char *id = NULL, *name = NULL, *timeout = NULL;
 	const struct cli_arg args[] = {
-		{"enclave-id", ARG_STRING, false, &id, "the enclave's id"},
-		{"enclave-name", ARG_STRING, false, &name, "the enclave's name"},
+		/* nitro-cli's order and relations (src/lib.rs:814-836). */
+		{"enclave-id", ARG_STRING, false, &id, "the enclave's id", .conflicts = "enclave-name",
+		 .unless = "enclave-name"},
 		{"disconnect-timeout", ARG_STRING, false, &timeout, "stop after this many seconds"},
+		{"enclave-name", ARG_STRING, false, &name, "the enclave's name", .conflicts = "enclave-id",
+		 .unless = "enclave-id"},
 		{0},
 	};
 	int parsed = cli_parse("console", args, argc, argv, err);
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
-	if (!id == !name)
-		return carve_fail(err, id ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
-				  "give exactly one of --enclave-id and --enclave-name");
 	long secs = 0;
 	if (timeout) {
 		char *end;

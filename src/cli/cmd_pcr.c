@@ -10,19 +10,17 @@ int cmd_pcr(int argc, char **argv, struct carve_err *err)
 {
 	const char *input = NULL, *cert_path = NULL;
 	const struct cli_arg args[] = {
-		{"input", ARG_STRING, false, &input, "file to measure: SHA384(0^48 || SHA384(file))"},
+		/* nitro-cli's order and relations (src/lib.rs:837-854). */
 		{"signing-certificate", ARG_STRING, false, &cert_path,
-		 "PEM certificate: its PCR8, measured over the DER encoding"},
+		 "PEM certificate: its PCR8, measured over the DER encoding", .conflicts = "input",
+		 .unless = "input"},
+		{"input", ARG_STRING, false, &input, "file to measure: SHA384(0^48 || SHA384(file))",
+		 .conflicts = "signing-certificate", .unless = "signing-certificate"},
 		{0},
 	};
 	int parsed = cli_parse("pcr", args, argc, argv, err);
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
-	if (input && cert_path)
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
-				  "give either --input or --signing-certificate, not both");
-	if (!input && !cert_path)
-		return carve_fail(err, E01_MISSING_ARGUMENT, "'pcr' needs --input or --signing-certificate");
 
 	uint8_t pcr[PCR_LEN];
 	if (input) {

@@ -140,20 +140,30 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	const char *console_group = NULL, *af_vsock = NULL;
 	struct cli_list ids = {0};
 	bool debug = false, attach = false;
+	/* nitro-cli's flags in its order (src/lib.rs:642-716, which its
+	 * "required arguments" list follows), with its relations; carve's own
+	 * after them. */
 	const struct cli_arg args[] = {
-		{"eif-path", ARG_STRING, false, &eif, "the Enclave Image File to run"},
-		{"memory", ARG_STRING, false, &memory,
-		 "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)"},
-		{"cpu-count", ARG_STRING, false, &count, "number of vCPUs"},
 		{"cpu-ids", ARG_STRING_LIST, false, &ids,
-		 "host CPUs for the vCPUs: 2 3, 2,3 or the flag repeated"},
-		{"enclave-cid", ARG_STRING, false, &cid, "vsock CID (4 and up; default: chosen)"},
+		 "host CPUs for the vCPUs: 2 3, 2,3 or the flag repeated", .conflicts = "cpu-count config",
+		 .unless = "cpu-count config"},
+		{"cpu-count", ARG_STRING, false, &count, "number of vCPUs", .conflicts = "cpu-ids config",
+		 .unless = "cpu-ids config"},
+		{"memory", ARG_STRING, false, &memory,
+		 "memory: MiB, or with a unit M/G/T (at least 64 MiB and 4x the EIF)", .conflicts = "config",
+		 .unless = "config"},
+		{"eif-path", ARG_STRING, false, &eif, "the Enclave Image File to run", .conflicts = "config",
+		 .unless = "config"},
+		{"enclave-cid", ARG_STRING, false, &cid, "vsock CID (4 and up; default: chosen)",
+		 .conflicts = "config"},
 		{"debug-mode", ARG_FLAG, false, &debug,
-		 "keep the console readable (attestation PCRs are zero)"},
+		 "keep the console readable (attestation PCRs are zero)", .conflicts = "config"},
 		{"attach-console", ARG_FLAG, false, &attach,
 		 "print the console after starting (implies --debug-mode)"},
-		{"enclave-name", ARG_STRING, false, &name, "name (default: the EIF file name)"},
-		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)"},
+		{"enclave-name", ARG_STRING, false, &name, "name (default: the EIF file name)",
+		 .conflicts = "config"},
+		{"config", ARG_STRING, false, &config, "JSON file with these settings (nitro-cli's keys)",
+		 .value_name = "json-config"},
 		{"console-group", ARG_STRING, false, &console_group,
 		 "with --debug-mode: a group whose members may read the console too (carve's own)"},
 		{"af-vsock", ARG_STRING, false, &af_vsock, CLI_AF_VSOCK_HELP},
@@ -167,26 +177,9 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		goto out;
 	}
 	if (config) {
-		if (eif || memory || count || ids.count || cid || name || debug) {
-			rc = carve_fail(
-				err, E02_CONFLICTING_ARGUMENT,
-				"--config cannot be combined with other flags except --attach-console, --console-group "
-				"and --af-vsock");
-			goto out;
-		}
 		if ((rc = load_config(config, &a, &eif, &attach, &cfg_json, err)) < 0)
 			goto out;
 	} else {
-		if (!eif || !memory) {
-			rc = carve_fail(err, E01_MISSING_ARGUMENT,
-					"run-enclave needs --eif-path and --memory");
-			goto out;
-		}
-		if (!count == !ids.count) {
-			rc = carve_fail(err, count ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
-					"give exactly one of --cpu-count and --cpu-ids");
-			goto out;
-		}
 		if ((rc = enclave_parse_memory(memory, &a.mem_mib, err)) < 0)
 			goto out;
 		if (count) {

@@ -21,17 +21,19 @@ int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err)
 	const char *id = NULL, *name = NULL;
 	bool all = false;
 	const struct cli_arg args[] = {
-		{"enclave-id", ARG_STRING, false, &id, "the enclave's id"},
-		{"enclave-name", ARG_STRING, false, &name, "the enclave's name"},
-		{"all", ARG_FLAG, false, &all, "every enclave you may terminate"},
+		/* nitro-cli's order and relations: exactly one of the three
+		 * (src/lib.rs:717-742). */
+		{"enclave-id", ARG_STRING, false, &id, "the enclave's id", .conflicts = "all enclave-name",
+		 .unless = "all enclave-name"},
+		{"all", ARG_FLAG, false, &all, "every enclave you may terminate",
+		 .conflicts = "enclave-id enclave-name", .unless = "enclave-id enclave-name"},
+		{"enclave-name", ARG_STRING, false, &name, "the enclave's name",
+		 .conflicts = "enclave-id all", .unless = "enclave-id all"},
 		{0},
 	};
 	int parsed = cli_parse("terminate-enclave", args, argc, argv, err);
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
-	if ((id != NULL) + (name != NULL) + all != 1)
-		return carve_fail(err, (id || name || all) ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
-				  "give exactly one of --enclave-id, --enclave-name and --all");
 	if (!all) {
 		struct enclave_ref ref;
 		int matches;

@@ -179,10 +179,13 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	bool verbose = false;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	const struct cli_arg args[] = {
-		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage"},
-		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk"},
+		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage",
+		 .conflicts = "eif-path", .unless = "eif-path"},
+		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk (the EIF has its own)",
+		 .conflicts = "eif-path"},
 		{"cmdline", ARG_STRING, false, &cmdline, "kernel command line"},
-		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel"},
+		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel",
+		 .unless = "kernel"},
 		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
 		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
 		{"pin-cpus", ARG_STRING, false, &pin_list,
@@ -202,12 +205,6 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	int parsed = cli_parse("vmm", args, argc, argv, err);
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
-	if (!kernel == !eif)
-		return carve_fail(err, kernel ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
-				  "give exactly one of --kernel and --eif-path");
-	if (eif && initrd)
-		return carve_fail(err, E02_CONFLICTING_ARGUMENT,
-				  "--initrd cannot be used with --eif-path: the ramdisks come from the EIF");
 	unsigned long mem_mib, ncpus, nslots = 0;
 	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||

@@ -59,9 +59,11 @@ int main(int argc, char **argv)
 	if (!strcmp(basename(argv[0]), "vsock-proxy"))
 		return cmd_vsock_proxy(argc - 1, argv + 1, NULL);
 	carve_set_invoked_as(argv[0]);
+	/* No command: the help on stderr and clap's status for a command line
+	 * it refuses (nitro-cli's arg_required_else_help). */
 	if (argc < 2) {
 		usage(stderr);
-		return E01_MISSING_ARGUMENT;
+		return CLI_USAGE_EXIT;
 	}
 	/* carve --verbose <command>: event logs on stderr (carve/log.h). */
 	if (!strcmp(argv[1], "--verbose")) {
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
 		argc--;
 		if (argc < 2) {
 			usage(stderr);
-			return E01_MISSING_ARGUMENT;
+			return CLI_USAGE_EXIT;
 		}
 	}
 	const char *name = argv[1];
@@ -97,11 +99,23 @@ int main(int argc, char **argv)
 		int rc = c->run(argc - 2, argv + 2, &err);
 		if (rc == 0)
 			return 0;
+		if (err.code == CLI_USAGE_ERROR) {
+			fprintf(stderr, "%s\n", err.msg);
+			return CLI_USAGE_EXIT;
+		}
 		if (err.code == 0 && err.msg[0] == '\0')
 			return rc; /* the command already reported */
 		return cli_report_error(&err);
 	}
+	/* clap's answer to a word that is no command, with its suggestions
+	 * from the commands and its own "help". */
+	const char *names[64];
+	int n = 0;
+	for (const struct cli_command *c = cli_commands; c->name && n < 63; c++)
+		names[n++] = c->name;
+	names[n++] = "help";
 	struct carve_err err = {0};
-	carve_fail(&err, E14_INVALID_COMMAND, "'%s' is not a carve command; run 'carve --help'", name);
-	return cli_report_error(&err);
+	cli_refuse_command(name, names, n, &err);
+	fprintf(stderr, "%s\n", err.msg);
+	return CLI_USAGE_EXIT;
 }

@@ -27,7 +27,7 @@ ok "a second run prints the same root" cmp "$TMP/root.pem" "$TMP/root2.pem"
 "$CARVE" attestation-root --output "$TMP/root3.pem" >/dev/null 2>&1
 ok "--output writes the same root" cmp "$TMP/root.pem" "$TMP/root3.pem"
 ok "the intermediate chains to the root" openssl verify -CAfile "$TMP/root.pem" "$CARVE_STATE_DIR/pki/intermediate.pem"
-fails_with 3 "unknown flag is E03" "$CARVE" attestation-root --bogus
+refused "an unknown flag is refused as clap refuses it" "$CARVE" attestation-root --bogus
 
 # Two processes creating a CA at once end with one root.
 RACE=$TMP/race
@@ -78,7 +78,7 @@ CARVE_STATE_DIR=$EXPSTATE "$CARVE" verify-attestation --document "$TMP/olddoc" 2
 ok "the expiry message says so" grep -q 'expired' "$TMP/experr"
 
 fails_with 19 "a missing document is E19" "$CARVE" verify-attestation --document "$TMP/nope"
-fails_with 1 "no --document is E01" "$CARVE" verify-attestation
+refused "no --document: a required argument" --saying "  --document <document>" "$CARVE" verify-attestation
 fails_with 3 "a malformed --pcr is E03" "$CARVE" verify-attestation --document "$TMP/doc" --pcr 0=abc
 fails_with 3 "--pcr 32 is E03" "$CARVE" verify-attestation --document "$TMP/doc" --pcr 32="$P0"
 fails_with 3 "bad --nonce hex is E03" "$CARVE" verify-attestation --document "$TMP/doc" --nonce xyz
@@ -124,6 +124,6 @@ ok "and writes nothing" test ! -e big.att
 cp img.eif broken.eif
 printf 'XX' | dd of=broken.eif bs=1 seek=600 conv=notrunc 2>/dev/null
 fails_with 35 "attest on a damaged image is E35" "$CARVE" attest --eif-path broken.eif --output b.att
-fails_with 1 "attest without --output is E01" "$CARVE" attest --eif-path img.eif
+refused "attest without --output: a required argument" --saying "  --output <output>" "$CARVE" attest --eif-path img.eif
 
 finish

@@ -54,8 +54,8 @@ ok "unsigned describe has no PCR8" bash -c "! grep -q PCR8 desc.json"
 # --- pcr ---------------------------------------------------------------------
 $CARVE pcr --input r1 >pcr.json
 same "pcr --input" "$(json_field pcr.json PCR)" "$(pcr_of <r1)"
-fails_with 2 "pcr with both inputs is E02" $CARVE pcr --input r1 --signing-certificate x.pem
-fails_with 1 "pcr with neither is E01" $CARVE pcr
+refused "pcr with both inputs is a conflict" --saying "cannot be used with" $CARVE pcr --input r1 --signing-certificate x.pem
+refused "pcr with neither: the required arguments" --saying "required arguments were not provided" $CARVE pcr
 fails_with 19 "pcr of a missing file is E19" $CARVE pcr --input /nonexistent
 
 # --- metadata ----------------------------------------------------------------
@@ -86,7 +86,7 @@ fails_with 48 "build with an empty kernel is E48" $CARVE build-enclave --kernel 
 cp img.eif keep.eif
 fails_with 19 "a failed build does not touch an existing output" $CARVE build-enclave --kernel nope --cmdline x --ramdisk r0 --output-file keep.eif
 ok "existing output unchanged" cmp img.eif keep.eif
-fails_with 3 "unknown flag is E03" $CARVE build-enclave --kernel kernel --frobnicate
+refused "an unknown flag is refused" --saying "unexpected argument '--frobnicate'" $CARVE build-enclave --kernel kernel --frobnicate
 ok "no temporary files left behind" bash -c "! ls -a | grep -q '^\.'.*'\.eif\.'"
 
 # --- signing -----------------------------------------------------------------
@@ -124,7 +124,7 @@ cp img.eif mismatch.eif
 fails_with 60 "key that does not match the certificate is E60" $CARVE sign-eif --eif-path mismatch.eif --signing-certificate cert.pem --private-key other.pem
 ok "refused signing leaves the image unchanged" cmp img.eif mismatch.eif
 fails_with 60 "build with a mismatched key is E60" $CARVE build-enclave --kernel kernel --cmdline x --ramdisk r0 --output-file mm.eif --signing-certificate cert.pem --private-key other.pem
-fails_with 1 "--signing-certificate without --private-key is E01" $CARVE build-enclave --kernel kernel --cmdline x --ramdisk r0 --output-file mm.eif --signing-certificate cert.pem
+refused "--signing-certificate requires --private-key" --saying "  --private-key <private-key>" $CARVE build-enclave --kernel kernel --cmdline x --ramdisk r0 --output-file mm.eif --signing-certificate cert.pem
 
 # --- certificates outside their validity window --------------------------------
 if command -v faketime >/dev/null; then

@@ -237,7 +237,7 @@ ok "the error says it leaves the root" grep -q "leaves the root" "$TMP/err"
 fails_with 50 "no such archive is E50" $CARVE build-enclave --docker-uri myapp:latest "${K[@]}" --output-file q.eif
 ok "the error says how to save an image" grep -q "docker save" "$TMP/err"
 fails_with 19 "an unreadable archive is E19" $CARVE build-enclave --docker-uri oci-archive:/nonexistent.tar "${K[@]}" --output-file q.eif
-fails_with 2 "--docker-uri with --rootfs is E02" $CARVE build-enclave --docker-uri one --rootfs one --cmd /x "${K[@]}" --output-file q.eif
+refused "--docker-uri with --rootfs is a conflict" --saying "cannot be used with" $CARVE build-enclave --docker-uri one --rootfs one --cmd /x "${K[@]}" --output-file q.eif
 fails_with 3 "an unknown --kernel-kind is E03" $CARVE build-enclave --docker-uri one --kernel-kind bsd --output-file q.eif
 # A carve that finds no blobs but those in $CARVE_BLOBS: a copy outside the
 # build tree (the build tree's own blobs, build/guest, are found otherwise).

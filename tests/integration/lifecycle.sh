@@ -12,9 +12,9 @@ printf 'r' >ramdisk
 $CARVE build-enclave --kernel "$GUEST" --cmdline "test=lifecycle" --ramdisk ramdisk --output-file g.eif >/dev/null 2>&1
 
 # --- argument rules ----------------------------------------------------------
-fails_with 1 "no --eif-path is E01" $CARVE run-enclave --memory 128 --cpu-count 1
-fails_with 1 "neither --cpu-count nor --cpu-ids is E01" $CARVE run-enclave --eif-path g.eif --memory 128
-fails_with 2 "--cpu-count with --cpu-ids is E02" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --cpu-ids 1
+refused "no --eif-path: a required argument" --saying "  --eif-path <eif-path>" $CARVE run-enclave --memory 128 --cpu-count 1
+refused "neither --cpu-count nor --cpu-ids" --saying "  --cpu-count <cpu-count>" $CARVE run-enclave --eif-path g.eif --memory 128
+refused "--cpu-count with --cpu-ids is a conflict" --saying "cannot be used with" $CARVE run-enclave --eif-path g.eif --memory 128 --cpu-count 1 --cpu-ids 1
 fails_with 3 "memory 0 is E03" $CARVE run-enclave --eif-path g.eif --memory 0 --cpu-count 1
 fails_with 3 "memory with a bad unit is E03" $CARVE run-enclave --eif-path g.eif --memory 12X --cpu-count 1
 # 63 is granted 64 (whole 2 MiB pages, as nitro-cli maps them) and starts.
@@ -35,7 +35,7 @@ cp g.eif bad.eif; printf 'Z' | dd of=bad.eif bs=1 seek=600 conv=notrunc 2>/dev/n
 fails_with 35 "a damaged EIF is E35" $CARVE run-enclave --eif-path bad.eif --memory 128 --cpu-count 1
 printf '{"eif_path": "g.eif", "memory_mib": 128, "cpu_count": 1, "cpu_ids": [1]}' >both.json
 fails_with 2 "--config with cpu_count and cpu_ids is E02" $CARVE run-enclave --config both.json
-fails_with 2 "--config with other flags is E02" $CARVE run-enclave --config both.json --memory 128
+refused "--config with other flags is a conflict" --saying "cannot be used with" $CARVE run-enclave --config both.json --memory 128
 printf '{"eif_path": "g.eif", "memory_mib": 128, "cpu_count": 1, "bogus": 1}' >unknown.json
 fails_with 17 "--config with an unknown key is E17" $CARVE run-enclave --config unknown.json
 ok "nothing is left running after refused starts" test "$($CARVE describe-enclaves)" = "[]"
@@ -56,8 +56,8 @@ fails_with 44 "console of a non-debug enclave is E44" $CARVE console --enclave-n
 same "describe-enclaves with none running prints []" "$($CARVE describe-enclaves)" "[]"
 fails_with 58 "terminate by an unknown name is E58" $CARVE terminate-enclave --enclave-name nobody
 fails_with 40 "terminate by an unknown id is E40" $CARVE terminate-enclave --enclave-id i-0000000000000000-enc1234
-fails_with 1 "terminate with no selector is E01" $CARVE terminate-enclave
-fails_with 2 "terminate with two selectors is E02" $CARVE terminate-enclave --all --enclave-name x
+refused "terminate with no selector" --saying "required arguments were not provided" $CARVE terminate-enclave
+refused "terminate with two selectors is a conflict" --saying "cannot be used with" $CARVE terminate-enclave --all --enclave-name x
 same "terminate --all with none running prints []" "$($CARVE terminate-enclave --all 2>/dev/null)" "[]"
 fails_with 40 "console of an unknown enclave is E40" $CARVE console --enclave-id i-0000000000000000-enc99
 fails_with 3 "console with a bad timeout is E03" $CARVE console --enclave-name early --disconnect-timeout -1

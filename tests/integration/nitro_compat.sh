@@ -23,7 +23,7 @@ fails_with 23 "--cpu-ids 1 x: a value that is not a number (E23)" \
 	$NITRO run-enclave --cpu-ids 1 x --memory 64 --eif-path "$TMP/none.eif"
 # src/lib.rs:650 conflicts_with_all(["cpu-count", ...]): still a conflict when
 # --cpu-ids holds several values.
-fails_with 2 "--cpu-ids 1 3 with --cpu-count is a conflict (E02)" \
+refused "--cpu-ids 1 3 with --cpu-count is a conflict, as clap says it" --saying "error: the argument '--cpu-ids <cpu-ids>...' cannot be used with '--cpu-count <cpu-count>'" \
 	$CARVE run-enclave --cpu-ids 1 3 --cpu-count 2 --memory 64 --eif-path "$TMP/none.eif"
 # carve's own forms stay: the flag repeated, and a comma list.
 fails_with 20 "--cpu-ids 1 --cpu-ids 1: repeated flags add to one list" \

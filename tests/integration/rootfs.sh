@@ -73,8 +73,8 @@ fails_with 3 "a rootfs that is neither directory nor tarball is E03" $CARVE buil
 fails_with 3 "unterminated quote in --cmd is E03" $CARVE build-enclave --kernel kernel --cmdline c --rootfs root --cmd "/bin/app 'oops" --output-file q.eif
 fails_with 3 "empty --cmd is E03" $CARVE build-enclave --kernel kernel --cmdline c --rootfs root --cmd "  " --output-file q.eif
 fails_with 3 "--env without = is E03" $CARVE build-enclave --kernel kernel --cmdline c --rootfs root --cmd /bin/app --env NOVALUE --output-file q.eif
-fails_with 1 "--rootfs without --cmd is E01" $CARVE build-enclave --kernel kernel --cmdline c --rootfs root --output-file q.eif
-fails_with 2 "--env without --rootfs is E02" $CARVE build-enclave --kernel kernel --cmdline c --ramdisk app.cpio --env A=1 --output-file q.eif
+refused "--rootfs requires --cmd" --saying "  --cmd <cmd>" $CARVE build-enclave --kernel kernel --cmdline c --rootfs root --output-file q.eif
+refused "--env requires --rootfs and --cmd" --saying "  --rootfs <rootfs>" $CARVE build-enclave --kernel kernel --cmdline c --ramdisk app.cpio --env A=1 --output-file q.eif
 fails_with 19 "a missing rootfs is E19" $CARVE build-enclave --kernel kernel --cmdline c --rootfs /nonexistent --cmd /x --output-file q.eif
 ok "no output after failures" test ! -e q.eif
 same "no temporary ramdisks left in TMPDIR" "$(ls "$TMPDIR")" ""

@@ -84,8 +84,8 @@ fails_with 20 "--pin-cpus with too few CPUs" vmm --kernel "$GUEST" --memory 64 -
 fails_with 23 "--pin-cpus malformed" vmm --kernel "$GUEST" --memory 64 --cpus 1 --pin-cpus x
 fails_with 3 "unknown --cpu-template" vmm --kernel "$GUEST" --memory 64 --cpus 1 --cpu-template fast
 fails_with 3 "too many virtio slots" vmm --kernel "$GUEST" --memory 64 --cpus 1 --virtio-slots 20
-fails_with 1 "no kernel" vmm --memory 64 --cpus 1
-fails_with 2 "both --kernel and --eif-path" vmm --kernel "$GUEST" --eif-path x.eif --memory 64 --cpus 1
+refused "no kernel: a required argument" --saying "  --kernel <kernel>" vmm --memory 64 --cpus 1
+refused "both --kernel and --eif-path: a conflict" --saying "cannot be used with" vmm --kernel "$GUEST" --eif-path x.eif --memory 64 --cpus 1
 fails_with 34 "cmdline longer than the kernel accepts" vmm --kernel "$GUEST" --memory 64 --cpus 1 \
 	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
 

@@ -53,7 +53,7 @@ grep -q CRC "$TMP/err"
 same "  ...the error names the CRC" "$?" 0
 head -c 300 "$TMP/t.eif" >"$TMP/short.eif"
 fails_with 35 "truncated EIF refused" "$CARVE" vmm --eif-path "$TMP/short.eif" --memory 64 --cpus 1
-fails_with 2 "--initrd with --eif-path refused" "$CARVE" vmm --eif-path "$TMP/t.eif" --initrd "$TMP/r1" \
+refused "--initrd with --eif-path is a conflict" --saying "cannot be used with" "$CARVE" vmm --eif-path "$TMP/t.eif" --initrd "$TMP/r1" \
 	--memory 64 --cpus 1
 head -c $((60 << 20)) /dev/urandom >"$TMP/big"
 "$CARVE" build-enclave --kernel "$GUEST" --cmdline x --ramdisk "$TMP/big" --output-file "$TMP/big.eif" >/dev/null 2>&1

@@ -66,6 +66,24 @@ fails_with() {
 	fi
 }
 
+# A command line the flag parser refuses, as clap refuses nitro-cli's: exit
+# status 2, nothing on stdout, "error: ..." on stderr; with a third argument
+# before the command, the error line must hold that text.
+refused() {
+	local desc=$1 want=""; shift
+	if [ "${1:-}" = "--saying" ]; then want=$2; shift 2; fi
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local rc=$?
+	if [ "$rc" -eq 2 ] && [ ! -s "$TMP/out" ] && head -1 "$TMP/err" | grep -q '^error: ' &&
+		{ [ -z "$want" ] || grep -qF -- "$want" "$TMP/err"; }; then
+		tap_result 0 "$desc"
+	else
+		echo "# expected exit 2 with clap's 'error: ...'${want:+ saying '$want'}, got exit $rc" >"$TMP/diag"
+		cat "$TMP/err" "$TMP/out" >>"$TMP/diag"
+		tap_result 1 "$desc" "$TMP/diag"
+	fi
+}
+
 same() {
 	if [ "$2" = "$3" ]; then
 		tap_result 0 "$1"
