@@ -173,9 +173,10 @@ static double jaro(const char *a, const char *b)
 			transposed++;
 		j++;
 	}
-	/* strsim halves the count with integer division. */
+	/* strsim halves the count with integer division: kept whole here. */
+	size_t kept = matches - transposed / 2;
 	double m = (double)matches;
-	return (m / (double)la + m / (double)lb + (double)(matches - transposed / 2) / m) / 3.0;
+	return (m / (double)la + m / (double)lb + (double)kept / m) / 3.0;
 }
 
 int cli_similar(const char *typed, const char *const *names, int count, int *out)
@@ -217,8 +218,8 @@ const char *cli_closest_flag(const struct cli_arg *args, const char *typed, int 
 	return names[found[k - 1]];
 }
 
-int cli_refuse_unknown(struct cli_usage_view v, const char *word, const char *suggested, const int *used, int nused,
-		       struct carve_err *err)
+int cli_refuse_unknown(struct cli_usage_view v, const char *word, const char *suggested, const int *used,
+		       int nused, struct carve_err *err)
 {
 	struct text t = {0};
 	add(&t, "error: unexpected argument '%s' found", word);
@@ -242,7 +243,8 @@ int cli_refuse_flag_value(struct cli_usage_view v, int idx, const char *value, c
 			  struct carve_err *err)
 {
 	struct text t = {0};
-	add(&t, "error: unexpected value '%s' for '--%s' found; no more were expected", value, v.args[idx].name);
+	add(&t, "error: unexpected value '%s' for '--%s' found; no more were expected", value,
+	    v.args[idx].name);
 	add_usage(&t, v, NULL, 0, used, nused);
 	return refuse(&t, err);
 }
@@ -256,8 +258,8 @@ int cli_refuse_no_value(struct cli_usage_view v, int idx, struct carve_err *err)
 	return refuse(&t, err);
 }
 
-int cli_refuse_conflict(struct cli_usage_view v, int idx, const int *with, int nwith, const int *used, int nused,
-			struct carve_err *err)
+int cli_refuse_conflict(struct cli_usage_view v, int idx, const int *with, int nwith, const int *used,
+			int nused, struct carve_err *err)
 {
 	struct text t = {0};
 	add(&t, "error: the argument '");
@@ -278,8 +280,8 @@ int cli_refuse_conflict(struct cli_usage_view v, int idx, const int *with, int n
 	return refuse(&t, err);
 }
 
-int cli_refuse_missing(struct cli_usage_view v, const int *graph, int ngraph, const int *missing, int nmissing,
-		       const int *given, int ngiven, struct carve_err *err)
+int cli_refuse_missing(struct cli_usage_view v, const int *graph, int ngraph, const int *missing,
+		       int nmissing, const int *given, int ngiven, struct carve_err *err)
 {
 	struct text t = {0};
 	add(&t, "error: the following required arguments were not provided:");

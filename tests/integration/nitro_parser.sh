@@ -13,7 +13,7 @@ export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state NITRO_CLI_LOGS_
 # Each recorded case: "### words", nitro-cli's stderr, "[exit N]".
 case_line="" expected=""
 check_case() {
-	local words got status
+	local words got
 	read -r -a words <<<"$case_line"
 	got=$("$NITRO" "${words[@]}" 2>&1 >"$TMP/stdout"; echo "[exit $?]")
 	if [ "$got" = "$expected" ] && [ ! -s "$TMP/stdout" ]; then
