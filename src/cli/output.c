@@ -6,10 +6,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "carve/json_serde.h"
 #include "carve/paths.h"
 #include "carve/util.h"
 #include "cli/cli.h"
@@ -18,15 +20,15 @@ const char *cli_action = "";
 
 void cli_print_json(struct json_object *obj)
 {
-	/* serde_json prints an empty array as "[]"; json-c as "[\n]". */
-	if (json_object_is_type(obj, json_type_array) && json_object_array_length(obj) == 0) {
-		printf("[]\n");
-		fflush(stdout);
+	/* nitro-cli prints with serde_json::to_string_pretty; json-c's pretty
+	 * form differs (empty objects and arrays, '/' escapes). */
+	char *text = json_serde_pretty(obj);
+	if (!text) {
+		fputs("out of memory\n", stderr);
 		return;
 	}
-	const char *text = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	printf("%s\n", text);
+	free(text);
 	fflush(stdout);
 }
 
