@@ -32,27 +32,12 @@ void cli_print_json(struct json_object *obj)
 	fflush(stdout);
 }
 
-/* chrono's Utc::now().to_rfc3339(), which names nitro-cli's error logs: the
- * fraction only as long as the nanoseconds need (0, 3, 6 or 9 digits), and
- * "+00:00" for UTC. */
+/* chrono's Utc::now().to_rfc3339(), which names nitro-cli's error logs. */
 static void rfc3339_now(char *out, size_t len)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char secs[32], frac[24] = "";
-	strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm);
-	long ns = ts.tv_nsec;
-	if (ns % 1000000000 == 0)
-		frac[0] = '\0';
-	else if (ns % 1000000 == 0)
-		snprintf(frac, sizeof(frac), ".%03ld", ns / 1000000);
-	else if (ns % 1000 == 0)
-		snprintf(frac, sizeof(frac), ".%06ld", ns / 1000);
-	else
-		snprintf(frac, sizeof(frac), ".%09ld", ns);
-	snprintf(out, len, "%s%s+00:00", secs, frac);
+	rfc3339_chrono(&ts, out, len);
 }
 
 /* nitro-cli writes each failure to <logs>/err<time>.log for a support ticket
