@@ -242,7 +242,7 @@ static void error_log_is_written_and_named(void **state)
 static void nitro_explanations(void **state)
 {
 	(void)state;
-	char code[8];
+	char code[16];
 	for (int c = 0; c <= 60; c++) {
 		snprintf(code, sizeof(code), "E%02d", c);
 		const char *text = nitro_cli_explanation(code);
