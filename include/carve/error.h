@@ -125,5 +125,8 @@ const char *carve_code_explanation(int code);
 /* Parse "E35" / "e35" / "35"; returns the code, or -1 for text that is not
  * a code carve has. */
 int carve_code_parse(const char *text);
+/* nitro-cli's `explain` text for exactly "E00".."E56" or "E60", as it prints
+ * it (without the newline); NULL for anything else, as nitro-cli has none. */
+const char *nitro_cli_explanation(const char *code_text);
 
 #endif

@@ -11,6 +11,11 @@
 
 #include "carve/error.h"
 
+struct timespec;
+/* chrono's to_rfc3339() of a UTC time: "2026-12-02T07:21:33.5+00:00" style,
+ * the fraction 0, 3, 6 or 9 digits as the nanoseconds need. */
+void rfc3339_chrono(const struct timespec *ts, char *out, size_t len);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 void hex_encode(const uint8_t *data, size_t len, char *out); /* out: 2*len+1 */

@@ -35,14 +35,15 @@ static int set_arch(const struct image_config *c, struct eif_build_opts *o, stru
 		*arch ? arch : "(no architecture)");
 }
 
-/* ImageName as nitro-cli derives it from the docker URI: the name before
- * the tag; ImageVersion: the image id without "sha256:". */
+/* ImageName as nitro-cli derives it from the docker URI, here the image's
+ * tag: the text before the first ':' (uri_split[0], so "localhost:5000/app:1"
+ * gives "localhost"); ImageVersion: the image id without "sha256:"
+ * (aws-nitro-enclaves-cli v1.5.0 enclave_build/src/lib.rs:154-183). */
 static void set_names(const struct image *img, struct eif_build_opts *o, struct build_image *bi)
 {
 	const char *tag = image_tags(img)[0];
 	if (!o->image_name && tag) {
-		const char *slash = strrchr(tag, '/'), *colon = strrchr(tag, ':');
-		size_t n = colon && (!slash || colon > slash) ? (size_t)(colon - tag) : strlen(tag);
+		size_t n = strcspn(tag, ":");
 		snprintf(bi->name, sizeof(bi->name), "%.*s", (int)n, tag);
 		o->image_name = bi->name;
 	}

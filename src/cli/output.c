@@ -6,10 +6,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "carve/json_serde.h"
 #include "carve/paths.h"
 #include "carve/util.h"
 #include "cli/cli.h"
@@ -18,39 +20,24 @@ const char *cli_action = "";
 
 void cli_print_json(struct json_object *obj)
 {
-	/* serde_json prints an empty array as "[]"; json-c as "[\n]". */
-	if (json_object_is_type(obj, json_type_array) && json_object_array_length(obj) == 0) {
-		printf("[]\n");
-		fflush(stdout);
+	/* nitro-cli prints with serde_json::to_string_pretty; json-c's pretty
+	 * form differs (empty objects and arrays, '/' escapes). */
+	char *text = json_serde_pretty(obj);
+	if (!text) {
+		fputs("out of memory\n", stderr);
 		return;
 	}
-	const char *text = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	printf("%s\n", text);
+	free(text);
 	fflush(stdout);
 }
 
-/* chrono's Utc::now().to_rfc3339(), which names nitro-cli's error logs: the
- * fraction only as long as the nanoseconds need (0, 3, 6 or 9 digits), and
- * "+00:00" for UTC. */
+/* chrono's Utc::now().to_rfc3339(), which names nitro-cli's error logs. */
 static void rfc3339_now(char *out, size_t len)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char secs[32], frac[24] = "";
-	strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm);
-	long ns = ts.tv_nsec;
-	if (ns % 1000000000 == 0)
-		frac[0] = '\0';
-	else if (ns % 1000000 == 0)
-		snprintf(frac, sizeof(frac), ".%03ld", ns / 1000000);
-	else if (ns % 1000 == 0)
-		snprintf(frac, sizeof(frac), ".%06ld", ns / 1000);
-	else
-		snprintf(frac, sizeof(frac), ".%09ld", ns);
-	snprintf(out, len, "%s%s+00:00", secs, frac);
+	rfc3339_chrono(&ts, out, len);
 }
 
 /* nitro-cli writes each failure to <logs>/err<time>.log for a support ticket

@@ -6,14 +6,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eif/format.h"
 #include "eif/metadata.h"
 
 /* nitro-cli takes OS and kernel version from line 3 of the kernel's .config
- * ("# Linux/x86 6.1.0 Kernel Configuration"), words 1 and 3 split on space,
- * '/' or '-'. */
+ * ("# Linux/x86 6.1.0 Kernel Configuration"): Rust's split on ' ', '/' and
+ * '-', which keeps the empty pieces between two separators, words 1 and 3,
+ * each "Unknown" when the line has fewer (aws-nitro-enclaves-image-format
+ * src/utils/identity.rs generate_build_info; BufRead::lines drops "\n" or
+ * "\r\n"). */
+void eif_kernel_config_words(const char *line, char *os, size_t os_len, char *ver, size_t ver_len)
+{
+	size_t n = strcspn(line, "\n");
+	if (n > 0 && line[n - 1] == '\r' && line[n] == '\n')
+		n--;
+	snprintf(os, os_len, "Unknown");
+	snprintf(ver, ver_len, "Unknown");
+	size_t word = 0, start = 0;
+	for (size_t i = 0; i <= n && word <= 3; i++) {
+		if (i < n && !strchr(" /-", line[i]))
+			continue;
+		if (word == 1)
+			snprintf(os, os_len, "%.*s", (int)(i - start), line + start);
+		else if (word == 3)
+			snprintf(ver, ver_len, "%.*s", (int)(i - start), line + start);
+		word++;
+		start = i + 1;
+	}
+}
+
 static bool from_kernel_config(const char *kernel_path, char *os, size_t os_len, char *ver, size_t ver_len)
 {
 	char path[4096];
@@ -29,14 +53,7 @@ static bool from_kernel_config(const char *kernel_path, char *os, size_t os_len,
 			return false;
 		}
 	fclose(f);
-	char *words[8] = {0}, *save = NULL;
-	int n = 0;
-	for (char *w = strtok_r(line, " /-\n", &save); w && n < 8; w = strtok_r(NULL, " /-\n", &save))
-		words[n++] = w;
-	if (n < 4)
-		return false;
-	snprintf(os, os_len, "%s", words[1]);
-	snprintf(ver, ver_len, "%s", words[3]);
+	eif_kernel_config_words(line, os, os_len, ver, ver_len);
 	return true;
 }
 
@@ -66,26 +83,23 @@ static bool from_bzimage(int fd, char *os, size_t os_len, char *ver, size_t ver_
 	return true;
 }
 
-static void rfc3339(time_t t, char *out, size_t len)
+void eif_build_time(time_t requested, struct timespec *out)
 {
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-time_t eif_build_time(time_t requested)
-{
+	*out = (struct timespec){.tv_sec = requested};
 	if (requested >= 0)
-		return requested;
+		return;
 	/* Reproducible builds: https://reproducible-builds.org/specs/source-date-epoch/ */
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	if (sde && *sde) {
 		char *end;
 		long long v = strtoll(sde, &end, 10);
-		if (*end == '\0' && v >= 0)
-			return (time_t)v;
+		if (*end == '\0' && v >= 0) {
+			out->tv_sec = (time_t)v;
+			return;
+		}
 	}
-	return time(NULL);
+	/* nitro-cli's Utc::now(), nanoseconds and all. */
+	clock_gettime(CLOCK_REALTIME, out);
 }
 
 int eif_metadata_build(const struct eif_build_opts *o, int kernel_fd, char **out, size_t *out_len,
@@ -116,10 +130,12 @@ int eif_metadata_build(const struct eif_build_opts *o, int kernel_fd, char **out
 		}
 	}
 
-	char os[64] = "Unknown", kver[128] = "Unknown", when[32];
+	char os[64] = "Unknown", kver[128] = "Unknown", when[48];
 	if (!from_kernel_config(o->kernel_path, os, sizeof(os), kver, sizeof(kver)))
 		from_bzimage(kernel_fd, os, sizeof(os), kver, sizeof(kver));
-	rfc3339(eif_build_time(o->build_time), when, sizeof(when));
+	struct timespec built;
+	eif_build_time(o->build_time, &built);
+	rfc3339_chrono(&built, when, sizeof(when));
 
 	char name_buf[256];
 	const char *name = o->image_name;

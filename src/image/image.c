@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "carve/image.h"
+#include "carve/json_serde.h"
 #include "carve/paths.h"
+#include "image/docker_info.h"
 #include "image/digest.h"
 #include "image/fstree.h"
 #include "image/layer.h"
@@ -233,8 +235,11 @@ char *image_docker_info(const struct image *img)
 	json_object_object_add(rootfs, "Type", json_object_new_string("layers"));
 	json_object_object_add(rootfs, "Layers", layers);
 
-	/* The keys of docker's image inspect, in its order, where an archive
-	 * can answer them; the daemon's own (GraphDriver, Metadata) are left out. */
+	/* The keys of docker's image inspect that an archive can answer, as
+	 * nitro-cli stores them: docker inspect read into bollard's ImageInspect
+	 * and written back as a serde_json::Value (aws-nitro-enclaves-cli v1.5.0
+	 * enclave_build/src/docker.rs:255-264, enclave_build/src/lib.rs:148-195).
+	 * The daemon's own (GraphDriver, Metadata, Descriptor) are left out. */
 	json_object_object_add(o, "Id", json_object_new_string(img->id));
 	json_object_object_add(o, "RepoTags", tags);
 	json_object_object_add(o, "RepoDigests", json_object_new_array());
@@ -248,17 +253,23 @@ char *image_docker_info(const struct image *img)
 				       ? json_object_get(v)
 				       : json_object_new_string(""));
 	json_object_object_add(o, "Author", str_or_empty(img->cfg.author));
-	json_object_object_add(o, "Config",
-			       json_object_object_get_ex(raw, "config", &v) ? json_object_get(v) : NULL);
+	if (json_object_object_get_ex(raw, "config", &v) && (v = docker_info_config(v)))
+		json_object_object_add(o, "Config", v);
 	json_object_object_add(o, "Architecture", str_or_empty(img->cfg.architecture));
 	if (img->cfg.variant)
 		json_object_object_add(o, "Variant", json_object_new_string(img->cfg.variant));
 	json_object_object_add(o, "Os", str_or_empty(img->cfg.os));
+	if (json_object_object_get_ex(raw, "os.version", &v) && json_object_is_type(v, json_type_string))
+		json_object_object_add(o, "OsVersion", json_object_get(v));
 	json_object_object_add(o, "Size", json_object_new_int64((int64_t)img->content_bytes));
 	json_object_object_add(o, "RootFS", rootfs);
-	char *text = strdup(
-		json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* nitro-cli keeps it as a serde_json::Value: its keys sorted. */
+	json_object *sorted = json_sorted_copy(o);
 	json_object_put(o);
+	char *text = sorted ? strdup(json_object_to_json_string_ext(
+				      sorted, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE))
+			    : NULL;
+	json_object_put(sorted);
 	json_object_put(raw);
 	return text;
 }

@@ -237,6 +237,39 @@ static void error_log_is_written_and_named(void **state)
 	assert_null(strstr(out, "support ticket"));
 }
 
+/* nitro-cli's explain texts (v1.5.0 src/common/document_errors.rs:367-554):
+ * E00..E56 and E60, matched on the exact string, its words as they are. */
+static void nitro_explanations(void **state)
+{
+	(void)state;
+	char code[16];
+	for (int c = 0; c <= 60; c++) {
+		snprintf(code, sizeof(code), "E%02d", c);
+		const char *text = nitro_cli_explanation(code);
+		if (c >= 57 && c <= 59)
+			assert_null(text); /* no arm there: "No such error code" */
+		else
+			assert_non_null(text);
+	}
+	/* document_errors.rs:477-478 and :430-431 (a newline and a tab). */
+	assert_string_equal(
+		nitro_cli_explanation("E35"),
+		"EIF file parsing error. Such errors appear when attempting to fill a memory region "
+		"with a section of the EIF file, but reading the entire section fails. This might "
+		"indicate that the required hugepages are not available.");
+	assert_string_equal(
+		nitro_cli_explanation("E20"),
+		"Invalid CPU configuration. Such error appears when the user supplies the same CPU ID "
+		"multiple times.\n\tExample: `nitro-cli run-enclave --cpu-ids 1 1 --memory 80 "
+		"--eif-path /path/to/my/eif`. In this case, CPU ID `1` has been selected twice.");
+	/* :383, its spelling kept ("apears"). */
+	assert_non_null(strstr(nitro_cli_explanation("E04"), "Such error apears when"));
+	const char *not_codes[] = {"e35", "35", "E035", "E3", "E61", "E70", "E99", "", "E3x", NULL};
+	for (int i = 0; not_codes[i]; i++)
+		assert_null(nitro_cli_explanation(not_codes[i]));
+	assert_null(nitro_cli_explanation(NULL));
+}
+
 int main(void)
 {
 	/* The messages checked here are carve's, not nitro-cli's: no error
@@ -253,6 +286,7 @@ int main(void)
 		cmocka_unit_test(every_code_has_text),
 		cmocka_unit_test(own_codes_exit_status),
 		cmocka_unit_test(error_log_is_written_and_named),
+		cmocka_unit_test(nitro_explanations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
