@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "carve/launch.h"
 #include "carve/util.h"
 #include "cli/cli.h"
@@ -41,6 +43,31 @@ static int copy_to_stdout(int fd, long timeout_s, struct carve_err *err)
 		if (write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
 			return carve_fail(err, E46_CONSOLE_WRITE, "writing the console: %s", strerror(errno));
 	}
+}
+
+/* The enclave's CID and whether it is a debug enclave, from its describe
+ * entry; -1 when it is not listed (it stopped meanwhile). */
+static int describe_cid(const struct enclave_ref *ref, uint64_t *cid, bool *debug, struct carve_err *err)
+{
+	char **lines;
+	int n, found = -1;
+	if (enclave_describe_all(false, &lines, &n, err) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		json_object *o = json_tokener_parse(lines[i]), *v;
+		if (found < 0 && o && json_object_object_get_ex(o, "EnclaveID", &v) &&
+		    !strcmp(json_object_get_string(v), ref->id)) {
+			if (json_object_object_get_ex(o, "EnclaveCID", &v))
+				*cid = (uint64_t)json_object_get_int64(v);
+			*debug = json_object_object_get_ex(o, "Flags", &v) &&
+				 !strcmp(json_object_get_string(v), "DEBUG_MODE");
+			found = 0;
+		}
+		json_object_put(o);
+		free(lines[i]);
+	}
+	free(lines);
+	return found;
 }
 
 int cmd_console(int argc, char **argv, struct carve_err *err)
@@ -92,11 +119,23 @@ int cmd_console(int argc, char **argv, struct carve_err *err)
 		close(fd);
 		return rc;
 	}
-	fprintf(stderr, "Connecting to the console for enclave %s...\n", ref.id);
+	/* nitro-cli checks the debug flag first, then says on stdout which
+	 * CID it connects to and that it did (src/main.rs:250-273,
+	 * src/lib.rs:407 and :427); the enclave process checks the flag again. */
+	uint64_t cid = 0;
+	bool debug = false;
+	if (describe_cid(&ref, &cid, &debug, err) == 0 && !debug)
+		return carve_fail(err, E44_CONSOLE_CONNECTION,
+				  "The enclave was not started with the debug flag set, include "
+				  "'--debug-mode' in the run-enclave command");
+	carve_err_clear(err);
+	printf("Connecting to the console for enclave %llu...\n", (unsigned long long)cid);
+	fflush(stdout);
 	int fd = enclave_console_open(&ref, err);
 	if (fd < 0)
 		return -1;
-	fprintf(stderr, "Successfully connected to the console.\n");
+	printf("Successfully connected to the console.\n");
+	fflush(stdout);
 	int rc = copy_to_stdout(fd, secs, err);
 	close(fd);
 	return rc;

@@ -70,7 +70,10 @@ $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --debug-mode -
 $CARVE console --enclave-name dbg --disconnect-timeout 2 >console.out 2>console.err
 ok "console streams the program's output" grep -q "waiting for a nonce on vsock port 5000" console.out
 ok "console shows the environment given at build time" grep -q "WHO=test" console.out
-ok "console connected messages" grep -q "Successfully connected to the console." console.err
+# nitro-cli's banner, on stdout, naming the CID (src/lib.rs:407, :427).
+cid=$($CARVE describe-enclaves | grep -o '"EnclaveCID": [0-9]*' | head -1 | grep -o '[0-9]*$')
+ok "console says on stdout which CID it connects to" grep -qx "Connecting to the console for enclave $cid..." console.out
+ok "console connected messages" grep -qx "Successfully connected to the console." console.out
 $CARVE run-enclave --eif-path hello.eif --memory 64 --cpu-count 1 --enclave-name nodbg >/dev/null 2>&1
 fails_with 44 "console of a non-debug enclave is E44" $CARVE console --enclave-name nodbg
 $CARVE describe-enclaves --metadata >meta.json

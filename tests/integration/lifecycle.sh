@@ -60,7 +60,10 @@ refused "terminate with no selector" --saying "required arguments were not provi
 refused "terminate with two selectors is a conflict" --saying "cannot be used with" $CARVE terminate-enclave --all --enclave-name x
 same "terminate --all with none running prints []" "$($CARVE terminate-enclave --all 2>/dev/null)" "[]"
 fails_with 40 "console of an unknown enclave is E40" $CARVE console --enclave-id i-0000000000000000-enc99
-fails_with 3 "console with a bad timeout is E03" $CARVE console --enclave-name early --disconnect-timeout -1
+# clap takes no value that starts with '-' (src/lib.rs:826): '-1' is a flag.
+refused "console --disconnect-timeout -1: clap's unknown flag '-1'" --saying "unexpected argument '-1' found" \
+	$CARVE console --enclave-name early --disconnect-timeout -1
+fails_with 3 "console with a bad timeout is E03" $CARVE console --enclave-name early --disconnect-timeout x
 
 # --- an enclave that boots forever (its guest halts and never sends the
 # heartbeat): described while it boots, refused to other users, terminated
