@@ -6,6 +6,9 @@
  *   vduse_blk NAME MIB        create the device, serve it until SIGTERM,
  *                             then destroy it; prints "ready" once it
  *                             serves and a summary line at the end
+ *                             (SIGUSR1: from then on, flip a bit in
+ *                             the data of every read: a broken data path,
+ *                             for the test to show it would notice)
  *   vduse_blk --probe-type ID NAME
  *                             only ask VDUSE to create a device of virtio
  *                             type ID and say whether it was refused
@@ -67,6 +70,7 @@ struct blk {
 	int nmaps;
 	/* The queue, as VDUSE_VQ_GET_INFO gave it at DRIVER_OK. */
 	bool running;
+	bool flip_reads; /* SIGUSR1: corrupt what reads return */
 	uint32_t num;
 	uint64_t desc_iova, avail_iova, used_iova;
 	uint16_t last_avail, used_idx;
@@ -186,6 +190,8 @@ static uint32_t serve(struct blk *b, struct seg *s, int n)
 				memcpy(at, d[i].p, d[i].len);
 			at += d[i].len;
 		}
+		if (in && b->flip_reads)
+			d[0].p[0] ^= 0x01;
 		if (in) {
 			written = (uint32_t)total;
 			b->reads++;
@@ -467,6 +473,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	b.kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -499,8 +506,16 @@ int main(int argc, char **argv)
 				continue;
 			die("poll");
 		}
-		if (p[2].revents)
+		if (p[2].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo == SIGUSR1) {
+				b.flip_reads = true;
+				fprintf(stderr,
+					"vduse_blk: from now on every read comes back with a bit flipped\n");
+				continue;
+			}
 			break;
+		}
 		if (p[0].revents & POLLERR) {
 			fprintf(stderr, "vduse_blk: the kernel marked the device broken\n");
 			b.broken++;

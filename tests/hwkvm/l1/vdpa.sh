@@ -12,6 +12,7 @@
 #     mapping of a memfd at an IOVA, one ring, writes read back, a read past
 #     the end refused, whole-disk passes timed, reset, nothing left behind;
 #     twice, so the second run also shows the first left the device usable;
+#   - with the device flipping a bit in every read, the check fails;
 #   - the daemon saw the data and ended with no IOTLB mapping left.
 . "$(dirname "$0")/../../lib/tap.sh"
 cd "$TMP" || exit 1
@@ -98,6 +99,14 @@ for run in 1 2; do
 	done
 done
 
+# ---- the check notices a broken data path -------------------------------------
+kill -USR1 "$daemon"
+sleep 0.5
+timeout 300 "$CHECK" "$DEV" >broken.out 2>&1
+rc=$?
+same "reads corrupted by the device: vdpa_blk_check fails (exit 1)" "$rc" 1
+ok "  ...saying the data read back differs" grep -q '^FAIL the data read back is the data written' broken.out
+
 # ---- off the bus; the daemon's own account -----------------------------------
 timeout 30 vdpa dev del "$NAME" >del.out 2>&1
 tap_result $? "vdpa dev del $NAME" del.out
@@ -112,7 +121,7 @@ grep -v '^vduse_blk: status' daemon.err | sed 's/^/# /'
 same "the daemon exits 0 (nothing broken, device destroyed)" "$rc" 0
 summary=$(grep 'vduse_blk: served' daemon.err)
 ok "  ...it saw reads and writes" test "$(echo "$summary" | sed -n 's/.* reads=\([0-9]*\) writes=\([0-9]*\) .*/\1 \2/p' | awk '$1 > 1000 && $2 > 100 { print "y" }')" = y
-ok "  ...it refused exactly the two reads past the end" grep -q ' bad=2 ' daemon.err
+ok "  ...it refused exactly the three reads past the end" grep -q ' bad=3 ' daemon.err
 ok "  ...and no IOTLB mapping was left when it ended" grep -q 'maps_live_at_exit=0 destroyed=yes' daemon.err
 "$BB" dmesg | grep -i 'vduse\|vdpa' | tail -5 | sed 's/^/# dmesg: /'
 
