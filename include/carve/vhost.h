@@ -111,7 +111,7 @@ int vhost_iotlb_unmap(int fd, const struct vhost_region *regions, int n, uint64_
 #define VHOST_VDPA_MAX_REGIONS 8
 struct vhost_vdpa {
 	int fd;
-	const char *path;
+	const char *path; /* the caller's string, kept for messages */
 	uint32_t device_id;
 	uint64_t backend_features;
 	uint64_t features;
