@@ -91,6 +91,13 @@ $(BUILD)/tests/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
+# The tools that drive carve's own code (a vhost-vdpa device through
+# src/vhost/) link the library.
+TOOLS_WITH_LIB := $(BUILD)/tests/tools/vdpa_blk_check
+$(TOOLS_WITH_LIB): $(BUILD)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(PKG_LIBS) $(LDFLAGS_ALL)
+
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/lib $(shell pkg-config --cflags cmocka) -MMD -MP \

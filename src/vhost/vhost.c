@@ -10,10 +10,26 @@
 #include <unistd.h>
 
 #include "carve/vhost.h"
+#include "vhost_internal.h"
 
-static int ioctl_fail(struct carve_err *err, const char *what, int e)
+int vhost_ioctl_fail(struct carve_err *err, const char *what, int e)
 {
 	return carve_fail(err, E29_IOCTL_FAILURE, "vhost: %s failed: %s", what, strerror(e));
+}
+
+/* Why /dev/vhost-vdpa-N is missing: the module, or no device bound to it. */
+static int vdpa_missing(const char *path, struct carve_err *err)
+{
+	if (access("/sys/module/vhost_vdpa", F_OK) != 0)
+		return carve_fail(err, E29_IOCTL_FAILURE,
+				  "%s does not exist: the vhost_vdpa kernel module is not loaded "
+				  "(as root: modprobe vhost_vdpa)",
+				  path);
+	return carve_fail(err, E29_IOCTL_FAILURE,
+			  "%s does not exist: vhost_vdpa is loaded but no vDPA device is bound to it "
+			  "under that number (list them: vdpa dev show; add one: vdpa dev add name NAME "
+			  "mgmtdev MGMTDEV)",
+			  path);
 }
 
 int vhost_open(const char *path, struct carve_err *err)
@@ -26,13 +42,20 @@ int vhost_open(const char *path, struct carve_err *err)
 					  "%s does not exist: the vhost_vsock kernel module is not loaded "
 					  "(as root: modprobe vhost_vsock)",
 					  path);
+		if (e == ENOENT && !strncmp(path, VHOST_VDPA_PATH_PREFIX, strlen(VHOST_VDPA_PATH_PREFIX)))
+			return vdpa_missing(path, err);
+		if (e == EBUSY)
+			return carve_fail(err, E29_IOCTL_FAILURE,
+					  "cannot open %s: another process holds it (a vhost-vdpa device has "
+					  "one user at a time)",
+					  path);
 		return carve_fail(err, e == EACCES || e == EPERM ? E18_FILE_PERMISSIONS : E19_FILE_OPERATION,
 				  "cannot open %s: %s", path, strerror(e));
 	}
 	if (ioctl(fd, VHOST_SET_OWNER) < 0) {
 		int e = errno;
 		close(fd);
-		return ioctl_fail(err, "VHOST_SET_OWNER", e);
+		return vhost_ioctl_fail(err, "VHOST_SET_OWNER", e);
 	}
 	return fd;
 }
@@ -41,7 +64,7 @@ int vhost_negotiate(int fd, uint64_t want, uint64_t need, uint64_t *got, struct 
 {
 	uint64_t offered = 0;
 	if (ioctl(fd, VHOST_GET_FEATURES, &offered) < 0)
-		return ioctl_fail(err, "VHOST_GET_FEATURES", errno);
+		return vhost_ioctl_fail(err, "VHOST_GET_FEATURES", errno);
 	if ((offered & need) != need)
 		return carve_fail(
 			err, E29_IOCTL_FAILURE,
@@ -49,7 +72,7 @@ int vhost_negotiate(int fd, uint64_t want, uint64_t need, uint64_t *got, struct 
 			(unsigned long long)(need & ~offered), (unsigned long long)offered);
 	uint64_t agreed = offered & want;
 	if (ioctl(fd, VHOST_SET_FEATURES, &agreed) < 0)
-		return ioctl_fail(err, "VHOST_SET_FEATURES", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_FEATURES", errno);
 	if (got)
 		*got = agreed;
 	return 0;
@@ -69,33 +92,33 @@ int vhost_set_memory(int fd, const struct vhost_region *regions, int n, struct c
 	int r = ioctl(fd, VHOST_SET_MEM_TABLE, m);
 	int e = errno;
 	free(m);
-	return r < 0 ? ioctl_fail(err, "VHOST_SET_MEM_TABLE", e) : 0;
+	return r < 0 ? vhost_ioctl_fail(err, "VHOST_SET_MEM_TABLE", e) : 0;
 }
 
 int vhost_set_ring(int fd, const struct vhost_ring *ring, struct carve_err *err)
 {
 	struct vhost_vring_state num = {.index = ring->index, .num = ring->num};
 	struct vhost_vring_state base = {.index = ring->index, .num = ring->base};
-	/* The ring addresses are the VMM's own (user) addresses, not guest
-	 * physical ones: vhost reads the rings through this process's mm. */
+	/* The caller's addresses as they are: user addresses for vhost-vsock,
+	 * IOVAs for vhost-vdpa (the kernel's field names are vhost-net's). */
 	struct vhost_vring_addr addr = {
 		.index = ring->index,
-		.desc_user_addr = (uint64_t)(uintptr_t)ring->desc,
-		.avail_user_addr = (uint64_t)(uintptr_t)ring->avail,
-		.used_user_addr = (uint64_t)(uintptr_t)ring->used,
+		.desc_user_addr = ring->desc,
+		.avail_user_addr = ring->avail,
+		.used_user_addr = ring->used,
 	};
 	struct vhost_vring_file kick = {.index = ring->index, .fd = ring->kick_fd};
 	struct vhost_vring_file call = {.index = ring->index, .fd = ring->call_fd};
 	if (ioctl(fd, VHOST_SET_VRING_NUM, &num) < 0)
-		return ioctl_fail(err, "VHOST_SET_VRING_NUM", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_VRING_NUM", errno);
 	if (ioctl(fd, VHOST_SET_VRING_BASE, &base) < 0)
-		return ioctl_fail(err, "VHOST_SET_VRING_BASE", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_VRING_BASE", errno);
 	if (ioctl(fd, VHOST_SET_VRING_ADDR, &addr) < 0)
-		return ioctl_fail(err, "VHOST_SET_VRING_ADDR", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_VRING_ADDR", errno);
 	if (ioctl(fd, VHOST_SET_VRING_KICK, &kick) < 0)
-		return ioctl_fail(err, "VHOST_SET_VRING_KICK", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_VRING_KICK", errno);
 	if (ioctl(fd, VHOST_SET_VRING_CALL, &call) < 0)
-		return ioctl_fail(err, "VHOST_SET_VRING_CALL", errno);
+		return vhost_ioctl_fail(err, "VHOST_SET_VRING_CALL", errno);
 	return 0;
 }
 
@@ -112,7 +135,7 @@ int vhost_vsock_set_cid(int fd, uint64_t cid, struct carve_err *err)
 					  "CID %llu is taken by another VM on this host (vhost-vsock); "
 					  "choose another --enclave-cid",
 					  (unsigned long long)cid);
-		return ioctl_fail(err, "VHOST_VSOCK_SET_GUEST_CID", errno);
+		return vhost_ioctl_fail(err, "VHOST_VSOCK_SET_GUEST_CID", errno);
 	}
 	return 0;
 }
@@ -121,28 +144,6 @@ int vhost_vsock_set_running(int fd, bool running, struct carve_err *err)
 {
 	int on = running ? 1 : 0;
 	if (ioctl(fd, VHOST_VSOCK_SET_RUNNING, &on) < 0)
-		return ioctl_fail(err, "VHOST_VSOCK_SET_RUNNING", errno);
-	return 0;
-}
-
-int vhost_vdpa_device_id(int fd, uint32_t *id, struct carve_err *err)
-{
-	if (ioctl(fd, VHOST_VDPA_GET_DEVICE_ID, id) < 0)
-		return ioctl_fail(err, "VHOST_VDPA_GET_DEVICE_ID", errno);
-	return 0;
-}
-
-int vhost_vdpa_set_status(int fd, uint8_t status, struct carve_err *err)
-{
-	if (ioctl(fd, VHOST_VDPA_SET_STATUS, &status) < 0)
-		return ioctl_fail(err, "VHOST_VDPA_SET_STATUS", errno);
-	return 0;
-}
-
-int vhost_vdpa_enable_ring(int fd, unsigned index, bool enable, struct carve_err *err)
-{
-	struct vhost_vring_state s = {.index = index, .num = enable ? 1 : 0};
-	if (ioctl(fd, VHOST_VDPA_SET_VRING_ENABLE, &s) < 0)
-		return ioctl_fail(err, "VHOST_VDPA_SET_VRING_ENABLE", errno);
+		return vhost_ioctl_fail(err, "VHOST_VSOCK_SET_RUNNING", errno);
 	return 0;
 }

@@ -120,9 +120,9 @@ int vsock_bridge_connect_kernel(struct vsock_bridge *b, const char *path, uint64
 		struct vhost_ring ring = {
 			.index = i,
 			.num = VSOCK_BRIDGE_RING,
-			.desc = rings[i]->desc,
-			.avail = rings[i]->avail,
-			.used = rings[i]->used,
+			.desc = (uint64_t)(uintptr_t)rings[i]->desc, /* user addresses: vhost-vsock */
+			.avail = (uint64_t)(uintptr_t)rings[i]->avail,
+			.used = (uint64_t)(uintptr_t)rings[i]->used,
 			.kick_fd = b->kick[i],
 			.call_fd = b->call[i],
 		};

@@ -67,19 +67,23 @@ static int ring(struct vsock_datapath *d, const struct virtio_run *run, unsigned
 {
 	/* Sizes as the split ring lays them out (virtio 1.2, 2.7). */
 	uint64_t desc_len = 16ull * q->num, avail_len = 6 + 2ull * q->num, used_len = 6 + 8ull * q->num;
+	void *desc = run->mem.ptr(run->mem.ctx, run->q[index].desc, desc_len);
+	void *avail = run->mem.ptr(run->mem.ctx, run->q[index].avail, avail_len);
+	void *used = run->mem.ptr(run->mem.ctx, run->q[index].used, used_len);
+	if (!desc || !avail || !used)
+		return carve_fail(err, E74_DEVICE_SETUP,
+				  "vsock kernel datapath: queue %u is outside guest memory", index);
+	/* vhost-vsock reads the rings at this process's own addresses. */
 	struct vhost_ring r = {
 		.index = index,
 		.num = q->num,
 		.base = q->last_avail,
-		.desc = run->mem.ptr(run->mem.ctx, run->q[index].desc, desc_len),
-		.avail = run->mem.ptr(run->mem.ctx, run->q[index].avail, avail_len),
-		.used = run->mem.ptr(run->mem.ctx, run->q[index].used, used_len),
+		.desc = (uint64_t)(uintptr_t)desc,
+		.avail = (uint64_t)(uintptr_t)avail,
+		.used = (uint64_t)(uintptr_t)used,
 		.kick_fd = run->q[index].kick_fd,
 		.call_fd = d->call_fd,
 	};
-	if (!r.desc || !r.avail || !r.used)
-		return carve_fail(err, E74_DEVICE_SETUP,
-				  "vsock kernel datapath: queue %u is outside guest memory", index);
 	return vhost_set_ring(d->fd, &r, err);
 }
 

@@ -3,7 +3,10 @@
 # (docs/testing.md) holding
 #   - the Debian cloud kernel's modules that give L1 a real /dev/kvm (irqbypass,
 #     kvm, kvm-amd) and what later tests need (vhost, vhost_vsock, vsock,
-#     vsock_loopback), decompressed, with their dependencies;
+#     vsock_loopback), decompressed, with their dependencies; and, not
+#     loaded at boot, vDPA's (vdpa, vduse, vhost_vdpa, vhost_iotlb), which
+#     tests/hwkvm/l1/vdpa.sh loads itself after checking carve's error
+#     without them;
 #   - busybox (busybox-static) for init's mounts, insmod and power-off;
 #   - the host's own programs the integration scripts use (bash, coreutils,
 #     grep, sed, openssl, socat, ...) with every shared library they load, at
@@ -26,6 +29,7 @@ KERNEL=$("$FETCH" --quiet)
 VMLINUX=$("$FETCH" --quiet --vmlinux)
 MODULES=(irqbypass kvm kvm-amd vhost vhost_vsock vsock vsock_loopback)
 ENCLAVE_MODULES=(virtio_mmio vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport nsm)
+VDPA_MODULES=(vdpa vhost_iotlb vduse vhost_vdpa)
 # Host programs the integration scripts run; each brings its libraries.
 PROGRAMS=(bash sh env cat cp mv rm ln mkdir rmdir ls touch chmod chown stat
 	head tail cut tr sort uniq wc tee od dd cmp printf echo sleep timeout
@@ -72,6 +76,11 @@ for p in "${PROGRAMS[@]}" "${COREUTILS[@]}"; do
 	ELVES+=("$(readlink -f "$path")")
 done
 for d in "${DATA[@]}"; do copy_path "$d"; done
+# iproute2's vdpa, to put a VDUSE device on the vdpa bus (netlink).
+if [ -x /usr/sbin/vdpa ]; then
+	copy_path /usr/sbin/vdpa
+	ELVES+=(/usr/sbin/vdpa)
+fi
 # Python, for parent programs written as users write them (socket.AF_VSOCK):
 # the interpreter and its standard library without tests, GUI and tools.
 PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null || true)
@@ -105,6 +114,7 @@ cp "$BUSYBOX" "$stage/usr/lib/hwkvm/busybox"
 . "$ROOT/scripts/lib/modules.sh"
 install_modules "$MODDIR" "$stage/usr/lib/hwkvm/modules" "${MODULES[@]}"
 install_modules "$MODDIR" "$stage/usr/lib/hwkvm/enclave-modules" "${ENCLAVE_MODULES[@]}"
+install_modules "$MODDIR" "$stage/usr/lib/hwkvm/vdpa-modules" "${VDPA_MODULES[@]}"
 
 # The same kernel for L2: its bzImage and its uncompressed ELF (vmlinux).
 cp "$KERNEL" "$stage/usr/lib/hwkvm/vmlinuz"
