@@ -16,17 +16,35 @@
 
 const char *cli_action = "";
 
+/* serde_json prints an empty array or object as "[]" / "{}", at any depth;
+ * json-c as "[\n  ]". json-c escapes newlines inside strings, so a raw
+ * newline is always layout and the rewrite cannot touch a string's text. */
+static void print_serde_style(const char *text)
+{
+	for (const char *p = text; *p; p++) {
+		if (*p == '[' || *p == '{') {
+			const char *q = p + 1;
+			if (*q == '\n') {
+				while (*++q == ' ')
+					;
+				if (*q == (*p == '[' ? ']' : '}')) {
+					putchar(*p);
+					putchar(*q);
+					p = q;
+					continue;
+				}
+			}
+		}
+		putchar(*p);
+	}
+	putchar('\n');
+}
+
 void cli_print_json(struct json_object *obj)
 {
-	/* serde_json prints an empty array as "[]"; json-c as "[\n]". */
-	if (json_object_is_type(obj, json_type_array) && json_object_array_length(obj) == 0) {
-		printf("[]\n");
-		fflush(stdout);
-		return;
-	}
 	const char *text = json_object_to_json_string_ext(
 		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
-	printf("%s\n", text);
+	print_serde_style(text);
 	fflush(stdout);
 }
 
