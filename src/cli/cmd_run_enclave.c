@@ -59,8 +59,11 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 		return carve_fail(err, count ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "'%s' needs exactly one of \"cpu_count\" and \"cpu_ids\"", path);
 	if (count) {
-		if (!json_object_is_type(count, json_type_int))
-			return carve_fail(err, E03_INVALID_ARGUMENT, "\"cpu_count\" must be an integer");
+		/* A u32 in nitro-cli's RunEnclavesArgs: 0 is the start's to
+		 * refuse (E29), a negative count is no count. */
+		if (!json_object_is_type(count, json_type_int) || json_object_get_int64(count) < 0)
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "\"cpu_count\" must be an integer, 0 or more");
 		a->cpu_count = json_object_get_int(count);
 	} else {
 		if (!json_object_is_type(ids, json_type_array))

@@ -266,6 +266,14 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 			goto out;
 		}
 	}
+	/* carve's own bound (its per-enclave tables), whatever the host has. */
+	if (!a->ncpu_ids && (a->cpu_count < 0 || a->cpu_count > ENCLAVE_MAX_CPUS)) {
+		carve_fail(err, E22_INSUFFICIENT_CPUS,
+			   "Insufficient CPUs available (requested %d, but maximum is %d, the most carve "
+			   "gives an enclave)",
+			   a->cpu_count, ENCLAVE_MAX_CPUS);
+		goto out;
+	}
 	/* nitro-cli weighs the request against the file's size before reading
 	 * it (resource_manager.rs:476-503). */
 	if (enclave_check_memory(a->mem_mib, (uint64_t)st.st_size, err) < 0 || check_image(spec, err) < 0)

@@ -52,6 +52,8 @@ fails_with 3 "--memory 12X is E03, from the command line (commands_parser.rs:327
 start_fails_with 29 "--cpu-count 0 is E29" $NITRO run-enclave --eif-path g.eif --memory 64 --cpu-count 0
 ok "  ...'no vCPUs have been added'" grep -q 'The enclave cannot start because no vCPUs have been added' "$TMP/err"
 ok "  ...after 'Start allocating memory...'" grep -q '^Start allocating memory...$' "$TMP/err"
+printf '{"eif_path": "g.eif", "memory_mib": 64, "cpu_count": 0}' >zero.json
+start_fails_with 29 "\"cpu_count\": 0 in --config is E29 too" $NITRO run-enclave --config zero.json
 # cpu_info.rs:59-70: more than there are is InsufficientCpus.
 start_fails_with 22 "more CPUs than the host has is E22" \
 	$CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 4096
