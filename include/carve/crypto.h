@@ -52,6 +52,8 @@ enum cose_alg {
 	COSE_ALG_ES512 = -36,
 };
 
+/* E19 for a file it cannot open, E60 for one that is no PEM private key or
+ * for an AWS KMS key ARN (arn:aws:kms:...), which only AWS can sign with. */
 EVP_PKEY *key_load_private_pem(const char *path, struct carve_err *err);
 EVP_PKEY *key_generate_p384(struct carve_err *err);
 /* The COSE algorithm for an EC key (P-256/P-384/P-521), or 0 if unsupported. */

@@ -22,7 +22,7 @@
 #define ENCLAVE_CONSOLE_PORT_OFFSET 10000 /* debug console: CID 0, port CID + 10000 */
 
 /* "--memory": an integer with an optional unit: none/M/m MiB, G/g GiB, T/t
- * TiB. 0, junk and overflow are E03. */
+ * TiB. Junk and overflow are E03; 0 passes, for enclave_check_memory's E26. */
 int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err);
 /* E26 when the request is below 4 x the EIF size (in bytes), or what it is
  * granted (below) is below 64 MiB. */
@@ -47,6 +47,10 @@ uint64_t enclave_boot_timeout_ms(uint64_t eif_size, uint64_t mem_bytes);
 /* "2,3,6-9" -> sorted, unique CPU ids. E23 for a non-number, E24 for a
  * backwards range, E20 for a duplicate. Returns the count or -1. */
 int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_err *err);
+/* The same list as given: in order, repeats kept (E23, E24 as above). */
+int enclave_parse_cpu_values(const char *text, int *cpus, int max, struct carve_err *err);
+/* E20 when a CPU is listed more than once, in nitro-cli's words. */
+int enclave_check_cpu_duplicates(const int *cpus, int n, struct carve_err *err);
 
 /* A unique name: `base` if unused, else base_1, base_2, ... (nitro-cli's
  * new_enclave_name). `taken` lists the names in use. */

@@ -37,11 +37,19 @@ struct launch_result {
 	int cpu_ids[ENCLAVE_MAX_CPUS];
 	uint64_t mem_mib;
 	bool debug;
+	/* On failure: the start itself failed (the image, CPUs, memory, the
+	 * boot), what nitro-cli's enclave process reports and its CLI then
+	 * ends with "Failed connections: 1" and E39; false when the request
+	 * was refused before (a name, a fork). */
+	bool start_failed;
 };
 
-/* Checks the image (CRC, signature, E26 memory rule) and the CPUs, reserves a
- * name/CID/slot, starts the enclave process and waits for its heartbeat.
- * E36 with the reason when the enclave does not boot. */
+/* Checks, in nitro-cli's order (enclave_proc/commands.rs run_enclaves): the
+ * image file (E19), the CPUs against the pool or host (E20, E21, E22), the
+ * E26 memory rule, the image (CRC E35, signature E59), the memory available
+ * (E27), the vCPUs (E29: none, or not whole cores in pool mode); then
+ * reserves a name/CID/slot, starts the enclave process and waits for its
+ * heartbeat. E36 with the reason when the enclave does not boot. */
 int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err);
 
 /* ---- running enclaves (client.c) ---- */
@@ -58,7 +66,7 @@ void enclave_vsock_dir(char *out, size_t len);
 
 /* Every running enclave's describe JSON (one line each, malloc'ed strings). */
 int enclave_describe_all(bool metadata, char ***lines, int *n, struct carve_err *err);
-/* By id (E40 if no such enclave) or by name (E58 unless exactly one).
+/* By id (E11, as nitro-cli, if no such enclave) or by name (E58 unless exactly one).
  * *matches (may be NULL) tells why it failed: how many running enclaves
  * matched, 0 for none, more than 1 for an ambiguous name; -1 when the
  * registry itself could not be read. */
@@ -75,7 +83,7 @@ int enclave_find_just_stopped(const char *id, const char *name, struct enclave_r
  * -1 (E44 for a non-debug enclave). */
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err);
 /* The saved console of a stopped enclave, by id or name: a path to read, or
- * -1 with E40 when there is none. */
+ * -1 when there is none (E11 by id, E58 by name, as enclave_find). */
 int enclave_saved_console(const char *id, const char *name, char *path, size_t len, bool *debug,
 			  struct carve_err *err);
 

@@ -60,7 +60,7 @@ static int describe_cid(const struct enclave_ref *ref, uint64_t *cid, bool *debu
 			if (json_object_object_get_ex(o, "EnclaveCID", &v))
 				*cid = (uint64_t)json_object_get_int64(v);
 			*debug = json_object_object_get_ex(o, "Flags", &v) &&
-				 !strcmp(json_object_get_string(v), "DEBUG_MODE");
+				!strcmp(json_object_get_string(v), "DEBUG_MODE");
 			found = 0;
 		}
 		json_object_put(o);

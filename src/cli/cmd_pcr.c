@@ -28,8 +28,15 @@ int cmd_pcr(int argc, char **argv, struct carve_err *err)
 			return -1;
 	} else {
 		X509 *cert = cert_load_pem_file(cert_path, NULL, NULL, err);
-		if (!cert)
-			return -1;
+		if (!cert) {
+			/* nitro-cli: a file it cannot open or read is E19, one that
+			 * is not a PEM certificate HasherError, "Failed to
+			 * deserialize .pem" (src/lib.rs:572-596). */
+			if (err->code == E19_FILE_OPERATION)
+				return -1;
+			err->code = E57_HASHER;
+			return carve_err_context(err, "Failed to deserialize .pem: ");
+		}
 		int rc = eif_pcr8_of_cert(cert, pcr, err);
 		X509_free(cert);
 		if (rc < 0)

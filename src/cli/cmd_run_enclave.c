@@ -1,6 +1,9 @@
 /* carve run-enclave: nitro-cli's flags, JSON and messages. */
-#include <json-c/json.h>
+#include <ctype.h>
 #include <errno.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdint.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +59,11 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 		return carve_fail(err, count ? E02_CONFLICTING_ARGUMENT : E01_MISSING_ARGUMENT,
 				  "'%s' needs exactly one of \"cpu_count\" and \"cpu_ids\"", path);
 	if (count) {
-		if (!json_object_is_type(count, json_type_int))
-			return carve_fail(err, E03_INVALID_ARGUMENT, "\"cpu_count\" must be an integer");
+		/* A u32 in nitro-cli's RunEnclavesArgs: 0 is the start's to
+		 * refuse (E29), a negative count is no count. */
+		if (!json_object_is_type(count, json_type_int) || json_object_get_int64(count) < 0)
+			return carve_fail(err, E03_INVALID_ARGUMENT,
+					  "\"cpu_count\" must be an integer, 0 or more");
 		a->cpu_count = json_object_get_int(count);
 	} else {
 		if (!json_object_is_type(ids, json_type_array))
@@ -66,15 +72,13 @@ static int load_config(const char *path, struct launch_args *a, const char **eif
 		if (n == 0 || n > ENCLAVE_MAX_CPUS)
 			return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
 					  "\"cpu_ids\" must list 1 to %d CPUs", ENCLAVE_MAX_CPUS);
+		/* Repeats are the start's to refuse, after the image (E20,
+		 * enclave_launch), as nitro-cli's enclave process does. */
 		for (size_t i = 0; i < n; i++) {
 			json_object *c = json_object_array_get_idx(ids, i);
 			if (!json_object_is_type(c, json_type_int) || json_object_get_int(c) < 0)
 				return carve_fail(err, E23_MALFORMED_CPU_ID, "\"cpu_ids\" holds a non-CPU");
 			a->cpu_ids[i] = json_object_get_int(c);
-			for (size_t j = 0; j < i; j++)
-				if (a->cpu_ids[j] == a->cpu_ids[i])
-					return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
-							  "CPU %d is listed twice", a->cpu_ids[i]);
 		}
 		a->ncpu_ids = (int)n;
 	}
@@ -134,6 +138,23 @@ static int parse_console_group(const char *text, bool debug, struct launch_args 
 	return 0;
 }
 
+/* A start that failed is reported as nitro-cli reports its enclave
+ * process's failure (enclave_proc_comm.rs:301-365, main.rs:106-118): the
+ * process's own error as forwarded, then "Failed connections: 1", then the
+ * CLI's E39, whose status is the exit status; all on stderr. err becomes
+ * that E39. */
+static void report_failed_start(struct carve_err *err)
+{
+	struct carve_err inner = *err;
+	cli_report_error(&inner);
+	fprintf(stderr, "Failed connections: 1\n");
+	carve_err_clear(err);
+	carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION,
+		   "Failed to connect to 1 enclave processes: the enclave process reported E%02d above "
+		   "and stopped",
+		   inner.code);
+}
+
 int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
@@ -183,23 +204,33 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		if ((rc = enclave_parse_memory(memory, &a.mem_mib, err)) < 0)
 			goto out;
 		if (count) {
+			/* Any u32 is a count here (commands_parser.rs:500-512); 0
+			 * and more CPUs than there are are the start's to refuse
+			 * (E29, E22). */
 			char *end;
-			long v = strtol(count, &end, 10);
-			if (*end || v < 1 || v > ENCLAVE_MAX_CPUS) {
-				rc = carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count '%s' must be 1 to %d",
-						count, ENCLAVE_MAX_CPUS);
+			errno = 0;
+			unsigned long long v = strtoull(count, &end, 10);
+			if (!isdigit((unsigned char)count[0]) || *end || errno || v > UINT32_MAX) {
+				rc = carve_fail(
+					err, E03_INVALID_ARGUMENT,
+					"`cpu-count` is not a number: '%s' (a count of CPUs, 1 to %d)", count,
+					ENCLAVE_MAX_CPUS);
 				goto out;
 			}
-			a.cpu_count = (int)v;
+			a.cpu_count = v > INT_MAX ? INT_MAX : (int)v;
 		} else {
 			/* Each --cpu-ids value may itself be a list. */
 			char joined[4096] = "";
 			for (int i = 0; i < ids.count; i++)
 				snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s",
 					 i ? "," : "", ids.items[i]);
-			int n = enclave_parse_cpu_list(joined, a.cpu_ids, ENCLAVE_MAX_CPUS, err);
+			int n = enclave_parse_cpu_values(joined, a.cpu_ids, ENCLAVE_MAX_CPUS, err);
 			if (n < 0) {
-				rc = -1;
+				/* nitro-cli: InvalidArgument, "`cpu-id` is not a number"
+				 * (commands_parser.rs:482-497). */
+				if (err->code == E23_MALFORMED_CPU_ID)
+					err->code = E03_INVALID_ARGUMENT;
+				rc = carve_err_context(err, "`cpu-id` is not a number: ");
 				goto out;
 			}
 			a.ncpu_ids = n;
@@ -220,10 +251,12 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 	 * (aws-nitro-enclaves-cli v1.5.0 src/common/commands_parser.rs:397-399). */
 	if (cid && !config && !a.cid)
 		fprintf(stderr, "The enclave CID will be auto-generated as the provided CID is 0\n");
-	fprintf(stderr, "Start allocating memory...\n");
 	struct launch_result res;
-	if ((rc = enclave_launch(&a, &res, err)) < 0)
+	if ((rc = enclave_launch(&a, &res, err)) < 0) {
+		if (res.start_failed)
+			report_failed_start(err);
 		goto out;
+	}
 	fprintf(stderr, "Started enclave with enclave-cid: %llu, memory: %llu MiB, cpu-ids: [",
 		(unsigned long long)res.cid, (unsigned long long)res.mem_mib);
 	json_object *o = json_object_new_object(), *cpus = json_object_new_array();

@@ -8,6 +8,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,8 +32,29 @@ size_t cose_alg_coord_len(int alg)
 	return 0;
 }
 
+/* "arn:<partition>:kms:<region>:<account>:key/<id>" or an alias ARN: what
+ * nitro-cli's --private-key takes to sign with AWS KMS. */
+static bool is_kms_key_arn(const char *text)
+{
+	if (strncmp(text, "arn:", 4) != 0)
+		return false;
+	const char *service = strchr(text + 4, ':');
+	return service && !strncmp(service, ":kms:", 5);
+}
+
 EVP_PKEY *key_load_private_pem(const char *path, struct carve_err *err)
 {
+	/* Not a missing file: a key carve cannot use. nitro-cli signs with it
+	 * through AWS KMS (its SignKeyData), which needs AWS credentials and
+	 * the KMS service; carve signs with local keys only. */
+	if (is_kms_key_arn(path)) {
+		carve_fail(err, E60_EIF_SIGNING,
+			   "'%s' is an AWS KMS key ARN: signing with a KMS key needs AWS (KMS and its "
+			   "credentials), which carve does not use; give a local PEM EC private key "
+			   "(P-256, P-384 or P-521) instead",
+			   path);
+		return NULL;
+	}
 	FILE *f = fopen(path, "re");
 	if (!f) {
 		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", path,

@@ -133,9 +133,14 @@ int enclave_find(const char *id, const char *name, struct enclave_ref *out, int 
 	}
 	free(all);
 	*matches = found;
+	/* nitro-cli connects to the id's socket and fails with SocketError,
+	 * "Failed to connect to specific enclave process" (enclave_proc_comm.rs:
+	 * 128-138), for terminate-enclave and console alike. */
 	if (id && found == 0)
-		return carve_fail(err, E40_SOCKET_PATH_NOT_FOUND,
-				  "no running enclave has the id '%s'; run 'carve describe-enclaves'", id);
+		return carve_fail(err, E11_SOCKET,
+				  "Failed to connect to specific enclave process: no running enclave has "
+				  "the id '%s'; run 'carve describe-enclaves'",
+				  id);
 	if (!id && found == 0)
 		return carve_fail(err, E58_ENCLAVE_NAMING, "no running enclave is named '%s'", name);
 	if (!id && found > 1)
@@ -240,7 +245,7 @@ int enclave_saved_console(const char *id, const char *name, char *path, size_t l
 	registry_path(slot, "exited", rec, sizeof(rec));
 	struct stat st;
 	if (!found || stat(rec, &st) < 0 || time(NULL) - st.st_mtime > SAVED_CONSOLE_SECONDS)
-		return carve_fail(err, E40_SOCKET_PATH_NOT_FOUND,
+		return carve_fail(err, id ? E11_SOCKET : E58_ENCLAVE_NAMING,
 				  "no enclave %s '%s' is running or stopped in the last hour",
 				  id ? "with the id" : "named", id ? id : name);
 	uint8_t *data;

@@ -14,7 +14,7 @@
 
 static void nr_path(int node, char *out, size_t len, const char *what)
 {
-	snprintf(out, len, "/sys/devices/system/node/node%d/hugepages/hugepages-%dkB/%s", node,
+	snprintf(out, len, "%s/node/node%d/hugepages/hugepages-%dkB/%s", sysfs_system_root(), node,
 		 HUGEPAGE_2M_KB, what);
 }
 

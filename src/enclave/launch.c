@@ -25,8 +25,8 @@
 
 static int online_cpu(int cpu)
 {
-	char path[96];
-	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d", cpu);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/cpu/cpu%d", sysfs_system_root(), cpu);
 	return access(path, F_OK) == 0;
 }
 
@@ -103,6 +103,7 @@ static int read_report(int fd, pid_t *pid, struct carve_err *err)
 struct cpu_choice {
 	const struct launch_args *a;
 	const struct pool *pool;
+	const struct cpu_topology *topo;
 };
 
 static bool in_list(const int *l, int n, int c)
@@ -113,8 +114,46 @@ static bool in_list(const int *l, int n, int c)
 	return false;
 }
 
-/* Pool mode: dedicated CPUs from the pool that no other enclave holds. Runs
- * under the registry lock, so concurrent starts never share a CPU. */
+/* Pool mode, before anything is taken: the request against the whole pool,
+ * as nitro-cli's CpuInfo::get_cpu_config (enclave_proc/cpu_info.rs:53-121). */
+static int check_against_pool(const struct launch_args *a, const struct pool *pool, struct carve_err *err)
+{
+	for (int i = 0; i < a->ncpu_ids; i++)
+		if (!in_list(pool->cpus, pool->ncpus, a->cpu_ids[i]))
+			return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
+					  "The CPU with ID %d is not available in the NE CPU pool (the pool "
+					  "is what 'carve allocator' set up)",
+					  a->cpu_ids[i]);
+	if (!a->ncpu_ids && a->cpu_count > pool->ncpus)
+		return carve_fail(err, E22_INSUFFICIENT_CPUS,
+				  "Insufficient CPUs available (requested %d, but maximum is %d)",
+				  a->cpu_count, pool->ncpus);
+	return 0;
+}
+
+/* nitro-cli's driver takes whole cores on x86 (NE_ERR_FULL_CORES_NOT_USED at
+ * start, IoctlFailure): every chosen CPU's SMT siblings are chosen too. */
+static int check_full_cores(const struct cpu_topology *t, const int *cpus, int n, struct carve_err *err)
+{
+	for (int i = 0; i < n; i++) {
+		int sib[ENCLAVE_MAX_CPUS];
+		int k = cpus[i] < t->ncpus ? topology_siblings(t, cpus[i], sib) : 0;
+		for (int s = 0; s < k; s++)
+			if (!in_list(cpus, n, sib[s]))
+				return carve_fail(
+					err, E29_IOCTL_FAILURE,
+					"The enclave cannot start because full CPU cores have not been "
+					"set: CPU %d shares its core with CPU %d (SMT siblings, "
+					"thread_siblings_list); give whole cores, an even --cpu-count "
+					"on a host with 2 threads per core",
+					cpus[i], sib[s]);
+	}
+	return 0;
+}
+
+/* Pool mode: dedicated CPUs from the pool that no other enclave holds, whole
+ * cores. Runs under the registry lock, so concurrent starts never share a
+ * CPU. The codes are what nitro-cli's driver answers (IoctlFailure, E29). */
 static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int n, struct registry_entry *e,
 			    struct carve_err *err)
 {
@@ -127,25 +166,33 @@ static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int 
 	if (ch->a->ncpu_ids) {
 		for (int i = 0; i < ch->a->ncpu_ids; i++) {
 			int c = ch->a->cpu_ids[i];
-			if (!in_list(ch->pool->cpus, ch->pool->ncpus, c))
-				return carve_fail(
-					err, E21_NO_SUCH_CPU_IN_POOL,
-					"CPU %d is not in the enclave CPU pool; see 'carve allocator'", c);
 			if (in_list(used, nused, c))
-				return carve_fail(err, E21_NO_SUCH_CPU_IN_POOL,
-						  "CPU %d is already dedicated to another enclave", c);
+				return carve_fail(
+					err, E29_IOCTL_FAILURE,
+					"The provided vCPU is already used: CPU %d runs another enclave", c);
 			e->cpus[e->ncpus++] = c;
 		}
-		return 0;
+		return check_full_cores(ch->topo, e->cpus, e->ncpus, err);
 	}
-	for (int i = 0; i < ch->pool->ncpus && e->ncpus < ch->a->cpu_count; i++)
-		if (!in_list(used, nused, ch->pool->cpus[i]))
-			e->cpus[e->ncpus++] = ch->pool->cpus[i];
+	/* As the driver picks for a count: a free CPU, then its siblings. */
+	for (int i = 0; i < ch->pool->ncpus && e->ncpus < ch->a->cpu_count; i++) {
+		int c = ch->pool->cpus[i];
+		if (in_list(used, nused, c) || in_list(e->cpus, e->ncpus, c))
+			continue;
+		int sib[ENCLAVE_MAX_CPUS];
+		int k = c < ch->topo->ncpus ? topology_siblings(ch->topo, c, sib) : 0;
+		e->cpus[e->ncpus++] = c;
+		for (int s = 0; s < k && e->ncpus < ch->a->cpu_count; s++)
+			if (sib[s] != c && in_list(ch->pool->cpus, ch->pool->ncpus, sib[s]) &&
+			    !in_list(used, nused, sib[s]) && !in_list(e->cpus, e->ncpus, sib[s]))
+				e->cpus[e->ncpus++] = sib[s];
+	}
 	if (e->ncpus < ch->a->cpu_count)
-		return carve_fail(err, E22_INSUFFICIENT_CPUS,
-				  "%d CPUs requested but only %d of the pool's %d are free", ch->a->cpu_count,
-				  e->ncpus, ch->pool->ncpus);
-	return 0;
+		return carve_fail(err, E29_IOCTL_FAILURE,
+				  "The enclave cannot be created because no CPUs are available in the pool: "
+				  "%d CPUs requested but only %d of the pool's %d are free",
+				  ch->a->cpu_count, e->ncpus, ch->pool->ncpus);
+	return check_full_cores(ch->topo, e->cpus, e->ncpus, err);
 }
 
 /* Pool mode: the memory must come from the reserved 2 MiB pages (the size
@@ -177,16 +224,59 @@ static uint64_t host_available_mib(void)
 
 int enclave_launch(const struct launch_args *a, struct launch_result *res, struct carve_err *err)
 {
+	res->start_failed = false;
+	/* Refused in nitro-cli's CLI, before its enclave process starts. */
+	if (a->name && enclave_check_name(a->name, err) < 0)
+		return -1;
 	struct enclave_spec *spec = calloc(1, sizeof(*spec));
 	if (!spec)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
 	int rc = -1;
-	if (!realpath(a->eif_path, spec->eif_path)) {
+	/* From here on, nitro-cli's enclave process (run_enclaves), in its
+	 * order: the first failure is the one it reports. */
+	bool starting = true;
+	struct stat st;
+	if (!realpath(a->eif_path, spec->eif_path) || stat(spec->eif_path, &st) < 0) {
 		carve_fail(err, E19_FILE_OPERATION, "File: '%s', failing operation: 'Open': %s", a->eif_path,
 			   strerror(errno));
 		goto out;
 	}
-	if (check_image(spec, err) < 0 || enclave_check_memory(a->mem_mib, spec->eif_size, err) < 0)
+	if (a->ncpu_ids > 0 && enclave_check_cpu_duplicates(a->cpu_ids, a->ncpu_ids, err) < 0)
+		goto out;
+	struct pool pool;
+	int pool_mode = pool_load(&pool, err);
+	if (pool_mode < 0)
+		goto out;
+	if (pool_mode && check_against_pool(a, &pool, err) < 0)
+		goto out;
+	if (!pool_mode) {
+		for (int i = 0; i < a->ncpu_ids; i++)
+			if (!online_cpu(a->cpu_ids[i])) {
+				carve_fail(err, E21_NO_SUCH_CPU_IN_POOL, "CPU %d does not exist on this host",
+					   a->cpu_ids[i]);
+				goto out;
+			}
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+		if (!a->ncpu_ids && online > 0 && a->cpu_count > online) {
+			carve_fail(
+				err, E22_INSUFFICIENT_CPUS,
+				"Insufficient CPUs available (requested %d, but maximum is %ld, the host's "
+				"CPUs)",
+				a->cpu_count, online);
+			goto out;
+		}
+	}
+	/* carve's own bound (its per-enclave tables), whatever the host has. */
+	if (!a->ncpu_ids && (a->cpu_count < 0 || a->cpu_count > ENCLAVE_MAX_CPUS)) {
+		carve_fail(err, E22_INSUFFICIENT_CPUS,
+			   "Insufficient CPUs available (requested %d, but maximum is %d, the most carve "
+			   "gives an enclave)",
+			   a->cpu_count, ENCLAVE_MAX_CPUS);
+		goto out;
+	}
+	/* nitro-cli weighs the request against the file's size before reading
+	 * it (resource_manager.rs:476-503). */
+	if (enclave_check_memory(a->mem_mib, (uint64_t)st.st_size, err) < 0 || check_image(spec, err) < 0)
 		goto out;
 	/* From here on the enclave's size is what it is granted: the VM, the
 	 * pool check, the boot timeout, describe-enclaves and run-enclave's
@@ -198,48 +288,39 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->console_gid = a->console_gid;
 	spec->af_vsock = a->af_vsock;
 	if (a->ncpu_ids > 0) {
-		for (int i = 0; i < a->ncpu_ids; i++)
-			if (!online_cpu(a->cpu_ids[i])) {
-				carve_fail(err, E21_NO_SUCH_CPU_IN_POOL, "CPU %d does not exist on this host",
-					   a->cpu_ids[i]);
-				goto out;
-			}
 		memcpy(spec->cpu_ids, a->cpu_ids, sizeof(int) * (size_t)a->ncpu_ids);
 		spec->ncpus = a->ncpu_ids;
 		spec->pinned = true;
 	} else {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-		if (a->cpu_count < 1 || a->cpu_count > ENCLAVE_MAX_CPUS) {
-			carve_fail(err, E03_INVALID_ARGUMENT, "--cpu-count must be 1 to %d",
-				   ENCLAVE_MAX_CPUS);
-			goto out;
-		}
-		if (online > 0 && a->cpu_count > online) {
-			carve_fail(err, E22_INSUFFICIENT_CPUS, "%d CPUs requested but the host has %ld",
-				   a->cpu_count, online);
-			goto out;
-		}
 		spec->ncpus = a->cpu_count;
 	}
 	spec->timeout_ms = a->timeout_ms ? a->timeout_ms
 					 : enclave_boot_timeout_ms(spec->eif_size, spec->mem_mib << 20);
 
 	char base[REGISTRY_NAME_MAX];
-	if (a->name && enclave_check_name(a->name, err) < 0)
-		goto out;
 	if (a->name)
 		snprintf(base, sizeof(base), "%s", a->name);
 	else
 		enclave_default_name(spec->eif_path, base, sizeof(base));
-	struct pool pool;
-	int pool_mode = pool_load(&pool, err);
-	if (pool_mode < 0)
-		goto out;
-	struct cpu_choice choice = {.a = a, .pool = &pool};
+	/* nitro-cli's enclave process says so as it starts on the memory
+	 * (resource_manager.rs:624-626): not for a request refused above. */
+	fprintf(stderr, "Start allocating memory...\n");
 	if (pool_mode && check_pool_memory(&pool, spec->mem_mib, err) < 0)
 		goto out;
 	if (!pool_mode && enclave_check_host_memory(spec->mem_mib, host_available_mib(), err) < 0)
 		goto out;
+	/* Then its vCPUs; none is the driver's NE_ERR_NO_VCPUS_ADDED at start
+	 * (resource_manager.rs:692-712, :826-828), nitro-cli's own integration
+	 * test of --cpu-count 0 (tests/integration/test_commands.py:100-106). */
+	if (spec->ncpus == 0) {
+		carve_fail(err, E29_IOCTL_FAILURE,
+			   "The enclave cannot start because no vCPUs have been added (--cpu-count 0)");
+		goto out;
+	}
+	struct cpu_topology topo;
+	if (pool_mode && topology_read(NULL, &topo, err) < 0)
+		goto out;
+	struct cpu_choice choice = {.a = a, .pool = &pool, .topo = &topo};
 	spec->reg.vcpus = spec->ncpus;
 	spec->reg.mem_mib = spec->mem_mib;
 	spec->reg.debug = spec->debug;
@@ -257,6 +338,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	}
 	enclave_format_id(spec->reg.slot, spec->id, sizeof(spec->id));
 
+	/* Making the process is nitro-cli's CLI's part (enclave_proc_spawn). */
+	starting = false;
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		registry_release(spec->reg.slot);
@@ -299,6 +382,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	pid_t pid = 0;
+	starting = true;
 	rc = read_report(pipefd[0], &pid, err);
 	close(pipefd[0]);
 	/* The enclave process holds its own copy of the lock from here on. */
@@ -317,6 +401,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	res->mem_mib = spec->mem_mib;
 	res->debug = spec->debug;
 out:
+	res->start_failed = rc < 0 && starting;
 	free(spec->metadata);
 	free(spec);
 	return rc;

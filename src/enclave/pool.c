@@ -24,10 +24,40 @@ static int read_int_file(const char *path, int *out)
 	return ok ? 0 : -1;
 }
 
+const char *sysfs_system_root(void)
+{
+	const char *test = getenv("CARVE_TEST_SYSFS");
+	return test && *test ? test : "/sys/devices/system";
+}
+
+/* A core's key: the lowest CPU of its thread_siblings_list ("0,4", "0-1"),
+ * the kernel's own grouping of SMT threads (core_id repeats across dies and
+ * packages). -1 when the file is missing or unreadable. */
+static int core_key(const char *path)
+{
+	char text[1024];
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	text[strcspn(text, "\n")] = '\0';
+	int cpus[ENCLAVE_MAX_CPUS];
+	struct carve_err ignored = {0};
+	int k = enclave_parse_cpu_values(text, cpus, ENCLAVE_MAX_CPUS, &ignored);
+	if (k <= 0)
+		return -1;
+	int low = cpus[0];
+	for (int i = 1; i < k; i++)
+		low = cpus[i] < low ? cpus[i] : low;
+	return low;
+}
+
 int topology_read(const char *sysfs_root, struct cpu_topology *t, struct carve_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	const char *root = sysfs_root ? sysfs_root : "/sys/devices/system";
+	const char *root = sysfs_root ? sysfs_root : sysfs_system_root();
 	char path[4096];
 	for (int cpu = 0; cpu < ENCLAVE_MAX_CPUS; cpu++) {
 		snprintf(path, sizeof(path), "%s/cpu/cpu%d", root, cpu);
@@ -38,12 +68,10 @@ int topology_read(const char *sysfs_root, struct cpu_topology *t, struct carve_e
 		snprintf(path, sizeof(path), "%s/cpu/cpu%d/online", root, cpu);
 		read_int_file(path, &online); /* cpu0 often has no "online" file */
 		t->online[cpu] = online;
-		int core = cpu, pkg = 0;
-		snprintf(path, sizeof(path), "%s/cpu/cpu%d/topology/core_id", root, cpu);
-		read_int_file(path, &core);
-		snprintf(path, sizeof(path), "%s/cpu/cpu%d/topology/physical_package_id", root, cpu);
-		read_int_file(path, &pkg);
-		t->core[cpu] = pkg * 65536 + core;
+		snprintf(path, sizeof(path), "%s/cpu/cpu%d/topology/thread_siblings_list", root, cpu);
+		int core = core_key(path);
+		/* An offline CPU has no topology: a core of its own. */
+		t->core[cpu] = core >= 0 ? core : cpu;
 		t->node[cpu] = 0;
 		for (int n = 0; n < 64; n++) {
 			snprintf(path, sizeof(path), "%s/cpu/cpu%d/node%d", root, cpu, n);
@@ -58,8 +86,7 @@ int topology_read(const char *sysfs_root, struct cpu_topology *t, struct carve_e
 	return 0;
 }
 
-/* The online CPUs of cpu's core. */
-static int siblings(const struct cpu_topology *t, int cpu, int *out)
+int topology_siblings(const struct cpu_topology *t, int cpu, int *out)
 {
 	int n = 0;
 	for (int c = 0; c < t->ncpus; c++)
@@ -85,7 +112,7 @@ int pool_choose(const struct cpu_topology *t, int cpu_count, struct pool *p, str
 			if (!t->online[c] || t->node[c] != node || taken[c] || t->core[c] == t->core[0])
 				continue;
 			int sib[ENCLAVE_MAX_CPUS];
-			int k = siblings(t, c, sib);
+			int k = topology_siblings(t, c, sib);
 			if (cand.ncpus + k > cpu_count)
 				continue; /* only whole cores */
 			for (int i = 0; i < k; i++) {
@@ -122,7 +149,7 @@ int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool
 					  "the pool spans NUMA nodes %d and %d; use one node",
 					  t->node[cpus[0]], t->node[c]);
 		int sib[ENCLAVE_MAX_CPUS];
-		int k = siblings(t, c, sib);
+		int k = topology_siblings(t, c, sib);
 		for (int s = 0; s < k; s++) {
 			bool listed = false;
 			for (int j = 0; j < n; j++)

@@ -24,8 +24,15 @@ struct pool {
 	uint64_t memory_mib;
 };
 
-/* Reads /sys/devices/system/cpu (or `sysfs_root` for tests). */
+/* /sys/devices/system, or $CARVE_TEST_SYSFS: a stand-in tree for tests only,
+ * so a test can present a host with SMT siblings, NUMA nodes or hugepages
+ * this machine lacks. */
+const char *sysfs_system_root(void);
+/* Reads <root>/cpu (root: `sysfs_root`, else sysfs_system_root()). A core
+ * is a CPU's topology/thread_siblings_list, as the kernel groups them. */
 int topology_read(const char *sysfs_root, struct cpu_topology *t, struct carve_err *err);
+/* The online CPUs of cpu's core (itself included); returns the count. */
+int topology_siblings(const struct cpu_topology *t, int cpu, int *out);
 /* cpu_count full cores on one NUMA node, never CPU 0 or its siblings;
  * E22 when there are not enough, E20 when cpu_count splits a core. */
 int pool_choose(const struct cpu_topology *t, int cpu_count, struct pool *p, struct carve_err *err);

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,17 +141,33 @@ json_object *enclave_summary_json(const struct enclave_summary *s, const char *s
 	return o;
 }
 
+/* Development mode's vCPUs are not pinned: they may run on any CPU this
+ * process may, its affinity (inherited by the vCPU threads). */
+static int unpinned_cpus(int *out, int max)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 0;
+	int n = 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			out[n++] = c;
+	return n;
+}
+
 json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,
 				   pid_t pid)
 {
+	int anywhere[ENCLAVE_MAX_CPUS];
+	int nanywhere = spec->pinned ? 0 : unpinned_cpus(anywhere, ENCLAVE_MAX_CPUS);
 	struct enclave_summary sum = {
 		.name = spec->reg.name,
 		.id = spec->id,
 		.pid = pid,
 		.cid = spec->reg.cid,
 		.vcpus = spec->ncpus,
-		.cpu_ids = spec->cpu_ids,
-		.ncpu_ids = spec->pinned ? spec->ncpus : 0,
+		.cpu_ids = spec->pinned ? spec->cpu_ids : anywhere,
+		.ncpu_ids = spec->pinned ? spec->ncpus : nanywhere,
 		.mem_mib = spec->mem_mib,
 		.debug = spec->debug,
 	};

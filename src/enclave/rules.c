@@ -36,8 +36,8 @@ int enclave_parse_memory(const char *text, uint64_t *mib, struct carve_err *err)
 	}
 	if (*p && p[1])
 		return carve_fail(err, E03_INVALID_ARGUMENT, "--memory '%s' has trailing characters", text);
-	if (v == 0)
-		return carve_fail(err, E03_INVALID_ARGUMENT, "--memory must be more than 0");
+	/* 0 is a size: nitro-cli takes it here (commands_parser.rs:308-335) and
+	 * refuses it with the memory rules, E26 (enclave_check_memory). */
 	/* Bytes must fit 64 bits after rounding up to whole pages
 	 * (enclave_granted_mib), hence 21 and not 20. */
 	if (v > (UINT64_MAX >> 21) >> shift)
@@ -114,7 +114,7 @@ uint64_t enclave_boot_timeout_ms(uint64_t eif_size, uint64_t mem_bytes)
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_err *err)
+int enclave_parse_cpu_values(const char *text, int *cpus, int max, struct carve_err *err)
 {
 	int n = 0;
 	const char *p = text;
@@ -149,6 +149,41 @@ int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_er
 	}
 	if (n == 0)
 		return carve_fail(err, E20_INVALID_CPU_CONFIGURATION, "the CPU list is empty");
+	return n;
+}
+
+int enclave_check_cpu_duplicates(const int *cpus, int n, struct carve_err *err)
+{
+	/* nitro-cli's words and detail (cpu_info.rs:86-101): how many repeats,
+	 * then which CPUs. */
+	char which[256] = "";
+	int repeats = 0;
+	for (int i = 0; i < n; i++) {
+		bool first = true, again = false;
+		for (int j = 0; j < n; j++) {
+			if (cpus[j] != cpus[i])
+				continue;
+			first &= j >= i;
+			again |= j > i;
+		}
+		if (!first)
+			repeats++;
+		else if (again)
+			snprintf(which + strlen(which), sizeof(which) - strlen(which), "%s%d",
+				 which[0] ? ", " : "", cpus[i]);
+	}
+	if (repeats == 0)
+		return 0;
+	return carve_fail(err, E20_INVALID_CPU_CONFIGURATION,
+			  "CPU IDs list contains %d duplicate(s): CPU(s) %s listed more than once", repeats,
+			  which);
+}
+
+int enclave_parse_cpu_list(const char *text, int *cpus, int max, struct carve_err *err)
+{
+	int n = enclave_parse_cpu_values(text, cpus, max, err);
+	if (n < 0)
+		return -1;
 	qsort(cpus, (size_t)n, sizeof(*cpus), cmp_int);
 	for (int i = 1; i < n; i++)
 		if (cpus[i] == cpus[i - 1])

@@ -41,12 +41,12 @@ ok "pool.json is recorded" test -s "$CARVE_STATE_DIR/pool.json"
 
 printf 'r' >rd
 $CARVE build-enclave --kernel "$ROOT/build/guests/carve-guest.elf" --cmdline x --ramdisk rd --output-file g.eif >/dev/null 2>&1
-fails_with 21 "pool mode: a CPU outside the pool is E21" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-ids 0
-fails_with 22 "pool mode: more CPUs than the pool is E22" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 2
-fails_with 27 "pool mode: more memory than reserved is E27" $CARVE run-enclave --eif-path g.eif --memory 512 --cpu-count 1
+start_fails_with 21 "pool mode: a CPU outside the pool is E21" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-ids 0
+start_fails_with 22 "pool mode: more CPUs than the pool is E22" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 2
+start_fails_with 27 "pool mode: more memory than reserved is E27" $CARVE run-enclave --eif-path g.eif --memory 512 --cpu-count 1
 # The test guest powers off at once, so run-enclave reports E36; what matters
 # is that it got that far with the pool's CPU and pages.
-fails_with 36 "pool mode: the enclave starts on the pool (and this guest stops: E36)" \
+start_fails_with 36 "pool mode: the enclave starts on the pool (and this guest stops: E36)" \
 	$CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 1
 ok "no development-mode notice in pool mode" bash -c "! grep -q 'development mode' '$TMP/err'"
 # The enclave process reports and then exits; its pages return as it does.
@@ -70,6 +70,6 @@ same "and it is no longer listed" "$($CARVE describe-enclaves)" "[]"
 ok "allocator --release" $CARVE allocator --release
 same "hugepages released" "$(cat "$NR")" "0"
 ok "pool.json removed" test ! -e "$CARVE_STATE_DIR/pool.json"
-fails_with 36 "development mode again after release (E36 from this guest)" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 1
+start_fails_with 36 "development mode again after release (E36 from this guest)" $CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 1
 ok "the development-mode notice is back" grep -q "development mode" "$TMP/err"
 finish

@@ -24,7 +24,7 @@ fails_with 3 'config: "memory_mib" of 2^44 + 64 does not wrap to 64 MiB' $CARVE 
 
 mkfifo fifo
 fails_with 19 "a FIFO as --config is E19, not a hang" timeout 10 $CARVE run-enclave --config fifo
-fails_with 19 "a FIFO as --eif-path is E19, not a hang" timeout 10 $CARVE run-enclave --eif-path fifo --memory 128 --cpu-count 1
+start_fails_with 19 "a FIFO as --eif-path is E19, not a hang" timeout 10 $CARVE run-enclave --eif-path fifo --memory 128 --cpu-count 1
 fails_with 35 "a FIFO given to describe-eif is E35 (nitro-cli's code for an image it cannot open), not a hang" \
 	timeout 10 $CARVE describe-eif --eif-path fifo
 
@@ -42,7 +42,7 @@ fails_with 3 "--af-vsock takes auto, on, off or kernel only" $CARVE run-enclave 
 	--cpu-count 1 --af-vsock sometimes
 
 avail=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-fails_with 27 "development mode: more memory than the host has available is E27, not the OOM killer" \
+start_fails_with 27 "development mode: more memory than the host has available is E27, not the OOM killer" \
 	$CARVE run-enclave --eif-path g.eif --memory $(((avail / 2) * 2 + 1024)) --cpu-count 1
 ok "the error gives both numbers" grep -q "MiB requested but the host has [0-9]* MiB available" "$TMP/err"
 ok "nothing was registered by the refused starts" bash -c "! ls '$CARVE_STATE_DIR' 2>/dev/null | grep -q ."

@@ -103,7 +103,7 @@ timeout 30 $CARVE describe-enclaves >d3.json 2>&1
 grep -q '"State": "UNRESPONSIVE"' d3.json && grep -q '"EnclaveCID": 30' d3.json
 tap_result $? "a stopped enclave process is listed as UNRESPONSIVE, CID and all" d3.json
 ok "its control socket was not removed" test -S "$sock"
-fails_with 3 "its CID is not handed out again" $CARVE run-enclave --eif-path hello.eif --memory 64 \
+start_fails_with 3 "its CID is not handed out again" $CARVE run-enclave --eif-path hello.eif --memory 64 \
 	--cpu-count 1 --enclave-cid 30 --enclave-name other
 kill -CONT "$pid"
 

@@ -52,7 +52,7 @@ ok "no error log for a refused command line" test ! -e "$TMP/logs"
 
 # carve's own forms still parse: list flags repeat and take comma lists; the
 # run then stops at the missing image (E19), after the flags were taken.
-fails_with 19 "--cpu-ids 1,2 and --cpu-ids repeated still parse" \
+start_fails_with 19 "--cpu-ids 1,2 and --cpu-ids repeated still parse" \
 	"$NITRO" run-enclave --cpu-ids 1,2 --cpu-ids 3 --memory 128 --eif-path none.eif
 # carve's forms that stand in for nitro-cli's required --docker-uri.
 refused "build-enclave --rootfs needs --cmd (carve's form)" \

@@ -3,6 +3,11 @@
 #   ok "description" cmd args...            passes when cmd exits 0
 #   fails_with CODE "description" cmd...    passes when cmd exits CODE and
 #                                           prints "[ ECODE ]" on stderr
+#   start_fails_with CODE "description" cmd...
+#                                           run-enclave whose start failed: as
+#                                           nitro-cli, "[ ECODE ]", then the line
+#                                           "Failed connections: 1", then
+#                                           "[ E39 ]", on stderr; exit 39
 #   same "description" "$actual" "$expected"
 #   skip "description" "reason"
 #   requires_kvm                            skips the whole script without /dev/kvm
@@ -79,6 +84,25 @@ refused() {
 		tap_result 0 "$desc"
 	else
 		echo "# expected exit 2 with clap's 'error: ...'${want:+ saying '$want'}, got exit $rc" >"$TMP/diag"
+		cat "$TMP/err" "$TMP/out" >>"$TMP/diag"
+		tap_result 1 "$desc" "$TMP/diag"
+	fi
+}
+
+# nitro-cli v1.5.0 src/enclave_proc_comm.rs:301-365 and src/main.rs:106-118:
+# the enclave process's error forwarded, "Failed connections: 1", then E39.
+start_fails_with() {
+	local code=$1 desc=$2; shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	local rc=$?
+	local want order
+	want=$(printf 'E%02d' "$code")
+	order=$(grep -n "^\[ $want \]\|^Failed connections: 1$\|^\[ E39 \]" "$TMP/err" | cut -d: -f2- |
+		sed 's/^\(\[ E[0-9]* \]\).*/\1/' | tr '\n' '|')
+	if [ "$rc" -eq 39 ] && [ "$order" = "[ $want ]|Failed connections: 1|[ E39 ]|" ]; then
+		tap_result 0 "$desc"
+	else
+		echo "# expected exit 39 with [ $want ], 'Failed connections: 1', [ E39 ]; got exit $rc" >"$TMP/diag"
 		cat "$TMP/err" "$TMP/out" >>"$TMP/diag"
 		tap_result 1 "$desc" "$TMP/diag"
 	fi

@@ -26,7 +26,10 @@ static void test_memory_units(void **state)
 	assert_int_equal(mib, 2048);
 	assert_int_equal(enclave_parse_memory("1t", &mib, &err), 0);
 	assert_int_equal(mib, 1024 * 1024);
-	const char *bad[] = {"0", "", "G", "12X", "5GB", "-1", "99999999999999999999", "17592186044416T"};
+	/* 0 is a size, refused by the memory rules (E26), as nitro-cli does. */
+	assert_int_equal(enclave_parse_memory("0", &mib, &err), 0);
+	assert_int_equal(mib, 0);
+	const char *bad[] = {"", "G", "12X", "5GB", "-1", "99999999999999999999", "17592186044416T"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		carve_err_clear(&err);
 		if (enclave_parse_memory(bad[i], &mib, &err) != -1)
@@ -145,6 +148,29 @@ static void test_cpu_lists(void **state)
 			fail_msg("'%s' accepted", bad[i].text);
 		assert_int_equal(err.code, bad[i].code);
 	}
+}
+
+/* run-enclave's --cpu-ids: as given, repeats kept for the start to refuse
+ * with nitro-cli's E20 (cpu_info.rs:86-101). */
+static void test_cpu_values_and_duplicates(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	int cpus[64];
+	assert_int_equal(enclave_parse_cpu_values("5,1,5", cpus, 64, &err), 3);
+	assert_int_equal(cpus[0], 5);
+	assert_int_equal(cpus[2], 5);
+	assert_int_equal(enclave_check_cpu_duplicates(cpus, 2, &err), 0);
+	assert_int_equal(enclave_check_cpu_duplicates(cpus, 3, &err), -1);
+	assert_int_equal(err.code, E20_INVALID_CPU_CONFIGURATION);
+	assert_non_null(strstr(err.msg, "CPU IDs list contains 1 duplicate(s): CPU(s) 5 "));
+	carve_err_clear(&err);
+	int many[] = {2, 3, 2, 3, 2, 7};
+	assert_int_equal(enclave_check_cpu_duplicates(many, 6, &err), -1);
+	assert_non_null(strstr(err.msg, "contains 3 duplicate(s): CPU(s) 2, 3 "));
+	carve_err_clear(&err);
+	assert_int_equal(enclave_parse_cpu_values("x", cpus, 64, &err), -1);
+	assert_int_equal(err.code, E23_MALFORMED_CPU_ID);
 }
 
 static void test_names_and_ids(void **state)
@@ -268,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_cids),
 		cmocka_unit_test(test_boot_timeout_formula),
 		cmocka_unit_test(test_cpu_lists),
+		cmocka_unit_test(test_cpu_values_and_duplicates),
 		cmocka_unit_test(test_names_and_ids),
 		cmocka_unit_test(test_name_rules),
 		cmocka_unit_test(test_host_memory),
