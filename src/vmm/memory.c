@@ -2,9 +2,9 @@
  * pages when reserved, else a memfd with transparent huge pages), and the one
  * checked accessor every other piece of the VMM uses.
  *
- * Memory is populated before any vCPU runs: a guest never waits on a host page
- * fault for RAM, and the process fails now, not mid-boot, if the host cannot
- * provide it. */
+ * Memory is populated before any vCPU runs (populate.c, on every CPU the
+ * process may use): a guest never waits on a host page fault for RAM, and
+ * the process fails now, not mid-boot, if the host cannot provide it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,9 +14,6 @@
 
 #include "vmm/vmm_internal.h"
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
-#endif
 #ifndef MFD_HUGETLB
 #define MFD_HUGETLB 0x0004U
 #endif
@@ -62,14 +59,6 @@ static uint64_t free_hugepages_2m(void)
 	return n;
 }
 
-/* Touches every page when MADV_POPULATE_WRITE is unknown (kernels < 5.14). */
-static void touch_pages(uint8_t *p, uint64_t len)
-{
-	long pg = sysconf(_SC_PAGESIZE);
-	for (uint64_t off = 0; off < len; off += (uint64_t)pg)
-		((volatile uint8_t *)p)[off] = 0;
-}
-
 /* One memfd mapping of all guest memory, populated. */
 static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 {
@@ -91,19 +80,15 @@ static int map_backing(struct guest_mem *gm, bool huge, struct carve_err *err)
 	}
 	if (!huge)
 		(void)madvise(map, gm->total, MADV_HUGEPAGE); /* best effort: THP may be off */
-	if (madvise(map, gm->total, MADV_POPULATE_WRITE) < 0) {
-		if (errno != EINVAL || huge) {
-			/* With huge pages EINVAL cannot mean "unknown advice" here
-			 * (hugetlb memfds need 5.14+ anyway): fail, let the caller
-			 * fall back to small pages. */
-			int e = errno;
-			munmap(map, gm->total);
-			close(fd);
-			return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
-					  "cannot populate %llu MiB of guest memory: %s",
-					  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
-		}
-		touch_pages(map, gm->total);
+	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
+	 * need 5.14+ anyway): fail, let the caller fall back to small pages. */
+	int e = gm_populate(map, gm->total, gm_populate_threads(gm->total), !huge);
+	if (e) {
+		munmap(map, gm->total);
+		close(fd);
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "cannot populate %llu MiB of guest memory: %s",
+				  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
 	}
 	uint64_t off = 0;
 	for (int i = 0; i < gm->nregions; i++) {

@@ -54,6 +54,13 @@ struct e820_entry {
 };
 
 /* Fills the map for gm; returns the entry count. */
+/* Populates [map, map+len) (populate.c) with nthreads threads, each pinned
+ * to one CPU of this thread's affinity, in 2 MiB-aligned shares; may_touch:
+ * write each page where MADV_POPULATE_WRITE is unknown. 0 or an errno. */
+int gm_populate(uint8_t *map, uint64_t len, int nthreads, bool may_touch);
+/* How many threads gm_populate should use for len bytes: the CPUs this
+ * thread may run on, at most one per 32 MiB. */
+int gm_populate_threads(uint64_t len);
 int e820_build(const struct guest_mem *gm, struct e820_entry *out, int max);
 
 /* ---- KVM (kvm.c) ---- */
