@@ -187,6 +187,13 @@ struct vmm_stop_info {
 	int vcpu;         /* the vCPU that stopped the VM, -1 if none */
 	char detail[256]; /* one line, no newline */
 	int exit_status;  /* VMM_STOP_GUEST_EXIT: the status written */
+	/* Host page faults (minor and major) this process took from the first
+	 * vCPU's start to the last one's end: what guest memory accesses cost
+	 * the host after population. Guest RAM is populated (and, with
+	 * KVM_PRE_FAULT_MEMORY, mapped in stage 2) before, so this counts only
+	 * the VMM's own memory (device buffers, thread stacks), never a guest
+	 * page: a vCPU that dirties all of RAM adds nothing to it. */
+	long host_faults;
 };
 
 /* "poweroff", "triple-fault", ... */

@@ -112,8 +112,10 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	machine_destroy(m); /* device threads stop before guest memory goes */
 	if (rc < 0)
 		return -1;
-	if (cfg->vm.verbose)
+	if (cfg->vm.verbose) {
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
+		fprintf(stderr, "vmm: host page faults while the guest ran: %ld\n", stop.host_faults);
+	}
 	if (vmm_stop_is_clean(stop.reason))
 		return 0;
 	/* The carve kernel's exit port: the program's status is ours. */

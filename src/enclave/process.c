@@ -812,6 +812,9 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		event_log(&p.log, "stopped: the program exited with status %d", p.stop.exit_status);
 	else
 		event_log(&p.log, "stopped: %s: %s", vmm_stop_name(p.stop.reason), p.stop.detail);
+	/* Guest memory was built before the first vCPU ran: what faults the
+	 * process took since are its own (device buffers, the console). */
+	event_log(&p.log, "host page faults while it ran: %ld", p.stop.host_faults);
 	pump_console(&p);
 	/* The record of the stop first, then the socket goes: a terminate that
 	 * lists enclaves in between finds it stopped (the .exited record). */

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -305,6 +306,8 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
 		return carve_fail(err, E54_SIGNAL_MASKING, "sigaction failed: %s", strerror(errno));
 	int started = 0;
+	struct rusage before, after;
+	getrusage(RUSAGE_SELF, &before);
 	for (int i = 0; i < vm->ncpus; i++) {
 		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]) != 0) {
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, -1, "cannot start the thread of vCPU %d", i);
@@ -346,9 +349,11 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 		vm->input_started = false;
 	}
 	(void)started;
+	getrusage(RUSAGE_SELF, &after);
 	pthread_mutex_lock(&vm->stop_lock);
 	*stop = vm->stop;
 	pthread_mutex_unlock(&vm->stop_lock);
+	stop->host_faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt);
 	return 0;
 }
 

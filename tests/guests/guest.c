@@ -4,7 +4,9 @@
  * Command-line words: "smp" (start the other CPUs with INIT/SIPI through the
  * LAPIC, as Linux does), "pvmsr" (probe paravirtual MSRs under an IDT),
  * "chaos" (odd port and MMIO accesses), "echo" (echo one line of serial input), "eif" (report the EIF at 8 MiB), "cpuid" (print feature leaves), "vfault"
- * (misprogram the first virtio-mmio device), "stop=poweroff|acpi-reset|i8042|
+ * (misprogram the first virtio-mmio device), "dirty" (write one byte of
+ * every 4 KiB page of RAM from 16 MiB to 1 GiB, what the boot page tables
+ * map: the VMM then counts the host faults that cost), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -420,6 +422,31 @@ static uint8_t vfault_rings[3 * 4096] __attribute__((aligned(4096)));
 
 static volatile uint32_t *vreg(uint64_t base, uint32_t off) { return (volatile uint32_t *)(base + off); }
 
+/* Writes one byte of every 4 KiB page of the e820 RAM between 16 MiB (above
+ * this guest, its stack and the boot structures) and 1 GiB, and reports how
+ * many pages it wrote. */
+static void dirty(const uint8_t *zp)
+{
+	const uint64_t lo = 16ull << 20, hi = 1ull << 30;
+	uint64_t pages = 0;
+	uint8_t n = zp[0x1e8];
+	for (int i = 0; i < n && i < 128; i++) {
+		const uint8_t *e = zp + 0x2d0 + 20 * i;
+		uint64_t start = rd64(e), end = start + rd64(e + 8);
+		if (rd32(e + 16) != 1)
+			continue;
+		start = start < lo ? lo : start;
+		end = end > hi ? hi : end;
+		for (uint64_t a = (start + 4095) & ~4095ull; a + 4096 <= end; a += 4096) {
+			*(volatile uint8_t *)(uintptr_t)a = 0xd1;
+			pages++;
+		}
+	}
+	puts_("guest: dirtied pages=");
+	dec(pages);
+	puts_("\n");
+}
+
 static void vfault(const char *cmdline)
 {
 	char dev[48];
@@ -575,6 +602,8 @@ void guest_main(const uint8_t *zp)
 		echo_line();
 	if (has_word(cmdline, "vfault"))
 		vfault(cmdline);
+	if (has_word(cmdline, "dirty"))
+		dirty(zp);
 	char how[16] = "poweroff";
 	get_opt(cmdline, "stop", how, sizeof(how));
 	stop(how);
