@@ -84,12 +84,12 @@ int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap);
 uint64_t vm_brk(uint64_t want);
 
 /* ---- exec.c ---- */
-/* Loads path as a static ELF program with argv/envp; returns the entry and
+/* Loads path as an ELF program (with its interpreter) with argv/envp; returns the entry and
  * user stack pointer. Negative errno on failure, with a message printed. */
 int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
 	      uint64_t *sp);
 
-/* Checks that path names a runnable static ELF program (printing why not). */
+/* Checks that path names a runnable ELF program (printing why not). */
 int exec_check(const char *path, struct vnode **out, bool verbose);
 
 /* ---- fd.c ---- */
