@@ -41,7 +41,7 @@ boot() {
 status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail -1 | grep . || echo none; }
 output() { grep -v '^carve: ' "$TMP/console"; }
 # The console's tail, for diagnostics.
-diag() { { echo "# status $(status)"; tail -30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
+diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
 
 # A Debian-like root (merged /usr) with host files at their own paths; a
 # symbolic link brings its whole chain, as on the host.
@@ -121,11 +121,15 @@ print("maps_sorted", all(int(a.split("-")[0], 16) >= int(b.split()[0].split("-")
 EOF
 
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1
-# run ARGV...: boots the rootfs running ARGV (cwd /).
+# run [-e ENV]... [-c CMDLINE] ARGV...: boots the rootfs running ARGV (cwd /).
 run() {
-	"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/usr/bin:/bin -e LC_ALL=C -e PYTHONDONTWRITEBYTECODE=1 "$RFS" "$@" ||
-		return 1
-	boot "$TMP/app.cpio"
+	local envs=(-e PATH=/usr/bin:/bin -e LC_ALL=C -e PYTHONDONTWRITEBYTECODE=1) cmdline=""
+	while [ "${1:-}" = "-e" ] || [ "${1:-}" = "-c" ]; do
+		if [ "$1" = "-e" ]; then envs+=(-e "$2"); else cmdline=$2; fi
+		shift 2
+	done
+	"$MKINITRD" -o "$TMP/app.cpio" "${envs[@]}" "$RFS" "$@" || return 1
+	boot "$TMP/app.cpio" "$cmdline"
 }
 # host ARGV...: the same command here, in the rootfs as the enclave's cwd.
 host() { (cd "$RFS" && "$@"); }
@@ -148,6 +152,15 @@ run python3 data/stdlib.py
 same "python3 script with json and hashlib: output as on the host" "$(output)|$(status)" \
 	"$(host python3 data/stdlib.py)|0"
 
+# In debug mode, the kernel names each system call it lacks (once): the
+# output must not change, and what python lacks is listed here.
+run -c carve.debug python3 data/stdlib.py
+same "python3 json/hashlib script under carve.debug: output as on the host" "$(output)|$(status)" \
+	"$(host python3 data/stdlib.py)|0"
+grep 'unimplemented system call' "$TMP/console" | sed 's/^/# python3 lacks: /'
+grep -q 'interpreter /lib64/ld-linux-x86-64.so.2 at' "$TMP/console"
+tap_result $? "debug mode says where the interpreter went" "$(diag)"
+
 run python3 -c 'import os; os.execv("/usr/bin/sha256sum", ["sha256sum", "data/random"])'
 same "python3 execve of a dynamic program: its output, status 0" "$(output)|$(status)" \
 	"$(host sha256sum data/random)|0"
@@ -162,6 +175,28 @@ for want in 'r-xp .*/usr/bin/cat$' '/ld-linux-x86-64\.so\.2$' 'r-xp .*/libc\.so\
 done
 same "/proc/self/maps names cat, ld.so, libc's code and the stack" "$named" ""
 [ -z "$named" ] || tap_result 1 "maps as read" "$TMP/maps"
+
+# glibc's ld.so prints the auxiliary vector it got (LD_SHOW_AUXV): AT_BASE
+# is where ld.so is mapped, AT_ENTRY and AT_PHDR inside cat's own mappings,
+# AT_EXECFN the path found along init's PATH (/bin comes before /usr/bin).
+run -e LD_SHOW_AUXV=1 cat /proc/self/maps
+output >"$TMP/auxv"
+aux() { sed -n "s/^$1: *//p" "$TMP/auxv"; }
+first_map() { grep -E "$1" "$TMP/auxv" | head -1 | cut -d- -f1; }
+inside() { # ADDR PATTERN: ADDR falls in a mapping whose line matches PATTERN
+	[ -n "$1" ] || return 1
+	local a=$((16#${1#0x})) lo hi
+	while IFS=- read -r lo hi; do
+		hi=${hi%% *}
+		[ "$a" -ge $((16#$lo)) ] && [ "$a" -lt $((16#$hi)) ] && return 0
+	done < <(grep -E "$2" "$TMP/auxv")
+	return 1
+}
+same "auxv: AT_BASE is ld.so's load address" "$(aux AT_BASE)" "0x$(first_map '/ld-linux-x86-64\.so\.2$' | sed 's/^0*//')"
+inside "$(aux AT_ENTRY)" 'r-xp .*/usr/bin/cat$' && inside "$(aux AT_PHDR)" ' /usr/bin/cat$'
+tap_result $? "auxv: AT_ENTRY in cat's code, AT_PHDR in cat's mapping" "$TMP/auxv"
+same "auxv: AT_PHENT, AT_PAGESZ, AT_SECURE, AT_EXECFN; no vDSO" \
+	"$(aux AT_PHENT)|$(aux AT_PAGESZ)|$(aux AT_SECURE)|$(aux AT_EXECFN)|$(aux AT_SYSINFO_EHDR)" "56|4096|0|/bin/cat|"
 
 run cat /proc/cpuinfo
 output >"$TMP/cpuinfo"
