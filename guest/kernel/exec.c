@@ -1,7 +1,7 @@
-/* Loading the program: a static ELF64 x86-64 executable (ET_EXEC, or ET_DYN
- * without an interpreter: static-PIE, loaded at PIE_BASE), or a "#!" script
- * run by one, mapped lazily
- * from the file in the ramdisk, and its initial stack per the x86-64 SysV
+/* Loading the program: an ELF64 x86-64 executable (ET_EXEC where it is
+ * linked, ET_DYN at PIE_BASE), with its interpreter (PT_INTERP: ld.so, at a
+ * free range of its own) when it is dynamically linked, or a "#!" script
+ * run by one, mapped lazily from the files in the ramdisk, and its initial stack per the x86-64 SysV
  * ABI §3.4.1: argc, argv[], NULL, envp[], NULL, auxv pairs, AT_NULL, then the
  * strings and the AT_RANDOM bytes above. Every header field is checked
  * against the file before it is used. */
@@ -20,6 +20,7 @@
 #define PF_R 4
 #define MAX_PHNUM 128
 #define MAX_ARGS_BYTES (256 * 1024)
+#define INTERP_MAX 4096 /* PATH_MAX, as Linux bounds PT_INTERP */
 
 #define AT_NULL 0
 #define AT_PHDR 3
@@ -73,83 +74,9 @@ static int prot_of(uint32_t f)
 	return (f & PF_R ? PROT_READ : 0) | (f & PF_W ? PROT_WRITE : 0) | (f & PF_X ? PROT_EXEC : 0);
 }
 
-/* Checks the ELF file and, unless dry, maps its segments. */
-static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entry, uint64_t *phdr_addr,
-		    uint16_t *phnum)
-{
-	const uint8_t *img = vn_bytes(vn);
-	uint64_t size = vn->size;
-	struct ehdr eh;
-	if (size < sizeof(eh))
-		return fail(path, "not an ELF file (too short)", -ENOEXEC);
-	memcpy(&eh, img, sizeof(eh));
-	if (memcmp(eh.ident, "\177ELF", 4))
-		return fail(path, "not an ELF file", -ENOEXEC);
-	if (eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_X86_64)
-		return fail(path, "not a little-endian x86-64 ELF64 program", -ENOEXEC);
-	if (eh.type != ET_EXEC && eh.type != ET_DYN)
-		return fail(path, "not an executable ELF file", -ENOEXEC);
-	if (eh.phentsize != sizeof(struct phdr) || eh.phnum == 0 || eh.phnum > MAX_PHNUM || eh.phoff > size ||
-	    (uint64_t)eh.phnum * sizeof(struct phdr) > size - eh.phoff)
-		return fail(path, "its program headers are missing or lie outside the file", -ENOEXEC);
-	struct phdr ph[MAX_PHNUM];
-	memcpy(ph, img + eh.phoff, (size_t)eh.phnum * sizeof(struct phdr));
-
-	uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
-	bool have_phdr = false;
-	for (int i = 0; i < eh.phnum; i++) {
-		if (ph[i].type == PT_INTERP)
-			return fail(path,
-				    "it is dynamically linked (has PT_INTERP); carve runs static programs",
-				    -ENOEXEC);
-		if (ph[i].type == PT_PHDR) {
-			phdr_vaddr = ph[i].vaddr;
-			have_phdr = true;
-		}
-		if (ph[i].type != PT_LOAD)
-			continue;
-		struct phdr *p = &ph[i];
-		if (p->filesz > p->memsz || p->offset > size || p->filesz > size - p->offset ||
-		    (p->vaddr & ~PAGE_MASK) != (p->offset & ~PAGE_MASK) || p->vaddr + p->memsz < p->vaddr ||
-		    p->vaddr + p->memsz > USER_TOP)
-			return fail(path, "a PT_LOAD segment is malformed or outside user space", -ENOEXEC);
-		lo = MIN(lo, ALIGN_DOWN(p->vaddr, PAGE_SIZE));
-		hi = MAX(hi, p->vaddr + p->memsz);
-	}
-	if (lo == UINT64_MAX)
-		return fail(path, "it has no PT_LOAD segment", -ENOEXEC);
-	uint64_t bias = eh.type == ET_DYN ? PIE_BASE - lo : 0;
-	if (lo + bias < MMAP_BOTTOM || hi + bias > MMAP_TOP)
-		return fail(path, "its segments lie outside the program area", -ENOEXEC);
-	if (eh.entry < lo || eh.entry >= hi)
-		return fail(path, "its entry point is outside its segments", -ENOEXEC);
-	if (dry)
-		return 0;
-	for (int i = 0; i < eh.phnum; i++) {
-		struct phdr *p = &ph[i];
-		if (p->type != PT_LOAD || !p->memsz)
-			continue;
-		uint64_t pad = p->vaddr & ~PAGE_MASK;
-		uint64_t start = p->vaddr + bias - pad;
-		int r = vm_map(start, p->memsz + pad, prot_of(p->flags), vn, p->offset - pad,
-			       p->filesz + pad);
-		if (r < 0)
-			return fail(path, "out of memory mapping its segments", r);
-		if (!have_phdr && eh.phoff >= p->offset && eh.phoff - p->offset < p->filesz) {
-			phdr_vaddr = p->vaddr + (eh.phoff - p->offset);
-			have_phdr = true;
-		}
-	}
-	*entry = eh.entry + bias;
-	*phdr_addr = have_phdr ? phdr_vaddr + bias : 0;
-	*phnum = eh.phnum;
-	proc.brk_start = proc.brk = ALIGN_UP(hi + bias, PAGE_SIZE);
-	return 0;
-}
-
 /* Writes the initial stack; returns the stack pointer (at argc). */
 static int build_stack(const char *execfn, char *const argv[], int argc, char *const envp[], int envc,
-		       uint64_t entry, uint64_t phdr, uint16_t phnum, uint64_t *sp_out)
+		       uint64_t entry, uint64_t phdr, uint16_t phnum, uint64_t base, uint64_t *sp_out)
 {
 	uint64_t strings = strlen(execfn) + 1 + 7 /* "x86_64" */ + 16;
 	for (int i = 0; i < argc; i++)
@@ -163,7 +90,7 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 	uint64_t aux[][2] = {
 		{AT_PHDR, phdr},   {AT_PHENT, sizeof(struct phdr)},
 		{AT_PHNUM, phnum}, {AT_PAGESZ, PAGE_SIZE},
-		{AT_BASE, 0},      {AT_FLAGS, 0},
+		{AT_BASE, base},   {AT_FLAGS, 0},
 		{AT_ENTRY, entry}, {AT_UID, 0},
 		{AT_EUID, 0},      {AT_GID, 0},
 		{AT_EGID, 0},      {AT_HWCAP, r[3]},
@@ -266,6 +193,132 @@ static int lookup_exec(const char *path, struct vnode **out)
 	return 0;
 }
 
+/* What the loader learned from one ELF file's headers, all checked against
+ * the file: addresses here are the file's own (before any load bias). */
+struct elf_info {
+	uint16_t type, phnum;
+	uint64_t entry, phoff;
+	uint64_t lo, hi; /* page-aligned start and end of the PT_LOAD segments */
+	uint64_t phdr_vaddr;
+	bool have_phdr;
+	uint64_t interp_off, interp_len; /* PT_INTERP's string, NUL included; 0 if none */
+};
+
+static void get_phdr(const struct vnode *vn, const struct elf_info *ei, int i, struct phdr *p)
+{
+	memcpy(p, vn_bytes(vn) + ei->phoff + (uint64_t)i * sizeof(*p), sizeof(*p));
+}
+
+/* Checks the ELF file's headers (the bytes come from the ramdisk, so every
+ * length and offset is checked against its size) and fills ei. */
+static int parse_elf(const char *path, const struct vnode *vn, struct elf_info *ei)
+{
+	const uint8_t *img = vn_bytes(vn);
+	uint64_t size = vn->size;
+	struct ehdr eh;
+	if (size < sizeof(eh))
+		return fail(path, "not an ELF file (too short)", -ENOEXEC);
+	memcpy(&eh, img, sizeof(eh));
+	if (memcmp(eh.ident, "\177ELF", 4))
+		return fail(path, "not an ELF file", -ENOEXEC);
+	if (eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_X86_64)
+		return fail(path, "not a little-endian x86-64 ELF64 program", -ENOEXEC);
+	if (eh.type != ET_EXEC && eh.type != ET_DYN)
+		return fail(path, "not an executable ELF file", -ENOEXEC);
+	if (eh.phentsize != sizeof(struct phdr) || eh.phnum == 0 || eh.phnum > MAX_PHNUM || eh.phoff > size ||
+	    (uint64_t)eh.phnum * sizeof(struct phdr) > size - eh.phoff)
+		return fail(path, "its program headers are missing or lie outside the file", -ENOEXEC);
+	memset(ei, 0, sizeof(*ei));
+	ei->type = eh.type;
+	ei->phnum = eh.phnum;
+	ei->phoff = eh.phoff;
+	ei->entry = eh.entry;
+	ei->lo = UINT64_MAX;
+	for (int i = 0; i < eh.phnum; i++) {
+		struct phdr p;
+		get_phdr(vn, ei, i, &p);
+		if (p.type == PT_INTERP && !ei->interp_len) { /* Linux uses the first */
+			if (p.offset > size || p.filesz > size - p.offset || p.filesz < 2 ||
+			    p.filesz > INTERP_MAX || img[p.offset + p.filesz - 1] ||
+			    strnlen((const char *)img + p.offset, p.filesz) != p.filesz - 1)
+				return fail(path, "its PT_INTERP (interpreter path) is malformed", -ENOEXEC);
+			ei->interp_off = p.offset;
+			ei->interp_len = p.filesz;
+		}
+		if (p.type == PT_PHDR && !ei->have_phdr) {
+			ei->phdr_vaddr = p.vaddr;
+			ei->have_phdr = true;
+		}
+		if (p.type != PT_LOAD)
+			continue;
+		if (p.filesz > p.memsz || p.offset > size || p.filesz > size - p.offset ||
+		    (p.vaddr & ~PAGE_MASK) != (p.offset & ~PAGE_MASK) || p.vaddr + p.memsz < p.vaddr ||
+		    p.vaddr + p.memsz > USER_TOP)
+			return fail(path, "a PT_LOAD segment is malformed or outside user space", -ENOEXEC);
+		ei->lo = MIN(ei->lo, ALIGN_DOWN(p.vaddr, PAGE_SIZE));
+		ei->hi = MAX(ei->hi, ALIGN_UP(p.vaddr + p.memsz, PAGE_SIZE));
+	}
+	if (ei->lo == UINT64_MAX)
+		return fail(path, "it has no PT_LOAD segment", -ENOEXEC);
+	if (eh.entry < ei->lo || eh.entry >= ei->hi)
+		return fail(path, "its entry point is outside its segments", -ENOEXEC);
+	return 0;
+}
+
+/* Checks that the segments, moved by bias, lie in the program area. */
+static int check_placement(const char *path, const struct elf_info *ei, uint64_t bias)
+{
+	if (ei->lo + bias < MMAP_BOTTOM || ei->hi + bias > MMAP_TOP || ei->hi + bias < ei->lo + bias)
+		return fail(path, "its segments lie outside the program area", -ENOEXEC);
+	return 0;
+}
+
+/* Maps the PT_LOAD segments at their addresses plus bias (checked); returns
+ * the run-time address of the program headers (0 if not in a segment). */
+static int map_elf(const char *path, struct vnode *vn, const struct elf_info *ei, uint64_t bias,
+		   uint64_t *phdr_addr)
+{
+	uint64_t phdr_vaddr = ei->phdr_vaddr;
+	bool have_phdr = ei->have_phdr;
+	for (int i = 0; i < ei->phnum; i++) {
+		struct phdr p;
+		get_phdr(vn, ei, i, &p);
+		if (p.type != PT_LOAD || !p.memsz)
+			continue;
+		uint64_t pad = p.vaddr & ~PAGE_MASK;
+		uint64_t start = p.vaddr + bias - pad;
+		int r = vm_map(start, p.memsz + pad, prot_of(p.flags), vn, p.offset - pad, p.filesz + pad);
+		if (r < 0)
+			return fail(path, "out of memory mapping its segments", r);
+		if (!have_phdr && ei->phoff >= p.offset && ei->phoff - p.offset < p.filesz) {
+			phdr_vaddr = p.vaddr + (ei->phoff - p.offset);
+			have_phdr = true;
+		}
+	}
+	*phdr_addr = have_phdr ? phdr_vaddr + bias : 0;
+	return 0;
+}
+
+/* A dynamically linked program's interpreter (ld.so): found along the path
+ * in PT_INTERP, itself an ET_DYN ELF file without an interpreter. */
+static int check_interp(const char *path, const struct vnode *vn, const struct elf_info *prog, char *name,
+			struct vnode **ivn, struct elf_info *in)
+{
+	memcpy(name, vn_bytes(vn) + prog->interp_off, prog->interp_len);
+	int r = lookup_exec(name, ivn);
+	if (r < 0)
+		return fail(path, "its interpreter (PT_INTERP) cannot be run", r);
+	if ((r = parse_elf(name, *ivn, in)) < 0)
+		return fail(path, "its interpreter (PT_INTERP) is not a usable ELF file", r);
+	if (in->interp_len)
+		return fail(name, "an interpreter must not have an interpreter itself", -ELIBBAD);
+	if (in->type != ET_DYN)
+		return fail(name, "an interpreter must be position-independent (ET_DYN)", -ELIBBAD);
+	if (in->hi - in->lo > MMAP_TOP - MMAP_BOTTOM)
+		return fail(name, "the interpreter is larger than the program area", -ENOMEM);
+	return 0;
+}
+
 /* Finds the program at path: 0 with *vn for a binary, 1 with interp and
  * arg filled for a #! script (nesting and an empty interpreter refused). */
 static int resolve(const char *path, int depth, struct vnode **vn, char *interp, char *arg)
@@ -282,6 +335,50 @@ static int resolve(const char *path, int depth, struct vnode **vn, char *interp,
 	return 1;
 }
 
+/* Checks an ELF program and, when it is dynamically linked, its interpreter,
+ * whose path goes into name (INTERP_MAX bytes). */
+static int check_binary(const char *path, struct vnode *vn, struct elf_info *prog, char *name,
+			struct vnode **ivn, struct elf_info *in)
+{
+	int r = parse_elf(path, vn, prog);
+	if (r < 0)
+		return r;
+	/* ET_EXEC where it is linked; ET_DYN (static-PIE or PIE) at PIE_BASE. */
+	if ((r = check_placement(path, prog, prog->type == ET_DYN ? PIE_BASE - prog->lo : 0)) < 0)
+		return r;
+	*ivn = NULL;
+	return prog->interp_len ? check_interp(path, vn, prog, name, ivn, in) : 0;
+}
+
+/* Maps a checked program and its interpreter, as Linux's load_elf_binary
+ * does: the program at its place, the interpreter (ld.so) at a free range of
+ * its own, entered there; the program's entry goes in AT_ENTRY and the
+ * interpreter's load address in AT_BASE. */
+static int map_binary(const char *path, struct vnode *vn, const struct elf_info *prog, const char *name,
+		      struct vnode *ivn, const struct elf_info *in, uint64_t *start, uint64_t *prog_entry,
+		      uint64_t *phdr, uint64_t *base)
+{
+	uint64_t bias = prog->type == ET_DYN ? PIE_BASE - prog->lo : 0;
+	int r = map_elf(path, vn, prog, bias, phdr);
+	if (r < 0)
+		return r;
+	proc.brk_start = proc.brk = prog->hi + bias;
+	*prog_entry = *start = prog->entry + bias;
+	*base = 0;
+	if (!ivn)
+		return 0;
+	uint64_t at = vm_find_free(in->hi - in->lo);
+	if (!at)
+		return fail(name, "no free address range for the interpreter", -ENOMEM);
+	uint64_t ibias = at - in->lo, iphdr;
+	if ((r = check_placement(name, in, ibias)) < 0 || (r = map_elf(name, ivn, in, ibias, &iphdr)) < 0)
+		return r;
+	*start = in->entry + ibias;
+	*base = ibias;
+	kdebug("%s: interpreter %s at %lx\n", path, name, ibias);
+	return 0;
+}
+
 static int check_at(const char *path, struct vnode **out, int depth)
 {
 	struct vnode *vn;
@@ -291,9 +388,14 @@ static int check_at(const char *path, struct vnode **out, int depth)
 		return r;
 	if (r == 1)
 		return check_at(interp, out, depth + 1);
-	uint64_t entry, phdr;
-	uint16_t phnum;
-	if ((r = load_elf(path, vn, true, &entry, &phdr, &phnum)) < 0)
+	struct elf_info prog, in;
+	struct vnode *ivn;
+	char *name = kmalloc(INTERP_MAX);
+	if (!name)
+		return fail(path, "out of memory", -ENOMEM);
+	r = check_binary(path, vn, &prog, name, &ivn, &in);
+	kfree(name);
+	if (r < 0)
 		return r;
 	*out = vn;
 	return 0;
@@ -329,13 +431,21 @@ static int load_at(const char *path, char *const argv[], int argc, char *const e
 		kfree(nargv);
 		return r;
 	}
-	uint64_t phdr;
-	uint16_t phnum;
-	if ((r = load_elf(path, vn, false, entry, &phdr, &phnum)) < 0)
+	struct elf_info prog, in;
+	struct vnode *ivn;
+	uint64_t prog_entry, phdr, base;
+	char *name = kmalloc(INTERP_MAX);
+	if (!name)
+		return fail(path, "out of memory", -ENOMEM);
+	r = check_binary(path, vn, &prog, name, &ivn, &in);
+	if (r >= 0)
+		r = map_binary(path, vn, &prog, name, ivn, &in, entry, &prog_entry, &phdr, &base);
+	kfree(name);
+	if (r < 0)
 		return r;
 	if ((r = vm_map(STACK_TOP - STACK_SIZE, STACK_SIZE, PROT_READ | PROT_WRITE, NULL, 0, 0)) < 0)
 		return fail(path, "out of memory for its stack", r);
-	if ((r = build_stack(path, argv, argc, envp, envc, *entry, phdr, phnum, sp)) < 0)
+	if ((r = build_stack(path, argv, argc, envp, envc, prog_entry, phdr, prog.phnum, base, sp)) < 0)
 		return fail(path,
 			    r == -E2BIG ? "its arguments and environment are too large"
 					: "out of memory for its stack",

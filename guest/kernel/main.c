@@ -139,6 +139,7 @@ void kmain(uint64_t zp_phys)
 	proc.cwd = vfs_root();
 	proc.umask = 022;
 	fds_init_console();
+	procfs_init();
 
 	devices_init(); /* virtio.c: /dev/nsm, vsock, the heartbeat */
 

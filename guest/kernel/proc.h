@@ -69,6 +69,9 @@ int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t of
 int vm_unmap(uint64_t start, uint64_t len);
 int vm_protect(uint64_t start, uint64_t len, int prot);
 struct vma *vm_find(uint64_t addr);
+/* The first VMA ending above addr (NULL if none): vm_next(0), then
+ * vm_next(v->end), walks the address space in order. */
+struct vma *vm_next(uint64_t addr);
 /* A free range of len bytes (top-down), 0 if none. */
 uint64_t vm_find_free(uint64_t len);
 /* Handles a user page fault; 0 if resolved, -1 if the access is invalid. */
@@ -84,12 +87,12 @@ int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap);
 uint64_t vm_brk(uint64_t want);
 
 /* ---- exec.c ---- */
-/* Loads path as a static ELF program with argv/envp; returns the entry and
+/* Loads path as an ELF program (with its interpreter) with argv/envp; returns the entry and
  * user stack pointer. Negative errno on failure, with a message printed. */
 int exec_load(const char *path, char *const argv[], int argc, char *const envp[], int envc, uint64_t *entry,
 	      uint64_t *sp);
 
-/* Checks that path names a runnable static ELF program (printing why not). */
+/* Checks that path names a runnable ELF program (printing why not). */
 int exec_check(const char *path, struct vnode **out, bool verbose);
 
 /* ---- fd.c ---- */
@@ -98,6 +101,15 @@ struct file *fd_get(int fd);
 struct file *file_new(struct vnode *vn, int flags);
 void file_put(struct file *f);
 void fds_init_console(void);
+
+/* ---- procfs.c ---- */
+/* Makes the /proc and /sys nodes (after the ramdisk is in the tree). */
+void procfs_init(void);
+/* On open of v: a procfs node gets *out, a snapshot of its text generated
+ * now (-EACCES unless accmode is O_RDONLY); other vnodes are left alone. */
+int procfs_open(struct vnode *v, int accmode, struct vnode **out);
+/* The VM's CPUs (what nproc and sysconf report). */
+int vm_cpu_count(void);
 
 _Noreturn void proc_exit(int status);
 

@@ -1,7 +1,8 @@
 /* execve: replaces the program image, as the one process's own exec (a shell
  * running its last command, a wrapper starting the real program). Arguments
  * and environment are copied in before the old image goes; a file that is
- * not a runnable static ELF program fails with the old image intact. */
+ * not a runnable ELF program (or whose interpreter is not) fails with the
+ * old image intact. */
 #include "syscalls.h"
 
 #define ARG_BYTES (128 * 1024)

@@ -83,6 +83,8 @@ static int do_open(int64_t dirfd, uint64_t upath, int flags, uint32_t mode)
 	if ((flags & O_DIRECTORY) && !vn_is_dir(v))
 		return -ENOTDIR;
 	int acc = flags & O_ACCMODE;
+	if (!(flags & O_PATH) && (r = procfs_open(v, acc, &v)) < 0)
+		return r;
 	if (vn_is_dir(v) && (acc != 0 || (flags & O_TRUNC)))
 		return -EISDIR;
 	if (vn_is_reg(v) && (acc == O_WRONLY || acc == O_RDWR)) {

@@ -257,12 +257,16 @@ SYSCALL_DEFINE4(prlimit64, int64_t, pid, uint64_t, resource, uaddr_t, new_rlim, 
 
 SYSCALL_DEFINE3(sched_getaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr)
 {
-	if (len < 8 || (len & 7))
+	/* Every CPU of the VM, as /sys/devices/system/cpu/online says. */
+	int n = vm_cpu_count();
+	uint64_t mask[4] = {0}, bytes = ALIGN_UP((uint64_t)n, 64) / 8;
+	if (len < bytes || (len & 7))
 		return -EINVAL;
-	uint64_t mask = 1;
-	if (copy_to_user(user_mask_ptr, &mask, 8) < 0)
+	for (int i = 0; i < n; i++)
+		mask[i / 64] |= 1ull << (i % 64);
+	if (copy_to_user(user_mask_ptr, mask, bytes) < 0)
 		return -EFAULT;
-	return 8;
+	return (int64_t)bytes;
 }
 
 SYSCALL_DEFINE3(sched_setaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr) { return 0; }

@@ -32,6 +32,21 @@ struct vma *vm_find(uint64_t addr)
 	return NULL;
 }
 
+/* The first VMA that ends above addr, NULL if none: a walk over the address
+ * space in order (procfs.c) that does not depend on how VMAs are kept. */
+struct vma *vm_next(uint64_t addr)
+{
+	int lo = 0, hi = proc.nvmas;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		if (proc.vmas[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < proc.nvmas ? &proc.vmas[lo] : NULL;
+}
+
 static uint64_t pte_flags(int prot)
 {
 	uint64_t f = 0;

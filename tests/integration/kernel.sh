@@ -3,7 +3,7 @@
 # ramdisks laid out as nitro-cli does (cmd, env, rootfs/) and check what the
 # program printed, its exit status, what it read from the ramdisk, its argv
 # and environment, the fault reports, and third-party static programs
-# (Debian's busybox-static) running unmodified.
+# (Debian's busybox-static) running unmodified (dynamic ones: kernel_dynamic.sh).
 #
 # The exit status is read from the console line "carve: exit status N" the
 # kernel prints (the kernel also writes it to the carve exit port 0xF4 for a
@@ -122,8 +122,8 @@ tap_result $? "missing program: says so" "$TMP/console"
 
 cp "$(type -P true)" "$RFS/bin/dyn-true"
 run_prog /bin/dyn-true
-grep -q 'dynamically linked' "$TMP/console" && [ "$(status)" = 126 ]
-tap_result $? "dynamically linked program refused with status 126" "$TMP/console"
+grep -q 'its interpreter (PT_INTERP) cannot be run' "$TMP/console" && [ "$(status)" = 127 ]
+tap_result $? "dynamic program whose interpreter is not in the ramdisk: status 127, says so" "$TMP/console"
 rm "$RFS/bin/dyn-true"
 
 # Malformed programs are refused with a reason, before anything is mapped.
