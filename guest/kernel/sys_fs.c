@@ -1,5 +1,6 @@
 /* File-system calls: open, read and write, stat, directories, links. Every
  * user pointer goes through copy_from_user/copy_to_user/user_ok first. */
+#include "file.h"
 #include "syscalls.h"
 #include "virtio.h"
 
@@ -134,6 +135,8 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	struct vnode *v = f->vn;
 	if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH))
 		return -EBADF;
+	if (f->ops)
+		return f->ops->read ? f->ops->read(f, (void *)buf, len, false) : -EINVAL;
 	switch (v->dev) {
 	case DEV_NULL: return 0;
 	case DEV_ZERO: memset((void *)buf, 0, len); return (int64_t)len;
@@ -170,6 +173,8 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	int acc = f->flags & O_ACCMODE;
 	if (acc != O_WRONLY && acc != O_RDWR)
 		return -EBADF;
+	if (f->ops)
+		return f->ops->write ? f->ops->write(f, (const void *)buf, len, false) : -EINVAL;
 	switch (v->dev) {
 	case DEV_NULL:
 	case DEV_ZERO:
@@ -278,6 +283,8 @@ SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, uint64_t, whence)
 		return -EBADF;
 	if (f->vn->dev == DEV_CONSOLE || f->vn->dev == DEV_VSOCK)
 		return -ESPIPE;
+	if (f->ops) /* Linux: pipes and sockets refuse, the anonymous kinds answer */
+		return f->vn == &anon_vn ? (int64_t)f->pos : -ESPIPE;
 	int64_t base;
 	switch (whence) {
 	case 0: base = 0; break;
