@@ -62,4 +62,8 @@ int wait_until(bool (*cond)(void *), void *arg, uint64_t deadline)
 	return 0;
 }
 
-void file_forget(struct file *f) { epoll_forget(f); }
+void file_forget(struct file *f)
+{
+	epoll_forget(f);
+	flock_forget(f);
+}

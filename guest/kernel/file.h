@@ -66,9 +66,10 @@ int wait_until(bool (*cond)(void *), void *arg, uint64_t deadline);
  * Linux's anonymous inode, mode 0600 with no type bits. */
 extern struct vnode anon_vn;
 
-/* f's last reference is going: epoll sets let go of it. */
+/* f's last reference is going: epoll sets and flock locks let go of it. */
 void file_forget(struct file *f);
 void epoll_forget(struct file *f);
+void flock_forget(struct file *f);
 
 /* ---- ring.c: a byte ring, the buffer of pipes and AF_UNIX streams ---- */
 struct ring {

@@ -81,6 +81,8 @@ static int do_open(int64_t dirfd, uint64_t upath, int flags, uint32_t mode)
 	}
 	if (vn_is_lnk(v) && !(flags & O_PATH))
 		return -ELOOP;
+	if ((v->mode & S_IFMT) == S_IFIFO && !(flags & O_PATH))
+		return fifo_open(v, flags);
 	if ((flags & O_DIRECTORY) && !vn_is_dir(v))
 		return -ENOTDIR;
 	int acc = flags & O_ACCMODE;
@@ -498,7 +500,7 @@ SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 		int64_t off = (int64_t)idx + 1;
 		uint16_t rl = (uint16_t)rec;
 		uint32_t t = v->mode & S_IFMT;
-		uint8_t type = t == S_IFDIR ? 4 : t == S_IFREG ? 8 : t == S_IFLNK ? 10 : t == S_IFCHR ? 2 : 0;
+		uint8_t type = (uint8_t)(t >> 12); /* DT_* is the S_IFMT nibble, FIFOs and sockets too */
 		memcpy(d, &ino, 8);
 		memcpy(d + 8, &off, 8);
 		memcpy(d + 16, &rl, 2);
