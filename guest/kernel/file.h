@@ -93,6 +93,12 @@ int fifo_open(struct vnode *v, int flags);
 /* sys_net.c hands AF_UNIX descriptors here; user pointers unchecked. */
 bool is_unix_sock(const struct file *f);
 int unix_socketpair(uint64_t type, uint64_t protocol, uint64_t usv);
+int unix_socket(uint64_t type, uint64_t protocol);
+int unix_bind(struct file *f, uint64_t uaddr, uint64_t len);
+int unix_listen(struct file *f, int backlog);
+int unix_connect(struct file *f, uint64_t uaddr, uint64_t len);
+int unix_accept(struct file *f, uint64_t uaddr, uint64_t ulen, uint64_t flags);
+int unix_names(struct file *f, uint64_t uaddr, uint64_t ulen, bool peer);
 int64_t unix_xfer(struct file *f, uint64_t buf, uint64_t len, uint64_t flags, uint64_t addr, uint64_t addrlen,
 		  bool send);
 int64_t unix_msg(struct file *f, uint64_t umsg, uint64_t flags, bool send);

@@ -1,5 +1,5 @@
 /* Socket system calls: AF_VSOCK stream sockets (vsock.c does the
- * protocol) and AF_UNIX socket pairs (unix_sock.c, dispatched by UNIX_DO). A socket is a file on one shared socket vnode (so fstat says
+ * protocol) and AF_UNIX sockets (unix_sock.c, unix_name.c; UNIX_DO). A socket is a file on one shared socket vnode (so fstat says
  * S_IFSOCK and lseek says ESPIPE) whose sock field is the connection.
  * Addresses are struct sockaddr_vm (16 bytes: family, reserved, port, cid,
  * flags, zero[3]). */
@@ -105,6 +105,8 @@ static int install(struct vsock_sock *s, int flags)
 
 SYSCALL_DEFINE3(socket, uint64_t, family, uint64_t, type, uint64_t, protocol)
 {
+	if (family == 1 /* AF_UNIX */)
+		return unix_socket(type, protocol);
 	if (family != AF_VSOCK || !vsock_present())
 		return -EAFNOSUPPORT;
 	if ((type & 0xf) != SOCK_STREAM)
@@ -127,7 +129,7 @@ SYSCALL_DEFINE4(socketpair, uint64_t, family, uint64_t, type, uint64_t, protocol
 
 SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 {
-	UNIX_DO(fd, -EOPNOTSUPP /* no names yet */);
+	UNIX_DO(fd, unix_bind(uf, umyaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
 	int r = get_addr(umyaddr, addrlen, &a);
@@ -136,14 +138,14 @@ SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 
 SYSCALL_DEFINE2(listen, int, fd, int, backlog)
 {
-	UNIX_DO(fd, -EINVAL);
+	UNIX_DO(fd, unix_listen(uf, backlog));
 	GET_SOCK(fd);
 	return vs_listen(s, backlog);
 }
 
 SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 {
-	UNIX_DO(fd, -EISCONN);
+	UNIX_DO(fd, unix_connect(uf, uservaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
 	int r = get_addr(uservaddr, addrlen, &a);
@@ -152,7 +154,7 @@ SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 
 static int64_t do_accept(int fd, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 {
-	UNIX_DO(fd, -EINVAL);
+	UNIX_DO(fd, unix_accept(uf, uaddr, ulen, flags));
 	GET_SOCK(fd);
 	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -177,27 +179,9 @@ SYSCALL_DEFINE4(accept4, int, fd, uaddr_t, upeer_sockaddr, uaddr_t, upeer_addrle
 	return do_accept(fd, upeer_sockaddr, upeer_addrlen, flags);
 }
 
-/* An unnamed AF_UNIX socket's address is its family alone. */
-static int64_t unix_name(struct file *f, uaddr_t uaddr, uaddr_t ulen, bool peer)
-{
-	(void)f;
-	(void)peer;
-	int len;
-	uint16_t fam = 1;
-	if (copy_from_user(&len, ulen, sizeof(len)) < 0)
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	int full = (int)sizeof(fam);
-	if ((len && copy_to_user(uaddr, &fam, (uint64_t)MIN(len, full)) < 0) ||
-	    copy_to_user(ulen, &full, sizeof(full)) < 0)
-		return -EFAULT;
-	return 0;
-}
-
 static int64_t names(int fd, uaddr_t uaddr, uaddr_t ulen, bool peer)
 {
-	UNIX_DO(fd, unix_name(uf, uaddr, ulen, peer));
+	UNIX_DO(fd, unix_names(uf, uaddr, ulen, peer));
 	GET_SOCK(fd);
 	if (peer && !vs_connected(s))
 		return -ENOTCONN;

@@ -1,51 +1,45 @@
-/* AF_UNIX sockets made by socketpair: SOCK_STREAM (a byte ring each way),
- * SOCK_DGRAM and SOCK_SEQPACKET (a queue of messages each way, boundaries
- * kept). Each end has Linux's shutdown bits: our SHUT_WR is the peer's
- * receive shutdown and the reverse; closing an end of a stream or seqpacket
- * pair shuts the other down both ways (reads then see EOF, writes EPIPE),
- * while a datagram end whose peer closed gets ECONNREFUSED on send and
- * waits on receive, as Linux does. No addresses (bind/connect on a path)
- * and no SCM_RIGHTS yet: a control message is EOPNOTSUPP, not dropped. */
-#include "file.h"
-#include "syscalls.h"
-#include "virtio.h"
+/* AF_UNIX sockets, their data: SOCK_STREAM (a byte ring each way),
+ * SOCK_DGRAM and SOCK_SEQPACKET (a queue of messages, boundaries kept),
+ * socketpair, shutdown, poll. Names, listen/connect/accept are unix_name.c.
+ * Each end has Linux's shutdown bits: our SHUT_WR is the peer's receive
+ * shutdown and the reverse; closing an end of a stream or seqpacket
+ * connection shuts the other down both ways (reads then see EOF, writes
+ * EPIPE), while a datagram socket whose destination closed gets
+ * ECONNREFUSED on send and waits on receive, as Linux does. No SCM_RIGHTS
+ * yet: a control message is EOPNOTSUPP, not dropped. */
+#include "unix_int.h"
 
-#define AF_UNIX 1
-#define SOCK_STREAM 1
-#define SOCK_DGRAM 2
-#define SOCK_SEQPACKET 5
-#define SOCK_NONBLOCK 04000
-#define SOCK_CLOEXEC 02000000
 #define MSG_PEEK 0x2
 #define MSG_TRUNC 0x20
 #define MSG_DONTWAIT 0x40
-#define MSG_EOR 0x80
 #define MSG_WAITALL 0x100
-#define MSG_NOSIGNAL 0x4000
-#define MSG_CMSG_CLOEXEC 0x40000000
-#define RCV_SHUTDOWN 1
-#define SEND_SHUTDOWN 2
-#define ECONNREFUSED 111
-#define UNIX_BUF 65536u /* bytes each way (Linux's is its socket buffer, 208 KiB) */
-#define MSG_COST 64u    /* what a queued message costs beyond its bytes */
 
-struct umsg {
-	struct umsg *next;
-	uint32_t len;
-	uint8_t data[];
-};
+static struct usock *all_socks;
+struct vnode unix_vn = {.name = "socket", .mode = 0140000 | 0777, .refs = 1};
 
-struct usock {
-	int type;
-	int shutdown;       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
-	struct usock *peer; /* NULL once the peer is closed */
-	struct ring rx;     /* streams */
-	struct umsg *q, **qtail;
-	uint32_t qbytes;         /* messages: bytes queued, with MSG_COST each */
-	uint64_t rd_seq, wr_seq; /* data or shutdown came; room appeared */
-};
+struct usock *usock_new(int type)
+{
+	struct usock *u = kmalloc(sizeof(*u));
+	if (!u)
+		return NULL;
+	u->type = type;
+	u->rx.cap = UNIX_BUF;
+	u->qtail = &u->q;
+	u->next = all_socks;
+	all_socks = u;
+	return u;
+}
 
-static struct vnode unix_vn = {.name = "socket", .mode = 0140000 | 0777, .refs = 1};
+struct usock *usock_find(const struct uname *n, struct vnode *vn)
+{
+	for (struct usock *u = all_socks; u; u = u->next) {
+		if (vn ? u->vn == vn
+		       : (!u->vn && u->name.len == n->len && n->len &&
+			  !memcmp(u->name.bytes, n->bytes, n->len)))
+			return u;
+	}
+	return NULL;
+}
 
 static bool is_stream(const struct usock *u) { return u->type == SOCK_STREAM; }
 static uint32_t queued(const struct usock *u) { return is_stream(u) ? u->rx.len : u->qbytes; }
@@ -55,32 +49,31 @@ struct kiov {
 	uint64_t len;
 };
 
-static bool can_send(struct usock *u, uint64_t need)
-{
-	struct usock *p = u->peer;
-	if (!p || (u->shutdown & SEND_SHUTDOWN))
-		return true; /* and fails */
-	return is_stream(u) ? ring_room(&p->rx) > 0 : p->qbytes + need <= UNIX_BUF;
-}
-
+/* to: where the bytes go (the peer, or a datagram's addressee). */
 struct send_wait {
-	struct usock *u;
+	struct usock *u, *to;
 	uint64_t need;
 };
 static bool send_ready(void *arg)
 {
 	struct send_wait *w = arg;
-	return can_send(w->u, w->need);
+	struct usock *u = w->u, *p = w->to;
+	if (!p || (u->shutdown & SEND_SHUTDOWN) || (is_stream(u) && !u->peer))
+		return true; /* and fails */
+	return is_stream(u) ? ring_room(&p->rx) > 0 : p->qbytes + w->need <= UNIX_BUF;
 }
 
 static int64_t send_error(struct usock *u)
 {
-	if (!u->peer && u->type == SOCK_DGRAM && !(u->shutdown & SEND_SHUTDOWN))
-		return -ECONNREFUSED;
-	return -EPIPE;
+	if (u->shutdown & SEND_SHUTDOWN)
+		return -EPIPE;
+	if (u->state != US_CONNECTED)
+		return -ENOTCONN;
+	return u->type == SOCK_DGRAM ? -ECONNREFUSED : -EPIPE;
 }
 
-static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t flags)
+/* to: a datagram's addressee when one was named, else NULL (the peer). */
+static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -90,22 +83,23 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 	if (!is_stream(u)) {
 		if (total + MSG_COST > UNIX_BUF)
 			return -EMSGSIZE;
-		struct send_wait w = {u, total + MSG_COST};
+		struct send_wait w = {u, to ? to : u->peer, total + MSG_COST};
 		if (!send_ready(&w)) {
 			if (nb)
 				return -EAGAIN;
 			wait_until(send_ready, &w, UINT64_MAX);
 		}
-		if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
+		struct usock *p = to ? to : u->peer;
+		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
 			return send_error(u);
 		struct umsg *m = kmalloc(sizeof(*m) + total);
 		if (!m)
 			return -ENOMEM;
 		m->len = (uint32_t)total;
+		m->from = u->name;
 		uint64_t at = 0;
 		for (int i = 0; i < n; i++, at += iov[i - 1].len)
 			memcpy(m->data + at, iov[i].base, iov[i].len);
-		struct usock *p = u->peer;
 		*p->qtail = m;
 		p->qtail = &m->next;
 		p->qbytes += m->len + MSG_COST;
@@ -116,7 +110,7 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 	for (int i = 0; i < n; i++) {
 		uint64_t off = 0;
 		while (off < iov[i].len) {
-			struct send_wait w = {u, 1};
+			struct send_wait w = {u, u->peer, 1};
 			if (!send_ready(&w)) {
 				if (nb)
 					return done ? (int64_t)done : -EAGAIN;
@@ -141,8 +135,10 @@ static bool can_recv(void *arg)
 	return queued(u) || (u->shutdown & RCV_SHUTDOWN);
 }
 
-/* *mflags gets MSG_TRUNC when a message was longer than the buffers. */
-static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags)
+/* *mflags gets MSG_TRUNC when a message was longer than the buffers; *from
+ * the sender's name (streams: unnamed). */
+static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		       struct uname *from)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -150,6 +146,9 @@ static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t f
 	for (int i = 0; i < n; i++)
 		want += iov[i].len;
 	*mflags = 0;
+	from->len = 0;
+	if (u->type != SOCK_DGRAM && u->state != US_CONNECTED)
+		return is_stream(u) ? -EINVAL : -ENOTCONN;
 	for (;;) {
 		if (!can_recv(u)) {
 			if (nb)
@@ -168,6 +167,7 @@ static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t f
 			}
 			if (at < m->len)
 				*mflags |= MSG_TRUNC;
+			*from = m->from;
 			int64_t r = (flags & MSG_TRUNC) ? (int64_t)m->len : (int64_t)at;
 			if (!(flags & MSG_PEEK)) {
 				u->q = m->next;
@@ -206,13 +206,14 @@ static int64_t us_read(struct file *f, void *buf, uint64_t len, bool nonblock)
 {
 	struct kiov iov = {buf, len};
 	int mf;
-	return us_recv(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, &mf);
+	struct uname from;
+	return us_recv(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, &mf, &from);
 }
 
 static int64_t us_write(struct file *f, const void *buf, uint64_t len, bool nonblock)
 {
 	struct kiov iov = {(uint8_t *)buf, len};
-	return us_send(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0);
+	return us_send(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, NULL);
 }
 
 static short us_poll(struct file *f, short want, uint64_t *deadline)
@@ -225,13 +226,13 @@ static short us_poll(struct file *f, short want, uint64_t *deadline)
 		r |= POLLHUP;
 	if (u->shutdown & RCV_SHUTDOWN)
 		r |= POLLRDHUP | POLLIN | POLLRDNORM;
-	if (queued(u))
+	if (queued(u) || (u->state == US_LISTEN && u->nacc))
 		r |= POLLIN | POLLRDNORM;
-	if (!u->peer && !is_stream(u) && u->type == SOCK_SEQPACKET)
-		r |= POLLHUP;
+	if (u->type != SOCK_DGRAM && u->state == US_NEW)
+		r |= POLLHUP; /* Linux: a connection socket never connected */
 	/* Linux: writable while at most a quarter of the buffer is in flight. */
 	struct usock *p = u->peer;
-	if (!p || queued(p) * 4 <= UNIX_BUF)
+	if (u->state != US_LISTEN && (!p || queued(p) * 4 <= UNIX_BUF))
 		r |= POLLOUT | POLLWRNORM;
 	return r;
 }
@@ -242,23 +243,36 @@ static uint64_t us_seq(struct file *f, short want)
 	return (want & (POLLIN | POLLRDHUP) ? u->rd_seq : 0) + (want & POLLOUT ? u->wr_seq : 0);
 }
 
-static void shut(struct usock *u, int how)
+void usock_shut(struct usock *u, int how)
 {
 	u->shutdown |= how;
 	u->rd_seq++;
 	u->wr_seq++;
 }
 
-static void us_release(struct file *f)
+void usock_free(struct usock *u)
 {
-	struct usock *u = f->priv, *p = u->peer;
-	if (p) {
-		p->peer = NULL;
-		if (p->type != SOCK_DGRAM)
-			shut(p, RCV_SHUTDOWN | SEND_SHUTDOWN);
-		else
-			p->wr_seq++;
+	for (struct usock **pp = &all_socks; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
 	}
+	/* Whoever sends here or is connected to u sees it closed. */
+	for (struct usock *o = all_socks; o; o = o->next) {
+		if (o->peer != u)
+			continue;
+		o->peer = NULL;
+		if (o->type != SOCK_DGRAM)
+			usock_shut(o, RCV_SHUTDOWN | SEND_SHUTDOWN);
+		else
+			o->wr_seq++;
+	}
+	/* Connections not yet accepted go with their listener. */
+	for (int i = 0; i < u->nacc; i++)
+		usock_free(u->accq[i]);
+	if (u->vn)
+		vn_unref(u->vn); /* the socket file stays in the tree, as on Linux */
 	ring_free(&u->rx);
 	while (u->q) {
 		struct umsg *m = u->q;
@@ -268,7 +282,9 @@ static void us_release(struct file *f)
 	kfree(u);
 }
 
-static const struct file_ops unix_ops = {
+static void us_release(struct file *f) { usock_free(f->priv); }
+
+const struct file_ops unix_ops = {
 	.read = us_read, .write = us_write, .poll = us_poll, .seq = us_seq, .release = us_release};
 
 bool is_unix_sock(const struct file *f) { return f->ops == &unix_ops; }
@@ -284,21 +300,17 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 		return -EPROTONOSUPPORT;
 	if (user_ok(usv, 8, true) < 0)
 		return -EFAULT;
-	struct usock *u[2] = {kmalloc(sizeof(struct usock)), kmalloc(sizeof(struct usock))};
+	struct usock *u[2] = {usock_new(kind), usock_new(kind)};
 	struct file *f[2] = {NULL, NULL};
 	int fl = O_RDWR | (type & SOCK_NONBLOCK ? O_NONBLOCK : 0);
-	for (int i = 0; i < 2; i++) {
-		if (u[i]) {
-			u[i]->type = kind;
-			u[i]->rx.cap = UNIX_BUF;
-			u[i]->qtail = &u[i]->q;
+	for (int i = 0; i < 2; i++)
+		if (u[i])
 			f[i] = file_alloc(&unix_ops, &unix_vn, u[i], fl);
-		}
-	}
 	int fds[2] = {-1, -1};
 	if (f[0] && f[1]) {
 		u[0]->peer = u[1];
 		u[1]->peer = u[0];
+		u[0]->state = u[1]->state = US_CONNECTED;
 		if ((fds[0] = fd_alloc(f[0], 0, type & SOCK_CLOEXEC)) >= 0 &&
 		    (fds[1] = fd_alloc(f[1], 0, type & SOCK_CLOEXEC)) >= 0)
 			return copy_to_user(usv, fds, sizeof(fds));
@@ -308,8 +320,8 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 	for (int i = 0; i < 2; i++) {
 		if (f[i])
 			file_put(f[i]);
-		else
-			kfree(u[i]);
+		else if (u[i])
+			usock_free(u[i]);
 	}
 	return fds[0] >= 0 ? -EMFILE : -ENOMEM;
 }
@@ -338,36 +350,55 @@ struct msghdr {
 	int32_t flags, pad1;
 };
 
-static int64_t addr_given(struct usock *u)
+/* A destination named on a send: connection sockets refuse it (EISCONN,
+ * or EOPNOTSUPP before connecting), a datagram goes to the socket bound
+ * there. */
+static int send_to(struct usock *u, uaddr_t addr, uint64_t addrlen, struct usock **to)
 {
-	return u->type == SOCK_DGRAM ? -ECONNREFUSED : -EISCONN; /* no names to reach */
+	*to = NULL;
+	if (!addr || !addrlen)
+		return 0;
+	if (u->type != SOCK_DGRAM)
+		return u->state == US_CONNECTED ? -EISCONN : -EOPNOTSUPP;
+	struct uname n;
+	int r = uname_get(addr, addrlen, &n);
+	if (r < 0 || (r = usock_lookup(&n, to)) < 0)
+		return r;
+	return (*to)->type == SOCK_DGRAM ? 0 : -EPROTOTYPE;
 }
 
 int64_t unix_xfer(struct file *f, uaddr_t buf, uint64_t len, uint64_t flags, uaddr_t addr, uint64_t addrlen,
 		  bool send)
 {
-	struct usock *u = f->priv;
-	if (send && addr && addrlen)
-		return addr_given(u);
+	struct usock *u = f->priv, *to = NULL;
+	int r0 = send ? send_to(u, addr, addrlen, &to) : 0;
+	if (r0 < 0)
+		return r0;
 	if (len && user_ok(buf, len, !send) < 0)
 		return -EFAULT;
 	struct kiov iov = {(uint8_t *)buf, len};
 	int mf;
-	int64_t r = send ? us_send(f, &iov, 1, flags) : us_recv(f, &iov, 1, flags, &mf);
-	int zero = 0;
-	if (!send && r >= 0 && addr && addrlen && copy_to_user(addrlen, &zero, sizeof(zero)) < 0)
+	struct uname from;
+	int64_t r = send ? us_send(f, &iov, 1, flags, to) : us_recv(f, &iov, 1, flags, &mf, &from);
+	if (!send && r >= 0 && addr && addrlen && from.len == 0) {
+		int zero = 0;
+		if (copy_to_user(addrlen, &zero, sizeof(zero)) < 0)
+			return -EFAULT;
+	} else if (!send && r >= 0 && addr && addrlen && uname_put(addr, addrlen, &from) < 0) {
 		return -EFAULT;
+	}
 	return r;
 }
 
 int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 {
-	struct usock *u = f->priv;
+	struct usock *u = f->priv, *to = NULL;
 	struct msghdr m;
 	if (copy_from_user(&m, umsg, sizeof(m)) < 0)
 		return -EFAULT;
-	if (send && m.namelen)
-		return addr_given(u);
+	int r0 = send ? send_to(u, m.name, m.namelen, &to) : 0;
+	if (r0 < 0)
+		return r0;
 	if (send && m.controllen)
 		return -EOPNOTSUPP;
 	static struct kiov iov[1024];
@@ -375,9 +406,13 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	if (n < 0)
 		return n;
 	int mf = 0;
-	int64_t r = send ? us_send(f, iov, n, flags) : us_recv(f, iov, n, flags, &mf);
+	struct uname from;
+	int64_t r = send ? us_send(f, iov, n, flags, to) : us_recv(f, iov, n, flags, &mf, &from);
 	if (!send && r >= 0) {
-		m.namelen = 0;
+		uint32_t room = m.namelen;
+		m.namelen = from.len;
+		if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
+			return -EFAULT;
 		m.controllen = 0;
 		m.flags = mf;
 		if (copy_to_user(umsg, &m, sizeof(m)) < 0)
@@ -392,11 +427,11 @@ int unix_shutdown(struct file *f, int how)
 	if (how < 0 || how > 2)
 		return -EINVAL;
 	int mine = how == 0 ? RCV_SHUTDOWN : how == 1 ? SEND_SHUTDOWN : RCV_SHUTDOWN | SEND_SHUTDOWN;
-	shut(u, mine);
+	usock_shut(u, mine);
 	if (u->peer && u->type != SOCK_DGRAM)
-		shut(u->peer,
-		     ((mine & RCV_SHUTDOWN) ? SEND_SHUTDOWN : 0) |
-			     ((mine & SEND_SHUTDOWN) ? RCV_SHUTDOWN : 0));
+		usock_shut(u->peer,
+			   ((mine & RCV_SHUTDOWN) ? SEND_SHUTDOWN : 0) |
+				   ((mine & SEND_SHUTDOWN) ? RCV_SHUTDOWN : 0));
 	return 0;
 }
 
@@ -410,7 +445,7 @@ int unix_sockopt(struct file *f, uint64_t optname, int *v)
 	case 38 /* SO_PROTOCOL */: *v = 0; return 0;
 	case 7 /* SO_SNDBUF */:
 	case 8 /* SO_RCVBUF */: *v = (int)UNIX_BUF; return 0;
-	case 30 /* SO_ACCEPTCONN */: *v = 0; return 0;
+	case 30 /* SO_ACCEPTCONN */: *v = u->state == US_LISTEN; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
