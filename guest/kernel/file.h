@@ -25,6 +25,8 @@
 #define POLLWRNORM 0x100
 #define POLLRDHUP 0x2000
 
+#define FIONREAD 0x541b /* SIOCINQ on sockets */
+
 #define O_ACCMODE 3
 #define O_RDONLY 0
 #define O_WRONLY 1
@@ -45,6 +47,8 @@ struct file_ops {
 	 * an item again when it moves, as Linux's wake-ups do; kinds without
 	 * it report on a rise of the ready mask. */
 	uint64_t (*seq)(struct file *f, short want);
+	/* Optional: the kind's ioctls (FIONREAD...); -ENOTTY for others. */
+	int64_t (*ioctl)(struct file *f, uint32_t cmd, uint64_t arg);
 	/* The last reference went away. */
 	void (*release)(struct file *f);
 };
@@ -105,5 +109,7 @@ int64_t unix_msg(struct file *f, uint64_t umsg, uint64_t flags, bool send);
 int unix_shutdown(struct file *f, int how);
 /* SOL_SOCKET options: 0 with *val, or -ENOPROTOOPT. */
 int unix_sockopt(struct file *f, uint64_t optname, int *val);
+/* SO_PEERCRED: struct ucred (pid, uid, gid). */
+void unix_peercred(struct file *f, int cred[3]);
 
 #endif

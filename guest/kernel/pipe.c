@@ -106,6 +106,13 @@ static short pipe_poll(struct file *f, short want, uint64_t *deadline)
 	return r;
 }
 
+static int64_t pipe_ioctl(struct file *f, uint32_t cmd, uint64_t arg)
+{
+	struct pipe *p = f->priv;
+	int n = (int)p->ring.len;
+	return cmd == FIONREAD ? copy_to_user(arg, &n, sizeof(n)) : -ENOTTY;
+}
+
 static uint64_t pipe_seq(struct file *f, short want)
 {
 	struct pipe *p = f->priv;
@@ -132,8 +139,12 @@ static void pipe_release(struct file *f)
 	kfree(p);
 }
 
-static const struct file_ops pipe_ops = {
-	.read = pipe_read, .write = pipe_write, .poll = pipe_poll, .seq = pipe_seq, .release = pipe_release};
+static const struct file_ops pipe_ops = {.read = pipe_read,
+					 .write = pipe_write,
+					 .poll = pipe_poll,
+					 .seq = pipe_seq,
+					 .ioctl = pipe_ioctl,
+					 .release = pipe_release};
 
 static struct pipe *pipe_new(void)
 {

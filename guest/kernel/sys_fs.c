@@ -882,6 +882,8 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, cmd, uaddr_t, arg)
 		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
 		return 0;
 	}
+	if (f->ops)
+		return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
 	if (f->vn->dev == DEV_NSM)
 		return nsm_ioctl(cmd, arg);
 	if (f->vn->dev != DEV_CONSOLE)

@@ -310,6 +310,11 @@ static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
 static int64_t unix_getsockopt(struct file *f, uint64_t level, uint64_t optname, uaddr_t optval,
 			       uaddr_t optlen)
 {
+	if (level == SOL_SOCKET && optname == 17 /* SO_PEERCRED */) {
+		int cred[3];
+		unix_peercred(f, cred);
+		return put_opt(optval, optlen, cred, sizeof(cred));
+	}
 	int v;
 	int r = level == SOL_SOCKET ? unix_sockopt(f, optname, &v) : -ENOPROTOOPT;
 	return r < 0 ? r : put_opt(optval, optlen, &v, sizeof(v));

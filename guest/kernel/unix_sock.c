@@ -282,10 +282,31 @@ void usock_free(struct usock *u)
 	kfree(u);
 }
 
+/* FIONREAD (SIOCINQ): bytes waiting, or the next datagram's length. */
+static int64_t us_ioctl(struct file *f, uint32_t cmd, uint64_t arg)
+{
+	struct usock *u = f->priv;
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	if (u->state == US_LISTEN)
+		return -EINVAL;
+	uint32_t n = is_stream(u) ? u->rx.len : 0;
+	for (struct umsg *m = u->q; m; m = m->next) {
+		n += m->len;
+		if (u->type == SOCK_DGRAM)
+			break; /* a datagram socket answers the next one's length */
+	}
+	return copy_to_user(arg, &n, sizeof(n));
+}
+
 static void us_release(struct file *f) { usock_free(f->priv); }
 
-const struct file_ops unix_ops = {
-	.read = us_read, .write = us_write, .poll = us_poll, .seq = us_seq, .release = us_release};
+const struct file_ops unix_ops = {.read = us_read,
+				  .write = us_write,
+				  .poll = us_poll,
+				  .seq = us_seq,
+				  .ioctl = us_ioctl,
+				  .release = us_release};
 
 bool is_unix_sock(const struct file *f) { return f->ops == &unix_ops; }
 
@@ -433,6 +454,16 @@ int unix_shutdown(struct file *f, int how)
 			   ((mine & RCV_SHUTDOWN) ? SEND_SHUTDOWN : 0) |
 				   ((mine & SEND_SHUTDOWN) ? RCV_SHUTDOWN : 0));
 	return 0;
+}
+
+void unix_peercred(struct file *f, int cred[3])
+{
+	/* The one process (pid 1, root) is at both ends; no peer: Linux's
+	 * pid 0 and the overflow ids. */
+	struct usock *u = f->priv;
+	bool peer = u->state == US_CONNECTED && u->type != SOCK_DGRAM;
+	cred[0] = peer ? 1 : 0;
+	cred[1] = cred[2] = peer ? 0 : -1;
 }
 
 int unix_sockopt(struct file *f, uint64_t optname, int *v)

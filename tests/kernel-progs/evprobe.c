@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -65,6 +66,11 @@ static void pipes(void)
 	check("pipe-write-read",
 	      write(p[1], "abc", 3) == 3 && read(p[0], buf, 8) == 3 && !memcmp(buf, "abc", 3),
 	      "bytes differ");
+	int avail = -1;
+	check("pipe-fionread",
+	      write(p[1], "wxyz", 4) == 4 && ioctl(p[0], FIONREAD, &avail) == 0 && avail == 4 &&
+		      read(p[0], buf, 8) == 4,
+	      "bytes waiting");
 	struct stat st;
 	check("pipe-fstat-fifo", fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode), "not S_IFIFO");
 	check("pipe-lseek-espipe", FAILS(lseek(p[0], 0, SEEK_SET), ESPIPE), "expected ESPIPE");
@@ -308,6 +314,14 @@ static void sockets(void)
 	check("stream-write-read", write(sv[0], "hello", 5) == 5 && read(sv[1], buf, 64) == 5, "bytes");
 	check("stream-other-way", send(sv[1], "abc", 3, 0) == 3 && recv(sv[0], buf, 64, 0) == 3, "bytes");
 	send(sv[0], "12345", 5, 0);
+	int avail = -1;
+	check("stream-fionread", ioctl(sv[1], FIONREAD, &avail) == 0 && avail == 5, "bytes waiting");
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	check("so-peercred",
+	      getsockopt(sv[0], SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cl == sizeof(cred) &&
+		      cred.pid == getpid() && cred.uid == getuid() && cred.gid == getgid(),
+	      "credentials");
 	check("stream-peek",
 	      recv(sv[1], buf, 64, MSG_PEEK) == 5 && recv(sv[1], buf, 2, 0) == 2 &&
 		      recv(sv[1], buf, 64, 0) == 3 && !memcmp(buf, "345", 3),
@@ -344,6 +358,8 @@ static void sockets(void)
 	check("socketpair-dgram", socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv) == 0, "socketpair");
 	send(sv[0], "ab", 2, 0);
 	send(sv[0], "cde", 3, 0);
+	check("dgram-fionread-next-length", ioctl(sv[1], FIONREAD, &avail) == 0 && avail == 2,
+	      "next datagram");
 	check("dgram-boundaries", recv(sv[1], buf, 64, 0) == 2 && recv(sv[1], buf, 64, 0) == 3, "boundaries");
 	send(sv[0], "long message", 12, 0);
 	char small[4];
