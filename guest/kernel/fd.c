@@ -2,6 +2,7 @@
  * console; /dev/null, /dev/zero, /dev/urandom, /dev/random and /dev/console
  * are character devices in the tree. */
 #include "errno.h"
+#include "file.h"
 #include "proc.h"
 #include "virtio.h"
 
@@ -22,8 +23,11 @@ void file_put(struct file *f)
 {
 	if (--f->refs > 0)
 		return;
+	file_forget(f);
 	if (f->sock)
 		vs_close(f->sock);
+	if (f->ops)
+		f->ops->release(f);
 	if (f->vn)
 		vn_unref(f->vn);
 	kfree(f);

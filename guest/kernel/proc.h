@@ -38,14 +38,15 @@ struct vma {
 #define MAX_FDS 256
 #define FD_CLOEXEC 1
 
+struct file_ops;
 struct file {
-	struct vnode *vn; /* NULL for pipes */
+	struct vnode *vn; /* each kind's own vnode for file_ops kinds (file.h) */
 	uint64_t pos;
 	int flags; /* O_ACCMODE | O_APPEND | O_NONBLOCK ... */
 	int refs;
-	struct pipe *pipe; /* pipes */
-	bool pipe_write;
-	struct vsock_sock *sock; /* AF_VSOCK sockets (sys_net.c) */
+	struct vsock_sock *sock;    /* AF_VSOCK sockets (sys_net.c) */
+	const struct file_ops *ops; /* pipes, eventfd, timerfd, epoll, AF_UNIX (file.h) */
+	void *priv;                 /* the kind's state */
 };
 
 struct process {

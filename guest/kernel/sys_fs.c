@@ -1,5 +1,6 @@
 /* File-system calls: open, read and write, stat, directories, links. Every
  * user pointer goes through copy_from_user/copy_to_user/user_ok first. */
+#include "file.h"
 #include "syscalls.h"
 #include "virtio.h"
 
@@ -80,6 +81,8 @@ static int do_open(int64_t dirfd, uint64_t upath, int flags, uint32_t mode)
 	}
 	if (vn_is_lnk(v) && !(flags & O_PATH))
 		return -ELOOP;
+	if ((v->mode & S_IFMT) == S_IFIFO && !(flags & O_PATH))
+		return fifo_open(v, flags);
 	if ((flags & O_DIRECTORY) && !vn_is_dir(v))
 		return -ENOTDIR;
 	int acc = flags & O_ACCMODE;
@@ -136,6 +139,8 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	struct vnode *v = f->vn;
 	if ((f->flags & O_ACCMODE) == O_WRONLY || (f->flags & O_PATH))
 		return -EBADF;
+	if (f->ops)
+		return f->ops->read ? f->ops->read(f, (void *)buf, len, false) : -EINVAL;
 	switch (v->dev) {
 	case DEV_NULL: return 0;
 	case DEV_ZERO: memset((void *)buf, 0, len); return (int64_t)len;
@@ -172,6 +177,8 @@ static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *
 	int acc = f->flags & O_ACCMODE;
 	if (acc != O_WRONLY && acc != O_RDWR)
 		return -EBADF;
+	if (f->ops)
+		return f->ops->write ? f->ops->write(f, (const void *)buf, len, false) : -EINVAL;
 	switch (v->dev) {
 	case DEV_NULL:
 	case DEV_ZERO:
@@ -280,6 +287,8 @@ SYSCALL_DEFINE3(lseek, int, fd, int64_t, offset, uint64_t, whence)
 		return -EBADF;
 	if (f->vn->dev == DEV_CONSOLE || f->vn->dev == DEV_VSOCK)
 		return -ESPIPE;
+	if (f->ops) /* Linux: pipes and sockets refuse, the anonymous kinds answer */
+		return f->vn == &anon_vn ? (int64_t)f->pos : -ESPIPE;
 	int64_t base;
 	switch (whence) {
 	case 0: base = 0; break;
@@ -493,7 +502,7 @@ SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 		int64_t off = (int64_t)idx + 1;
 		uint16_t rl = (uint16_t)rec;
 		uint32_t t = v->mode & S_IFMT;
-		uint8_t type = t == S_IFDIR ? 4 : t == S_IFREG ? 8 : t == S_IFLNK ? 10 : t == S_IFCHR ? 2 : 0;
+		uint8_t type = (uint8_t)(t >> 12); /* DT_* is the S_IFMT nibble, FIFOs and sockets too */
 		memcpy(d, &ino, 8);
 		memcpy(d + 8, &off, 8);
 		memcpy(d + 16, &rl, 2);
@@ -875,6 +884,8 @@ SYSCALL_DEFINE3(ioctl, int, fd, uint32_t, cmd, uaddr_t, arg)
 		f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
 		return 0;
 	}
+	if (f->ops)
+		return f->ops->ioctl ? f->ops->ioctl(f, cmd, arg) : -ENOTTY;
 	if (f->vn->dev == DEV_NSM)
 		return nsm_ioctl(cmd, arg);
 	if (f->vn->dev != DEV_CONSOLE)

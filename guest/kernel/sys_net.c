@@ -1,8 +1,9 @@
-/* Socket system calls: AF_VSOCK stream sockets only (vsock.c does the
- * protocol). A socket is a file on one shared socket vnode (so fstat says
+/* Socket system calls: AF_VSOCK stream sockets (vsock.c does the
+ * protocol) and AF_UNIX sockets (unix_sock.c, unix_name.c; UNIX_DO). A socket is a file on one shared socket vnode (so fstat says
  * S_IFSOCK and lseek says ESPIPE) whose sock field is the connection.
  * Addresses are struct sockaddr_vm (16 bytes: family, reserved, port, cid,
  * flags, zero[3]). */
+#include "file.h"
 #include "syscalls.h"
 #include "virtio.h"
 
@@ -52,6 +53,14 @@ static struct vsock_sock *sock_of(int fd, struct file **fp)
 	if (!s)                                 \
 		return f ? -ENOTSOCK : -EBADF;
 
+/* An AF_UNIX descriptor goes to unix_sock.c. */
+#define UNIX_DO(fd, expr)                     \
+	do {                                  \
+		struct file *uf = fd_get(fd); \
+		if (uf && is_unix_sock(uf))   \
+			return (expr);        \
+	} while (0)
+
 static int get_addr(uint64_t uaddr, uint64_t len, struct sockaddr_vm *a)
 {
 	if (len < sizeof(*a))
@@ -96,6 +105,8 @@ static int install(struct vsock_sock *s, int flags)
 
 SYSCALL_DEFINE3(socket, uint64_t, family, uint64_t, type, uint64_t, protocol)
 {
+	if (family == 1 /* AF_UNIX */)
+		return unix_socket(type, protocol);
 	if (family != AF_VSOCK || !vsock_present())
 		return -EAFNOSUPPORT;
 	if ((type & 0xf) != SOCK_STREAM)
@@ -108,14 +119,17 @@ SYSCALL_DEFINE3(socket, uint64_t, family, uint64_t, type, uint64_t, protocol)
 	return s ? install(s, (int)type) : -ENOMEM;
 }
 
-/* Linux's vsock has no socketpair; no other family exists here. */
+/* Linux's vsock has no socketpair. */
 SYSCALL_DEFINE4(socketpair, uint64_t, family, uint64_t, type, uint64_t, protocol, uaddr_t, usockvec)
 {
+	if (family == 1 /* AF_UNIX */)
+		return unix_socketpair(type, protocol, usockvec);
 	return family == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT;
 }
 
 SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 {
+	UNIX_DO(fd, unix_bind(uf, umyaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
 	int r = get_addr(umyaddr, addrlen, &a);
@@ -124,12 +138,14 @@ SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 
 SYSCALL_DEFINE2(listen, int, fd, int, backlog)
 {
+	UNIX_DO(fd, unix_listen(uf, backlog));
 	GET_SOCK(fd);
 	return vs_listen(s, backlog);
 }
 
 SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 {
+	UNIX_DO(fd, unix_connect(uf, uservaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
 	int r = get_addr(uservaddr, addrlen, &a);
@@ -138,6 +154,7 @@ SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 
 static int64_t do_accept(int fd, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 {
+	UNIX_DO(fd, unix_accept(uf, uaddr, ulen, flags));
 	GET_SOCK(fd);
 	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -164,6 +181,7 @@ SYSCALL_DEFINE4(accept4, int, fd, uaddr_t, upeer_sockaddr, uaddr_t, upeer_addrle
 
 static int64_t names(int fd, uaddr_t uaddr, uaddr_t ulen, bool peer)
 {
+	UNIX_DO(fd, unix_names(uf, uaddr, ulen, peer));
 	GET_SOCK(fd);
 	if (peer && !vs_connected(s))
 		return -ENOTCONN;
@@ -183,6 +201,7 @@ SYSCALL_DEFINE3(getpeername, int, fd, uaddr_t, usockaddr, uaddr_t, usockaddr_len
 
 SYSCALL_DEFINE2(shutdown, int, fd, int, how)
 {
+	UNIX_DO(fd, unix_shutdown(uf, how));
 	GET_SOCK(fd);
 	return vs_shutdown(s, how);
 }
@@ -210,6 +229,7 @@ SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags,
 		uaddr_t, addr, uint64_t, addr_len)
 /* clang-format on */
 {
+	UNIX_DO(fd, unix_xfer(uf, buff, len, flags, addr, addr_len, true));
 	GET_SOCK(fd);
 	if (addr || addr_len)
 		return vs_connected(s) ? -EISCONN : -EOPNOTSUPP;
@@ -221,6 +241,7 @@ SYSCALL_DEFINE6(recvfrom, int, fd, uaddr_t, ubuf, uint64_t, size, uint64_t, flag
 		uaddr_t, addr, uaddr_t, addr_len)
 /* clang-format on */
 {
+	UNIX_DO(fd, unix_xfer(uf, ubuf, size, flags, addr, addr_len, false));
 	GET_SOCK(fd);
 	int64_t r = xfer(f, s, ubuf, size, flags, false);
 	int zero = 0;
@@ -238,6 +259,7 @@ struct msghdr {
 
 static int64_t do_msg(int fd, uaddr_t umsg, uint64_t flags, bool send)
 {
+	UNIX_DO(fd, unix_msg(uf, umsg, flags, send));
 	GET_SOCK(fd);
 	struct msghdr m;
 	if (copy_from_user(&m, umsg, sizeof(m)) < 0)
@@ -285,8 +307,22 @@ static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
 	return 0;
 }
 
+static int64_t unix_getsockopt(struct file *f, uint64_t level, uint64_t optname, uaddr_t optval,
+			       uaddr_t optlen)
+{
+	if (level == SOL_SOCKET && optname == 17 /* SO_PEERCRED */) {
+		int cred[3];
+		unix_peercred(f, cred);
+		return put_opt(optval, optlen, cred, sizeof(cred));
+	}
+	int v;
+	int r = level == SOL_SOCKET ? unix_sockopt(f, optname, &v) : -ENOPROTOOPT;
+	return r < 0 ? r : put_opt(optval, optlen, &v, sizeof(v));
+}
+
 SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uaddr_t, optlen)
 {
+	UNIX_DO(fd, unix_getsockopt(uf, level, optname, optval, optlen));
 	GET_SOCK(fd);
 	int v = 0;
 	if (level == SOL_SOCKET) {
@@ -325,6 +361,7 @@ SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t
  * kept. */
 SYSCALL_DEFINE5(setsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uint64_t, optlen)
 {
+	UNIX_DO(fd, level == SOL_SOCKET ? 0 : -ENOPROTOOPT);
 	GET_SOCK(fd);
 	if (level == SOL_SOCKET)
 		return 0;

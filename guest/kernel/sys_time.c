@@ -1,7 +1,7 @@
 /* Clocks, sleeps and waiting for the console: clock_gettime and friends,
  * nanosleep, poll/ppoll/select/pselect6. Waiting halts the CPU (time.c). */
+#include "file.h"
 #include "syscalls.h"
-#include "virtio.h"
 
 #define NSEC 1000000000ull
 
@@ -101,30 +101,11 @@ SYSCALL_DEFINE4(clock_nanosleep, uint64_t, which_clock, int, flags, uaddr_t, req
 	return 0;
 }
 
-#define POLLIN 0x001
-#define POLLPRI 0x002
-#define POLLOUT 0x004
-#define POLLNVAL 0x020
-
-static short ready_events(int fd, short want)
+static short ready_events(int fd, short want, uint64_t *deadline)
 {
 	struct file *f = fd_get(fd);
-	if (!f)
-		return POLLNVAL;
-	short r = 0;
-	if (f->vn->dev == DEV_VSOCK)
-		return vs_poll(f->sock, want);
-	if (f->vn->dev == DEV_CONSOLE) {
-		if ((want & POLLIN) && console_readable())
-			r |= POLLIN;
-	} else {
-		r |= want & POLLIN;
-	}
-	return (short)(r | (want & POLLOUT));
+	return f ? file_poll(f, want, deadline) : POLLNVAL;
 }
-
-/* The console raises no interrupt; devices do (virtio.c). */
-static bool poll_wake(void) { return vdev_event() || console_readable(); }
 
 struct pollfd {
 	int fd;
@@ -145,8 +126,9 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 	uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : time_ns() + timeout_ns;
 	for (;;) {
 		int64_t count = 0;
+		uint64_t wake = deadline;
 		for (uint64_t i = 0; i < n; i++) {
-			fds[i].revents = fds[i].fd < 0 ? 0 : ready_events(fds[i].fd, fds[i].events);
+			fds[i].revents = fds[i].fd < 0 ? 0 : ready_events(fds[i].fd, fds[i].events, &wake);
 			if (fds[i].revents)
 				count++;
 		}
@@ -156,7 +138,7 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 				return -EFAULT;
 			return count;
 		}
-		time_sleep_until(MIN(deadline, now + 10000000ull), poll_wake);
+		wait_a_while(wake);
 	}
 }
 
@@ -187,6 +169,7 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 	uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : time_ns() + timeout_ns;
 	for (;;) {
 		int64_t count = 0;
+		uint64_t wake = deadline;
 		for (uint64_t w = 0; w < words; w++) {
 			orr[w] = ow[w] = 0;
 			for (int b = 0; b < 64; b++) {
@@ -194,14 +177,15 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 				bool r = rs[w] >> b & 1, wr = ws[w] >> b & 1;
 				if (!r && !wr)
 					continue;
-				short ev = ready_events(fd, (short)((r ? POLLIN : 0) | (wr ? POLLOUT : 0)));
+				short ev = ready_events(fd, (short)((r ? POLLIN : 0) | (wr ? POLLOUT : 0)),
+							&wake);
 				if (ev & POLLNVAL)
 					return -EBADF;
-				if (ev & POLLIN) {
+				if (ev & (POLLIN | POLLHUP | POLLERR) && r) {
 					orr[w] |= 1ull << b;
 					count++;
 				}
-				if (ev & POLLOUT) {
+				if (ev & (POLLOUT | POLLERR) && wr) {
 					ow[w] |= 1ull << b;
 					count++;
 				}
@@ -216,7 +200,7 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 				return -EFAULT;
 			return count;
 		}
-		time_sleep_until(MIN(deadline, now + 10000000ull), poll_wake);
+		wait_a_while(wake);
 	}
 }
 

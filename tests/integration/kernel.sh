@@ -86,6 +86,33 @@ same "musl system-call probe: no failures" "$(status)" "0"
 run_prog /bin/gsysprobe
 same "glibc system-call probe: no failures" "$(output | grep FAIL)|$(status)" "|0"
 
+# Event and IPC descriptors (evprobe.c: pipes, eventfd, timerfd, epoll,
+# poll/select, AF_UNIX socket pairs, memfd, flock, mkfifo, membarrier...),
+# each check its own test; "carve" adds the answers of a file system without
+# hard links or xattrs.
+run_prog /bin/evprobe carve
+while read -r line; do
+	case $line in
+	"ok "*) tap_result 0 "musl events and IPC: ${line#ok }" ;;
+	"FAIL "*) echo "# $line"; tap_result 1 "musl events and IPC: ${line#FAIL }" ;;
+	esac
+done < <(output)
+same "musl events and IPC probe: ran to the end, no failures" "$(output | tail -1)|$(status)" "evprobe: 0 failures|0"
+run_prog /bin/gevprobe carve
+same "glibc events and IPC probe: no failures" "$(output | grep FAIL)|$(output | tail -1)|$(status)" \
+	"|evprobe: 0 failures|0"
+
+# An epoll loop over a socket pair, an eventfd and a timerfd prints what it
+# prints on the host (the same binary, run here first).
+for lib in musl glibc; do
+	want=$("$PROGS/$lib/evloop" 2>&1)
+	prog=/bin/evloop
+	[ $lib = glibc ] && prog=/bin/gevloop
+	run_prog "$prog"
+	same "$lib event loop (epoll, socketpair, eventfd, timerfd) prints as on the host" "$(output)|$(status)" \
+		"$want|0"
+done
+
 run_prog /bin/crash segv
 same "NULL write: exit status 139 (SIGSEGV)" "$(status)" "139"
 grep -q 'killed by SIGSEGV: page fault at rip [0-9a-f]*, address 0$' "$TMP/console"

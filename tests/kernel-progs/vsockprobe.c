@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -92,6 +93,13 @@ static int client(uint32_t port, const char *msg)
 	check(poll(&p, 1, 0) == 1 && p.revents == POLLOUT, "poll: writable, not readable");
 	snprintf(line, sizeof(line), "%s\n", msg);
 	check(write(s, line, strlen(line)) == (ssize_t)strlen(line), "write the line");
+	/* An event loop's view: edge-triggered epoll over the connection. */
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = 7}, got;
+	check(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev) == 0, "epoll: add the vsock socket");
+	check(epoll_wait(ep, &got, 1, 10000) == 1 && (got.events & EPOLLIN) && got.data.u32 == 7,
+	      "epoll: the answer arrives");
+	close(ep);
 	p.events = POLLIN;
 	check(poll(&p, 1, 10000) == 1 && (p.revents & POLLIN), "poll: the answer arrives");
 	check(fcntl(s, F_SETFL, 0) == 0, "back to blocking");
@@ -118,6 +126,12 @@ static int server(uint32_t port)
 	fflush(stdout);
 	struct pollfd p = {.fd = l, .events = POLLIN};
 	check(poll(&p, 1, 60000) == 1 && (p.revents & POLLIN), "poll: a connection is waiting");
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 5}, got;
+	check(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev) == 0 && epoll_wait(ep, &got, 1, 0) == 1 &&
+		      got.events == EPOLLIN && got.data.u32 == 5,
+	      "epoll: the listening socket is ready");
+	close(ep);
 	struct vm_addr peer;
 	socklen_t pl = sizeof(peer);
 	int s = accept4(l, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);

@@ -1,0 +1,482 @@
+/* AF_UNIX sockets, their data: SOCK_STREAM (a byte ring each way),
+ * SOCK_DGRAM and SOCK_SEQPACKET (a queue of messages, boundaries kept),
+ * socketpair, shutdown, poll. Names, listen/connect/accept are unix_name.c.
+ * Each end has Linux's shutdown bits: our SHUT_WR is the peer's receive
+ * shutdown and the reverse; closing an end of a stream or seqpacket
+ * connection shuts the other down both ways (reads then see EOF, writes
+ * EPIPE), while a datagram socket whose destination closed gets
+ * ECONNREFUSED on send and waits on receive, as Linux does. No SCM_RIGHTS
+ * yet: a control message is EOPNOTSUPP, not dropped. */
+#include "unix_int.h"
+
+#define MSG_PEEK 0x2
+#define MSG_TRUNC 0x20
+#define MSG_DONTWAIT 0x40
+#define MSG_WAITALL 0x100
+
+static struct usock *all_socks;
+struct vnode unix_vn = {.name = "socket", .mode = 0140000 | 0777, .refs = 1};
+
+struct usock *usock_new(int type)
+{
+	struct usock *u = kmalloc(sizeof(*u));
+	if (!u)
+		return NULL;
+	u->type = type;
+	u->rx.cap = UNIX_BUF;
+	u->qtail = &u->q;
+	u->next = all_socks;
+	all_socks = u;
+	return u;
+}
+
+struct usock *usock_find(const struct uname *n, struct vnode *vn)
+{
+	for (struct usock *u = all_socks; u; u = u->next) {
+		if (vn ? u->vn == vn
+		       : (!u->vn && u->name.len == n->len && n->len &&
+			  !memcmp(u->name.bytes, n->bytes, n->len)))
+			return u;
+	}
+	return NULL;
+}
+
+static bool is_stream(const struct usock *u) { return u->type == SOCK_STREAM; }
+static uint32_t queued(const struct usock *u) { return is_stream(u) ? u->rx.len : u->qbytes; }
+
+struct kiov {
+	uint8_t *base;
+	uint64_t len;
+};
+
+/* to: where the bytes go (the peer, or a datagram's addressee). */
+struct send_wait {
+	struct usock *u, *to;
+	uint64_t need;
+};
+static bool send_ready(void *arg)
+{
+	struct send_wait *w = arg;
+	struct usock *u = w->u, *p = w->to;
+	if (!p || (u->shutdown & SEND_SHUTDOWN) || (is_stream(u) && !u->peer))
+		return true; /* and fails */
+	return is_stream(u) ? ring_room(&p->rx) > 0 : p->qbytes + w->need <= UNIX_BUF;
+}
+
+static int64_t send_error(struct usock *u)
+{
+	if (u->shutdown & SEND_SHUTDOWN)
+		return -EPIPE;
+	if (u->state != US_CONNECTED)
+		return -ENOTCONN;
+	return u->type == SOCK_DGRAM ? -ECONNREFUSED : -EPIPE;
+}
+
+/* to: a datagram's addressee when one was named, else NULL (the peer). */
+static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
+{
+	struct usock *u = f->priv;
+	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += iov[i].len;
+	if (!is_stream(u)) {
+		if (total + MSG_COST > UNIX_BUF)
+			return -EMSGSIZE;
+		struct send_wait w = {u, to ? to : u->peer, total + MSG_COST};
+		if (!send_ready(&w)) {
+			if (nb)
+				return -EAGAIN;
+			wait_until(send_ready, &w, UINT64_MAX);
+		}
+		struct usock *p = to ? to : u->peer;
+		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
+			return send_error(u);
+		struct umsg *m = kmalloc(sizeof(*m) + total);
+		if (!m)
+			return -ENOMEM;
+		m->len = (uint32_t)total;
+		m->from = u->name;
+		uint64_t at = 0;
+		for (int i = 0; i < n; i++, at += iov[i - 1].len)
+			memcpy(m->data + at, iov[i].base, iov[i].len);
+		*p->qtail = m;
+		p->qtail = &m->next;
+		p->qbytes += m->len + MSG_COST;
+		p->rd_seq++;
+		return (int64_t)total;
+	}
+	uint64_t done = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t off = 0;
+		while (off < iov[i].len) {
+			struct send_wait w = {u, u->peer, 1};
+			if (!send_ready(&w)) {
+				if (nb)
+					return done ? (int64_t)done : -EAGAIN;
+				wait_until(send_ready, &w, UINT64_MAX);
+			}
+			if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
+				return done ? (int64_t)done : send_error(u);
+			int64_t r = ring_put(&u->peer->rx, iov[i].base + off, iov[i].len - off);
+			if (r < 0)
+				return done ? (int64_t)done : r;
+			off += (uint64_t)r;
+			done += (uint64_t)r;
+			u->peer->rd_seq++;
+		}
+	}
+	return (int64_t)done;
+}
+
+static bool can_recv(void *arg)
+{
+	struct usock *u = arg;
+	return queued(u) || (u->shutdown & RCV_SHUTDOWN);
+}
+
+/* *mflags gets MSG_TRUNC when a message was longer than the buffers; *from
+ * the sender's name (streams: unnamed). */
+static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		       struct uname *from)
+{
+	struct usock *u = f->priv;
+	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+	uint64_t want = 0, done = 0;
+	for (int i = 0; i < n; i++)
+		want += iov[i].len;
+	*mflags = 0;
+	from->len = 0;
+	if (u->type != SOCK_DGRAM && u->state != US_CONNECTED)
+		return is_stream(u) ? -EINVAL : -ENOTCONN;
+	for (;;) {
+		if (!can_recv(u)) {
+			if (nb)
+				return done ? (int64_t)done : -EAGAIN;
+			wait_until(can_recv, u, UINT64_MAX);
+		}
+		if (!queued(u) || ((flags & MSG_PEEK) && queued(u) <= done))
+			return (int64_t)done; /* shut down: EOF */
+		if (!is_stream(u)) {
+			struct umsg *m = u->q;
+			uint64_t at = 0;
+			for (int i = 0; i < n && at < m->len; i++) {
+				uint64_t c = MIN(iov[i].len, m->len - at);
+				memcpy(iov[i].base, m->data + at, c);
+				at += c;
+			}
+			if (at < m->len)
+				*mflags |= MSG_TRUNC;
+			*from = m->from;
+			int64_t r = (flags & MSG_TRUNC) ? (int64_t)m->len : (int64_t)at;
+			if (!(flags & MSG_PEEK)) {
+				u->q = m->next;
+				if (!u->q)
+					u->qtail = &u->q;
+				u->qbytes -= m->len + MSG_COST;
+				kfree(m);
+				if (u->peer)
+					u->peer->wr_seq++;
+			}
+			return r;
+		}
+		/* A stream: fill the buffers in order from what is there (a
+		 * peek reads on from what earlier buffers took). */
+		uint64_t skip = done, got = 0;
+		for (int i = 0; i < n && queued(u) > (flags & MSG_PEEK ? done + got : 0); i++) {
+			if (skip >= iov[i].len) {
+				skip -= iov[i].len;
+				continue;
+			}
+			uint8_t *dst = iov[i].base + skip;
+			uint64_t room = iov[i].len - skip;
+			got += (flags & MSG_PEEK) ? ring_peek(&u->rx, done + got, dst, room)
+						  : ring_get(&u->rx, dst, room, false);
+			skip = 0;
+		}
+		done += got;
+		if (got && !(flags & MSG_PEEK) && u->peer)
+			u->peer->wr_seq++;
+		if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || nb || done >= want)
+			return (int64_t)done;
+	}
+}
+
+static int64_t us_read(struct file *f, void *buf, uint64_t len, bool nonblock)
+{
+	struct kiov iov = {buf, len};
+	int mf;
+	struct uname from;
+	return us_recv(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, &mf, &from);
+}
+
+static int64_t us_write(struct file *f, const void *buf, uint64_t len, bool nonblock)
+{
+	struct kiov iov = {(uint8_t *)buf, len};
+	return us_send(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, NULL);
+}
+
+static short us_poll(struct file *f, short want, uint64_t *deadline)
+{
+	(void)want;
+	(void)deadline;
+	struct usock *u = f->priv;
+	short r = 0;
+	if (u->shutdown == (RCV_SHUTDOWN | SEND_SHUTDOWN))
+		r |= POLLHUP;
+	if (u->shutdown & RCV_SHUTDOWN)
+		r |= POLLRDHUP | POLLIN | POLLRDNORM;
+	if (queued(u) || (u->state == US_LISTEN && u->nacc))
+		r |= POLLIN | POLLRDNORM;
+	if (u->type != SOCK_DGRAM && u->state == US_NEW)
+		r |= POLLHUP; /* Linux: a connection socket never connected */
+	/* Linux: writable while at most a quarter of the buffer is in flight. */
+	struct usock *p = u->peer;
+	if (u->state != US_LISTEN && (!p || queued(p) * 4 <= UNIX_BUF))
+		r |= POLLOUT | POLLWRNORM;
+	return r;
+}
+
+static uint64_t us_seq(struct file *f, short want)
+{
+	struct usock *u = f->priv;
+	return (want & (POLLIN | POLLRDHUP) ? u->rd_seq : 0) + (want & POLLOUT ? u->wr_seq : 0);
+}
+
+void usock_shut(struct usock *u, int how)
+{
+	u->shutdown |= how;
+	u->rd_seq++;
+	u->wr_seq++;
+}
+
+void usock_free(struct usock *u)
+{
+	for (struct usock **pp = &all_socks; *pp; pp = &(*pp)->next) {
+		if (*pp == u) {
+			*pp = u->next;
+			break;
+		}
+	}
+	/* Whoever sends here or is connected to u sees it closed. */
+	for (struct usock *o = all_socks; o; o = o->next) {
+		if (o->peer != u)
+			continue;
+		o->peer = NULL;
+		if (o->type != SOCK_DGRAM)
+			usock_shut(o, RCV_SHUTDOWN | SEND_SHUTDOWN);
+		else
+			o->wr_seq++;
+	}
+	/* Connections not yet accepted go with their listener. */
+	for (int i = 0; i < u->nacc; i++)
+		usock_free(u->accq[i]);
+	if (u->vn)
+		vn_unref(u->vn); /* the socket file stays in the tree, as on Linux */
+	ring_free(&u->rx);
+	while (u->q) {
+		struct umsg *m = u->q;
+		u->q = m->next;
+		kfree(m);
+	}
+	kfree(u);
+}
+
+/* FIONREAD (SIOCINQ): bytes waiting, or the next datagram's length. */
+static int64_t us_ioctl(struct file *f, uint32_t cmd, uint64_t arg)
+{
+	struct usock *u = f->priv;
+	if (cmd != FIONREAD)
+		return -ENOTTY;
+	if (u->state == US_LISTEN)
+		return -EINVAL;
+	uint32_t n = is_stream(u) ? u->rx.len : 0;
+	for (struct umsg *m = u->q; m; m = m->next) {
+		n += m->len;
+		if (u->type == SOCK_DGRAM)
+			break; /* a datagram socket answers the next one's length */
+	}
+	return copy_to_user(arg, &n, sizeof(n));
+}
+
+static void us_release(struct file *f) { usock_free(f->priv); }
+
+const struct file_ops unix_ops = {.read = us_read,
+				  .write = us_write,
+				  .poll = us_poll,
+				  .seq = us_seq,
+				  .ioctl = us_ioctl,
+				  .release = us_release};
+
+bool is_unix_sock(const struct file *f) { return f->ops == &unix_ops; }
+
+int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
+{
+	int kind = (int)(type & 0xf);
+	if (type & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
+		return -EINVAL;
+	if (kind != SOCK_STREAM && kind != SOCK_DGRAM && kind != SOCK_SEQPACKET)
+		return -ESOCKTNOSUPPORT;
+	if (protocol != 0 && protocol != AF_UNIX)
+		return -EPROTONOSUPPORT;
+	if (user_ok(usv, 8, true) < 0)
+		return -EFAULT;
+	struct usock *u[2] = {usock_new(kind), usock_new(kind)};
+	struct file *f[2] = {NULL, NULL};
+	int fl = O_RDWR | (type & SOCK_NONBLOCK ? O_NONBLOCK : 0);
+	for (int i = 0; i < 2; i++)
+		if (u[i])
+			f[i] = file_alloc(&unix_ops, &unix_vn, u[i], fl);
+	int fds[2] = {-1, -1};
+	if (f[0] && f[1]) {
+		u[0]->peer = u[1];
+		u[1]->peer = u[0];
+		u[0]->state = u[1]->state = US_CONNECTED;
+		if ((fds[0] = fd_alloc(f[0], 0, type & SOCK_CLOEXEC)) >= 0 &&
+		    (fds[1] = fd_alloc(f[1], 0, type & SOCK_CLOEXEC)) >= 0)
+			return copy_to_user(usv, fds, sizeof(fds));
+		if (fds[0] >= 0)
+			proc.fds[fds[0]] = NULL;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (f[i])
+			file_put(f[i]);
+		else if (u[i])
+			usock_free(u[i]);
+	}
+	return fds[0] >= 0 ? -EMFILE : -ENOMEM;
+}
+
+/* The caller's iovecs, each checked. -errno, or how many. */
+static int get_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
+{
+	if (n > 1024)
+		return -EMSGSIZE;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t iv[2];
+		if (copy_from_user(iv, uiov + 16 * i, sizeof(iv)) < 0)
+			return -EFAULT;
+		if (iv[1] && user_ok(iv[0], iv[1], write) < 0)
+			return -EFAULT;
+		iov[i].base = (uint8_t *)iv[0];
+		iov[i].len = iv[1];
+	}
+	return (int)n;
+}
+
+struct msghdr {
+	uint64_t name;
+	uint32_t namelen, pad0;
+	uint64_t iov, iovlen, control, controllen;
+	int32_t flags, pad1;
+};
+
+/* A destination named on a send: connection sockets refuse it (EISCONN,
+ * or EOPNOTSUPP before connecting), a datagram goes to the socket bound
+ * there. */
+static int send_to(struct usock *u, uaddr_t addr, uint64_t addrlen, struct usock **to)
+{
+	*to = NULL;
+	if (!addr || !addrlen)
+		return 0;
+	if (u->type != SOCK_DGRAM)
+		return u->state == US_CONNECTED ? -EISCONN : -EOPNOTSUPP;
+	struct uname n;
+	int r = uname_get(addr, addrlen, &n);
+	if (r < 0 || (r = usock_lookup(&n, to)) < 0)
+		return r;
+	return (*to)->type == SOCK_DGRAM ? 0 : -EPROTOTYPE;
+}
+
+int64_t unix_xfer(struct file *f, uaddr_t buf, uint64_t len, uint64_t flags, uaddr_t addr, uint64_t addrlen,
+		  bool send)
+{
+	struct usock *u = f->priv, *to = NULL;
+	int r0 = send ? send_to(u, addr, addrlen, &to) : 0;
+	if (r0 < 0)
+		return r0;
+	if (len && user_ok(buf, len, !send) < 0)
+		return -EFAULT;
+	struct kiov iov = {(uint8_t *)buf, len};
+	int mf;
+	struct uname from;
+	int64_t r = send ? us_send(f, &iov, 1, flags, to) : us_recv(f, &iov, 1, flags, &mf, &from);
+	if (!send && r >= 0 && addr && addrlen && from.len == 0) {
+		int zero = 0;
+		if (copy_to_user(addrlen, &zero, sizeof(zero)) < 0)
+			return -EFAULT;
+	} else if (!send && r >= 0 && addr && addrlen && uname_put(addr, addrlen, &from) < 0) {
+		return -EFAULT;
+	}
+	return r;
+}
+
+int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
+{
+	struct usock *u = f->priv, *to = NULL;
+	struct msghdr m;
+	if (copy_from_user(&m, umsg, sizeof(m)) < 0)
+		return -EFAULT;
+	int r0 = send ? send_to(u, m.name, m.namelen, &to) : 0;
+	if (r0 < 0)
+		return r0;
+	if (send && m.controllen)
+		return -EOPNOTSUPP;
+	static struct kiov iov[1024];
+	int n = get_iov(m.iov, m.iovlen, iov, !send);
+	if (n < 0)
+		return n;
+	int mf = 0;
+	struct uname from;
+	int64_t r = send ? us_send(f, iov, n, flags, to) : us_recv(f, iov, n, flags, &mf, &from);
+	if (!send && r >= 0) {
+		uint32_t room = m.namelen;
+		m.namelen = from.len;
+		if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
+			return -EFAULT;
+		m.controllen = 0;
+		m.flags = mf;
+		if (copy_to_user(umsg, &m, sizeof(m)) < 0)
+			return -EFAULT;
+	}
+	return r;
+}
+
+int unix_shutdown(struct file *f, int how)
+{
+	struct usock *u = f->priv;
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	int mine = how == 0 ? RCV_SHUTDOWN : how == 1 ? SEND_SHUTDOWN : RCV_SHUTDOWN | SEND_SHUTDOWN;
+	usock_shut(u, mine);
+	if (u->peer && u->type != SOCK_DGRAM)
+		usock_shut(u->peer,
+			   ((mine & RCV_SHUTDOWN) ? SEND_SHUTDOWN : 0) |
+				   ((mine & SEND_SHUTDOWN) ? RCV_SHUTDOWN : 0));
+	return 0;
+}
+
+void unix_peercred(struct file *f, int cred[3])
+{
+	/* The one process (pid 1, root) is at both ends; no peer: Linux's
+	 * pid 0 and the overflow ids. */
+	struct usock *u = f->priv;
+	bool peer = u->state == US_CONNECTED && u->type != SOCK_DGRAM;
+	cred[0] = peer ? 1 : 0;
+	cred[1] = cred[2] = peer ? 0 : -1;
+}
+
+int unix_sockopt(struct file *f, uint64_t optname, int *v)
+{
+	struct usock *u = f->priv;
+	switch (optname) {
+	case 3 /* SO_TYPE */: *v = u->type; return 0;
+	case 4 /* SO_ERROR */: *v = 0; return 0;
+	case 39 /* SO_DOMAIN */: *v = AF_UNIX; return 0;
+	case 38 /* SO_PROTOCOL */: *v = 0; return 0;
+	case 7 /* SO_SNDBUF */:
+	case 8 /* SO_RCVBUF */: *v = (int)UNIX_BUF; return 0;
+	case 30 /* SO_ACCEPTCONN */: *v = u->state == US_LISTEN; return 0;
+	default: return -ENOPROTOOPT;
+	}
+}
