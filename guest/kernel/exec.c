@@ -143,7 +143,7 @@ static int load_elf(const char *path, struct vnode *vn, bool dry, uint64_t *entr
 	*entry = eh.entry + bias;
 	*phdr_addr = have_phdr ? phdr_vaddr + bias : 0;
 	*phnum = eh.phnum;
-	proc.brk_start = proc.brk = ALIGN_UP(hi + bias, PAGE_SIZE);
+	proc.mm.brk_start = proc.mm.brk = ALIGN_UP(hi + bias, PAGE_SIZE);
 	return 0;
 }
 
