@@ -13,6 +13,10 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -no-pie -fno-stack-pr
 KERNEL_LDFLAGS := -nostdlib -static -Wl,-T,guest/kernel/kernel.ld -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
 
+# The VMA tree is host C too (tests/unit/test_kernel_vma.c includes it); the
+# Makefile does not read the unit tests' dependency files, so name it here.
+$(BUILD)/tests/test_kernel_vma: guest/kernel/vma.c guest/kernel/vma.h guest/kernel/kernel.h
+
 .PHONY: kernel kernel-progs
 kernel: $(KERNEL_ELF)
 

@@ -362,7 +362,7 @@ static int map_binary(const char *path, struct vnode *vn, const struct elf_info 
 	int r = map_elf(path, vn, prog, bias, phdr);
 	if (r < 0)
 		return r;
-	proc.brk_start = proc.brk = prog->hi + bias;
+	proc.mm.brk_start = proc.mm.brk = prog->hi + bias;
 	*prog_entry = *start = prog->entry + bias;
 	*base = 0;
 	if (!ivn)

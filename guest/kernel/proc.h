@@ -5,6 +5,7 @@
 
 #include "kernel.h"
 #include "vfs.h"
+#include "vma.h"
 
 #define PROT_READ 1
 #define PROT_WRITE 2
@@ -18,22 +19,11 @@
 #define MAP_POPULATE 0x8000
 #define MAP_FIXED_NOREPLACE 0x100000
 
-#define MAX_VMAS 512
 #define STACK_TOP 0x7ffffffde000ull
 #define STACK_SIZE (8ull << 20)
 #define MMAP_TOP 0x7ff000000000ull
 #define MMAP_BOTTOM 0x10000ull
 #define PIE_BASE 0x555555554000ull
-
-struct vma {
-	uint64_t start, end; /* page-aligned */
-	int prot;
-	/* File-backed: the byte at address a is file[off + (a - start)] while
-	 * that is below flen, zero beyond (ELF bss, the tail of a file). */
-	struct vnode *vn;
-	uint64_t off, flen;
-	bool heap;
-};
 
 #define MAX_FDS 256
 #define FD_CLOEXEC 1
@@ -50,9 +40,7 @@ struct file {
 };
 
 struct process {
-	struct vma vmas[MAX_VMAS];
-	int nvmas;
-	uint64_t brk_start, brk;
+	struct vm_space mm; /* mappings and brk */
 	struct file *fds[MAX_FDS];
 	uint8_t fd_flags[MAX_FDS];
 	struct vnode *cwd;
@@ -67,12 +55,19 @@ extern struct process proc;
 
 /* ---- vm.c ---- */
 int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t off, uint64_t flen);
+/* Maps [t->start, t->end) as t says (prot, file, flags, heap). */
+int vm_map_vma(const struct vma *t);
 int vm_unmap(uint64_t start, uint64_t len);
 int vm_protect(uint64_t start, uint64_t len, int prot);
 struct vma *vm_find(uint64_t addr);
-/* The first VMA ending above addr (NULL if none): vm_next(0), then
- * vm_next(v->end), walks the address space in order. */
-struct vma *vm_next(uint64_t addr);
+/* The mappings in address order (for /proc/self/maps): for (v = vm_first();
+ * v; v = vm_next(v)). Valid until the next change to the mappings. */
+struct vma *vm_first(void);
+struct vma *vm_next(const struct vma *v);
+/* True if nothing is mapped in [start, end). */
+bool vm_range_free(uint64_t start, uint64_t end);
+/* mremap (MREMAP_MAYMOVE, MREMAP_FIXED): the new address or -errno. */
+int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
 /* A free range of len bytes (top-down), 0 if none. */
 uint64_t vm_find_free(uint64_t len);
 /* Handles a user page fault; 0 if resolved, -1 if the access is invalid. */

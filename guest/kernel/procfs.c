@@ -8,7 +8,7 @@
  * unlinked regular file holding the text generated then from the kernel's
  * state, so reads, seeks and fstat work as on any file, two opens see two
  * snapshots, and the snapshot goes with the last reference (vn_unref). The
- * per-process files read the one process's state through vm_next/proc. */
+ * per-process files read the one process's state through vm_first/vm_next/proc. */
 #include "errno.h"
 #include "proc.h"
 
@@ -109,7 +109,7 @@ static void gen_cpu_list(struct pbuf *b) { pb_cpu_list(b); }
 static void gen_maps(struct pbuf *b)
 {
 	char path[256];
-	for (struct vma *v = vm_next(0); v && !b->oom; v = vm_next(v->end)) {
+	for (struct vma *v = vm_first(); v && !b->oom; v = vm_next(v)) {
 		pb_printf(b, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu ", v->start, v->end,
 			  v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
 			  v->prot & PROT_EXEC ? 'x' : '-', v->vn ? v->off : 0, v->vn ? 1 : 0,
@@ -139,7 +139,7 @@ static void count_page(uint64_t va, uint64_t *pte, void *ctx)
 static void gen_status(struct pbuf *b)
 {
 	uint64_t size = 0, stack = 0, data = 0, exe = 0, rss = 0;
-	for (struct vma *v = vm_next(0); v; v = vm_next(v->end)) {
+	for (struct vma *v = vm_first(); v; v = vm_next(v)) {
 		uint64_t len = v->end - v->start;
 		size += len;
 		if (v->end == STACK_TOP)

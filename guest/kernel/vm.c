@@ -1,4 +1,4 @@
-/* The program's address space: a sorted array of VMAs, pages filled on first
+/* The program's address space: its VMAs (a tree, vma.c), pages filled on first
  * touch (anonymous memory zeroed, file pages copied from the file), and the
  * checks that keep the kernel's accesses to user memory inside it.
  *
@@ -16,36 +16,10 @@
 
 struct process proc;
 
-struct vma *vm_find(uint64_t addr)
-{
-	int lo = 0, hi = proc.nvmas;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		struct vma *v = &proc.vmas[mid];
-		if (addr < v->start)
-			hi = mid;
-		else if (addr >= v->end)
-			lo = mid + 1;
-		else
-			return v;
-	}
-	return NULL;
-}
-
-/* The first VMA that ends above addr, NULL if none: a walk over the address
- * space in order (procfs.c) that does not depend on how VMAs are kept. */
-struct vma *vm_next(uint64_t addr)
-{
-	int lo = 0, hi = proc.nvmas;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		if (proc.vmas[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < proc.nvmas ? &proc.vmas[lo] : NULL;
-}
+struct vma *vm_find(uint64_t addr) { return vma_find(&proc.mm, addr); }
+struct vma *vm_first(void) { return vma_first(&proc.mm); }
+struct vma *vm_next(const struct vma *v) { return vma_next(v); }
+bool vm_range_free(uint64_t start, uint64_t end) { return vma_range_free(&proc.mm, start, end); }
 
 static uint64_t pte_flags(int prot)
 {
@@ -66,43 +40,15 @@ static void drop_page(uint64_t va, uint64_t *pte, void *ctx)
 	invlpg(va);
 }
 
-static void insert_at(int i, const struct vma *v)
+/* Frees the pages of [start, end) (already out of the VMAs). */
+static void drop_pages(uint64_t start, uint64_t end)
 {
-	memmove(&proc.vmas[i + 1], &proc.vmas[i], (size_t)(proc.nvmas - i) * sizeof(*v));
-	proc.vmas[i] = *v;
-	proc.nvmas++;
-	if (v->vn)
-		vn_ref(v->vn);
-}
-
-static void remove_at(int i)
-{
-	struct vnode *vn = proc.vmas[i].vn;
-	memmove(&proc.vmas[i], &proc.vmas[i + 1], (size_t)(proc.nvmas - i - 1) * sizeof(proc.vmas[0]));
-	proc.nvmas--;
-	if (vn)
-		vn_unref(vn);
-}
-
-/* Splits VMAs so that addr is a boundary. -ENOMEM when the table is full. */
-static int split_at(uint64_t addr)
-{
-	for (int i = 0; i < proc.nvmas; i++) {
-		struct vma *v = &proc.vmas[i];
-		if (addr <= v->start || addr >= v->end)
-			continue;
-		if (proc.nvmas >= MAX_VMAS)
-			return -ENOMEM;
-		struct vma hi = *v;
-		uint64_t delta = addr - v->start;
-		hi.start = addr;
-		hi.off = v->off + delta;
-		hi.flen = v->flen > delta ? v->flen - delta : 0;
-		v->end = addr;
-		insert_at(i + 1, &hi);
-		return 0;
-	}
-	return 0;
+	/* The kernel's helper region (helper.c) holds no VMA and is not the
+	 * program's to unmap, even inside a munmap(0, huge) or an execve. */
+	if (start < HELPER_REGION)
+		user_range_walk(start, MIN(end, HELPER_REGION), drop_page, NULL);
+	if (end > HELPER_REGION_END)
+		user_range_walk(MAX(start, HELPER_REGION_END), end, drop_page, NULL);
 }
 
 int vm_unmap(uint64_t start, uint64_t len)
@@ -110,42 +56,33 @@ int vm_unmap(uint64_t start, uint64_t len)
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
 	if (start & ~PAGE_MASK || end < start || end > USER_TOP)
 		return -EINVAL;
-	if (split_at(start) < 0 || split_at(end) < 0)
-		return -ENOMEM;
-	for (int i = 0; i < proc.nvmas;) {
-		if (proc.vmas[i].start >= start && proc.vmas[i].end <= end)
-			remove_at(i);
-		else
-			i++;
-	}
-	/* The kernel's helper region (helper.c) holds no VMA and is not the
-	 * program's to unmap, even inside a munmap(0, huge) or an execve. */
-	if (start < HELPER_REGION)
-		user_range_walk(start, MIN(end, HELPER_REGION), drop_page, NULL);
-	if (end > HELPER_REGION_END)
-		user_range_walk(MAX(start, HELPER_REGION_END), end, drop_page, NULL);
+	int r = vma_unmap(&proc.mm, start, end);
+	if (r < 0)
+		return r;
+	drop_pages(start, end);
+	return 0;
+}
+
+int vm_map_vma(const struct vma *t)
+{
+	if (t->start & ~PAGE_MASK || t->end & ~PAGE_MASK || t->end <= t->start || t->end > USER_TOP)
+		return -EINVAL;
+	if (t->start < HELPER_REGION_END && t->end > HELPER_REGION)
+		return -ENOMEM; /* the kernel's zeroing window (helper.c) */
+	int r = vma_map(&proc.mm, t);
+	if (r < 0)
+		return r;
+	drop_pages(t->start, t->end); /* what was mapped there before */
 	return 0;
 }
 
 int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t off, uint64_t flen)
 {
 	len = ALIGN_UP(len, PAGE_SIZE);
-	if (start & ~PAGE_MASK || !len || start + len < start || start + len > USER_TOP)
+	if (!len || start + len < start)
 		return -EINVAL;
-	if (start < HELPER_REGION_END && start + len > HELPER_REGION)
-		return -ENOMEM; /* the kernel's zeroing window (helper.c) */
-	int r = vm_unmap(start, len);
-	if (r < 0)
-		return r;
-	if (proc.nvmas >= MAX_VMAS)
-		return -ENOMEM;
-	struct vma v = {
-		.start = start, .end = start + len, .prot = prot, .vn = vn, .off = off, .flen = vn ? flen : 0};
-	int i = 0;
-	while (i < proc.nvmas && proc.vmas[i].start < start)
-		i++;
-	insert_at(i, &v);
-	return 0;
+	struct vma t = {.start = start, .end = start + len, .prot = prot, .vn = vn, .off = off, .flen = flen};
+	return vm_map_vma(&t);
 }
 
 struct prot_ctx {
@@ -170,18 +107,11 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
 	if (start & ~PAGE_MASK || end < start || end > USER_TOP)
 		return -EINVAL;
-	/* Linux: ENOMEM if any part of the range is unmapped. */
-	for (uint64_t a = start; a < end;) {
-		struct vma *v = vm_find(a);
-		if (!v)
-			return -ENOMEM;
-		a = v->end;
-	}
-	if (split_at(start) < 0 || split_at(end) < 0)
-		return -ENOMEM;
-	for (int i = 0; i < proc.nvmas; i++)
-		if (proc.vmas[i].start >= start && proc.vmas[i].end <= end)
-			proc.vmas[i].prot = prot;
+	if (end == start)
+		return 0;
+	int r = vma_protect(&proc.mm, start, end, prot);
+	if (r < 0)
+		return r;
 	struct prot_ctx c = {pte_flags(prot), prot == 0};
 	user_range_walk(start, end, reprotect, &c);
 	return 0;
@@ -189,18 +119,7 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 
 uint64_t vm_find_free(uint64_t len)
 {
-	len = ALIGN_UP(len, PAGE_SIZE);
-	uint64_t top = MMAP_TOP;
-	for (int i = proc.nvmas - 1; i >= -1; i--) {
-		uint64_t lo = i >= 0 ? proc.vmas[i].end : MMAP_BOTTOM;
-		if (i >= 0 && proc.vmas[i].start >= MMAP_TOP)
-			continue;
-		if (top > lo && top - lo >= len)
-			return top - len;
-		if (i >= 0)
-			top = MIN(top, proc.vmas[i].start);
-	}
-	return 0;
+	return vma_gap_top(&proc.mm, ALIGN_UP(len, PAGE_SIZE), MMAP_BOTTOM, MMAP_TOP);
 }
 
 /* Fills a fresh page for va from its VMA. */
@@ -284,10 +203,12 @@ int user_ok(uint64_t addr, uint64_t len, bool write)
 		return 0;
 	if (addr >= USER_TOP || len > USER_TOP - addr)
 		return -EFAULT;
+	struct vma *v = NULL;
 	for (uint64_t va = addr & PAGE_MASK; va < addr + len; va += PAGE_SIZE) {
 		uint64_t pte = user_pte(va);
 		if (pte && (!write || (pte & PTE_W))) {
-			struct vma *v = vm_find(va);
+			if (!v || va >= v->end)
+				v = vm_find(va); /* once per VMA the range crosses */
 			if (v && v->prot)
 				continue;
 		}
@@ -334,25 +255,127 @@ int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap)
 
 uint64_t vm_brk(uint64_t want)
 {
-	if (want < proc.brk_start || want > proc.brk_start + (1ull << 40))
-		return proc.brk;
-	uint64_t old_end = ALIGN_UP(proc.brk, PAGE_SIZE), new_end = ALIGN_UP(want, PAGE_SIZE);
+	struct vm_space *mm = &proc.mm;
+	if (want < mm->brk_start || want > mm->brk_start + (1ull << 40))
+		return mm->brk;
+	uint64_t old_end = ALIGN_UP(mm->brk, PAGE_SIZE), new_end = ALIGN_UP(want, PAGE_SIZE);
 	if (new_end > old_end) {
-		/* Refuse to grow into another mapping. */
-		for (int i = 0; i < proc.nvmas; i++)
-			if (proc.vmas[i].start < new_end && proc.vmas[i].end > old_end)
-				return proc.brk;
-		struct vma *v = old_end > proc.brk_start ? vm_find(old_end - 1) : NULL;
-		if (v && v->heap && v->end == old_end) {
-			v->end = new_end;
-		} else {
-			if (vm_map(old_end, new_end - old_end, PROT_READ | PROT_WRITE, NULL, 0, 0) < 0)
-				return proc.brk;
-			vm_find(old_end)->heap = true;
-		}
+		/* Refuse to grow into another mapping. The new part joins the
+		 * heap VMA below it (vma_map merges brk areas only together). */
+		if (!vma_range_free(mm, old_end, new_end))
+			return mm->brk;
+		struct vma t = {
+			.start = old_end, .end = new_end, .prot = PROT_READ | PROT_WRITE, .heap = true};
+		if (vm_map_vma(&t) < 0)
+			return mm->brk;
 	} else if (new_end < old_end) {
 		vm_unmap(new_end, old_end - new_end);
 	}
-	proc.brk = want;
-	return proc.brk;
+	mm->brk = want;
+	return mm->brk;
+}
+
+struct move_ctx {
+	uint64_t from, to;
+	int err;
+};
+
+/* Moves one page table entry as it is (present, user or PROT_NONE, its
+ * write bit and the borrowed mark): the page itself stays where it is. */
+static void move_pte(uint64_t va, uint64_t *pte, void *ctx)
+{
+	struct move_ctx *c = ctx;
+	uint64_t *slot = c->err ? NULL : user_pte_slot(va - c->from + c->to);
+	if (!slot) {
+		c->err = -ENOMEM;
+		return;
+	}
+	*slot = *pte;
+	*pte = 0;
+	invlpg(va);
+}
+
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+
+/* Moves [old, old+olen) of its VMA v to [to, to+nlen) (free space). */
+static int64_t remap_move(struct vma *v, uint64_t old, uint64_t olen, uint64_t to, uint64_t nlen)
+{
+	/* Linux keeps room for the worst case: the old VMA split in three
+	 * and the new one. */
+	if (proc.mm.count >= MAX_MAP_COUNT - 3)
+		return -ENOMEM;
+	uint64_t delta = old - v->start;
+	struct vma t = *v;
+	t.start = to;
+	t.end = to + nlen;
+	if (t.vn) {
+		t.off = v->off + delta;
+		t.flen = v->flen > delta ? v->flen - delta : 0;
+		if (t.flen >= olen)
+			t.flen = nlen; /* the file continues into the grown part */
+	}
+	int r = vm_map_vma(&t);
+	if (r < 0)
+		return r;
+	struct move_ctx c = {old, to, 0};
+	user_range_walk(old, old + olen, move_pte, &c);
+	if (c.err)
+		return c.err;
+	/* The pages have moved; drop the old range (no pages left to free). */
+	vm_unmap(old, olen);
+	return (int64_t)to;
+}
+
+int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr)
+{
+	uint64_t olen = ALIGN_UP(old_len, PAGE_SIZE), nlen = ALIGN_UP(new_len, PAGE_SIZE);
+	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) || ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
+		return -EINVAL;
+	/* old_len 0 duplicates a shared mapping in Linux; mappings here are
+	 * private, for which Linux says EINVAL too. */
+	if (old & ~PAGE_MASK || !nlen || !olen || olen < old_len || nlen < new_len)
+		return -EINVAL;
+	if (old + olen < old || old + olen > USER_TOP)
+		return -EFAULT;
+	struct vma *v = vm_find(old);
+	if (!v || old + olen > v->end)
+		return -EFAULT;
+	if (flags & MREMAP_FIXED) {
+		if (new_addr & ~PAGE_MASK || new_addr < MMAP_BOTTOM || new_addr + nlen < new_addr ||
+		    new_addr + nlen > USER_TOP || (new_addr < old + olen && old < new_addr + nlen))
+			return -EINVAL;
+		if (new_addr < HELPER_REGION_END && new_addr + nlen > HELPER_REGION)
+			return -ENOMEM;
+		int r = vm_unmap(new_addr, nlen);
+		if (r == 0 && nlen < olen)
+			r = vm_unmap(old + nlen, olen - nlen);
+		if (r < 0)
+			return r;
+		olen = MIN(olen, nlen);
+		v = vm_find(old); /* the unmaps may have split it */
+		return remap_move(v, old, olen, new_addr, nlen);
+	}
+	if (nlen <= olen) {
+		if (nlen < olen) {
+			int r = vm_unmap(old + nlen, olen - nlen);
+			if (r < 0)
+				return r;
+		}
+		return (int64_t)old;
+	}
+	/* Grow in place when the range after it is free. */
+	uint64_t grow_end = old + nlen;
+	if (old + olen == v->end && grow_end > old && grow_end <= USER_TOP &&
+	    !(v->end < HELPER_REGION_END && grow_end > HELPER_REGION) &&
+	    vma_range_free(&proc.mm, v->end, grow_end)) {
+		vma_set_end(&proc.mm, v, grow_end);
+		return (int64_t)old;
+	}
+	if (!(flags & MREMAP_MAYMOVE))
+		return -ENOMEM;
+	uint64_t to = vm_find_free(nlen);
+	if (!to)
+		return -ENOMEM;
+	return remap_move(v, old, olen, to, nlen);
 }

@@ -139,6 +139,34 @@ else
 	skip "exit port: the VMM exits with the program's status" "this VMM does not read port 0xF4 (exited $(cat "$TMP/rc"))"
 fi
 
+# The memory map (guest/kernel/vma.c): a malloc/free loop of mixed sizes (its
+# time printed), Linux's mapping limit (vm.max_map_count, 65530), splits by
+# mprotect, munmap and MAP_FIXED, and mremap; musl and glibc builds.
+for libc in musl glibc; do
+	p=vmatest
+	[ "$libc" = glibc ] && p=gvmatest
+	run_prog /bin/$p malloc 400000
+	echo "# $libc $(output | grep '^malloc:' || echo 'malloc: no time printed')"
+	same "memory map ($libc): malloc/free loop of 400k operations" \
+		"$(output | grep -c '^ok malloc loop')|$(status)" "1|0"
+	run_prog /bin/$p maps 70000
+	echo "# $libc $(output | grep '^maps:' || echo 'maps: nothing printed')"
+	same "memory map ($libc): 70000 mmaps of alternating protection end in ENOMEM near 65530" \
+		"$(output | grep FAIL)|$(status)" "|0"
+	run_prog /bin/$p split
+	while read -r line; do
+		case $line in
+		"ok "*) tap_result 0 "memory map ($libc): ${line#ok }" ;;
+		"FAIL "*) echo "# $line"; tap_result 1 "memory map ($libc): ${line#FAIL }" ;;
+		esac
+	done < <(output)
+	same "memory map ($libc): split and mremap checks ran, no failures" \
+		"$(output | grep -c '^ok ')|$(status)" "22|0"
+done
+run_prog /bin/vmatest segv
+same "memory map: writing the read-only middle of a mapping is SIGSEGV, its sides stay writable" \
+	"$(output | grep -c '^sides written')|$(status)" "1|139"
+
 run_prog /bin/nsmcheck
 same "libnsm links into a static program; no /dev/nsm yet, said cleanly" "$(output)|$(status)" "nsm: no /dev/nsm (No such file or directory)|0"
 
