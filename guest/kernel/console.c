@@ -20,9 +20,12 @@ void console_init(void)
 	outb(COM1 + 4, 0x03); /* DTR, RTS */
 }
 
-/* Each port access is an exit to the VMM (and, on PVM hosts, emulated), so
- * output goes in bursts: wait for THRE once, then one REP OUTSB of up to a
- * FIFO's worth (16 bytes, the 16550's transmit FIFO, enabled in init). */
+/* Output goes in bursts: wait for THRE once, then one REP OUTSB of up to a
+ * FIFO's worth (16 bytes, the 16550's transmit FIFO, enabled in init), so a
+ * real 16550 loses nothing. KVM still exits to the VMM once per byte of a
+ * REP OUTSB (its emulator hands OUTS over one element at a time; only INS is
+ * read ahead), so the LSR poll per 16 bytes is what bursts save, besides
+ * decoding; the VMM batches the bytes into few write()s on its side. */
 #define TX_FIFO 16
 
 void console_write(const char *s, size_t n)
