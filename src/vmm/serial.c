@@ -91,6 +91,19 @@ static void transmit(struct serial *s, uint8_t val)
 		flush_locked(s);
 }
 
+void serial_transmit_bulk(struct serial *s, const uint8_t *data, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->out_fd >= 0 && !s->tx_kick) {
+		if (write_full(s->out_fd, data, len) < 0)
+			s->out_fd = -1;
+	} else {
+		for (size_t i = 0; i < len && s->out_fd >= 0; i++)
+			transmit(s, data[i]);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void serial_flush(struct serial *s)
 {
 	pthread_mutex_lock(&s->lock);

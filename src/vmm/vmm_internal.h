@@ -195,6 +195,9 @@ int serial_receive(struct serial *s, const uint8_t *data, int len);
  * short, bounded delay (vm.c: SERIAL_FLUSH_MS). kick NULL flushes and ends
  * batching. Order is kept and nothing is dropped. */
 void serial_batch(struct serial *s, void (*kick)(void *ctx), void *ctx);
+/* Sends len bytes as if the guest had written them to THR one by one (the
+ * console port's records), in order with them, without the THRE interrupt. */
+void serial_transmit_bulk(struct serial *s, const uint8_t *data, size_t len);
 void serial_flush(struct serial *s);
 
 /* The i8042 keyboard controller and its keyboard (i8042.c). */
@@ -244,6 +247,7 @@ int i8042_attach(struct vmm *vm, struct carve_err *err);
 int acpi_pm_attach(struct vmm *vm, struct carve_err *err);
 int exit_port_attach(struct vmm *vm, struct carve_err *err);
 int guest_log_attach(struct vmm *vm, struct carve_err *err);
+int console_port_attach(struct vmm *vm, struct carve_err *err);
 int board_attach(struct vmm *vm, struct carve_err *err);
 
 /* ---- the VM object ---- */

@@ -1,6 +1,6 @@
 /* The 8250 UART as Linux's driver and a polling guest use it; the host side's
  * transmit batching; string port I/O (rep outsb) reaching it through the
- * PIO exit path. */
+ * PIO exit path; the carve console port's records joining its output. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -313,6 +313,77 @@ static void bad_pio_sizes_stop_the_vm(void **state)
 	vmm_destroy(vm);
 }
 
+static void put_record(struct vmm *vm, uint64_t gpa, uint32_t len, const char *text)
+{
+	assert_int_equal(gm_write(&vm->mem, gpa, &len, 4), 0);
+	if (text)
+		assert_int_equal(gm_write(&vm->mem, gpa + 4, text, strlen(text)), 0);
+}
+
+static void out32(struct vmm *vm, uint16_t port, uint32_t v)
+{
+	assert_true(pio_bus_access(vm, 0, port, &v, 4, true));
+}
+
+static void console_port_records(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	struct vmm_config cfg = {.ncpus = 1, .console_out = p[1], .console_in = -1};
+	struct carve_err err = {0};
+	struct vmm *vm = vmm_alloc_board(&cfg, &err);
+	assert_non_null(vm);
+	assert_int_equal(gm_layout(&vm->mem, 64 * VMM_MIB, &err), 0);
+	assert_int_equal(gm_map(&vm->mem, false, &err), 0);
+	uint64_t end = gm_low_end(&vm->mem);
+	/* Present: a 32-bit read gives the magic; narrower reads do not. */
+	uint32_t v = 0;
+	assert_true(pio_bus_access(vm, 0, VMM_CONSOLE_PORT, &v, 4, false));
+	assert_int_equal(v, VMM_CONSOLE_PORT_MAGIC);
+	uint8_t b = 0;
+	assert_true(pio_bus_access(vm, 0, VMM_CONSOLE_PORT, &b, 1, false));
+	assert_int_equal(b, 0xff);
+	/* A record goes out whole. */
+	uint8_t got[64];
+	put_record(vm, 0x10000, 5, "hello");
+	out32(vm, VMM_CONSOLE_PORT, 0x10000);
+	assert_int_equal(drain(p[0], got, sizeof(got)), 5);
+	assert_memory_equal(got, "hello", 5);
+	/* In order with COM1's bytes, batched or not. */
+	int kicks = 0;
+	serial_batch(&vm->com1, count_kick, &kicks);
+	uint8_t a = 'a', d = 'd';
+	assert_true(pio_bus_access(vm, 0, PORT_COM1, &a, 1, true));
+	put_record(vm, 0x20000, 2, "bc");
+	out32(vm, VMM_CONSOLE_PORT, 0x20000);
+	assert_true(pio_bus_access(vm, 0, PORT_COM1, &d, 1, true));
+	assert_int_equal(drain(p[0], got, sizeof(got)), 0);
+	serial_batch(&vm->com1, NULL, NULL);
+	assert_int_equal(drain(p[0], got, sizeof(got)), 4);
+	assert_memory_equal(got, "abcd", 4);
+	/* Dropped whole: too long, running past RAM, the length itself past
+	 * RAM, an address beyond RAM, a write narrower than 32 bits. */
+	put_record(vm, 0x30000, VMM_CONSOLE_PORT_MAX + 1, NULL);
+	out32(vm, VMM_CONSOLE_PORT, 0x30000);
+	put_record(vm, end - 8, 5, NULL);
+	out32(vm, VMM_CONSOLE_PORT, (uint32_t)(end - 8));
+	out32(vm, VMM_CONSOLE_PORT, (uint32_t)(end - 2));
+	out32(vm, VMM_CONSOLE_PORT, 0xfffffff0u);
+	uint8_t narrow = 0x10;
+	assert_true(pio_bus_access(vm, 0, VMM_CONSOLE_PORT, &narrow, 1, true));
+	assert_int_equal(drain(p[0], got, sizeof(got)), 0);
+	/* A record that ends exactly at the end of RAM is whole. */
+	put_record(vm, end - 7, 3, "xyz");
+	out32(vm, VMM_CONSOLE_PORT, (uint32_t)(end - 7));
+	assert_int_equal(drain(p[0], got, sizeof(got)), 3);
+	assert_memory_equal(got, "xyz", 3);
+	vmm_destroy(vm);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +395,7 @@ int main(void)
 		cmocka_unit_test(batched_console_that_went_away),
 		cmocka_unit_test(string_out_reaches_the_uart_in_order),
 		cmocka_unit_test(bad_pio_sizes_stop_the_vm),
+		cmocka_unit_test(console_port_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
