@@ -52,7 +52,7 @@ guest_rate=$(awk -v b=$((lines * 9)) -v us="$us" 'BEGIN { printf "%.2f", b / us 
 host_rate=$(awk -v b=$((lines * 9)) -v us="$host_us" 'BEGIN { printf "%.1f", b / (us ? us : 1) / 1.048576 }')
 printf 'console: %s MiB of lines (all %s arrived in order of count)\n' "$MIB" "$lines"
 printf '%-52s %10s\n' "" "MiB/s"
-printf '%-52s %10s\n' "guest program -> carve kernel -> COM1 -> carve vmm" "$guest_rate"
+printf '%-52s %10s\n' "guest program -> carve kernel -> console port -> vmm" "$guest_rate"
 printf '%-52s %10s\n' "host: dd to a pipe, 64 KiB writes" "$host_rate"
 printf '%-52s %10s\n' "ratio host / guest" "$(awk -v h="$host_rate" -v g="$guest_rate" 'BEGIN { printf "%.0f", h / g }')"
 
