@@ -133,9 +133,11 @@ void kmain(uint64_t zp_phys)
 	struct ramdisk rd = {0};
 	if (!rd_len)
 		panic("no initrd: nothing to run");
+	uint64_t t0 = time_ns();
 	if (ramdisk_load(phys_to_virt(rd_pa), rd_len, &rd) < 0)
 		panic("the initrd is not a valid set of newc cpio archives");
-	kdebug("initrd: %d archives, %d files under rootfs/\n", rd.archives, rd.files);
+	kdebug("initrd: %d archives, %d files under rootfs/, read and indexed in %lu us\n", rd.archives,
+	       rd.files, (time_ns() - t0) / 1000);
 	proc.cwd = vfs_root();
 	proc.umask = 022;
 	fds_init_console();

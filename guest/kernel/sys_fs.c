@@ -470,8 +470,10 @@ SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 	if (user_ok(dirent, count, true) < 0)
 		return -EFAULT;
 	uint8_t *out = (uint8_t *)dirent;
-	uint64_t used = 0, idx = 0;
-	struct vnode *dir = f->vn, *c = dir->children;
+	/* Offsets are positions (dir.h): 0 ".", 1 "..", then each entry's own,
+	 * so a listing resumes where it stopped, in O(1), whatever changed. */
+	uint64_t used = 0, idx = f->pos;
+	struct vnode *dir = f->vn, *c = dir_from(dir, MAX(idx, 2ull));
 	for (;; idx++) {
 		const char *name;
 		struct vnode *v;
@@ -486,10 +488,8 @@ SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 				break;
 			v = c;
 			name = c->name;
-			c = c->next;
+			idx = c->dpos;
 		}
-		if (idx < f->pos)
-			continue;
 		size_t nl = strlen(name);
 		uint64_t rec = ALIGN_UP(19 + nl + 1, 8);
 		if (used + rec > count) {
@@ -511,7 +511,10 @@ SYSCALL_DEFINE3(getdents64, int, fd, uaddr_t, dirent, uint64_t, count)
 		memset(d + 19 + nl, 0, rec - 19 - nl);
 		used += rec;
 		f->pos = idx + 1;
+		if (idx >= 2)
+			c = c->next;
 	}
+	dir_set_cursor(dir, c);
 	return (int64_t)used;
 }
 

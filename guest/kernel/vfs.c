@@ -1,5 +1,6 @@
-/* The file tree (see vfs.h). Directories are sibling lists: the trees here
- * are small, and a lookup is a handful of string compares. */
+/* The file tree (see vfs.h). A directory's entries are indexed by name
+ * (dir.c): a lookup is one hash and a compare or two, however many files the
+ * ramdisk puts in one directory. */
 #include "vfs.h"
 
 #define ENOENT 2
@@ -48,33 +49,18 @@ struct vnode *vfs_child(struct vnode *dir, const char *name, size_t n)
 		return dir;
 	if (n == 2 && name[0] == '.' && name[1] == '.')
 		return dir->parent;
-	for (struct vnode *c = dir->children; c; c = c->next)
-		if (strnlen(c->name, 256) == n && !memcmp(c->name, name, n))
-			return c;
-	return NULL;
+	return dir_find(dir, name, n);
 }
 
-static void attach(struct vnode *dir, struct vnode *v)
-{
-	v->parent = dir;
-	v->next = dir->children;
-	dir->children = v;
-}
+static void attach(struct vnode *dir, struct vnode *v) { dir_insert(dir, v); }
 
-static void detach(struct vnode *v)
-{
-	struct vnode **pp = &v->parent->children;
-	while (*pp && *pp != v)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = v->next;
-	v->next = NULL;
-}
+static void detach(struct vnode *v) { dir_remove(v); }
 
 void vn_ref(struct vnode *v) { v->refs++; }
 
 static void vn_free(struct vnode *v)
 {
+	dir_free(v);
 	kfree(v->data);
 	kfree(v);
 }

@@ -4,6 +4,7 @@
 #ifndef CARVE_VFS_H
 #define CARVE_VFS_H
 
+#include "dir.h"
 #include "kernel.h"
 
 #define S_IFMT 0170000
@@ -20,8 +21,13 @@ struct vnode {
 	uint64_t ino;
 	uint64_t mtime;         /* seconds since the epoch */
 	struct vnode *parent;   /* a directory's parent; the root is its own */
-	struct vnode *children; /* directories: first child */
+	struct vnode *children; /* directories: first child (dir.c: creation order) */
 	struct vnode *next;     /* next sibling */
+	struct vnode *prev;     /* previous sibling */
+	struct vnode *hnext;    /* next in its directory's hash bucket */
+	uint32_t hash;          /* of name, for that bucket */
+	uint64_t dpos;          /* position in its directory (getdents offsets) */
+	struct dir_index index; /* directories: the entries by name */
 	const uint8_t *rodata;  /* ramdisk contents (NULL once copied to memory) */
 	uint8_t *data;          /* in-memory contents (kmalloc) */
 	uint64_t size, cap;

@@ -181,6 +181,16 @@ enum vmm_stop_reason {
  * writes, `rep outsb` for a whole line), each ending in '\n'; they reach
  * vmm_config.guest_log. */
 #define VMM_LOG_PORT 0xF5
+/* The carve console port: the console's bulk path for a guest that knows it
+ * (the carve enclave kernel). A 32-bit read gives VMM_CONSOLE_PORT_MAGIC
+ * (a VMM without the port gives all ones); a 32-bit write is the guest
+ * physical address of a record, a 32-bit little-endian length then that
+ * many bytes (at most VMM_CONSOLE_PORT_MAX), which go to the console after
+ * whatever COM1 sent before: one exit per record where COM1 takes one per
+ * byte. A record outside guest RAM or too long is dropped, whole. */
+#define VMM_CONSOLE_PORT 0xF6
+#define VMM_CONSOLE_PORT_MAGIC 0x43525643u /* "CVRC" */
+#define VMM_CONSOLE_PORT_MAX 65536u
 
 struct vmm_stop_info {
 	enum vmm_stop_reason reason;

@@ -4,11 +4,12 @@
 #include "vmm/vmm_internal.h"
 
 static int (*const board_devices[])(struct vmm *vm, struct carve_err *err) = {
-	i8042_attach,     /* 0x60, 0x64: keyboard (Ctrl-Alt-Del) and reset */
-	serial_attach,    /* 0x3f8-0x3ff: COM1, the console */
-	acpi_pm_attach,   /* 0x600-0x602: the FADT's sleep and reset registers */
-	exit_port_attach, /* 0xf4: the carve kernel's exit status */
-	guest_log_attach, /* 0xf5: lines for the enclave's event log */
+	i8042_attach,        /* 0x60, 0x64: keyboard (Ctrl-Alt-Del) and reset */
+	serial_attach,       /* 0x3f8-0x3ff: COM1, the console */
+	acpi_pm_attach,      /* 0x600-0x602: the FADT's sleep and reset registers */
+	exit_port_attach,    /* 0xf4: the carve kernel's exit status */
+	guest_log_attach,    /* 0xf5: lines for the enclave's event log */
+	console_port_attach, /* 0xf6: the console's bulk path (records in guest memory) */
 };
 
 int board_attach(struct vmm *vm, struct carve_err *err)

@@ -6,7 +6,9 @@
  * Transmission is instantaneous, so THR is always empty; the THRE interrupt
  * fires when enabled and again after each write, and is cleared by reading IIR
  * (as on real hardware), which is what Linux's 8250 driver expects. Every
- * value a guest writes is masked to the bits the register has. */
+ * value a guest writes is masked to the bits the register has. What the
+ * guest transmits may be batched on the host side (serial_batch): the guest
+ * still sees a UART that sends each byte at once. */
 #include <string.h>
 
 #include "carve/util.h"
@@ -63,6 +65,59 @@ static void update_irq(struct serial *s)
 		if (s->set_irq)
 			s->set_irq(s->irq_ctx, level);
 	}
+}
+
+/* Called with the lock held. A console that went away must not stop the
+ * guest: its bytes are dropped from then on. */
+static void flush_locked(struct serial *s)
+{
+	if (s->tx_len && s->out_fd >= 0 && write_full(s->out_fd, s->tx, (size_t)s->tx_len) < 0)
+		s->out_fd = -1;
+	s->tx_len = 0;
+}
+
+static void transmit(struct serial *s, uint8_t val)
+{
+	if (!s->tx_kick) {
+		s->tx[0] = val;
+		s->tx_len = 1;
+		flush_locked(s);
+		return;
+	}
+	s->tx[s->tx_len++] = val;
+	if (s->tx_len == 1)
+		s->tx_kick(s->kick_ctx);
+	else if (s->tx_len == (int)sizeof(s->tx))
+		flush_locked(s);
+}
+
+void serial_transmit_bulk(struct serial *s, const uint8_t *data, size_t len)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->out_fd >= 0 && !s->tx_kick) {
+		if (write_full(s->out_fd, data, len) < 0)
+			s->out_fd = -1;
+	} else {
+		for (size_t i = 0; i < len && s->out_fd >= 0; i++)
+			transmit(s, data[i]);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_flush(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	flush_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_batch(struct serial *s, void (*kick)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	flush_locked(s);
+	s->tx_kick = kick;
+	s->kick_ctx = ctx;
+	pthread_mutex_unlock(&s->lock);
 }
 
 uint8_t serial_read(struct serial *s, uint16_t off)
@@ -123,9 +178,7 @@ void serial_write(struct serial *s, uint16_t off, uint8_t val)
 					s->rx_count++;
 				}
 			} else if (s->out_fd >= 0) {
-				/* A console that went away must not stop the guest. */
-				if (write_full(s->out_fd, &val, 1) < 0)
-					s->out_fd = -1;
+				transmit(s, val);
 			}
 			s->thr_irq_pending = true;
 		}

@@ -296,6 +296,20 @@ static void *input_thread(void *arg)
 
 static void kick_handler(int sig) { (void)sig; }
 
+/* How long console bytes may wait for their write() (serial_batch): short
+ * enough to look immediate to a person at the console, long enough for a
+ * guest writing at full speed to fill a batch. */
+#define SERIAL_FLUSH_MS 2
+
+/* The serial device's transmit buffer stopped being empty: wake the wait in
+ * vmm_run, which flushes it SERIAL_FLUSH_MS later. */
+static void console_kick(void *ctx)
+{
+	struct vmm *vm = ctx;
+	uint64_t one = 1;
+	(void)!write(vm->wake_fd, &one, sizeof(one));
+}
+
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 {
 	if (require_step(vm->vcpus_created, "vmm_run", "vmm_create_vcpus", err) < 0)
@@ -308,6 +322,7 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	int started = 0;
 	struct rusage before, after;
 	getrusage(RUSAGE_SELF, &before);
+	serial_batch(&vm->com1, console_kick, vm);
 	for (int i = 0; i < vm->ncpus; i++) {
 		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]) != 0) {
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, -1, "cannot start the thread of vCPU %d", i);
@@ -319,13 +334,22 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	if (vm->com1.in_fd >= 0 && pthread_create(&vm->input_thread, NULL, input_thread, vm) == 0)
 		vm->input_started = true;
 
-	/* Wait for a stop reason or a request. */
+	/* Wait for a stop reason or a request, flushing the console's batch
+	 * SERIAL_FLUSH_MS after a wake (console_kick's, or any other). */
+	bool flush_due = false;
 	while (!atomic_load(&vm->stopping) && !atomic_load(&vm->requested)) {
 		struct pollfd p = {.fd = vm->wake_fd, .events = POLLIN};
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		int r = poll(&p, 1, flush_due ? SERIAL_FLUSH_MS : -1);
+		if (r < 0 && errno != EINTR)
 			break;
+		if (r == 0) {
+			serial_flush(&vm->com1);
+			flush_due = false;
+			continue;
+		}
 		uint64_t v;
 		(void)!read(vm->wake_fd, &v, sizeof(v));
+		flush_due = true;
 	}
 	if (!atomic_load(&vm->stopping))
 		vmm_stop(vm, VMM_STOP_REQUESTED, -1, "stopped by the host");
@@ -342,6 +366,7 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].started = false;
 	}
+	serial_batch(&vm->com1, NULL, NULL); /* the last bytes, before the caller says why it stopped */
 	if (vm->input_started) {
 		uint64_t one = 1;
 		(void)!write(vm->input_stop_fd, &one, sizeof(one));
