@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../../guest/kernel/cpio.c"
+#include "../../guest/kernel/dir.c"
 #include "../../guest/kernel/vfs.c"
 
 struct boot_opts boot_opts;
@@ -29,6 +30,7 @@ static void free_tree(struct vnode *v)
 		free_tree(c);
 		c = next;
 	}
+	dir_free(v); /* the directory's name index */
 	kfree(v->data);
 	kfree(v);
 }
