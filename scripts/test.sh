@@ -91,14 +91,18 @@ for t in build/tests/test_*; do [ -x "$t" ] && run_unit "$t" release; done
 for t in build-san/tests/test_*; do [ -x "$t" ] && run_unit "$t" san; done
 for t in $TSAN_TESTS; do [ -x "build-tsan/tests/$t" ] && TSAN_OPTIONS=halt_on_error=1 run_unit "build-tsan/tests/$t" tsan; done
 
-echo "== fuzz targets (seed corpus, then a bounded run)"
+# The bounded run: 5 s a target by default (20 targets; the whole command
+# must stay well under 20 minutes here), 60 s with CARVE_TEST_SLOW=1;
+# CARVE_FUZZ_SECONDS overrides both.
+FUZZ_SECONDS=${CARVE_FUZZ_SECONDS:-$([ -n "${CARVE_TEST_SLOW:-}" ] && echo 60 || echo 5)}
+echo "== fuzz targets (seed corpus, then a bounded run of ${FUZZ_SECONDS} s each)"
 for f in build-fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
-	if timeout 300 "$f" -max_total_time="${CARVE_FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
+	if timeout 300 "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$LOG/$name-" "$work" >"$LOG/$name.log" 2>&1; then
 		passed=$((passed + 1)); printf '%-40s %-8s ok (%s)\n' "$name" fuzz "$(grep -o 'Done [0-9]* runs' "$LOG/$name.log" | tail -1)"
 	else
