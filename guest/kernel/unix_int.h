@@ -57,6 +57,10 @@ struct usock {
 extern const struct file_ops unix_ops;
 extern struct vnode unix_vn; /* the vnode of sockets that have no path */
 struct usock *usock_new(int type);
+/* The socket kind of socket()/socketpair()'s type and protocol, as Linux
+ * checks them (EINVAL, ESOCKTNOSUPPORT, EPROTONOSUPPORT): SOCK_STREAM,
+ * SOCK_DGRAM or SOCK_SEQPACKET, or -errno. */
+int unix_socket_kind(uint64_t type, uint64_t protocol);
 /* Frees u, letting go of it everywhere (its peers see it closed). */
 void usock_free(struct usock *u);
 /* The bound socket of that name, NULL if none. */

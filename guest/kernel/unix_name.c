@@ -79,13 +79,9 @@ static struct usock *sock_of(struct file *f) { return f->priv; }
 
 int unix_socket(uint64_t type, uint64_t protocol)
 {
-	int kind = (int)(type & 0xf);
-	if (type & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
-	if (kind != SOCK_STREAM && kind != SOCK_DGRAM && kind != SOCK_SEQPACKET)
-		return -ESOCKTNOSUPPORT;
-	if (protocol != 0 && protocol != AF_UNIX)
-		return -EPROTONOSUPPORT;
+	int kind = unix_socket_kind(type, protocol);
+	if (kind < 0)
+		return kind;
 	struct usock *u = usock_new(kind);
 	if (!u)
 		return -ENOMEM;

@@ -310,7 +310,7 @@ const struct file_ops unix_ops = {.read = us_read,
 
 bool is_unix_sock(const struct file *f) { return f->ops == &unix_ops; }
 
-int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
+int unix_socket_kind(uint64_t type, uint64_t protocol)
 {
 	int kind = (int)(type & 0xf);
 	if (type & ~(uint64_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -319,6 +319,14 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 		return -ESOCKTNOSUPPORT;
 	if (protocol != 0 && protocol != AF_UNIX)
 		return -EPROTONOSUPPORT;
+	return kind;
+}
+
+int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
+{
+	int kind = unix_socket_kind(type, protocol);
+	if (kind < 0)
+		return kind;
 	if (user_ok(usv, 8, true) < 0)
 		return -EFAULT;
 	struct usock *u[2] = {usock_new(kind), usock_new(kind)};

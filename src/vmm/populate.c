@@ -77,11 +77,12 @@ int gm_populate_threads(uint64_t len)
 {
 	cpu_set_t set;
 	int cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-	uint64_t by_size = len / POPULATE_MIN_SHARE;
-	int n = cpus < (int)(by_size < POPULATE_MAX_THREADS ? by_size : POPULATE_MAX_THREADS)
-		? cpus
-		: (int)(by_size < POPULATE_MAX_THREADS ? by_size : POPULATE_MAX_THREADS);
-	return n < 1 ? 1 : n;
+	uint64_t n = len / POPULATE_MIN_SHARE;
+	if (n > (uint64_t)cpus)
+		n = (uint64_t)cpus;
+	if (n > POPULATE_MAX_THREADS)
+		n = POPULATE_MAX_THREADS;
+	return n < 1 ? 1 : (int)n;
 }
 
 int gm_populate(uint8_t *map, uint64_t len, int nthreads, bool may_touch)
