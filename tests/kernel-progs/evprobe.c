@@ -163,11 +163,17 @@ static void timerfds(void)
 	      timerfd_gettime(t, &cur) == 0 && cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec == 0,
 	      "still armed");
 	its = (struct itimerspec){{0, 10 * 1000000}, {0, 10 * 1000000}};
+	long armed = now_ms();
 	timerfd_settime(t, 0, &its, NULL);
 	struct timespec nap = {0, 55 * 1000000};
 	nanosleep(&nap, NULL);
 	r = read(t, &n, 8);
-	check("timerfd-interval-counts", r == 8 && n >= 4 && n <= 7, "expirations not counted");
+	/* At least the 5 whole periods of the nap (one of slack), at most one
+	 * per 10 ms that really passed: a host that oversleeps the nap (the
+	 * bed under load) counts more, and that is right. */
+	long passed = now_ms() - armed;
+	check("timerfd-interval-counts", r == 8 && n >= 4 && n <= (uint64_t)(passed / 10 + 1),
+	      "expirations not counted");
 	its = (struct itimerspec){{0, 0}, {0, 0}};
 	timerfd_settime(t, 0, &its, NULL);
 	fcntl(t, F_SETFL, O_NONBLOCK);
