@@ -14,6 +14,7 @@
 #define PG_LARGE 0x83
 #define PG_LARGE_UC 0x9b	/* + PWT|PCD for the 32-bit MMIO hole */
 #define KSTACK_SIZE 65536
+#define SYSCALL_VECTOR 0x80	/* a trap frame's vector for a system call (no gate has it) */
 
 	.section .text.boot, "ax"
 	.code64
@@ -131,7 +132,7 @@ trap_stub_14:
 	and	$0x3c7fd7, %r11			/* SYSRET's RFLAGS rule */
 	or	$2, %r11
 	mov	%r11, 24(%rsp)
-	add	$8, %rsp			/* drop the error code: an IRETQ frame remains */
+	pushq	$SYSCALL_VECTOR			/* the error code stays: a trap frame */
 	jmp	syscall_common
 TRAP_NOERR 15
 TRAP_NOERR 16
@@ -147,48 +148,40 @@ trap_common:
 	SAVE_REGS
 	mov	%rsp, %rdi
 	call	trap_dispatch
+	.globl	user_exit
+user_exit:					/* also a new task's way out (switch.S) */
 	RESTORE_REGS
 	add	$16, %rsp
 	iretq
 
-/* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry. One CPU and
- * one thread, so the user RSP can be parked in a global. Both entries build
- * an IRETQ frame and share syscall_common, which saves only what Linux
- * promises to preserve and the C code may clobber (RDI, RSI, RDX, R8-R10):
- * every kernel instruction is emulated on PVM hosts, so the path is short. */
+/* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry, so the
+ * user RSP can be parked in a global until it is on the stack (one CPU).
+ * Both entries build a whole struct trap_frame (idt.c's layout, vector
+ * SYSCALL_VECTOR) on the task's kernel stack: clone copies it to the child
+ * and a signal handler's frame saves it, so every register must be there. */
 	.globl syscall_entry
 syscall_entry:
 	mov	%rsp, user_rsp_saved(%rip)
-	mov	kstack_cur(%rip), %rsp		/* kstack_top, or below a helper_run */
+	mov	kstack_cur(%rip), %rsp		/* the task's stack top, or below a helper_run */
 	pushq	$0x2b				/* user SS */
 	pushq	user_rsp_saved(%rip)
 	push	%r11				/* user RFLAGS */
 	pushq	$0x33				/* user CS */
 	push	%rcx				/* user RIP */
+	pushq	$0				/* error code */
+	pushq	$SYSCALL_VECTOR
 syscall_common:
-	push	%rdi
-	push	%rsi
-	push	%rdx
-	push	%r10
-	push	%r8
-	push	%r9
-	push	%rax				/* 7th argument: the number; aligns the stack */
-	mov	%r10, %rcx
-	call	syscall_dispatch
-	add	$8, %rsp
-	pop	%r9
-	pop	%r8
-	pop	%r10
-	pop	%rdx
-	pop	%rsi
-	pop	%rdi
-	iretq
+	SAVE_REGS
+	mov	%rsp, %rdi
+	call	syscall_handler
+	jmp	user_exit
 
-/* enter_user(rip, rsp): entry into a new program image (boot, execve), all
- * registers zero, on an empty kernel stack (execve never returns). */
-	.globl enter_user
-enter_user:
-	lea	kstack_top(%rip), %rsp
+/* enter_user_on(rip, rsp, kstack_top): entry into a new program image
+ * (boot, execve), all registers zero, on the task's empty kernel stack
+ * (execve never returns). */
+	.globl enter_user_on
+enter_user_on:
+	mov	%rdx, %rsp
 	pushq	$0x2b
 	push	%rsi
 	pushq	$0x202				/* IF set */
@@ -225,6 +218,8 @@ helper_run:
 	push	%r13
 	push	%r14
 	push	%r15
+	pushq	kstack_cur(%rip)		/* the task's, put back by helper_resume */
+	sub	$8, %rsp
 	mov	%rsp, helper_ksp(%rip)
 	mov	%rsp, kstack_cur(%rip)
 	mov	tss_rsp0_ptr(%rip), %rax
@@ -242,7 +237,8 @@ helper_run:
 	.globl helper_resume
 helper_resume:
 	mov	helper_ksp(%rip), %rsp
-	lea	kstack_top(%rip), %rax
+	add	$8, %rsp
+	pop	%rax
 	mov	%rax, kstack_cur(%rip)
 	mov	tss_rsp0_ptr(%rip), %rdx
 	mov	%rax, (%rdx)

@@ -238,7 +238,8 @@ static int64_t do_wait(int epfd, uaddr_t uevents, int maxevents, uint64_t timeou
 		}
 		if (n || time_ns() >= deadline)
 			return n;
-		wait_a_while(wake);
+		if (wait_a_while(wake) < 0)
+			return timeout_ns == UINT64_MAX ? -ERESTARTSYS : -EINTR;
 	}
 }
 

@@ -41,4 +41,7 @@
 #define ELIBBAD 80
 #define EOPNOTSUPP 95
 #define ETIMEDOUT 110
+/* Kernel-internal: the call is restarted after a handler with SA_RESTART (or
+ * no handler at all), else the program sees EINTR. Never reaches it. */
+#define ERESTARTSYS 512
 #endif

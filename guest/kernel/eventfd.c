@@ -23,7 +23,9 @@ static int64_t efd_read(struct file *f, void *buf, uint64_t len, bool nonblock)
 	if (!e->count) {
 		if (nonblock || (f->flags & O_NONBLOCK))
 			return -EAGAIN;
-		wait_until(nonzero, e, UINT64_MAX);
+		int r = wait_until(nonzero, e, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	uint64_t v = e->semaphore ? 1 : e->count;
 	e->count -= v;
@@ -54,7 +56,9 @@ static int64_t efd_write(struct file *f, const void *buf, uint64_t len, bool non
 	if (!fits(&a)) {
 		if (nonblock || (f->flags & O_NONBLOCK))
 			return -EAGAIN;
-		wait_until(fits, &a, UINT64_MAX);
+		int r = wait_until(fits, &a, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	e->count += a.v;
 	e->rd_seq++;

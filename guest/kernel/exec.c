@@ -181,7 +181,7 @@ static bool script_line(const struct vnode *vn, char *interp, char *arg)
 static int lookup_exec(const char *path, struct vnode **out)
 {
 	struct vnode *vn;
-	int r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &vn);
+	int r = vfs_lookup(curproc->cwd, path, LOOKUP_FOLLOW, &vn);
 	if (r < 0)
 		return fail(path,
 			    r == -ENOENT ? "no such file in the ramdisk" : "the path cannot be resolved", r);
@@ -362,7 +362,7 @@ static int map_binary(const char *path, struct vnode *vn, const struct elf_info 
 	int r = map_elf(path, vn, prog, bias, phdr);
 	if (r < 0)
 		return r;
-	proc.mm.brk_start = proc.mm.brk = prog->hi + bias;
+	curproc->as->map.brk_start = curproc->as->map.brk = prog->hi + bias;
 	*prog_entry = *start = prog->entry + bias;
 	*base = 0;
 	if (!ivn)
@@ -450,8 +450,8 @@ static int load_at(const char *path, char *const argv[], int argc, char *const e
 			    r == -E2BIG ? "its arguments and environment are too large"
 					: "out of memory for its stack",
 			    r);
-	if (vfs_path(vn, proc.exe, sizeof(proc.exe)) < 0)
-		memcpy(proc.exe, "?", 2);
+	if (vfs_path(vn, curproc->exe, sizeof(curproc->exe)) < 0)
+		memcpy(curproc->exe, "?", 2);
 	return 0;
 }
 

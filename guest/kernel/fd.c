@@ -36,9 +36,9 @@ void file_put(struct file *f)
 int fd_alloc(struct file *f, int min, bool cloexec)
 {
 	for (int fd = min; fd < MAX_FDS; fd++) {
-		if (!proc.fds[fd]) {
-			proc.fds[fd] = f;
-			proc.fd_flags[fd] = cloexec ? FD_CLOEXEC : 0;
+		if (!curproc->fds[fd]) {
+			curproc->fds[fd] = f;
+			curproc->fd_flags[fd] = cloexec ? FD_CLOEXEC : 0;
 			return fd;
 		}
 	}
@@ -49,7 +49,7 @@ struct file *fd_get(int fd)
 {
 	if (fd < 0 || fd >= MAX_FDS)
 		return NULL;
-	return proc.fds[fd];
+	return curproc->fds[fd];
 }
 
 static struct vnode *make_dev(struct vnode *dev, const char *name, int kind)

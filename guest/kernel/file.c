@@ -50,14 +50,19 @@ short file_poll(struct file *f, short want, uint64_t *deadline)
 /* The console raises no interrupt; devices do (virtio.c). */
 static bool something_happened(void) { return vdev_event() || console_readable(); }
 
-void wait_a_while(uint64_t deadline) { time_sleep_until(deadline, something_happened); }
+int wait_a_while(uint64_t deadline)
+{
+	return time_sleep_until(deadline, something_happened) < 0 ? -ERESTARTSYS : 0;
+}
 
 int wait_until(bool (*cond)(void *), void *arg, uint64_t deadline)
 {
 	while (!cond(arg)) {
 		if (time_ns() >= deadline)
 			return -ETIMEDOUT;
-		wait_a_while(deadline);
+		if (task_interrupted())
+			return -ERESTARTSYS;
+		sched_sleep_cond(cond, arg, deadline);
 	}
 	return 0;
 }

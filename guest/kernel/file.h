@@ -61,9 +61,11 @@ struct file *file_alloc(const struct file_ops *ops, struct vnode *vn, void *priv
 
 /* Ready events of any open file (vsock, console, regular files, ops). */
 short file_poll(struct file *f, short want, uint64_t *deadline);
-/* Halts until a device interrupt, the console look, or deadline. */
-void wait_a_while(uint64_t deadline);
-/* Blocks until cond(arg) or the deadline: 0 or -ETIMEDOUT. */
+/* Sleeps until something may have changed (another task's system call, a
+ * device interrupt, the console look) or deadline: 0, or -ERESTARTSYS when
+ * a signal or the process's end interrupts it. */
+int wait_a_while(uint64_t deadline);
+/* Blocks until cond(arg) or the deadline: 0, -ETIMEDOUT or -ERESTARTSYS. */
 int wait_until(bool (*cond)(void *), void *arg, uint64_t deadline);
 
 /* The vnode of descriptors that are no file (eventfd, timerfd, epoll):

@@ -76,7 +76,9 @@ SYSCALL_DEFINE2(flock, int, fd, uint32_t, cmd)
 		if (l)
 			l->f = NULL;
 		l = NULL;
-		wait_until(grantable, &w, UINT64_MAX);
+		int r = wait_until(grantable, &w, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	if (!l) {
 		for (int i = 0; i < MAX_LOCKS && !l; i++)

@@ -22,7 +22,6 @@ void helper_run(uint64_t dst, uint64_t count, uint64_t src);
 
 static uint64_t *win_pd; /* the PD whose upper half is the window */
 static bool ready;
-bool helper_active;
 
 bool helper_ready(void) { return ready; }
 
@@ -48,8 +47,7 @@ static uint64_t window_map(uint64_t pa, uint64_t len, uint64_t *nslots)
 	/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
 	 * throws away every shadow entry of the program too. */
 	for (uint64_t i = 0; i < n; i++) {
-		win_pd[256 + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS |
-			(proc.nx ? PTE_NX : 0);
+		win_pd[256 + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS | (cpu_nx ? PTE_NX : 0);
 		invlpg(HELPER_WIN_VA + i * LARGE);
 	}
 	*nslots = n;
@@ -69,9 +67,9 @@ void helper_zero(uint64_t pa, uint64_t len)
 	if (len & 7)
 		panic("helper_zero: length %lu is not a multiple of 8", len);
 	uint64_t n, va = window_map(pa, len, &n);
-	helper_active = true;
+	current->in_helper = true;
 	helper_run(va, len / 8, 0);
-	helper_active = false;
+	current->in_helper = false;
 	window_unmap(n);
 }
 
@@ -81,9 +79,9 @@ void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len)
 		/* At most 256 MiB a run, so the window (512 MiB) always fits it. */
 		uint64_t chunk = MIN(len, 256ull << 20);
 		uint64_t n, va = window_map(virt_to_phys(src), chunk, &n);
-		helper_active = true;
+		current->in_helper = true;
 		helper_run(dst, chunk, va);
-		helper_active = false;
+		current->in_helper = false;
 		window_unmap(n);
 		dst += chunk;
 		src = (const uint8_t *)src + chunk;

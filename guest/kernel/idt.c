@@ -114,7 +114,7 @@ static void dump(const struct trap_frame *tf, uint64_t cr2)
 	kprintf("  rsi %016lx  rdi %016lx  rbp %016lx  r8  %016lx\n", tf->rsi, tf->rdi, tf->rbp, tf->r8);
 	kprintf("  r9  %016lx  r10 %016lx  r11 %016lx  r12 %016lx\n", tf->r9, tf->r10, tf->r11, tf->r12);
 	kprintf("  r13 %016lx  r14 %016lx  r15 %016lx  fs  %016lx\n", tf->r13, tf->r14, tf->r15,
-		proc.fs_base);
+		current ? current->fs_base : 0);
 }
 
 /* The signal Linux would send for this exception. */
@@ -132,34 +132,56 @@ static int signal_for(uint64_t vec, const char **name)
 	}
 }
 
+/* A fault in the program: its handler for the signal if it has one, else
+ * the report (for pid 1, whose end is the enclave's) and the end of the
+ * process, as killed by that signal. */
+static void user_fault(struct trap_frame *tf, uint64_t cr2)
+{
+	current->tf = tf;
+	if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
+		return;
+	const char *sig;
+	int signo = signal_for(tf->vector, &sig);
+	if (signal_fault(tf, signo, tf->vector == 14 ? cr2 : tf->rip))
+		return;
+	kprintf("carve: %s (pid %d) killed by %s: %s at rip %lx", curproc->exe, curproc->pid, sig,
+		tf->vector < 22 ? names[tf->vector] : "trap", tf->rip);
+	if (tf->vector == 14)
+		kprintf(", address %lx", cr2);
+	kprintf("\n");
+	dump(tf, cr2);
+	process_exit_group(signo);
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
+	bool user = (tf->cs & 3) == 3;
 	if (tf->vector == VEC_TIMER) {
 		timer_interrupt();
+		if (user) {
+			current->tf = tf;
+			sched_tick();
+			return_to_user(tf);
+		}
 		return;
 	}
 	if (tf->vector == VEC_SPURIOUS)
 		return;
 	uint64_t cr2 = tf->vector == 14 ? read_cr2() : 0;
 	extern volatile int rdrand_probe, rdrand_failed;
-	if (tf->vector == 6 && (tf->cs & 3) == 0 && rdrand_probe) {
+	if (tf->vector == 6 && !user && rdrand_probe) {
 		/* random.c's guarded RDRAND (REX.W 0F C7 /6, 4 bytes) is not runnable. */
 		rdrand_failed = 1;
 		tf->rip += 4;
 		return;
 	}
-	if ((tf->cs & 3) == 3) {
-		if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
-			return;
-		const char *sig;
-		int signo = signal_for(tf->vector, &sig);
-		kprintf("carve: %s killed by %s: %s at rip %lx", proc.exe, sig,
-			tf->vector < 22 ? names[tf->vector] : "trap", tf->rip);
-		if (tf->vector == 14)
-			kprintf(", address %lx", cr2);
-		kprintf("\n");
-		dump(tf, cr2);
-		proc_exit(128 + signo);
+	if (user && current->in_helper && tf->vector == 14 &&
+	    vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
+		return; /* the helper's target pages were made present; a stale entry */
+	if (user && !current->in_helper) {
+		user_fault(tf, cr2);
+		return_to_user(tf);
+		return;
 	}
 	kprintf("carve: kernel panic: %s in the kernel\n",
 		tf->vector < 22 ? names[tf->vector] : "unexpected trap");

@@ -1,5 +1,5 @@
 /* The carve enclave kernel: shared types, layout and the small freestanding
- * library every file uses (klib.c). One process, one CPU.
+ * library every file uses (klib.c). Processes and threads on one CPU.
  *
  * Address space: user space is the lower half (below USER_TOP); all physical
  * memory is mapped at PHYS_BASE (the direct map, 2 MiB pages, first 4 GiB) and
@@ -104,7 +104,8 @@ struct virtio_mmio_dev {
 	uint32_t irq;
 };
 struct boot_opts {
-	bool debug; /* carve.debug */
+	bool debug;  /* carve.debug */
+	bool strace; /* carve.strace */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };
@@ -122,6 +123,11 @@ void mm_init(const uint8_t *zero_page, uint64_t reserve_lo, uint64_t reserve_hi)
 uint64_t page_alloc(void);      /* zeroed page, physical address; 0 if none */
 uint64_t pages_alloc(size_t n); /* n contiguous zeroed pages; 0 if none */
 void page_free(uint64_t pa);
+/* Pages shared copy-on-write: another owner (page_get), one fewer (page_put,
+ * which frees the page with its last owner), and the count of owners. */
+int page_get(uint64_t pa);
+void page_put(uint64_t pa);
+unsigned page_owners(uint64_t pa);
 void pages_free(uint64_t pa, size_t n);
 void *kmalloc(size_t n); /* zeroed; NULL if none */
 void kfree(void *p);
@@ -144,6 +150,18 @@ uint64_t unmap_user_page(uint64_t va);
 uint64_t user_pte(uint64_t va);
 int set_user_pte_flags(uint64_t va, uint64_t flags);
 #define PTE_BORROWED (1ull << 9) /* software bit: the page is the initrd's, never freed */
+#define PTE_COW (1ull << 10)     /* software bit: shared since a fork; a write copies it */
+/* The address space in CR3 (a task switch changes it); a reload of it. */
+void paging_switch(uint64_t *pml4);
+void paging_flush(void);
+uint64_t *paging_current(void);
+uint64_t *kernel_pml4(void); /* the boot tables: the kernel half and nothing of a program */
+/* A new address space's top table: the kernel half and the helper region as
+ * every other; NULL if out of memory. */
+uint64_t *pt_new(void);
+void pt_free(uint64_t *pml4);
+/* va's PTE slot in pml4 (tables created); NULL if none. */
+uint64_t *pt_slot(uint64_t *pml4, uint64_t va);
 void user_range_walk(uint64_t start, uint64_t end, void (*fn)(uint64_t va, uint64_t *pte, void *ctx),
 		     void *ctx);
 
@@ -166,7 +184,6 @@ void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len);
 /* Below this a copy is as cheap in the kernel as a round trip to CPL3
  * (measured here: 4 KiB about even, 64 KiB 1.8 ms natively vs 7.7 ms). */
 #define HELPER_COPY_MIN 8192
-extern bool helper_active;
 _Noreturn void helper_resume(void);
 
 /* ---- idt.c / traps ---- */
@@ -184,8 +201,13 @@ void gdt_init(void);
 void time_init(void);
 uint64_t time_ns(void);          /* monotonic since boot */
 uint64_t time_realtime_ns(void); /* wall clock */
-/* Sleeps with HLT until the deadline (monotonic ns) or until wake() returns true. */
-void time_sleep_until(uint64_t deadline_ns, bool (*wake)(void));
+/* Sleeps until the deadline (monotonic ns), other tasks running meanwhile.
+ * With a wake function: returns once wake() is true or after any event
+ * (the caller looks again and may sleep again). -EINTR when the task is
+ * interrupted (a signal, or its process is exiting), else 0. */
+int time_sleep_until(uint64_t deadline_ns, bool (*wake)(void));
+/* The LAPIC timer fires at deadline (monotonic ns); UINT64_MAX: never. */
+void timer_arm(uint64_t deadline_ns);
 void timer_interrupt(void);
 uint64_t tsc_hz(void);
 
@@ -194,9 +216,12 @@ void random_bytes(void *buf, size_t n);
 
 /* ---- syscall.c ---- */
 void syscall_init(void);
-int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
-			 uint64_t nr);
-/* Enters user mode; never returns. */
+/* The vector a system call's trap frame carries (boot.S). */
+#define SYSCALL_VECTOR 0x80
+void syscall_handler(struct trap_frame *tf);
+/* Enters user mode in a new image (boot, execve) on the current task's
+ * empty kernel stack; never returns. */
 _Noreturn void enter_user(uint64_t rip, uint64_t rsp);
+_Noreturn void enter_user_on(uint64_t rip, uint64_t rsp, uint64_t kstack_top);
 
 #endif

@@ -27,6 +27,8 @@ static uint32_t rd32(const uint8_t *p)
 
 static uint64_t boot_tsc;
 
+_Noreturn void enter_user(uint64_t rip, uint64_t rsp) { enter_user_on(rip, rsp, current->kstack_top); }
+
 _Noreturn void proc_exit(int status)
 {
 	devices_exit(); /* virtio.c: deliver what the program sent over vsock */
@@ -123,9 +125,17 @@ void kmain(uint64_t zp_phys)
 	mm_init(zp, rd_pa, rd_pa + rd_len);
 	paging_init();
 	fpu_init();
+	init_process = process_alloc(NULL);
+	if (!init_process)
+		panic("out of memory for the first process");
+	task_init_boot(init_process); /* from here on there is a current task */
 	time_init();
 	syscall_init();
 	helper_init();
+	init_process->as = aspace_new();
+	if (!init_process->as)
+		panic("out of memory for the first address space");
+	paging_switch(init_process->as->pml4);
 	kdebug("carve enclave kernel: %lu MiB RAM, initrd %lu bytes, cmdline \"%s\"\n",
 	       mm_total_bytes() >> 20, rd_len, cmdline);
 
@@ -138,8 +148,8 @@ void kmain(uint64_t zp_phys)
 		panic("the initrd is not a valid set of newc cpio archives");
 	kdebug("initrd: %d archives, %d files under rootfs/, read and indexed in %lu us\n", rd.archives,
 	       rd.files, (time_ns() - t0) / 1000);
-	proc.cwd = vfs_root();
-	proc.umask = 022;
+	curproc->cwd = vfs_root();
+	curproc->umask = 022;
 	fds_init_console();
 	procfs_init();
 
@@ -165,7 +175,7 @@ void kmain(uint64_t zp_phys)
 	int r = exec_load(path, argv, argc, envp, envc, &entry, &sp);
 	if (r < 0)
 		proc_exit(r == -2 ? 127 : 126); /* a shell's "not found" / "cannot execute" */
-	kdebug("starting %s at %lx after %lu us of boot\n", proc.exe, entry,
+	kdebug("starting %s at %lx after %lu us of boot\n", curproc->exe, entry,
 	       (rdtsc() - boot_tsc) * 1000000 / (tsc_hz() ? tsc_hz() : 1));
 	enter_user(entry, sp);
 }

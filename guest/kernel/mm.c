@@ -216,6 +216,48 @@ void pages_free(uint64_t pa, size_t n)
 		page_free(pa + i * PAGE_SIZE);
 }
 
+/* Owners of a page beyond the first, by frame number, made on the first
+ * fork (most enclaves never fork, and a fresh table is zeroed natively
+ * then). 16 bits: a page is shared by at most 65,536 address spaces. */
+static uint16_t *extra_owners;
+static uint64_t nframes;
+
+int page_get(uint64_t pa)
+{
+	if (!extra_owners) {
+		uint64_t top = 0;
+		for (int i = 0; i < nranges; i++)
+			top = MAX(top, ranges[i].end);
+		uint64_t n = top / PAGE_SIZE, pages = ALIGN_UP(n * 2, PAGE_SIZE) / PAGE_SIZE;
+		uint64_t t = pages_alloc(pages);
+		if (!t)
+			return -12;
+		extra_owners = phys_to_virt(t);
+		nframes = n;
+	}
+	uint64_t f = pa / PAGE_SIZE;
+	if (f >= nframes || extra_owners[f] == 0xffff)
+		return -12;
+	extra_owners[f]++;
+	return 0;
+}
+
+void page_put(uint64_t pa)
+{
+	uint64_t f = pa / PAGE_SIZE;
+	if (extra_owners && f < nframes && extra_owners[f]) {
+		extra_owners[f]--;
+		return;
+	}
+	page_free(pa);
+}
+
+unsigned page_owners(uint64_t pa)
+{
+	uint64_t f = pa / PAGE_SIZE;
+	return 1u + (extra_owners && f < nframes ? extra_owners[f] : 0);
+}
+
 /* ---- heap ---- */
 #define HDR 16
 #define MIN_SHIFT 5

@@ -60,7 +60,7 @@ static int64_t nsm_call(uint32_t req_len)
 			vdev_fail(nsm_dev, "no NSM response within 30 s");
 			return -ETIMEDOUT;
 		}
-		time_sleep_until(deadline, nsm_wake);
+		time_sleep_until(deadline, nsm_wake); /* not interrupted: the device owns the buffers */
 	}
 }
 

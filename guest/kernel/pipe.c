@@ -40,7 +40,9 @@ static int64_t pipe_read(struct file *f, void *buf, uint64_t len, bool nonblock)
 	if (!readable(p)) {
 		if (nonblock || (f->flags & O_NONBLOCK))
 			return -EAGAIN;
-		wait_until(readable, p, UINT64_MAX);
+		int r = wait_until(readable, p, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	uint64_t n = ring_get(&p->ring, buf, len, false);
 	if (n)
@@ -73,7 +75,9 @@ static int64_t pipe_write(struct file *f, const void *buf, uint64_t len, bool no
 		if (!has_room(&w)) {
 			if (nonblock)
 				return done ? (int64_t)done : -EAGAIN;
-			wait_until(has_room, &w, UINT64_MAX);
+			int r = wait_until(has_room, &w, UINT64_MAX);
+			if (r < 0)
+				return done ? (int64_t)done : r;
 			continue;
 		}
 		int64_t r = ring_put(&p->ring, (const uint8_t *)buf + done, len - done);
@@ -180,7 +184,7 @@ static int64_t do_pipe2(uaddr_t ufds, uint64_t flags)
 		fds[1] = fd_alloc(wf, 0, flags & O_CLOEXEC);
 	if (fds[1] < 0) {
 		if (fds[0] >= 0)
-			proc.fds[fds[0]] = NULL;
+			curproc->fds[fds[0]] = NULL;
 		file_put(rf);
 		file_put(wf);
 		return -EMFILE;
@@ -234,7 +238,11 @@ int fifo_open(struct vnode *v, int flags)
 	 * O_NONBLOCK or O_RDWR. */
 	if (acc != O_RDWR && !(flags & O_NONBLOCK)) {
 		struct fifo_wait w = {p, acc == O_RDONLY};
-		wait_until(counterpart, &w, UINT64_MAX);
+		int r = wait_until(counterpart, &w, UINT64_MAX);
+		if (r < 0) {
+			file_put(f);
+			return r;
+		}
 	}
 	int fd = fd_alloc(f, 0, flags & O_CLOEXEC);
 	if (fd < 0)

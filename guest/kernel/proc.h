@@ -5,6 +5,7 @@
 
 #include "kernel.h"
 #include "vfs.h"
+#include "task.h"
 #include "vma.h"
 
 #define PROT_READ 1
@@ -39,19 +40,37 @@ struct file {
 	void *priv;                 /* the kind's state */
 };
 
+/* An address space: the mappings and the page tables that hold them. Shared
+ * by a process's threads, and by a vfork child until it execs. */
+struct aspace {
+	struct vm_space map; /* mappings and brk */
+	uint64_t *pml4;      /* kernel half shared by all, user half its own */
+	int users;
+};
+
 struct process {
-	struct vm_space mm; /* mappings and brk */
+	int pid, pgid, sid;
+	struct process *parent, *children, *sibling;
+	struct process *next; /* every process */
+	struct aspace *as;
+	struct task *threads;
+	int nthreads;
 	struct file *fds[MAX_FDS];
 	uint8_t fd_flags[MAX_FDS];
 	struct vnode *cwd;
 	char exe[256];
-	uint64_t fs_base;
-	uint64_t tid_address;
 	uint32_t umask;
-	bool nx; /* EFER.NXE is on */
+	uint8_t sigact[65][32];    /* struct sigaction as the program gave it */
+	uint64_t sigpending;       /* sent to the process, not one thread */
+	bool exiting;              /* exit_group or a fatal signal: threads leave */
+	bool zombie;               /* every thread gone; waits for wait4 */
+	int exit_status;           /* wait4's status word */
+	struct task *vfork_waiter; /* the parent, until this vfork child execs or exits */
+	int exit_signal;           /* sent to the parent at the end (SIGCHLD) */
 };
 
-extern struct process proc;
+/* EFER.NXE is on: non-executable mappings get the NX bit. */
+extern bool cpu_nx;
 
 /* ---- vm.c ---- */
 int vm_map(uint64_t start, uint64_t len, int prot, struct vnode *vn, uint64_t off, uint64_t flen);
@@ -82,6 +101,29 @@ int copy_to_user(uint64_t dst, const void *src, uint64_t len);
 int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap);
 uint64_t vm_brk(uint64_t want);
 
+/* Everything in s goes (its pages from the page tables in CR3). */
+void vm_unmap_space(struct vm_space *s);
+
+/* ---- aspace.c ---- */
+struct aspace *aspace_new(void);
+/* A copy-on-write copy of src (the current address space). 0 or -ENOMEM. */
+int aspace_fork(struct aspace *src, struct aspace **out);
+void aspace_put(struct aspace *as);
+
+/* ---- process.c ---- */
+extern struct process *init_process;
+struct process *process_by_pid(int pid);
+/* A new process, child of parent, sharing nothing yet. */
+struct process *process_alloc(struct process *parent);
+/* The last thread of p is gone: files closed, address space dropped, the
+ * parent told (SIGCHLD, wait4). The first program's end ends the VM. */
+void process_end(struct process *p);
+/* Ends every thread of the current process with status (a wait4 word). */
+_Noreturn void process_exit_group(int status);
+void files_close_all(struct process *p);
+/* Frees a zombie (wait4, or nobody will wait). */
+void process_reap(struct process *p);
+
 /* ---- exec.c ---- */
 /* Loads path as an ELF program (with its interpreter) with argv/envp; returns the entry and
  * user stack pointer. Negative errno on failure, with a message printed. */
@@ -107,9 +149,37 @@ int procfs_open(struct vnode *v, int accmode, struct vnode **out);
 /* The VM's CPUs (what nproc and sysconf report). */
 int vm_cpu_count(void);
 
+/* Ends the enclave with the first program's status. */
 _Noreturn void proc_exit(int status);
+void wake_threads(struct process *p);
+/* Makes every thread of p leave (status: a wait4 word). */
+void process_kill(struct process *p, int status);
+struct process *process_first(void);
 
+/* ---- signal.c ---- */
+#define SIGILL 4
+#define SIGTRAP 5
+#define SIGBUS 7
+#define SIGFPE 8
+#define SIGKILL 9
+#define SIGSEGV 11
+#define SIGPIPE 13
+#define SIGTERM 15
+#define SIGCHLD 17
+#define SIGSTOP 19
+/* Sends sig to process p (t NULL) or to its thread t. */
+void signal_send(struct process *p, struct task *t, int sig, int from_pid);
+bool signal_child_ignored(const struct process *parent);
+/* A fault in user mode: true if a handler will run. */
+bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr);
+const char *signal_name(int sig);
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
+int signal_mask_for_wait(uint64_t umask, uint64_t sigsetsize);
+uint64_t tf_user_sp(void);
+
+/* ---- futex.c ---- */
+/* Wakes up to n waiters on the current address space's futex word uaddr. */
+int futex_wake_addr(uint64_t uaddr, int n);
 
 #endif

@@ -151,15 +151,15 @@ static void gen_status(struct pbuf *b)
 		user_range_walk(v->start, v->end, count_page, &rss);
 	}
 	/* comm: the program's file name, at most 15 bytes, as Linux keeps it. */
-	const char *name = proc.exe;
-	for (const char *p = proc.exe; *p; p++)
+	const char *name = curproc->exe;
+	for (const char *p = curproc->exe; *p; p++)
 		if (*p == '/')
 			name = p + 1;
 	char comm[16];
 	size_t n = MIN(strlen(name), sizeof(comm) - 1);
 	memcpy(comm, name, n);
 	comm[n] = 0;
-	uint32_t um = proc.umask;
+	uint32_t um = curproc->umask;
 	pb_printf(b, "Name:\t%s\nUmask:\t0%c%c%c\nState:\tR (running)\n", comm, '0' + (um >> 6 & 7),
 		  '0' + (um >> 3 & 7), '0' + (um & 7));
 	pb_printf(b, "Tgid:\t1\nNgid:\t0\nPid:\t1\nPPid:\t0\nTracerPid:\t0\n");

@@ -29,7 +29,7 @@ int at_dir(int64_t dirfd, const char *path, struct vnode **dir)
 		return 0;
 	}
 	if ((int)dirfd == AT_FDCWD) {
-		*dir = proc.cwd;
+		*dir = curproc->cwd;
 		return 0;
 	}
 	struct file *f = fd_get((int)dirfd);
@@ -72,7 +72,7 @@ static int do_open(int64_t dirfd, uint64_t upath, int flags, uint32_t mode)
 			return r;
 		if (name[n] == '/')
 			return -EISDIR;
-		if ((r = vfs_create(parent, name, n, S_IFREG | (mode & 07777 & ~proc.umask), &v)) < 0)
+		if ((r = vfs_create(parent, name, n, S_IFREG | (mode & 07777 & ~curproc->umask), &v)) < 0)
 			return r;
 	} else if (r < 0) {
 		return r;
@@ -126,7 +126,7 @@ SYSCALL_DEFINE1(close, int, fd)
 	struct file *f = fd_get(fd);
 	if (!f)
 		return -EBADF;
-	proc.fds[fd] = NULL;
+	curproc->fds[fd] = NULL;
 	file_put(f);
 	return 0;
 }
@@ -151,7 +151,9 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 		if (!console_readable()) {
 			if (f->flags & O_NONBLOCK)
 				return -EAGAIN;
-			time_sleep_until(UINT64_MAX, console_has_input);
+			while (!console_readable())
+				if (time_sleep_until(UINT64_MAX, console_has_input) < 0)
+					return -ERESTARTSYS;
 		}
 		return (int64_t)console_read((char *)buf, len);
 	case DEV_VSOCK: return vs_recv(f->sock, (void *)buf, len, f->flags & O_NONBLOCK, false);
@@ -348,7 +350,7 @@ static int stat_at(int64_t dirfd, uint64_t upath, int flags, struct vnode **out)
 		return r;
 	if (!path[0]) {
 		if ((int)dirfd == AT_FDCWD) {
-			*out = proc.cwd;
+			*out = curproc->cwd;
 			return 0;
 		}
 		struct file *f = fd_get((int)dirfd);
@@ -529,8 +531,8 @@ static int64_t do_readlink(int64_t dirfd, uint64_t upath, uint64_t buf, uint64_t
 	const char *src;
 	size_t n;
 	if (!strcmp(path, "/proc/self/exe")) {
-		src = proc.exe;
-		n = strlen(proc.exe);
+		src = curproc->exe;
+		n = strlen(curproc->exe);
 	} else {
 		struct vnode *dir, *v;
 		if ((r = at_dir(dirfd, path, &dir)) < 0 || (r = vfs_lookup(dir, path, 0, &v)) < 0)
@@ -556,7 +558,7 @@ SYSCALL_DEFINE4(readlinkat, int, dirfd, uaddr_t, upath, uaddr_t, buf, uint64_t, 
 SYSCALL_DEFINE2(getcwd, uaddr_t, buf, uint64_t, size)
 {
 	char kbuf[PATH_MAX];
-	int n = vfs_path(proc.cwd, kbuf, sizeof(kbuf));
+	int n = vfs_path(curproc->cwd, kbuf, sizeof(kbuf));
 	if (n < 0)
 		return n;
 	if ((uint64_t)n + 1 > size)
@@ -569,11 +571,11 @@ SYSCALL_DEFINE1(chdir, uaddr_t, upath)
 	char path[PATH_MAX];
 	struct vnode *v;
 	int r = get_path(upath, path, false);
-	if (r < 0 || (r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &v)) < 0)
+	if (r < 0 || (r = vfs_lookup(curproc->cwd, path, LOOKUP_FOLLOW, &v)) < 0)
 		return r;
 	if (!vn_is_dir(v))
 		return -ENOTDIR;
-	proc.cwd = v;
+	curproc->cwd = v;
 	return 0;
 }
 
@@ -584,7 +586,7 @@ SYSCALL_DEFINE1(fchdir, int, fd)
 		return -EBADF;
 	if (!vn_is_dir(f->vn))
 		return -ENOTDIR;
-	proc.cwd = f->vn;
+	curproc->cwd = f->vn;
 	return 0;
 }
 
@@ -608,7 +610,7 @@ static int64_t do_mkdir(int64_t dirfd, uint64_t upath, uint32_t mode)
 	int r = parent_of(dirfd, upath, path, &parent, &name, &n);
 	if (r < 0)
 		return r;
-	return vfs_create(parent, name, n, S_IFDIR | (mode & 07777 & ~proc.umask), &v);
+	return vfs_create(parent, name, n, S_IFDIR | (mode & 07777 & ~curproc->umask), &v);
 }
 
 SYSCALL_DEFINE2(mkdir, uaddr_t, upath, uint32_t, mode) { return do_mkdir(AT_FDCWD, upath, mode); }
@@ -624,7 +626,7 @@ static int64_t do_unlink(int64_t dirfd, uint64_t upath, bool rmdir)
 	if (r < 0)
 		return r;
 	struct vnode *v = vfs_child(parent, name, n);
-	if (v && v == proc.cwd)
+	if (v && v == curproc->cwd)
 		return -EBUSY;
 	return vfs_unlink(parent, name, n, rmdir);
 }
@@ -748,8 +750,8 @@ SYSCALL_DEFINE3(fchown, int, fd, uint32_t, user, uint32_t, group)
 
 SYSCALL_DEFINE1(umask, uint32_t, mask)
 {
-	uint32_t old = proc.umask;
-	proc.umask = mask & 0777;
+	uint32_t old = curproc->umask;
+	curproc->umask = mask & 0777;
 	return old;
 }
 
@@ -758,7 +760,7 @@ SYSCALL_DEFINE2(truncate, uaddr_t, upath, int64_t, length)
 	char path[PATH_MAX];
 	struct vnode *v;
 	int r = get_path(upath, path, false);
-	if (r < 0 || (r = vfs_lookup(proc.cwd, path, LOOKUP_FOLLOW, &v)) < 0)
+	if (r < 0 || (r = vfs_lookup(curproc->cwd, path, LOOKUP_FOLLOW, &v)) < 0)
 		return r;
 	if (length < 0)
 		return -EINVAL;
@@ -803,11 +805,11 @@ static int64_t do_dup(int oldfd, int newfd, int flags)
 		return -EBADF;
 	if (oldfd == newfd)
 		return newfd;
-	if (proc.fds[newfd])
-		file_put(proc.fds[newfd]);
+	if (curproc->fds[newfd])
+		file_put(curproc->fds[newfd]);
 	f->refs++;
-	proc.fds[newfd] = f;
-	proc.fd_flags[newfd] = (flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
+	curproc->fds[newfd] = f;
+	curproc->fd_flags[newfd] = (flags & O_CLOEXEC) ? FD_CLOEXEC : 0;
 	return newfd;
 }
 
@@ -848,8 +850,8 @@ SYSCALL_DEFINE3(fcntl, int, fd, uint32_t, cmd, uint64_t, arg)
 			f->refs++;
 		return nfd;
 	}
-	case 1: /* F_GETFD */ return proc.fd_flags[fd];
-	case 2: /* F_SETFD */ proc.fd_flags[fd] = arg & FD_CLOEXEC; return 0;
+	case 1: /* F_GETFD */ return curproc->fd_flags[fd];
+	case 2: /* F_SETFD */ curproc->fd_flags[fd] = arg & FD_CLOEXEC; return 0;
 	case 3: /* F_GETFL */ return f->flags & ~O_CLOEXEC;
 	case 4: /* F_SETFL: only O_APPEND and O_NONBLOCK change */
 		f->flags = (f->flags & ~(O_APPEND | O_NONBLOCK)) | ((int)arg & (O_APPEND | O_NONBLOCK));

@@ -25,7 +25,7 @@ static int lookup_at(int dirfd, uaddr_t upath, bool follow, bool empty_ok, struc
 		struct file *f = dirfd == AT_FDCWD ? NULL : fd_get(dirfd);
 		if (dirfd != AT_FDCWD && !f)
 			return -EBADF;
-		*out = f ? f->vn : proc.cwd;
+		*out = f ? f->vn : curproc->cwd;
 		return 0;
 	}
 	struct vnode *dir;
@@ -172,7 +172,7 @@ static int64_t do_mknod(int dfd, uaddr_t filename, uint32_t mode)
 		return r;
 	if (!nl)
 		return -EEXIST;
-	return vfs_create(parent, name, nl, type | (mode & 07777 & ~proc.umask), &v);
+	return vfs_create(parent, name, nl, type | (mode & 07777 & ~curproc->umask), &v);
 }
 
 SYSCALL_DEFINE3(mknod, uaddr_t, filename, uint32_t, mode, uint32_t, dev)

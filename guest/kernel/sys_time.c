@@ -77,14 +77,25 @@ static int get_ts(uint64_t uts, uint64_t *ns)
 	return 0;
 }
 
+/* A sleep a signal may end early: EINTR, with what was left in rem. */
+static int64_t sleep_until(uint64_t deadline, uaddr_t rem)
+{
+	if (time_sleep_until(deadline, NULL) == 0)
+		return 0;
+	uint64_t now = time_ns(), left = deadline > now ? deadline - now : 0;
+	int64_t ts[2] = {(int64_t)(left / NSEC), (int64_t)(left % NSEC)};
+	if (rem && copy_to_user(rem, ts, sizeof(ts)) < 0)
+		return -EFAULT;
+	return -EINTR;
+}
+
 SYSCALL_DEFINE2(nanosleep, uaddr_t, req, uaddr_t, rem)
 {
 	uint64_t ns;
 	int r = get_ts(req, &ns);
 	if (r < 0)
 		return r;
-	time_sleep_until(time_ns() + ns, NULL);
-	return 0;
+	return sleep_until(time_ns() + ns, rem);
 }
 
 #define TIMER_ABSTIME 1
@@ -97,8 +108,7 @@ SYSCALL_DEFINE4(clock_nanosleep, uint64_t, which_clock, int, flags, uaddr_t, req
 		return r;
 	uint64_t mono = time_ns();
 	uint64_t deadline = (flags & TIMER_ABSTIME) ? (ns > now ? mono + (ns - now) : mono) : mono + ns;
-	time_sleep_until(deadline, NULL);
-	return 0;
+	return sleep_until(deadline, (flags & TIMER_ABSTIME) ? 0 : rem);
 }
 
 static short ready_events(int fd, short want, uint64_t *deadline)
@@ -120,7 +130,7 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 {
 	if (n > MAX_POLL)
 		return -EINVAL;
-	static struct pollfd fds[MAX_POLL];
+	struct pollfd fds[MAX_POLL]; /* 2 KiB of the task's stack: tasks sleep in here */
 	if (copy_from_user(fds, ufds, n * sizeof(fds[0])) < 0)
 		return -EFAULT;
 	uint64_t deadline = timeout_ns == UINT64_MAX ? UINT64_MAX : time_ns() + timeout_ns;
@@ -138,7 +148,8 @@ static int64_t do_poll(uint64_t ufds, uint64_t n, uint64_t timeout_ns)
 				return -EFAULT;
 			return count;
 		}
-		wait_a_while(wake);
+		if (wait_a_while(wake) < 0)
+			return -ERESTARTSYS;
 	}
 }
 
@@ -200,7 +211,8 @@ static int64_t do_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, u
 				return -EFAULT;
 			return count;
 		}
-		wait_a_while(wake);
+		if (wait_a_while(wake) < 0)
+			return -ERESTARTSYS;
 	}
 }
 

@@ -38,7 +38,7 @@ void syscall_init(void)
 		cpuid(0x80000001, 0, r);
 		if (r[3] & (1u << 20)) {
 			efer |= EFER_NXE;
-			proc.nx = true;
+			cpu_nx = true;
 		}
 	}
 	wrmsr(MSR_EFER, efer);
@@ -49,12 +49,12 @@ void syscall_init(void)
 	wrmsr(MSR_FMASK, FMASK_BITS);
 }
 
-int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
-			 uint64_t nr)
+static int64_t dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+			uint64_t nr)
 {
 	if (nr < NR_MAX && table[nr])
 		return table[nr](a0, a1, a2, a3, a4, a5);
-	if (nr == HELPER_DONE_NR && helper_active)
+	if (nr == HELPER_DONE_NR && current->in_helper)
 		helper_resume();
 	if (boot_opts.debug && (nr >= NR_MAX || !(logged[nr / 8] & (1 << (nr % 8))))) {
 		if (nr < NR_MAX)
@@ -63,4 +63,39 @@ int64_t syscall_dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uin
 		       a2);
 	}
 	return -ENOSYS;
+}
+
+#define MSG_NOSIGNAL 0x4000
+
+/* A write to a pipe or socket with no reader raises SIGPIPE too, unless
+ * send's flags say MSG_NOSIGNAL. */
+static bool wants_sigpipe(const struct trap_frame *tf)
+{
+	switch (tf->error) {
+	case 1:  /* write */
+	case 18: /* pwrite64 */
+	case 20: /* writev */
+	case 40: /* sendfile */ return true;
+	case 44: /* sendto */ return !(tf->r10 & MSG_NOSIGNAL);
+	case 46: /* sendmsg */ return !(tf->rdx & MSG_NOSIGNAL);
+	default: return false;
+	}
+}
+
+/* From boot.S with the caller's registers in tf (its system-call number in
+ * RAX, the arguments in RDI, RSI, RDX, R10, R8, R9). */
+void syscall_handler(struct trap_frame *tf)
+{
+	if (current->in_helper && tf->rax == HELPER_DONE_NR)
+		helper_resume(); /* helper.c's stub is done: back below its frame */
+	current->tf = tf;
+	tf->error = tf->rax; /* the number, for a restart (signal.c) */
+	tf->rax = (uint64_t)dispatch(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->rax);
+	if (boot_opts.strace)
+		kprintf("[%d] %lu(%lx, %lx, %lx, %lx) = %ld\n", current->tid, tf->error, tf->rdi, tf->rsi,
+			tf->rdx, tf->r10, (int64_t)tf->rax);
+	if ((int64_t)tf->rax == -EPIPE && wants_sigpipe(tf))
+		signal_send(curproc, current, SIGPIPE, curproc->pid);
+	sched_event(); /* what it did may be what another task waits for */
+	return_to_user(tf);
 }

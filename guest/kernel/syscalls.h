@@ -67,14 +67,14 @@ typedef uint64_t uaddr_t;
 #define SYSCALL_LIST(X)                                                                         \
 	X(0, read) X(1, write) X(2, open) X(3, close) X(4, stat) X(5, fstat) X(6, lstat)        \
 	X(7, poll) X(8, lseek) X(9, mmap) X(10, mprotect) X(11, munmap) X(12, brk)              \
-	X(13, rt_sigaction) X(14, rt_sigprocmask) X(16, ioctl) X(17, pread64) X(18, pwrite64)   \
+	X(13, rt_sigaction) X(14, rt_sigprocmask) X(15, rt_sigreturn) X(16, ioctl) X(17, pread64) X(18, pwrite64)   \
 	X(19, readv) X(20, writev) X(21, access) X(22, pipe) X(23, select)                      \
 	X(24, sched_yield)                                                                      \
 	X(25, mremap) X(26, msync) X(28, madvise) X(32, dup) X(33, dup2) X(35, nanosleep)       \
 	X(39, getpid) X(40, sendfile) X(41, socket) X(42, connect) X(43, accept)                \
 	X(44, sendto) X(45, recvfrom) X(46, sendmsg) X(47, recvmsg) X(48, shutdown)             \
 	X(49, bind) X(50, listen) X(51, getsockname) X(52, getpeername) X(53, socketpair)       \
-	X(54, setsockopt) X(55, getsockopt) X(59, execve) X(60, exit) X(61, wait4)              \
+	X(54, setsockopt) X(55, getsockopt) X(56, clone) X(57, fork) X(58, vfork) X(59, execve) X(60, exit) X(61, wait4)              \
 	X(62, kill) X(63, uname) X(72, fcntl) X(73, flock) X(74, fsync) X(75, fdatasync)        \
 	X(76, truncate)                                                                         \
 	X(77, ftruncate) X(78, getdents) X(79, getcwd) X(80, chdir) X(81, fchdir)               \
@@ -85,7 +85,8 @@ typedef uint64_t uaddr_t;
 	X(96, gettimeofday) X(97, getrlimit) X(98, getrusage) X(99, sysinfo) X(100, times)      \
 	X(102, getuid) X(104, getgid) X(105, setuid) X(106, setgid) X(107, geteuid)             \
 	X(108, getegid) X(109, setpgid) X(110, getppid) X(111, getpgrp) X(112, setsid)          \
-	X(115, getgroups) X(121, getpgid) X(124, getsid) X(131, sigaltstack)                    \
+	X(115, getgroups) X(121, getpgid) X(124, getsid) X(127, rt_sigpending)             \
+	X(128, rt_sigtimedwait) X(130, rt_sigsuspend) X(131, sigaltstack)                    \
 	X(133, mknod) X(137, statfs)                                                            \
 	X(138, fstatfs) X(140, getpriority) X(141, setpriority) X(149, mlock) X(150, munlock)   \
 	X(151, mlockall) X(152, munlockall) X(157, prctl) X(158, arch_prctl)                    \
@@ -109,7 +110,7 @@ typedef uint64_t uaddr_t;
 	X(288, accept4) X(290, eventfd2) X(291, epoll_create1) X(292, dup3)                     \
 	X(293, pipe2) X(302, prlimit64) X(316, renameat2) X(318, getrandom)                     \
 	X(319, memfd_create) X(324, membarrier)                                                 \
-	X(325, mlock2) X(332, statx) X(334, rseq) X(439, faccessat2)                            \
+	X(325, mlock2) X(332, statx) X(334, rseq) X(435, clone3) X(439, faccessat2)                            \
 	X(441, epoll_pwait2)
 /* clang-format on */
 

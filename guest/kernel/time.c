@@ -149,25 +149,17 @@ static void arm(uint64_t ns_from_now)
 	}
 }
 
-void cpu_idle(void);
-
-void time_sleep_until(uint64_t deadline, bool (*wake)(void))
+void timer_arm(uint64_t deadline)
 {
-	for (;;) {
-		uint64_t now = time_ns();
-		if (now >= deadline || (wake && wake()))
-			break;
-		uint64_t d = deadline - now;
-		/* Input on the console raises no interrupt here; look every 10 ms. */
-		if (wake && d > 10000000)
-			d = 10000000;
-		arm(d);
-		cpu_idle();
+	if (deadline == UINT64_MAX) {
+		if (have_deadline)
+			wrmsr(MSR_TSC_DEADLINE, 0);
+		else
+			*lapic(LAPIC_TIMER_INIT) = 0;
+		return;
 	}
-	if (have_deadline)
-		wrmsr(MSR_TSC_DEADLINE, 0);
-	else
-		*lapic(LAPIC_TIMER_INIT) = 0;
+	uint64_t now = time_ns();
+	arm(deadline > now ? deadline - now : 0);
 }
 
 void timer_interrupt(void) { *lapic(LAPIC_EOI) = 0; }

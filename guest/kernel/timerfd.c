@@ -44,7 +44,8 @@ static int64_t tfd_read(struct file *f, void *buf, uint64_t len, bool nonblock)
 	for (tick(t); !t->ticks; tick(t)) {
 		if (nonblock || (f->flags & O_NONBLOCK))
 			return -EAGAIN;
-		wait_a_while(t->armed ? t->next : UINT64_MAX);
+		if (wait_a_while(t->armed ? t->next : UINT64_MAX) < 0)
+			return -ERESTARTSYS;
 	}
 	memcpy(buf, &t->ticks, 8);
 	t->ticks = 0;

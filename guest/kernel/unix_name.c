@@ -137,7 +137,7 @@ int unix_bind(struct file *f, uaddr_t uaddr, uint64_t len)
 	if ((r = at_dir(AT_FDCWD, path, &dir)) < 0 ||
 	    (r = vfs_lookup_parent(dir, path, &parent, &name, &nl)) < 0)
 		return r;
-	r = vfs_create(parent, name, nl, 0140000 | (0777 & ~proc.umask), &v);
+	r = vfs_create(parent, name, nl, 0140000 | (0777 & ~curproc->umask), &v);
 	if (r < 0)
 		return r == -EEXIST ? -EADDRINUSE : r;
 	vn_ref(v);
@@ -190,7 +190,9 @@ int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 	if (!accq_room(l)) {
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
-		wait_until(accq_room, l, UINT64_MAX);
+		r = wait_until(accq_room, l, UINT64_MAX);
+		if (r < 0)
+			return r;
 		if (l->state != US_LISTEN)
 			return -ECONNREFUSED;
 	}
@@ -225,7 +227,9 @@ int unix_accept(struct file *f, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 	if (!has_conn(l)) {
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
-		wait_until(has_conn, l, UINT64_MAX);
+		int r = wait_until(has_conn, l, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	struct usock *s = l->accq[0];
 	struct file *nf =

@@ -87,7 +87,9 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 		if (!send_ready(&w)) {
 			if (nb)
 				return -EAGAIN;
-			wait_until(send_ready, &w, UINT64_MAX);
+			int r = wait_until(send_ready, &w, UINT64_MAX);
+			if (r < 0)
+				return r;
 		}
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
@@ -114,7 +116,9 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 			if (!send_ready(&w)) {
 				if (nb)
 					return done ? (int64_t)done : -EAGAIN;
-				wait_until(send_ready, &w, UINT64_MAX);
+				int r = wait_until(send_ready, &w, UINT64_MAX);
+				if (r < 0)
+					return done ? (int64_t)done : r;
 			}
 			if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
 				return done ? (int64_t)done : send_error(u);
@@ -153,7 +157,9 @@ static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t f
 		if (!can_recv(u)) {
 			if (nb)
 				return done ? (int64_t)done : -EAGAIN;
-			wait_until(can_recv, u, UINT64_MAX);
+			int r = wait_until(can_recv, u, UINT64_MAX);
+			if (r < 0)
+				return done ? (int64_t)done : r;
 		}
 		if (!queued(u) || ((flags & MSG_PEEK) && queued(u) <= done))
 			return (int64_t)done; /* shut down: EOF */
@@ -344,7 +350,7 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 		    (fds[1] = fd_alloc(f[1], 0, type & SOCK_CLOEXEC)) >= 0)
 			return copy_to_user(usv, fds, sizeof(fds));
 		if (fds[0] >= 0)
-			proc.fds[fds[0]] = NULL;
+			curproc->fds[fds[0]] = NULL;
 	}
 	for (int i = 0; i < 2; i++) {
 		if (f[i])

@@ -14,19 +14,19 @@
 #define ENOMEM 12
 #define EINVAL 22
 
-struct process proc;
+bool cpu_nx;
 
-struct vma *vm_find(uint64_t addr) { return vma_find(&proc.mm, addr); }
-struct vma *vm_first(void) { return vma_first(&proc.mm); }
+struct vma *vm_find(uint64_t addr) { return vma_find(&curproc->as->map, addr); }
+struct vma *vm_first(void) { return vma_first(&curproc->as->map); }
 struct vma *vm_next(const struct vma *v) { return vma_next(v); }
-bool vm_range_free(uint64_t start, uint64_t end) { return vma_range_free(&proc.mm, start, end); }
+bool vm_range_free(uint64_t start, uint64_t end) { return vma_range_free(&curproc->as->map, start, end); }
 
 static uint64_t pte_flags(int prot)
 {
 	uint64_t f = 0;
 	if (prot & PROT_WRITE)
 		f |= PTE_W;
-	if (!(prot & PROT_EXEC) && proc.nx)
+	if (!(prot & PROT_EXEC) && cpu_nx)
 		f |= PTE_NX;
 	return f;
 }
@@ -35,7 +35,7 @@ static void drop_page(uint64_t va, uint64_t *pte, void *ctx)
 {
 	(void)ctx;
 	if (!(*pte & PTE_BORROWED))
-		page_free(*pte & PTE_ADDR);
+		page_put(*pte & PTE_ADDR);
 	*pte = 0;
 	invlpg(va);
 }
@@ -56,11 +56,17 @@ int vm_unmap(uint64_t start, uint64_t len)
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
 	if (start & ~PAGE_MASK || end < start || end > USER_TOP)
 		return -EINVAL;
-	int r = vma_unmap(&proc.mm, start, end);
+	int r = vma_unmap(&curproc->as->map, start, end);
 	if (r < 0)
 		return r;
 	drop_pages(start, end);
 	return 0;
+}
+
+void vm_unmap_space(struct vm_space *s)
+{
+	vma_unmap(s, 0, USER_TOP);
+	drop_pages(0, USER_TOP);
 }
 
 int vm_map_vma(const struct vma *t)
@@ -69,7 +75,7 @@ int vm_map_vma(const struct vma *t)
 		return -EINVAL;
 	if (t->start < HELPER_REGION_END && t->end > HELPER_REGION)
 		return -ENOMEM; /* the kernel's zeroing window (helper.c) */
-	int r = vma_map(&proc.mm, t);
+	int r = vma_map(&curproc->as->map, t);
 	if (r < 0)
 		return r;
 	drop_pages(t->start, t->end); /* what was mapped there before */
@@ -96,9 +102,9 @@ static void reprotect(uint64_t va, uint64_t *pte, void *ctx)
 {
 	struct prot_ctx *c = ctx;
 	uint64_t f = c->flags;
-	if (*pte & PTE_BORROWED)
+	if (*pte & (PTE_BORROWED | PTE_COW))
 		f &= ~PTE_W; /* the first write copies it */
-	*pte = (*pte & (PTE_ADDR | PTE_BORROWED)) | f | PTE_P | (c->none ? 0 : PTE_U);
+	*pte = (*pte & (PTE_ADDR | PTE_BORROWED | PTE_COW)) | f | PTE_P | (c->none ? 0 : PTE_U);
 	invlpg(va);
 }
 
@@ -109,7 +115,7 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 		return -EINVAL;
 	if (end == start)
 		return 0;
-	int r = vma_protect(&proc.mm, start, end, prot);
+	int r = vma_protect(&curproc->as->map, start, end, prot);
 	if (r < 0)
 		return r;
 	struct prot_ctx c = {pte_flags(prot), prot == 0};
@@ -119,7 +125,7 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 
 uint64_t vm_find_free(uint64_t len)
 {
-	return vma_gap_top(&proc.mm, ALIGN_UP(len, PAGE_SIZE), MMAP_BOTTOM, MMAP_TOP);
+	return vma_gap_top(&curproc->as->map, ALIGN_UP(len, PAGE_SIZE), MMAP_BOTTOM, MMAP_TOP);
 }
 
 /* Fills a fresh page for va from its VMA. */
@@ -185,12 +191,20 @@ int vm_fault(uint64_t addr, bool write, bool exec)
 	if (!pte)
 		return (v->vn ? populate(v, va) : populate_anon(v, va)) < 0 ? -1 : 0;
 	if (write && !(pte & PTE_W)) {
-		if (pte & PTE_BORROWED) {
+		if ((pte & PTE_COW) && page_owners(pte & PTE_ADDR) == 1)
+			return set_user_pte_flags(va, pte_flags(v->prot)); /* the others are gone */
+		if (pte & (PTE_BORROWED | PTE_COW)) {
 			uint64_t pa = page_alloc();
 			if (!pa)
 				return -1;
 			memcpy(phys_to_virt(pa), phys_to_virt(pte & PTE_ADDR), PAGE_SIZE);
-			return map_user_page(va, pa, pte_flags(v->prot)) < 0 ? -1 : 0;
+			if (map_user_page(va, pa, pte_flags(v->prot)) < 0) {
+				page_free(pa);
+				return -1;
+			}
+			if (pte & PTE_COW)
+				page_put(pte & PTE_ADDR);
+			return 0;
 		}
 		return set_user_pte_flags(va, pte_flags(v->prot));
 	}
@@ -255,7 +269,7 @@ int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap)
 
 uint64_t vm_brk(uint64_t want)
 {
-	struct vm_space *mm = &proc.mm;
+	struct vm_space *mm = &curproc->as->map;
 	if (want < mm->brk_start || want > mm->brk_start + (1ull << 40))
 		return mm->brk;
 	uint64_t old_end = ALIGN_UP(mm->brk, PAGE_SIZE), new_end = ALIGN_UP(want, PAGE_SIZE);
@@ -303,7 +317,7 @@ static int64_t remap_move(struct vma *v, uint64_t old, uint64_t olen, uint64_t t
 {
 	/* Linux keeps room for the worst case: the old VMA split in three
 	 * and the new one. */
-	if (proc.mm.count >= MAX_MAP_COUNT - 3)
+	if (curproc->as->map.count >= MAX_MAP_COUNT - 3)
 		return -ENOMEM;
 	uint64_t delta = old - v->start;
 	struct vma t = *v;
@@ -368,8 +382,8 @@ int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, ui
 	uint64_t grow_end = old + nlen;
 	if (old + olen == v->end && grow_end > old && grow_end <= USER_TOP &&
 	    !(v->end < HELPER_REGION_END && grow_end > HELPER_REGION) &&
-	    vma_range_free(&proc.mm, v->end, grow_end)) {
-		vma_set_end(&proc.mm, v, grow_end);
+	    vma_range_free(&curproc->as->map, v->end, grow_end)) {
+		vma_set_end(&curproc->as->map, v, grow_end);
 		return (int64_t)old;
 	}
 	if (!(flags & MREMAP_MAYMOVE))

@@ -146,7 +146,8 @@ static struct pkt *tx_get(void)
 		}
 		if (!vsock_present() || time_ns() >= deadline)
 			return NULL;
-		time_sleep_until(deadline, vs_wake);
+		if (time_sleep_until(deadline, vs_wake) < 0)
+			return NULL;
 	}
 }
 
@@ -345,7 +346,8 @@ int vs_wait(struct vsock_sock *s, bool (*cond)(struct vsock_sock *), uint64_t de
 			return -EIO;
 		if (time_ns() >= deadline)
 			return -ETIMEDOUT;
-		time_sleep_until(deadline, vs_wake);
+		if (time_sleep_until(deadline, vs_wake) < 0)
+			return -ERESTARTSYS;
 	}
 }
 

@@ -12,31 +12,14 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
 requires_kvm
 
-KERNEL=$ROOT/build/guest/carve-kernel.elf
-PROGS=$ROOT/build/guest/progs
-MKINITRD=$ROOT/tests/lib/make-initrd.sh
+. "$ROOT/tests/lib/carve_kernel.sh"
 CACHE=${CARVE_CACHE:-$ROOT/cache}
 
-VMM=$CARVE
-why=
-[ -x "$VMM" ] || why="no carve binary at $VMM (make SAN=1)"
-[ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
-[ -x "$PROGS/musl/hello" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
+why=$(kernel_missing hello)
 if [ -n "$why" ]; then
 	skip "carve enclave kernel tests" "$why"
 	finish
 fi
-
-# boot INITRD [CMDLINE]: runs the VM; console in $TMP/console, VMM status in $TMP/rc.
-boot() {
-	timeout 120 "$VMM" vmm --kernel "$KERNEL" --initrd "$1" --cmdline "${2:-}" --memory 256 --cpus 1 \
-		>"$TMP/console" 2>"$TMP/vmm-err"
-	echo $? >"$TMP/rc"
-}
-# The status the kernel reported, or "none".
-status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail -1 | grep . || echo none; }
-# The program's own output: the console without the kernel's lines.
-output() { grep -v '^carve: ' "$TMP/console"; }
 
 # A rootfs with the test programs (musl builds as NAME, glibc builds as gNAME).
 RFS=$TMP/rootfs
@@ -51,7 +34,7 @@ run_prog() {
 	local envs=()
 	while [ "${1:-}" = "-e" ]; do envs+=(-e "$2"); shift 2; done
 	"$MKINITRD" -o "$TMP/app.cpio" ${envs[@]+"${envs[@]}"} "$RFS" "$@" || return 1
-	boot "$TMP/app.cpio"
+	kboot "$TMP/app.cpio"
 }
 
 run_prog /bin/hello
@@ -202,7 +185,7 @@ done
 rm -f "$RFS"/bin/bad-* "$RFS/bin/script" "$RFS/bin/noexec"
 
 head -c 4096 /dev/urandom >"$TMP/garbage.cpio"
-boot "$TMP/garbage.cpio"
+kboot "$TMP/garbage.cpio"
 grep -q 'carve: kernel panic: ' "$TMP/console" && [ "$(status)" = 255 ]
 tap_result $? "a malformed initrd is a kernel panic with status 255" "$TMP/console"
 
@@ -213,14 +196,14 @@ printf 'not ours\n' >"$TMP/boot/init"
 (cd "$TMP/boot" && echo init | cpio -o -H newc --quiet) >"$TMP/boot.cpio"
 "$MKINITRD" -o "$TMP/app.cpio" "$RFS" /bin/hello
 cat "$TMP/boot.cpio" <(head -c 512 /dev/zero) "$TMP/app.cpio" >"$TMP/both.cpio"
-boot "$TMP/both.cpio" "carve.debug"
+kboot "$TMP/both.cpio" "carve.debug"
 same "concatenated ramdisks: the program runs" "$(output)|$(status)" "hello from carve|0"
 grep -q 'initrd: 2 archives' "$TMP/console"
 tap_result $? "concatenated ramdisks: both archives read (carve.debug)" "$TMP/console"
 grep -q 'no vsock device: no heartbeat' "$TMP/console"
 tap_result $? "no vsock device: heartbeat skipped and said so in debug mode" "$TMP/console"
 
-boot "$TMP/app.cpio" "virtio_mmio.device=4K@0xd0000000:5 carve.debug"
+kboot "$TMP/app.cpio" "virtio_mmio.device=4K@0xd0000000:5 carve.debug"
 grep -q 'no virtio-mmio v2 device at 0xd0000000; skipped' "$TMP/console" && [ "$(status)" = 0 ]
 tap_result $? "a virtio_mmio.device= slot with no device behind it is skipped; the program runs" "$TMP/console"
 
@@ -283,7 +266,7 @@ if [ -x "$BB" ]; then
 	ln -s busybox "$BRFS/bin/sh"
 	ln -s busybox "$BRFS/bin/cat"
 	cp "$PROGS/musl/showargs" "$BRFS/bin/showargs"
-	bb() { "$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$BRFS" "$@" && boot "$TMP/bb.cpio"; }
+	bb() { "$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$BRFS" "$@" && kboot "$TMP/bb.cpio"; }
 	bb busybox echo hello from busybox
 	same "busybox echo" "$(output)|$(status)" "hello from busybox|0"
 	bb busybox ls -1 /

@@ -15,14 +15,10 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
 requires_kvm
 
-KERNEL=$ROOT/build/guest/carve-kernel.elf
-MKINITRD=$ROOT/tests/lib/make-initrd.sh
-VMM=$CARVE
-CPUS=2 MEM=512
+. "$ROOT/tests/lib/carve_kernel.sh"
+CPUS=2 MEM=512 BOOT_TIMEOUT=300
 PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null || true)
-why=
-[ -x "$VMM" ] || why="no carve binary at $VMM (make SAN=1)"
-[ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
+why=$(kernel_missing)
 command -v ldd >/dev/null || why=${why:-"no ldd on this host"}
 [ -x "$PYTHON" ] || why=${why:-"no /usr/bin/python3 on this host"}
 [ -e /lib64/ld-linux-x86-64.so.2 ] || why=${why:-"no /lib64/ld-linux-x86-64.so.2 on this host"}
@@ -31,17 +27,6 @@ if [ -n "$why" ]; then
 	finish
 fi
 
-# boot INITRD [CMDLINE]: console in $TMP/console (carriage returns dropped).
-boot() {
-	timeout 300 "$VMM" vmm --kernel "$KERNEL" --initrd "$1" --cmdline "${2:-}" --memory "$MEM" \
-		--cpus "$CPUS" >"$TMP/console.raw" 2>"$TMP/vmm-err"
-	echo $? >"$TMP/rc"
-	tr -d '\r' <"$TMP/console.raw" >"$TMP/console"
-}
-status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail -1 | grep . || echo none; }
-output() { grep -v '^carve: ' "$TMP/console"; }
-# The console's tail, for diagnostics.
-diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
 
 # A Debian-like root (merged /usr) with host files at their own paths; a
 # symbolic link brings its whole chain, as on the host.
@@ -129,7 +114,7 @@ run() {
 		shift 2
 	done
 	"$MKINITRD" -o "$TMP/app.cpio" "${envs[@]}" "$RFS" "$@" || return 1
-	boot "$TMP/app.cpio" "$cmdline"
+	kboot "$TMP/app.cpio" "$cmdline"
 }
 # host ARGV...: the same command here, in the rootfs as the enclave's cwd.
 host() { (cd "$RFS" && "$@"); }
@@ -229,7 +214,7 @@ mkdir -p "$BAD/bin" "$BAD/lib64"
 cp "$(type -P sha256sum)" "$BAD/bin/dyn"
 head -c 200 "$(readlink -f /lib64/ld-linux-x86-64.so.2)" >"$BAD/lib64/ld-linux-x86-64.so.2"
 chmod 755 "$BAD/lib64/ld-linux-x86-64.so.2"
-"$MKINITRD" -o "$TMP/bad.cpio" "$BAD" /bin/dyn && boot "$TMP/bad.cpio"
+"$MKINITRD" -o "$TMP/bad.cpio" "$BAD" /bin/dyn && kboot "$TMP/bad.cpio"
 grep -q 'cannot run /bin/dyn: its interpreter (PT_INTERP) is not a usable ELF file' "$TMP/console" &&
 	[ "$(status)" = 126 ]
 tap_result $? "a truncated interpreter: status 126, says why" "$(diag)"

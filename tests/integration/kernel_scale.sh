@@ -12,30 +12,18 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
 requires_kvm
 
-KERNEL=$ROOT/build/guest/carve-kernel.elf
-PROGS=$ROOT/build/guest/progs
-MKINITRD=$ROOT/tests/lib/make-initrd.sh
+. "$ROOT/tests/lib/carve_kernel.sh"
 CACHE=${CARVE_CACHE:-$ROOT/cache}
 NFILES=10000
 LINES=116509 # 9 bytes each: 1 MiB
 
-why=
-[ -x "$CARVE" ] || why="no carve binary at $CARVE (make SAN=1)"
-[ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
-[ -x "$PROGS/musl/dirprobe" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
+why=$(kernel_missing dirprobe)
 if [ -n "$why" ]; then
 	skip "carve enclave kernel scale tests" "$why"
 	finish
 fi
 
-# boot INITRD [CMDLINE]: console in $TMP/console, VMM status in $TMP/rc.
-boot() {
-	timeout 600 "$CARVE" vmm --kernel "$KERNEL" --initrd "$1" --cmdline "${2:-}" --memory 256 --cpus 1 \
-		>"$TMP/console" 2>"$TMP/vmm-err"
-	echo $? >"$TMP/rc"
-}
-status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail -1 | grep . || echo none; }
-output() { grep -av '^carve: ' "$TMP/console"; }
+BOOT_TIMEOUT=600
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin" "$RFS/d"
@@ -43,7 +31,7 @@ cp "$PROGS/musl/dirprobe" "$PROGS/musl/bench" "$RFS/bin/"
 (cd "$RFS/d" && for i in $(seq -f '%05.0f' 0 $((NFILES - 1))); do printf 'f%s' "$i" >"f$i"; done)
 
 "$MKINITRD" -o "$TMP/dirs.cpio" "$RFS" /bin/dirprobe /d "$NFILES"
-boot "$TMP/dirs.cpio" carve.debug
+kboot "$TMP/dirs.cpio" carve.debug
 same "10,000 files in one directory: the ramdisk is read" \
 	"$(sed -n 's/^carve: initrd: \([0-9]*\) archives, \([0-9]*\) files under rootfs\/.*/\2/p' "$TMP/console")" \
 	"$((NFILES + 4 + 6))" # bin, its two programs, d, the six empty dirs make-initrd adds
@@ -69,7 +57,7 @@ fi
 if [ -x "$BB" ]; then
 	cp "$BB" "$RFS/bin/busybox"
 	"$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$RFS" busybox ls -1 /d
-	boot "$TMP/bb.cpio"
+	kboot "$TMP/bb.cpio"
 	same "busybox ls -1 of 10,000 files: every name, once, exit 0" \
 		"$(output | wc -l)|$(output | sha256sum | cut -d' ' -f1)|$(status)" \
 		"$NFILES|$(seq -f 'f%05.0f' 0 $((NFILES - 1)) | sha256sum | cut -d' ' -f1)|0"
@@ -80,7 +68,7 @@ fi
 
 rm -rf "$RFS/d"
 "$MKINITRD" -o "$TMP/lines.cpio" "$RFS" /bin/bench lines "$LINES"
-boot "$TMP/lines.cpio"
+kboot "$TMP/lines.cpio"
 same "a 1 MiB console write arrives complete and in order (sha256 of the lines), exit 0" \
 	"$(output | grep -av '^lines: ' | sha256sum | cut -d' ' -f1)|$(status)" \
 	"$(seq -f '%08.0f' 0 $((LINES - 1)) | sha256sum | cut -d' ' -f1)|0"

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Threads, processes and signals on the carve enclave kernel:
+#   - tests/kernel-progs/threads.c (musl and glibc pthreads: create, join,
+#     TLS, mutexes and condition variables over futexes, timed waits,
+#     preemption, many threads) and procs.c (fork, copy-on-write, wait4,
+#     pipes across processes, execve in a child, vfork and posix_spawn,
+#     SIGCHLD, kill, orphans) and signals.c (handlers, sigaltstack,
+#     sigreturn, masks, sigsuspend, sigtimedwait, restarts and EINTR, a
+#     SIGSEGV handler, SIGPIPE), each checking itself from the inside;
+#   - Debian's busybox sh, which nobody here wrote, running scripts with
+#     pipelines, subshells, command substitution, background jobs and wait,
+#     and external commands followed by more script: its output and status
+#     are compared with the same script run by the same busybox on the host.
+# Every guest run is bounded by `timeout`.
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$ROOT/tests/lib/tap.sh"
+requires_kvm
+. "$ROOT/tests/lib/carve_kernel.sh"
+BOOT_TIMEOUT=180
+
+why=$(kernel_missing threads)
+if [ -n "$why" ]; then
+	skip "threads, processes and signals on the carve kernel" "$why"
+	finish
+fi
+
+RFS=$TMP/rootfs
+mkdir -p "$RFS/bin"
+for p in threads procs signals hello; do
+	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
+	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
+done
+run_prog() {
+	"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/bin "$RFS" "$@" || return 1
+	kboot "$TMP/app.cpio"
+}
+# Each "ok"/"FAIL" line the program printed becomes a check of its own.
+self_checks() {
+	local label=$1 line
+	if ! output | grep -qa '^\(ok\|FAIL\) '; then
+		tap_result 1 "$label: no checks ran (status $(status))" "$(diag)"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) tap_result 0 "$label: ${line#ok }" ;;
+		"FAIL "*) tap_result 1 "$label: ${line#FAIL }" "$(diag)" ;;
+		esac
+	done < <(output | grep -a '^\(ok\|FAIL\) ')
+	same "$label: exit status" "$(status)" "0"
+}
+
+for libc in musl glibc; do
+	p=threads
+	[ "$libc" = glibc ] && p=gthreads
+	run_prog "/bin/$p" 64
+	self_checks "threads ($libc)"
+done
+for libc in musl glibc; do
+	p=procs
+	[ "$libc" = glibc ] && p=gprocs
+	[ -x "$RFS/bin/$p" ] || continue
+	run_prog "/bin/$p"
+	self_checks "processes ($libc)"
+done
+for libc in musl glibc; do
+	p=signals
+	[ "$libc" = glibc ] && p=gsignals
+	[ -x "$RFS/bin/$p" ] || continue
+	run_prog "/bin/$p"
+	self_checks "signals ($libc)"
+done
+
+# busybox sh: the same script here and in the enclave, output and status.
+BB=$(command -v busybox || true)
+if [ -z "$BB" ] || ! file -L "$BB" | grep -q 'statically linked'; then
+	skip "busybox sh scripts" "no static busybox on this host (busybox-static)"
+	finish
+fi
+BRFS=$TMP/bbroot
+mkdir -p "$BRFS/bin" "$BRFS/tmp"
+cp "$BB" "$BRFS/bin/busybox"
+for a in sh echo cat wc tr sort seq head tail true false sleep expr grep sed; do ln -s busybox "$BRFS/bin/$a"; done
+# sh_same NAME SCRIPT: runs SCRIPT (a file: cmd holds one argument a line)
+# under busybox sh on the host (PATH of busybox applets only) and in the
+# enclave; output and status must match.
+sh_same() {
+	local name=$1 script=$2 host hstatus
+	mkdir -p "$TMP/hostbin"
+	for a in sh echo cat wc tr sort seq head tail true false sleep expr grep sed; do ln -sf "$BB" "$TMP/hostbin/$a"; done
+	printf '%s\n' "$script" >"$BRFS/script.sh"
+	host=$(cd "$TMP" && PATH=$TMP/hostbin "$BB" sh "$BRFS/script.sh" 2>&1)
+	hstatus=$?
+	"$MKINITRD" -o "$TMP/bb.cpio" -e PATH=/bin "$BRFS" /bin/sh /script.sh || return 1
+	kboot "$TMP/bb.cpio"
+	same "busybox sh: $name" "$(output)|$(status)" "$host|$hstatus"
+}
+sh_same "a pipeline of three commands" 'seq 1 200 | grep 7 | wc -l'
+sh_same "command substitution" 'x=$(echo inner; echo second); echo "got [$x]"'
+sh_same "nested command substitution and arithmetic" 'echo $(( $(seq 1 10 | wc -l) * $(echo 3) ))'
+sh_same "a subshell's exit status and its own variables" 'v=outer; (v=inner; echo $v; exit 3); echo "status $? v=$v"'
+sh_same "an external command followed by more script" 'true; echo after true; false || echo after false; echo end'
+sh_same "a loop of pipelines" 'for i in 1 2 3 4 5; do echo "line $i" | tr a-z A-Z; done | sort -r | head -2'
+sh_same "background jobs and wait" 'sleep 0.2 & p1=$!; (echo bg; exit 4) & p2=$!; wait $p2; echo "bg status $?"; wait $p1; echo "sleep status $?"'
+sh_same "a here-document through a pipe" 'cat <<EOF | sed s/world/enclave/
+hello world
+EOF'
+sh_same "exit status of a pipeline is its last command's" 'false | true; echo "status $?"; true | false; echo "status $?"'
+sh_same "the script's own exit status" 'echo done; exit 7'
+sh_same "a pipe to head closes early (the writer gets SIGPIPE)" 'seq 1 100000 | head -3; echo after'
+finish
