@@ -67,6 +67,7 @@ struct process {
 	int exit_status;           /* wait4's status word */
 	struct task *vfork_waiter; /* the parent, until this vfork child execs or exits */
 	int exit_signal;           /* sent to the parent at the end (SIGCHLD) */
+	uint64_t alarm_at, alarm_every; /* ITIMER_REAL (itimer.c), monotonic ns; 0: off */
 };
 
 /* EFER.NXE is on: non-executable mappings get the NX bit. */
@@ -164,6 +165,7 @@ struct process *process_first(void);
 #define SIGKILL 9
 #define SIGSEGV 11
 #define SIGPIPE 13
+#define SIGALRM 14
 #define SIGTERM 15
 #define SIGCHLD 17
 #define SIGSTOP 19
@@ -177,6 +179,11 @@ const char *signal_name(int sig);
 void signals_reset(void);
 int signal_mask_for_wait(uint64_t umask, uint64_t sigsetsize);
 uint64_t tf_user_sp(void);
+
+/* ---- itimer.c ---- */
+/* SIGALRM to each process whose alarm is due; the earliest alarm. */
+void alarms_fire(uint64_t now);
+uint64_t alarms_next(void);
 
 /* ---- futex.c ---- */
 /* Wakes up to n waiters on the current address space's futex word uaddr. */

@@ -71,7 +71,7 @@ static struct task *pick(uint64_t now)
 /* When a sleeper must be looked at again without an interrupt. */
 static uint64_t next_deadline(uint64_t now)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = alarms_next();
 	for (struct task *t = task_list; t; t = t->next) {
 		if (t->state != TASK_SLEEPING)
 			continue;
@@ -115,17 +115,25 @@ static void switch_task(struct task *prev, struct task *next)
 	sched_tail();
 }
 
+static void arm_for(uint64_t now)
+{
+	uint64_t d = next_deadline(now);
+	if (task_list->next) /* more than one task: slices */
+		d = MIN(d, now + SLICE_NS);
+	timer_arm(d);
+}
+
+void sched_rearm(void) { arm_for(time_ns()); }
+
 void schedule(void)
 {
 	for (;;) {
 		uint64_t now = time_ns();
+		alarms_fire(now);
 		struct task *next = pick(now);
 		if (next) {
 			next->state = TASK_RUNNABLE;
-			uint64_t d = next_deadline(now);
-			if (task_list->next) /* more than one task: slices */
-				d = MIN(d, now + SLICE_NS);
-			timer_arm(d);
+			arm_for(now);
 			if (next != current)
 				switch_task(current, next);
 			return;

@@ -93,7 +93,7 @@ void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 }
 
 /* kill(pid, sig)'s targets; 0 if one was found. */
-static int64_t kill_targets(int64_t pid, int sig)
+static int64_t kill_targets(int pid, int sig)
 {
 	bool found = false;
 	for (struct process *p = process_first(); p; p = p->next) {
@@ -112,7 +112,7 @@ static int64_t kill_targets(int64_t pid, int sig)
 	return found ? 0 : -ESRCH;
 }
 
-SYSCALL_DEFINE2(kill, int64_t, pid, int, sig)
+SYSCALL_DEFINE2(kill, int, pid, int, sig)
 {
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
@@ -222,6 +222,13 @@ int signal_mask_for_wait(uaddr_t umask, uint64_t sigsetsize)
 	current->restore_sigmask = true;
 	current->sigmask = m & ~UNBLOCKABLE;
 	return 0;
+}
+
+SYSCALL_DEFINE0(pause)
+{
+	while (!task_interrupted())
+		sched_sleep(WAIT_TIMER, UINT64_MAX);
+	return -EINTR; /* never restarted */
 }
 
 SYSCALL_DEFINE2(rt_sigsuspend, uaddr_t, unewset, uint64_t, sigsetsize)

@@ -70,7 +70,8 @@ typedef uint64_t uaddr_t;
 	X(13, rt_sigaction) X(14, rt_sigprocmask) X(15, rt_sigreturn) X(16, ioctl) X(17, pread64) X(18, pwrite64)   \
 	X(19, readv) X(20, writev) X(21, access) X(22, pipe) X(23, select)                      \
 	X(24, sched_yield)                                                                      \
-	X(25, mremap) X(26, msync) X(28, madvise) X(32, dup) X(33, dup2) X(35, nanosleep)       \
+	X(25, mremap) X(26, msync) X(28, madvise) X(32, dup) X(33, dup2) X(34, pause) X(35, nanosleep)  \
+	X(36, getitimer) X(37, alarm) X(38, setitimer)       \
 	X(39, getpid) X(40, sendfile) X(41, socket) X(42, connect) X(43, accept)                \
 	X(44, sendto) X(45, recvfrom) X(46, sendmsg) X(47, recvmsg) X(48, shutdown)             \
 	X(49, bind) X(50, listen) X(51, getsockname) X(52, getpeername) X(53, socketpair)       \

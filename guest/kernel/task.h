@@ -101,6 +101,8 @@ void wake_task(struct task *t);
 void sched_event(void);
 /* The timer interrupted user mode. */
 void sched_tick(void);
+/* Sets the LAPIC timer again after a new deadline (an alarm). */
+void sched_rearm(void);
 /* The current task should stop waiting: killed, or a signal it will take. */
 bool task_interrupted(void);
 /* Runs first in the task switched to (frees a dead task's stack). */

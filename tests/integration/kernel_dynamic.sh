@@ -69,6 +69,7 @@ for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && copy_elf "$f"; done
 # Data the programs read, the same bytes in the enclave and here.
 printf 'carve\n' >"$RFS/data/small"
 head -c 300000 /dev/urandom >"$RFS/data/random"
+cp "$ROOT/tests/integration/data/concurrency.py" "$RFS/data/"
 seq 1 20000 >"$RFS/data/numbers"
 cat >"$RFS/data/stdlib.py" <<'EOF'
 import hashlib, json
@@ -145,6 +146,11 @@ same "python3 json/hashlib script under carve.debug: output as on the host" "$(o
 grep 'unimplemented system call' "$TMP/console" | sed 's/^/# python3 lacks: /'
 grep -q 'interpreter /lib64/ld-linux-x86-64.so.2 at' "$TMP/console"
 tap_result $? "debug mode says where the interpreter went" "$(diag)"
+
+run python3 data/concurrency.py
+same "python3 threads, asyncio and subprocess: output as on the host" "$(output)|$(status)" \
+	"$(host python3 data/concurrency.py)|0"
+[ "$(status)" = 0 ] || sed 's/^/# /' "$(diag)"
 
 run python3 -c 'import os; os.execv("/usr/bin/sha256sum", ["sha256sum", "data/random"])'
 same "python3 execve of a dynamic program: its output, status 0" "$(output)|$(status)" \
