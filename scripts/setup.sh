@@ -28,7 +28,11 @@ packages=(
 	# the hardware-KVM test bed (tests/hwkvm): QEMU's emulator runs L1 with
 	# SVM; busybox-static is L1's and the L2 test guests' toolbox
 	qemu-system-x86 busybox-static python3
+	# runtimes nobody here wrote, on the carve kernel (kernel_programs.sh)
+	golang-go
 )
+# A Rust program with threads, too: the machine's rustc, else Debian's.
+command -v rustc >/dev/null || packages+=(rustc)
 
 # Debian's cloud kernel for Linux enclaves and the hardware-KVM bed: fetched
 # (never installed) into cache/ once apt works; make turns it into blobs.

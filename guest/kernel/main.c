@@ -154,6 +154,7 @@ void kmain(uint64_t zp_phys)
 	procfs_init();
 
 	devices_init(); /* virtio.c: /dev/nsm, vsock, the heartbeat */
+	kbd_init();     /* terminate's request: SIGTERM */
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

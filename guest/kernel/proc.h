@@ -60,13 +60,13 @@ struct process {
 	struct vnode *cwd;
 	char exe[256];
 	uint32_t umask;
-	uint8_t sigact[65][32];    /* struct sigaction as the program gave it */
-	uint64_t sigpending;       /* sent to the process, not one thread */
-	bool exiting;              /* exit_group or a fatal signal: threads leave */
-	bool zombie;               /* every thread gone; waits for wait4 */
-	int exit_status;           /* wait4's status word */
-	struct task *vfork_waiter; /* the parent, until this vfork child execs or exits */
-	int exit_signal;           /* sent to the parent at the end (SIGCHLD) */
+	uint8_t sigact[65][32];         /* struct sigaction as the program gave it */
+	uint64_t sigpending;            /* sent to the process, not one thread */
+	bool exiting;                   /* exit_group or a fatal signal: threads leave */
+	bool zombie;                    /* every thread gone; waits for wait4 */
+	int exit_status;                /* wait4's status word */
+	struct task *vfork_waiter;      /* the parent, until this vfork child execs or exits */
+	int exit_signal;                /* sent to the parent at the end (SIGCHLD) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL (itimer.c), monotonic ns; 0: off */
 };
 

@@ -74,17 +74,18 @@ void virtio_irq(void)
 	}
 	pending = true;
 	irqs++;
+	sched_event();
 	*(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0xb0) = 0; /* EOI */
 }
 
-static void ioapic_route(uint32_t gsi, uint8_t vec)
+void ioapic_route(uint32_t gsi, uint8_t vec)
 {
 	volatile uint32_t *sel = phys_to_virt(IOAPIC_PHYS),
 			  *win = (volatile uint32_t *)((uint8_t *)sel + 0x10);
 	uint32_t apic_id = *(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0x20) >> 24;
 	*sel = 1; /* IOAPICVER: bits 16-23 = last redirection entry */
 	if (gsi > ((*win >> 16) & 0xff)) {
-		kprintf("carve: virtio interrupt GSI %u is beyond the IOAPIC's pins\n", gsi);
+		kprintf("carve: interrupt GSI %u is beyond the IOAPIC's pins\n", gsi);
 		return;
 	}
 	*sel = 0x11 + 2 * gsi;

@@ -118,5 +118,9 @@ void random_mix(const void *seed, size_t n);
 
 /* ---- idt.c ---- */
 void idt_set_irq_gate(int vec, void (*stub)(void));
+/* Routes an IOAPIC pin to a vector on this CPU (edge, active high). */
+void ioapic_route(uint32_t gsi, uint8_t vec);
+/* kbd.c: the host's Ctrl-Alt-Del becomes SIGTERM for pid 1. */
+void kbd_init(void);
 
 #endif

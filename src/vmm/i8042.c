@@ -223,7 +223,7 @@ int i8042_press_ctrl_alt_del(struct i8042 *k)
 	static const uint8_t keys[] = {0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14};
 	pthread_mutex_lock(&k->lock);
 	/* Only a driver that has enabled the keyboard's interrupt will read the
-	 * keys; without one (the carve kernel has none) pressing them is no
+	 * keys (Linux's atkbd, the carve kernel's kbd.c); without one pressing them is no
 	 * request at all, and the caller stops the VM instead of waiting. */
 	bool listening = (k->ctr & CTR_KBD_INT) && !(k->ctr & CTR_KBD_DISABLE) && k->scanning &&
 		k->guest_configured;

@@ -132,10 +132,17 @@ for libc in musl glibc; do
 	echo "# $libc $(output | grep '^malloc:' || echo 'malloc: no time printed')"
 	same "memory map ($libc): malloc/free loop of 400k operations" \
 		"$(output | grep -c '^ok malloc loop')|$(status)" "1|0"
-	run_prog /bin/$p maps 70000
-	echo "# $libc $(output | grep '^maps:' || echo 'maps: nothing printed')"
-	same "memory map ($libc): 70000 mmaps of alternating protection end in ENOMEM near 65530" \
-		"$(output | grep FAIL)|$(status)" "|0"
+	# 140,000 system calls: minutes where every kernel instruction is
+	# emulated (a PVM host); the bed's hardware KVM runs it in every run.
+	if [ -d /sys/module/kvm_pvm ] && [ -z "${CARVE_TEST_SLOW:-}" ]; then
+		skip "memory map ($libc): 70000 mmaps end in ENOMEM near 65530" \
+			"over 2 min under this host's PVM (kernel code emulated); the bed runs it, CARVE_TEST_SLOW=1 here"
+	else
+		BOOT_TIMEOUT=600 run_prog /bin/$p maps 70000
+		echo "# $libc $(output | grep '^maps:' || echo 'maps: nothing printed')"
+		same "memory map ($libc): 70000 mmaps of alternating protection end in ENOMEM near 65530" \
+			"$(output | grep FAIL)|$(status)" "|0"
+	fi
 	run_prog /bin/$p split
 	while read -r line; do
 		case $line in

@@ -1,10 +1,11 @@
+# shellcheck shell=bash
 # Shared by the scripts that boot the carve enclave kernel (tests/integration/kernel*.sh):
 # where the kernel and its test programs are, and booting one ramdisk.
 # Source after tap.sh. Settings (set before calling kboot): MEM (MiB, default 256),
 # CPUS (default 1), BOOT_TIMEOUT (seconds, default 120).
 KERNEL=${KERNEL:-$ROOT/build/guest/carve-kernel.elf}
 PROGS=${PROGS:-$ROOT/build/guest/progs}
-MKINITRD=$ROOT/tests/lib/make-initrd.sh
+export MKINITRD=$ROOT/tests/lib/make-initrd.sh # the scripts build their ramdisks with it
 VMM=$CARVE
 
 # Why the kernel tests cannot run here (empty if they can): no carve build, no kernel,
@@ -30,3 +31,12 @@ status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail
 output() { grep -av '^carve: ' "$TMP/console"; }
 # The console's tail, for diagnostics: prints the file holding it.
 diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
+
+# program_row ID RESULT: the row ID in guest/kernel/README.md's table of programs
+# nobody here wrote must end with RESULT, what this run showed: the test keeps
+# the table true.
+program_row() {
+	local cell
+	cell=$(sed -n "s/^| \`$1\` | .* | \\([^|]*\\) |\$/\\1/p" "$ROOT/guest/kernel/README.md")
+	same "guest/kernel/README.md's programs table, row $1, says what this run shows" "$cell" "$2"
+}

@@ -108,12 +108,13 @@ start_fails_with() {
 	fi
 }
 
-same() {
+same() { # description got expected; returns 1 when they differ
 	if [ "$2" = "$3" ]; then
 		tap_result 0 "$1"
 	else
 		printf '# got:      %s\n# expected: %s\n' "$2" "$3" >"$TMP/diag"
 		tap_result 1 "$1" "$TMP/diag"
+		return 1
 	fi
 }
 
