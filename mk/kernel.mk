@@ -68,3 +68,24 @@ $(KPROG_DIR)/musl/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/musl/l
 $(KPROG_DIR)/glibc/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/glibc/libnsm.a
 	@mkdir -p $(dir $@)
 	gcc -static -O2 -Wall -Wextra -Werror -o $@ $< build/guest/lib/glibc/libnsm.a
+
+# Programs on runtimes nobody here wrote (tests/programs), for
+# kernel_programs.sh on the host and in the bed: a Go program built by Debian's
+# golang-go, a Rust one by the machine's rustc. Each is built where its
+# toolchain exists (scripts/setup.sh installs both); the test says which is not.
+TPROG_DIR := build/guest/programs
+GO := $(shell command -v go 2>/dev/null)
+RUSTC := $(shell command -v rustc 2>/dev/null)
+TPROGS := $(if $(GO),$(TPROG_DIR)/go-goroutines) $(if $(RUSTC),$(TPROG_DIR)/rust-threads)
+.PHONY: programs
+programs: $(TPROGS)
+all: programs
+$(TPROG_DIR)/go-goroutines: tests/programs/go-goroutines/main.go
+	@mkdir -p $(dir $@)
+	@echo "  GO      $@"
+	@cd $(dir $<) && CGO_ENABLED=0 GOFLAGS=-mod=mod GOCACHE=$(abspath build/go-cache) \
+		$(GO) build -o $(abspath $@) main.go
+$(TPROG_DIR)/rust-threads: tests/programs/rust-threads/main.rs
+	@mkdir -p $(dir $@)
+	@echo "  RUSTC   $@"
+	@$(RUSTC) -O -C target-feature=+crt-static $< -o $@

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runtimes nobody here wrote on the carve enclave kernel: a Go program built by
 # Debian's golang-go (its scheduler's threads, futexes, signals for
-# preemption, timers) and a Rust program using std::thread, each run in the
+# preemption, timers) and a Rust program using std::thread (both built by
+# make, mk/kernel.mk, from tests/programs), each run in the
 # enclave and on the host; the outputs must be the same. Each result is
 # checked against its row in guest/kernel/README.md's table (program_row).
 # Every guest run is bounded by `timeout`.
@@ -37,26 +38,12 @@ compare() {
 	fi
 }
 
-if command -v go >/dev/null; then
-	if (cd "$ROOT/tests/programs/go-goroutines" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOCACHE=$TMP/gocache \
-		go build -o "$TMP/go-goroutines" main.go) >"$TMP/go-build" 2>&1; then
-		compare go-goroutines "$TMP/go-goroutines"
+# Built by make (mk/kernel.mk) where the toolchain exists.
+for id in go-goroutines rust-threads; do
+	if [ -x "$PROGS/../programs/$id" ]; then
+		compare "$id" "$PROGS/../programs/$id"
 	else
-		tap_result 1 "go-goroutines: go build" "$TMP/go-build"
+		skip "$id" "not built: no $([ "$id" = go-goroutines ] && echo go || echo rustc) when make ran (scripts/setup.sh installs it)"
 	fi
-else
-	skip "go-goroutines" "no go on this host (scripts/setup.sh installs golang-go)"
-fi
-
-RUSTC=$(command -v rustc || true)
-if [ -n "$RUSTC" ]; then
-	if "$RUSTC" -O -C target-feature=+crt-static "$ROOT/tests/programs/rust-threads/main.rs" \
-		-o "$TMP/rust-threads" >"$TMP/rust-build" 2>&1; then
-		compare rust-threads "$TMP/rust-threads"
-	else
-		tap_result 1 "rust-threads: rustc" "$TMP/rust-build"
-	fi
-else
-	skip "rust-threads" "no rustc on this host (scripts/setup.sh installs Debian's rustc)"
-fi
+done
 finish
