@@ -46,10 +46,23 @@ static const struct subpage_entry *find(const struct subpage_table *t, uint64_t 
 /* What a request wants page `i` of its range to become, given its map now. */
 typedef uint32_t (*want_fn)(const void *ctx, uint64_t i, uint32_t old);
 
+/* The next page of the range to visit after page i: i + 1, or, when the
+ * request leaves unprotected pages unprotected (gaps_stay), the next
+ * protected one, so unprotecting a huge range costs what it holds. */
+static uint64_t next_page(const struct subpage_table *t, size_t j, uint64_t gfn, uint64_t i, uint64_t npages,
+			  bool gaps_stay)
+{
+	if (!gaps_stay)
+		return i + 1;
+	if (j < t->n && t->e[j].gfn - gfn < npages)
+		return t->e[j].gfn - gfn;
+	return npages;
+}
+
 /* Applies want() to pages [gfn, gfn + npages): checks everything first,
  * then swaps in the merged array. */
 static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn want, const void *ctx,
-		 uint32_t flags)
+		 bool gaps_stay, uint32_t flags)
 {
 	if (npages == 0 || gfn + npages < gfn || (flags & ~SUBPAGE_ONE_WAY))
 		return -EINVAL;
@@ -57,7 +70,7 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 	size_t first = lower_bound(t, gfn), last = first; /* old entries inside the range: [first, last) */
 	size_t kept = 0; /* protected pages the range will hold */
 	int rc = 0;
-	for (uint64_t i = 0; i < npages; i++) {
+	for (uint64_t i = next_page(t, first, gfn, (uint64_t)-1, npages, gaps_stay); i < npages;) {
 		uint32_t old = SUBPAGE_ALL, locked = 0;
 		if (last < t->n && t->e[last].gfn == gfn + i) {
 			old = t->e[last].access;
@@ -69,8 +82,13 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 			rc = -EPERM;
 			break;
 		}
-		if (nw != SUBPAGE_ALL)
-			kept++;
+		/* total >= kept: past the bound, stop counting (a huge range
+		 * must not cost a walk of every page) */
+		if (nw != SUBPAGE_ALL && ++kept > t->max_pages) {
+			rc = -ENOSPC;
+			break;
+		}
+		i = next_page(t, last, gfn, i, npages, gaps_stay);
 	}
 	size_t total = t->n - (last - first) + kept;
 	if (rc == 0 && total > t->max_pages)
@@ -88,7 +106,7 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 	if (first)
 		memcpy(ne, t->e, first * sizeof(*ne));
 	size_t k = first, j = first;
-	for (uint64_t i = 0; i < npages; i++) {
+	for (uint64_t i = next_page(t, first, gfn, (uint64_t)-1, npages, gaps_stay); i < npages;) {
 		uint32_t old = SUBPAGE_ALL, locked = 0;
 		if (j < last && t->e[j].gfn == gfn + i) {
 			old = t->e[j].access;
@@ -100,6 +118,7 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 			locked |= ~nw;
 		if (nw != SUBPAGE_ALL)
 			ne[k++] = (struct subpage_entry){.gfn = gfn + i, .access = nw, .locked = locked};
+		i = next_page(t, j, gfn, i, npages, gaps_stay);
 	}
 	if (t->n > last)
 		memcpy(ne + k, t->e + last, (t->n - last) * sizeof(*ne));
@@ -122,7 +141,7 @@ int subpage_set(struct subpage_table *t, uint64_t gfn, uint32_t npages, const ui
 {
 	if (npages > SUBPAGE_MAX_PAGES || !access)
 		return -EINVAL;
-	return apply(t, gfn, npages, want_array, access, flags);
+	return apply(t, gfn, npages, want_array, access, false, flags);
 }
 
 int subpage_get(struct subpage_table *t, uint64_t gfn, uint32_t npages, uint32_t *access)
@@ -173,7 +192,7 @@ int subpage_set_range(struct subpage_table *t, uint64_t gpa, uint64_t len, bool 
 			      .first_page = gpa >> SUBPAGE_PAGE_SHIFT << SUBPAGE_PAGE_SHIFT,
 			      .writable = writable};
 	uint64_t npages = ((gpa + len - 1) >> SUBPAGE_PAGE_SHIFT) - (gpa >> SUBPAGE_PAGE_SHIFT) + 1;
-	return apply(t, gpa >> SUBPAGE_PAGE_SHIFT, npages, want_range, &r, flags);
+	return apply(t, gpa >> SUBPAGE_PAGE_SHIFT, npages, want_range, &r, writable, flags);
 }
 
 uint32_t subpage_access(struct subpage_table *t, uint64_t gfn)

@@ -6,11 +6,14 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm/subpage.h"
+#include "vmm/vmm_internal.h"
 
 static void empty_table_is_writable(void **state)
 {
@@ -78,6 +81,12 @@ static void capacity_is_bounded(void **state)
 	assert_int_equal(subpage_set(&t, 20, 1, zero, 0), -ENOSPC);
 	/* Rewriting pages already counted needs no more room. */
 	assert_int_equal(subpage_set(&t, 11, 2, zero, 0), 0);
+	/* Huge ranges cost what they change, not their length: a protection
+	 * stops at the bound, an unprotection visits the protected pages. */
+	assert_int_equal(subpage_set_range(&t, 0, 1ull << 47, false, 0), -ENOSPC);
+	assert_int_equal(subpage_pages(&t), 4);
+	assert_int_equal(subpage_set_range(&t, 0, 1ull << 47, true, 0), 0);
+	assert_int_equal(subpage_pages(&t), 0);
 	subpage_destroy(&t);
 }
 
@@ -199,6 +208,195 @@ static void runs_of_protected_pages(void **state)
 	subpage_destroy(&t);
 }
 
+/* The memory slots: runs of protected pages read-only, the RAM between and
+ * around them as it was, regions never merged. */
+static void memslot_layout(void **state)
+{
+	(void)state;
+	struct guest_mem gm;
+	struct carve_err err = {0};
+	assert_int_equal(gm_layout(&gm, 5ull << 30, &err), 0); /* [0, 3G) and [4G, 6G) */
+	struct subpage_table t;
+	subpage_init(&t, 1u << 20);
+	struct subpage_run none[1];
+	struct memslot s[8];
+	assert_int_equal(memslot_plan(&gm, none, 0, s, 8), 2); /* unprotected: as before */
+	assert_false(s[0].readonly || s[1].readonly);
+	assert_int_equal(s[1].gpa, 4ull << 30);
+	/* The first page, pages 0x2000-0x2002, and the first page above 4 GiB. */
+	assert_int_equal(subpage_set_range(&t, 0, 128, false, 0), 0);
+	assert_int_equal(subpage_set_range(&t, 0x2000000, 3 * 4096, false, 0), 0);
+	assert_int_equal(subpage_set_range(&t, 4ull << 30, 4096, false, 0), 0);
+	struct subpage_run runs[4];
+	size_t nruns = subpage_runs(&t, runs, 4);
+	assert_int_equal(nruns, 3);
+	assert_int_equal(memslot_plan(&gm, runs, nruns, NULL, 0), 6); /* counting alone */
+	assert_int_equal(memslot_plan(&gm, runs, nruns, s, 8), 6);
+	const struct {
+		uint64_t gpa, size;
+		int region;
+		bool ro;
+	} want[6] = {
+		{0, 4096, 0, true},
+		{4096, 0x2000000 - 4096, 0, false},
+		{0x2000000, 3 * 4096, 0, true},
+		{0x2003000, (3ull << 30) - 0x2003000, 0, false},
+		{4ull << 30, 4096, 1, true},
+		{(4ull << 30) + 4096, (2ull << 30) - 4096, 1, false},
+	};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(s[i].gpa, want[i].gpa);
+		assert_int_equal(s[i].size, want[i].size);
+		assert_int_equal(s[i].region, want[i].region);
+		assert_int_equal(s[i].offset, want[i].gpa - gm.regions[want[i].region].gpa);
+		assert_int_equal(s[i].readonly, want[i].ro);
+	}
+	/* A run reaching the end of RAM leaves nothing after it. */
+	assert_int_equal(subpage_set_range(&t, (6ull << 30) - 4096, 4096, false, 0), 0);
+	nruns = subpage_runs(&t, runs, 4);
+	assert_int_equal(memslot_plan(&gm, runs, nruns, s, 8), 7);
+	assert_int_equal(s[6].gpa + s[6].size, 6ull << 30);
+	assert_true(s[6].readonly);
+	assert_true(gm_layout_contains(&gm, (6ull << 30) - 128, 128));
+	assert_false(gm_layout_contains(&gm, (3ull << 30) - 128, 256)); /* into the hole */
+	assert_false(gm_layout_contains(&gm, 6ull << 30, 1));
+	subpage_destroy(&t);
+}
+
+/* The exit path (subpage_exit.c) on a VM with 64 KiB of fake RAM and no
+ * KVM: what a vCPU's write exit to a read-only page does. */
+static char events[4][320];
+static int nevents;
+static void on_event(void *ctx, const char *line)
+{
+	(void)ctx;
+	if (nevents < 4)
+		snprintf(events[nevents], sizeof(events[0]), "%s", line);
+	nevents++;
+}
+
+struct exit_fixture {
+	struct vmm *vm;
+	struct vcpu v;
+	struct kvm_run *run;
+	uint8_t *ram;
+};
+
+static void exit_fixture(struct exit_fixture *f, enum vmm_subpage_policy policy)
+{
+	nevents = 0;
+	static const struct vmm_protect prot[] = {
+		{.gpa = 0x1080, .len = 128},                    /* page 1, sub-page 1 */
+		{.gpa = 0x2000, .len = 4096},                   /* page 2 */
+		{.gpa = 0x2000, .len = 128, .writable = true}, /* but its sub-page 0 */
+	};
+	struct vmm_config cfg = {.ncpus = 2,
+				 .console_out = -1,
+				 .console_in = -1,
+				 .protect = prot,
+				 .nprotect = 3,
+				 .subpage_policy = policy,
+				 .event = on_event};
+	struct carve_err err = {0};
+	f->vm = vmm_alloc_board(&cfg, &err);
+	assert_non_null(f->vm);
+	f->ram = aligned_alloc(4096, 65536);
+	memset(f->ram, 0, 65536);
+	f->vm->mem.nregions = 1;
+	f->vm->mem.regions[0] = (struct gm_region){.gpa = 0, .size = 65536, .host = f->ram};
+	f->vm->mem.total = 65536;
+	assert_int_equal(vmm_subpage_configure(f->vm, &cfg, &err), 0);
+	assert_true(f->vm->subpage_active);
+	f->run = calloc(1, sizeof(*f->run));
+	f->v = (struct vcpu){.vm = f->vm, .index = 1, .fd = -1, .run = f->run};
+}
+
+static void exit_fixture_free(struct exit_fixture *f)
+{
+	f->vm->mem.regions[0].host = NULL;
+	vmm_destroy(f->vm);
+	free(f->ram);
+	free(f->run);
+}
+
+static bool write_exit(struct exit_fixture *f, uint64_t gpa, uint64_t v, uint32_t len)
+{
+	f->run->exit_reason = KVM_EXIT_MMIO;
+	f->run->mmio.phys_addr = gpa;
+	f->run->mmio.len = len;
+	f->run->mmio.is_write = 1;
+	memcpy(f->run->mmio.data, &v, 8);
+	return subpage_exit(&f->v);
+}
+
+static void exit_applies_or_refuses(void **state)
+{
+	(void)state;
+	struct exit_fixture f;
+	exit_fixture(&f, VMM_SUBPAGE_REFUSE);
+	uint64_t v = 0x0807060504030201ull;
+	for (uint32_t len = 1; len <= 8; len *= 2) {
+		assert_true(write_exit(&f, 0x1000 + 8 * len, v, len)); /* sub-page 0 */
+		assert_memory_equal(f.ram + 0x1000 + 8 * len, &v, len);
+		assert_true(write_exit(&f, 0x1080 + 8 * len, v, len)); /* sub-page 1 */
+		assert_int_equal(f.ram[0x1080 + 8 * len], 0);
+	}
+	assert_true(write_exit(&f, 0x1ffc, v, 8)); /* page 1 sub-page 31, page 2 sub-page 0 */
+	assert_memory_equal(f.ram + 0x1ffc, &v, 8);
+	assert_true(write_exit(&f, 0x207c, v, 8)); /* into page 2 sub-page 1 */
+	assert_int_equal(f.ram[0x207c], 0);
+	assert_int_equal(atomic_load(&f.vm->subpage_writes), 5);
+	assert_int_equal(atomic_load(&f.vm->subpage_violations), 5);
+	assert_int_equal(nevents, 5);
+	assert_non_null(strstr(events[0], "1 byte(s) at 0x1088 (page 0x1000 sub-page 1) by vCPU 1"));
+	assert_non_null(strstr(events[0], ": refused"));
+	assert_false(atomic_load(&f.vm->stopping));
+	/* Not RAM: a device's MMIO, left to the bus. */
+	assert_false(write_exit(&f, 0xd0000000, v, 4));
+	/* A read (KVM serves them itself) is answered from memory. */
+	f.run->mmio.phys_addr = 0x1010;
+	f.run->mmio.len = 8;
+	f.run->mmio.is_write = 0;
+	assert_true(subpage_exit(&f.v));
+	assert_memory_equal(f.run->mmio.data, f.ram + 0x1010, 8);
+	exit_fixture_free(&f);
+}
+
+static void exit_stop_policy(void **state)
+{
+	(void)state;
+	struct exit_fixture f;
+	exit_fixture(&f, VMM_SUBPAGE_STOP);
+	assert_true(write_exit(&f, 0x1000, 1, 4));
+	assert_false(atomic_load(&f.vm->stopping));
+	assert_true(write_exit(&f, 0x2f00, 1, 4));
+	assert_true(atomic_load(&f.vm->stopping));
+	assert_int_equal(f.vm->stop.reason, VMM_STOP_WRITE_PROTECT);
+	assert_int_equal(f.vm->stop.vcpu, 1);
+	assert_non_null(strstr(f.vm->stop.detail, "4-byte write at 0x2f00 to protected sub-page 30 of page 0x2000"));
+	assert_non_null(strstr(events[0], "stopping the VM"));
+	assert_true(vmm_stop_is_crash(VMM_STOP_WRITE_PROTECT));
+	assert_string_equal(vmm_stop_name(VMM_STOP_WRITE_PROTECT), "write-protect");
+	exit_fixture_free(&f);
+}
+
+static void configure_refuses_ranges_outside_ram(void **state)
+{
+	(void)state;
+	struct vmm_protect bad = {.gpa = 65536 - 128, .len = 256};
+	struct vmm_config cfg = {.ncpus = 1, .console_out = -1, .console_in = -1, .protect = &bad, .nprotect = 1};
+	struct carve_err err = {0};
+	struct vmm *vm = vmm_alloc_board(&cfg, &err);
+	assert_non_null(vm);
+	vm->mem.nregions = 1;
+	vm->mem.regions[0] = (struct gm_region){.gpa = 0, .size = 65536};
+	vm->mem.total = 65536;
+	assert_int_equal(vmm_subpage_configure(vm, &cfg, &err), -1);
+	assert_int_equal(err.code, E03_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.msg, "not inside guest RAM"));
+	vmm_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +409,10 @@ int main(void)
 		cmocka_unit_test(guarded_write),
 		cmocka_unit_test(one_way_locks),
 		cmocka_unit_test(runs_of_protected_pages),
+		cmocka_unit_test(memslot_layout),
+		cmocka_unit_test(exit_applies_or_refuses),
+		cmocka_unit_test(exit_stop_policy),
+		cmocka_unit_test(configure_refuses_ranges_outside_ram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
