@@ -397,6 +397,39 @@ static void configure_refuses_ranges_outside_ram(void **state)
 	vmm_destroy(vm);
 }
 
+/* carve vmm --protect and --subpage-policy, parsed strictly. */
+static void parse_protect(void **state)
+{
+	(void)state;
+	struct vmm_protect p;
+	struct carve_err err = {0};
+	assert_int_equal(vmm_parse_protect("0x2000080:128", &p, &err), 0);
+	assert_int_equal(p.gpa, 0x2000080);
+	assert_int_equal(p.len, 128);
+	assert_false(p.writable);
+	assert_int_equal(vmm_parse_protect("4096:0x1000:rw", &p, &err), 0);
+	assert_true(p.writable && p.gpa == 4096 && p.len == 4096);
+	assert_int_equal(vmm_parse_protect("0:0X80:ro", &p, &err), 0);
+	assert_false(p.writable);
+	static const char *const bad[] = {
+		"", ":", "0x", "0x:128", "128", "128:", "128:0", "64:128", "128:64", "0x80:128:", "0x80:128:wx",
+		"0x80:128:ro:", "-128:128", "+128:128", " 128:128", "128:128 ", "0200:128", "0x80 :128",
+		"0x1000000000000:128", "0xffffffffffff80:128", "99999999999999999999999:128",
+		"0xffffffffffffff80:256", "0x80:0xffffffffffffff80",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		carve_err_clear(&err);
+		if (vmm_parse_protect(bad[i], &p, &err) != -1 || err.code != E03_INVALID_ARGUMENT)
+			fail_msg("'%s' accepted", bad[i]);
+	}
+	enum vmm_subpage_policy pol;
+	assert_int_equal(vmm_parse_subpage_policy("stop", &pol, &err), 0);
+	assert_int_equal(pol, VMM_SUBPAGE_STOP);
+	assert_int_equal(vmm_parse_subpage_policy("refuse", &pol, &err), 0);
+	assert_int_equal(pol, VMM_SUBPAGE_REFUSE);
+	assert_int_equal(vmm_parse_subpage_policy("Stop", &pol, &err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +446,7 @@ int main(void)
 		cmocka_unit_test(exit_applies_or_refuses),
 		cmocka_unit_test(exit_stop_policy),
 		cmocka_unit_test(configure_refuses_ranges_outside_ram),
+		cmocka_unit_test(parse_protect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
