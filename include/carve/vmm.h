@@ -289,6 +289,9 @@ int vmm_request_shutdown(struct vmm *vm);
 /* Writes each ACPI table to DIR/<SIGNATURE>.dat (RSDP.dat for the RSDP). */
 int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err);
 const struct guest_mem *vmm_memory(const struct vmm *vm);
+/* Whether a device may write [gpa, gpa + len): every sub-page it touches is
+ * writable in the VM's sub-page table (any thread). */
+bool vmm_guest_writable(struct vmm *vm, uint64_t gpa, uint64_t len);
 
 /* What KVM_PRE_FAULT_MEMORY did at vmm_create: with it, KVM builds the
  * guest's stage-2 (EPT/NPT) mappings of all RAM before the first vCPU runs,

@@ -159,3 +159,8 @@ bool subpage_exit(struct vcpu *v)
 	violation(v, gpa, len);
 	return true;
 }
+
+bool vmm_guest_writable(struct vmm *vm, uint64_t gpa, uint64_t len)
+{
+	return !vm->subpage_active || subpage_range_writable(&vm->subpages, gpa, len);
+}
