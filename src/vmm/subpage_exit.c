@@ -83,27 +83,19 @@ int vmm_subpage_check_kvm(struct vmm *vm, struct carve_err *err)
 	return 0;
 }
 
-static void report(struct vmm *vm, const char *line)
-{
-	unsigned long dropped;
-	if (!vm->event || !rate_limit_allow(&vm->subpage_log, monotonic_ns(), &dropped))
-		return;
-	if (!dropped) {
-		vm->event(vm->event_ctx, line);
-		return;
-	}
-	char more[400];
-	snprintf(more, sizeof(more), "%s (%lu earlier violations not logged)", line, dropped);
-	vm->event(vm->event_ctx, more);
-}
-
 static void violation(struct vcpu *v, uint64_t gpa, uint32_t len)
 {
 	struct vmm *vm = v->vm;
 	atomic_fetch_add(&vm->subpage_violations, 1);
+	bool stop = vm->subpage_policy == VMM_SUBPAGE_STOP;
+	unsigned long dropped = 0;
+	bool log = vm->event && rate_limit_allow(&vm->subpage_log, monotonic_ns(), &dropped);
+	/* Only what is logged pays for the registers (an ioctl): a guest
+	 * hammering a protected sub-page costs an exit, not more. */
+	if (!log && !stop)
+		return;
 	struct kvm_regs regs;
 	unsigned long long rip = ioctl(v->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
-	bool stop = vm->subpage_policy == VMM_SUBPAGE_STOP;
 	/* Name the first protected sub-page the write touches (a write may
 	 * start in a writable one). */
 	uint64_t at = gpa;
@@ -115,12 +107,17 @@ static void violation(struct vcpu *v, uint64_t gpa, uint32_t len)
 	unsigned long long page = at >> SUBPAGE_PAGE_SHIFT << SUBPAGE_PAGE_SHIFT;
 	unsigned sub = (unsigned)((at - page) >> SUBPAGE_SHIFT);
 	/* KVM has emulated the instruction: RIP is past it. */
-	char line[300];
-	snprintf(line, sizeof(line),
-		 "write-protect violation: %u byte(s) at 0x%llx (page 0x%llx sub-page %u) by vCPU %d, "
-		 "rip 0x%llx (past the write): %s",
-		 len, (unsigned long long)gpa, page, sub, v->index, rip, stop ? "stopping the VM" : "refused");
-	report(vm, line);
+	if (log) {
+		char line[400];
+		int n = snprintf(line, sizeof(line),
+				 "write-protect violation: %u byte(s) at 0x%llx (page 0x%llx sub-page %u) by vCPU "
+				 "%d, rip 0x%llx (past the write): %s",
+				 len, (unsigned long long)gpa, page, sub, v->index, rip,
+				 stop ? "stopping the VM" : "refused");
+		if (dropped && n > 0 && (size_t)n < sizeof(line))
+			snprintf(line + n, sizeof(line) - (size_t)n, " (%lu earlier violations not logged)", dropped);
+		vm->event(vm->event_ctx, line);
+	}
 	if (stop)
 		vmm_stop(vm, VMM_STOP_WRITE_PROTECT, v->index,
 			 "a %u-byte write at 0x%llx to protected sub-page %u of page 0x%llx by vCPU %d, "
