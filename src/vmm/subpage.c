@@ -275,6 +275,18 @@ bool subpage_write(struct subpage_table *t, uint64_t gpa, void *dst, const void 
 	return ok;
 }
 
+bool subpage_write_pieces(struct subpage_table *t, const struct subpage_piece *p, size_t n)
+{
+	pthread_rwlock_rdlock(&t->lock);
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++)
+		ok = p[i].len <= 8 && writable_locked(t, p[i].gpa, p[i].len);
+	for (size_t i = 0; i < n && ok; i++)
+		store(p[i].gpa, p[i].dst, p[i].src, p[i].len);
+	pthread_rwlock_unlock(&t->lock);
+	return ok;
+}
+
 size_t subpage_pages(struct subpage_table *t)
 {
 	pthread_rwlock_rdlock(&t->lock);

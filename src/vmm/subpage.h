@@ -84,6 +84,18 @@ bool subpage_range_writable(struct subpage_table *t, uint64_t gpa, uint64_t len)
  * is one store (no other vCPU sees half of it). false when refused. */
 bool subpage_write(struct subpage_table *t, uint64_t gpa, void *dst, const void *src, uint32_t len);
 
+/* One piece of a guest write (KVM hands a write that crosses a page, or is
+ * wider than 8 bytes, over in pieces). */
+struct subpage_piece {
+	uint64_t gpa;
+	void *dst; /* the host address of gpa */
+	const void *src;
+	uint32_t len; /* 1 to 8 */
+};
+/* All pieces or none: each stored as subpage_write would, if every
+ * sub-page any of them touches is writable, all under one read lock. */
+bool subpage_write_pieces(struct subpage_table *t, const struct subpage_piece *p, size_t n);
+
 /* Pages with a protected sub-page, and the runs they form; subpage_runs
  * fills at most max and returns how many runs there are. */
 size_t subpage_pages(struct subpage_table *t);

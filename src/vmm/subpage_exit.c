@@ -83,7 +83,19 @@ int vmm_subpage_check_kvm(struct vmm *vm, struct carve_err *err)
 	return 0;
 }
 
-static void violation(struct vcpu *v, uint64_t gpa, uint32_t len)
+/* The first protected sub-page a write's pieces touch (a write may start
+ * in a writable one). */
+static uint64_t first_protected(struct vmm *vm, const struct subpage_piece *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (uint64_t s = p[i].gpa >> SUBPAGE_SHIFT << SUBPAGE_SHIFT; s < p[i].gpa + p[i].len;
+		     s += SUBPAGE_SIZE)
+			if (!subpage_range_writable(&vm->subpages, s, SUBPAGE_SIZE))
+				return s;
+	return p[0].gpa;
+}
+
+static void violation(struct vcpu *v, const struct subpage_piece *p, size_t n)
 {
 	struct vmm *vm = v->vm;
 	atomic_fetch_add(&vm->subpage_violations, 1);
@@ -96,64 +108,125 @@ static void violation(struct vcpu *v, uint64_t gpa, uint32_t len)
 		return;
 	struct kvm_regs regs;
 	unsigned long long rip = ioctl(v->fd, KVM_GET_REGS, &regs) == 0 ? regs.rip : 0;
-	/* Name the first protected sub-page the write touches (a write may
-	 * start in a writable one). */
-	uint64_t at = gpa;
-	for (uint64_t s = gpa >> SUBPAGE_SHIFT << SUBPAGE_SHIFT; s < gpa + len; s += SUBPAGE_SIZE)
-		if (!subpage_range_writable(&vm->subpages, s, SUBPAGE_SIZE)) {
-			at = s;
-			break;
-		}
+	unsigned len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += p[i].len;
+	uint64_t at = first_protected(vm, p, n);
 	unsigned long long page = at >> SUBPAGE_PAGE_SHIFT << SUBPAGE_PAGE_SHIFT;
 	unsigned sub = (unsigned)((at - page) >> SUBPAGE_SHIFT);
+	char pieces[32] = "";
+	if (n > 1)
+		snprintf(pieces, sizeof(pieces), " in %zu pieces", n);
 	/* KVM has emulated the instruction: RIP is past it. */
 	if (log) {
 		char line[400];
-		int n = snprintf(line, sizeof(line),
-				 "write-protect violation: %u byte(s) at 0x%llx (page 0x%llx sub-page %u) by vCPU "
+		int k = snprintf(line, sizeof(line),
+				 "write-protect violation: %u byte(s) at 0x%llx%s (page 0x%llx sub-page %u) by vCPU "
 				 "%d, rip 0x%llx (past the write): %s",
-				 len, (unsigned long long)gpa, page, sub, v->index, rip,
+				 len, (unsigned long long)p[0].gpa, pieces, page, sub, v->index, rip,
 				 stop ? "stopping the VM" : "refused");
-		if (dropped && n > 0 && (size_t)n < sizeof(line))
-			snprintf(line + n, sizeof(line) - (size_t)n, " (%lu earlier violations not logged)", dropped);
+		if (dropped && k > 0 && (size_t)k < sizeof(line))
+			snprintf(line + k, sizeof(line) - (size_t)k, " (%lu earlier violations not logged)", dropped);
 		vm->event(vm->event_ctx, line);
 	}
 	if (stop)
 		vmm_stop(vm, VMM_STOP_WRITE_PROTECT, v->index,
-			 "a %u-byte write at 0x%llx to protected sub-page %u of page 0x%llx by vCPU %d, "
+			 "a %u-byte write at 0x%llx%s to protected sub-page %u of page 0x%llx by vCPU %d, "
 			 "rip 0x%llx (past the write)",
-			 len, (unsigned long long)gpa, sub, page, v->index, rip);
+			 len, (unsigned long long)p[0].gpa, pieces, sub, page, v->index, rip);
 }
+
+/* KVM hands one instruction's write over in pieces, one exit each, before
+ * the guest runs again: split at a page boundary, and into 8 bytes at a
+ * time (a 16-byte SSE store is two). A piece that is 8 bytes long or ends
+ * at a page boundary may have a next one; any other is the last. */
+static bool may_continue(uint64_t gpa, uint32_t len)
+{
+	return len == 8 || ((gpa + len) & (SUBPAGE_PAGE_SIZE - 1)) == 0;
+}
+
+/* Finishes the exit in v->run and fetches the next piece of the same
+ * instruction, if any, without running the guest: KVM_RUN with
+ * immediate_exit completes the pending MMIO first, and then either has the
+ * next piece for us (returns 0, run holds it: 1 here) or stops short of
+ * entering the guest (EINTR: 0 here). -1 on failure. */
+static int next_piece(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t prev = run->immediate_exit;
+	run->immediate_exit = 1;
+	int r = ioctl(v->fd, KVM_RUN, 0);
+	int e = errno;
+	/* vmm_run may have set it meanwhile to stop the vCPU: keep that. */
+	run->immediate_exit = prev || atomic_load(&v->vm->stopping);
+	if (r == 0)
+		return 1;
+	return e == EINTR || e == EAGAIN ? 0 : -1;
+}
+
+#define SUBPAGE_MAX_PIECES 64 /* 512 bytes (FXSAVE); beyond, pieces are decided alone */
 
 bool subpage_exit(struct vcpu *v)
 {
 	struct vmm *vm = v->vm;
 	struct kvm_run *run = v->run;
-	uint64_t gpa = run->mmio.phys_addr;
-	if (!vm->subpage_active || !gm_layout_contains(&vm->mem, gpa, 1))
+	if (!vm->subpage_active || !gm_layout_contains(&vm->mem, run->mmio.phys_addr, 1))
 		return false; /* a device's address */
-	uint32_t len = run->mmio.len;
-	if (len == 0 || len > sizeof(run->mmio.data)) {
-		vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "malformed MMIO exit: %u bytes at 0x%llx", len,
-			 (unsigned long long)gpa);
-		return true;
-	}
-	uint8_t *p = gm_ptr(&vm->mem, gpa, len);
 	if (!run->mmio.is_write) {
 		/* KVM serves reads of a read-only slot from memory; were one to
 		 * come here, memory still answers it. */
+		uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+		uint8_t *p = gm_ptr(&vm->mem, run->mmio.phys_addr, len);
 		if (p)
 			memcpy(run->mmio.data, p, len);
 		else
 			memset(run->mmio.data, 0xff, len);
 		return true;
 	}
-	/* A write running off the end of RAM (p NULL) is refused whole. */
-	if (p && subpage_write(&vm->subpages, gpa, p, run->mmio.data, len)) {
-		atomic_fetch_add(&vm->subpage_writes, 1);
-		return true;
+	struct subpage_piece pieces[SUBPAGE_MAX_PIECES];
+	uint8_t data[SUBPAGE_MAX_PIECES][8];
+	size_t n = 0;
+	bool in_ram = true, device_next = false;
+	for (;;) {
+		uint64_t gpa = run->mmio.phys_addr;
+		uint32_t len = run->mmio.len;
+		if (len == 0 || len > sizeof(run->mmio.data)) {
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "malformed MMIO exit: %u bytes at 0x%llx", len,
+				 (unsigned long long)gpa);
+			return true;
+		}
+		memcpy(data[n], run->mmio.data, len);
+		/* A piece running off the end of RAM (NULL) refuses the write. */
+		void *dst = gm_ptr(&vm->mem, gpa, len);
+		in_ram = in_ram && dst;
+		pieces[n] = (struct subpage_piece){.gpa = gpa, .dst = dst, .src = data[n], .len = len};
+		n++;
+		if (n == SUBPAGE_MAX_PIECES || !may_continue(gpa, len))
+			break;
+		int more = vm->subpage_next_piece ? vm->subpage_next_piece(v) : next_piece(v);
+		if (more < 0) {
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "KVM_RUN completing a write on vCPU %d: %s",
+				 v->index, strerror(errno));
+			return true;
+		}
+		if (more == 0)
+			break;
+		if (run->exit_reason != KVM_EXIT_MMIO) {
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index,
+				 "KVM exit %u on vCPU %d while completing a write", run->exit_reason, v->index);
+			return true;
+		}
+		if (!run->mmio.is_write || !gm_layout_contains(&vm->mem, run->mmio.phys_addr, 1)) {
+			device_next = true; /* the write goes on into a device's MMIO */
+			break;
+		}
 	}
-	violation(v, gpa, len);
+	if (in_ram && subpage_write_pieces(&vm->subpages, pieces, n))
+		atomic_fetch_add(&vm->subpage_writes, 1);
+	else
+		violation(v, pieces, n);
+	if (device_next)
+		exit_mmio_bus(v);
 	return true;
 }
 

@@ -327,6 +327,9 @@ struct vmm {
 	struct rate_limit subpage_log;
 	void (*event)(void *ctx, const char *line);
 	void *event_ctx;
+	/* The next piece of a write (subpage_exit.c); NULL: KVM_RUN with
+	 * immediate_exit. Unit tests script it. */
+	int (*subpage_next_piece)(struct vcpu *v);
 };
 
 /* The VM object with its board and nothing of KVM (no fds, no memory):
@@ -373,5 +376,7 @@ bool subpage_exit(struct vcpu *v);
 /* exits.c: one port/MMIO access from a vCPU. */
 void exit_pio(struct vcpu *v);
 void exit_mmio(struct vcpu *v);
+/* The MMIO bus's part of exit_mmio (a device's address). */
+void exit_mmio_bus(struct vcpu *v);
 
 #endif

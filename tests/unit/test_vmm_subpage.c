@@ -275,6 +275,29 @@ static void on_event(void *ctx, const char *line)
 	nevents++;
 }
 
+/* KVM's next pieces of the current write, scripted: each call moves the
+ * next one into the run area (1), or says there is none (0). */
+static struct {
+	uint64_t gpa;
+	uint32_t len;
+	uint64_t v;
+	bool device;
+} script[4];
+static int nscript, iscript, ncalls;
+static int scripted_next(struct vcpu *v)
+{
+	ncalls++;
+	if (iscript == nscript)
+		return 0;
+	v->run->exit_reason = KVM_EXIT_MMIO;
+	v->run->mmio.phys_addr = script[iscript].gpa;
+	v->run->mmio.len = script[iscript].len;
+	v->run->mmio.is_write = 1;
+	memcpy(v->run->mmio.data, &script[iscript].v, 8);
+	iscript++;
+	return 1;
+}
+
 struct exit_fixture {
 	struct vmm *vm;
 	struct vcpu v;
@@ -309,6 +332,9 @@ static void exit_fixture(struct exit_fixture *f, enum vmm_subpage_policy policy)
 	assert_true(f->vm->subpage_active);
 	f->run = calloc(1, sizeof(*f->run));
 	f->v = (struct vcpu){.vm = f->vm, .index = 1, .fd = -1, .run = f->run};
+	/* No KVM: no write has a next piece unless a test scripts one. */
+	f->vm->subpage_next_piece = scripted_next;
+	nscript = iscript = ncalls = 0;
 }
 
 static void exit_fixture_free(struct exit_fixture *f)
@@ -341,10 +367,10 @@ static void exit_applies_or_refuses(void **state)
 		assert_true(write_exit(&f, 0x1080 + 8 * len, v, len)); /* sub-page 1 */
 		assert_int_equal(f.ram[0x1080 + 8 * len], 0);
 	}
-	assert_true(write_exit(&f, 0x1ffc, v, 8)); /* page 1 sub-page 31, page 2 sub-page 0 */
-	assert_memory_equal(f.ram + 0x1ffc, &v, 8);
+	assert_true(write_exit(&f, 0x207c, v, 4)); /* page 2 sub-page 0, not past it */
+	assert_memory_equal(f.ram + 0x207c, &v, 4);
 	assert_true(write_exit(&f, 0x207c, v, 8)); /* into page 2 sub-page 1 */
-	assert_int_equal(f.ram[0x207c], 0);
+	assert_int_equal(f.ram[0x2080], 0);
 	assert_int_equal(atomic_load(&f.vm->subpage_writes), 5);
 	assert_int_equal(atomic_load(&f.vm->subpage_violations), 5);
 	assert_int_equal(nevents, 5);
@@ -359,6 +385,39 @@ static void exit_applies_or_refuses(void **state)
 	f.run->mmio.is_write = 0;
 	assert_true(subpage_exit(&f.v));
 	assert_memory_equal(f.run->mmio.data, f.ram + 0x1010, 8);
+	exit_fixture_free(&f);
+}
+
+/* A write KVM hands over in pieces (across a page, or 16 bytes) is applied
+ * or refused whole; only a piece that may have a next one asks for it. */
+static void exit_pieces_all_or_nothing(void **state)
+{
+	(void)state;
+	struct exit_fixture f;
+	exit_fixture(&f, VMM_SUBPAGE_REFUSE);
+	uint64_t v = 0x0807060504030201ull;
+	/* 8 bytes over the boundary of page 1 (sub-page 31) and page 2
+	 * (sub-page 0): two pieces, both allowed. */
+	nscript = 1, iscript = 0, ncalls = 0;
+	script[0] = (__typeof__(script[0])){.gpa = 0x2000, .len = 4, .v = 0x08070605};
+	assert_true(write_exit(&f, 0x1ffc, 0x04030201, 4));
+	assert_memory_equal(f.ram + 0x1ffc, &v, 8);
+	assert_int_equal(ncalls, 1); /* the second piece (4 bytes, not at a page end) is the last */
+	assert_int_equal(atomic_load(&f.vm->subpage_writes), 1);
+	/* 16 bytes into page 2 sub-page 0/1: the first 8 allowed, the rest
+	 * not: nothing written. */
+	nscript = 1, iscript = 0, ncalls = 0;
+	script[0] = (__typeof__(script[0])){.gpa = 0x2080, .len = 8, .v = v};
+	assert_true(write_exit(&f, 0x2078, v, 8));
+	assert_int_equal(f.ram[0x2078], 0);
+	assert_int_equal(f.ram[0x2080], 0);
+	assert_int_equal(ncalls, 2);
+	assert_int_equal(atomic_load(&f.vm->subpage_violations), 1);
+	assert_non_null(strstr(events[0], "16 byte(s) at 0x2078 in 2 pieces (page 0x2000 sub-page 1)"));
+	/* A 4-byte write inside a page asks for nothing more. */
+	nscript = 0, iscript = 0, ncalls = 0;
+	assert_true(write_exit(&f, 0x1000, v, 4));
+	assert_int_equal(ncalls, 0);
 	exit_fixture_free(&f);
 }
 
@@ -444,6 +503,7 @@ int main(void)
 		cmocka_unit_test(runs_of_protected_pages),
 		cmocka_unit_test(memslot_layout),
 		cmocka_unit_test(exit_applies_or_refuses),
+		cmocka_unit_test(exit_pieces_all_or_nothing),
 		cmocka_unit_test(exit_stop_policy),
 		cmocka_unit_test(configure_refuses_ranges_outside_ram),
 		cmocka_unit_test(parse_protect),
