@@ -25,7 +25,12 @@ struct launch_args {
 	uint64_t timeout_ms;            /* 0: nitro-cli's formula */
 	bool keep_stderr;               /* the enclave process logs to our stderr */
 	enum machine_af_vsock af_vsock; /* the CID also the host kernel's (AUTO: where it can be) */
+	/* Sub-page write protection (carve/vmm.h), at most ENCLAVE_MAX_PROTECT. */
+	const struct vmm_protect *protect;
+	int nprotect;
+	enum vmm_subpage_policy subpage_policy;
 };
+#define ENCLAVE_MAX_PROTECT 64
 
 struct launch_result {
 	char name[128];

@@ -11,6 +11,7 @@
 
 #include "carve/eif.h"
 #include "carve/enclave.h"
+#include "carve/launch.h"
 #include "carve/machine.h"
 #include "enclave/registry.h"
 
@@ -31,6 +32,9 @@ struct enclave_spec {
 	char *metadata;      /* the image's metadata JSON, or NULL */
 	uint64_t timeout_ms; /* heartbeat wait */
 	enum machine_af_vsock af_vsock;
+	struct vmm_protect protect[ENCLAVE_MAX_PROTECT]; /* sub-page write protection */
+	int nprotect;
+	enum vmm_subpage_policy subpage_policy;
 };
 
 /* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot

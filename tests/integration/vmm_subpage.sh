@@ -97,6 +97,26 @@ fails_with 3 "--subpage-policy unknown" \
 refused "--subpage-policy needs --protect" \
 	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --subpage-policy stop
 
+# An enclave (run-enclave) takes the same options: the test guest as an
+# EIF, policy stop, stops at its first violation before any heartbeat: E76
+# from the enclave process, and its event log says where.
+export CARVE_SOCKETS_DIR=$TMP/sockets CARVE_STATE_DIR=$TMP/state
+head -c 100 /dev/urandom >"$TMP/rd"
+ok "an EIF of the test guest in subpage mode" "$CARVE" build-enclave --kernel "$GUEST" --cmdline "subpage" \
+	--ramdisk "$TMP/rd" --output-file "$TMP/g.eif"
+start_fails_with 76 "run-enclave --subpage-policy stop: E76 at the first violation" \
+	timeout 120 "$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 "${PROTECT[@]}" \
+	--subpage-policy stop
+elog=$(ls "$CARVE_SOCKETS_DIR"/*.log 2>/dev/null | head -1)
+same "enclave event log: the violation" \
+	"$(grep -c 'write-protect violation: 1 byte(s) at 0x2000088 (page 0x2000000 sub-page 1) by vCPU 0, rip 0x[0-9a-f]* (past the write): stopping the VM' "${elog:-/dev/null}")" 1
+same "enclave event log: the stop and counts" \
+	"$(grep -c 'stopped: write-protect: \|sub-page protection: 4 write(s) applied, 1 violation(s)' "${elog:-/dev/null}")" 2
+fails_with 3 "run-enclave --protect misaligned: E03" \
+	"$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 --protect 0x2000001:128
+refused "run-enclave --subpage-policy needs --protect" \
+	"$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 --subpage-policy stop
+
 # More runs than KVM has memory slots: E71 saying why, before memory is
 # mapped. Every other page of 256 MiB protected: 32768 runs, 65536 slots.
 args=$(awk 'BEGIN { for (i = 0; i < 32768; i++) printf " --protect 0x%x:128", 2 * i * 4096 }')
