@@ -19,7 +19,7 @@ void subpage_destroy(struct subpage_table *t)
 {
 	free(t->e);
 	t->e = NULL;
-	t->n = 0;
+	t->n = t->cap = 0;
 	pthread_rwlock_destroy(&t->lock);
 }
 
@@ -94,7 +94,23 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 	if (rc == 0 && total > t->max_pages)
 		rc = -ENOSPC;
 	struct subpage_entry *ne = NULL;
-	if (rc == 0 && total) {
+	/* Ranges given in address order (the command line's, a kernel locking
+	 * its sections) land after every entry: grow in place, so n of them
+	 * cost O(n), not a merge each. */
+	bool append = first == t->n;
+	if (rc == 0 && append && total > t->cap) {
+		size_t cap = t->cap * 2 > total ? t->cap * 2 : total;
+		ne = realloc(t->e, cap * sizeof(*ne));
+		if (ne) {
+			t->e = ne;
+			t->cap = cap;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	if (rc == 0 && append)
+		ne = t->e;
+	else if (rc == 0 && total) {
 		ne = malloc(total * sizeof(*ne));
 		if (!ne)
 			rc = -ENOMEM;
@@ -103,7 +119,7 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 		pthread_rwlock_unlock(&t->lock);
 		return rc;
 	}
-	if (first)
+	if (first && !append)
 		memcpy(ne, t->e, first * sizeof(*ne));
 	size_t k = first, j = first;
 	for (uint64_t i = next_page(t, first, gfn, (uint64_t)-1, npages, gaps_stay); i < npages;) {
@@ -122,8 +138,11 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 	}
 	if (t->n > last)
 		memcpy(ne + k, t->e + last, (t->n - last) * sizeof(*ne));
-	free(t->e);
-	t->e = ne;
+	if (!append) {
+		free(t->e);
+		t->e = ne;
+		t->cap = total;
+	}
 	t->n = total;
 	t->generation++;
 	pthread_rwlock_unlock(&t->lock);

@@ -185,6 +185,30 @@ static void one_way_locks(void **state)
 	subpage_destroy(&t);
 }
 
+/* Ranges in address order grow the table in place; one before them merges;
+ * both give the same table. */
+static void append_and_merge(void **state)
+{
+	(void)state;
+	struct subpage_table t;
+	subpage_init(&t, 1u << 16);
+	for (uint64_t i = 1; i <= 20000; i++)
+		assert_int_equal(subpage_set_range(&t, i * 8192, 128, false, 0), 0);
+	assert_int_equal(subpage_set_range(&t, 4096, 256, false, 0), 0); /* before them all */
+	assert_int_equal(subpage_set_range(&t, 3 * 8192, 128, true, 0), 0); /* one taken back */
+	assert_int_equal(subpage_pages(&t), 20000);
+	assert_int_equal(subpage_access(&t, 1), ~3u);
+	assert_int_equal(subpage_access(&t, 2), ~1u);
+	assert_int_equal(subpage_access(&t, 6), SUBPAGE_ALL);
+	assert_int_equal(subpage_access(&t, 40000), ~1u);
+	assert_int_equal(subpage_access(&t, 40001), SUBPAGE_ALL);
+	struct subpage_run r[2];
+	assert_int_equal(subpage_runs(&t, r, 2), 19999); /* pages 1 and 2 are one run */
+	assert_int_equal(r[0].gfn, 1);
+	assert_int_equal(r[0].npages, 2);
+	subpage_destroy(&t);
+}
+
 static void runs_of_protected_pages(void **state)
 {
 	(void)state;
@@ -500,6 +524,7 @@ int main(void)
 		cmocka_unit_test(writable_checks_every_touched_subpage),
 		cmocka_unit_test(guarded_write),
 		cmocka_unit_test(one_way_locks),
+		cmocka_unit_test(append_and_merge),
 		cmocka_unit_test(runs_of_protected_pages),
 		cmocka_unit_test(memslot_layout),
 		cmocka_unit_test(exit_applies_or_refuses),
