@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carve/nsm.h"
 #include "carve/virtio_nsm.h"
@@ -107,11 +108,15 @@ static bool not_in_prot(void *ctx, uint64_t gpa, uint64_t len)
 	(void)ctx;
 	return gpa + len <= prot_lo || gpa >= prot_hi;
 }
+/* Written on the device thread, after it completed the refused request
+ * (the used entry comes first): the test waits for the flag. */
 static char fault_line[256];
+static int fault_seen;
 static void on_fault(void *ctx, const char *what)
 {
 	(void)ctx;
 	snprintf(fault_line, sizeof(fault_line), "%s", what);
+	__atomic_store_n(&fault_seen, 1, __ATOMIC_RELEASE);
 }
 
 static void write_protected_response_refused(void **state)
@@ -142,6 +147,9 @@ static void write_protected_response_refused(void **state)
 	assert_int_equal(tok, 7);
 	assert_int_equal(l, 0);
 	assert_int_equal(*(uint8_t *)vg_hva(&f->g, f->resp), 0xee); /* nothing written */
+	for (uint64_t end = vg_now_ms() + T_MS; !__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE) && vg_now_ms() < end;)
+		usleep(1000);
+	assert_true(__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE));
 	assert_non_null(strstr(fault_line, "request refused"));
 	assert_false(vg_rd(&f->g, 0x070) & VIRTIO_STATUS_NEEDS_RESET);
 	/* Beside the protected sub-page: served. */
