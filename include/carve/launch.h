@@ -87,6 +87,12 @@ int enclave_find_just_stopped(const char *id, const char *name, struct enclave_r
 /* Connects to the console; returns a socket streaming the console bytes, or
  * -1 (E44 for a non-debug enclave). */
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err);
+/* The enclave's sub-page write protection ("subpages" control request;
+ * with npages > 0 the maps of [gfn, gfn + npages)): its JSON line in *json
+ * (malloc'ed), or -1 (E39 when it does not answer, its E-code when it
+ * refuses). */
+int enclave_subpages(const struct enclave_ref *ref, uint64_t gfn, uint32_t npages, char **json,
+		     struct carve_err *err);
 /* The saved console of a stopped enclave, by id or name: a path to read, or
  * -1 when there is none (E11 by id, E58 by name, as enclave_find). */
 int enclave_saved_console(const char *id, const char *name, char *path, size_t len, bool *debug,

@@ -292,6 +292,19 @@ const struct guest_mem *vmm_memory(const struct vmm *vm);
 /* Whether a device may write [gpa, gpa + len): every sub-page it touches is
  * writable in the VM's sub-page table (any thread). */
 bool vmm_guest_writable(struct vmm *vm, uint64_t gpa, uint64_t len);
+/* Reading the sub-page table (any thread): the maps of pages [gfn, gfn +
+ * npages), npages 1 to 512 (0 or -EINVAL), as KVM_SUBPAGES_GET_ACCESS;
+ * the runs of protected pages (fills at most max, returns how many); the
+ * protected pages and the writes applied and refused so far. */
+int vmm_subpage_get(struct vmm *vm, uint64_t gfn, uint32_t npages, uint32_t *access);
+struct vmm_subpage_run {
+	uint64_t gfn, npages;
+};
+size_t vmm_subpage_runs(struct vmm *vm, struct vmm_subpage_run *out, size_t max);
+struct vmm_subpage_counts {
+	uint64_t pages, writes, violations;
+};
+void vmm_subpage_counts(struct vmm *vm, struct vmm_subpage_counts *c);
 
 /* What KVM_PRE_FAULT_MEMORY did at vmm_create: with it, KVM builds the
  * guest's stage-2 (EPT/NPT) mappings of all RAM before the first vCPU runs,

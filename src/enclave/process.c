@@ -303,6 +303,16 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 		json_object_put(o);
 		return true;
 	}
+	case CONTROL_SUBPAGES: {
+		json_object *o = p->vm ? enclave_subpages_json(p->vm, &req) : NULL;
+		if (!o) {
+			send_error(c->fd, E17_SERDE, p->vm ? "the table refuses that range" : "the VM is not built yet");
+			return false;
+		}
+		send_json_line(c->fd, o);
+		json_object_put(o);
+		return true;
+	}
 	case CONTROL_TERMINATE:
 		event_log(&p->log, "terminate requested by uid %u", (unsigned)c->uid);
 		if (c->uid != 0 && c->uid != p->spec->owner) {

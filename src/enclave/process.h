@@ -57,6 +57,12 @@ struct enclave_summary {
 };
 struct json_object *enclave_summary_json(const struct enclave_summary *s, const char *state);
 
+/* The answer to a "subpages" control request (protection.c); NULL for a
+ * range the table refuses. */
+struct control_request;
+struct vmm;
+struct json_object *enclave_subpages_json(struct vmm *vm, const struct control_request *req);
+
 /* The JSON object describe-enclaves prints for this enclave. */
 struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,
 					  pid_t pid);

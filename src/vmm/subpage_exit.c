@@ -234,3 +234,26 @@ bool vmm_guest_writable(struct vmm *vm, uint64_t gpa, uint64_t len)
 {
 	return !vm->subpage_active || subpage_range_writable(&vm->subpages, gpa, len);
 }
+
+int vmm_subpage_get(struct vmm *vm, uint64_t gfn, uint32_t npages, uint32_t *access)
+{
+	return subpage_get(&vm->subpages, gfn, npages, access);
+}
+
+size_t vmm_subpage_runs(struct vmm *vm, struct vmm_subpage_run *out, size_t max)
+{
+	/* The internal type stays the table's own: copy through it. */
+	struct subpage_run *r = max ? calloc(max, sizeof(*r)) : NULL;
+	size_t total = subpage_runs(&vm->subpages, r, r ? max : 0);
+	for (size_t i = 0; r && i < max && i < total; i++)
+		out[i] = (struct vmm_subpage_run){.gfn = r[i].gfn, .npages = r[i].npages};
+	free(r);
+	return total;
+}
+
+void vmm_subpage_counts(struct vmm *vm, struct vmm_subpage_counts *c)
+{
+	c->pages = subpage_pages(&vm->subpages);
+	c->writes = atomic_load(&vm->subpage_writes);
+	c->violations = atomic_load(&vm->subpage_violations);
+}

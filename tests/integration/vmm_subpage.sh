@@ -129,6 +129,33 @@ same "enclave event log: the violation" \
 	"$(grep -c 'write-protect violation: 1 byte(s) at 0x2000088 (page 0x2000000 sub-page 1) by vCPU 0, rip 0x[0-9a-f]* (past the write): stopping the VM' "${elog:-/dev/null}")" 1
 same "enclave event log: the stop and counts" \
 	"$(grep -c 'stopped: write-protect: \|sub-page protection: 4 write(s) applied, 1 violation(s)' "${elog:-/dev/null}")" 2
+# A running enclave's table and counts, read through its control socket
+# (describe-protection): the guest does its writes, then hangs (no
+# heartbeat: the enclave stays STARTING until it is terminated).
+ok "an EIF of the test guest that hangs after its writes" "$CARVE" build-enclave --kernel "$GUEST" \
+	--cmdline "subpage stop=hang" --ramdisk "$TMP/rd" --output-file "$TMP/h.eif"
+timeout 300 "$CARVE" run-enclave --eif-path "$TMP/h.eif" --cpu-count 1 --memory 128 --enclave-name sp \
+	"${PROTECT[@]}" >"$TMP/bg.out" 2>&1 &
+bg=$!
+for _ in $(seq 120); do
+	"$CARVE" describe-protection --enclave-name sp >"$TMP/dp" 2>"$TMP/dp.err" &&
+		grep -q '"Violations": 7' "$TMP/dp" && break
+	sleep 0.5
+done
+same "describe-protection: the counts" "$(tr -d ' \n' <"$TMP/dp" | grep -o '"ProtectedPages":[0-9]*,"WritesApplied":[0-9]*,"Violations":[0-9]*')" \
+	'"ProtectedPages":3,"WritesApplied":8,"Violations":7'
+same "describe-protection: one run of 3 pages at P" "$(tr -d ' \n' <"$TMP/dp" | grep -o '"Runs":.*')" \
+	'"Runs":[{"Gfn":"0x2000","Pages":3}],"RunsTotal":1}'
+"$CARVE" describe-protection --enclave-name sp --gfn 0x1fff --pages 5 >"$TMP/dp2" 2>&1
+same "describe-protection --gfn: each page's map (KVM_SUBPAGES_GET_ACCESS's)" \
+	"$(tr -d ' \n' <"$TMP/dp2" | grep -o '"Access":.*')" \
+	'"Access":["0xffffffff","0xfffffff5","0x80000001","0x0","0xffffffff"]}'
+fails_with 3 "describe-protection --pages 513: E03" "$CARVE" describe-protection --enclave-name sp --gfn 0 --pages 513
+refused "describe-protection --gfn needs --pages" "$CARVE" describe-protection --enclave-name sp --gfn 0
+ok "terminate it" "$CARVE" terminate-enclave --enclave-name sp
+wait "$bg"
+fails_with 58 "describe-protection of no such enclave: E58" "$CARVE" describe-protection --enclave-name sp
+
 fails_with 3 "run-enclave --protect misaligned: E03" \
 	"$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 --protect 0x2000001:128
 refused "run-enclave --subpage-policy needs --protect" \
