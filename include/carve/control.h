@@ -7,6 +7,11 @@
  *   {"cmd": "terminate"}                     -> {"EnclaveID", "EnclaveName", "Terminated": true}
  *   {"cmd": "console"}                       -> {"ok": true} then the raw console bytes,
  *                                               buffered ones first, until the enclave stops
+ *   {"cmd": "subpages"[, "gfn": N, "npages": M]}
+ *                                            -> the sub-page write protection: the runs of
+ *                                               protected pages and the counts, or with a
+ *                                               range (M 1..512) each page's 32-bit map, as
+ *                                               KVM_SUBPAGES_GET_ACCESS would give it
  * Errors come back as {"error": "<text>", "code": <E-code>}. Only the
  * enclave's owner and root may terminate; everyone may describe and read the
  * console of a debug-mode enclave (the process checks SO_PEERCRED). */
@@ -15,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "carve/error.h"
 
@@ -27,11 +33,19 @@ enum control_cmd {
 	CONTROL_DESCRIBE,
 	CONTROL_TERMINATE,
 	CONTROL_CONSOLE,
+	CONTROL_SUBPAGES,
 };
+
+#define CONTROL_SUBPAGES_MAX_PAGES 512
+#define CONTROL_SUBPAGES_MAX_GFN ((1ull << 36) - 1) /* 48-bit guest physical addresses */
 
 struct control_request {
 	enum control_cmd cmd;
 	bool metadata;
+	/* subpages: a range of frames (both given, or neither) */
+	bool has_range;
+	uint64_t gfn;
+	uint32_t npages;
 };
 
 /* Parses one request line (without or with its '\n'). E17 with a message

@@ -25,7 +25,12 @@ struct launch_args {
 	uint64_t timeout_ms;            /* 0: nitro-cli's formula */
 	bool keep_stderr;               /* the enclave process logs to our stderr */
 	enum machine_af_vsock af_vsock; /* the CID also the host kernel's (AUTO: where it can be) */
+	/* Sub-page write protection (carve/vmm.h), at most ENCLAVE_MAX_PROTECT. */
+	const struct vmm_protect *protect;
+	int nprotect;
+	enum vmm_subpage_policy subpage_policy;
 };
+#define ENCLAVE_MAX_PROTECT 64
 
 struct launch_result {
 	char name[128];
@@ -82,6 +87,12 @@ int enclave_find_just_stopped(const char *id, const char *name, struct enclave_r
 /* Connects to the console; returns a socket streaming the console bytes, or
  * -1 (E44 for a non-debug enclave). */
 int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err);
+/* The enclave's sub-page write protection ("subpages" control request;
+ * with npages > 0 the maps of [gfn, gfn + npages)): its JSON line in *json
+ * (malloc'ed), or -1 (E39 when it does not answer, its E-code when it
+ * refuses). */
+int enclave_subpages(const struct enclave_ref *ref, uint64_t gfn, uint32_t npages, char **json,
+		     struct carve_err *err);
 /* The saved console of a stopped enclave, by id or name: a path to read, or
  * -1 when there is none (E11 by id, E58 by name, as enclave_find). */
 int enclave_saved_console(const char *id, const char *name, char *path, size_t len, bool *debug,

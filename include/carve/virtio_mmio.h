@@ -90,5 +90,13 @@ void virtio_mmio_needs_reset(struct virtio_mmio *t, const char *why);
  * guest that broke a queue), with why; once each time. For the operator's
  * log. */
 void virtio_mmio_on_fault(struct virtio_mmio *t, void (*fault)(void *ctx, const char *what), void *ctx);
+/* A fault of the guest's that does not need a reset (a request the device
+ * refused), to the same log; any thread. */
+void virtio_mmio_report(struct virtio_mmio *t, const char *what);
+/* After a backend's pop loop on q: reports the chains it refused (write-
+ * protected buffers, virtq_take_refused) and says whether there were any,
+ * so the caller notifies the driver. */
+struct virtq;
+bool virtio_mmio_refused(struct virtio_mmio *t, struct virtq *q);
 
 #endif

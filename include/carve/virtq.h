@@ -28,6 +28,9 @@
  * inside one guest RAM region, else NULL. The VMM passes gm_ptr. */
 struct virtio_mem {
 	void *(*ptr)(void *ctx, uint64_t gpa, uint64_t len);
+	/* optional: whether the device may write [gpa, gpa+len) (the VMM's
+	 * sub-page write protection); NULL: all of guest memory. */
+	bool (*writable)(void *ctx, uint64_t gpa, uint64_t len);
 	void *ctx;
 };
 
@@ -84,6 +87,12 @@ struct virtq {
 	uint16_t signalled_used;      /* used idx at the last notification decision */
 	bool broken;                  /* a malformed ring was seen: stop using it */
 	const char *why;              /* what was malformed */
+	/* Chains refused because a device-writable buffer lies in memory the
+	 * device may not write (virtio_mem.writable): virtq_pop completes
+	 * each with 0 bytes and goes on (virtq_take_refused). */
+	uint64_t refused;
+	bool refused_unsignalled;
+	uint64_t refused_gpa; /* the last refused buffer */
 };
 
 /* 0, or -EINVAL when num is not a power of two in [1, 32768], an address is
@@ -95,6 +104,11 @@ int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint
  * broke the ring (q->broken is set and q->why says how; every later call
  * returns -EINVAL). */
 int virtq_pop(struct virtq *q, struct virtq_chain *c);
+/* Whether virtq_pop refused chains since the last call (a device-writable
+ * buffer in write-protected memory; *gpa: the last such buffer); each was
+ * completed with 0 bytes written, so the caller notifies the driver as
+ * after a push. A used ring the device may not write fails virtq_init. */
+bool virtq_take_refused(struct virtq *q, uint64_t *gpa);
 /* Gives back the chain popped last, unused (so it is popped again). */
 void virtq_unpop(struct virtq *q);
 /* Completes a chain with len bytes written to its writable part. */

@@ -132,6 +132,29 @@ enum vmm_cpu_template {
 	VMM_CPU_BASELINE, /* x86-64 v1: no AVX/BMI/XSAVE/CMPXCHG16B (for PVM hosts) */
 };
 
+/* Sub-page write protection (docs/vmm.md): bytes [gpa, gpa + len) of RAM,
+ * in 128-byte sub-pages, made read-only (writable false) or writable again,
+ * applied in order at vmm_create. Pages with a protected sub-page are mapped
+ * through read-only memory slots: a guest write to them exits to the VMM,
+ * which applies it where every sub-page it touches is writable and counts a
+ * violation otherwise. carve's virtio devices refuse requests that would
+ * write a protected sub-page. */
+struct vmm_protect {
+	uint64_t gpa, len; /* multiples of 128, inside one RAM region */
+	bool writable;
+};
+/* What a violation does: the write is dropped either way. */
+enum vmm_subpage_policy {
+	VMM_SUBPAGE_REFUSE = 0, /* drop it, log it, and the guest runs on */
+	VMM_SUBPAGE_STOP,       /* stop the VM (reason write-protect) */
+};
+/* Parses "GPA:LEN[:ro|:rw]" (numbers decimal or 0x hex, multiples of 128,
+ * LEN > 0, the range below 2^48; ro, the default, protects). E03 naming
+ * the problem. */
+int vmm_parse_protect(const char *text, struct vmm_protect *out, struct carve_err *err);
+/* "refuse" or "stop". */
+int vmm_parse_subpage_policy(const char *text, enum vmm_subpage_policy *out, struct carve_err *err);
+
 struct vmm_config {
 	uint64_t mem_bytes;
 	int ncpus;
@@ -144,6 +167,15 @@ struct vmm_config {
 	 * bounded), called from a vCPU thread. NULL ignores the port. */
 	void (*guest_log)(void *ctx, const char *line);
 	void *guest_log_ctx;
+	/* Sub-page write protection (none when nprotect is 0). */
+	const struct vmm_protect *protect;
+	int nprotect;
+	enum vmm_subpage_policy subpage_policy;
+	/* optional: events of the VM for its event log (a write-protect
+	 * violation: address, size, vCPU, RIP), one line each, rate-limited,
+	 * from vCPU threads. */
+	void (*event)(void *ctx, const char *line);
+	void *event_ctx;
 };
 
 /* What step 3 loads. The buffers are copied into guest memory: the caller
@@ -172,6 +204,7 @@ enum vmm_stop_reason {
 	VMM_STOP_HOST_ERROR,     /* KVM_RUN or a VMM operation failed */
 	VMM_STOP_REQUESTED,      /* vmm_request_stop (signal, timeout) */
 	VMM_STOP_GUEST_EXIT,     /* the guest wrote its program's exit status to port 0xF4 */
+	VMM_STOP_WRITE_PROTECT,  /* a write to a protected sub-page, policy stop */
 };
 
 /* The carve exit port: a guest (the carve enclave kernel) writes its
@@ -204,6 +237,9 @@ struct vmm_stop_info {
 	 * the VMM's own memory (device buffers, thread stacks), never a guest
 	 * page: a vCPU that dirties all of RAM adds nothing to it. */
 	long host_faults;
+	/* Sub-page protection: guest writes to pages with a protected
+	 * sub-page that were applied, and those refused (violations). */
+	uint64_t subpage_writes, subpage_violations;
 };
 
 /* "poweroff", "triple-fault", ... */
@@ -253,6 +289,22 @@ int vmm_request_shutdown(struct vmm *vm);
 /* Writes each ACPI table to DIR/<SIGNATURE>.dat (RSDP.dat for the RSDP). */
 int vmm_dump_acpi(const struct vmm *vm, const char *dir, struct carve_err *err);
 const struct guest_mem *vmm_memory(const struct vmm *vm);
+/* Whether a device may write [gpa, gpa + len): every sub-page it touches is
+ * writable in the VM's sub-page table (any thread). */
+bool vmm_guest_writable(struct vmm *vm, uint64_t gpa, uint64_t len);
+/* Reading the sub-page table (any thread): the maps of pages [gfn, gfn +
+ * npages), npages 1 to 512 (0 or -EINVAL), as KVM_SUBPAGES_GET_ACCESS;
+ * the runs of protected pages (fills at most max, returns how many); the
+ * protected pages and the writes applied and refused so far. */
+int vmm_subpage_get(struct vmm *vm, uint64_t gfn, uint32_t npages, uint32_t *access);
+struct vmm_subpage_run {
+	uint64_t gfn, npages;
+};
+size_t vmm_subpage_runs(struct vmm *vm, struct vmm_subpage_run *out, size_t max);
+struct vmm_subpage_counts {
+	uint64_t pages, writes, violations;
+};
+void vmm_subpage_counts(struct vmm *vm, struct vmm_subpage_counts *c);
 
 /* What KVM_PRE_FAULT_MEMORY did at vmm_create: with it, KVM builds the
  * guest's stage-2 (EPT/NPT) mappings of all RAM before the first vCPU runs,

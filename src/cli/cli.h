@@ -38,6 +38,7 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err);
 int cmd_describe_enclaves(int argc, char **argv, struct carve_err *err);
 int cmd_terminate_enclave(int argc, char **argv, struct carve_err *err);
 int cmd_console(int argc, char **argv, struct carve_err *err);
+int cmd_describe_protection(int argc, char **argv, struct carve_err *err);
 int cmd_allocator(int argc, char **argv, struct carve_err *err);
 int cmd_vmm(int argc, char **argv, struct carve_err *err);
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err);

@@ -158,8 +158,9 @@ static void report_failed_start(struct carve_err *err)
 int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 {
 	const char *eif = NULL, *memory = NULL, *count = NULL, *cid = NULL, *name = NULL, *config = NULL;
-	const char *console_group = NULL, *af_vsock = NULL;
-	struct cli_list ids = {0};
+	const char *console_group = NULL, *af_vsock = NULL, *policy = NULL;
+	struct cli_list ids = {0}, protect_list = {0};
+	struct vmm_protect protect[ENCLAVE_MAX_PROTECT];
 	bool debug = false, attach = false;
 	/* nitro-cli's flags in its order (src/lib.rs:642-716, which its
 	 * "required arguments" list follows), with its relations; carve's own
@@ -188,6 +189,11 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		{"console-group", ARG_STRING, false, &console_group,
 		 "with --debug-mode: a group whose members may read the console too (carve's own)"},
 		{"af-vsock", ARG_STRING, false, &af_vsock, CLI_AF_VSOCK_HELP},
+		{"protect", ARG_STRING_LIST, false, &protect_list,
+		 "GPA:LEN[:ro|:rw]: make guest RAM read-only (ro) or writable again in 128-byte sub-pages; repeat (carve's own)"},
+		{"subpage-policy", ARG_STRING, false, &policy,
+		 "refuse (default) or stop the enclave on a write to a protected sub-page (carve's own)",
+		 .requires = "protect"},
 		{0},
 	};
 	json_object *cfg_json = NULL;
@@ -247,6 +253,18 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		goto out;
 	if ((rc = cli_parse_af_vsock(af_vsock, &a.af_vsock, err)) < 0)
 		goto out;
+	if (protect_list.count > ENCLAVE_MAX_PROTECT) {
+		rc = carve_fail(err, E03_INVALID_ARGUMENT, "at most %d --protect ranges (%d given)",
+				ENCLAVE_MAX_PROTECT, protect_list.count);
+		goto out;
+	}
+	for (int i = 0; i < protect_list.count; i++)
+		if ((rc = vmm_parse_protect(protect_list.items[i], &protect[i], err)) < 0)
+			goto out;
+	a.protect = protect;
+	a.nprotect = protect_list.count;
+	if (policy && (rc = vmm_parse_subpage_policy(policy, &a.subpage_policy, err)) < 0)
+		goto out;
 	/* nitro-cli says so only for an explicit --enclave-cid 0
 	 * (aws-nitro-enclaves-cli v1.5.0 src/common/commands_parser.rs:397-399). */
 	if (cid && !config && !a.cid)
@@ -281,5 +299,6 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 out:
 	json_object_put(cfg_json);
 	cli_list_free(&ids);
+	cli_list_free(&protect_list);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "carve/eif.h"
 #include "carve/enclave.h"
 #include "carve/launch.h"
+#include "carve/log.h"
 #include "carve/machine.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
@@ -116,6 +117,9 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
 		fprintf(stderr, "vmm: host page faults while the guest ran: %ld\n", stop.host_faults);
 	}
+	if (cfg->vm.nprotect)
+		event_log(cfg->vm.event_ctx, "sub-page protection: %llu write(s) applied, %llu violation(s)",
+			  (unsigned long long)stop.subpage_writes, (unsigned long long)stop.subpage_violations);
 	if (vmm_stop_is_clean(stop.reason))
 		return 0;
 	/* The carve kernel's exit port: the program's status is ours. */
@@ -156,6 +160,24 @@ static void print_note(void *ctx, const char *line)
 	fprintf(stderr, "vmm: %s\n", line);
 }
 
+/* The VM's events (write-protect violations) to the event log. */
+static void log_vm_event(void *ctx, const char *line) { event_log(ctx, "%s", line); }
+
+/* "--protect GPA:LEN[:ro|:rw]" each, in order. */
+static int parse_protects(const struct cli_list *l, struct vmm_protect **out, struct carve_err *err)
+{
+	*out = NULL;
+	if (!l->count)
+		return 0;
+	*out = calloc((size_t)l->count, sizeof(**out));
+	if (!*out)
+		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
+	for (int i = 0; i < l->count; i++)
+		if (vmm_parse_protect(l->items[i], &(*out)[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 struct boot_buffers {
 	struct eif_boot *eb; /* --eif-path */
 	uint8_t *kernel, *initrd;
@@ -173,40 +195,24 @@ static void release_buffers(void *ctx)
 	b->kernel = b->initrd = NULL;
 }
 
-int cmd_vmm(int argc, char **argv, struct carve_err *err)
+/* The command line, parsed. */
+struct vmm_opts {
+	const char *kernel, *initrd, *cmdline, *eif, *memory, *cpus, *dump, *slots, *tmpl;
+	const char *pin_list, *cid_text, *af_vsock_text;
+	bool verbose;
+	const struct vmm_protect *protect;
+	int nprotect;
+	enum vmm_subpage_policy policy;
+	struct event_log *log;
+};
+
+static int run_cmd(const struct vmm_opts *o, struct carve_err *err)
 {
-	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
-	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
-	const char *pin_list = NULL, *cid_text = NULL, *af_vsock_text = NULL;
-	bool verbose = false;
+	const char *kernel = o->kernel, *initrd = o->initrd, *cmdline = o->cmdline, *eif = o->eif;
+	const char *memory = o->memory, *cpus = o->cpus, *dump = o->dump, *slots = o->slots, *tmpl = o->tmpl;
+	const char *pin_list = o->pin_list, *cid_text = o->cid_text, *af_vsock_text = o->af_vsock_text;
+	bool verbose = o->verbose;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
-	const struct cli_arg args[] = {
-		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage",
-		 .conflicts = "eif-path", .unless = "eif-path"},
-		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk (the EIF has its own)",
-		 .conflicts = "eif-path"},
-		{"cmdline", ARG_STRING, false, &cmdline, "kernel command line"},
-		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel",
-		 .unless = "kernel"},
-		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
-		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
-		{"pin-cpus", ARG_STRING, false, &pin_list,
-		 "host CPUs for the vCPUs, comma-separated, one per vCPU"},
-		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
-		{"virtio-slots", ARG_STRING, false, &slots,
-		 "virtio-mmio slots to announce in ACPI (default 0)"},
-		{"cpu-template", ARG_STRING, false, &tmpl,
-		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
-		{"enclave-cid", ARG_STRING, false, &cid_text,
-		 "with --eif-path: the guest's vsock CID (default 16)"},
-		{"af-vsock", ARG_STRING, false, &af_vsock_text,
-		 "with --eif-path: auto|on|off|kernel, the CID also on the host's AF_VSOCK (vhost-vsock; default off)"},
-		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
-		{0},
-	};
-	int parsed = cli_parse("vmm", args, argc, argv, err);
-	if (parsed != CLI_PARSED)
-		return parsed < 0 ? -1 : 0;
 	unsigned long mem_mib, ncpus, nslots = 0;
 	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
 	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
@@ -282,6 +288,11 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 				.console_in = STDIN_FILENO,
 				.cpu_template = cpu_template,
 				.verbose = verbose,
+				.protect = o->protect,
+				.nprotect = o->nprotect,
+				.subpage_policy = o->policy,
+				.event = log_vm_event,
+				.event_ctx = o->log,
 			},
 		.boot =
 			{
@@ -299,4 +310,78 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	};
 	struct boot_buffers bufs = {.eb = eif ? &eb : NULL, .kernel = kbuf, .initrd = ibuf};
 	return run_vm(&cfg, dump, release_buffers, &bufs, err);
+}
+
+int cmd_vmm(int argc, char **argv, struct carve_err *err)
+{
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
+	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
+	const char *pin_list = NULL, *cid_text = NULL, *af_vsock_text = NULL;
+	const char *policy_text = NULL, *event_log_path = NULL;
+	struct cli_list protect_list = {0};
+	bool verbose = false;
+	const struct cli_arg args[] = {
+		{"kernel", ARG_STRING, false, &kernel, "kernel to boot: an ELF64 file or a bzImage",
+		 .conflicts = "eif-path", .unless = "eif-path"},
+		{"initrd", ARG_STRING, false, &initrd, "initial ramdisk (the EIF has its own)",
+		 .conflicts = "eif-path"},
+		{"cmdline", ARG_STRING, false, &cmdline, "kernel command line"},
+		{"eif-path", ARG_STRING, false, &eif, "boot an Enclave Image File instead of --kernel",
+		 .unless = "kernel"},
+		{"memory", ARG_STRING, true, &memory, "guest memory in MiB (at least 64, even)"},
+		{"cpus", ARG_STRING, true, &cpus, "number of vCPUs"},
+		{"pin-cpus", ARG_STRING, false, &pin_list,
+		 "host CPUs for the vCPUs, comma-separated, one per vCPU"},
+		{"dump-acpi", ARG_STRING, false, &dump, "write the ACPI tables to DIR/<SIG>.dat"},
+		{"virtio-slots", ARG_STRING, false, &slots,
+		 "virtio-mmio slots to announce in ACPI (default 0)"},
+		{"cpu-template", ARG_STRING, false, &tmpl,
+		 "host (default) or baseline: hide AVX/BMI/XSAVE/CMPXCHG16B (hosts whose KVM emulates guest kernels)"},
+		{"enclave-cid", ARG_STRING, false, &cid_text,
+		 "with --eif-path: the guest's vsock CID (default 16)"},
+		{"af-vsock", ARG_STRING, false, &af_vsock_text,
+		 "with --eif-path: auto|on|off|kernel, the CID also on the host's AF_VSOCK (vhost-vsock; default off)"},
+		{"protect", ARG_STRING_LIST, false, &protect_list,
+		 "GPA:LEN[:ro|:rw]: make RAM read-only (ro) or writable again (rw) in 128-byte sub-pages; repeat, applied in order"},
+		{"subpage-policy", ARG_STRING, false, &policy_text,
+		 "refuse (default: drop the write, log it, run on) or stop (stop the VM) on a write to a protected sub-page",
+		 .requires = "protect"},
+		{"event-log", ARG_STRING, false, &event_log_path, "append the VM's events (write-protect violations) to FILE"},
+		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
+		{0},
+	};
+	int parsed = cli_parse("vmm", args, argc, argv, err);
+	if (parsed != CLI_PARSED)
+		return parsed < 0 ? -1 : 0;
+	struct vmm_protect *protect = NULL;
+	enum vmm_subpage_policy policy = VMM_SUBPAGE_REFUSE;
+	struct event_log elog;
+	event_log_open(&elog, event_log_path, "carve-vmm");
+	elog.to_stderr = elog.to_stderr || verbose;
+	int rc = parse_protects(&protect_list, &protect, err);
+	if (rc == 0 && policy_text)
+		rc = vmm_parse_subpage_policy(policy_text, &policy, err);
+	if (rc == 0)
+		rc = run_cmd(&(struct vmm_opts){.kernel = kernel,
+						.initrd = initrd,
+						.cmdline = cmdline,
+						.eif = eif,
+						.memory = memory,
+						.cpus = cpus,
+						.dump = dump,
+						.slots = slots,
+						.tmpl = tmpl,
+						.pin_list = pin_list,
+						.cid_text = cid_text,
+						.af_vsock_text = af_vsock_text,
+						.verbose = verbose,
+						.protect = protect,
+						.nprotect = protect_list.count,
+						.policy = policy,
+						.log = &elog},
+			     err);
+	free(protect);
+	cli_list_free(&protect_list);
+	event_log_close(&elog);
+	return rc;
 }

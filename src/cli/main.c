@@ -14,6 +14,8 @@ const struct cli_command cli_commands[] = {
 	{"describe-enclaves", cmd_describe_enclaves, "list the running enclaves", NULL},
 	{"terminate-enclave", cmd_terminate_enclave, "stop an enclave", NULL},
 	{"console", cmd_console, "read a debug-mode enclave's console", NULL},
+	{"describe-protection", cmd_describe_protection, "an enclave's sub-page write protection and its counts",
+	 NULL},
 	{"allocator", cmd_allocator, "reserve the CPU pool and hugepages for enclaves", NULL},
 	{"build-enclave", cmd_build_enclave, "build an Enclave Image File (EIF)", NULL},
 	{"describe-eif", cmd_describe_eif, "check an EIF and print its measurements and metadata", NULL},

@@ -231,6 +231,25 @@ int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err)
 	return fd;
 }
 
+int enclave_subpages(const struct enclave_ref *ref, uint64_t gfn, uint32_t npages, char **json,
+		     struct carve_err *err)
+{
+	struct control_request req = {.cmd = CONTROL_SUBPAGES, .has_range = npages > 0, .gfn = gfn, .npages = npages};
+	int fd = registry_send(ref->slot, &req);
+	if (fd < 0)
+		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "cannot reach enclave %s: %s", ref->id,
+				  strerror(errno));
+	char line[CONTROL_MSG_MAX];
+	int n = registry_read_line(fd, line, sizeof(line), 20000);
+	close(fd);
+	if (n <= 0)
+		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "enclave %s did not answer", ref->id);
+	if (reply_error(line, err) < 0)
+		return -1;
+	*json = strdup(line);
+	return *json ? 0 : carve_fail(err, E00_UNSPECIFIED, "out of memory");
+}
+
 int enclave_saved_console(const char *id, const char *name, char *path, size_t len, bool *debug,
 			  struct carve_err *err)
 {

@@ -10,7 +10,37 @@ static const char *const cmd_names[] = {
 	[CONTROL_DESCRIBE] = "describe",
 	[CONTROL_TERMINATE] = "terminate",
 	[CONTROL_CONSOLE] = "console",
+	[CONTROL_SUBPAGES] = "subpages",
 };
+
+/* "gfn" and "npages" of a subpages request: both or neither, integers in
+ * range, and for no other command. */
+static int parse_range(json_object *obj, struct control_request *req, struct carve_err *err)
+{
+	json_object *g, *n;
+	bool has_g = json_object_object_get_ex(obj, "gfn", &g), has_n = json_object_object_get_ex(obj, "npages", &n);
+	req->has_range = false;
+	req->gfn = 0;
+	req->npages = 0;
+	if (!has_g && !has_n)
+		return 0;
+	if (req->cmd != CONTROL_SUBPAGES)
+		return carve_fail(err, E17_SERDE, "\"gfn\" and \"npages\" go with \"subpages\" only");
+	if (!has_g || !has_n)
+		return carve_fail(err, E17_SERDE, "\"gfn\" and \"npages\" go together");
+	if (!json_object_is_type(g, json_type_int) || !json_object_is_type(n, json_type_int))
+		return carve_fail(err, E17_SERDE, "\"gfn\" and \"npages\" are integers");
+	int64_t gv = json_object_get_int64(g), nv = json_object_get_int64(n);
+	if (gv < 0 || (uint64_t)gv > CONTROL_SUBPAGES_MAX_GFN || nv < 1 || nv > CONTROL_SUBPAGES_MAX_PAGES ||
+	    (uint64_t)gv + (uint64_t)nv - 1 > CONTROL_SUBPAGES_MAX_GFN)
+		return carve_fail(err, E17_SERDE,
+				  "\"gfn\" is a frame below 2^36 and \"npages\" 1 to %d, the range inside",
+				  CONTROL_SUBPAGES_MAX_PAGES);
+	req->has_range = true;
+	req->gfn = (uint64_t)gv;
+	req->npages = (uint32_t)nv;
+	return 0;
+}
 
 /* The members of the top-level object of a valid JSON text: the ':' at
  * depth 1 outside strings. */
@@ -89,10 +119,12 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 		}
 		req->metadata = json_object_get_boolean(meta);
 	}
+	if (parse_range(obj, req, err) < 0)
+		goto out;
 	json_object_object_foreach(obj, key, val)
 	{
 		(void)val;
-		if (strcmp(key, "cmd") && strcmp(key, "metadata")) {
+		if (strcmp(key, "cmd") && strcmp(key, "metadata") && strcmp(key, "gfn") && strcmp(key, "npages")) {
 			carve_fail(err, E17_SERDE, "unknown field \"%.64s\" in a control request", key);
 			goto out;
 		}
@@ -105,7 +137,11 @@ out:
 
 int control_format_request(const struct control_request *req, char *out, size_t cap)
 {
-	int n = snprintf(out, cap, "{\"cmd\": \"%s\"%s}\n", cmd_names[req->cmd],
-			 req->metadata ? ", \"metadata\": true" : "");
+	char range[64] = "";
+	if (req->has_range)
+		snprintf(range, sizeof(range), ", \"gfn\": %llu, \"npages\": %u", (unsigned long long)req->gfn,
+			 req->npages);
+	int n = snprintf(out, cap, "{\"cmd\": \"%s\"%s%s}\n", cmd_names[req->cmd],
+			 req->metadata ? ", \"metadata\": true" : "", range);
 	return n > 0 && (size_t)n < cap ? n : -1;
 }

@@ -287,6 +287,15 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->console_group_set = a->console_group_set;
 	spec->console_gid = a->console_gid;
 	spec->af_vsock = a->af_vsock;
+	if (a->nprotect < 0 || a->nprotect > ENCLAVE_MAX_PROTECT) {
+		carve_fail(err, E03_INVALID_ARGUMENT, "at most %d --protect ranges (%d given)", ENCLAVE_MAX_PROTECT,
+			   a->nprotect);
+		goto out;
+	}
+	if (a->nprotect)
+		memcpy(spec->protect, a->protect, sizeof(*a->protect) * (size_t)a->nprotect);
+	spec->nprotect = a->nprotect;
+	spec->subpage_policy = a->subpage_policy;
 	if (a->ncpu_ids > 0) {
 		memcpy(spec->cpu_ids, a->cpu_ids, sizeof(int) * (size_t)a->ncpu_ids);
 		spec->ncpus = a->ncpu_ids;

@@ -303,6 +303,16 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 		json_object_put(o);
 		return true;
 	}
+	case CONTROL_SUBPAGES: {
+		json_object *o = p->vm ? enclave_subpages_json(p->vm, &req) : NULL;
+		if (!o) {
+			send_error(c->fd, E17_SERDE, p->vm ? "the table refuses that range" : "the VM is not built yet");
+			return false;
+		}
+		send_json_line(c->fd, o);
+		json_object_put(o);
+		return true;
+	}
 	case CONTROL_TERMINATE:
 		event_log(&p->log, "terminate requested by uid %u", (unsigned)c->uid);
 		if (c->uid != 0 && c->uid != p->spec->owner) {
@@ -549,6 +559,10 @@ static void guest_log_fault(void *ctx, const char *line) { event_log(ctx, "devic
 /* How a device serves, as it changes (the vsock kernel datapath). */
 static void device_log_note(void *ctx, const char *line) { event_log(ctx, "device: %s", line); }
 
+/* The VM's own events (write-protect violations: address, size, vCPU, RIP),
+ * rate-limited by the VMM, from vCPU threads. */
+static void vm_event_line(void *ctx, const char *line) { event_log(ctx, "%s", line); }
+
 static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *err)
 {
 	const struct enclave_spec *s = p->spec;
@@ -581,6 +595,11 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 				.console_in = -1,
 				.guest_log = guest_log_line,
 				.guest_log_ctx = &p->log,
+				.protect = s->protect,
+				.nprotect = s->nprotect,
+				.subpage_policy = s->subpage_policy,
+				.event = vm_event_line,
+				.event_ctx = &p->log,
 			},
 		.boot =
 			{
@@ -815,6 +834,9 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	/* Guest memory was built before the first vCPU ran: what faults the
 	 * process took since are its own (device buffers, the console). */
 	event_log(&p.log, "host page faults while it ran: %ld", p.stop.host_faults);
+	if (spec->nprotect)
+		event_log(&p.log, "sub-page protection: %llu write(s) applied, %llu violation(s)",
+			  (unsigned long long)p.stop.subpage_writes, (unsigned long long)p.stop.subpage_violations);
 	pump_console(&p);
 	/* The record of the stop first, then the socket goes: a terminate that
 	 * lists enclaves in between finds it stopped (the .exited record). */

@@ -11,6 +11,7 @@
 
 #include "carve/eif.h"
 #include "carve/enclave.h"
+#include "carve/launch.h"
 #include "carve/machine.h"
 #include "enclave/registry.h"
 
@@ -31,6 +32,9 @@ struct enclave_spec {
 	char *metadata;      /* the image's metadata JSON, or NULL */
 	uint64_t timeout_ms; /* heartbeat wait */
 	enum machine_af_vsock af_vsock;
+	struct vmm_protect protect[ENCLAVE_MAX_PROTECT]; /* sub-page write protection */
+	int nprotect;
+	enum vmm_subpage_policy subpage_policy;
 };
 
 /* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot
@@ -52,6 +56,12 @@ struct enclave_summary {
 	bool debug;
 };
 struct json_object *enclave_summary_json(const struct enclave_summary *s, const char *state);
+
+/* The answer to a "subpages" control request (protection.c); NULL for a
+ * range the table refuses. */
+struct control_request;
+struct vmm;
+struct json_object *enclave_subpages_json(struct vmm *vm, const struct control_request *req);
 
 /* The JSON object describe-enclaves prints for this enclave. */
 struct json_object *enclave_describe_json(const struct enclave_spec *spec, const char *state, bool metadata,

@@ -13,7 +13,11 @@ static int (*const enclave_devices[])(struct machine *m, const struct machine_de
 	nsm_device_add,   /* slot 1, GSI 6 */
 };
 
-static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return gm_ptr(ctx, gpa, len); }
+static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return gm_ptr(vmm_memory(ctx), gpa, len); }
+
+/* Devices honour the VM's sub-page write protection (stronger than
+ * hardware SPP, which does not cover DMA). */
+static bool guest_writable(void *ctx, uint64_t gpa, uint64_t len) { return vmm_guest_writable(ctx, gpa, len); }
 
 static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
 {
@@ -142,7 +146,7 @@ static int build(const struct machine_config *cfg, struct machine *m, struct car
 {
 	if (vmm_create(&cfg->vm, &m->vm, err) < 0)
 		return step_failed(err, "KVM, memory, board");
-	m->mem = (struct virtio_mem){.ptr = guest_ptr, .ctx = (void *)vmm_memory(m->vm)};
+	m->mem = (struct virtio_mem){.ptr = guest_ptr, .writable = guest_writable, .ctx = m->vm};
 	if (add_devices(m, cfg, err) < 0)
 		return step_failed(err, "devices");
 	if (load_kernel(m, &cfg->boot, err) < 0)

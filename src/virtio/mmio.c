@@ -203,6 +203,26 @@ void virtio_mmio_on_fault(struct virtio_mmio *t, void (*fault)(void *ctx, const 
 	t->fault = fault;
 }
 
+void virtio_mmio_report(struct virtio_mmio *t, const char *what)
+{
+	if (t && t->fault)
+		t->fault(t->fault_ctx, what);
+}
+
+bool virtio_mmio_refused(struct virtio_mmio *t, struct virtq *q)
+{
+	uint64_t gpa;
+	if (!virtq_take_refused(q, &gpa))
+		return false;
+	char line[200];
+	snprintf(line, sizeof(line),
+		 "request refused: a buffer the device would write (0x%llx) is write-protected "
+		 "(%llu refused so far)",
+		 (unsigned long long)gpa, (unsigned long long)q->refused);
+	virtio_mmio_report(t, line);
+	return true;
+}
+
 /* A queue the driver marks ready must have a valid size and rings inside
  * guest memory; virtq_init checks both. */
 static bool queue_ok(struct virtio_mmio *t, const struct qregs *q)

@@ -108,6 +108,8 @@ static void process(struct virtio_nsm *n)
 			break;
 		}
 	}
+	if (virtio_mmio_refused(n->run.transport, &n->q))
+		pushed = true;
 	if (pushed && virtq_should_notify(&n->q))
 		virtio_mmio_interrupt(n->run.transport, VIRTIO_INT_USED);
 }

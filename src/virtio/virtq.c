@@ -61,6 +61,11 @@ int virtq_init(struct virtq *q, const struct virtio_mem *mem, uint16_t num, uint
 	void *u = mem->ptr(mem->ctx, used, 6 + 8ull * num);
 	if (!d || !a || !u || !aligned(d, desc, 16) || !aligned(a, avail, 2) || !aligned(u, used, 4))
 		return -EINVAL;
+	/* The device writes the used ring for every request. */
+	if (mem->writable && !mem->writable(mem->ctx, used, 6 + 8ull * num)) {
+		q->why = "the used ring is in write-protected memory";
+		return -EINVAL;
+	}
 	q->mem = mem;
 	q->num = num;
 	q->desc = d;
@@ -97,7 +102,7 @@ static void read_desc(const uint8_t *table, uint32_t i, struct desc *d)
 /* Walks the chain at head into c. Loops are caught by counting: a chain in
  * the descriptor table visits at most Q descriptors, one in an indirect
  * table at most that table's entry count. */
-static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c)
+static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c, uint64_t *denied)
 {
 	const uint8_t *table = q->desc;
 	uint32_t tsize = q->num, steps = 0, i = head;
@@ -139,6 +144,11 @@ static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c)
 			if (!p)
 				return broken(q, "buffer outside guest memory");
 			if (d.flags & VIRTQ_DESC_F_WRITE) {
+				/* Checked once, here: the device writes through p
+				 * later. The walk goes on, so a malformed chain is
+				 * still caught as one. */
+				if (q->mem->writable && !q->mem->writable(q->mem->ctx, d.addr, d.len))
+					*denied = d.addr;
 				wlen += d.len;
 				c->nw++;
 			} else {
@@ -166,23 +176,42 @@ static int walk(struct virtq *q, uint16_t head, struct virtq_chain *c)
 
 int virtq_pop(struct virtq *q, struct virtq_chain *c)
 {
-	if (q->broken)
-		return -EINVAL;
-	uint16_t aidx =
-		le16toh(__atomic_load_n((const uint16_t *)(const void *)(q->avail + 2), __ATOMIC_ACQUIRE));
-	uint16_t pending = (uint16_t)(aidx - q->last_avail);
-	if (pending == 0)
-		return 0;
-	if (pending > q->num)
-		return broken(q, "available index moved by more than the queue size");
-	uint16_t head = load16(q->avail + 4 + 2u * (q->last_avail & (q->num - 1)));
-	if (head >= q->num)
-		return broken(q, "available ring names a descriptor out of range");
-	int r = walk(q, head, c);
-	if (r < 0)
-		return r;
-	q->last_avail++;
-	return 1;
+	for (;;) {
+		if (q->broken)
+			return -EINVAL;
+		uint16_t aidx = le16toh(
+			__atomic_load_n((const uint16_t *)(const void *)(q->avail + 2), __ATOMIC_ACQUIRE));
+		uint16_t pending = (uint16_t)(aidx - q->last_avail);
+		if (pending == 0)
+			return 0;
+		if (pending > q->num)
+			return broken(q, "available index moved by more than the queue size");
+		uint16_t head = load16(q->avail + 4 + 2u * (q->last_avail & (q->num - 1)));
+		if (head >= q->num)
+			return broken(q, "available ring names a descriptor out of range");
+		uint64_t denied = UINT64_MAX;
+		int r = walk(q, head, c, &denied);
+		if (r < 0)
+			return r;
+		q->last_avail++;
+		if (denied == UINT64_MAX)
+			return 1;
+		/* The request would have the device write protected memory:
+		 * it fails (nothing written) and the next one is looked at. */
+		virtq_push(q, c, 0);
+		q->refused++;
+		q->refused_unsignalled = true;
+		q->refused_gpa = denied;
+	}
+}
+
+bool virtq_take_refused(struct virtq *q, uint64_t *gpa)
+{
+	bool r = q->refused_unsignalled;
+	q->refused_unsignalled = false;
+	if (gpa)
+		*gpa = q->refused_gpa;
+	return r;
 }
 
 void virtq_unpop(struct virtq *q) { q->last_avail--; }

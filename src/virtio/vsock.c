@@ -629,6 +629,8 @@ int vsock_rx_pump(struct vsock_dev *v)
 		v->rx_pushed = true;
 		sent++;
 	}
+	if (virtio_mmio_refused(v->run.transport, q))
+		v->rx_pushed = true;
 	if (v->rx_pushed && virtq_should_notify(q)) {
 		v->rx_pushed = false;
 		virtio_mmio_interrupt(v->run.transport, VIRTIO_INT_USED);

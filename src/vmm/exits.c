@@ -30,6 +30,13 @@ void exit_pio(struct vcpu *v)
 
 void exit_mmio(struct vcpu *v)
 {
+	/* Guest RAM mapped read-only for sub-page protection, not a device. */
+	if (!subpage_exit(v))
+		exit_mmio_bus(v);
+}
+
+void exit_mmio_bus(struct vcpu *v)
+{
 	struct kvm_run *run = v->run;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
 	if (mmio_bus_access(v->vm, run->mmio.phys_addr, run->mmio.data, len, run->mmio.is_write))

@@ -118,21 +118,3 @@ void kvm_close(struct kvm_handle *k)
 		close(k->sys_fd);
 	k->vm_fd = k->sys_fd = -1;
 }
-
-int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, struct carve_err *err)
-{
-	for (int i = 0; i < gm->nregions; i++) {
-		struct kvm_userspace_memory_region r = {
-			.slot = (uint32_t)i,
-			.guest_phys_addr = gm->regions[i].gpa,
-			.memory_size = gm->regions[i].size,
-			.userspace_addr = (uint64_t)(uintptr_t)gm->regions[i].host,
-		};
-		if (ioctl(k->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-			return carve_fail(err, E72_GUEST_MEMORY,
-					  "KVM_SET_USER_MEMORY_REGION for %llu MiB at 0x%llx failed: %s",
-					  (unsigned long long)(r.memory_size / VMM_MIB),
-					  (unsigned long long)r.guest_phys_addr, strerror(errno));
-	}
-	return 0;
-}

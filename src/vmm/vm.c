@@ -9,6 +9,7 @@
  * it was joined. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kvm.h>
 #include <poll.h>
 #include <sched.h>
@@ -43,6 +44,7 @@ const char *vmm_stop_name(enum vmm_stop_reason r)
 	case VMM_STOP_HOST_ERROR: return "host-error";
 	case VMM_STOP_REQUESTED: return "stopped-by-host";
 	case VMM_STOP_GUEST_EXIT: return "exit";
+	case VMM_STOP_WRITE_PROTECT: return "write-protect";
 	}
 	return "unknown";
 }
@@ -55,7 +57,7 @@ bool vmm_stop_is_clean(enum vmm_stop_reason r)
 bool vmm_stop_is_crash(enum vmm_stop_reason r)
 {
 	return r == VMM_STOP_SYSTEM_EVENT || r == VMM_STOP_TRIPLE_FAULT || r == VMM_STOP_INTERNAL_ERROR ||
-		r == VMM_STOP_FAIL_ENTRY || r == VMM_STOP_UNHANDLED_EXIT;
+		r == VMM_STOP_FAIL_ENTRY || r == VMM_STOP_UNHANDLED_EXIT || r == VMM_STOP_WRITE_PROTECT;
 }
 
 void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt, ...)
@@ -214,6 +216,8 @@ struct vmm *vmm_alloc_board(const struct vmm_config *cfg, struct carve_err *err)
 	}
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop.vcpu = -1;
+	subpage_init(&vm->subpages, 0);
+	rate_limit_init(&vm->subpage_log, SUBPAGE_LOG_PER_MINUTE, 60 * 1000);
 	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
 	i8042_init(&vm->kbd, keyboard_irq, vm);
 	guest_log_init(&vm->guest_log, cfg->guest_log, cfg->guest_log_ctx);
@@ -242,16 +246,25 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0 || vm->input_stop_fd < 0)
 		return carve_fail(err, E74_DEVICE_SETUP, "eventfd failed: %s", strerror(errno));
-	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0)
+	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0 || vmm_subpage_configure(vm, cfg, err) < 0)
+		return -1;
+	size_t nslots;
+	struct memslot *slots = vmm_memslots(vm, &nslots, err);
+	if (!slots)
 		return -1;
 	/* KVM first: a host without it fails before memory is committed. */
-	if (kvm_open(&vm->kvm, cfg->ncpus, vm->mem.nregions, err) < 0)
-		return -1;
-	if (gm_map(&vm->mem, cfg->verbose, err) < 0)
-		return -1;
-	if (kvm_set_memory(&vm->kvm, &vm->mem, err) < 0)
-		return -1;
-	return setup_irqchip(vm, err);
+	int r = kvm_open(&vm->kvm, cfg->ncpus, nslots > INT_MAX ? INT_MAX : (int)nslots, err);
+	if (r < 0 && vm->subpage_active && strstr(err->msg, "memory slots"))
+		carve_err_context(err, "sub-page protection maps each run of protected pages read-only, "
+				       "in a memory slot of its own; protect fewer, longer ranges: ");
+	if (r == 0)
+		r = vmm_subpage_check_kvm(vm, err);
+	if (r == 0)
+		r = gm_map(&vm->mem, cfg->verbose, err);
+	if (r == 0)
+		r = kvm_set_memory(&vm->kvm, &vm->mem, slots, nslots, err);
+	free(slots);
+	return r < 0 ? -1 : setup_irqchip(vm, err);
 }
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
@@ -379,6 +392,8 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	*stop = vm->stop;
 	pthread_mutex_unlock(&vm->stop_lock);
 	stop->host_faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt);
+	stop->subpage_writes = atomic_load(&vm->subpage_writes);
+	stop->subpage_violations = atomic_load(&vm->subpage_violations);
 	return 0;
 }
 
@@ -421,6 +436,8 @@ void vmm_destroy(struct vmm *vm)
 	guest_log_destroy(&vm->guest_log);
 	pio_bus_free(vm);
 	pthread_mutex_destroy(&vm->stop_lock);
+	subpage_destroy(&vm->subpages);
+	rate_limit_destroy(&vm->subpage_log);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->input_stop_fd >= 0)

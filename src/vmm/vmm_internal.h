@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "carve/util.h"
 #include "carve/vmm.h"
+#include "vmm/subpage.h"
 
 /* ---- guest physical layout (Firecracker's x86_64 layout.rs) ---- */
 #define LAYOUT_GDT 0x500ull        /* boot GDT, 4 entries */
@@ -77,7 +79,23 @@ typedef int (*kvm_cap_fn)(void *ctx, int cap);
 int kvm_check_caps(kvm_cap_fn check, void *ctx, int ncpus, int nslots, struct carve_err *err);
 int kvm_open(struct kvm_handle *k, int ncpus, int nslots, struct carve_err *err);
 void kvm_close(struct kvm_handle *k);
-int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, struct carve_err *err);
+
+/* ---- memory slots (memslots.c) ---- */
+struct memslot {
+	uint64_t gpa, size;
+	int region;      /* of guest_mem */
+	uint64_t offset; /* into that region */
+	bool readonly;   /* KVM_MEM_READONLY: a run of pages with a protected sub-page */
+};
+/* Whether [gpa, gpa + len) lies inside one RAM region of the layout (no
+ * mapping needed). */
+bool gm_layout_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
+/* The slots for gm with each run (sorted, inside RAM) read-only: fills at
+ * most max, returns how many there are. */
+size_t memslot_plan(const struct guest_mem *gm, const struct subpage_run *runs, size_t nruns, struct memslot *out,
+		    size_t max);
+int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, const struct memslot *slots, size_t n,
+		   struct carve_err *err);
 
 /* ---- boot (boot_elf.c, boot_bzimage.c, zeropage.c) ---- */
 #define BZ_SETUP_HDR 0x1f1
@@ -300,6 +318,18 @@ struct vmm {
 	pthread_mutex_t stop_lock;
 	struct vmm_stop_info stop;
 	struct vmm_prefault_report prefault;
+
+	/* Sub-page write protection (subpage_exit.c). */
+	struct subpage_table subpages;
+	bool subpage_active; /* some page is mapped read-only */
+	enum vmm_subpage_policy subpage_policy;
+	atomic_uint_fast64_t subpage_writes, subpage_violations;
+	struct rate_limit subpage_log;
+	void (*event)(void *ctx, const char *line);
+	void *event_ctx;
+	/* The next piece of a write (subpage_exit.c); NULL: KVM_RUN with
+	 * immediate_exit. Unit tests script it. */
+	int (*subpage_next_piece)(struct vcpu *v);
 };
 
 /* The VM object with its board and nothing of KVM (no fds, no memory):
@@ -327,8 +357,26 @@ bool mmio_bus_access(struct vmm *vm, uint64_t gpa, void *data, uint32_t len, boo
 bool pio_bus_access(struct vmm *vm, int vcpu, uint16_t port, void *data, uint32_t len, bool write);
 void pio_bus_free(struct vmm *vm);
 
+/* subpage_exit.c: fills the table from cfg->protect (E03 for a range
+ * outside RAM, E71 when KVM lacks KVM_CAP_READONLY_MEM is checked by the
+ * caller), and returns the memory slots to give KVM (malloc'd, *n of them). */
+int vmm_subpage_configure(struct vmm *vm, const struct vmm_config *cfg, struct carve_err *err);
+struct memslot *vmm_memslots(struct vmm *vm, size_t *n, struct carve_err *err);
+/* E71 when pages are protected and KVM lacks KVM_CAP_READONLY_MEM. */
+int vmm_subpage_check_kvm(struct vmm *vm, struct carve_err *err);
+/* Violations logged per minute; the rest are counted, and the next logged
+ * line says how many were left out. */
+#define SUBPAGE_LOG_PER_MINUTE 10
+/* The most pages the host may protect: 4 GiB, a 16 MiB table. */
+#define SUBPAGE_HOST_MAX_PAGES (1u << 20)
+/* An MMIO exit inside guest RAM (a write to a read-only slot): applies or
+ * refuses it. false when the address is not RAM (a device's). */
+bool subpage_exit(struct vcpu *v);
+
 /* exits.c: one port/MMIO access from a vCPU. */
 void exit_pio(struct vcpu *v);
 void exit_mmio(struct vcpu *v);
+/* The MMIO bus's part of exit_mmio (a device's address). */
+void exit_mmio_bus(struct vcpu *v);
 
 #endif

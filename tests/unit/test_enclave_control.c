@@ -62,11 +62,51 @@ static void refused(void **state)
 	assert_string_equal(e.msg, "a control request names a field twice");
 }
 
+/* "subpages": the whole table, or a range of frames as
+ * KVM_SUBPAGES_GET_ACCESS takes it (1 to 512 pages, below 2^36). */
+static void subpages_request(void **state)
+{
+	(void)state;
+	struct control_request r;
+	struct carve_err e;
+	assert_int_equal(parse("{\"cmd\": \"subpages\"}", &r, &e), 0);
+	assert_int_equal(r.cmd, CONTROL_SUBPAGES);
+	assert_false(r.has_range);
+	assert_int_equal(parse("{\"cmd\": \"subpages\", \"gfn\": 8192, \"npages\": 512}", &r, &e), 0);
+	assert_true(r.has_range);
+	assert_int_equal(r.gfn, 8192);
+	assert_int_equal(r.npages, 512);
+	char line[128];
+	struct control_request out = {.cmd = CONTROL_SUBPAGES, .has_range = true, .gfn = 68719476735ull, .npages = 1};
+	assert_true(control_format_request(&out, line, sizeof(line)) > 0);
+	assert_int_equal(parse(line, &r, &e), 0);
+	assert_true(r.has_range && r.gfn == 68719476735ull && r.npages == 1);
+	static const char *const bad[] = {
+		"{\"cmd\": \"subpages\", \"gfn\": 1}",
+		"{\"cmd\": \"subpages\", \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": 1, \"npages\": 0}",
+		"{\"cmd\": \"subpages\", \"gfn\": 1, \"npages\": 513}",
+		"{\"cmd\": \"subpages\", \"gfn\": -1, \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": 68719476736, \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": 68719476735, \"npages\": 2}",
+		"{\"cmd\": \"subpages\", \"gfn\": 1.5, \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": \"1\", \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": 99999999999999999999999, \"npages\": 1}",
+		"{\"cmd\": \"describe\", \"gfn\": 1, \"npages\": 1}",
+		"{\"cmd\": \"subpages\", \"gfn\": 1, \"npages\": 1, \"gfn\": 2}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (parse(bad[i], &r, &e) != -1 || e.code != E17_SERDE)
+			fail_msg("accepted: %s", bad[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(accepted),
 		cmocka_unit_test(refused),
+		cmocka_unit_test(subpages_request),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

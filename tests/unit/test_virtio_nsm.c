@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "carve/nsm.h"
 #include "carve/virtio_nsm.h"
@@ -96,6 +97,70 @@ static uint32_t command(struct fx *f, const char *req, size_t len)
 	assert_int_equal(vg_wait_used(&f->g, 0, &tok, &l, T_MS), 1);
 	assert_int_equal(tok, 2); /* ... then the response */
 	return l;
+}
+
+/* Sub-page write protection reaches the device: a response buffer in
+ * write-protected memory fails that request (0 bytes, nothing written,
+ * reported), and the device serves the next one. */
+static uint64_t prot_lo, prot_hi;
+static bool not_in_prot(void *ctx, uint64_t gpa, uint64_t len)
+{
+	(void)ctx;
+	return gpa + len <= prot_lo || gpa >= prot_hi;
+}
+/* Written on the device thread, after it completed the refused request
+ * (the used entry comes first): the test waits for the flag. */
+static char fault_line[256];
+static int fault_seen;
+static void on_fault(void *ctx, const char *what)
+{
+	(void)ctx;
+	snprintf(fault_line, sizeof(fault_line), "%s", what);
+	__atomic_store_n(&fault_seen, 1, __ATOMIC_RELEASE);
+}
+
+static void write_protected_response_refused(void **state)
+{
+	(void)state;
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_int_equal(vg_init(&f->g, 8 << 20), 0);
+	f->g.mem.writable = not_in_prot;
+	struct virtio_nsm_handler h = {.handle = fake_handle, .ctx = &f->fake};
+	f->n = virtio_nsm_create(&h);
+	f->t = virtio_mmio_create(&f->g.mem, virtio_nsm_backend(), f->n);
+	assert_non_null(f->t);
+	virtio_mmio_on_fault(f->t, on_fault, NULL);
+	f->g.t = f->t;
+	assert_int_equal(vg_setup(&f->g, f->t, 1ull << VIRTIO_F_VERSION_1, 1, 64), 0);
+	f->req = vg_alloc(&f->g, 0x2000, 16);
+	f->resp = vg_alloc(&f->g, 4096, 4096);
+	prot_lo = f->resp + 128;
+	prot_hi = f->resp + 256;
+	memcpy(vg_hva(&f->g, f->req), "abc", 3);
+	memset(vg_hva(&f->g, f->resp), 0xee, 4096);
+	struct vg_buf b[2] = {{.gpa = f->req, .len = 3}, {.gpa = f->resp, .len = 4096, .write = true}};
+	assert_true(vg_add(&f->g, 0, b, 2, 7) >= 0);
+	vg_kick(&f->g, 0);
+	uint64_t tok;
+	uint32_t l;
+	assert_int_equal(vg_wait_used(&f->g, 0, &tok, &l, T_MS), 1);
+	assert_int_equal(tok, 7);
+	assert_int_equal(l, 0);
+	assert_int_equal(*(uint8_t *)vg_hva(&f->g, f->resp), 0xee); /* nothing written */
+	for (uint64_t end = vg_now_ms() + T_MS; !__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE) && vg_now_ms() < end;)
+		usleep(1000);
+	assert_true(__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE));
+	assert_non_null(strstr(fault_line, "request refused"));
+	assert_false(vg_rd(&f->g, 0x070) & VIRTIO_STATUS_NEEDS_RESET);
+	/* Beside the protected sub-page: served. */
+	b[1] = (struct vg_buf){.gpa = f->resp + 256, .len = 1024, .write = true};
+	assert_true(vg_add(&f->g, 0, b, 2, 8) >= 0);
+	vg_kick(&f->g, 0);
+	assert_int_equal(vg_wait_used(&f->g, 0, &tok, &l, T_MS), 1);
+	assert_int_equal(tok, 8);
+	assert_int_equal(l, 6);
+	assert_memory_equal(vg_hva(&f->g, f->resp + 256), "re:cba", 6);
+	fx_free(f);
 }
 
 static void linux_style_round_trip(void **state)
@@ -360,6 +425,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(linux_style_round_trip),
+		cmocka_unit_test(write_protected_response_refused),
 		cmocka_unit_test(one_chain_and_indirect),
 		cmocka_unit_test(many_in_order),
 		cmocka_unit_test(oversize_request_and_handler_errors),

@@ -153,6 +153,60 @@ static void pops_a_mixed_chain(void **state)
 	fx_free(f);
 }
 
+/* Sub-page write protection: a device-writable buffer in memory the device
+ * may not write fails its request (completed with 0 bytes, nothing
+ * written); the next one is served. */
+static uint64_t prot_lo, prot_hi;
+static bool not_in_prot(void *ctx, uint64_t gpa, uint64_t len)
+{
+	(void)ctx;
+	return gpa + len <= prot_lo || gpa >= prot_hi;
+}
+
+static void write_protected_buffer_refused(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(feats(false, false));
+	f->g.mem.writable = not_in_prot;
+	prot_lo = f->data + 1024;
+	prot_hi = f->data + 1152;
+	/* Chain 0: reads, then writes into the protected range: refused.
+	 * Chain 3: writes beside it: served. Readable buffers there are fine. */
+	desc(f, f->desc, 0, f->data + 1024, 8, VIRTQ_DESC_F_NEXT, 1);
+	desc(f, f->desc, 1, f->data + 1100, 16, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, f->desc, 3, f->data + 1024, 8, VIRTQ_DESC_F_NEXT, 4);
+	desc(f, f->desc, 4, f->data + 1152, 16, VIRTQ_DESC_F_WRITE, 0);
+	avail_push(f, 0);
+	avail_push(f, 3);
+	assert_int_equal(virtq_pop(&f->q, &f->c), 1);
+	assert_int_equal(f->c.head, 3);
+	uint64_t at = 0;
+	assert_true(virtq_take_refused(&f->q, &at));
+	assert_int_equal(at, f->data + 1100);
+	assert_false(virtq_take_refused(&f->q, &at));
+	assert_int_equal(f->q.refused, 1);
+	uint8_t *u = vg_hva(&f->g, f->used);
+	uint16_t uidx;
+	uint32_t id, len;
+	memcpy(&uidx, u + 2, 2);
+	memcpy(&id, u + 4, 4);
+	memcpy(&len, u + 8, 4);
+	assert_int_equal(uidx, 1); /* the refused one, completed */
+	assert_int_equal(id, 0);
+	assert_int_equal(len, 0);
+	assert_true(virtq_should_notify(&f->q));
+	virtq_push(&f->q, &f->c, 16);
+	assert_int_equal(virtq_pop(&f->q, &f->c), 0);
+	assert_false(f->q.broken);
+	/* A used ring the device may not write: the queue cannot be set up. */
+	struct virtq q2;
+	prot_lo = f->used;
+	prot_hi = f->used + 128;
+	assert_int_equal(virtq_init(&q2, &f->g.mem, QN, f->desc, f->avail, f->used, feats(false, false)), -22);
+	assert_non_null(strstr(q2.why, "write-protected"));
+	fx_free(f);
+}
+
 static void unpop_gives_the_chain_back(void **state)
 {
 	(void)state;
@@ -419,6 +473,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(init_rejects_bad_rings),
 		cmocka_unit_test(pops_a_mixed_chain),
+		cmocka_unit_test(write_protected_buffer_refused),
 		cmocka_unit_test(unpop_gives_the_chain_back),
 		cmocka_unit_test(no_interrupt_flag_and_event_index),
 		cmocka_unit_test(indirect_chain),
