@@ -52,9 +52,9 @@ struct guest_mem {
 	int nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 	uint64_t total;
-	int fd;       /* memfd backing every region, -1 if none */
+	int fd;       /* the hugetlb memfd backing every region, -1 if anonymous */
 	bool hugetlb; /* backed by reserved huge pages */
-	void *map;    /* one mapping of the whole memfd */
+	void *map;    /* one mapping of all guest memory */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).

@@ -99,7 +99,8 @@ else
 	skip "pinned vCPU threads" "one host CPU"
 fi
 
-# Backing: reserved 2 MiB huge pages when enough are free, else a memfd.
+# Backing: reserved 2 MiB huge pages when enough are free, else anonymous
+# memory with transparent huge pages.
 # Both are tested: as root the test reserves 32 pages for a moment (and puts
 # the count back), which needs no skip on this machine.
 NRH=/proc/sys/vm/nr_hugepages
@@ -107,7 +108,7 @@ nr_before=$(cat "$NRH" 2>/dev/null || echo 0)
 free_huge=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
 if [ "$free_huge" -eq 0 ]; then
 	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --verbose </dev/null >/dev/null 2>"$TMP/v"
-	same "no huge pages reserved: memfd backing" "$(grep -c 'memfd with transparent huge pages' "$TMP/v")" 1
+	same "no huge pages reserved: anonymous backing" "$(grep -c 'anonymous memory with transparent huge pages' "$TMP/v")" 1
 fi
 if [ -w "$NRH" ] && echo $((nr_before + 32)) >"$NRH" 2>/dev/null &&
 	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 32 ]; then
