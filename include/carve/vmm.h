@@ -52,8 +52,8 @@ struct guest_mem {
 	int nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 	uint64_t total;
-	int fd;       /* the hugetlb memfd backing every region, -1 if anonymous */
-	bool hugetlb; /* backed by reserved huge pages */
+	int fd;       /* -1: the mappings hold their hugetlb memfds */
+	bool hugetlb; /* backed by reserved huge pages (1 GiB and/or 2 MiB) */
 	void *map;    /* one mapping of all guest memory */
 };
 

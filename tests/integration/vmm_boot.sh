@@ -121,6 +121,28 @@ else
 	skip "guest memory on reserved huge pages" "cannot reserve 2 MiB huge pages here (not root, or memory too fragmented)"
 fi
 
+# 1 GiB pages where the host has them free, 2 MiB pages for the rest: as
+# root the test reserves one of each for a moment (and puts the counts back).
+G1=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+g1_before=$(cat "$G1" 2>/dev/null || echo 0)
+nr_before=$(cat "$NRH" 2>/dev/null || echo 0)
+if [ -w "$G1" ] && [ -w "$NRH" ] && echo $((g1_before + 1)) >"$G1" 2>/dev/null &&
+	echo $((nr_before + 1)) >"$NRH" 2>/dev/null &&
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages)" -ge 1 ] &&
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 1 ]; then
+	rc=$(boot "$TMP/g1" "" --memory 1026 --cpus 1 --verbose)
+	echo "$g1_before" >"$G1"
+	echo "$nr_before" >"$NRH"
+	same "1026 MiB on 1 GiB + 2 MiB pages: the guest runs" "$rc" 0
+	same "1026 MiB: one 1 GiB page, one 2 MiB page" \
+		"$(grep -c 'hugetlbfs 1 GiB pages (1) and 2 MiB pages (1)$' "$TMP/g1.err")" 1
+	same "the 1 GiB and 2 MiB reservations are put back" "$(cat "$G1") $(cat "$NRH")" "$g1_before $nr_before"
+else
+	echo "$g1_before" >"$G1" 2>/dev/null
+	echo "$nr_before" >"$NRH" 2>/dev/null
+	skip "guest memory on 1 GiB pages" "cannot reserve a 1 GiB and a 2 MiB page here (not root, no 1 GiB pool, or memory too fragmented)"
+fi
+
 # Serial input reaches the guest.
 (sleep 0.3; echo "ping 42") | timeout 30 "$CARVE" vmm --kernel "$GUEST" --cmdline "echo" --memory 64 \
 	--cpus 1 >"$TMP/e" 2>&1
