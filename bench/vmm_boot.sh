@@ -9,9 +9,9 @@
 #     /proc/<pid>/smaps: the process's total minus its mappings as large as
 #     guest memory (the way Firecracker's memory-overhead test classifies
 #     them), as RSS, PSS (shared library pages divided among the processes
-#     mapping them) and written pages (Private_Dirty: heap, stacks, relocated
-#     library data; what the VMM itself costs, whatever else maps the same
-#     libraries).
+#     mapping them) and anonymous pages (heap, stacks, written and relocated
+#     library data: what the VMM itself costs, whatever else maps the same
+#     libraries and wherever they are stored).
 # The guest is carve's test guest (tests/guests), which prints its first byte
 # a few instructions after entry, so the time is the VMM's own start-up (QEMU
 # enters it through its PVH note, carve at its ELF entry). BENCH_LINUX=1 adds
@@ -70,18 +70,18 @@ if [ -z "$QEMU_CPU" ]; then
 	[ -n "$QEMU_CPU" ] || { echo "QEMU starts the test guest with none of its CPU models here" >&2; exit 1; }
 fi
 
-# Total and guest-sized mappings' RSS, PSS and private dirty kB of a process:
+# Total and guest-sized mappings' RSS, PSS and anonymous kB of a process:
 # prints the three overheads (total minus guest).
 overhead() {
 	awk -v guest_kb=$((MEM * 1024)) '
 		/^Size:/ { big = $2 >= guest_kb }
 		/^Rss:/ { r += $2; if (big) gr += $2 }
 		/^Pss:/ { p += $2; if (big) gp += $2 }
-		/^Private_Dirty:/ { u += $2; if (big) gu += $2 }
+		/^Anonymous:/ { u += $2; if (big) gu += $2 }
 		END { print r - gr, p - gp, u - gu }' "/proc/$1/smaps"
 }
 
-# Runs one VMM; prints "<ms to first byte> <RSS> <PSS> <written kB beyond guest>".
+# Runs one VMM; prints "<ms to first byte> <RSS> <PSS> <anonymous kB beyond guest>".
 one() {
 	local fifo=$W/fifo
 	rm -f "$fifo"
@@ -141,7 +141,7 @@ report() { # tag title
 		"$(col "qemupre-$tag" 2) kB"
 	row "  VMM PSS beyond guest memory" "$(col "carve-$tag" 3) kB" "$(col "qemu-$tag" 3) kB" \
 		"$(col "qemupre-$tag" 3) kB"
-	row "  VMM written (private dirty) beyond" "$(col "carve-$tag" 4) kB" "$(col "qemu-$tag" 4) kB" \
+	row "  VMM anonymous beyond guest memory" "$(col "carve-$tag" 4) kB" "$(col "qemu-$tag" 4) kB" \
 		"$(col "qemupre-$tag" 4) kB"
 	awk -v c="$(col "carve-$tag" 1)" -v q="$(col "qemu-$tag" 1)" -v p="$(col "qemupre-$tag" 1)" \
 		'BEGIN { printf "  time ratio carve/qemu: %.2f, carve/qemu -mem-prealloc: %.2f\n", c / q, c / p }'
