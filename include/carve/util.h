@@ -84,4 +84,12 @@ int carve_find_blob(const char *name, char *out, size_t len);
  * CPUs with PCLMULQDQ. */
 uint32_t crc32_fast(uint32_t crc, const void *data, size_t len);
 
+/* Thread stacks sized to need, not glibc's default (RLIMIT_STACK, 8 MiB of
+ * address space per thread). What each kind needs, with headroom: */
+#define THREAD_STACK_SMALL (64u << 10) /* a system call or two: populate, signals, console input */
+#define THREAD_STACK_VCPU (256u << 10) /* exit handlers, devices, NSM (OpenSSL signing, CBOR) */
+/* pthread_create with a stack of `stack` bytes (four times that under a
+ * sanitizer, whose frames carry redzones). Returns pthread_create's code. */
+int thread_create_sized(pthread_t *th, size_t stack, void *(*fn)(void *), void *arg);
+
 #endif

@@ -52,9 +52,9 @@ struct guest_mem {
 	int nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 	uint64_t total;
-	int fd;       /* memfd backing every region, -1 if none */
-	bool hugetlb; /* backed by reserved huge pages */
-	void *map;    /* one mapping of the whole memfd */
+	int fd;       /* -1: the mappings hold their hugetlb memfds */
+	bool hugetlb; /* backed by reserved huge pages (1 GiB and/or 2 MiB) */
+	void *map;    /* one mapping of all guest memory */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).

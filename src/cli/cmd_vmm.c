@@ -100,7 +100,7 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	sigaddset(&w.set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
 	pthread_t th;
-	bool have_th = pthread_create(&th, NULL, sig_thread, &w) == 0;
+	bool have_th = thread_create_sized(&th, THREAD_STACK_SMALL, sig_thread, &w) == 0;
 
 	struct vmm_stop_info stop;
 	int rc = vmm_run(vm, &stop, err);

@@ -8,6 +8,7 @@
  * from the largest down to R without overshooting, then round up with R;
  * keep the best of these. (Smaller sizes than R cannot help a plan that
  * overshoots with R.) */
+#include <stdio.h>
 #include <string.h>
 
 #include "carve/enclave.h"
@@ -89,13 +90,26 @@ int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools,
 		}
 	}
 	if (!found) {
+		/* Say what each pool holds, so that the user knows which to raise. */
 		uint64_t avail = 0;
-		for (int i = 0; i < n; i++)
+		char pools_text[160] = "";
+		size_t used = 0;
+		for (int i = 0; i < n && used < sizeof(pools_text); i++) {
 			avail += sorted[i].size * sorted[i].free;
+			uint64_t sz = sorted[i].size;
+			bool gib = sz >= (1ull << 30) && sz % (1ull << 30) == 0;
+			int w = snprintf(pools_text + used, sizeof(pools_text) - used, "%s%llu of %llu %s", i ? ", " : "",
+					 (unsigned long long)sorted[i].free,
+					 (unsigned long long)(gib ? sz >> 30 : sz >> 20), gib ? "GiB" : "MiB");
+			if (w < 0)
+				break;
+			used += (size_t)w;
+		}
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
-				  "%llu MiB were requested but the free hugepages hold %llu MiB; raise "
+				  "%llu MiB were requested but the free hugepages hold %llu MiB (%s); raise "
 				  "memory_mib in the allocator configuration and run 'carve allocator'",
-				  (unsigned long long)(bytes >> 20), (unsigned long long)(avail >> 20));
+				  (unsigned long long)(bytes >> 20), (unsigned long long)(avail >> 20),
+				  n ? pools_text : "no hugepage pool");
 	}
 	return 0;
 }

@@ -12,23 +12,32 @@
 
 #define HUGEPAGE_2M_KB 2048
 
+static void nr_path_kb(int node, unsigned kb, char *out, size_t len, const char *what)
+{
+	snprintf(out, len, "%s/node/node%d/hugepages/hugepages-%ukB/%s", sysfs_system_root(), node, kb, what);
+}
+
 static void nr_path(int node, char *out, size_t len, const char *what)
 {
-	snprintf(out, len, "%s/node/node%d/hugepages/hugepages-%dkB/%s", sysfs_system_root(), node,
-		 HUGEPAGE_2M_KB, what);
+	nr_path_kb(node, HUGEPAGE_2M_KB, out, len, what);
 }
 
 int hugepages_read(int node, uint64_t *total, uint64_t *free_pages)
 {
+	return hugepages_read_kb(node, HUGEPAGE_2M_KB, total, free_pages);
+}
+
+int hugepages_read_kb(int node, unsigned kb, uint64_t *total, uint64_t *free_pages)
+{
 	char path[256];
 	unsigned long long t = 0, f = 0;
-	nr_path(node, path, sizeof(path), "nr_hugepages");
+	nr_path_kb(node, kb, path, sizeof(path), "nr_hugepages");
 	FILE *ft = fopen(path, "re");
 	if (!ft)
 		return -1;
 	int ok = fscanf(ft, "%llu", &t) == 1;
 	fclose(ft);
-	nr_path(node, path, sizeof(path), "free_hugepages");
+	nr_path_kb(node, kb, path, sizeof(path), "free_hugepages");
 	FILE *ff = fopen(path, "re");
 	if (ff) {
 		ok = ok && fscanf(ff, "%llu", &f) == 1;

@@ -195,16 +195,28 @@ static int choose_pool_cpus(void *ctx, const struct registry_entry *others, int 
 	return check_full_cores(ch->topo, e->cpus, e->ncpus, err);
 }
 
-/* Pool mode: the memory must come from the reserved 2 MiB pages (the size
- * the VMM maps), in the smallest set that covers it. */
+/* Pool mode: the memory must come from the node's reserved pages, 1 GiB
+ * ones where it has them free and 2 MiB ones, exactly as the VMM maps them
+ * (memory.c: as many 1 GiB pages as whole GiB, 2 MiB pages for the rest),
+ * so the plan must cover the request without rounding up. */
 static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve_err *err)
 {
-	uint64_t total, free_pages;
-	if (hugepages_read(pool->node, &total, &free_pages) < 0)
-		free_pages = 0;
-	struct hugepage_pool pools[] = {{2ull << 20, free_pages}};
+	uint64_t total, free_2m, free_1g;
+	if (hugepages_read(pool->node, &total, &free_2m) < 0)
+		free_2m = 0;
+	if (hugepages_read_kb(pool->node, 1048576, &total, &free_1g) < 0)
+		free_1g = 0;
+	struct hugepage_pool pools[] = {{2ull << 20, free_2m}, {1ull << 30, free_1g}};
 	struct hugepage_plan plan;
-	return hugepage_plan(mib << 20, pools, 1, &plan, err);
+	if (hugepage_plan(mib << 20, pools, 2, &plan, err) < 0)
+		return -1;
+	if (plan.total != mib << 20)
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "%llu MiB cannot be covered exactly by the free hugepages (%llu of 1 GiB, "
+				  "%llu of 2 MiB); raise memory_mib in the allocator configuration and run "
+				  "'carve allocator', or ask for a size they cover",
+				  (unsigned long long)mib, (unsigned long long)free_1g, (unsigned long long)free_2m);
+	return 0;
 }
 
 /* MemAvailable of /proc/meminfo in MiB; UINT64_MAX when it cannot be read

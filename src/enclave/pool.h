@@ -58,6 +58,8 @@ int pool_remove(struct carve_err *err);
 
 /* 2 MiB hugepages of a node (hugepages_sys.c). */
 int hugepages_read(int node, uint64_t *total, uint64_t *free_pages);
+/* The same for pages of `kb` KiB (1048576: 1 GiB pages); -1 when the node has no such pool. */
+int hugepages_read_kb(int node, unsigned kb, uint64_t *total, uint64_t *free_pages);
 /* Sets the node's reservation to cover mib; all or nothing (E27). */
 int hugepages_reserve(int node, uint64_t mib, uint64_t *granted_mib, struct carve_err *err);
 int hugepages_release(int node, struct carve_err *err);

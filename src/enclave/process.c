@@ -798,7 +798,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		  "modules or network sockets; an allow-list per thread kind: vCPU, device, control)");
 	p.report_fd = report_fd;
 	p.boot_deadline_ns = monotonic_ns() + spec->timeout_ms * 1000000ull;
-	if (pthread_create(&p.vm_thread, NULL, vm_thread_main, &p) != 0) {
+	if (thread_create_sized(&p.vm_thread, THREAD_STACK_VCPU, vm_thread_main, &p) != 0) {
 		unlink(p.sock_path);
 		report(report_fd, E05_PROCESS_SPAWN, "cannot start the vCPU thread");
 		_exit(1);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "carve/confine.h"
+#include "carve/util.h"
 #include "virtio/worker.h"
 
 #define CTL_TAG UINT64_MAX
@@ -113,7 +114,7 @@ int vworker_init(struct vworker *w, const char *name, void *ctx, int (*poll)(voi
 		sigset_t all, old;
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
-		r = -pthread_create(&w->th, NULL, loop, w);
+		r = -thread_create_sized(&w->th, THREAD_STACK_VCPU, loop, w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		w->have_thread = r == 0;
 		if (w->have_thread)

@@ -337,14 +337,15 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	getrusage(RUSAGE_SELF, &before);
 	serial_batch(&vm->com1, console_kick, vm);
 	for (int i = 0; i < vm->ncpus; i++) {
-		if (pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]) != 0) {
+		if (thread_create_sized(&vm->vcpus[i].thread, THREAD_STACK_VCPU, vcpu_thread, &vm->vcpus[i]) != 0) {
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, -1, "cannot start the thread of vCPU %d", i);
 			break;
 		}
 		vm->vcpus[i].started = true;
 		started++;
 	}
-	if (vm->com1.in_fd >= 0 && pthread_create(&vm->input_thread, NULL, input_thread, vm) == 0)
+	if (vm->com1.in_fd >= 0 &&
+	    thread_create_sized(&vm->input_thread, THREAD_STACK_SMALL, input_thread, vm) == 0)
 		vm->input_started = true;
 
 	/* Wait for a stop reason or a request, flushing the console's batch

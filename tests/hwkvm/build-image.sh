@@ -96,6 +96,19 @@ if [ -x "$PYTHON" ]; then
 	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && ELVES+=("$f"); done
 fi
 for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && ELVES+=("$f"); done
+# QEMU, only when asked (CARVE_HWKVM_QEMU=1), for bench/vmm_boot.sh in L1:
+# its binary and the libraries it brings add about 50 MB to an image every
+# bed run loads, for one benchmark. microvm needs its firmware (qboot) and
+# the PVH/linuxboot option ROMs beside it.
+if [ "${CARVE_HWKVM_QEMU:-0}" = 1 ]; then
+	QEMU_BIN=$(command -v qemu-system-x86_64 || true)
+	[ -n "$QEMU_BIN" ] || { echo "build-image: CARVE_HWKVM_QEMU=1 but qemu-system-x86_64 is missing" >&2; exit 1; }
+	copy_path "$QEMU_BIN"
+	ELVES+=("$(readlink -f "$QEMU_BIN")")
+	for f in bios-microvm.bin qboot.rom pvh.bin linuxboot_dma.bin multiboot_dma.bin kvmvapic.bin; do
+		[ -e "/usr/share/qemu/$f" ] && copy_path "/usr/share/qemu/$f"
+	done
+fi
 # faketime's wrapper and the resolver: users and groups for setpriv and ls.
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' >"$stage/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"

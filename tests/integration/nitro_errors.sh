@@ -120,6 +120,20 @@ $CARVE allocator --config two.yaml >/dev/null 2>&1
 $NITRO run-enclave --eif-path g.eif --memory 64 --cpu-count 1 >nosmt.out 2>nosmt.err
 ok "pool without SMT: --cpu-count 1 passes the CPU rules" bash -c "! grep -q '^\[ E2[0-9] \]' nosmt.err"
 timeout 30 $CARVE terminate-enclave --all >/dev/null 2>&1
+# 1 GiB pages in the pool: a request they and the 2 MiB pages cover exactly
+# passes the memory check; one they could cover only by rounding up is E27,
+# naming what each pool holds.
+mkdir -p "$SYS/node/node0/hugepages/hugepages-1048576kB"
+echo 1 >"$SYS/node/node0/hugepages/hugepages-1048576kB/nr_hugepages"
+echo 1 >"$SYS/node/node0/hugepages/hugepages-1048576kB/free_hugepages"
+echo 2 >"$SYS/node/node0/hugepages/hugepages-2048kB/free_hugepages"
+$NITRO run-enclave --eif-path g.eif --memory 1028 --cpu-count 1 >gib.out 2>gib.err
+ok "pool with a 1 GiB page: 1028 MiB (1 GiB + 2 x 2 MiB) passes the memory check" \
+	bash -c "! grep -q '^\[ E2[0-9] \]' gib.err"
+timeout 30 $CARVE terminate-enclave --all >/dev/null 2>&1
+start_fails_with 27 "pool: 1030 MiB (2 MiB pages short, only a second 1 GiB page would do) is E27" \
+	$NITRO run-enclave --eif-path g.eif --memory 1030 --cpu-count 1
+ok "  ...naming the pools" grep -q 'the free hugepages hold 1028 MiB (1 of 1 GiB, 2 of 2 MiB)' "$TMP/err"
 unset CARVE_TEST_SYSFS
 rm -f "$CARVE_STATE_DIR/pool.json"
 

@@ -99,7 +99,8 @@ else
 	skip "pinned vCPU threads" "one host CPU"
 fi
 
-# Backing: reserved 2 MiB huge pages when enough are free, else a memfd.
+# Backing: reserved 2 MiB huge pages when enough are free, else anonymous
+# memory with transparent huge pages.
 # Both are tested: as root the test reserves 32 pages for a moment (and puts
 # the count back), which needs no skip on this machine.
 NRH=/proc/sys/vm/nr_hugepages
@@ -107,7 +108,7 @@ nr_before=$(cat "$NRH" 2>/dev/null || echo 0)
 free_huge=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
 if [ "$free_huge" -eq 0 ]; then
 	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --verbose </dev/null >/dev/null 2>"$TMP/v"
-	same "no huge pages reserved: memfd backing" "$(grep -c 'memfd with transparent huge pages' "$TMP/v")" 1
+	same "no huge pages reserved: anonymous backing" "$(grep -c 'anonymous memory with transparent huge pages' "$TMP/v")" 1
 fi
 if [ -w "$NRH" ] && echo $((nr_before + 32)) >"$NRH" 2>/dev/null &&
 	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 32 ]; then
@@ -118,6 +119,28 @@ if [ -w "$NRH" ] && echo $((nr_before + 32)) >"$NRH" 2>/dev/null &&
 else
 	echo "$nr_before" >"$NRH" 2>/dev/null
 	skip "guest memory on reserved huge pages" "cannot reserve 2 MiB huge pages here (not root, or memory too fragmented)"
+fi
+
+# 1 GiB pages where the host has them free, 2 MiB pages for the rest: as
+# root the test reserves one of each for a moment (and puts the counts back).
+G1=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+g1_before=$(cat "$G1" 2>/dev/null || echo 0)
+nr_before=$(cat "$NRH" 2>/dev/null || echo 0)
+if [ -w "$G1" ] && [ -w "$NRH" ] && echo $((g1_before + 1)) >"$G1" 2>/dev/null &&
+	echo $((nr_before + 1)) >"$NRH" 2>/dev/null &&
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-1048576kB/free_hugepages)" -ge 1 ] &&
+	[ "$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" -ge 1 ]; then
+	rc=$(boot "$TMP/g1" "" --memory 1026 --cpus 1 --verbose)
+	echo "$g1_before" >"$G1"
+	echo "$nr_before" >"$NRH"
+	same "1026 MiB on 1 GiB + 2 MiB pages: the guest runs" "$rc" 0
+	same "1026 MiB: one 1 GiB page, one 2 MiB page" \
+		"$(grep -c 'hugetlbfs 1 GiB pages (1) and 2 MiB pages (1)$' "$TMP/g1.err")" 1
+	same "the 1 GiB and 2 MiB reservations are put back" "$(cat "$G1") $(cat "$NRH")" "$g1_before $nr_before"
+else
+	echo "$g1_before" >"$G1" 2>/dev/null
+	echo "$nr_before" >"$NRH" 2>/dev/null
+	skip "guest memory on 1 GiB pages" "cannot reserve a 1 GiB and a 2 MiB page here (not root, no 1 GiB pool, or memory too fragmented)"
 fi
 
 # Serial input reaches the guest.

@@ -267,6 +267,53 @@ static void test_hugepage_plan_prefers_small_pages(void **state)
 	assert_int_equal(p.use[0].size, GiB);
 }
 
+/* 1 GiB pages where the pools have them, 2 MiB pages for the rest: the
+ * exact cover with the fewest pages. */
+static void test_hugepage_plan_gib_and_mib_pages(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	struct hugepage_plan p;
+	struct hugepage_pool pools[] = {{2 * MiB, 512}, {1 * GiB, 4}};
+	assert_int_equal(hugepage_plan(3 * GiB + 4 * MiB, pools, 2, &p, &err), 0);
+	assert_int_equal(p.total, 3 * GiB + 4 * MiB);
+	assert_int_equal(p.n, 2);
+	assert_int_equal(p.use[0].size, GiB); /* largest first */
+	assert_int_equal(p.use[0].count, 3);
+	assert_int_equal(p.use[1].size, 2 * MiB);
+	assert_int_equal(p.use[1].count, 2);
+	/* One 1 GiB page free: it is used, 2 MiB pages cover the other 2 GiB + 4 MiB. */
+	struct hugepage_pool one_big[] = {{1 * GiB, 1}, {2 * MiB, 2048}};
+	assert_int_equal(hugepage_plan(3 * GiB + 4 * MiB, one_big, 2, &p, &err), 0);
+	assert_int_equal(p.total, 3 * GiB + 4 * MiB);
+	assert_int_equal(p.use[0].size, GiB);
+	assert_int_equal(p.use[0].count, 1);
+	assert_int_equal(p.use[1].count, 1026);
+	/* 2 MiB pages run short of the 4 MiB tail: rounding up to a fourth
+	 * 1 GiB page is the only cover. */
+	struct hugepage_pool short_small[] = {{1 * GiB, 4}, {2 * MiB, 1}};
+	assert_int_equal(hugepage_plan(3 * GiB + 4 * MiB, short_small, 2, &p, &err), 0);
+	assert_int_equal(p.total, 4 * GiB);
+}
+
+/* Pools too short: E27, the request, what is free in each pool, what to do. */
+static void test_hugepage_plan_short_pools_named(void **state)
+{
+	(void)state;
+	struct carve_err err = {0};
+	struct hugepage_plan p;
+	struct hugepage_pool pools[] = {{2 * MiB, 2}, {1 * GiB, 2}};
+	assert_int_equal(hugepage_plan(3 * GiB + 4 * MiB, pools, 2, &p, &err), -1);
+	assert_int_equal(err.code, E27_INSUFFICIENT_MEMORY_AVAILABLE);
+	assert_string_equal(err.msg, "3076 MiB were requested but the free hugepages hold 2052 MiB "
+				     "(2 of 1 GiB, 2 of 2 MiB); raise memory_mib in the allocator "
+				     "configuration and run 'carve allocator'");
+	carve_err_clear(&err);
+	assert_int_equal(hugepage_plan(64 * MiB, NULL, 0, &p, &err), -1);
+	assert_non_null(strstr(err.msg, "hold 0 MiB (no hugepage pool)"));
+	carve_err_clear(&err);
+}
+
 static void test_hugepage_plan_rounds_up_and_fails(void **state)
 {
 	(void)state;
@@ -300,6 +347,8 @@ int main(void)
 		cmocka_unit_test(test_host_memory),
 		cmocka_unit_test(test_hugepage_plan_prefers_small_pages),
 		cmocka_unit_test(test_hugepage_plan_rounds_up_and_fails),
+		cmocka_unit_test(test_hugepage_plan_gib_and_mib_pages),
+		cmocka_unit_test(test_hugepage_plan_short_pools_named),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
