@@ -79,6 +79,7 @@ void flock_forget(struct file *f);
 struct ring {
 	uint8_t *buf; /* allocated at the first put */
 	uint32_t cap, head, len;
+	uint32_t size; /* of buf: 64 KiB at most at first, doubled up to cap as the bytes need */
 };
 /* Copies in up to n bytes (as many as fit); the count or -ENOMEM. */
 int64_t ring_put(struct ring *r, const void *src, uint64_t n);
