@@ -4,8 +4,8 @@
  * and reads back as Linux reports it (booleans as 0/1, buffer sizes
  * doubled). Those that change what happens here are SO_REUSEADDR,
  * SO_REUSEPORT and IPV6_V6ONLY (the port table); the rest are kept and
- * reported, since loopback bytes need no tuning. SO_RCVTIMEO and
- * SO_SNDTIMEO are kept, not enforced. */
+ * reported, since loopback bytes need no tuning, except SO_RCVTIMEO and
+ * SO_SNDTIMEO, which bound the waits of unix_sock.c (EAGAIN, as Linux). */
 #include "unix_int.h"
 
 #define SOL_SOCKET 1
@@ -221,6 +221,13 @@ int inet_opt_set(struct usock *u, uint64_t level, uint64_t name, uint64_t uval, 
 		/* Negative seconds read back as 0, as on Linux; beyond 24 days: capped. */
 		int64_t ms = tv[0] < 0 ? 0 : MIN(tv[0], (int64_t)0x7fffffff / 1000) * 1000 + tv[1] / 1000;
 		u->in.opt[i] = (int)MIN(ms, (int64_t)0x7fffffff);
+		if (!u->in.opt[i] && (tv[0] > 0 || tv[1]))
+			u->in.opt[i] = 1; /* under a millisecond: at least one, as Linux's jiffy */
+		uint64_t ns = (uint64_t)u->in.opt[i] * 1000000u;
+		if (o->name == 20 /* SO_RCVTIMEO_OLD */)
+			u->rcvtimeo = ns;
+		else
+			u->sndtimeo = ns;
 		return 0;
 	}
 	int v;

@@ -288,6 +288,8 @@ int inet_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 	s->family = l->family;
 	s->rx.cap = INET_TCP_BUF;
 	memcpy(s->in.opt, l->in.opt, sizeof(s->in.opt));
+	s->rcvtimeo = l->rcvtimeo;
+	s->sndtimeo = l->sndtimeo;
 	s->in.local = dst;
 	s->in.remote = src;
 	inet_port_add(s);

@@ -55,8 +55,9 @@ struct usock {
 	uint64_t rd_seq, wr_seq;              /* data, a connection or shutdown came; room appeared */
 	struct usock *accq[UNIX_MAX_BACKLOG]; /* listening: connected, not accepted */
 	int nacc, backlog;
-	struct usock *next;  /* every socket: peers are let go of when one goes */
-	struct inet_part in; /* AF_INET[6] only */
+	struct usock *next;          /* every socket: peers are let go of when one goes */
+	uint64_t rcvtimeo, sndtimeo; /* SO_RCVTIMEO/SO_SNDTIMEO in ns; 0: wait for ever */
+	struct inet_part in;         /* AF_INET[6] only */
 };
 
 struct kiov {
@@ -72,6 +73,8 @@ struct msghdr {
 };
 
 extern const struct file_ops unix_ops;
+/* The deadline of a wait of timeo ns (0: none), for wait_until. */
+static inline uint64_t usock_deadline(uint64_t timeo) { return timeo ? time_ns() + timeo : UINT64_MAX; }
 extern struct vnode unix_vn; /* the vnode of sockets that have no path */
 struct usock *usock_new(int type);
 /* The socket kind of socket()/socketpair()'s type and protocol, as Linux

@@ -247,9 +247,8 @@ int usock_accept(struct file *f, uint64_t flags, struct usock **sp)
 	if (l->state != US_LISTEN)
 		return -EINVAL;
 	if (!has_conn(l)) {
-		if (f->flags & O_NONBLOCK)
+		if ((f->flags & O_NONBLOCK) || wait_until(has_conn, l, usock_deadline(l->rcvtimeo)) < 0)
 			return -EAGAIN;
-		wait_until(has_conn, l, UINT64_MAX);
 	}
 	struct usock *s = l->accq[0];
 	struct file *nf = /* of the listener's kind, AF_UNIX or inet */

@@ -98,9 +98,8 @@ int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags
 			return -EMSGSIZE;
 		struct send_wait w = {u, to ? to : u->peer, total + MSG_COST};
 		if (!send_ready(&w)) {
-			if (nb)
+			if (nb || wait_until(send_ready, &w, usock_deadline(u->sndtimeo)) < 0)
 				return -EAGAIN;
-			wait_until(send_ready, &w, UINT64_MAX);
 		}
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
@@ -108,15 +107,14 @@ int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags
 		int r = usock_put_msg(p, iov, n, total, &u->name);
 		return r < 0 ? r : (int64_t)total;
 	}
-	uint64_t done = 0;
+	uint64_t done = 0, dl = usock_deadline(u->sndtimeo);
 	for (int i = 0; i < n; i++) {
 		uint64_t off = 0;
 		while (off < iov[i].len) {
 			struct send_wait w = {u, u->peer, 1};
 			if (!send_ready(&w)) {
-				if (nb)
+				if (nb || wait_until(send_ready, &w, dl) < 0)
 					return done ? (int64_t)done : -EAGAIN;
-				wait_until(send_ready, &w, UINT64_MAX);
 			}
 			if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
 				return done ? (int64_t)done : send_error(u);
@@ -151,11 +149,11 @@ int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags
 	from->len = 0;
 	if (u->type != SOCK_DGRAM && u->state != US_CONNECTED)
 		return is_stream(u) && u->family == AF_UNIX ? -EINVAL : -ENOTCONN;
+	uint64_t dl = usock_deadline(u->rcvtimeo);
 	for (;;) {
 		if (!can_recv(u)) {
-			if (nb)
+			if (nb || wait_until(can_recv, u, dl) < 0)
 				return done ? (int64_t)done : -EAGAIN;
-			wait_until(can_recv, u, UINT64_MAX);
 		}
 		if (!queued(u) || ((flags & MSG_PEEK) && queued(u) <= done))
 			return (int64_t)done; /* shut down: EOF */

@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -490,6 +491,43 @@ static void tcp_options(void)
 	close(s);
 }
 
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* SO_RCVTIMEO bounds a blocking recv and accept: EAGAIN after it. */
+static void timeouts(void)
+{
+	int l = listener(AF_INET, "127.0.0.1", 0);
+	struct timeval tv = {0, 60000};
+	setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	long t0 = now_ms();
+	check("timeo-accept-eagain", FAILS(accept(l, NULL, NULL), EAGAIN) && now_ms() - t0 >= 50,
+	      "accept did not time out");
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	connect4(c, "127.0.0.1", port_of(l));
+	int s = accept(l, NULL, NULL);
+	char b[4];
+	t0 = now_ms();
+	check("timeo-recv-inherited-eagain", FAILS(recv(s, b, 4, 0), EAGAIN) && now_ms() - t0 >= 50,
+	      "recv did not time out");
+	write(c, "ok", 2);
+	check("timeo-recv-data", recv(s, b, 4, 0) == 2, "data after a timeout");
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = v4("127.0.0.1", 0);
+	bind(u, SA(a), sizeof(a));
+	setsockopt(u, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = now_ms();
+	check("timeo-udp-recv-eagain", FAILS(recv(u, b, 4, 0), EAGAIN) && now_ms() - t0 >= 50, "no timeout");
+	close(u);
+	close(s);
+	close(c);
+	close(l);
+}
+
 static void udp(void)
 {
 	int r = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -724,6 +762,7 @@ int main(int argc, char **argv)
 	tcp_bulk();
 	tcp_options();
 	udp();
+	timeouts();
 	ipv6();
 	epolls();
 	printf("inetprobe: %d failures\n", failures);
