@@ -66,6 +66,21 @@ uint64_t ring_get(struct ring *r, void *dst, uint64_t n, bool peek)
 	return n;
 }
 
+uint64_t ring_get_user(struct ring *r, uint64_t dst, uint64_t n)
+{
+	n = MIN(n, (uint64_t)r->len);
+	for (uint64_t done = 0, run; done < n; done += run) {
+		run = MIN(n - done, (uint64_t)(r->size - r->head));
+		if (run >= HELPER_COPY_MIN && helper_ready())
+			helper_copy_to_user(dst + done, r->buf + r->head, run);
+		else
+			memcpy((void *)(dst + done), r->buf + r->head, run);
+		r->head = (uint32_t)((r->head + run) % r->size);
+		r->len -= (uint32_t)run;
+	}
+	return n;
+}
+
 uint64_t ring_peek(const struct ring *r, uint64_t off, void *dst, uint64_t n)
 {
 	if (off >= r->len)

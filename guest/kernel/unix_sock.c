@@ -191,7 +191,7 @@ int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags
 			uint8_t *dst = iov[i].base + skip;
 			uint64_t room = iov[i].len - skip;
 			got += (flags & MSG_PEEK) ? ring_peek(&u->rx, done + got, dst, room)
-						  : ring_get(&u->rx, dst, room, false);
+						  : ring_get_user(&u->rx, (uint64_t)dst, room);
 			skip = 0;
 		}
 		done += got;
