@@ -18,6 +18,9 @@
 #define EDESTADDRREQ 89
 #define EADDRNOTAVAIL 99
 #define UDP_MAX_V4 65507u /* 65535 less the IPv4 and UDP headers */
+#define UDP_MAX_V6 65527u /* 65535 less the UDP header (IPv6's is not counted) */
+/* What a UDP socket queues before it drops: Linux's rmem_default. */
+#define INET_UDP_BUF 212992u
 /* A TCP receive ring's most: about what Linux keeps in flight on loopback
  * (a single-threaded program may write megabytes before it reads). */
 #define INET_TCP_BUF (4u << 20)

@@ -103,7 +103,7 @@ static int64_t dsend(struct file *f, const struct kiov *iov, int n, const struct
 	} else {
 		return -EDESTADDRREQ;
 	}
-	if (total > UDP_MAX_V4 || total + MSG_COST > UNIX_BUF)
+	if (total > (inaddr_is_v4(&dst) ? UDP_MAX_V4 : UDP_MAX_V6))
 		return -EMSGSIZE;
 	if (!u->in.bound) {
 		int r = autobind(u);
@@ -120,7 +120,7 @@ static int64_t dsend(struct file *f, const struct kiov *iov, int n, const struct
 		}
 		return (int64_t)total;
 	}
-	if (p->qbytes + total + MSG_COST > UNIX_BUF)
+	if (p->qbytes + total + MSG_COST > INET_UDP_BUF)
 		return (int64_t)total; /* a full receiver drops it */
 	struct uname from;
 	inaddr_to_uname(p->family, &src, &from);

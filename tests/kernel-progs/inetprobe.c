@@ -586,7 +586,13 @@ static void udp(void)
 
 	check("udp-sendto-port0-einval", FAILS(sendto(o, "x", 1, 0, SA(a), sizeof(a)), EINVAL),
 	      "expected EINVAL");
-	static char big[70000];
+	static char big[70000], back[70000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 13);
+	check("udp-largest-datagram",
+	      sendto(o, big, 65507, 0, SA(to), sizeof(to)) == 65507 &&
+		      recv(r, back, sizeof(back), 0) == 65507 && !memcmp(big, back, 65507),
+	      "65,507 bytes in one datagram");
 	check("udp-too-big-emsgsize", FAILS(sendto(o, big, sizeof(big), 0, SA(to), sizeof(to)), EMSGSIZE),
 	      "expected EMSGSIZE");
 	check("udp-listen-eopnotsupp", FAILS(listen(o, 1), EOPNOTSUPP), "expected EOPNOTSUPP");
