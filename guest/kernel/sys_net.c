@@ -1,7 +1,8 @@
 /* Socket system calls: AF_VSOCK stream sockets (vsock.c does the
  * protocol), AF_UNIX sockets (unix_sock.c, unix_name.c; UNIX_DO) and
- * loopback AF_INET/AF_INET6 sockets (inet_sock.c; INET_DO). A socket is a file on one shared socket vnode (so fstat says
- * S_IFSOCK and lseek says ESPIPE) whose sock field is the connection.
+ * loopback AF_INET/AF_INET6 sockets (inet_sock.c; INET_DO). A vsock socket
+ * is a file on one shared socket vnode (so fstat says S_IFSOCK and lseek
+ * says ESPIPE) whose sock field is the connection.
  * Addresses are struct sockaddr_vm (16 bytes: family, reserved, port, cid,
  * flags, zero[3]). */
 #include "file.h"
