@@ -81,11 +81,15 @@ void flock_forget(struct file *f);
 struct ring {
 	uint8_t *buf; /* allocated at the first put */
 	uint32_t cap, head, len;
+	uint32_t size; /* of buf: 64 KiB at most at first, doubled up to cap as the bytes need */
 };
 /* Copies in up to n bytes (as many as fit); the count or -ENOMEM. */
 int64_t ring_put(struct ring *r, const void *src, uint64_t n);
 /* Copies out up to n bytes, consuming them unless peek. */
 uint64_t ring_get(struct ring *r, void *dst, uint64_t n, bool peek);
+/* ring_get into user memory the caller checked: long runs are copied at
+ * CPL3 (helper.c), which under PVM's emulator is several times faster. */
+uint64_t ring_get_user(struct ring *r, uint64_t dst, uint64_t n);
 /* Copies up to n bytes from off bytes in, consuming nothing. */
 uint64_t ring_peek(const struct ring *r, uint64_t off, void *dst, uint64_t n);
 static inline uint32_t ring_room(const struct ring *r) { return r->cap - r->len; }

@@ -1,9 +1,12 @@
 /* Socket system calls: AF_VSOCK stream sockets (vsock.c does the
- * protocol) and AF_UNIX sockets (unix_sock.c, unix_name.c; UNIX_DO). A socket is a file on one shared socket vnode (so fstat says
- * S_IFSOCK and lseek says ESPIPE) whose sock field is the connection.
+ * protocol), AF_UNIX sockets (unix_sock.c, unix_name.c; UNIX_DO) and
+ * loopback AF_INET/AF_INET6 sockets (inet_sock.c; INET_DO). A vsock socket
+ * is a file on one shared socket vnode (so fstat says S_IFSOCK and lseek
+ * says ESPIPE) whose sock field is the connection.
  * Addresses are struct sockaddr_vm (16 bytes: family, reserved, port, cid,
  * flags, zero[3]). */
 #include "file.h"
+#include "inet.h"
 #include "syscalls.h"
 #include "virtio.h"
 
@@ -61,6 +64,14 @@ static struct vsock_sock *sock_of(int fd, struct file **fp)
 			return (expr);        \
 	} while (0)
 
+/* An AF_INET/AF_INET6 descriptor goes to inet_sock.c. */
+#define INET_DO(fd, expr)                      \
+	do {                                   \
+		struct file *inf = fd_get(fd); \
+		if (inf && is_inet_sock(inf))  \
+			return (expr);         \
+	} while (0)
+
 static int get_addr(uint64_t uaddr, uint64_t len, struct sockaddr_vm *a)
 {
 	if (len < sizeof(*a))
@@ -107,6 +118,8 @@ SYSCALL_DEFINE3(socket, uint64_t, family, uint64_t, type, uint64_t, protocol)
 {
 	if (family == 1 /* AF_UNIX */)
 		return unix_socket(type, protocol);
+	if (family == 2 /* AF_INET */ || family == 10 /* AF_INET6 */)
+		return inet_socket(family, type, protocol);
 	if (family != AF_VSOCK || !vsock_present())
 		return -EAFNOSUPPORT;
 	if ((type & 0xf) != SOCK_STREAM)
@@ -124,11 +137,12 @@ SYSCALL_DEFINE4(socketpair, uint64_t, family, uint64_t, type, uint64_t, protocol
 {
 	if (family == 1 /* AF_UNIX */)
 		return unix_socketpair(type, protocol, usockvec);
-	return family == AF_VSOCK ? -EOPNOTSUPP : -EAFNOSUPPORT;
+	return family == AF_VSOCK || family == 2 || family == 10 ? -EOPNOTSUPP : -EAFNOSUPPORT;
 }
 
 SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 {
+	INET_DO(fd, inet_bind(inf, umyaddr, addrlen));
 	UNIX_DO(fd, unix_bind(uf, umyaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
@@ -138,6 +152,7 @@ SYSCALL_DEFINE3(bind, int, fd, uaddr_t, umyaddr, uint64_t, addrlen)
 
 SYSCALL_DEFINE2(listen, int, fd, int, backlog)
 {
+	INET_DO(fd, inet_listen(inf, backlog));
 	UNIX_DO(fd, unix_listen(uf, backlog));
 	GET_SOCK(fd);
 	return vs_listen(s, backlog);
@@ -145,6 +160,7 @@ SYSCALL_DEFINE2(listen, int, fd, int, backlog)
 
 SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 {
+	INET_DO(fd, inet_connect(inf, uservaddr, addrlen));
 	UNIX_DO(fd, unix_connect(uf, uservaddr, addrlen));
 	GET_SOCK(fd);
 	struct sockaddr_vm a;
@@ -154,6 +170,7 @@ SYSCALL_DEFINE3(connect, int, fd, uaddr_t, uservaddr, uint64_t, addrlen)
 
 static int64_t do_accept(int fd, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 {
+	INET_DO(fd, inet_accept(inf, uaddr, ulen, flags));
 	UNIX_DO(fd, unix_accept(uf, uaddr, ulen, flags));
 	GET_SOCK(fd);
 	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
@@ -181,6 +198,7 @@ SYSCALL_DEFINE4(accept4, int, fd, uaddr_t, upeer_sockaddr, uaddr_t, upeer_addrle
 
 static int64_t names(int fd, uaddr_t uaddr, uaddr_t ulen, bool peer)
 {
+	INET_DO(fd, inet_names(inf, uaddr, ulen, peer));
 	UNIX_DO(fd, unix_names(uf, uaddr, ulen, peer));
 	GET_SOCK(fd);
 	if (peer && !vs_connected(s))
@@ -201,6 +219,7 @@ SYSCALL_DEFINE3(getpeername, int, fd, uaddr_t, usockaddr, uaddr_t, usockaddr_len
 
 SYSCALL_DEFINE2(shutdown, int, fd, int, how)
 {
+	INET_DO(fd, inet_shutdown(inf, how));
 	UNIX_DO(fd, unix_shutdown(uf, how));
 	GET_SOCK(fd);
 	return vs_shutdown(s, how);
@@ -229,6 +248,7 @@ SYSCALL_DEFINE6(sendto, int, fd, uaddr_t, buff, uint64_t, len, uint64_t, flags,
 		uaddr_t, addr, uint64_t, addr_len)
 /* clang-format on */
 {
+	INET_DO(fd, inet_xfer(inf, buff, len, flags, addr, addr_len, true));
 	UNIX_DO(fd, unix_xfer(uf, buff, len, flags, addr, addr_len, true));
 	GET_SOCK(fd);
 	if (addr || addr_len)
@@ -241,6 +261,7 @@ SYSCALL_DEFINE6(recvfrom, int, fd, uaddr_t, ubuf, uint64_t, size, uint64_t, flag
 		uaddr_t, addr, uaddr_t, addr_len)
 /* clang-format on */
 {
+	INET_DO(fd, inet_xfer(inf, ubuf, size, flags, addr, addr_len, false));
 	UNIX_DO(fd, unix_xfer(uf, ubuf, size, flags, addr, addr_len, false));
 	GET_SOCK(fd);
 	int64_t r = xfer(f, s, ubuf, size, flags, false);
@@ -259,6 +280,7 @@ struct msghdr {
 
 static int64_t do_msg(int fd, uaddr_t umsg, uint64_t flags, bool send)
 {
+	INET_DO(fd, inet_msg(inf, umsg, flags, send));
 	UNIX_DO(fd, unix_msg(uf, umsg, flags, send));
 	GET_SOCK(fd);
 	struct msghdr m;
@@ -322,6 +344,7 @@ static int64_t unix_getsockopt(struct file *f, uint64_t level, uint64_t optname,
 
 SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uaddr_t, optlen)
 {
+	INET_DO(fd, inet_getsockopt(inf, level, optname, optval, optlen));
 	UNIX_DO(fd, unix_getsockopt(uf, level, optname, optval, optlen));
 	GET_SOCK(fd);
 	int v = 0;
@@ -361,6 +384,7 @@ SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t
  * kept. */
 SYSCALL_DEFINE5(setsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uint64_t, optlen)
 {
+	INET_DO(fd, inet_setsockopt(inf, level, optname, optval, optlen));
 	UNIX_DO(fd, level == SOL_SOCKET ? 0 : -ENOPROTOOPT);
 	GET_SOCK(fd);
 	if (level == SOL_SOCKET)

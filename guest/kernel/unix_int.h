@@ -1,10 +1,13 @@
 /* Inside the AF_UNIX sockets, shared by unix_sock.c (data: send, receive,
  * poll, shutdown, socket pairs) and unix_name.c (names: socket, bind,
- * listen, connect, accept); no other file uses it. */
+ * listen, connect, accept). Loopback AF_INET/AF_INET6 sockets (inet_*.c)
+ * are the same objects with an inet part: their bytes and messages move
+ * as AF_UNIX ones do, only names differ. */
 #ifndef CARVE_UNIX_INT_H
 #define CARVE_UNIX_INT_H
 
 #include "file.h"
+#include "inet_int.h"
 #include "syscalls.h"
 #include "virtio.h"
 
@@ -40,6 +43,7 @@ enum ustate { US_NEW, US_LISTEN, US_CONNECTED };
 
 struct usock {
 	int type;
+	int family; /* AF_UNIX, AF_INET or AF_INET6 */
 	enum ustate state;
 	int shutdown;       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
 	struct usock *peer; /* the other end; a datagram socket's destination. NULL once gone */
@@ -51,10 +55,26 @@ struct usock {
 	uint64_t rd_seq, wr_seq;              /* data, a connection or shutdown came; room appeared */
 	struct usock *accq[UNIX_MAX_BACKLOG]; /* listening: connected, not accepted */
 	int nacc, backlog;
-	struct usock *next; /* every socket: peers are let go of when one goes */
+	struct usock *next;          /* every socket: peers are let go of when one goes */
+	uint64_t rcvtimeo, sndtimeo; /* SO_RCVTIMEO/SO_SNDTIMEO in ns; 0: wait for ever */
+	struct inet_part in;         /* AF_INET[6] only */
+};
+
+struct kiov {
+	uint8_t *base;
+	uint64_t len;
+};
+
+struct msghdr {
+	uint64_t name;
+	uint32_t namelen, pad0;
+	uint64_t iov, iovlen, control, controllen;
+	int32_t flags, pad1;
 };
 
 extern const struct file_ops unix_ops;
+/* The deadline of a wait of timeo ns (0: none), for wait_until. */
+static inline uint64_t usock_deadline(uint64_t timeo) { return timeo ? time_ns() + timeo : UINT64_MAX; }
 extern struct vnode unix_vn; /* the vnode of sockets that have no path */
 struct usock *usock_new(int type);
 /* The socket kind of socket()/socketpair()'s type and protocol, as Linux
@@ -72,5 +92,22 @@ int usock_lookup(const struct uname *n, struct usock **out);
 /* Writes n (unnamed: the family alone) and its length, truncated as Linux. */
 int uname_put(uaddr_t uaddr, uaddr_t ulen, const struct uname *n);
 void usock_shut(struct usock *u, int how);
+/* Sends iov to the connected peer (streams), or to the datagram socket to
+ * (NULL: the peer); flags MSG_DONTWAIT. The count or -errno. */
+int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to);
+/* Receives into iov; *mflags gets MSG_TRUNC, *from the sender's name. */
+int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		   struct uname *from);
+/* Queues a message of total bytes from iov on p, from the name from:
+ * 0 or -ENOMEM. The caller checked the room. */
+int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from);
+/* The caller's n iovecs, each checked: n or -errno. iov holds 1024. */
+int usock_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write);
+/* Listen, connect and accept, past the checks of the name kind: */
+int usock_listen(struct usock *u, int backlog);
+/* Connects stream u to listener l; *srv: the server's end, queued. */
+int usock_join(struct usock *u, struct usock *l, bool nonblock, struct usock **srv);
+/* Takes the first queued connection of f's listener into a new fd. */
+int usock_accept(struct file *f, uint64_t flags, struct usock **sp);
 
 #endif

@@ -153,6 +153,11 @@ int unix_listen(struct file *f, int backlog)
 		return -EOPNOTSUPP;
 	if (!u->name.len || u->state == US_CONNECTED)
 		return -EINVAL; /* Linux: no listening on an unbound socket */
+	return usock_listen(u, backlog);
+}
+
+int usock_listen(struct usock *u, int backlog)
+{
 	if (backlog < 0 || backlog > SOMAXCONN)
 		backlog = SOMAXCONN;
 	/* Linux lets one more than the backlog wait. */
@@ -181,6 +186,12 @@ int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 		u->state = US_CONNECTED;
 		return 0;
 	}
+	struct usock *s;
+	return usock_join(u, l, f->flags & O_NONBLOCK, &s);
+}
+
+int usock_join(struct usock *u, struct usock *l, bool nonblock, struct usock **srv)
+{
 	if (u->state == US_CONNECTED)
 		return -EISCONN;
 	if (u->state == US_LISTEN)
@@ -188,9 +199,9 @@ int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 	if (l->state != US_LISTEN)
 		return -ECONNREFUSED;
 	if (!accq_room(l)) {
-		if (f->flags & O_NONBLOCK)
+		if (nonblock)
 			return -EAGAIN;
-		r = wait_until(accq_room, l, UINT64_MAX);
+		int r = wait_until(accq_room, l, UINT64_MAX);
 		if (r < 0)
 			return r;
 		if (l->state != US_LISTEN)
@@ -206,6 +217,7 @@ int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 	l->accq[l->nacc++] = s;
 	l->rd_seq++;
 	u->wr_seq++;
+	*srv = s;
 	return 0;
 }
 
@@ -217,6 +229,18 @@ static bool has_conn(void *arg)
 
 int unix_accept(struct file *f, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 {
+	struct usock *s;
+	int fd = usock_accept(f, flags, &s);
+	if (fd < 0)
+		return fd;
+	struct uname none = {.len = 0};
+	if (uaddr && uname_put(uaddr, ulen, s->peer ? &s->peer->name : &none) < 0)
+		return -EFAULT; /* the connection stays open on fd, as on Linux */
+	return fd;
+}
+
+int usock_accept(struct file *f, uint64_t flags, struct usock **sp)
+{
 	struct usock *l = sock_of(f);
 	if (flags & ~(uint64_t)(SOCK_NONBLOCK | SOCK_CLOEXEC))
 		return -EINVAL;
@@ -227,13 +251,13 @@ int unix_accept(struct file *f, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 	if (!has_conn(l)) {
 		if (f->flags & O_NONBLOCK)
 			return -EAGAIN;
-		int r = wait_until(has_conn, l, UINT64_MAX);
+		int r = wait_until(has_conn, l, usock_deadline(l->rcvtimeo));
 		if (r < 0)
-			return r;
+			return r == -ETIMEDOUT ? -EAGAIN : r; /* SO_RCVTIMEO, or a signal */
 	}
 	struct usock *s = l->accq[0];
-	struct file *nf =
-		file_alloc(&unix_ops, &unix_vn, s, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0));
+	struct file *nf = /* of the listener's kind, AF_UNIX or inet */
+		file_alloc(f->ops, &unix_vn, s, O_RDWR | (flags & SOCK_NONBLOCK ? O_NONBLOCK : 0));
 	if (!nf)
 		return -ENOMEM; /* the connection stays queued */
 	l->nacc--;
@@ -243,9 +267,7 @@ int unix_accept(struct file *f, uaddr_t uaddr, uaddr_t ulen, uint64_t flags)
 		file_put(nf);
 		return fd;
 	}
-	struct uname none = {.len = 0};
-	if (uaddr && uname_put(uaddr, ulen, s->peer ? &s->peer->name : &none) < 0)
-		return -EFAULT; /* the connection stays open on fd, as on Linux */
+	*sp = s;
 	return fd;
 }
 

@@ -23,6 +23,7 @@ struct usock *usock_new(int type)
 	if (!u)
 		return NULL;
 	u->type = type;
+	u->family = AF_UNIX;
 	u->rx.cap = UNIX_BUF;
 	u->qtail = &u->q;
 	u->next = all_socks;
@@ -44,11 +45,6 @@ struct usock *usock_find(const struct uname *n, struct vnode *vn)
 static bool is_stream(const struct usock *u) { return u->type == SOCK_STREAM; }
 static uint32_t queued(const struct usock *u) { return is_stream(u) ? u->rx.len : u->qbytes; }
 
-struct kiov {
-	uint8_t *base;
-	uint64_t len;
-};
-
 /* to: where the bytes go (the peer, or a datagram's addressee). */
 struct send_wait {
 	struct usock *u, *to;
@@ -68,12 +64,29 @@ static int64_t send_error(struct usock *u)
 	if (u->shutdown & SEND_SHUTDOWN)
 		return -EPIPE;
 	if (u->state != US_CONNECTED)
-		return -ENOTCONN;
+		return u->family == AF_UNIX ? -ENOTCONN : -EPIPE; /* TCP: EPIPE */
 	return u->type == SOCK_DGRAM ? -ECONNREFUSED : -EPIPE;
 }
 
+int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from)
+{
+	struct umsg *m = kmalloc(sizeof(*m) + total);
+	if (!m)
+		return -ENOMEM;
+	m->len = (uint32_t)total;
+	m->from = *from;
+	uint64_t at = 0;
+	for (int i = 0; i < n; i++, at += iov[i - 1].len)
+		memcpy(m->data + at, iov[i].base, iov[i].len);
+	*p->qtail = m;
+	p->qtail = &m->next;
+	p->qbytes += m->len + MSG_COST;
+	p->rd_seq++;
+	return 0;
+}
+
 /* to: a datagram's addressee when one was named, else NULL (the peer). */
-static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
+int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -87,28 +100,17 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 		if (!send_ready(&w)) {
 			if (nb)
 				return -EAGAIN;
-			int r = wait_until(send_ready, &w, UINT64_MAX);
+			int r = wait_until(send_ready, &w, usock_deadline(u->sndtimeo));
 			if (r < 0)
-				return r;
+				return r == -ETIMEDOUT ? -EAGAIN : r; /* SO_SNDTIMEO, or a signal */
 		}
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
 			return send_error(u);
-		struct umsg *m = kmalloc(sizeof(*m) + total);
-		if (!m)
-			return -ENOMEM;
-		m->len = (uint32_t)total;
-		m->from = u->name;
-		uint64_t at = 0;
-		for (int i = 0; i < n; i++, at += iov[i - 1].len)
-			memcpy(m->data + at, iov[i].base, iov[i].len);
-		*p->qtail = m;
-		p->qtail = &m->next;
-		p->qbytes += m->len + MSG_COST;
-		p->rd_seq++;
-		return (int64_t)total;
+		int r = usock_put_msg(p, iov, n, total, &u->name);
+		return r < 0 ? r : (int64_t)total;
 	}
-	uint64_t done = 0;
+	uint64_t done = 0, dl = usock_deadline(u->sndtimeo);
 	for (int i = 0; i < n; i++) {
 		uint64_t off = 0;
 		while (off < iov[i].len) {
@@ -116,9 +118,9 @@ static int64_t us_send(struct file *f, const struct kiov *iov, int n, uint64_t f
 			if (!send_ready(&w)) {
 				if (nb)
 					return done ? (int64_t)done : -EAGAIN;
-				int r = wait_until(send_ready, &w, UINT64_MAX);
+				int r = wait_until(send_ready, &w, dl);
 				if (r < 0)
-					return done ? (int64_t)done : r;
+					return done ? (int64_t)done : r == -ETIMEDOUT ? -EAGAIN : r;
 			}
 			if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
 				return done ? (int64_t)done : send_error(u);
@@ -141,8 +143,8 @@ static bool can_recv(void *arg)
 
 /* *mflags gets MSG_TRUNC when a message was longer than the buffers; *from
  * the sender's name (streams: unnamed). */
-static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
-		       struct uname *from)
+int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		   struct uname *from)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -152,14 +154,15 @@ static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t f
 	*mflags = 0;
 	from->len = 0;
 	if (u->type != SOCK_DGRAM && u->state != US_CONNECTED)
-		return is_stream(u) ? -EINVAL : -ENOTCONN;
+		return is_stream(u) && u->family == AF_UNIX ? -EINVAL : -ENOTCONN;
+	uint64_t dl = usock_deadline(u->rcvtimeo);
 	for (;;) {
 		if (!can_recv(u)) {
 			if (nb)
 				return done ? (int64_t)done : -EAGAIN;
-			int r = wait_until(can_recv, u, UINT64_MAX);
+			int r = wait_until(can_recv, u, dl);
 			if (r < 0)
-				return done ? (int64_t)done : r;
+				return done ? (int64_t)done : r == -ETIMEDOUT ? -EAGAIN : r;
 		}
 		if (!queued(u) || ((flags & MSG_PEEK) && queued(u) <= done))
 			return (int64_t)done; /* shut down: EOF */
@@ -197,7 +200,7 @@ static int64_t us_recv(struct file *f, const struct kiov *iov, int n, uint64_t f
 			uint8_t *dst = iov[i].base + skip;
 			uint64_t room = iov[i].len - skip;
 			got += (flags & MSG_PEEK) ? ring_peek(&u->rx, done + got, dst, room)
-						  : ring_get(&u->rx, dst, room, false);
+						  : ring_get_user(&u->rx, (uint64_t)dst, room);
 			skip = 0;
 		}
 		done += got;
@@ -213,13 +216,13 @@ static int64_t us_read(struct file *f, void *buf, uint64_t len, bool nonblock)
 	struct kiov iov = {buf, len};
 	int mf;
 	struct uname from;
-	return us_recv(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, &mf, &from);
+	return usock_recv(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, &mf, &from);
 }
 
 static int64_t us_write(struct file *f, const void *buf, uint64_t len, bool nonblock)
 {
 	struct kiov iov = {(uint8_t *)buf, len};
-	return us_send(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, NULL);
+	return usock_send(f, &iov, 1, nonblock ? MSG_DONTWAIT : 0, NULL);
 }
 
 static short us_poll(struct file *f, short want, uint64_t *deadline)
@@ -238,7 +241,7 @@ static short us_poll(struct file *f, short want, uint64_t *deadline)
 		r |= POLLHUP; /* Linux: a connection socket never connected */
 	/* Linux: writable while at most a quarter of the buffer is in flight. */
 	struct usock *p = u->peer;
-	if (u->state != US_LISTEN && (!p || queued(p) * 4 <= UNIX_BUF))
+	if (u->state != US_LISTEN && (!p || queued(p) * 4 <= (is_stream(p) ? p->rx.cap : UNIX_BUF)))
 		r |= POLLOUT | POLLWRNORM;
 	return r;
 }
@@ -274,6 +277,8 @@ void usock_free(struct usock *u)
 		else
 			o->wr_seq++;
 	}
+	if (u->in.bound)
+		inet_port_drop(u); /* its port is free again */
 	/* Connections not yet accepted go with their listener. */
 	for (int i = 0; i < u->nacc; i++)
 		usock_free(u->accq[i]);
@@ -362,7 +367,7 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 }
 
 /* The caller's iovecs, each checked. -errno, or how many. */
-static int get_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
+int usock_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
 {
 	if (n > 1024)
 		return -EMSGSIZE;
@@ -377,13 +382,6 @@ static int get_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
 	}
 	return (int)n;
 }
-
-struct msghdr {
-	uint64_t name;
-	uint32_t namelen, pad0;
-	uint64_t iov, iovlen, control, controllen;
-	int32_t flags, pad1;
-};
 
 /* A destination named on a send: connection sockets refuse it (EISCONN,
  * or EOPNOTSUPP before connecting), a datagram goes to the socket bound
@@ -414,7 +412,7 @@ int64_t unix_xfer(struct file *f, uaddr_t buf, uint64_t len, uint64_t flags, uad
 	struct kiov iov = {(uint8_t *)buf, len};
 	int mf;
 	struct uname from;
-	int64_t r = send ? us_send(f, &iov, 1, flags, to) : us_recv(f, &iov, 1, flags, &mf, &from);
+	int64_t r = send ? usock_send(f, &iov, 1, flags, to) : usock_recv(f, &iov, 1, flags, &mf, &from);
 	if (!send && r >= 0 && addr && addrlen && from.len == 0) {
 		int zero = 0;
 		if (copy_to_user(addrlen, &zero, sizeof(zero)) < 0)
@@ -437,12 +435,12 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	if (send && m.controllen)
 		return -EOPNOTSUPP;
 	static struct kiov iov[1024];
-	int n = get_iov(m.iov, m.iovlen, iov, !send);
+	int n = usock_iov(m.iov, m.iovlen, iov, !send);
 	if (n < 0)
 		return n;
 	int mf = 0;
 	struct uname from;
-	int64_t r = send ? us_send(f, iov, n, flags, to) : us_recv(f, iov, n, flags, &mf, &from);
+	int64_t r = send ? usock_send(f, iov, n, flags, to) : usock_recv(f, iov, n, flags, &mf, &from);
 	if (!send && r >= 0) {
 		uint32_t room = m.namelen;
 		m.namelen = from.len;
