@@ -16,36 +16,23 @@ ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$ROOT/tests/lib/tap.sh"
 requires_kvm
 
-KERNEL=$ROOT/build/guest/carve-kernel.elf
-PROGS=$ROOT/build/guest/progs
-MKINITRD=$ROOT/tests/lib/make-initrd.sh
+. "$ROOT/tests/lib/carve_kernel.sh"
 CACHE=${CARVE_CACHE:-$ROOT/cache}
-VMM=$CARVE
-why=
-[ -x "$VMM" ] || why="no carve binary at $VMM (make SAN=1)"
-[ -f "$KERNEL" ] || why=${why:-"build/guest/carve-kernel.elf is not built (make kernel)"}
-[ -x "$PROGS/musl/inetprobe" ] || why=${why:-"the test programs are not built (make kernel-progs)"}
+MEM=512
+why=$(kernel_missing inetprobe)
 if [ -n "$why" ]; then
 	skip "loopback sockets on the carve kernel" "$why"
 	finish
 fi
 
-# boot INITRD: console in $TMP/console (carriage returns dropped).
-boot() {
-	timeout 120 "$VMM" vmm --kernel "$KERNEL" --initrd "$1" --memory 512 --cpus 1 \
-		>"$TMP/console.raw" 2>"$TMP/vmm-err"
-	echo $? >"$TMP/rc"
-	tr -d '\r' <"$TMP/console.raw" >"$TMP/console"
-}
-status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail -1 | grep . || echo none; }
-output() { grep -v '^carve: ' "$TMP/console"; }
+# The console's tail, printed as TAP comments.
 diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } | sed 's/^/# /'; }
 # run ROOTFS ARGV...: boots ROOTFS running ARGV.
 run() {
 	local rfs=$1
 	shift
 	"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/usr/bin:/bin -e LC_ALL=C -e PYTHONDONTWRITEBYTECODE=1 "$rfs" "$@" &&
-		boot "$TMP/app.cpio"
+		kboot "$TMP/app.cpio"
 }
 # probe_results PREFIX: one test per "ok"/"FAIL" line of the output.
 probe_results() {
