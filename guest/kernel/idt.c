@@ -151,6 +151,8 @@ void trap_dispatch(struct trap_frame *tf)
 	if ((tf->cs & 3) == 3) {
 		if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
 			return;
+		if (tf->vector == 14 && helper_active)
+			helper_fault(tf->r8, tf->rcx); /* a bad program address in a copy: EFAULT */
 		const char *sig;
 		int signo = signal_for(tf->vector, &sig);
 		kprintf("carve: %s killed by %s: %s at rip %lx", proc.exe, sig,
