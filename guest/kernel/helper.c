@@ -53,13 +53,13 @@ static uint64_t window_map_at(uint64_t first, uint64_t pa, uint64_t len, uint64_
 	uint64_t n = (end - base) / LARGE;
 	if (n > WIN_SLOTS - first)
 		panic("helper: chunk %lx+%lx is larger than the window", pa, len);
-	/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
-	 * throws away every shadow entry of the program too. */
-	for (uint64_t i = 0; i < n; i++) {
+	/* The slots are empty (window_unmap invalidated each one), and no CPU
+	 * caches a translation through a not-present entry: no INVLPG here,
+	 * each one an emulated instruction and a shadow-MMU operation on PVM
+	 * hosts. */
+	for (uint64_t i = 0; i < n; i++)
 		win_pd[256 + first + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS |
 			(proc.nx ? PTE_NX : 0);
-		invlpg(HELPER_WIN_VA + (first + i) * LARGE);
-	}
 	*nslots = n;
 	return HELPER_WIN_VA + first * LARGE + (pa - base);
 }
@@ -69,6 +69,8 @@ static uint64_t window_map(uint64_t pa, uint64_t len, uint64_t *nslots)
 	return window_map_at(0, pa, len, nslots);
 }
 
+/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
+ * throws away every shadow entry of the program too. */
 static void window_unmap(uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
