@@ -17,11 +17,16 @@
 #define WIN_SLOTS 256 /* PD entries 256..511: 512 MiB */
 #define LARGE (2ull << 20)
 
-extern const char helper_code[], helper_code_end[];
+/* helper_stub.S: boot.S's helper_code (copy or zero) plus a list mode. */
+extern const char helper_stub[], helper_stub_end[];
 void helper_run(uint64_t dst, uint64_t count, uint64_t src);
 
 static uint64_t *win_pd; /* the PD whose upper half is the window */
 static bool ready;
+static uint64_t list_pa; /* the page holding a list run's copies */
+/* A fault on a program address ended the run: how far it got. */
+static bool run_faulted;
+static uint64_t fault_done, fault_left;
 
 bool helper_ready(void) { return ready; }
 
@@ -30,30 +35,41 @@ void helper_init(void)
 	uint64_t pa = page_alloc();
 	if (!pa || map_user_page(HELPER_CODE_VA, pa, 0) < 0)
 		panic("out of memory for the zeroing stub");
-	memcpy(phys_to_virt(pa), helper_code, (size_t)(helper_code_end - helper_code));
+	memcpy(phys_to_virt(pa), helper_stub, (size_t)(helper_stub_end - helper_stub));
 	win_pd = user_pd_of(HELPER_WIN_VA);
 	if (!win_pd)
 		panic("no page directory for the zeroing window");
+	if (!(list_pa = page_alloc()))
+		panic("out of memory for the copy list");
 	ready = true;
 }
 
-/* Maps [pa, pa+len) into the window (2 MiB pages); returns its address. */
-static uint64_t window_map(uint64_t pa, uint64_t len, uint64_t *nslots)
+/* Maps [pa, pa+len) into the window (2 MiB pages) from slot first on;
+ * returns its address. */
+static uint64_t window_map_at(uint64_t first, uint64_t pa, uint64_t len, uint64_t *nslots)
 {
 	uint64_t base = ALIGN_DOWN(pa, LARGE), end = ALIGN_UP(pa + len, LARGE);
 	uint64_t n = (end - base) / LARGE;
-	if (n > WIN_SLOTS)
+	if (n > WIN_SLOTS - first)
 		panic("helper: chunk %lx+%lx is larger than the window", pa, len);
-	/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
-	 * throws away every shadow entry of the program too. */
-	for (uint64_t i = 0; i < n; i++) {
-		win_pd[256 + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS | (cpu_nx ? PTE_NX : 0);
-		invlpg(HELPER_WIN_VA + i * LARGE);
-	}
+	/* The slots are empty (window_unmap invalidated each one), and no CPU
+	 * caches a translation through a not-present entry: no INVLPG here,
+	 * each one an emulated instruction and a shadow-MMU operation on PVM
+	 * hosts. */
+	for (uint64_t i = 0; i < n; i++)
+		win_pd[256 + first + i] = (base + i * LARGE) | PTE_P | PTE_W | PTE_U | PTE_PS |
+			(cpu_nx ? PTE_NX : 0);
 	*nslots = n;
-	return HELPER_WIN_VA + (pa - base);
+	return HELPER_WIN_VA + first * LARGE + (pa - base);
 }
 
+static uint64_t window_map(uint64_t pa, uint64_t len, uint64_t *nslots)
+{
+	return window_map_at(0, pa, len, nslots);
+}
+
+/* INVLPG per slot, not a CR3 reload: with shadow paging (PVM) a reload
+ * throws away every shadow entry of the program too. */
 static void window_unmap(uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
@@ -87,4 +103,82 @@ void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len)
 		src = (const uint8_t *)src + chunk;
 		len -= chunk;
 	}
+}
+
+bool helper_user_range(uint64_t uaddr, uint64_t len)
+{
+	if (!len)
+		return true; /* nothing is touched (user_ok says the same) */
+	if (uaddr >= USER_TOP || len > USER_TOP - uaddr)
+		return false;
+	/* The window itself is user-accessible during a run: never a target. */
+	return uaddr + len <= HELPER_REGION || uaddr >= HELPER_REGION_END;
+}
+
+/* A fault on a program address that vm_fault could not resolve, during a
+ * run: the run ends there (idt.c), as a copy_from_user would return EFAULT. */
+void helper_fault(uint64_t copies_done, uint64_t left)
+{
+	run_faulted = true;
+	fault_done = copies_done;
+	fault_left = left;
+	helper_resume();
+}
+
+uint64_t helper_copy_list(const struct hcopy *c, int n)
+{
+	if (n <= 0 || n > HELPER_LIST_MAX)
+		panic("helper: a list of %d copies", n);
+	struct {
+		uint64_t dst, src, len;
+	} *line = phys_to_virt(list_pa);
+	/* Kernel sides go into the window, each range from the next free slot
+	 * on unless one already mapped holds it (the same ring or buffer area
+	 * is often on both sides of several copies); the list page first. */
+	struct {
+		uint64_t base, end, va; /* physical 2 MiB blocks [base, end) at va */
+	} maps[1 + 2 * HELPER_LIST_MAX];
+	int nmaps = 0;
+	uint64_t used = 0, ns;
+	uint64_t list_va = window_map_at(used, list_pa, PAGE_SIZE, &ns);
+	maps[nmaps++] = (typeof(maps[0])){ALIGN_DOWN(list_pa, LARGE), ALIGN_DOWN(list_pa, LARGE) + ns * LARGE,
+					  list_va - (list_pa - ALIGN_DOWN(list_pa, LARGE))};
+	used += ns;
+	uint64_t total = 0;
+	for (int i = 0; i < n; i++) {
+		uint64_t side[2] = {c[i].dst, c[i].src};
+		for (int k = 0; k < 2; k++) {
+			if (!(k ? c[i].src_kernel : c[i].dst_kernel))
+				continue; /* a program address the caller checked with helper_user_range */
+			uint64_t pa = side[k], va = 0;
+			for (int m = 0; m < nmaps && !va; m++)
+				if (pa >= maps[m].base && pa + c[i].len <= maps[m].end)
+					va = maps[m].va + (pa - maps[m].base);
+			if (!va) {
+				va = window_map_at(used, pa, c[i].len, &ns);
+				maps[nmaps++] = (typeof(maps[0])){ALIGN_DOWN(pa, LARGE),
+								  ALIGN_DOWN(pa, LARGE) + ns * LARGE,
+								  va - (pa - ALIGN_DOWN(pa, LARGE))};
+				used += ns;
+			}
+			side[k] = va;
+		}
+		line[i].dst = side[0];
+		line[i].src = side[1];
+		line[i].len = c[i].len;
+		total += c[i].len;
+	}
+	run_faulted = false;
+	current->in_helper = true;
+	helper_run(0, (uint64_t)n, list_va);
+	current->in_helper = false;
+	window_unmap(used);
+	if (!run_faulted)
+		return total;
+	uint64_t done = 0;
+	for (uint64_t i = 0; i < fault_done && i < (uint64_t)n; i++)
+		done += c[i].len;
+	if (fault_done < (uint64_t)n && fault_left <= c[fault_done].len)
+		done += c[fault_done].len - fault_left;
+	return done;
 }

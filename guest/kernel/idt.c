@@ -175,9 +175,11 @@ void trap_dispatch(struct trap_frame *tf)
 		tf->rip += 4;
 		return;
 	}
-	if (user && current->in_helper && tf->vector == 14 &&
-	    vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
-		return; /* the helper's target pages were made present; a stale entry */
+	if (user && current->in_helper && tf->vector == 14) {
+		if (vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
+			return; /* lazy memory or copy-on-write under a copy: fixed, it goes on */
+		helper_fault(tf->r8, tf->rcx); /* a bad program address in a copy: EFAULT */
+	}
 	if (user && !current->in_helper) {
 		user_fault(tf, cr2);
 		return_to_user(tf);

@@ -184,6 +184,21 @@ void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len);
 /* Below this a copy is as cheap in the kernel as a round trip to CPL3
  * (measured here: 4 KiB about even, 64 KiB 1.8 ms natively vs 7.7 ms). */
 #define HELPER_COPY_MIN 8192
+/* Several copies in one round trip to CPL3 (the round trip is what costs:
+ * about 200 us on PVM hosts, whatever the size). A kernel side is a
+ * physical address (contiguous for its length); a program side is a user
+ * address the caller checked with helper_user_range, and the CPU checks its
+ * pages as the program's own access would: a page vm_fault cannot supply
+ * ends the run. Returns the bytes copied, in list order, up to that fault. */
+struct hcopy {
+	uint64_t dst, src, len;
+	bool dst_kernel, src_kernel;
+};
+#define HELPER_LIST_MAX 64
+uint64_t helper_copy_list(const struct hcopy *c, int n);
+/* [uaddr, uaddr+len) is below USER_TOP and outside the helper's region. */
+bool helper_user_range(uint64_t uaddr, uint64_t len);
+void helper_fault(uint64_t copies_done, uint64_t left); /* idt.c, during a run */
 _Noreturn void helper_resume(void);
 
 /* ---- idt.c / traps ---- */

@@ -228,14 +228,13 @@ SYSCALL_DEFINE2(shutdown, int, fd, int, how)
 static int64_t xfer(struct file *f, struct vsock_sock *s, uint64_t buf, uint64_t len, uint64_t flags,
 		    bool send)
 {
-	if (user_ok(buf, len, !send) < 0)
-		return -EFAULT;
+	/* vs_send_user/vs_recv_user check buf themselves (large copies natively). */
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 	if (send)
-		return vs_send(s, (const void *)buf, len, nb);
+		return vs_send_user(s, buf, len, nb);
 	int64_t done = 0;
 	do {
-		int64_t r = vs_recv(s, (uint8_t *)buf + done, len - (uint64_t)done, nb, flags & MSG_PEEK);
+		int64_t r = vs_recv_user(s, buf + (uint64_t)done, len - (uint64_t)done, nb, flags & MSG_PEEK);
 		if (r <= 0)
 			return done ? done : r;
 		done += r;

@@ -84,6 +84,11 @@ int vs_accept(struct vsock_sock *s, struct vsock_sock **out, bool nonblock);
 /* buf is kernel-accessible (a checked user range or kernel memory). */
 int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblock);
 int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bool peek);
+/* The same from and to the program's memory at ubuf, unchecked: they check
+ * it themselves, large copies natively (the CPU checks each page as the
+ * program's own access would), so no kernel loop walks the pages first. */
+int64_t vs_send_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool nonblock);
+int64_t vs_recv_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool nonblock, bool peek);
 int vs_shutdown(struct vsock_sock *s, int how);
 /* The program closed its last descriptor for s. */
 void vs_close(struct vsock_sock *s);

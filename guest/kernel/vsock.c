@@ -1,35 +1,60 @@
 /* virtio-vsock (device id 19) and AF_VSOCK stream sockets (virtio 1.x §5.10).
  *
- * Queues: 0 rx (the device's packets, into one-page buffers we keep posted),
- * 1 tx (one page per packet: 44-byte header + up to 4052 data bytes),
- * 2 event (a few buffers; the only event, transport reset, is logged).
+ * Queues: 0 rx (the device's packets, into NRX buffers of a header and 64
+ * KiB that we keep posted), 1 tx (control packets and small sends: one page
+ * per packet, a 44-byte header + up to 4052 data bytes; large sends: TX_SLOTS
+ * slots of a header and 64 KiB), 2 event (a few buffers; the only event,
+ * transport reset, is logged).
  *
  * The socket operations are in vsock_sock.c. Each connected socket has a
- * receive ring of VS_RXBUF bytes; that is the buf_alloc we advertise, and
- * fwd_cnt counts bytes the program has read, so the device can never overrun
- * the ring (a packet that would is a protocol
- * error: RST). Sending respects the peer's credit,
- * peer_buf_alloc - (tx_cnt - peer_fwd_cnt). CREDIT_UPDATE goes out once the
- * program has read a quarter of the ring since the last header we sent, and
+ * physically contiguous receive ring (VS_RXBUF bytes, VS_RXBUF_BIG once the
+ * connection has moved VS_GROW_AFTER bytes); its size is the buf_alloc we
+ * advertise, and fwd_cnt counts bytes the program has read, so the device
+ * can never overrun the ring (a packet that would is a protocol error: RST).
+ * Sending respects the peer's credit, peer_buf_alloc - (tx_cnt -
+ * peer_fwd_cnt). CREDIT_UPDATE goes out once the program has read a quarter
+ * of the ring since the last header we sent, when the ring grows, and
  * whenever the device asks.
+ *
+ * Kernel code is emulated on PVM hosts (every memory access costs
+ * microseconds), so bulk data never goes through a kernel loop: sends of
+ * USER_COPY_MIN bytes or more are copied from the program's pages into the
+ * tx slots natively (helper_copy_list, one run per batch), received data of
+ * that size goes from the rx buffers into the rings in one native run per
+ * vs_process (rx_flush), and reads copy from the ring to the program
+ * natively. Smaller amounts are copied here.
  *
  * The rings are walked by vs_process() from the system calls and the wait
  * loops, never from the interrupt handler, so the kernel (interrupts off)
- * never sees the socket state change under it. Kernel code is emulated on
- * PVM hosts: per packet, one header check and one copy. */
+ * never sees the socket state change under it. */
 #include "vsock_int.h"
 
-#define NRX 32                             /* rx buffers kept posted */
+#define NRX 16 /* rx buffers kept posted, RX_BUF bytes each */
+#define RX_BUF (TX_SLOT_PAGES * PAGE_SIZE) /* a header and 64 KiB: the device's largest packet */
 #define NEV 4                              /* event buffers */
-#define TX_WAIT_NS (10ull * 1000000000ull) /* for a free tx page */
 
 static struct vdev *vs_dev;
 static struct virtq rxq, txq, evq;
 static uint64_t guest_cid;
 static struct pkt {
 	uint64_t pa;
+	bool slot; /* one of tx_slots */
 	struct pkt *next;
 } rx_pkts[NRX], tx_pkts[VIRTQ_MAX], ev_pkts[NEV], *tx_free;
+/* Large sends: TX_SLOTS physically contiguous slots of a header and
+ * TX_USER_MAX data bytes, one descriptor each, filled by one native copy
+ * per batch (vs_xmit_user). */
+static struct pkt tx_slots[TX_SLOTS], *slot_free;
+/* Received data waiting to be copied natively into the sockets' rings, and
+ * the rx buffers it is in (posted again once copied): see rx_data. */
+static struct hcopy rx_copies[2 * NRX];
+static int n_rx_copies;
+static struct pkt *rx_held[NRX];
+static int n_rx_held;
+/* Freed large rings, kept whole for the next bulk connection (vs_ring_grow). */
+#define RING_CACHE 4
+static uint64_t ring_cache[RING_CACHE];
+static int n_ring_cache;
 static struct vsock_sock *socks; /* every socket the kernel still tracks */
 
 bool vsock_present(void) { return vs_dev && !vs_dev->broken; }
@@ -61,10 +86,19 @@ int vsock_attach(struct vdev *d)
 		tx_pkts[i].next = tx_free;
 		tx_free = &tx_pkts[i];
 	}
+	uint64_t slots = pages_alloc(TX_SLOTS * TX_SLOT_PAGES);
+	if (!slots)
+		return -ENOMEM;
+	for (int i = 0; i < TX_SLOTS; i++) {
+		tx_slots[i] = (struct pkt){slots + (uint64_t)i * TX_SLOT_PAGES * PAGE_SIZE, true, slot_free};
+		slot_free = &tx_slots[i];
+	}
+	uint64_t rxb = pages_alloc(NRX * TX_SLOT_PAGES);
+	if (!rxb)
+		return -ENOMEM;
 	for (int i = 0; i < NRX && i < rxq.num; i++) {
-		if (!(rx_pkts[i].pa = page_alloc()))
-			return -ENOMEM;
-		struct vbuf b = {rx_pkts[i].pa, PAGE_SIZE, true};
+		rx_pkts[i].pa = rxb + (uint64_t)i * RX_BUF;
+		struct vbuf b = {rx_pkts[i].pa, RX_BUF, true};
 		virtq_add(&rxq, &b, 1, &rx_pkts[i]);
 	}
 	uint64_t ev = page_alloc();
@@ -86,6 +120,64 @@ void vsock_start(void)
 	kdebug("vsock: guest CID %lu\n", guest_cid);
 }
 
+/* Runs the pending copies into the rings (one native run) and posts their
+ * rx buffers again. */
+static void rx_flush(void)
+{
+	if (n_rx_copies)
+		helper_copy_list(rx_copies, n_rx_copies); /* kernel to kernel: cannot fault */
+	n_rx_copies = 0;
+	for (int i = 0; i < n_rx_held; i++) {
+		struct vbuf b = {rx_held[i]->pa, RX_BUF, true};
+		virtq_add(&rxq, &b, 1, rx_held[i]);
+	}
+	if (n_rx_held)
+		virtq_kick(&rxq);
+	n_rx_held = 0;
+}
+
+int vs_ring_alloc(struct vsock_sock *s)
+{
+	/* kmalloc's blocks of more than a page are whole contiguous pages. */
+	if (!(s->rx = kmalloc(VS_RXBUF)))
+		return -ENOMEM;
+	s->rx_cap = VS_RXBUF;
+	return 0;
+}
+
+/* A connection that moves a lot gets a larger ring, and so a larger credit
+ * window: fewer round trips of credit per byte. Large rings come from a
+ * few kept whole (fresh ones are zeroed natively, reused ones need no
+ * zeroing: nothing reads a ring before writing it). */
+void vs_ring_grow(struct vsock_sock *s)
+{
+	if (s->rx_cap >= VS_RXBUF_BIG || s->rx_len)
+		return;
+	uint64_t pa = n_ring_cache ? ring_cache[--n_ring_cache] : pages_alloc(VS_RXBUF_BIG / PAGE_SIZE);
+	if (!pa)
+		return; /* stays small */
+	kfree(s->rx);
+	s->rx = phys_to_virt(pa);
+	s->rx_cap = VS_RXBUF_BIG;
+	s->rx_head = 0;
+}
+
+static void ring_free(struct vsock_sock *s)
+{
+	if (!s->rx)
+		return;
+	if (s->rx_cap == VS_RXBUF_BIG) {
+		uint64_t pa = virt_to_phys(s->rx);
+		if (n_ring_cache < RING_CACHE)
+			ring_cache[n_ring_cache++] = pa;
+		else
+			pages_free(pa, VS_RXBUF_BIG / PAGE_SIZE);
+	} else {
+		kfree(s->rx);
+	}
+	s->rx = NULL;
+}
+
 struct vsock_sock *vs_alloc(void)
 {
 	struct vsock_sock *s = kmalloc(sizeof(*s));
@@ -105,8 +197,8 @@ void vs_free(struct vsock_sock *s)
 			break;
 		}
 	}
-	if (s->rx)
-		kfree(s->rx);
+	rx_flush(); /* no copy may still be on its way to s's ring */
+	ring_free(s);
 	kfree(s);
 }
 
@@ -128,8 +220,13 @@ static void tx_reclaim(void)
 	uint32_t len;
 	while (virtq_get(&txq, &t, &len)) {
 		struct pkt *p = t;
-		p->next = tx_free;
-		tx_free = p;
+		if (p->slot) {
+			p->next = slot_free;
+			slot_free = p;
+		} else {
+			p->next = tx_free;
+			tx_free = p;
+		}
 	}
 }
 
@@ -151,12 +248,9 @@ static struct pkt *tx_get(void)
 	}
 }
 
-int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags, struct vsock_sock *s,
-	    const void *data, uint32_t len)
+static void put_hdr(struct pkt *p, uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags,
+		    struct vsock_sock *s, uint32_t len)
 {
-	struct pkt *p = tx_get();
-	if (!p)
-		return -EIO;
 	struct vhdr *h = phys_to_virt(p->pa);
 	*h = (struct vhdr){.src_cid = guest_cid,
 			   .dst_cid = dcid,
@@ -167,12 +261,21 @@ int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t
 			   .op = op,
 			   .flags = flags};
 	if (s) {
-		h->buf_alloc = VS_RXBUF;
+		h->buf_alloc = s->rx_cap;
 		h->fwd_cnt = s->fwd_cnt;
 		s->fwd_sent = s->fwd_cnt;
 	}
+}
+
+int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t flags, struct vsock_sock *s,
+	    const void *data, uint32_t len)
+{
+	struct pkt *p = tx_get();
+	if (!p)
+		return -EIO;
+	put_hdr(p, dcid, sport, dport, op, flags, s, len);
 	if (len)
-		memcpy(h + 1, data, len);
+		memcpy((uint8_t *)phys_to_virt(p->pa) + HDR, data, len);
 	struct vbuf b = {p->pa, HDR + len, false};
 	if (virtq_add(&txq, &b, 1, p) < 0) {
 		p->next = tx_free;
@@ -181,6 +284,47 @@ int vs_xmit(uint64_t dcid, uint32_t sport, uint32_t dport, uint16_t op, uint32_t
 	}
 	virtq_kick(&txq);
 	return 0;
+}
+
+/* ---- large sends: the program's bytes copied natively into tx slots ---- */
+
+bool vs_tx_user_room(void)
+{
+	tx_reclaim();
+	return slot_free && txq.nfree > 0;
+}
+
+int64_t vs_xmit_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool *faulted)
+{
+	tx_reclaim();
+	struct hcopy c[TX_SLOTS];
+	struct pkt *p[TX_SLOTS];
+	int n = 0;
+	uint64_t off = 0;
+	for (; slot_free && off < len && n < TX_SLOTS && n < txq.nfree; n++) {
+		p[n] = slot_free;
+		slot_free = p[n]->next;
+		c[n] = (struct hcopy){p[n]->pa + HDR, ubuf + off, MIN(len - off, TX_USER_MAX), true, false};
+		off += c[n].len;
+	}
+	uint64_t got = n ? helper_copy_list(c, n) : 0, queued = 0;
+	for (int i = 0; i < n; i++) {
+		uint32_t k = (uint32_t)MIN(c[i].len, got - queued);
+		struct vbuf b = {p[i]->pa, HDR + k, false};
+		if (k)
+			put_hdr(p[i], s->rcid, s->lport, s->rport, OP_RW, 0, s, k);
+		if (!k || virtq_add(&txq, &b, 1, p[i]) < 0) {
+			p[i]->next = slot_free;
+			slot_free = p[i];
+			continue;
+		}
+		queued += k;
+		s->tx_cnt += k; /* before the next header: it is not read from there, but keep them in step */
+	}
+	if (queued)
+		virtq_kick(&txq);
+	*faulted = got < off;
+	return (int64_t)queued;
 }
 
 int vs_ctrl(struct vsock_sock *s, uint16_t op, uint32_t flags)
@@ -212,14 +356,12 @@ static void incoming_request(const struct vhdr *h)
 		if (s->state == VS_LISTEN && s->lport == h->dst_port)
 			l = s;
 	struct vsock_sock *n = NULL;
-	uint8_t *rx = NULL;
-	if (l && l->nacc < l->backlog && (n = vs_alloc()) && (rx = kmalloc(VS_RXBUF))) {
+	if (l && l->nacc < l->backlog && (n = vs_alloc()) && vs_ring_alloc(n) == 0) {
 		n->state = VS_CONNECTED;
 		n->established = true;
 		n->lport = h->dst_port;
 		n->rcid = h->src_cid;
 		n->rport = h->src_port;
-		n->rx = rx;
 		n->peer_buf_alloc = h->buf_alloc;
 		n->peer_fwd_cnt = h->fwd_cnt;
 		l->accq[l->nacc++] = n;
@@ -231,32 +373,48 @@ static void incoming_request(const struct vhdr *h)
 	vs_xmit(h->src_cid, h->dst_port, h->src_port, OP_RST, 0, NULL, NULL, 0);
 }
 
-static void rx_data(struct vsock_sock *s, const uint8_t *data, uint32_t len)
+/* len bytes of data at physical address pa (in rx buffer p) for s. Large
+ * ones are copied natively, all of one vs_process in one run (rx_flush),
+ * p held until then; true if p is held. */
+static bool rx_data(struct vsock_sock *s, struct pkt *p, uint64_t pa, uint32_t len)
 {
-	if (len > VS_RXBUF - s->rx_len || s->shut_rd) {
+	if (len > s->rx_cap - s->rx_len || s->shut_rd) {
 		/* Beyond the credit we gave, or after we said we read no more. */
 		vs_ctrl(s, OP_RST, 0);
 		vs_ended(s);
-		return;
+		return false;
 	}
-	uint32_t tail = (s->rx_head + s->rx_len) % VS_RXBUF, first = MIN(len, VS_RXBUF - tail);
-	memcpy(s->rx + tail, data, first);
-	memcpy(s->rx, data + first, len - first);
+	uint32_t tail = (s->rx_head + s->rx_len) % s->rx_cap, first = MIN(len, s->rx_cap - tail);
 	s->rx_len += len;
+	if (len < USER_COPY_MIN || !helper_ready()) {
+		const uint8_t *data = phys_to_virt(pa);
+		memcpy(s->rx + tail, data, first);
+		memcpy(s->rx, data + first, len - first);
+		return false;
+	}
+	uint64_t ring = virt_to_phys(s->rx);
+	rx_copies[n_rx_copies++] = (struct hcopy){ring + tail, pa, first, true, true};
+	if (len > first)
+		rx_copies[n_rx_copies++] = (struct hcopy){ring, pa + first, len - first, true, true};
+	rx_held[n_rx_held++] = p;
+	return true;
 }
 
-static void rx_packet(const uint8_t *buf, uint32_t len)
+/* The packet the device wrote to p (len bytes); true if p is held for a
+ * copy (rx_data), else it can be posted again at once. */
+static bool rx_packet(struct pkt *p, uint32_t len)
 {
+	const uint8_t *buf = phys_to_virt(p->pa);
 	struct vhdr h;
 	if (len < HDR)
-		return;
+		return false;
 	memcpy(&h, buf, HDR);
 	if (h.len > len - HDR || h.dst_cid != guest_cid)
-		return; /* malformed or not for us: dropped, as Linux does */
+		return false; /* malformed or not for us: dropped, as Linux does */
 	if (h.type != TYPE_STREAM) {
 		if (h.op != OP_RST)
 			vs_xmit(h.src_cid, h.dst_port, h.src_port, OP_RST, 0, NULL, NULL, 0);
-		return;
+		return false;
 	}
 	struct vsock_sock *s = find_conn(h.dst_port, h.src_cid, h.src_port);
 	if (!s) {
@@ -264,7 +422,7 @@ static void rx_packet(const uint8_t *buf, uint32_t len)
 			incoming_request(&h);
 		else if (h.op != OP_RST)
 			vs_xmit(h.src_cid, h.dst_port, h.src_port, OP_RST, 0, NULL, NULL, 0);
-		return;
+		return false;
 	}
 	s->peer_buf_alloc = h.buf_alloc;
 	s->peer_fwd_cnt = h.fwd_cnt;
@@ -284,8 +442,7 @@ static void rx_packet(const uint8_t *buf, uint32_t len)
 	case OP_RW:
 		if (s->state != VS_CONNECTED)
 			goto reset;
-		rx_data(s, buf + HDR, h.len);
-		break;
+		return rx_data(s, p, p->pa + HDR, h.len);
 	case OP_CREDIT_REQUEST:
 		if (s->state == VS_CONNECTED)
 			vs_ctrl(s, OP_CREDIT_UPDATE, 0);
@@ -301,10 +458,11 @@ static void rx_packet(const uint8_t *buf, uint32_t len)
 	case OP_CREDIT_UPDATE: break;
 	default: goto reset;
 	}
-	return;
+	return false;
 reset:
 	vs_ctrl(s, OP_RST, 0);
 	vs_ended(s);
+	return false;
 }
 
 void vs_process(void)
@@ -317,13 +475,15 @@ void vs_process(void)
 	tx_reclaim();
 	while (virtq_get(&rxq, &t, &len)) {
 		struct pkt *p = t;
-		rx_packet(phys_to_virt(p->pa), len);
-		struct vbuf b = {p->pa, PAGE_SIZE, true};
+		if (rx_packet(p, len))
+			continue;
+		struct vbuf b = {p->pa, RX_BUF, true};
 		virtq_add(&rxq, &b, 1, p);
 		refill = true;
 	}
-	if (refill)
+	if (refill && !n_rx_held)
 		virtq_kick(&rxq);
+	rx_flush(); /* kicks too */
 	refill = false;
 	while (virtq_get(&evq, &t, &len)) {
 		struct pkt *p = t;

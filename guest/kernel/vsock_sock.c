@@ -58,7 +58,7 @@ int vs_connect(struct vsock_sock *s, uint64_t cid, uint32_t port, bool nonblock)
 			return -EADDRNOTAVAIL;
 		s->bound = true;
 	}
-	if (!s->rx && !(s->rx = kmalloc(VS_RXBUF)))
+	if (!s->rx && vs_ring_alloc(s) < 0)
 		return -ENOMEM;
 	s->rcid = cid;
 	s->rport = port;
@@ -113,6 +113,60 @@ static bool can_send(struct vsock_sock *s)
 	return s->state != VS_CONNECTED || s->peer_no_rcv || credit(s) > 0;
 }
 
+static bool tx_room(struct vsock_sock *unused)
+{
+	(void)unused;
+	return vs_tx_user_room();
+}
+
+/* A large send from the program's memory: native copies into the tx slots
+ * (vs_xmit_user), as much a batch as credit and free slots allow. The
+ * program may reuse its buffer at once: nothing points into it. */
+static int64_t send_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool nonblock)
+{
+	uint64_t done = 0;
+	while (done < len) {
+		if (s->state != VS_CONNECTED || s->shut_wr || s->peer_no_rcv)
+			return done ? (int64_t)done : -EPIPE;
+		uint32_t c = credit(s);
+		if (!c) {
+			if (nonblock)
+				return done ? (int64_t)done : -EAGAIN;
+			vs_ctrl(s, OP_CREDIT_REQUEST, 0);
+			if (vs_wait(s, can_send, UINT64_MAX) < 0)
+				return done ? (int64_t)done : -EIO;
+			continue;
+		}
+		bool faulted = false;
+		int64_t n = vs_xmit_user(s, ubuf + done, MIN(len - done, (uint64_t)c), &faulted);
+		done += (uint64_t)n;
+		if (faulted)
+			return done ? (int64_t)done : -EFAULT;
+		if (n == 0) {
+			if (nonblock)
+				return done ? (int64_t)done : -EAGAIN;
+			if (vs_wait(s, tx_room, time_ns() + TX_WAIT_NS) < 0)
+				return done ? (int64_t)done : -EIO;
+		}
+	}
+	return (int64_t)done;
+}
+
+int64_t vs_send_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool nonblock)
+{
+	if (!helper_user_range(ubuf, len))
+		return -EFAULT;
+	if (len < USER_COPY_MIN || !helper_ready()) {
+		if (user_ok(ubuf, len, false) < 0)
+			return -EFAULT;
+		return vs_send(s, (const void *)ubuf, len, nonblock);
+	}
+	vs_process();
+	if (!s->established)
+		return -ENOTCONN;
+	return send_user(s, ubuf, len, nonblock);
+}
+
 int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblock)
 {
 	const uint8_t *p = buf;
@@ -146,7 +200,9 @@ static bool can_recv(struct vsock_sock *s)
 	return s->rx_len > 0 || s->state != VS_CONNECTED || s->peer_no_send || s->shut_rd;
 }
 
-int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bool peek)
+/* Waits (unless nonblock) for something to read: 1 when there are bytes, 0
+ * for end of stream, or -errno. */
+static int64_t recv_ready(struct vsock_sock *s, uint64_t len, bool nonblock)
 {
 	vs_process();
 	if (!s->established)
@@ -158,17 +214,62 @@ int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bo
 			return -EAGAIN;
 		vs_wait(s, can_recv, UINT64_MAX);
 	}
-	uint32_t n = (uint32_t)MIN(len, (uint64_t)s->rx_len), first = MIN(n, VS_RXBUF - s->rx_head);
-	memcpy(buf, s->rx + s->rx_head, first);
-	memcpy((uint8_t *)buf + first, s->rx, n - first);
-	if (peek)
-		return n;
-	s->rx_head = (s->rx_head + n) % VS_RXBUF;
+	return s->rx_len > 0;
+}
+
+/* n bytes have gone to the program (not peeked): they leave the ring, and
+ * the device hears of the room once a quarter of the ring is free again. */
+static void consumed(struct vsock_sock *s, uint32_t n)
+{
+	s->rx_head = (s->rx_head + n) % s->rx_cap;
 	s->rx_len -= n;
 	s->fwd_cnt += n;
-	if (s->state == VS_CONNECTED && !s->peer_no_send && s->fwd_cnt - s->fwd_sent >= VS_RXBUF / 4)
+	uint32_t cap = s->rx_cap;
+	if (!s->rx_len && s->fwd_cnt >= VS_GROW_AFTER)
+		vs_ring_grow(s);
+	if (s->state == VS_CONNECTED && !s->peer_no_send &&
+	    (s->fwd_cnt - s->fwd_sent >= s->rx_cap / 4 || s->rx_cap != cap))
 		vs_ctrl(s, OP_CREDIT_UPDATE, 0);
+}
+
+int64_t vs_recv(struct vsock_sock *s, void *buf, uint64_t len, bool nonblock, bool peek)
+{
+	int64_t r = recv_ready(s, len, nonblock);
+	if (r <= 0)
+		return r;
+	uint32_t n = (uint32_t)MIN(len, (uint64_t)s->rx_len), first = MIN(n, s->rx_cap - s->rx_head);
+	memcpy(buf, s->rx + s->rx_head, first);
+	memcpy((uint8_t *)buf + first, s->rx, n - first);
+	if (!peek)
+		consumed(s, n);
 	return n;
+}
+
+int64_t vs_recv_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool nonblock, bool peek)
+{
+	if (!helper_user_range(ubuf, len))
+		return -EFAULT;
+	int64_t r = recv_ready(s, len, nonblock);
+	if (r <= 0)
+		return r;
+	uint32_t n = (uint32_t)MIN(len, (uint64_t)s->rx_len);
+	if (n < USER_COPY_MIN || !helper_ready()) {
+		if (user_ok(ubuf, n, true) < 0)
+			return -EFAULT;
+		return vs_recv(s, (void *)ubuf, n, nonblock, peek);
+	}
+	/* The ring is physically contiguous (vs_ring_alloc): at most two
+	 * pieces, one native run. */
+	uint64_t ring = virt_to_phys(s->rx);
+	uint32_t first = MIN(n, s->rx_cap - s->rx_head);
+	struct hcopy c[2] = {{ubuf, ring + s->rx_head, first, false, true},
+			     {ubuf + first, ring, n - first, false, true}};
+	uint64_t got = helper_copy_list(c, n > first ? 2 : 1);
+	if (!got)
+		return -EFAULT;
+	if (!peek)
+		consumed(s, (uint32_t)got);
+	return (int64_t)got;
 }
 
 int vs_shutdown(struct vsock_sock *s, int how)

@@ -20,7 +20,9 @@
 #define VSOCK_HEARTBEAT_PORT 9000
 #define VSOCK_HEARTBEAT_BYTE 0xB7
 #define VSOCK_QUEUE_SIZE 256
-#define VSOCK_BUF_ALLOC (64 * 1024) /* per-connection guest->host buffer */
+/* Per-connection guest->host buffer, the credit the guest gets: allocated
+ * only while the host socket does not take data at once. */
+#define VSOCK_BUF_ALLOC (512 * 1024)
 #define VSOCK_MAX_CONNS 1024
 
 /* The packet header, 44 bytes, little-endian (virtio 1.2, the vsock device). */

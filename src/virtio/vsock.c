@@ -13,8 +13,10 @@
  *     RESPONSE, writes "OK <host port>\n" to the host socket. RST (or no
  *     answer within 2 s) closes the host socket.
  *
- * Flow control (stream credit): the device advertises buf_alloc = 64 KiB per
- * connection and its fwd_cnt (bytes of guest data written to the host
+ * Flow control (stream credit): the device advertises buf_alloc =
+ * VSOCK_BUF_ALLOC (512 KiB: a guest may keep two 256 KiB writes in flight
+ * without waiting for a credit update) per connection and its fwd_cnt
+ * (bytes of guest data written to the host
  * socket). Guest data that the host socket does not take at once waits in a
  * per-connection buffer of exactly buf_alloc bytes, which the guest can never
  * overrun while it respects credit (a guest that does not gets RST). In the
