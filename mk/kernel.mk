@@ -76,11 +76,11 @@ $(KPROG_DIR)/glibc/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/glibc
 TPROG_DIR := build/guest/programs
 GO := $(shell command -v go 2>/dev/null)
 RUSTC := $(shell command -v rustc 2>/dev/null)
-TPROGS := $(if $(GO),$(TPROG_DIR)/go-goroutines) $(if $(RUSTC),$(TPROG_DIR)/rust-threads)
+TPROGS := $(if $(GO),$(TPROG_DIR)/go-goroutines $(TPROG_DIR)/go-http) $(if $(RUSTC),$(TPROG_DIR)/rust-threads)
 .PHONY: programs
 programs: $(TPROGS)
 all: programs
-$(TPROG_DIR)/go-goroutines: tests/programs/go-goroutines/main.go
+$(TPROG_DIR)/go-%: tests/programs/go-%/main.go
 	@mkdir -p $(dir $@)
 	@echo "  GO      $@"
 	@cd $(dir $<) && CGO_ENABLED=0 GOFLAGS=-mod=mod GOCACHE=$(abspath build/go-cache) \
