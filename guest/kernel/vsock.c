@@ -29,7 +29,7 @@
  * never sees the socket state change under it. */
 #include "vsock_int.h"
 
-#define NRX 16 /* rx buffers kept posted, RX_BUF bytes each */
+#define NRX 16                             /* rx buffers kept posted, RX_BUF bytes each */
 #define RX_BUF (TX_SLOT_PAGES * PAGE_SIZE) /* a header and 64 KiB: the device's largest packet */
 #define NEV 4                              /* event buffers */
 

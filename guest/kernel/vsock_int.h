@@ -35,7 +35,7 @@
 #define TX_USER_MAX 65536u
 #define TX_SLOTS 8
 #define TX_SLOT_PAGES ((HDR + TX_USER_MAX + PAGE_SIZE - 1) / PAGE_SIZE)
-#define TX_WAIT_NS (10ull * 1000000000ull) /* for a free tx page or slot */
+#define TX_WAIT_NS (10ull * 1000000000ull)        /* for a free tx page or slot */
 #define DEFAULT_CONNECT_NS (2ull * 1000000000ull) /* Linux's VSOCK_DEFAULT_CONNECT_TIMEOUT */
 
 struct __attribute__((packed)) vhdr {

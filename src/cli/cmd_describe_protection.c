@@ -43,12 +43,13 @@ int cmd_describe_protection(int argc, char **argv, struct carve_err *err)
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
 	uint64_t gfn = 0, pages = 0;
-	if (gfn_text && (parse_u64("gfn", gfn_text, CONTROL_SUBPAGES_MAX_GFN, &gfn, err) < 0 ||
-			 parse_u64("pages", pages_text, CONTROL_SUBPAGES_MAX_PAGES, &pages, err) < 0))
+	if (gfn_text &&
+	    (parse_u64("gfn", gfn_text, CONTROL_SUBPAGES_MAX_GFN, &gfn, err) < 0 ||
+	     parse_u64("pages", pages_text, CONTROL_SUBPAGES_MAX_PAGES, &pages, err) < 0))
 		return -1;
 	if (gfn_text && (pages == 0 || gfn + pages - 1 > CONTROL_SUBPAGES_MAX_GFN))
-		return carve_fail(err, E03_INVALID_ARGUMENT, "'--pages %s': 1 to %d frames below 2^36", pages_text,
-				  CONTROL_SUBPAGES_MAX_PAGES);
+		return carve_fail(err, E03_INVALID_ARGUMENT, "'--pages %s': 1 to %d frames below 2^36",
+				  pages_text, CONTROL_SUBPAGES_MAX_PAGES);
 	struct enclave_ref ref;
 	if (enclave_find(id, name, &ref, NULL, err) < 0)
 		return -1;
@@ -58,7 +59,8 @@ int cmd_describe_protection(int argc, char **argv, struct carve_err *err)
 	json_object *o = json_tokener_parse(line);
 	free(line);
 	if (!o)
-		return carve_fail(err, E17_SERDE, "enclave %s answered with something that is not JSON", ref.id);
+		return carve_fail(err, E17_SERDE, "enclave %s answered with something that is not JSON",
+				  ref.id);
 	cli_print_json(o);
 	json_object_put(o);
 	return 0;

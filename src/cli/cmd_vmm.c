@@ -119,7 +119,8 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	}
 	if (cfg->vm.nprotect)
 		event_log(cfg->vm.event_ctx, "sub-page protection: %llu write(s) applied, %llu violation(s)",
-			  (unsigned long long)stop.subpage_writes, (unsigned long long)stop.subpage_violations);
+			  (unsigned long long)stop.subpage_writes,
+			  (unsigned long long)stop.subpage_violations);
 	if (vmm_stop_is_clean(stop.reason))
 		return 0;
 	/* The carve kernel's exit port: the program's status is ours. */
@@ -346,7 +347,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"subpage-policy", ARG_STRING, false, &policy_text,
 		 "refuse (default: drop the write, log it, run on) or stop (stop the VM) on a write to a protected sub-page",
 		 .requires = "protect"},
-		{"event-log", ARG_STRING, false, &event_log_path, "append the VM's events (write-protect violations) to FILE"},
+		{"event-log", ARG_STRING, false, &event_log_path,
+		 "append the VM's events (write-protect violations) to FILE"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};

@@ -234,7 +234,8 @@ int enclave_console_open(const struct enclave_ref *ref, struct carve_err *err)
 int enclave_subpages(const struct enclave_ref *ref, uint64_t gfn, uint32_t npages, char **json,
 		     struct carve_err *err)
 {
-	struct control_request req = {.cmd = CONTROL_SUBPAGES, .has_range = npages > 0, .gfn = gfn, .npages = npages};
+	struct control_request req = {
+		.cmd = CONTROL_SUBPAGES, .has_range = npages > 0, .gfn = gfn, .npages = npages};
 	int fd = registry_send(ref->slot, &req);
 	if (fd < 0)
 		return carve_fail(err, E39_ENCLAVE_PROCESS_CONNECTION, "cannot reach enclave %s: %s", ref->id,

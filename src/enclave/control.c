@@ -18,7 +18,8 @@ static const char *const cmd_names[] = {
 static int parse_range(json_object *obj, struct control_request *req, struct carve_err *err)
 {
 	json_object *g, *n;
-	bool has_g = json_object_object_get_ex(obj, "gfn", &g), has_n = json_object_object_get_ex(obj, "npages", &n);
+	bool has_g = json_object_object_get_ex(obj, "gfn", &g),
+	     has_n = json_object_object_get_ex(obj, "npages", &n);
 	req->has_range = false;
 	req->gfn = 0;
 	req->npages = 0;
@@ -124,7 +125,8 @@ int control_parse_request(const char *line, size_t len, struct control_request *
 	json_object_object_foreach(obj, key, val)
 	{
 		(void)val;
-		if (strcmp(key, "cmd") && strcmp(key, "metadata") && strcmp(key, "gfn") && strcmp(key, "npages")) {
+		if (strcmp(key, "cmd") && strcmp(key, "metadata") && strcmp(key, "gfn") &&
+		    strcmp(key, "npages")) {
 			carve_fail(err, E17_SERDE, "unknown field \"%.64s\" in a control request", key);
 			goto out;
 		}
@@ -139,8 +141,8 @@ int control_format_request(const struct control_request *req, char *out, size_t 
 {
 	char range[64] = "";
 	if (req->has_range)
-		snprintf(range, sizeof(range), ", \"gfn\": %llu, \"npages\": %u", (unsigned long long)req->gfn,
-			 req->npages);
+		snprintf(range, sizeof(range), ", \"gfn\": %llu, \"npages\": %u",
+			 (unsigned long long)req->gfn, req->npages);
 	int n = snprintf(out, cap, "{\"cmd\": \"%s\"%s%s}\n", cmd_names[req->cmd],
 			 req->metadata ? ", \"metadata\": true" : "", range);
 	return n > 0 && (size_t)n < cap ? n : -1;

@@ -98,9 +98,10 @@ int hugepage_plan(uint64_t bytes, const struct hugepage_pool *pools, int npools,
 			avail += sorted[i].size * sorted[i].free;
 			uint64_t sz = sorted[i].size;
 			bool gib = sz >= (1ull << 30) && sz % (1ull << 30) == 0;
-			int w = snprintf(pools_text + used, sizeof(pools_text) - used, "%s%llu of %llu %s", i ? ", " : "",
-					 (unsigned long long)sorted[i].free,
-					 (unsigned long long)(gib ? sz >> 30 : sz >> 20), gib ? "GiB" : "MiB");
+			int w = snprintf(pools_text + used, sizeof(pools_text) - used, "%s%llu of %llu %s",
+					 i ? ", " : "", (unsigned long long)sorted[i].free,
+					 (unsigned long long)(gib ? sz >> 30 : sz >> 20),
+					 gib ? "GiB" : "MiB");
 			if (w < 0)
 				break;
 			used += (size_t)w;

@@ -215,7 +215,8 @@ static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve
 				  "%llu MiB cannot be covered exactly by the free hugepages (%llu of 1 GiB, "
 				  "%llu of 2 MiB); raise memory_mib in the allocator configuration and run "
 				  "'carve allocator', or ask for a size they cover",
-				  (unsigned long long)mib, (unsigned long long)free_1g, (unsigned long long)free_2m);
+				  (unsigned long long)mib, (unsigned long long)free_1g,
+				  (unsigned long long)free_2m);
 	return 0;
 }
 
@@ -300,8 +301,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	spec->console_gid = a->console_gid;
 	spec->af_vsock = a->af_vsock;
 	if (a->nprotect < 0 || a->nprotect > ENCLAVE_MAX_PROTECT) {
-		carve_fail(err, E03_INVALID_ARGUMENT, "at most %d --protect ranges (%d given)", ENCLAVE_MAX_PROTECT,
-			   a->nprotect);
+		carve_fail(err, E03_INVALID_ARGUMENT, "at most %d --protect ranges (%d given)",
+			   ENCLAVE_MAX_PROTECT, a->nprotect);
 		goto out;
 	}
 	if (a->nprotect)

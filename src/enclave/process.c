@@ -306,7 +306,8 @@ static bool handle_request(struct eproc *p, int i, const char *line, size_t len)
 	case CONTROL_SUBPAGES: {
 		json_object *o = p->vm ? enclave_subpages_json(p->vm, &req) : NULL;
 		if (!o) {
-			send_error(c->fd, E17_SERDE, p->vm ? "the table refuses that range" : "the VM is not built yet");
+			send_error(c->fd, E17_SERDE,
+				   p->vm ? "the table refuses that range" : "the VM is not built yet");
 			return false;
 		}
 		send_json_line(c->fd, o);
@@ -836,7 +837,8 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	event_log(&p.log, "host page faults while it ran: %ld", p.stop.host_faults);
 	if (spec->nprotect)
 		event_log(&p.log, "sub-page protection: %llu write(s) applied, %llu violation(s)",
-			  (unsigned long long)p.stop.subpage_writes, (unsigned long long)p.stop.subpage_violations);
+			  (unsigned long long)p.stop.subpage_writes,
+			  (unsigned long long)p.stop.subpage_violations);
 	pump_console(&p);
 	/* The record of the stop first, then the socket goes: a terminate that
 	 * lists enclaves in between finds it stopped (the .exited record). */

@@ -17,7 +17,10 @@ static void *guest_ptr(void *ctx, uint64_t gpa, uint64_t len) { return gm_ptr(vm
 
 /* Devices honour the VM's sub-page write protection (stronger than
  * hardware SPP, which does not cover DMA). */
-static bool guest_writable(void *ctx, uint64_t gpa, uint64_t len) { return vmm_guest_writable(ctx, gpa, len); }
+static bool guest_writable(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return vmm_guest_writable(ctx, gpa, len);
+}
 
 static void mmio_read(void *ctx, uint64_t off, void *data, uint32_t len)
 {

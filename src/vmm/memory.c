@@ -129,8 +129,8 @@ static void *map_huge(uint64_t len, uint64_t gib_bytes, int *error)
 static void *map_anonymous(uint64_t len)
 {
 	uint64_t extra = VMM_MEM_ALIGN;
-	uint8_t *raw = mmap(NULL, len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			    -1, 0);
+	uint8_t *raw = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
 		return MAP_FAILED;
 	uint64_t head = (VMM_MEM_ALIGN - ((uintptr_t)raw & (VMM_MEM_ALIGN - 1))) & (VMM_MEM_ALIGN - 1);
@@ -153,7 +153,8 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 	int e = 0;
 	void *map = huge ? map_huge(gm->total, gib_bytes, &e) : map_anonymous(gm->total);
 	if (map == MAP_FAILED)
-		return carve_fail(err, E72_GUEST_MEMORY, "cannot map guest memory: %s", strerror(e ? e : errno));
+		return carve_fail(err, E72_GUEST_MEMORY, "cannot map guest memory: %s",
+				  strerror(e ? e : errno));
 	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
 	 * need 5.14+ anyway): fail, let the caller fall back to small pages. */
 	e = gm_populate(map, gm->total, gm_populate_threads(gm->total), !huge);
@@ -204,8 +205,8 @@ int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
 	else
 		snprintf(backing, sizeof(backing), "hugetlbfs 1 GiB pages (%llu) and 2 MiB pages (%llu)",
 			 (unsigned long long)gib, (unsigned long long)rest_2m);
-	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n", (unsigned long long)(gm->total / VMM_MIB),
-		gm->nregions, backing);
+	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n",
+		(unsigned long long)(gm->total / VMM_MIB), gm->nregions, backing);
 	return 0;
 }
 

@@ -23,8 +23,8 @@ bool gm_layout_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
 	return false;
 }
 
-static void put(struct memslot *out, size_t max, size_t *n, const struct gm_region *r, int region, uint64_t gpa,
-		uint64_t end, bool readonly)
+static void put(struct memslot *out, size_t max, size_t *n, const struct gm_region *r, int region,
+		uint64_t gpa, uint64_t end, bool readonly)
 {
 	if (*n < max)
 		out[*n] = (struct memslot){.gpa = gpa,
@@ -35,8 +35,8 @@ static void put(struct memslot *out, size_t max, size_t *n, const struct gm_regi
 	(*n)++;
 }
 
-size_t memslot_plan(const struct guest_mem *gm, const struct subpage_run *runs, size_t nruns, struct memslot *out,
-		    size_t max)
+size_t memslot_plan(const struct guest_mem *gm, const struct subpage_run *runs, size_t nruns,
+		    struct memslot *out, size_t max)
 {
 	size_t n = 0, k = 0;
 	for (int i = 0; i < gm->nregions; i++) {

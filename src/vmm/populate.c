@@ -114,8 +114,8 @@ int gm_populate(uint8_t *map, uint64_t len, int nthreads, bool may_touch)
 	/* Share 0 is this thread's: it works while the others start. */
 	for (int i = 1; i < nthreads; i++) {
 		jobs[i] = (struct populate_job){.share = &shares[i], .may_touch = may_touch};
-		shares[i].started =
-			thread_create_sized(&shares[i].thread, THREAD_STACK_SMALL, populate_thread, &jobs[i]) == 0;
+		shares[i].started = thread_create_sized(&shares[i].thread, THREAD_STACK_SMALL,
+							populate_thread, &jobs[i]) == 0;
 		if (!shares[i].started)
 			shares[i].error = populate_range(shares[i].start, shares[i].len, may_touch);
 	}

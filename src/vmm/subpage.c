@@ -68,7 +68,7 @@ static int apply(struct subpage_table *t, uint64_t gfn, uint64_t npages, want_fn
 		return -EINVAL;
 	pthread_rwlock_wrlock(&t->lock);
 	size_t first = lower_bound(t, gfn), last = first; /* old entries inside the range: [first, last) */
-	size_t kept = 0; /* protected pages the range will hold */
+	size_t kept = 0;                                  /* protected pages the range will hold */
 	int rc = 0;
 	for (uint64_t i = next_page(t, first, gfn, (uint64_t)-1, npages, gaps_stay); i < npages;) {
 		uint32_t old = SUBPAGE_ALL, locked = 0;
@@ -184,7 +184,8 @@ static uint32_t bits_in_page(uint64_t page_start, uint64_t gpa, uint64_t end)
 {
 	uint64_t lo = gpa > page_start ? gpa - page_start : 0;
 	uint64_t hi = end - page_start < SUBPAGE_PAGE_SIZE ? end - page_start : SUBPAGE_PAGE_SIZE;
-	unsigned a = (unsigned)(lo >> SUBPAGE_SHIFT), b = (unsigned)((hi + SUBPAGE_SIZE - 1) >> SUBPAGE_SHIFT);
+	unsigned a = (unsigned)(lo >> SUBPAGE_SHIFT),
+		 b = (unsigned)((hi + SUBPAGE_SIZE - 1) >> SUBPAGE_SHIFT);
 	/* b - a in [1, 32]: a shift by 32 would be undefined */
 	uint32_t m = b - a == 32 ? SUBPAGE_ALL : ((1u << (b - a)) - 1);
 	return m << a;

@@ -43,7 +43,7 @@ struct subpage_table {
 	pthread_rwlock_t lock;
 	struct subpage_entry *e; /* sorted by gfn, unique */
 	size_t n, cap;
-	size_t max_pages; /* most pages with a protected sub-page */
+	size_t max_pages;    /* most pages with a protected sub-page */
 	uint64_t generation; /* changes with every change of the protected pages */
 };
 

@@ -27,7 +27,8 @@ int vmm_subpage_configure(struct vmm *vm, const struct vmm_config *cfg, struct c
 	 * table's 16 bytes a page stay small); the memslot limit bounds the
 	 * runs they form, checked when KVM is opened. */
 	uint64_t ram_pages = vm->mem.total >> SUBPAGE_PAGE_SHIFT;
-	vm->subpages.max_pages = (size_t)(ram_pages < SUBPAGE_HOST_MAX_PAGES ? ram_pages : SUBPAGE_HOST_MAX_PAGES);
+	vm->subpages.max_pages =
+		(size_t)(ram_pages < SUBPAGE_HOST_MAX_PAGES ? ram_pages : SUBPAGE_HOST_MAX_PAGES);
 	if (cfg->nprotect < 0 || (cfg->nprotect > 0 && !cfg->protect))
 		return carve_fail(err, E03_INVALID_ARGUMENT, "a protected-range list without ranges");
 	for (int i = 0; i < cfg->nprotect; i++) {
@@ -41,8 +42,7 @@ int vmm_subpage_configure(struct vmm *vm, const struct vmm_config *cfg, struct c
 					  vm->mem.nregions > 1 ? " and from 4 GiB" : "");
 		int r = subpage_set_range(&vm->subpages, p->gpa, p->len, p->writable, 0);
 		if (r < 0)
-			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "cannot %s 0x%llx+0x%llx: %s",
+			return carve_fail(err, E03_INVALID_ARGUMENT, "cannot %s 0x%llx+0x%llx: %s",
 					  p->writable ? "unprotect" : "protect", (unsigned long long)p->gpa,
 					  (unsigned long long)p->len,
 					  r == -ENOSPC ? "more than 2^20 pages (4 GiB) would be protected"
@@ -120,13 +120,15 @@ static void violation(struct vcpu *v, const struct subpage_piece *p, size_t n)
 	/* KVM has emulated the instruction: RIP is past it. */
 	if (log) {
 		char line[400];
-		int k = snprintf(line, sizeof(line),
-				 "write-protect violation: %u byte(s) at 0x%llx%s (page 0x%llx sub-page %u) by vCPU "
-				 "%d, rip 0x%llx (past the write): %s",
-				 len, (unsigned long long)p[0].gpa, pieces, page, sub, v->index, rip,
-				 stop ? "stopping the VM" : "refused");
+		int k = snprintf(
+			line, sizeof(line),
+			"write-protect violation: %u byte(s) at 0x%llx%s (page 0x%llx sub-page %u) by vCPU "
+			"%d, rip 0x%llx (past the write): %s",
+			len, (unsigned long long)p[0].gpa, pieces, page, sub, v->index, rip,
+			stop ? "stopping the VM" : "refused");
 		if (dropped && k > 0 && (size_t)k < sizeof(line))
-			snprintf(line + k, sizeof(line) - (size_t)k, " (%lu earlier violations not logged)", dropped);
+			snprintf(line + k, sizeof(line) - (size_t)k, " (%lu earlier violations not logged)",
+				 dropped);
 		vm->event(vm->event_ctx, line);
 	}
 	if (stop)
@@ -175,7 +177,8 @@ bool subpage_exit(struct vcpu *v)
 	if (!run->mmio.is_write) {
 		/* KVM serves reads of a read-only slot from memory; were one to
 		 * come here, memory still answers it. */
-		uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+		uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len
+								       : sizeof(run->mmio.data);
 		uint8_t *p = gm_ptr(&vm->mem, run->mmio.phys_addr, len);
 		if (p)
 			memcpy(run->mmio.data, p, len);
@@ -191,8 +194,8 @@ bool subpage_exit(struct vcpu *v)
 		uint64_t gpa = run->mmio.phys_addr;
 		uint32_t len = run->mmio.len;
 		if (len == 0 || len > sizeof(run->mmio.data)) {
-			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "malformed MMIO exit: %u bytes at 0x%llx", len,
-				 (unsigned long long)gpa);
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "malformed MMIO exit: %u bytes at 0x%llx",
+				 len, (unsigned long long)gpa);
 			return true;
 		}
 		memcpy(data[n], run->mmio.data, len);
@@ -205,15 +208,16 @@ bool subpage_exit(struct vcpu *v)
 			break;
 		int more = vm->subpage_next_piece ? vm->subpage_next_piece(v) : next_piece(v);
 		if (more < 0) {
-			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "KVM_RUN completing a write on vCPU %d: %s",
-				 v->index, strerror(errno));
+			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index,
+				 "KVM_RUN completing a write on vCPU %d: %s", v->index, strerror(errno));
 			return true;
 		}
 		if (more == 0)
 			break;
 		if (run->exit_reason != KVM_EXIT_MMIO) {
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index,
-				 "KVM exit %u on vCPU %d while completing a write", run->exit_reason, v->index);
+				 "KVM exit %u on vCPU %d while completing a write", run->exit_reason,
+				 v->index);
 			return true;
 		}
 		if (!run->mmio.is_write || !gm_layout_contains(&vm->mem, run->mmio.phys_addr, 1)) {

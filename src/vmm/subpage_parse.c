@@ -50,11 +50,13 @@ int vmm_parse_protect(const char *text, struct vmm_protect *out, struct carve_er
 	size_t a = number(text, ':', &gpa);
 	if (!a || text[a] != ':')
 		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--protect %s': give GPA:LEN[:ro|:rw], numbers in decimal or 0x hex", text);
+				  "'--protect %s': give GPA:LEN[:ro|:rw], numbers in decimal or 0x hex",
+				  text);
 	size_t b = number(text + a + 1, ':', &len);
 	if (!b)
 		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--protect %s': the length after ':' is not a decimal or 0x hex number", text);
+				  "'--protect %s': the length after ':' is not a decimal or 0x hex number",
+				  text);
 	const char *mode = text + a + 1 + b;
 	bool writable = false;
 	if (!strcmp(mode, ":rw"))
@@ -82,6 +84,7 @@ int vmm_parse_subpage_policy(const char *text, enum vmm_subpage_policy *out, str
 		*out = VMM_SUBPAGE_STOP;
 	else
 		return carve_fail(err, E03_INVALID_ARGUMENT,
-				  "'--subpage-policy %s': use 'refuse' (drop the write, run on) or 'stop'", text);
+				  "'--subpage-policy %s': use 'refuse' (drop the write, run on) or 'stop'",
+				  text);
 	return 0;
 }

@@ -255,8 +255,9 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	/* KVM first: a host without it fails before memory is committed. */
 	int r = kvm_open(&vm->kvm, cfg->ncpus, nslots > INT_MAX ? INT_MAX : (int)nslots, err);
 	if (r < 0 && vm->subpage_active && strstr(err->msg, "memory slots"))
-		carve_err_context(err, "sub-page protection maps each run of protected pages read-only, "
-				       "in a memory slot of its own; protect fewer, longer ranges: ");
+		carve_err_context(err,
+				  "sub-page protection maps each run of protected pages read-only, "
+				  "in a memory slot of its own; protect fewer, longer ranges: ");
 	if (r == 0)
 		r = vmm_subpage_check_kvm(vm, err);
 	if (r == 0)
@@ -337,7 +338,8 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	getrusage(RUSAGE_SELF, &before);
 	serial_batch(&vm->com1, console_kick, vm);
 	for (int i = 0; i < vm->ncpus; i++) {
-		if (thread_create_sized(&vm->vcpus[i].thread, THREAD_STACK_VCPU, vcpu_thread, &vm->vcpus[i]) != 0) {
+		if (thread_create_sized(&vm->vcpus[i].thread, THREAD_STACK_VCPU, vcpu_thread,
+					&vm->vcpus[i]) != 0) {
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, -1, "cannot start the thread of vCPU %d", i);
 			break;
 		}

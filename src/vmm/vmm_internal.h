@@ -92,8 +92,8 @@ struct memslot {
 bool gm_layout_contains(const struct guest_mem *gm, uint64_t gpa, uint64_t len);
 /* The slots for gm with each run (sorted, inside RAM) read-only: fills at
  * most max, returns how many there are. */
-size_t memslot_plan(const struct guest_mem *gm, const struct subpage_run *runs, size_t nruns, struct memslot *out,
-		    size_t max);
+size_t memslot_plan(const struct guest_mem *gm, const struct subpage_run *runs, size_t nruns,
+		    struct memslot *out, size_t max);
 int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, const struct memslot *slots, size_t n,
 		   struct carve_err *err);
 
