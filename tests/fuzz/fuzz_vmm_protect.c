@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	carve_err_clear(&err);
 	enum vmm_subpage_policy pol;
-	if (vmm_parse_subpage_policy(text, &pol, &err) == 0 && pol != VMM_SUBPAGE_REFUSE && pol != VMM_SUBPAGE_STOP)
+	if (vmm_parse_subpage_policy(text, &pol, &err) == 0 && pol != VMM_SUBPAGE_REFUSE &&
+	    pol != VMM_SUBPAGE_STOP)
 		__builtin_trap();
 	free(text);
 	return 0;

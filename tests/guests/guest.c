@@ -27,7 +27,7 @@ volatile uint32_t ap_stack_idx;
 static volatile uint32_t ap_running;
 static volatile uint32_t print_lock;
 static volatile int ap_probe_pv; /* APs repeat the gated PV MSR probe */
-static volatile int ap_subpage;   /* APs write protected sub-pages ("subpage") */
+static volatile int ap_subpage;  /* APs write protected sub-pages ("subpage") */
 static volatile uint32_t ap_subpage_done;
 static void ap_subpage_writes(uint32_t id);
 
@@ -586,15 +586,15 @@ static void subpage(void)
 	 * ("mov eax, 0x5a; ret") runs. */
 	sp_check("read-protected", 0, sp_load(p + 0x180, 8), 0);
 	sp_store(p + 0x300, 0x0000c30000005ab8ull, 8);
-	uint32_t r = ((uint32_t (*)(void))(uintptr_t)(p + 0x300))();
+	uint32_t r = ((uint32_t(*)(void))(uintptr_t)(p + 0x300))();
 	sp_check("fetch", 0, r, 0x5a);
 	/* A 16-byte SSE store (KVM hands it over in two 8-byte pieces) into
 	 * sub-page 4, then over sub-pages 2 and 3: applied, refused whole. */
 	uint64_t cr4;
 	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1u << 9) | (1u << 10))); /* OSFXSR, OSXMMEXCPT */
-	static const uint64_t sse_src[2] __attribute__((aligned(16))) = {0x3132333435363738ull,
-									0x4142434445464748ull};
+	static const uint64_t sse_src[2]
+		__attribute__((aligned(16))) = {0x3132333435363738ull, 0x4142434445464748ull};
 	/* movdqu (%rsi), %xmm0; movdqu %xmm0, (%rdi): encoded, this file is
 	 * built without SSE */
 	__asm__ volatile(".byte 0xf3, 0x0f, 0x6f, 0x06; .byte 0xf3, 0x0f, 0x7f, 0x07"

@@ -91,7 +91,8 @@ static void *volatile unmapped = (void *)8, *volatile kernel_addr = (void *)-409
 static uint64_t bad_writes(int s)
 {
 	errno = 0;
-	check(write(s, unmapped, 65536) < 0 && errno == EFAULT, "a 64 KiB write from an unmapped address: EFAULT");
+	check(write(s, unmapped, 65536) < 0 && errno == EFAULT,
+	      "a 64 KiB write from an unmapped address: EFAULT");
 	errno = 0;
 	check(write(s, kernel_addr, 8192) < 0 && errno == EFAULT, "a write from a kernel address: EFAULT");
 	uint8_t *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

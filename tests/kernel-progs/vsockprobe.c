@@ -196,7 +196,8 @@ static int sink(uint32_t port)
 
 static int errors(void)
 {
-	check(socket(AF_PACKET, SOCK_RAW, 0) < 0 && errno == EAFNOSUPPORT, "AF_PACKET (no such family here): EAFNOSUPPORT");
+	check(socket(AF_PACKET, SOCK_RAW, 0) < 0 && errno == EAFNOSUPPORT,
+	      "AF_PACKET (no such family here): EAFNOSUPPORT");
 	check(socket(AF_VSOCK, SOCK_DGRAM, 0) < 0 && errno == ESOCKTNOSUPPORT, "SOCK_DGRAM: ESOCKTNOSUPPORT");
 	int s = connect_to(3, 7);
 	check(s < 0 && errno == ECONNRESET, "connect to a port nobody listens on: ECONNRESET");

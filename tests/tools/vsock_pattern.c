@@ -112,7 +112,8 @@ static int sink(int fd, uint64_t want, const char *what)
 	if (bad != UINT64_MAX)
 		printf("content FAIL at byte %llu\n", (unsigned long long)bad);
 	else if (total != want)
-		printf("content FAIL: %llu bytes, not %llu\n", (unsigned long long)total, (unsigned long long)want);
+		printf("content FAIL: %llu bytes, not %llu\n", (unsigned long long)total,
+		       (unsigned long long)want);
 	else
 		printf("content ok\n");
 	fflush(stdout);
@@ -122,7 +123,8 @@ static int sink(int fd, uint64_t want, const char *what)
 static int listen_on(const char *dir, unsigned port)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/port-%u.sock", dir, port) >= sizeof(a.sun_path))
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/port-%u.sock", dir, port) >=
+	    sizeof(a.sun_path))
 		return errno = ENAMETOOLONG, -1;
 	unlink(a.sun_path);
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -77,7 +77,8 @@ static void subpages_request(void **state)
 	assert_int_equal(r.gfn, 8192);
 	assert_int_equal(r.npages, 512);
 	char line[128];
-	struct control_request out = {.cmd = CONTROL_SUBPAGES, .has_range = true, .gfn = 68719476735ull, .npages = 1};
+	struct control_request out = {
+		.cmd = CONTROL_SUBPAGES, .has_range = true, .gfn = 68719476735ull, .npages = 1};
 	assert_true(control_format_request(&out, line, sizeof(line)) > 0);
 	assert_int_equal(parse(line, &r, &e), 0);
 	assert_true(r.has_range && r.gfn == 68719476735ull && r.npages == 1);

@@ -305,9 +305,10 @@ static void test_hugepage_plan_short_pools_named(void **state)
 	struct hugepage_pool pools[] = {{2 * MiB, 2}, {1 * GiB, 2}};
 	assert_int_equal(hugepage_plan(3 * GiB + 4 * MiB, pools, 2, &p, &err), -1);
 	assert_int_equal(err.code, E27_INSUFFICIENT_MEMORY_AVAILABLE);
-	assert_string_equal(err.msg, "3076 MiB were requested but the free hugepages hold 2052 MiB "
-				     "(2 of 1 GiB, 2 of 2 MiB); raise memory_mib in the allocator "
-				     "configuration and run 'carve allocator'");
+	assert_string_equal(err.msg,
+			    "3076 MiB were requested but the free hugepages hold 2052 MiB "
+			    "(2 of 1 GiB, 2 of 2 MiB); raise memory_mib in the allocator "
+			    "configuration and run 'carve allocator'");
 	carve_err_clear(&err);
 	assert_int_equal(hugepage_plan(64 * MiB, NULL, 0, &p, &err), -1);
 	assert_non_null(strstr(err.msg, "hold 0 MiB (no hugepage pool)"));

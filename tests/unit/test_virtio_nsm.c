@@ -147,7 +147,8 @@ static void write_protected_response_refused(void **state)
 	assert_int_equal(tok, 7);
 	assert_int_equal(l, 0);
 	assert_int_equal(*(uint8_t *)vg_hva(&f->g, f->resp), 0xee); /* nothing written */
-	for (uint64_t end = vg_now_ms() + T_MS; !__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE) && vg_now_ms() < end;)
+	for (uint64_t end = vg_now_ms() + T_MS;
+	     !__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE) && vg_now_ms() < end;)
 		usleep(1000);
 	assert_true(__atomic_load_n(&fault_seen, __ATOMIC_ACQUIRE));
 	assert_non_null(strstr(fault_line, "request refused"));

@@ -202,7 +202,8 @@ static void write_protected_buffer_refused(void **state)
 	struct virtq q2;
 	prot_lo = f->used;
 	prot_hi = f->used + 128;
-	assert_int_equal(virtq_init(&q2, &f->g.mem, QN, f->desc, f->avail, f->used, feats(false, false)), -22);
+	assert_int_equal(virtq_init(&q2, &f->g.mem, QN, f->desc, f->avail, f->used, feats(false, false)),
+			 -22);
 	assert_non_null(strstr(q2.why, "write-protected"));
 	fx_free(f);
 }

@@ -62,7 +62,7 @@ static void set_rejects_bad_arguments(void **state)
 	assert_int_equal(subpage_set(&t, 0, 0, many, 0), -EINVAL);
 	assert_int_equal(subpage_set(&t, 0, SUBPAGE_MAX_PAGES + 1, many, 0), -EINVAL);
 	assert_int_equal(subpage_set(&t, UINT64_MAX, 2, many, 0), -EINVAL); /* wraps */
-	assert_int_equal(subpage_set(&t, 0, 1, many, 0x80), -EINVAL);        /* unknown flag */
+	assert_int_equal(subpage_set(&t, 0, 1, many, 0x80), -EINVAL);       /* unknown flag */
 	assert_int_equal(subpage_get(&t, 0, SUBPAGE_MAX_PAGES + 1, many), -EINVAL);
 	assert_int_equal(subpage_set(&t, 0, SUBPAGE_MAX_PAGES, many, 0), 0);
 	assert_int_equal(subpage_pages(&t), SUBPAGE_MAX_PAGES);
@@ -194,7 +194,7 @@ static void append_and_merge(void **state)
 	subpage_init(&t, 1u << 16);
 	for (uint64_t i = 1; i <= 20000; i++)
 		assert_int_equal(subpage_set_range(&t, i * 8192, 128, false, 0), 0);
-	assert_int_equal(subpage_set_range(&t, 4096, 256, false, 0), 0); /* before them all */
+	assert_int_equal(subpage_set_range(&t, 4096, 256, false, 0), 0);    /* before them all */
 	assert_int_equal(subpage_set_range(&t, 3 * 8192, 128, true, 0), 0); /* one taken back */
 	assert_int_equal(subpage_pages(&t), 20000);
 	assert_int_equal(subpage_access(&t, 1), ~3u);
@@ -333,8 +333,8 @@ static void exit_fixture(struct exit_fixture *f, enum vmm_subpage_policy policy)
 {
 	nevents = 0;
 	static const struct vmm_protect prot[] = {
-		{.gpa = 0x1080, .len = 128},                    /* page 1, sub-page 1 */
-		{.gpa = 0x2000, .len = 4096},                   /* page 2 */
+		{.gpa = 0x1080, .len = 128},                   /* page 1, sub-page 1 */
+		{.gpa = 0x2000, .len = 4096},                  /* page 2 */
 		{.gpa = 0x2000, .len = 128, .writable = true}, /* but its sub-page 0 */
 	};
 	struct vmm_config cfg = {.ncpus = 2,
@@ -456,7 +456,8 @@ static void exit_stop_policy(void **state)
 	assert_true(atomic_load(&f.vm->stopping));
 	assert_int_equal(f.vm->stop.reason, VMM_STOP_WRITE_PROTECT);
 	assert_int_equal(f.vm->stop.vcpu, 1);
-	assert_non_null(strstr(f.vm->stop.detail, "4-byte write at 0x2f00 to protected sub-page 30 of page 0x2000"));
+	assert_non_null(
+		strstr(f.vm->stop.detail, "4-byte write at 0x2f00 to protected sub-page 30 of page 0x2000"));
 	assert_non_null(strstr(events[0], "stopping the VM"));
 	assert_true(vmm_stop_is_crash(VMM_STOP_WRITE_PROTECT));
 	assert_string_equal(vmm_stop_name(VMM_STOP_WRITE_PROTECT), "write-protect");
@@ -467,7 +468,8 @@ static void configure_refuses_ranges_outside_ram(void **state)
 {
 	(void)state;
 	struct vmm_protect bad = {.gpa = 65536 - 128, .len = 256};
-	struct vmm_config cfg = {.ncpus = 1, .console_out = -1, .console_in = -1, .protect = &bad, .nprotect = 1};
+	struct vmm_config cfg = {
+		.ncpus = 1, .console_out = -1, .console_in = -1, .protect = &bad, .nprotect = 1};
 	struct carve_err err = {0};
 	struct vmm *vm = vmm_alloc_board(&cfg, &err);
 	assert_non_null(vm);
@@ -495,10 +497,29 @@ static void parse_protect(void **state)
 	assert_int_equal(vmm_parse_protect("0:0X80:ro", &p, &err), 0);
 	assert_false(p.writable);
 	static const char *const bad[] = {
-		"", ":", "0x", "0x:128", "128", "128:", "128:0", "64:128", "128:64", "0x80:128:", "0x80:128:wx",
-		"0x80:128:ro:", "-128:128", "+128:128", " 128:128", "128:128 ", "0200:128", "0x80 :128",
-		"0x1000000000000:128", "0xffffffffffff80:128", "99999999999999999999999:128",
-		"0xffffffffffffff80:256", "0x80:0xffffffffffffff80",
+		"",
+		":",
+		"0x",
+		"0x:128",
+		"128",
+		"128:",
+		"128:0",
+		"64:128",
+		"128:64",
+		"0x80:128:",
+		"0x80:128:wx",
+		"0x80:128:ro:",
+		"-128:128",
+		"+128:128",
+		" 128:128",
+		"128:128 ",
+		"0200:128",
+		"0x80 :128",
+		"0x1000000000000:128",
+		"0xffffffffffff80:128",
+		"99999999999999999999999:128",
+		"0xffffffffffffff80:256",
+		"0x80:0xffffffffffffff80",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		carve_err_clear(&err);
