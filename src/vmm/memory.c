@@ -80,12 +80,10 @@ static int map_hugetlb_at(uint8_t *addr, uint64_t len, unsigned size_flag)
 	int fd = memfd_create("carve-guest", MFD_CLOEXEC | MFD_HUGETLB | size_flag);
 	if (fd < 0)
 		return errno;
-	int e = 0;
-	if (ftruncate(fd, (off_t)len) < 0)
-		e = errno;
-	else if (mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0) ==
-		 MAP_FAILED)
-		e = errno;
+	bool ok = ftruncate(fd, (off_t)len) == 0 &&
+		mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0) !=
+			MAP_FAILED;
+	int e = ok ? 0 : errno;
 	close(fd);
 	return e;
 }
