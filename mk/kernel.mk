@@ -88,4 +88,4 @@ $(TPROG_DIR)/go-%: tests/programs/go-%/main.go
 $(TPROG_DIR)/rust-threads: tests/programs/rust-threads/main.rs
 	@mkdir -p $(dir $@)
 	@echo "  RUSTC   $@"
-	@$(RUSTC) -O -C target-feature=+crt-static $< -o $@
+	@MAKEFLAGS= $(RUSTC) -O -C target-feature=+crt-static $< -o $@ # (no jobserver for it: rustc warns)
