@@ -28,42 +28,14 @@ if [ -n "$why" ]; then
 fi
 
 
-# A Debian-like root (merged /usr) with host files at their own paths; a
-# symbolic link brings its whole chain, as on the host.
+# A Debian-like root (tests/lib/carve_kernel.sh) with host files at their own paths.
 RFS=$TMP/rootfs
-mkdir -p "$RFS"/{usr/bin,usr/lib,usr/lib64,etc,data}
-for d in bin lib lib64; do ln -s "usr/$d" "$RFS/$d"; done
-copy_path() {
-	local src=$1 hops=0 next
-	while [ -e "$src" ] && [ "$hops" -lt 10 ]; do
-		mkdir -p "$RFS$(dirname "$src")"
-		[ -e "$RFS$src" ] || [ -L "$RFS$src" ] || cp -a "$src" "$RFS$(dirname "$src")/"
-		[ -L "$src" ] || return 0
-		next=$(readlink "$src")
-		case "$next" in /*) src=$next ;; *) src=$(dirname "$src")/$next ;; esac
-		hops=$((hops + 1))
-	done
-}
-# An ELF file with every library ldd names and the interpreter.
-copy_elf() {
-	copy_path "$1"
-	local lib
-	for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-		copy_path "$lib"
-	done
-}
+debian_root "$RFS"
 for p in ls sha256sum nproc cat; do
 	path=$(type -P "$p")
-	copy_elf "$path"
+	copy_elf "$RFS" "$path"
 done
-copy_elf "$PYTHON"
-ln -sf "$(basename "$PYTHON")" "$RFS/usr/bin/python3"
-pylib=/usr/lib/$(basename "$PYTHON")
-tar -C / -cf - --exclude='__pycache__' --exclude="${pylib#/}/test" --exclude="${pylib#/}/idlelib" \
-	--exclude="${pylib#/}/tkinter" --exclude="${pylib#/}/ensurepip" --exclude="${pylib#/}/lib2to3" \
-	--exclude="${pylib#/}/site-packages" --exclude="${pylib#/}/dist-packages" --exclude="${pylib#/}/config-*" \
-	--exclude="${pylib#/}/pydoc_data" "${pylib#/}" | tar -C "$RFS" -xf -
-for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && copy_elf "$f"; done
+copy_python "$RFS" "$PYTHON"
 [ -e "$RFS/lib64/ld-linux-x86-64.so.2" ] || echo "# the interpreter was not copied" >&2
 
 # Data the programs read, the same bytes in the enclave and here.

@@ -70,34 +70,8 @@ same "glibc inetprobe: no failures" "$(output | grep FAIL)|$(output | tail -1)|$
 PYTHON=$(readlink -f /usr/bin/python3 2>/dev/null || true)
 if [ -x "$PYTHON" ] && command -v ldd >/dev/null && [ -e /lib64/ld-linux-x86-64.so.2 ]; then
 	PRFS=$TMP/pyroot
-	mkdir -p "$PRFS"/{usr/bin,usr/lib,usr/lib64,etc,data}
-	for d in bin lib lib64; do ln -s "usr/$d" "$PRFS/$d"; done
-	copy_path() {
-		local src=$1 hops=0 next
-		while [ -e "$src" ] && [ "$hops" -lt 10 ]; do
-			mkdir -p "$PRFS$(dirname "$src")"
-			[ -e "$PRFS$src" ] || [ -L "$PRFS$src" ] || cp -a "$src" "$PRFS$(dirname "$src")/"
-			[ -L "$src" ] || return 0
-			next=$(readlink "$src")
-			case "$next" in /*) src=$next ;; *) src=$(dirname "$src")/$next ;; esac
-			hops=$((hops + 1))
-		done
-	}
-	copy_elf() {
-		copy_path "$1"
-		local lib
-		for lib in $(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-			copy_path "$lib"
-		done
-	}
-	copy_elf "$PYTHON"
-	ln -sf "$(basename "$PYTHON")" "$PRFS/usr/bin/python3"
-	pylib=/usr/lib/$(basename "$PYTHON")
-	tar -C / -cf - --exclude='__pycache__' --exclude="${pylib#/}/test" --exclude="${pylib#/}/idlelib" \
-		--exclude="${pylib#/}/tkinter" --exclude="${pylib#/}/ensurepip" --exclude="${pylib#/}/lib2to3" \
-		--exclude="${pylib#/}/site-packages" --exclude="${pylib#/}/dist-packages" --exclude="${pylib#/}/config-*" \
-		--exclude="${pylib#/}/pydoc_data" "${pylib#/}" | tar -C "$PRFS" -xf -
-	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && copy_elf "$f"; done
+	debian_root "$PRFS"
+	copy_python "$PRFS" "$PYTHON"
 	cat >"$PRFS/data/net.py" <<'EOF'
 import asyncio, socket
 

@@ -15,50 +15,7 @@ BOOT_TIMEOUT=180
 why=$(kernel_missing)
 if [ -n "$why" ]; then
 	skip "runtimes on the carve kernel" "$why"
-	# Go's net/http on 127.0.0.1:8080 behind a vsock proxy in the enclave
-# (vsockrelay, forking a child per connection), reached from the host over
-# vsock, as Nitro applications are usually deployed. busybox sh starts both.
-BB=$(command -v busybox || true)
-GOHTTP=$PROGS/../programs/go-http
-if [ ! -x "$GOHTTP" ]; then
-	skip "go-http" "not built: no go when make ran (scripts/setup.sh installs it)"
-elif [ -z "$BB" ] || ! file -L "$BB" | grep -q 'statically linked'; then
-	skip "go-http" "no static busybox on this host (busybox-static)"
-else
-	HRFS=$TMP/http-root
-	mkdir -p "$HRFS/bin"
-	cp "$BB" "$HRFS/bin/busybox"
-	ln -s busybox "$HRFS/bin/sh"
-	cp "$GOHTTP" "$HRFS/bin/go-http"
-	cp "$PROGS/musl/vsockrelay" "$HRFS/bin/vsockrelay"
-	printf '%s\n' '/bin/go-http &' 'exec /bin/vsockrelay 5000 127.0.0.1 8080 7' >"$HRFS/start.sh"
-	"$CARVE" build-enclave --kernel "$KERNEL" --cmdline console=ttyS0 --rootfs "$HRFS" \
-		--cmd "/bin/sh /start.sh" --env PATH=/bin --output-file "$TMP/http.eif" >"$TMP/http-build" 2>&1
-	export CARVE_VSOCK_DIR=$TMP/vs CARVE_STATE_DIR=$TMP/state
-	mkdir -p "$CARVE_VSOCK_DIR"
-	timeout 180 "$CARVE" vmm --eif-path "$TMP/http.eif" --memory 256 --cpus 1 >"$TMP/console.raw" 2>&1 &
-	vm=$!
-	for _ in $(seq 600); do grep -q '^relay: listening' "$TMP/console.raw" 2>/dev/null && break; sleep 0.1; done
-	sock=$(ls "$CARVE_VSOCK_DIR"/cid-*.sock 2>/dev/null | head -1)
-	get=$ROOT/tests/integration/data/vsock_http_get.py
-	same "go-http: three requests one after another, through the enclave's vsock proxy" \
-		"$(python3 "$get" "$sock" 5000 /hello '/sum?n=1000' /hash 2>&1)" \
-		"$(printf '%s\n' 'HTTP/1.0 200 OK | hello from go in the enclave (request 1)' \
-			'HTTP/1.0 200 OK | sum 500500' 'HTTP/1.0 200 OK | hash 1432bdc73930323a')"
-	got=$(python3 "$get" --parallel 4 "$sock" 5000 '/sum?n=10' '/sum?n=20' '/sum?n=30' '/sum?n=40' 2>&1)
-	same "go-http: four requests at once (a relay child and a goroutine each)" "$got" \
-		"$(printf 'HTTP/1.0 200 OK | sum %s\n' 55 210 465 820)"
-	wait "$vm"
-	tr -d '\r' <"$TMP/console.raw" >"$TMP/console"
-	same "go-http: the proxy relayed 7 connections and the enclave ended with its status" \
-		"$(grep '^relay: 7' "$TMP/console")|$(status)" "relay: 7 connections relayed, 0 failed|0"
-	if grep -q 'relay: 7 connections relayed, 0 failed' "$TMP/console" && [ "$(status)" = 0 ]; then
-		program_row go-http "answers every request"
-	else
-		program_row go-http fails
-	fi
-fi
-finish
+	finish
 fi
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"

@@ -40,3 +40,46 @@ program_row() {
 	cell=$(sed -n "s/^| \`$1\` | .* | \\([^|]*\\) |\$/\\1/p" "$ROOT/guest/kernel/README.md")
 	same "guest/kernel/README.md's programs table, row $1, says what this run shows" "$cell" "$2"
 }
+
+# ---- a Debian-like root of the host's own dynamic programs ----
+# debian_root DIR: merged /usr (bin, lib, lib64 link into usr/), etc, data.
+debian_root() {
+	mkdir -p "$1"/{usr/bin,usr/lib,usr/lib64,etc,data}
+	local d
+	for d in bin lib lib64; do ln -s "usr/$d" "$1/$d"; done
+}
+# copy_path DIR SRC: the host file SRC at its own path under DIR; a
+# symbolic link brings its whole chain, as on the host.
+copy_path() {
+	local root=$1 src=$2 hops=0 next
+	while [ -e "$src" ] && [ "$hops" -lt 10 ]; do
+		mkdir -p "$root$(dirname "$src")"
+		[ -e "$root$src" ] || [ -L "$root$src" ] || cp -a "$src" "$root$(dirname "$src")/"
+		[ -L "$src" ] || return 0
+		next=$(readlink "$src")
+		case "$next" in /*) src=$next ;; *) src=$(dirname "$src")/$next ;; esac
+		hops=$((hops + 1))
+	done
+}
+# copy_elf DIR SRC: an ELF file with every library ldd names and the interpreter.
+copy_elf() {
+	copy_path "$1" "$2"
+	local lib
+	for lib in $(ldd "$2" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+		copy_path "$1" "$lib"
+	done
+}
+# copy_python DIR PYTHON: the interpreter as python3, its standard library
+# (no tests, IDLE, tkinter, ensurepip, lib2to3, site or dist packages) and
+# its extension modules with their libraries.
+copy_python() {
+	local root=$1 python=$2 pylib f
+	copy_elf "$root" "$python"
+	ln -sf "$(basename "$python")" "$root/usr/bin/python3"
+	pylib=/usr/lib/$(basename "$python")
+	tar -C / -cf - --exclude='__pycache__' --exclude="${pylib#/}/test" --exclude="${pylib#/}/idlelib" \
+		--exclude="${pylib#/}/tkinter" --exclude="${pylib#/}/ensurepip" --exclude="${pylib#/}/lib2to3" \
+		--exclude="${pylib#/}/site-packages" --exclude="${pylib#/}/dist-packages" \
+		--exclude="${pylib#/}/config-*" --exclude="${pylib#/}/pydoc_data" "${pylib#/}" | tar -C "$root" -xf -
+	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && copy_elf "$root" "$f"; done
+}
