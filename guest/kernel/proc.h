@@ -175,6 +175,9 @@ bool signal_child_ignored(const struct process *parent);
 /* A fault in user mode: true if a handler will run. */
 bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr);
 const char *signal_name(int sig);
+/* Takes the lowest pending signal in mask (the thread's, then the
+ * process's): its number with a siginfo_t in info, or 0 if none. */
+int signal_dequeue(uint64_t mask, int32_t info[32]);
 /* execve: signal dispositions back to their defaults. */
 void signals_reset(void);
 int signal_mask_for_wait(uint64_t umask, uint64_t sigsetsize);

@@ -74,6 +74,31 @@ struct sender {
 };
 static struct sender senders[65];
 
+static bool blocked_at(const struct process *p, const struct task *t, int sig)
+{
+	if (t)
+		return t->sigmask & BIT(sig);
+	for (const struct task *u = p->threads; u; u = u->sibling)
+		if (!(u->sigmask & BIT(sig)))
+			return false;
+	return p->threads != NULL;
+}
+
+int signal_dequeue(uint64_t mask, int32_t info[32])
+{
+	uint64_t pend = (current->sigpending | curproc->sigpending) & mask;
+	if (!pend)
+		return 0;
+	int sig = __builtin_ctzll(pend) + 1;
+	current->sigpending &= ~BIT(sig);
+	curproc->sigpending &= ~BIT(sig);
+	memset(info, 0, 32 * sizeof(int32_t));
+	info[0] = sig;
+	info[2] = senders[sig].code;
+	info[4] = senders[sig].pid;
+	return sig;
+}
+
 void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 {
 	if (sig <= 0 || sig > 64 || p->zombie || p->exiting)
@@ -82,7 +107,9 @@ void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 		process_kill(p, SIGKILL);
 		return;
 	}
-	if (ignored(p, sig))
+	/* An ignored signal is dropped, unless blocked where it would go: then
+	 * it waits, for sigtimedwait or a signalfd to take (as Linux). */
+	if (ignored(p, sig) && !blocked_at(p, t, sig))
 		return;
 	senders[sig] = (struct sender){from_pid, t ? SI_TKILL : sig == SIGCHLD ? CLD_EXITED : SI_USER};
 	if (t)
@@ -263,19 +290,11 @@ SYSCALL_DEFINE4(rt_sigtimedwait, uaddr_t, uthese, uaddr_t, uinfo, uaddr_t, uts,
 	/* The signals waited for must not interrupt the wait as handlers:
 	 * unblock nothing, only look at what is pending. */
 	for (;;) {
-		uint64_t pend = (current->sigpending | curproc->sigpending) & these;
-		if (pend) {
-			int sig = __builtin_ctzll(pend) + 1;
-			current->sigpending &= ~BIT(sig);
-			curproc->sigpending &= ~BIT(sig);
-			if (uinfo) {
-				int32_t si[32] = {0};
-				si[0] = sig;
-				si[2] = senders[sig].code;
-				si[4] = senders[sig].pid;
-				if (copy_to_user(uinfo, si, sizeof(si)) < 0)
-					return -EFAULT;
-			}
+		int32_t si[32];
+		int sig = signal_dequeue(these, si);
+		if (sig) {
+			if (uinfo && copy_to_user(uinfo, si, sizeof(si)) < 0)
+				return -EFAULT;
 			return sig;
 		}
 		if (time_ns() >= deadline)
