@@ -15,6 +15,7 @@ struct itimerval {
 
 void alarms_fire(uint64_t now)
 {
+	ptimers_fire(now);
 	for (struct process *p = process_first(); p; p = p->next) {
 		if (!p->alarm_at || now < p->alarm_at || p->zombie)
 			continue;
@@ -25,7 +26,7 @@ void alarms_fire(uint64_t now)
 
 uint64_t alarms_next(void)
 {
-	uint64_t d = UINT64_MAX;
+	uint64_t d = ptimers_next();
 	for (struct process *p = process_first(); p; p = p->next)
 		if (p->alarm_at && !p->zombie)
 			d = MIN(d, p->alarm_at);

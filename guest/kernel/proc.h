@@ -68,6 +68,7 @@ struct process {
 	struct task *vfork_waiter;      /* the parent, until this vfork child execs or exits */
 	int exit_signal;                /* sent to the parent at the end (SIGCHLD) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL (itimer.c), monotonic ns; 0: off */
+	struct ptimer *ptimers;         /* POSIX timers (ptimer.c), made on first use */
 };
 
 /* EFER.NXE is on: non-executable mappings get the NX bit. */
@@ -187,6 +188,14 @@ uint64_t tf_user_sp(void);
 /* SIGALRM to each process whose alarm is due; the earliest alarm. */
 void alarms_fire(uint64_t now);
 uint64_t alarms_next(void);
+
+/* ---- ptimer.c ---- */
+void ptimers_fire(uint64_t now);
+uint64_t ptimers_next(void);
+void ptimers_clear(struct process *p);
+/* signal.c, for them: is sig pending there; send one with a timer's info. */
+bool signal_pending_in(const struct process *p, const struct task *t, int sig);
+void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value);
 
 /* ---- futex.c ---- */
 /* Wakes up to n waiters on the current address space's futex word uaddr. */

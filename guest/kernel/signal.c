@@ -71,6 +71,8 @@ const char *signal_name(int sig) { return sig > 0 && sig < 32 ? signames[sig] : 
 /* Who sent each pending signal (siginfo's si_pid and si_code). */
 struct sender {
 	int pid, code;
+	int timer, overrun; /* SI_TIMER: the timer's id and overruns */
+	uint64_t value;     /* SI_TIMER: its sigev_value */
 };
 static struct sender senders[65];
 
@@ -84,6 +86,35 @@ static bool blocked_at(const struct process *p, const struct task *t, int sig)
 	return p->threads != NULL;
 }
 
+#define SI_TIMER (-2)
+
+/* siginfo_t: signo, errno, code, then by code: the sender's pid (and uid
+ * 0), or a timer's id, overrun count and value. */
+static void fill_info(int32_t info[32], int sig)
+{
+	memset(info, 0, 32 * sizeof(int32_t));
+	info[0] = sig;
+	info[2] = senders[sig].code;
+	if (senders[sig].code == SI_TIMER) {
+		info[4] = senders[sig].timer;
+		info[5] = senders[sig].overrun;
+		memcpy(&info[6], &senders[sig].value, 8);
+	} else {
+		info[4] = senders[sig].pid;
+	}
+}
+
+bool signal_pending_in(const struct process *p, const struct task *t, int sig)
+{
+	return ((t ? t->sigpending : p->sigpending) & BIT(sig)) != 0;
+}
+
+void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value)
+{
+	signal_send(p, t, sig, 0);
+	senders[sig] = (struct sender){0, SI_TIMER, id, overrun, value};
+}
+
 int signal_dequeue(uint64_t mask, int32_t info[32])
 {
 	uint64_t pend = (current->sigpending | curproc->sigpending) & mask;
@@ -92,10 +123,7 @@ int signal_dequeue(uint64_t mask, int32_t info[32])
 	int sig = __builtin_ctzll(pend) + 1;
 	current->sigpending &= ~BIT(sig);
 	curproc->sigpending &= ~BIT(sig);
-	memset(info, 0, 32 * sizeof(int32_t));
-	info[0] = sig;
-	info[2] = senders[sig].code;
-	info[4] = senders[sig].pid;
+	fill_info(info, sig);
 	return sig;
 }
 
@@ -111,7 +139,10 @@ void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 	 * it waits, for sigtimedwait or a signalfd to take (as Linux). */
 	if (ignored(p, sig) && !blocked_at(p, t, sig))
 		return;
-	senders[sig] = (struct sender){from_pid, t ? SI_TKILL : sig == SIGCHLD ? CLD_EXITED : SI_USER};
+	senders[sig] = (struct sender){.pid = from_pid,
+				       .code = t                ? SI_TKILL
+					       : sig == SIGCHLD ? CLD_EXITED
+								: SI_USER};
 	if (t)
 		t->sigpending |= BIT(sig);
 	else
@@ -192,6 +223,7 @@ void signals_reset(void)
 			memset(curproc->sigact[i], 0, sizeof(curproc->sigact[i]));
 	current->altstack.sp = current->altstack.size = 0;
 	current->altstack.flags = SS_DISABLE;
+	ptimers_clear(curproc);
 }
 
 static int set_mask(int how, uint64_t set)
@@ -414,13 +446,9 @@ static int setup_frame(struct trap_frame *tf, int sig, const struct ksigaction *
 	uint64_t old_mask = current->restore_sigmask ? current->saved_sigmask : current->sigmask;
 	mc->oldmask = old_mask;
 	f.uc.sigmask = old_mask;
-	f.info[0] = sig;
-	f.info[2] = senders[sig].code;
-	if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP) {
-		memcpy(&f.info[4], &addr, 8); /* si_addr */
-	} else {
-		f.info[4] = senders[sig].pid;
-	}
+	fill_info(f.info, sig);
+	if (senders[sig].code == SI_KERNEL) /* a fault: si_addr */
+		memcpy(&f.info[4], &addr, 8);
 	__asm__ volatile("fxsave64 (%0)" : : "r"(fx_buf) : "memory");
 	if (copy_to_user(fp, fx_buf, sizeof(fx_buf)) < 0 || copy_to_user(frame, &f, sizeof(f)) < 0)
 		return -EFAULT;
@@ -523,7 +551,7 @@ bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr)
 	struct ksigaction a = action(curproc, sig);
 	if (a.handler == SIG_DFL || a.handler == SIG_IGN || (current->sigmask & BIT(sig)))
 		return false;
-	senders[sig] = (struct sender){0, SI_KERNEL};
+	senders[sig] = (struct sender){.code = SI_KERNEL};
 	if (a.flags & SA_RESETHAND)
 		memset(curproc->sigact[sig], 0, sizeof(curproc->sigact[sig]));
 	return setup_frame(tf, sig, &a, addr) == 0;

@@ -98,7 +98,8 @@ typedef uint64_t uaddr_t;
 	X(202, futex)                                                                           \
 	X(203, sched_setaffinity) X(204, sched_getaffinity) X(213, epoll_create)                \
 	X(217, getdents64)                                                                      \
-	X(218, set_tid_address) X(228, clock_gettime) X(229, clock_getres)                      \
+	X(218, set_tid_address) X(222, timer_create) X(223, timer_settime)           \
+	X(224, timer_gettime) X(225, timer_getoverrun) X(226, timer_delete) X(228, clock_gettime) X(229, clock_getres)                      \
 	X(230, clock_nanosleep) X(231, exit_group) X(232, epoll_wait) X(233, epoll_ctl)         \
 	X(234, tgkill) X(247, waitid)                                                           \
 	X(257, openat) X(258, mkdirat) X(259, mknodat) X(260, fchownat)                         \

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failures;
@@ -280,6 +281,43 @@ int main(void)
 	check(waitpid(kid, &kst, 0) == kid && WEXITSTATUS(kst) == 3, "signalfd: the child is then reaped");
 	close(sfd);
 	sigprocmask(SIG_UNBLOCK, &sfd_set, NULL);
+
+	/* POSIX timers: a periodic timer's signal carries its value */
+	int rt = SIGRTMIN + 2;
+	sigset_t rts;
+	sigemptyset(&rts);
+	sigaddset(&rts, rt);
+	sigprocmask(SIG_BLOCK, &rts, NULL);
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = rt;
+	sev.sigev_value.sival_int = 77;
+	timer_t tid;
+	check(timer_create(CLOCK_MONOTONIC, &sev, &tid) == 0,
+	      "timer_create (SIGEV_SIGNAL, a real-time signal)");
+	struct itimerspec tspec = {{0, 10 * 1000000}, {0, 10 * 1000000}}, tcur;
+	timer_settime(tid, 0, &tspec, NULL);
+	int got_ticks = 0, values_ok = 1;
+	struct timespec tw = {2, 0};
+	for (int i = 0; i < 3; i++) {
+		siginfo_t ti;
+		if (sigtimedwait(&rts, &ti, &tw) != rt) {
+			values_ok = 0;
+			break;
+		}
+		got_ticks++;
+		values_ok &= ti.si_code == SI_TIMER && ti.si_value.sival_int == 77;
+	}
+	check(got_ticks == 3 && values_ok,
+	      "a periodic POSIX timer: three signals, each with SI_TIMER and its value");
+	check(timer_gettime(tid, &tcur) == 0 && tcur.it_interval.tv_nsec == 10 * 1000000,
+	      "timer_gettime reports the interval");
+	struct itimerspec off = {{0, 0}, {0, 0}};
+	timer_settime(tid, 0, &off, NULL);
+	check(timer_delete(tid) == 0 && timer_delete(tid) == -1 && errno == EINVAL,
+	      "timer_delete, then EINVAL");
+	sigprocmask(SIG_UNBLOCK, &rts, NULL);
 
 	printf("signals: %s\n", failures ? "FAILED" : "all passed");
 	return failures ? 1 : 0;
