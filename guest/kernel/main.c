@@ -31,6 +31,7 @@ _Noreturn void enter_user(uint64_t rip, uint64_t rsp) { enter_user_on(rip, rsp, 
 
 _Noreturn void proc_exit(int status)
 {
+	sched_stop();
 	devices_exit(); /* virtio.c: deliver what the program sent over vsock */
 	kprintf("carve: exit status %d\n", status);
 	machine_exit(status);

@@ -180,8 +180,31 @@ void sched_tick(void)
 		schedule();
 }
 
+/* The enclave is ending (sched_stop): no task runs again, and the last
+ * waits (vsock's flush) halt the CPU directly, whatever state the exiting
+ * task is in (dead, killed). */
+static bool stopped;
+
+void sched_stop(void) { stopped = true; }
+
+static void halt_until(uint64_t deadline, bool (*wake)(void))
+{
+	for (;;) {
+		uint64_t now = time_ns();
+		if (now >= deadline || (wake && wake()))
+			break;
+		timer_arm(MIN(deadline, now + EVENT_POLL_NS));
+		cpu_idle();
+	}
+	timer_arm(UINT64_MAX);
+}
+
 int time_sleep_until(uint64_t deadline, bool (*wake)(void))
 {
+	if (stopped) {
+		halt_until(deadline, wake);
+		return 0;
+	}
 	for (;;) {
 		if (time_ns() >= deadline || (wake && wake()))
 			return 0;

@@ -101,6 +101,8 @@ void wake_task(struct task *t);
 void sched_event(void);
 /* The timer interrupted user mode. */
 void sched_tick(void);
+/* The enclave is ending: sleeps halt the CPU from now on, no task switches. */
+void sched_stop(void);
 /* Sets the LAPIC timer again after a new deadline (an alarm). */
 void sched_rearm(void);
 /* The current task should stop waiting: killed, or a signal it will take. */
