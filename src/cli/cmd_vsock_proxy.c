@@ -35,9 +35,10 @@ static int fail(const char *msg)
 	return 1;
 }
 
-static void help(void)
+void cli_vsock_proxy_help(FILE *out)
 {
-	printf("Vsock-TCP proxy\n\n" USAGE "\n\n"
+	fprintf(out,
+	       "Vsock-TCP proxy\n\n" USAGE "\n\n"
 	       "Arguments:\n"
 	       "  <local_port>   Local Vsock port to listen for incoming connections.\n"
 	       "  <remote_addr>  Address of the server to be proxyed.\n"
@@ -105,7 +106,7 @@ int cmd_vsock_proxy(int argc, char **argv, struct carve_err *err)
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			help();
+			cli_vsock_proxy_help(stdout);
 			return 0;
 		}
 		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
