@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -95,8 +96,10 @@ static void render_man(void *ctx, const char *command, const char *summary, cons
 	roff(out, command);
 	fputs("\n[\\fIflags\\fR]\n.SH DESCRIPTION\n", out);
 	roff(out, summary);
-	fputs(".\nFlags take \\fB\\-\\-name value\\fR or \\fB\\-\\-name=value\\fR;\n"
-	      "\\fB\\-\\-help\\fR prints them.\n.SH OPTIONS\n",
+	/* No line may start with a flag outside OPTIONS: a test reads the
+	 * flags a page defines from the lines that start with one. */
+	fputs(".\nFlags take \\fB\\-\\-name value\\fR or \\fB\\-\\-name=value\\fR; \\fB\\-\\-help\\fR "
+	      "lists them.\n.SH OPTIONS\n",
 	      out);
 	if (!args[0].name)
 		fputs("None.\n", out);
@@ -246,6 +249,10 @@ int cli_help_man(int argc, char **argv)
 		return CLI_USAGE_EXIT;
 	}
 	const char *dir = argv[0];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "carve: cannot make '%s': %s\n", dir, strerror(errno));
+		return 1;
+	}
 	char path[PATH_MAX];
 	FILE *f = open_page(dir, "carve", path, sizeof(path));
 	if (!f)
