@@ -265,11 +265,13 @@ int cli_help_man(int argc, char **argv)
 		snprintf(name, sizeof(name), "carve-%s", c->name);
 		if (!(f = open_page(dir, name, path, sizeof(path))))
 			return 1;
-		int rc = strcmp(c->name, VSOCK_PROXY) ? render_command(c, render_man, f) : proxy_man(f, c->summary);
+		int rc = strcmp(c->name, VSOCK_PROXY) ? render_command(c, render_man, f)
+						      : proxy_man(f, c->summary);
 		if (close_page(f, path, rc) < 0)
 			return 1;
 	}
-	if (alias_page(dir, "nitro-cli", "carve") < 0 || alias_page(dir, VSOCK_PROXY, "carve-" VSOCK_PROXY) < 0)
+	if (alias_page(dir, "nitro-cli", "carve") < 0 ||
+	    alias_page(dir, VSOCK_PROXY, "carve-" VSOCK_PROXY) < 0)
 		return 1;
 	return 0;
 }
@@ -316,11 +318,12 @@ static int proxy_completion(FILE *out)
 				if (q + w > end)
 					w = (size_t)(end - q);
 				if (*q == '-') {
-					snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags), "%s%.*s",
-						 *flags ? " " : "", (int)w, q);
+					snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
+						 "%s%.*s", *flags ? " " : "", (int)w, q);
 					if (takes)
-						snprintf(valued + strlen(valued), sizeof(valued) - strlen(valued),
-							 "%s%.*s", *valued ? " " : "", (int)w, q);
+						snprintf(valued + strlen(valued),
+							 sizeof(valued) - strlen(valued), "%s%.*s",
+							 *valued ? " " : "", (int)w, q);
 				}
 				q += w;
 				while (q < end && (*q == ' ' || *q == ','))

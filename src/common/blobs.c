@@ -51,8 +51,8 @@ int carve_find_blob_from(const char *exe_dir, const char *name, char *out, size_
 			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../guest/%s", exe_dir, name);
 			/* The sanitizer tree (build-san) uses the release tree's
 			 * guest images: they are built once, without sanitizers. */
-			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../../build/guest/%s", exe_dir,
-				 name);
+			snprintf(candidates[count++], sizeof(candidates[0]), "%s/../../build/guest/%s",
+				 exe_dir, name);
 		}
 	}
 	for (int i = 0; i < count; i++) {
