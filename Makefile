@@ -6,6 +6,8 @@
 #   make tests           unit-test binaries (build/tests/*)
 #   make fuzz            libFuzzer targets (clang) in build-fuzz/
 #   make check           everything the test command runs (see scripts/test.sh)
+#   make install         into $(DESTDIR)$(PREFIX), /usr/local by default; make uninstall
+#                        (mk/install.mk, scripts/install.sh); make man, make completion
 #
 # Parts are discovered from the tree: every src/<part>/*.c except src/cli goes
 # into libcarve.a; src/cli/*.c makes the carve binary; tests/unit/test_*.c each

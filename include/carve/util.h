@@ -76,9 +76,14 @@ struct json_object;
 struct json_object *json_int_array(const int *v, int n);
 int json_int_array_read(struct json_object *a, int *out, int max);
 
-/* Finds a file carve ships (e.g. "carve-kernel.elf"): $CARVE_BLOBS, the build
- * tree beside the binary, or the install tree. 0 with the path, or -1. */
+/* Finds a file carve ships (e.g. "carve-kernel.elf"): $CARVE_BLOBS,
+ * $NITRO_CLI_BLOBS, the install tree (<bin>/../share/carve/blobs), else the
+ * build tree beside the binary (src/common/blobs.c says why in that order).
+ * 0 with the resolved path, or -1. */
 int carve_find_blob(const char *name, char *out, size_t len);
+/* The same search as if the executable sat in exe_dir (NULL: none); what
+ * carve_find_blob does with the directory of /proc/self/exe. */
+int carve_find_blob_from(const char *exe_dir, const char *name, char *out, size_t len);
 
 /* CRC-32 as zlib's crc32() computes it (start with 0), faster on x86-64
  * CPUs with PCLMULQDQ. */

@@ -81,12 +81,27 @@ void cli_list_free(struct cli_list *l)
 	l->count = 0;
 }
 
+/* Who answers --help instead of the text below (cli_set_help_renderer):
+ * owned here, as --help is. */
+static cli_help_renderer help_renderer;
+static void *help_renderer_ctx;
+
+void cli_set_help_renderer(cli_help_renderer fn, void *ctx)
+{
+	help_renderer = fn;
+	help_renderer_ctx = ctx;
+}
+
 static void print_help(FILE *out, const char *command, const struct cli_arg *args)
 {
 	const char *summary = "";
 	for (const struct cli_command *c = cli_commands; c->name; c++)
 		if (!strcmp(c->name, command))
 			summary = c->summary;
+	if (help_renderer) {
+		help_renderer(help_renderer_ctx, command, summary, args);
+		return;
+	}
 	fprintf(out, "carve %s: %s\n\nFlags:\n", command, summary);
 	for (const struct cli_arg *a = args; a->name; a++)
 		fprintf(out, "  --%-24s %s%s\n", a->name, a->help, a->required ? " (required)" : "");

@@ -45,6 +45,13 @@ int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
 int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
 int cmd_attest(int argc, char **argv, struct carve_err *err);
 int cmd_vsock_proxy(int argc, char **argv, struct carve_err *err);
+/* vsock-proxy's --help (AWS's text, its own parser: no cli_arg table). */
+void cli_vsock_proxy_help(FILE *out);
+/* Hidden commands (not in the table, not in the help): `carve help-man DIR`
+ * writes the manual pages, `carve help-completion` prints bash completion,
+ * both from the command table and each command's flag table (docs.c). */
+int cli_help_man(int argc, char **argv);
+int cli_help_completion(int argc, char **argv);
 
 /* Defined in main.c; the table of every command. */
 extern const struct cli_command cli_commands[];
@@ -96,6 +103,13 @@ struct cli_list {
 #define CLI_PARSED 0
 #define CLI_HELP_SHOWN 1
 int cli_parse(const char *command, const struct cli_arg *args, int argc, char **argv, struct carve_err *err);
+/* While set, --help calls fn with the command's table instead of printing
+ * the text (NULL: the text again). docs.c renders the manual pages and the
+ * bash completion this way, running each command with --help, so they come
+ * from the very tables --help prints and cannot drift from it. */
+typedef void (*cli_help_renderer)(void *ctx, const char *command, const char *summary,
+				  const struct cli_arg *args);
+void cli_set_help_renderer(cli_help_renderer fn, void *ctx);
 void cli_list_free(struct cli_list *l);
 /* Whether a space-separated list of flag names holds name. */
 bool cli_name_listed(const char *list, const char *name);

@@ -35,25 +35,26 @@ static int fail(const char *msg)
 	return 1;
 }
 
-static void help(void)
+void cli_vsock_proxy_help(FILE *out)
 {
-	printf("Vsock-TCP proxy\n\n" USAGE "\n\n"
-	       "Arguments:\n"
-	       "  <local_port>   Local Vsock port to listen for incoming connections.\n"
-	       "  <remote_addr>  Address of the server to be proxyed.\n"
-	       "  <remote_port>  Remote TCP port of the server to be proxyed.\n\n"
-	       "Options:\n"
-	       "  -4, --ipv4                      Force the proxy to use IPv4 addresses only.\n"
-	       "  -6, --ipv6                      Force the proxy to use IPv6 addresses only.\n"
-	       "  -w, --num_workers <workers>     Set the maximum number of simultaneous\n"
-	       "                                  connections supported. [default: 4]\n"
-	       "      --config <config_file>      YAML file containing the services that\n"
-	       "                                  can be forwarded.\n"
-	       "                                   [default: " PROXY_DEFAULT_CONFIG "]\n"
-	       "  -h, --help                      Print help\n"
-	       "  -V, --version                   Print version\n\n"
-	       "On a carve host the proxy listens on the host's own CID (the enclave's\n"
-	       "CID 3 reaches it through vhost-vsock, docs/vsock.md).\n");
+	fprintf(out,
+		"Vsock-TCP proxy\n\n" USAGE "\n\n"
+		"Arguments:\n"
+		"  <local_port>   Local Vsock port to listen for incoming connections.\n"
+		"  <remote_addr>  Address of the server to be proxyed.\n"
+		"  <remote_port>  Remote TCP port of the server to be proxyed.\n\n"
+		"Options:\n"
+		"  -4, --ipv4                      Force the proxy to use IPv4 addresses only.\n"
+		"  -6, --ipv6                      Force the proxy to use IPv6 addresses only.\n"
+		"  -w, --num_workers <workers>     Set the maximum number of simultaneous\n"
+		"                                  connections supported. [default: 4]\n"
+		"      --config <config_file>      YAML file containing the services that\n"
+		"                                  can be forwarded.\n"
+		"                                   [default: " PROXY_DEFAULT_CONFIG "]\n"
+		"  -h, --help                      Print help\n"
+		"  -V, --version                   Print version\n\n"
+		"On a carve host the proxy listens on the host's own CID (the enclave's\n"
+		"CID 3 reaches it through vhost-vsock, docs/vsock.md).\n");
 }
 
 /* An option's value: "--opt=V", "--opt V" or "-wV" / "-w V". NULL when missing. */
@@ -105,7 +106,7 @@ int cmd_vsock_proxy(int argc, char **argv, struct carve_err *err)
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			help();
+			cli_vsock_proxy_help(stdout);
 			return 0;
 		}
 		if (!strcmp(a, "-V") || !strcmp(a, "--version")) {

@@ -93,6 +93,11 @@ int main(int argc, char **argv)
 			printf("carve %s\n", CARVE_VERSION);
 		return 0;
 	}
+	/* Hidden: what `make man` and `make completion` run (docs.c). */
+	if (!strcmp(name, "help-man"))
+		return cli_help_man(argc - 2, argv + 2);
+	if (!strcmp(name, "help-completion"))
+		return cli_help_completion(argc - 2, argv + 2);
 	for (const struct cli_command *c = cli_commands; c->name; c++) {
 		if (strcmp(c->name, name) != 0)
 			continue;
