@@ -54,6 +54,20 @@ static void ensure_stdio(void)
 			break;
 }
 
+/* nitro-cli 1.5.0's own subcommands: as nitro-cli, carve suggests only
+ * these for a mistyped one, as nitro-cli's parser would (carve's own,
+ * such as describe-protection, are no answer nitro-cli gives). */
+static bool is_nitro_cli_command(const char *name)
+{
+	static const char *const nitro[] = {"run-enclave",   "describe-enclaves", "terminate-enclave",
+					    "build-enclave", "describe-eif",      "console",
+					    "pcr",           "sign-eif",          "explain"};
+	for (size_t i = 0; i < sizeof(nitro) / sizeof(nitro[0]); i++)
+		if (!strcmp(name, nitro[i]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	ensure_stdio();
@@ -119,7 +133,8 @@ int main(int argc, char **argv)
 	const char *names[64];
 	int n = 0;
 	for (const struct cli_command *c = cli_commands; c->name && n < 63; c++)
-		names[n++] = c->name;
+		if (!carve_invoked_as_nitro_cli() || is_nitro_cli_command(c->name))
+			names[n++] = c->name;
 	names[n++] = "help";
 	struct carve_err err = {0};
 	cli_refuse_command(name, names, n, &err);

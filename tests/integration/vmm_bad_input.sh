@@ -90,8 +90,8 @@ fails_with 34 "cmdline longer than the kernel accepts" vmm --kernel "$GUEST" --m
 	--cmdline "$(head -c 70000 /dev/zero | tr '\0' a)"
 
 # A VMM short of file descriptors fails at each step with that step's code
-# (eventfds: E74, /dev/kvm: E70, guest memory: E72, vCPUs: E73), never with
-# E00 or a crash; with enough it boots. The release build: the sanitizers'
+# (eventfds: E74, /dev/kvm: E70, vCPUs: E73; guest memory is anonymous
+# memory, which takes none), never with E00 or a crash; with enough it boots. The release build: the sanitizers'
 # own descriptors would shift the steps. Exit 127 is the dynamic loader's,
 # short of one for a library, before carve runs: not counted.
 codes=" "
@@ -107,5 +107,11 @@ for n in $(seq 3 60); do
 	esac
 	case "$codes" in *" $rc "*) ;; *) codes="$codes$rc " ;; esac
 done
-same "fd starvation: the steps' codes, then a boot" "$codes:$rc" " 74 70 72 73 :0"
+same "fd starvation: the steps' codes, then a boot" "$codes:$rc" " 74 70 73 :0"
+# Short of address space (ulimit -v), guest memory cannot be mapped: E72.
+(ulimit -v 400000 && exec "$CARVE_RELEASE" vmm --kernel "$GUEST" --memory 1024 --cpus 1) \
+	</dev/null >/dev/null 2>"$TMP/as.err"
+rc=$?
+grep -q '\[ E72 \] GuestMemoryError.*cannot map guest memory' "$TMP/as.err"
+same "no address space for guest memory: E72, saying so" "$rc:$?" "72:0"
 finish
