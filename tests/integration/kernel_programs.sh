@@ -49,11 +49,11 @@ done
 # Go's net/http on 127.0.0.1:8080 behind a vsock proxy in the enclave
 # (vsockrelay, forking a child per connection), reached from the host over
 # vsock, as Nitro applications are usually deployed. busybox sh starts both.
-BB=$(command -v busybox || true)
+BB=$(static_busybox)
 GOHTTP=$PROGS/../programs/go-http
 if [ ! -x "$GOHTTP" ]; then
 	skip "go-http" "not built: no go when make ran (scripts/setup.sh installs it)"
-elif [ -z "$BB" ] || ! file -L "$BB" | grep -q 'statically linked'; then
+elif [ -z "$BB" ]; then
 	skip "go-http" "no static busybox on this host (busybox-static)"
 else
 	HRFS=$TMP/http-root

@@ -83,3 +83,16 @@ copy_python() {
 		--exclude="${pylib#/}/config-*" --exclude="${pylib#/}/pydoc_data" "${pylib#/}" | tar -C "$root" -xf -
 	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && copy_elf "$root" "$f"; done
 }
+
+# A static busybox to put in a ramdisk, or nothing: the bed's ($CARVE_BUSYBOX,
+# static by construction: L2's toolbox), else this host's when `file` says it
+# is statically linked (Debian's busybox-static).
+static_busybox() {
+	if [ -n "${CARVE_BUSYBOX:-}" ] && [ -x "$CARVE_BUSYBOX" ]; then
+		echo "$CARVE_BUSYBOX"
+		return
+	fi
+	local bb
+	bb=$(command -v busybox || true)
+	[ -n "$bb" ] && file -L "$bb" 2>/dev/null | grep -q 'statically linked' && echo "$bb"
+}
