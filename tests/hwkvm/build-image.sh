@@ -138,7 +138,7 @@ cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
 
 # The checkout: scripts, tests, benchmarks, and the built trees without
 # objects (the sanitizer tree only where it was built).
-trees=(scripts tests bench build)
+trees=(scripts tests bench build guest/kernel/README.md) # the README: its programs table, which the kernel tests check
 [ -d "$ROOT/build-san" ] && trees+=(build-san)
 tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm \
 	--exclude='build*/tests/test_*' --exclude='build*/lib' "${trees[@]}" | tar -C "$stage/carve" -xf -
