@@ -83,6 +83,8 @@ struct usock *usock_new(int type);
 int unix_socket_kind(uint64_t type, uint64_t protocol);
 /* Frees u, letting go of it everywhere (its peers see it closed). */
 void usock_free(struct usock *u);
+/* s is still a socket (not freed while another task slept on it). */
+bool usock_alive(const struct usock *s);
 /* The bound socket of that name, NULL if none. */
 struct usock *usock_find(const struct uname *n, struct vnode *vn);
 /* Copies a user sockaddr_un; -EINVAL/-EFAULT. */

@@ -169,7 +169,7 @@ int usock_listen(struct usock *u, int backlog)
 static bool accq_room(void *arg)
 {
 	struct usock *l = arg;
-	return l->nacc < l->backlog || l->state != US_LISTEN;
+	return !usock_alive(l) || l->nacc < l->backlog || l->state != US_LISTEN;
 }
 
 int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
@@ -204,8 +204,8 @@ int usock_join(struct usock *u, struct usock *l, bool nonblock, struct usock **s
 		int r = wait_until(accq_room, l, UINT64_MAX);
 		if (r < 0)
 			return r;
-		if (l->state != US_LISTEN)
-			return -ECONNREFUSED;
+		if (!usock_alive(l) || l->state != US_LISTEN)
+			return -ECONNREFUSED; /* the listener closed while we waited */
 	}
 	struct usock *s = usock_new(u->type);
 	if (!s)

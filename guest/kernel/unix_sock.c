@@ -50,11 +50,22 @@ struct send_wait {
 	struct usock *u, *to;
 	uint64_t need;
 };
+/* Is s still a socket? A datagram's addressee can close while a sender
+ * sleeps for room in its queue (another task did it): a sleeper's copy of
+ * the pointer must not be followed then. */
+bool usock_alive(const struct usock *s)
+{
+	for (const struct usock *o = all_socks; o; o = o->next)
+		if (o == s)
+			return true;
+	return false;
+}
+
 static bool send_ready(void *arg)
 {
 	struct send_wait *w = arg;
 	struct usock *u = w->u, *p = w->to;
-	if (!p || (u->shutdown & SEND_SHUTDOWN) || (is_stream(u) && !u->peer))
+	if (!p || !usock_alive(p) || (u->shutdown & SEND_SHUTDOWN) || (is_stream(u) && !u->peer))
 		return true; /* and fails */
 	return is_stream(u) ? ring_room(&p->rx) > 0 : p->qbytes + w->need <= UNIX_BUF;
 }
@@ -104,6 +115,8 @@ int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags
 			if (r < 0)
 				return r == -ETIMEDOUT ? -EAGAIN : r; /* SO_SNDTIMEO, or a signal */
 		}
+		if (to && !usock_alive(to))
+			return -ECONNREFUSED; /* the addressee closed while we waited */
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
 			return send_error(u);
