@@ -130,20 +130,6 @@ static int find(const struct usock *u, uint64_t level, uint64_t name)
 	return -ENOPROTOOPT;
 }
 
-/* Writes size bytes of v, cut to the caller's length, which is updated. */
-static int put(uint64_t uval, uint64_t ulen, const void *v, int size)
-{
-	int len;
-	if (copy_from_user(&len, ulen, sizeof(len)) < 0)
-		return -EFAULT;
-	if (len < 0)
-		return -EINVAL;
-	int n = MIN(len, size);
-	if (copy_to_user(uval, v, (uint64_t)n) < 0 || copy_to_user(ulen, &n, sizeof(n)) < 0)
-		return -EFAULT;
-	return 0;
-}
-
 int inet_take_error(struct usock *u)
 {
 	int e = u->in.error;
@@ -156,17 +142,17 @@ int inet_opt_get(struct usock *u, uint64_t level, uint64_t name, uint64_t uval, 
 	int v = 0;
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_TYPE: v = u->type; return put(uval, ulen, &v, sizeof(v));
-		case SO_ERROR: v = inet_take_error(u); return put(uval, ulen, &v, sizeof(v));
-		case SO_DOMAIN: v = u->family; return put(uval, ulen, &v, sizeof(v));
+		case SO_TYPE: v = u->type; return put_sockopt(uval, ulen, &v, sizeof(v));
+		case SO_ERROR: v = inet_take_error(u); return put_sockopt(uval, ulen, &v, sizeof(v));
+		case SO_DOMAIN: v = u->family; return put_sockopt(uval, ulen, &v, sizeof(v));
 		case SO_PROTOCOL:
 			v = u->type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
-			return put(uval, ulen, &v, sizeof(v));
-		case SO_ACCEPTCONN: v = u->state == US_LISTEN; return put(uval, ulen, &v, sizeof(v));
+			return put_sockopt(uval, ulen, &v, sizeof(v));
+		case SO_ACCEPTCONN: v = u->state == US_LISTEN; return put_sockopt(uval, ulen, &v, sizeof(v));
 		case SO_PEERCRED: {
 			/* No process stands behind an inet peer: Linux's pid 0 and overflow ids. */
 			int cred[3] = {0, 65534, 65534};
-			return put(uval, ulen, cred, sizeof(cred));
+			return put_sockopt(uval, ulen, cred, sizeof(cred));
 		}
 		}
 	}
@@ -177,16 +163,16 @@ int inet_opt_get(struct usock *u, uint64_t level, uint64_t name, uint64_t uval, 
 	switch (opts[i].kind) {
 	case K_LINGER: {
 		int l[2] = {v >= 0, v >= 0 ? v : 0};
-		return put(uval, ulen, l, sizeof(l));
+		return put_sockopt(uval, ulen, l, sizeof(l));
 	}
 	case K_TIMEVAL: {
 		int64_t tv[2] = {v / 1000, v % 1000 * 1000};
-		return put(uval, ulen, tv, sizeof(tv));
+		return put_sockopt(uval, ulen, tv, sizeof(tv));
 	}
 	default:
 		if (level == IPPROTO_TCP && name == TCP_MAXSEG && u->state == US_CONNECTED)
 			v = v == opts[i].def ? LOOPBACK_MSS : MIN(v, LOOPBACK_MSS);
-		return put(uval, ulen, &v, sizeof(v));
+		return put_sockopt(uval, ulen, &v, sizeof(v));
 	}
 }
 

@@ -98,6 +98,9 @@ int vm_fault(uint64_t addr, bool write, bool exec);
 int user_ok(uint64_t addr, uint64_t len, bool write);
 int copy_from_user(void *dst, uint64_t src, uint64_t len);
 int copy_to_user(uint64_t dst, const void *src, uint64_t len);
+/* getsockopt's copy-out: size bytes of v, cut to the caller's length at
+ * ulen, which is updated. 0, -EFAULT or -EINVAL (sys_net.c). */
+int put_sockopt(uint64_t uval, uint64_t ulen, const void *v, int size);
 /* A NUL-terminated user string into buf (cap bytes with the NUL). Returns its
  * length, -EFAULT, or -ENAMETOOLONG. */
 int64_t strncpy_from_user(char *buf, uint64_t src, size_t cap);

@@ -315,7 +315,8 @@ static int64_t do_msg(int fd, uaddr_t umsg, uint64_t flags, bool send)
 SYSCALL_DEFINE3(sendmsg, int, fd, uaddr_t, msg, uint64_t, flags) { return do_msg(fd, msg, flags, true); }
 SYSCALL_DEFINE3(recvmsg, int, fd, uaddr_t, msg, uint64_t, flags) { return do_msg(fd, msg, flags, false); }
 
-static int64_t put_opt(uint64_t uval, uint64_t ulen, const void *v, int size)
+/* getsockopt's copy-out, for every socket family. */
+int put_sockopt(uint64_t uval, uint64_t ulen, const void *v, int size)
 {
 	int len;
 	if (copy_from_user(&len, ulen, sizeof(len)) < 0)
@@ -334,11 +335,11 @@ static int64_t unix_getsockopt(struct file *f, uint64_t level, uint64_t optname,
 	if (level == SOL_SOCKET && optname == 17 /* SO_PEERCRED */) {
 		int cred[3];
 		unix_peercred(f, cred);
-		return put_opt(optval, optlen, cred, sizeof(cred));
+		return put_sockopt(optval, optlen, cred, sizeof(cred));
 	}
 	int v;
 	int r = level == SOL_SOCKET ? unix_sockopt(f, optname, &v) : -ENOPROTOOPT;
-	return r < 0 ? r : put_opt(optval, optlen, &v, sizeof(v));
+	return r < 0 ? r : put_sockopt(optval, optlen, &v, sizeof(v));
 }
 
 SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uaddr_t, optlen)
@@ -358,7 +359,7 @@ SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t
 		case SO_ACCEPTCONN: v = vs_listening(s); break;
 		default: return -ENOPROTOOPT;
 		}
-		return put_opt(optval, optlen, &v, sizeof(v));
+		return put_sockopt(optval, optlen, &v, sizeof(v));
 	}
 	if (level != AF_VSOCK)
 		return -ENOPROTOOPT;
@@ -366,13 +367,13 @@ SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t
 	switch (optname) {
 	case SO_VM_SOCKETS_BUFFER_SIZE:
 	case SO_VM_SOCKETS_BUFFER_MIN_SIZE:
-	case SO_VM_SOCKETS_BUFFER_MAX_SIZE: q = 16384; return put_opt(optval, optlen, &q, sizeof(q));
-	case SO_VM_SOCKETS_PEER_HOST_VM_ID: v = -1; return put_opt(optval, optlen, &v, sizeof(v));
-	case SO_VM_SOCKETS_TRUSTED: v = 1; return put_opt(optval, optlen, &v, sizeof(v));
+	case SO_VM_SOCKETS_BUFFER_MAX_SIZE: q = 16384; return put_sockopt(optval, optlen, &q, sizeof(q));
+	case SO_VM_SOCKETS_PEER_HOST_VM_ID: v = -1; return put_sockopt(optval, optlen, &v, sizeof(v));
+	case SO_VM_SOCKETS_TRUSTED: v = 1; return put_sockopt(optval, optlen, &v, sizeof(v));
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_OLD:
 	case SO_VM_SOCKETS_CONNECT_TIMEOUT_NEW: {
 		uint64_t ns = vs_connect_timeout(s), tv[2] = {ns / 1000000000u, ns % 1000000000u / 1000};
-		return put_opt(optval, optlen, tv, sizeof(tv));
+		return put_sockopt(optval, optlen, tv, sizeof(tv));
 	}
 	default: return -ENOPROTOOPT;
 	}
