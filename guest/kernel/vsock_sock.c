@@ -71,10 +71,12 @@ int vs_connect(struct vsock_sock *s, uint64_t cid, uint32_t port, bool nonblock)
 	if (nonblock)
 		return -EINPROGRESS;
 	int r = vs_wait(s, not_connecting, time_ns() + s->connect_ns);
-	if (r == -ETIMEDOUT) {
+	if (r == -ETIMEDOUT || r == -ERESTARTSYS) {
+		/* As Linux: the attempt is cancelled; a signal makes it EINTR
+		 * (connect has a timeout, so it is not restarted). */
 		vs_ctrl(s, OP_RST, 0);
 		s->state = VS_CLOSED;
-		return -ETIMEDOUT;
+		return r == -ETIMEDOUT ? -ETIMEDOUT : -EINTR;
 	}
 	if (s->state == VS_CONNECTED)
 		return 0;
@@ -113,6 +115,17 @@ static bool can_send(struct vsock_sock *s)
 	return s->state != VS_CONNECTED || s->peer_no_rcv || credit(s) > 0;
 }
 
+/* No credit left: asks the peer for an update and waits for credit or a
+ * change of state. 0: try again; -EAGAIN (nonblocking), -ERESTARTSYS (a
+ * signal: the caller returns what it sent, or restarts) or -EIO (no device). */
+static int wait_for_credit(struct vsock_sock *s, bool nonblock)
+{
+	if (nonblock)
+		return -EAGAIN;
+	vs_ctrl(s, OP_CREDIT_REQUEST, 0);
+	return vs_wait(s, can_send, UINT64_MAX);
+}
+
 static bool tx_room(struct vsock_sock *unused)
 {
 	(void)unused;
@@ -130,11 +143,9 @@ static int64_t send_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool
 			return done ? (int64_t)done : -EPIPE;
 		uint32_t c = credit(s);
 		if (!c) {
-			if (nonblock)
-				return done ? (int64_t)done : -EAGAIN;
-			vs_ctrl(s, OP_CREDIT_REQUEST, 0);
-			if (vs_wait(s, can_send, UINT64_MAX) < 0)
-				return done ? (int64_t)done : -EIO;
+			int r = wait_for_credit(s, nonblock);
+			if (r < 0)
+				return done ? (int64_t)done : r;
 			continue;
 		}
 		bool faulted = false;
@@ -145,8 +156,10 @@ static int64_t send_user(struct vsock_sock *s, uint64_t ubuf, uint64_t len, bool
 		if (n == 0) {
 			if (nonblock)
 				return done ? (int64_t)done : -EAGAIN;
-			if (vs_wait(s, tx_room, time_ns() + TX_WAIT_NS) < 0)
-				return done ? (int64_t)done : -EIO;
+			/* The device not taking packets for TX_WAIT_NS is an I/O error. */
+			int r = vs_wait(s, tx_room, time_ns() + TX_WAIT_NS);
+			if (r < 0)
+				return done ? (int64_t)done : (r == -ETIMEDOUT ? -EIO : r);
 		}
 	}
 	return (int64_t)done;
@@ -179,11 +192,9 @@ int64_t vs_send(struct vsock_sock *s, const void *buf, uint64_t len, bool nonblo
 			return done ? (int64_t)done : -EPIPE;
 		uint32_t c = credit(s);
 		if (!c) {
-			if (nonblock)
-				return done ? (int64_t)done : -EAGAIN;
-			vs_ctrl(s, OP_CREDIT_REQUEST, 0);
-			if (vs_wait(s, can_send, UINT64_MAX) < 0)
-				return done ? (int64_t)done : -EIO;
+			int r = wait_for_credit(s, nonblock);
+			if (r < 0)
+				return done ? (int64_t)done : r;
 			continue;
 		}
 		uint32_t n = (uint32_t)MIN(MIN(len - done, (uint64_t)c), PKT_DATA);
@@ -212,7 +223,9 @@ static int64_t recv_ready(struct vsock_sock *s, uint64_t len, bool nonblock)
 	if (!can_recv(s)) {
 		if (nonblock)
 			return -EAGAIN;
-		vs_wait(s, can_recv, UINT64_MAX);
+		int r = vs_wait(s, can_recv, UINT64_MAX);
+		if (r < 0)
+			return r;
 	}
 	return s->rx_len > 0;
 }

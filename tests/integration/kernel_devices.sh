@@ -114,6 +114,14 @@ results client "vsock client"
 same "enclave -> host: the host got the line" "$(cat "$TMP/peer.out")" "$(printf 'ready\ngot: hello-from-enclave')"
 same "enclave -> host: the enclave got the answer" "$(grep '^reply:' "$TMP/client.out")" "reply: pong: hello-from-enclave"
 
+"$PEER" listen "$CARVE_VSOCK_DIR/port-5010.sock" >"$TMP/peer.out" 2>&1 &
+peer=$!
+eif intr "/bin/vsockprobe intr 5010"
+boot intr
+wait $peer
+results intr "vsock signals"
+same "vsock signals: exit status 0" "$(status intr)" "0"
+
 eif server "/bin/vsockprobe server 5000"
 boot server &
 vm=$!

@@ -9,6 +9,9 @@
  *   fire PORT N       connect to CID 3 PORT, write N bytes and a line, and exit
  *                     at once without closing (exit must not lose them)
  *   many PORT N       N connections one after another: line out, line back, close
+ *   intr PORT         connect to CID 3 PORT; a blocking read interrupted by a
+ *                     signal: EINTR without SA_RESTART, restarted with it (a
+ *                     child then writes the line whose answer ends the read)
  *   errors            the error cases that need no host program
  * The parent is CID 3, as on Nitro, or the CID in $VSOCKPROBE_PARENT_CID
  * (2 for an enclave on carve's kernel datapath).
@@ -19,10 +22,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef AF_VSOCK
@@ -194,6 +199,50 @@ static int sink(uint32_t port)
 	return failures;
 }
 
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+static void alarm_handler(int flags)
+{
+	struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = flags};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+}
+
+static int interrupted(uint32_t port)
+{
+	int s = connect_to(parent, port);
+	check(s >= 0, "intr: connect to the parent's CID");
+	if (s < 0)
+		return 1;
+	/* The host answers only after our line: the read blocks until the alarm. */
+	char line[128];
+	alarm_handler(0);
+	alarm(1);
+	ssize_t r = read(s, line, sizeof(line));
+	check(r < 0 && errno == EINTR && alarms == 1,
+	      "a blocking read and a signal without SA_RESTART: EINTR");
+	alarm_handler(SA_RESTART);
+	pid_t child = fork();
+	if (child == 0) {
+		sleep(2); /* after the parent's alarm */
+		_exit(write(s, "late\n", 5) == 5 ? 0 : 1);
+	}
+	alarm(1);
+	r = read_line(s, line, sizeof(line));
+	check(r > 0 && !strcmp(line, "pong: late\n") && alarms == 2,
+	      "with SA_RESTART the read goes on after the handler and gets the answer");
+	int st = 0;
+	check(child > 0 && waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "the child wrote the line on the shared connection");
+	close(s);
+	return failures;
+}
+
 static int errors(void)
 {
 	check(socket(AF_PACKET, SOCK_RAW, 0) < 0 && errno == EAFNOSUPPORT,
@@ -275,9 +324,11 @@ int main(int argc, char **argv)
 		printf("many: %d of %d round trips\n", good, n);
 		return good == n ? 0 : 1;
 	}
+	if (argc >= 3 && !strcmp(argv[1], "intr"))
+		return interrupted((uint32_t)atoi(argv[2]));
 	if (argc >= 2 && !strcmp(argv[1], "errors"))
 		return errors();
 	fprintf(stderr,
-		"usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | errors\n");
+		"usage: vsockprobe client PORT MSG | server PORT | bulk PORT N | sink PORT | intr PORT | errors\n");
 	return 2;
 }
