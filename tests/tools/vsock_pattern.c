@@ -24,22 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool.h"
+
 #define CHUNK (256u << 10)
 
 static uint64_t word_at(uint64_t k) { return k * 0x9e3779b97f4a7c15ull ^ 0x5a5a5a5a5a5a5a5aull; }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static int die(const char *what)
-{
-	fprintf(stderr, "vsock_pattern: %s: %s\n", what, strerror(errno));
-	return 1;
-}
+static int die(const char *what) { return tool_die("vsock_pattern", what); }
 
 /* Pattern bytes [off, off+n) into buf; off need not be word-aligned. */
 static void fill(uint8_t *buf, uint64_t off, size_t n)
@@ -94,7 +85,7 @@ static int sink(int fd, uint64_t want, const char *what)
 		if (n == 0)
 			break;
 		if (!total)
-			t0 = now_s();
+			t0 = tool_now_s();
 		if (bad == UINT64_MAX) {
 			fill(ref, total, (size_t)n);
 			if (memcmp(buf, ref, (size_t)n)) {
@@ -106,7 +97,7 @@ static int sink(int fd, uint64_t want, const char *what)
 		}
 		total += (uint64_t)n;
 	}
-	double secs = now_s() - t0;
+	double secs = tool_now_s() - t0;
 	printf("%s bytes %llu seconds %.3f MiB/s %.1f ", what, (unsigned long long)total, secs,
 	       secs > 0 ? (double)total / (1 << 20) / secs : 0.0);
 	if (bad != UINT64_MAX)
@@ -147,11 +138,11 @@ static int serve(const char *dir, unsigned port, uint64_t bytes)
 	close(c);
 	if ((c = accept(l2, NULL, NULL)) < 0)
 		return die("accept");
-	double t0 = now_s();
+	double t0 = tool_now_s();
 	if (source(c, bytes))
 		return 1;
 	close(c);
-	double secs = now_s() - t0;
+	double secs = tool_now_s() - t0;
 	printf("host->guest bytes %llu written in %.3f s\n", (unsigned long long)bytes, secs);
 	return bad;
 }

@@ -20,18 +20,9 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "tool.h"
 
-static int die(const char *what)
-{
-	fprintf(stderr, "vsock_sink: %s: %s\n", what, strerror(errno));
-	return 1;
-}
+static int die(const char *what) { return tool_die("vsock_sink", what); }
 
 static int receive(int l)
 {
@@ -52,10 +43,10 @@ static int receive(int l)
 		if (n == 0)
 			break;
 		if (!total)
-			t0 = now_s();
+			t0 = tool_now_s();
 		total += (uint64_t)n;
 	}
-	double secs = now_s() - t0;
+	double secs = tool_now_s() - t0;
 	printf("bytes %llu seconds %.3f MiB/s %.1f\n", (unsigned long long)total, secs,
 	       secs > 0 ? (double)total / (1 << 20) / secs : 0.0);
 	return 0;
