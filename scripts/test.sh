@@ -64,29 +64,29 @@ run_unit() {
 
 # Integration scripts print TAP lines: "ok - ...", "not ok - ...",
 # "ok - ... # SKIP reason". count_tap adds one script's log to the totals.
-count_tap() { # name log exit-status tag
-	local name=$1 out=$2 rc=$3 tag=$4 p f s
+count_tap() { # name log exit-status tag [seconds]
+	local name=$1 out=$2 rc=$3 tag=$4 secs=${5:+ (${5} s)} p f s
 	s=$(grep -c '^ok .*# SKIP' "$out")
 	p=$(( $(grep -c '^ok ' "$out") - s ))
 	f=$(grep -c '^not ok ' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "not ok - $name exited with status $rc" >>"$out"; fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-	printf '%-40s %-8s %3d passed %3d failed %3d skipped\n' "$name" "$tag" "$p" "$f" "$s"
+	printf '%-40s %-8s %3d passed %3d failed %3d skipped%s\n' "$name" "$tag" "$p" "$f" "$s" "$secs"
 	if [ "$f" -gt 0 ]; then failures+=("$name [$tag]: see $out"); grep -A12 '^not ok ' "$out" | sed 's/^/    /' | head -60; fi
 	while IFS= read -r line; do skips+=("$name [$tag]: $line"); done < <(grep -o '# SKIP .*' "$out")
 }
 
 run_script() {
-	local script=$1 name out
+	local script=$1 name out start=$SECONDS
 	name=$(basename "$script" .sh)
 	out=$LOG/$name.log
 	# shellcheck disable=SC2097,SC2098 # the script gets this checkout's ROOT, as $ROOT here
 	CARVE="$ROOT/build-san/bin/carve" CARVE_RELEASE="$ROOT/build/bin/carve" ROOT="$ROOT" \
 		timeout "${CARVE_TEST_TIMEOUT:-600}" bash "$script" >"$out" 2>&1
-	count_tap "$name" "$out" $? script
+	count_tap "$name" "$out" $? script $((SECONDS - start))
 }
 
-echo "== unit tests (release, ASan+UBSan and, for the threaded ones, TSan builds)"
+echo "== unit tests (release, ASan+UBSan and, for the threaded ones, TSan builds) [at ${SECONDS} s]"
 for t in build/tests/test_*; do [ -x "$t" ] && run_unit "$t" release; done
 for t in build-san/tests/test_*; do [ -x "$t" ] && run_unit "$t" san; done
 for t in $TSAN_TESTS; do [ -x "build-tsan/tests/$t" ] && TSAN_OPTIONS=halt_on_error=1 run_unit "build-tsan/tests/$t" tsan; done
@@ -95,34 +95,56 @@ for t in $TSAN_TESTS; do [ -x "build-tsan/tests/$t" ] && TSAN_OPTIONS=halt_on_er
 # must stay well under 20 minutes here), 60 s with CARVE_TEST_SLOW=1;
 # CARVE_FUZZ_SECONDS overrides both.
 FUZZ_SECONDS=${CARVE_FUZZ_SECONDS:-$([ -n "${CARVE_TEST_SLOW:-}" ] && echo 60 || echo 5)}
-echo "== fuzz targets (seed corpus, then a bounded run of ${FUZZ_SECONDS} s each)"
-for f in build-fuzz/fuzz_*; do
-	[ -x "$f" ] || continue
+echo "== fuzz targets (seed corpus, then a bounded run of ${FUZZ_SECONDS} s each, $JOBS at a time) [at ${SECONDS} s]"
+# fuzz_one TARGET: its corpus, then the bounded run; "ok (Done N runs)" or
+# "FAILED" in $LOG/NAME.result. Each libFuzzer process uses one CPU, so
+# they run $JOBS side by side and are counted afterwards in name order.
+fuzz_one() {
+	local f=$1 name corpus work
 	name=$(basename "$f")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d)
 	[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
 	if timeout 300 "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$LOG/$name-" "$work" >"$LOG/$name.log" 2>&1; then
-		passed=$((passed + 1)); printf '%-40s %-8s ok (%s)\n' "$name" fuzz "$(grep -o 'Done [0-9]* runs' "$LOG/$name.log" | tail -1)"
+		echo "ok ($(grep -o 'Done [0-9]* runs' "$LOG/$name.log" | tail -1))" >"$LOG/$name.result"
 	else
-		failed=$((failed + 1)); failures+=("$name: see $LOG/$name.log")
-		printf '%-40s %-8s FAILED\n' "$name" fuzz; tail -30 "$LOG/$name.log" | sed 's/^/    /'
+		echo FAILED >"$LOG/$name.result"
 	fi
 	rm -rf "$work"
+}
+running=0
+for f in build-fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	fuzz_one "$f" &
+	running=$((running + 1))
+	if [ "$running" -ge "$JOBS" ]; then wait -n; running=$((running - 1)); fi
+done
+wait
+for f in build-fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	result=$(cat "$LOG/$name.result" 2>/dev/null || echo FAILED)
+	printf '%-40s %-8s %s\n' "$name" fuzz "$result"
+	if [ "${result%% *}" = ok ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("$name: see $LOG/$name.log")
+		tail -30 "$LOG/$name.log" | sed 's/^/    /'
+	fi
 done
 
-echo "== static checks (scripts/lint.sh)"
+echo "== static checks (scripts/lint.sh) [at ${SECONDS} s]"
 scripts/lint.sh >"$LOG/lint.log" 2>&1
 count_tap lint "$LOG/lint.log" $? static
 
-echo "== integration tests"
+echo "== integration tests [at ${SECONDS} s]"
 for s in tests/integration/*.sh; do [ -f "$s" ] && run_script "$s"; done
 
 # The hardware-KVM bed (tests/hwkvm, docs/testing.md): L1 boots under QEMU's
 # emulator with SVM, loads kvm-amd, and runs tests/hwkvm/tests.list against
 # that real KVM; each test's TAP log counts here like the scripts above.
-echo "== hardware-KVM test bed (L1: Debian's kernel under QEMU TCG, kvm-amd)"
+echo "== hardware-KVM test bed (L1: Debian's kernel under QEMU TCG, kvm-amd) [at ${SECONDS} s]"
 bed_start=$(date +%s)
 # With a usable /dev/kvm here the host's run above showed the scripts marked
 # hostkvm=skip in tests.list whole; the bed runs the rest.
