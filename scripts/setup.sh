@@ -28,8 +28,9 @@ packages=(
 	# the hardware-KVM test bed (tests/hwkvm): QEMU's emulator runs L1 with
 	# SVM; busybox-static is L1's and the L2 test guests' toolbox
 	qemu-system-x86 busybox-static python3
-	# runtimes nobody here wrote, on the carve kernel (kernel_programs.sh)
-	golang-go
+	# runtimes nobody here wrote, on the carve kernel (kernel_programs.sh,
+	# kernel_lua.sh: Lua's test programs run by Debian's lua5.1)
+	golang-go lua5.1
 )
 # A Rust program with threads, too: the machine's rustc, else Debian's.
 command -v rustc >/dev/null || packages+=(rustc)
@@ -41,6 +42,12 @@ fetch_kernel() {
 		echo "setup: could not fetch Debian's cloud kernel; Linux enclaves and tests/hwkvm need it" >&2
 }
 
+# Lua's test programs from Debian's lua5.1 source package, into cache/.
+fetch_lua_tests() {
+	"$(dirname "$0")/fetch-lua-tests.sh" --quiet >/dev/null ||
+		echo "setup: could not fetch Lua's test programs; tests/integration/kernel_lua.sh needs them" >&2
+}
+
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
@@ -49,6 +56,7 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
 	[ "$quiet" -eq 1 ] || echo "setup: all ${#packages[@]} packages present"
 	fetch_kernel
+	fetch_lua_tests
 	exit 0
 fi
 
@@ -70,4 +78,5 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/carve-
 	exit 1
 }
 fetch_kernel
+fetch_lua_tests
 echo "setup: done"

@@ -36,7 +36,8 @@ PROGRAMS=(bash sh env cat cp mv rm ln mkdir rmdir ls touch chmod chown stat
 	date mktemp basename dirname readlink realpath seq yes true false
 	kill nproc id stty sync setsid ldd
 	grep egrep sed awk mawk find xargs cpio tar gzip zstd xz
-	openssl socat setpriv faketime ps pgrep pkill unshare mount umount iasl)
+	openssl socat setpriv faketime ps pgrep pkill unshare mount umount iasl
+	lua5.1 luac5.1) # Lua: the interpreter of Lua's test programs (kernel_lua)
 # Data files those programs read at run time.
 DATA=(/etc/ssl/openssl.cnf /usr/lib/ssl /usr/lib/x86_64-linux-gnu/faketime)
 
@@ -140,6 +141,8 @@ cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
 # objects (the sanitizer tree only where it was built).
 trees=(scripts tests bench build guest/kernel/README.md) # the README: its programs table, which the kernel tests check
 [ -d "$ROOT/build-san" ] && trees+=(build-san)
+# Lua's test programs, fetched by scripts/fetch-lua-tests.sh (L1 has no apt).
+[ -f "$ROOT/cache/lua-tests/test/life.lua" ] && trees+=(cache/lua-tests/test)
 tar -C "$ROOT" -cf - --exclude='*.o' --exclude='*.d' --exclude=test-logs --exclude=build/hwkvm \
 	--exclude='build*/tests/test_*' --exclude='build*/lib' "${trees[@]}" | tar -C "$stage/carve" -xf -
 # The built programs load OpenSSL, libcbor, the sanitizers...
