@@ -283,12 +283,9 @@ static void test_state_dir_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profile_and_chain),
-		cmocka_unit_test(test_leaf_clamped_to_issuer),
-		cmocka_unit_test(test_store_create_and_reuse),
-		cmocka_unit_test(test_store_shared_group),
-		cmocka_unit_test(test_store_missing_root),
-		cmocka_unit_test(test_store_race),
+		cmocka_unit_test(test_profile_and_chain),      cmocka_unit_test(test_leaf_clamped_to_issuer),
+		cmocka_unit_test(test_store_create_and_reuse), cmocka_unit_test(test_store_shared_group),
+		cmocka_unit_test(test_store_missing_root),     cmocka_unit_test(test_store_race),
 		cmocka_unit_test(test_state_dir_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
