@@ -127,6 +127,7 @@ for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0; do
 	mknod -m 666 "$R/dev/$name" c "$major" "$minor"
 done
 have_kvm=0
+pool_at_removal=""
 if [ -c /dev/kvm ]; then
 	mknod "$R/dev/kvm" c 10 232 && chown --reference=/dev/kvm "$R/dev/kvm" && chmod 600 "$R/dev/kvm"
 	have_kvm=1
@@ -158,6 +159,14 @@ ok "pkg-config carve-nsm finds the installed libnsm" in_root sh -c \
 	'command -v pkg-config >/dev/null || exit 0; pkg-config --libs carve-nsm | grep -q -- "-L/usr/lib/x86_64-linux-gnu/carve"'
 
 # --man=no: man would write a formatted copy of the page into man-db's cache.
+# The udev rule's command, as udev would run it when kvm makes the device
+# again: a new node without the entry gets it back.
+if [ "$have_kvm" -eq 1 ]; then
+	rm "$R/dev/kvm" && mknod "$R/dev/kvm" c 10 232 && chown --reference=/dev/kvm "$R/dev/kvm" && chmod 600 "$R/dev/kvm"
+	run=$(sed -n 's/.*KERNEL=="kvm".*RUN+="\([^"]*\)".*/\1/p' "$R/lib/udev/rules.d/60-carve.rules")
+	ok "the udev rule's command (${run%% *}) gives a new /dev/kvm the group's entry" bash -c \
+		"[ -n '$run' ] && chroot '$R' $run && ls -l '$R/dev/kvm' | cut -c11 | grep -qx '+'"
+fi
 ok "systemd-analyze verify carve-allocator.service" in_root systemd-analyze verify --man=no carve-allocator.service
 unit=$R/lib/systemd/system/carve-allocator.service
 ok "the unit: oneshot, RemainAfterExit, reserves on start and releases on stop" bash -c \
@@ -232,6 +241,9 @@ if [ "$have_kvm" -eq 1 ]; then
 		ok "terminate it" as carve-alice nitro-cli terminate-enclave --enclave-name pooled
 		ok "ExecStop: the pool is released" in_root sh -c "$(sed -n 's/^ExecStop=//p' "$unit")"
 		same "the host's hugepages as before" "$(cat "$NR")" "$hp_before"
+		# Reserved again, for the removal to give back (prerm, no systemd).
+		ok "ExecStart again, before the removal" in_root sh -c "$(sed -n 's/^ExecStart=//p' "$unit")"
+		pool_at_removal=1
 	else
 		skip "the allocator's ExecStart and ExecStop" "needs 2 CPUs and a writable $NR"
 	fi
@@ -242,6 +254,9 @@ fi
 in_root userdel carve-alice && in_root userdel carve-bob && in_root userdel carve-outsider
 in_root dpkg --purge carve-linux-blobs carve-nsm-dev carve >purge.log 2>&1
 tap_result $? "dpkg --purge" purge.log
+if [ -n "${pool_at_removal:-}" ]; then
+	same "the removal released the pool (prerm): the host's hugepages as before" "$(cat "$HP_NR")" "$hp_before"
+fi
 same "no carve package left, not even its configuration" "$(in_root dpkg-query -W -f='${Package} ${Status}\n' 'carve*' 2>/dev/null)" ""
 same "nothing of carve left in /run" "$(find "$R/run" -maxdepth 1 \( -iname "*carve*" -o -iname "*nitro*" \))" ""
 rm -rf "$R/tmp/debs" "$R/tmp/hello" "$R/tmp/hello.eif"
