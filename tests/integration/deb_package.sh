@@ -207,6 +207,12 @@ if [ "$have_kvm" -eq 1 ]; then
 		"$(in_root stat -c '%a %G' /var/lib/carve/pki/root.key /var/lib/carve/pki/intermediate.key \
 			/var/lib/carve/pki/root.pem | tr '\n' ' ')" "640 carve 640 carve 644 carve "
 	cp "$R/var/lib/carve/pki/root.pem" root.pem
+	# A CA from before the package (root's, 0600) is given to the group by
+	# the tmpfiles.d line that runs at every boot and install.
+	in_root sh -c 'chown root:root /var/lib/carve/pki/*.key && chmod 600 /var/lib/carve/pki/*.key &&
+		systemd-tmpfiles --create carve.conf'
+	same "tmpfiles.d gives a root-only CA key to the group (0640)" \
+		"$(in_root stat -c '%a %G' /var/lib/carve/pki/root.key)" "640 carve"
 	as carve-bob nitro-cli run-enclave --eif-path /tmp/hello.eif --memory 128 --cpu-count 1 \
 		--enclave-name bob >bob.json 2>bob.err
 	tap_result $? "another member runs one too" bob.err
