@@ -114,8 +114,9 @@ deb_cleanup() {
 }
 trap deb_cleanup EXIT
 mount -t tmpfs carve-deb-layer "$TMP/layer" && mkdir "$TMP/layer/upper" "$TMP/layer/work"
-for p in etc/carve var/lib/carve var/log/nitro_enclaves usr/share/carve; do
-	if [ -e "/$p" ]; then mkdir -p "$TMP/layer/upper/$(dirname $p)" && mknod "$TMP/layer/upper/$p" c 0 0; fi
+for p in etc/carve var/lib/carve var/log/nitro_enclaves usr/share/carve usr/bin/carve usr/bin/nitro-cli \
+	usr/bin/vsock-proxy; do
+	if [ -e "/$p" ] || [ -L "/$p" ]; then mkdir -p "$TMP/layer/upper/$(dirname $p)" && mknod "$TMP/layer/upper/$p" c 0 0; fi
 done
 mount -t overlay carve-deb-root -o "lowerdir=/,upperdir=$TMP/layer/upper,workdir=$TMP/layer/work" "$R"
 tap_result $? "a fresh root: this host's system under an overlay"
