@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages carve needs to build, test and run its demo.
 # Does nothing when they are all present. Run as root (or with sudo available).
-#   scripts/setup.sh [--quiet]
+#   scripts/setup.sh [--quiet] [--package]
+# --package adds the Debian package tools (dpkg-buildpackage -us -uc -b,
+# lintian): about 140 packages, mostly Perl, that the demo does not need;
+# scripts/test.sh asks for them (tests/integration/deb_package.sh).
 # The benchmarks (bench/) need nothing more.
 set -u
 quiet=0
+package=0
 for a in "$@"; do
 	case "$a" in
 	--quiet) quiet=1 ;;
-	*) echo "usage: scripts/setup.sh [--quiet]" >&2; exit 2 ;;
+	--package) package=1 ;;
+	*) echo "usage: scripts/setup.sh [--quiet] [--package]" >&2; exit 2 ;;
 	esac
 done
 
@@ -34,6 +39,9 @@ packages=(
 )
 # A Rust program with threads, too: the machine's rustc, else Debian's.
 command -v rustc >/dev/null || packages+=(rustc)
+# The Debian package (debian/): its build and its checks. No fakeroot:
+# debian/control says Rules-Requires-Root: no.
+[ "$package" -eq 0 ] || packages+=(dpkg-dev debhelper lintian)
 
 # Debian's cloud kernel for Linux enclaves and the hardware-KVM bed: fetched
 # (never installed) into cache/ once apt works; make turns it into blobs.

@@ -12,7 +12,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
 
-scripts/setup.sh --quiet || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+scripts/setup.sh --quiet --package || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 LOG=$ROOT/build/test-logs

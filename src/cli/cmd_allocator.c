@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "carve/launch.h"
+#include "carve/paths.h"
 #include "carve/util.h"
 #include "cli/cli.h"
 #include "enclave/pool.h"
@@ -20,6 +21,31 @@ static const char *default_config(void)
 		if (access(paths[i], R_OK) == 0)
 			return paths[i];
 	return NULL;
+}
+
+/* The enclaves that may hold the pool's CPUs and hugepages. The pool is
+ * one for both names (its record is in the state directory), but enclaves
+ * started as carve are listed in /run/carve and those started as nitro-cli
+ * in /run/nitro_enclaves: unless a variable names one sockets directory for
+ * both, both are counted. */
+static int count_running(int *total, struct carve_err *err)
+{
+	bool as_nitro = carve_invoked_as_nitro_cli();
+	bool one_dir = getenv("CARVE_SOCKETS_DIR") || getenv("NITRO_CLI_SOCKETS_PATH");
+	*total = 0;
+	for (int pass = 0; pass < (one_dir ? 1 : 2); pass++) {
+		if (pass == 1)
+			carve_set_invoked_as(as_nitro ? "carve" : NITRO_CLI_NAME);
+		struct enclave_ref *running;
+		int n;
+		int rc = enclave_find_all(&running, &n, err);
+		carve_set_invoked_as(as_nitro ? NITRO_CLI_NAME : "carve");
+		if (rc < 0)
+			return -1;
+		free(running);
+		*total += n;
+	}
+	return 0;
 }
 
 int cmd_allocator(int argc, char **argv, struct carve_err *err)
@@ -36,11 +62,9 @@ int cmd_allocator(int argc, char **argv, struct carve_err *err)
 	int parsed = cli_parse("allocator", args, argc, argv, err);
 	if (parsed != CLI_PARSED)
 		return parsed < 0 ? -1 : 0;
-	struct enclave_ref *running;
 	int nrunning;
-	if (enclave_find_all(&running, &nrunning, err) < 0)
+	if (count_running(&nrunning, err) < 0)
 		return -1;
-	free(running);
 	if (nrunning > 0)
 		return carve_fail(err, E38_COMMAND_NOT_EXECUTED,
 				  "%d enclave(s) are running; terminate them before changing the pool",

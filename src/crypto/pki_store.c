@@ -5,6 +5,13 @@
  * the second then loads what the first wrote. Each file is written to a
  * temporary name, fsync()ed and renamed, so a crash leaves either the old
  * file or the new one, never a torn key. Keys are created mode 0600.
+ *
+ * A pki directory with the set-group-ID bit is shared with its group (the
+ * Debian package makes /var/lib/carve/pki root:carve 2775, so every member
+ * of the carve group may start enclaves, and every enclave signs with the
+ * same CA): there keys are created 0640 (the group comes from the
+ * directory), a key readable by that group is accepted, and the lock is
+ * opened 0660. Anything readable by others is still refused.
  */
 #include "carve/pki.h"
 #include "crypto/pki_internal.h"
@@ -12,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -107,7 +115,7 @@ static int write_atomic(const char *path, const void *data, size_t len, mode_t m
 	return 0;
 }
 
-static int write_key(const char *path, EVP_PKEY *key, struct carve_err *err)
+static int write_key(const char *path, EVP_PKEY *key, bool shared, struct carve_err *err)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data;
@@ -117,7 +125,7 @@ static int write_key(const char *path, EVP_PKEY *key, struct carve_err *err)
 		BIO_free(bio);
 		return carve_fail(err, E00_UNSPECIFIED, "could not encode a private key");
 	}
-	int rc = write_atomic(path, data, (size_t)len, 0600, err);
+	int rc = write_atomic(path, data, (size_t)len, shared ? 0640 : 0600, err);
 	BIO_free_all(bio); /* the memory BIO clears nothing; the key stays in the process anyway */
 	return rc;
 }
@@ -163,7 +171,16 @@ static int load_cert(const char *path, X509 **cert, struct carve_err *err)
 	return 1;
 }
 
-static int load_key(const char *path, EVP_PKEY **key, struct carve_err *err)
+/* The set-group-ID bit on the pki directory shares it with its group; 0
+ * (not shared) when it cannot be read. */
+static gid_t shared_group(const char *pki_dir, bool *shared)
+{
+	struct stat st;
+	*shared = stat(pki_dir, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_ISGID);
+	return *shared ? st.st_gid : 0;
+}
+
+static int load_key(const char *path, EVP_PKEY **key, bool shared, gid_t group, struct carve_err *err)
 {
 	uint8_t *pem;
 	size_t len;
@@ -173,7 +190,7 @@ static int load_key(const char *path, EVP_PKEY **key, struct carve_err *err)
 	/* A CA key others can read is a CA anyone can impersonate: refuse it
 	 * rather than sign with it, the way ssh refuses open private keys. */
 	struct stat st;
-	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+	if (stat(path, &st) == 0 && (st.st_mode & 077 & ~(shared && st.st_gid == group ? 0040u : 0u))) {
 		OPENSSL_cleanse(pem, len);
 		free(pem);
 		return carve_fail(err, E18_FILE_PERMISSIONS,
@@ -197,7 +214,8 @@ static int load_key(const char *path, EVP_PKEY **key, struct carve_err *err)
 /* Loads a key+certificate pair; 1 when both exist and belong together,
  * 0 when either is missing or they do not match (a crash between the two
  * writes), -1 on errors. */
-static int load_pair(const char *dir, const char *name, struct pki_cert *c, struct carve_err *err)
+static int load_pair(const char *dir, const char *name, bool shared, gid_t group, struct pki_cert *c,
+		     struct carve_err *err)
 {
 	char kpath[PATH_MAX], cpath[PATH_MAX], kname[64], cname[64];
 	snprintf(kname, sizeof(kname), "%s.key", name);
@@ -206,7 +224,7 @@ static int load_pair(const char *dir, const char *name, struct pki_cert *c, stru
 	if (join(kpath, sizeof(kpath), dir, kname, err) < 0 ||
 	    join(cpath, sizeof(cpath), dir, cname, err) < 0)
 		return -1;
-	int rk = load_key(kpath, &c->key, err);
+	int rk = load_key(kpath, &c->key, shared, group, err);
 	int rc = rk < 0 ? -1 : load_cert(cpath, &c->cert, err);
 	if (rk < 0 || rc < 0) {
 		pki_cert_free(c);
@@ -223,7 +241,8 @@ static int load_pair(const char *dir, const char *name, struct pki_cert *c, stru
 	return 1;
 }
 
-static int store_pair(const char *dir, const char *name, const struct pki_cert *c, struct carve_err *err)
+static int store_pair(const char *dir, const char *name, bool shared, const struct pki_cert *c,
+		      struct carve_err *err)
 {
 	char kpath[PATH_MAX], cpath[PATH_MAX], kname[64], cname[64];
 	snprintf(kname, sizeof(kname), "%s.key", name);
@@ -233,7 +252,7 @@ static int store_pair(const char *dir, const char *name, const struct pki_cert *
 		return -1;
 	/* Key first: a crash after it leaves a pair that does not match, which
 	 * load_pair treats as absent, never a certificate without its key. */
-	if (write_key(kpath, c->key, err) < 0 || write_cert(cpath, c->cert, err) < 0)
+	if (write_key(kpath, c->key, shared, err) < 0 || write_cert(cpath, c->cert, err) < 0)
 		return -1;
 	return 0;
 }
@@ -246,14 +265,15 @@ static bool intermediate_ok(const struct pki *p, time_t now)
 		p->intermediate.not_after - now > PKI_INTERMEDIATE_RENEW_MARGIN;
 }
 
-static int open_locked(struct pki *p, const char *state_dir, time_t now, struct carve_err *err)
+static int open_locked(struct pki *p, const char *state_dir, bool shared, gid_t group, time_t now,
+		       struct carve_err *err)
 {
-	int r = load_pair(state_dir, "root", &p->root, err);
+	int r = load_pair(state_dir, "root", shared, group, &p->root, err);
 	if (r < 0)
 		return -1;
 	if (r == 0) {
 		if (pki_issue_root(&p->root, now, err) < 0 ||
-		    store_pair(state_dir, "root", &p->root, err) < 0)
+		    store_pair(state_dir, "root", shared, &p->root, err) < 0)
 			return -1;
 	}
 	if (p->root.not_after <= now) {
@@ -263,7 +283,7 @@ static int open_locked(struct pki *p, const char *state_dir, time_t now, struct 
 				  "the attestation root '%s' has expired; remove %s/%s to create a new one",
 				  path, state_dir, PKI_SUBDIR);
 	}
-	r = load_pair(state_dir, "intermediate", &p->intermediate, err);
+	r = load_pair(state_dir, "intermediate", shared, group, &p->intermediate, err);
 	if (r < 0)
 		return -1;
 	if (r == 1 && !intermediate_ok(p, now)) {
@@ -272,7 +292,7 @@ static int open_locked(struct pki *p, const char *state_dir, time_t now, struct 
 	}
 	if (r == 0) {
 		if (pki_issue_intermediate(&p->root, &p->intermediate, now, err) < 0 ||
-		    store_pair(state_dir, "intermediate", &p->intermediate, err) < 0)
+		    store_pair(state_dir, "intermediate", shared, &p->intermediate, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -288,7 +308,9 @@ int pki_open(struct pki *p, const char *state_dir, time_t now, struct carve_err 
 				  state_dir);
 	if (make_dirs(state_dir, 0755, err) < 0 || make_dirs(dir, 0755, err) < 0)
 		return -1;
-	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	bool shared;
+	gid_t group = shared_group(dir, &shared);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, shared ? 0660 : 0600);
 	if (fd < 0)
 		return carve_fail(err, E19_FILE_OPERATION,
 				  "File: '%s', failing operation: 'Open': %s. Set CARVE_STATE_DIR "
@@ -302,7 +324,7 @@ int pki_open(struct pki *p, const char *state_dir, time_t now, struct carve_err 
 					  strerror(e));
 		}
 	}
-	int rc = open_locked(p, state_dir, now, err);
+	int rc = open_locked(p, state_dir, shared, group, now, err);
 	close(fd); /* releases the lock */
 	if (rc < 0)
 		pki_free(p);

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,14 +47,37 @@ void registry_path(uint64_t slot, const char *suffix, char *out, size_t len)
 	snprintf(out, len, "%s/%llx.%s", registry_dir(), (unsigned long long)slot, suffix);
 }
 
+/* Refused by a sockets directory shared with a group (the Debian package's
+ * /run/carve and /run/nitro_enclaves, root:carve 2775): say which group
+ * may start enclaves there, so the user knows what to ask for. */
+static void access_hint(int e, char *out, size_t len)
+{
+	struct stat st;
+	if ((e != EACCES && e != EPERM) || stat(registry_dir(), &st) < 0 || !(st.st_mode & S_ISGID) ||
+	    st.st_gid == 0)
+		return;
+	struct group g, *found = NULL;
+	char buf[1024];
+	if (getgrgid_r(st.st_gid, &g, buf, sizeof(buf), &found) != 0 || !found)
+		return;
+	snprintf(out, len,
+		 ". Only members of the %s group (and root) may start enclaves here: "
+		 "'usermod -aG %s USER' as root, then log in again",
+		 found->gr_name, found->gr_name);
+}
+
 int registry_lock(int *fd, struct carve_err *err)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/.lock", registry_dir());
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd < 0)
-		return carve_fail(err, E15_LOCK_ACQUIRE, "File: '%s', failing operation: 'Open': %s", path,
-				  strerror(errno));
+	if (*fd < 0) {
+		int e = errno;
+		char hint[256] = "";
+		access_hint(e, hint, sizeof(hint));
+		return carve_fail(err, E15_LOCK_ACQUIRE, "File: '%s', failing operation: 'Open': %s%s", path,
+				  strerror(e), hint);
+	}
 	while (flock(*fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			close(*fd);

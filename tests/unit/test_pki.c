@@ -171,6 +171,49 @@ static void test_store_create_and_reuse(void **state)
 	free(dir);
 }
 
+static void test_store_shared_group(void **state)
+{
+	(void)state;
+	/* A set-group-ID pki directory is shared with its group (the Debian
+	 * package's /var/lib/carve/pki, root:carve 2775): keys are made 0640
+	 * and a group-readable key is used; others' bits are still refused. */
+	char *dir = make_tmpdir();
+	char pki_dir[600], path[700];
+	snprintf(pki_dir, sizeof(pki_dir), "%s/pki", dir);
+	assert_int_equal(mkdir(pki_dir, 0775), 0);
+	assert_int_equal(chmod(pki_dir, 02775), 0);
+	struct carve_err err = {0};
+	struct pki a, b;
+	assert_int_equal(pki_open(&a, dir, NOW, &err), 0);
+	struct stat st;
+	const char *const keys[] = {"root.key", "intermediate.key"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pki_dir, keys[i]);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0640);
+	}
+	snprintf(path, sizeof(path), "%s/lock", pki_dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777 & ~0660, 0);
+	assert_int_equal(pki_open(&b, dir, NOW + 10, &err), 0);
+	assert_memory_equal(a.root.der, b.root.der, a.root.der_len);
+	pki_free(&b);
+	snprintf(path, sizeof(path), "%s/root.key", pki_dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(pki_open(&b, dir, NOW, &err), -1);
+	assert_int_equal(err.code, E18_FILE_PERMISSIONS);
+	/* Without the bit the same 0640 key is refused: nothing is shared. */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_int_equal(chmod(pki_dir, 0775), 0);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(pki_open(&b, dir, NOW, &err), -1);
+	assert_int_equal(err.code, E18_FILE_PERMISSIONS);
+	pki_free(&a);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void test_store_missing_root(void **state)
 {
 	(void)state;
@@ -240,11 +283,9 @@ static void test_state_dir_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_profile_and_chain),
-		cmocka_unit_test(test_leaf_clamped_to_issuer),
-		cmocka_unit_test(test_store_create_and_reuse),
-		cmocka_unit_test(test_store_missing_root),
-		cmocka_unit_test(test_store_race),
+		cmocka_unit_test(test_profile_and_chain),      cmocka_unit_test(test_leaf_clamped_to_issuer),
+		cmocka_unit_test(test_store_create_and_reuse), cmocka_unit_test(test_store_shared_group),
+		cmocka_unit_test(test_store_missing_root),     cmocka_unit_test(test_store_race),
 		cmocka_unit_test(test_state_dir_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
