@@ -46,15 +46,27 @@ static void touch_pages(uint8_t *p, uint64_t len)
 		((volatile uint8_t *)p)[off] = 0;
 }
 
+/* One madvise covers this much at most. MADV_POPULATE_WRITE holds the
+ * process's mmap lock for reading through its whole range, and the VMM
+ * builds the VM meanwhile (gm_populate_start): creating a vCPU maps its
+ * kvm_run page, which takes that lock for writing, and waited for the whole
+ * population when it was one call (seen in carve vmm --verbose: vCPUs ready
+ * only when memory was). Between pieces the writer gets its turn. */
+#define POPULATE_PIECE (4ull << 20)
+
 static int populate_range(uint8_t *p, uint64_t len, bool may_touch)
 {
-	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
-		return 0;
-	if (errno == EINVAL && may_touch) {
-		touch_pages(p, len);
-		return 0;
+	for (uint64_t off = 0; off < len; off += POPULATE_PIECE) {
+		uint64_t n = len - off < POPULATE_PIECE ? len - off : POPULATE_PIECE;
+		if (madvise(p + off, n, MADV_POPULATE_WRITE) == 0)
+			continue;
+		if (errno == EINVAL && may_touch) {
+			touch_pages(p + off, len - off);
+			return 0;
+		}
+		return errno;
 	}
-	return errno;
+	return 0;
 }
 
 struct populate_job {
