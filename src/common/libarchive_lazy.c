@@ -90,8 +90,9 @@
 
 /* libarchive's functions, as dlsym found them. */
 static struct {
-#define MEMBER(ret, name, params, args) __typeof__(name) *name;
-#define VOID_MEMBER(name, params, args) __typeof__(name) *name;
+/* `name` is declared, so it cannot be parenthesised. */
+#define MEMBER(ret, name, params, args) __typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses) */
+#define VOID_MEMBER(name, params, args) __typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses) */
 	ARCHIVE_CREATORS(MEMBER)
 	ARCHIVE_FUNCTIONS(MEMBER)
 	ARCHIVE_VOID_FUNCTIONS(VOID_MEMBER)
