@@ -56,6 +56,7 @@ struct guest_mem {
 	bool hugetlb;                   /* backed by reserved huge pages (1 GiB and/or 2 MiB) */
 	void *map;                      /* one mapping of all guest memory */
 	struct gm_populate *populating; /* gm_map_start's threads, until gm_map_finish */
+	bool lazy;                      /* set before gm_map_start: populate nothing (vmm_config) */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).
@@ -169,6 +170,10 @@ struct vmm_config {
 	int console_out; /* serial output fd (stdout) */
 	int console_in;  /* serial input fd, -1 for none */
 	enum vmm_cpu_template cpu_template;
+	/* Guest memory left to first touch: not populated, no KVM_PRE_FAULT_MEMORY.
+	 * Only the baseline of bench/fault_parallel.sh (carve vmm with
+	 * CARVE_VMM_LAZY_MEMORY=1): every guarantee of docs/vmm.md § Memory is off. */
+	bool lazy_memory;
 	bool verbose;
 	/* optional: each line the guest writes to VMM_LOG_PORT (printable,
 	 * bounded), called from a vCPU thread. NULL ignores the port. */

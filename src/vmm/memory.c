@@ -162,8 +162,9 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 				  strerror(e ? e : errno));
 	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
 	 * need 5.14+ anyway): no touching fallback there. */
-	gm->populating = gm_populate_start(map, gm->total, gm_populate_threads(gm->total), !huge);
-	if (!gm->populating) {
+	gm->populating = gm->lazy ? NULL
+				  : gm_populate_start(map, gm->total, gm_populate_threads(gm->total), !huge);
+	if (!gm->populating && !gm->lazy) {
 		munmap(map, gm->total);
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
 				  "cannot populate %llu MiB of guest memory: out of memory",
@@ -211,8 +212,9 @@ int gm_map_start(struct guest_mem *gm, bool verbose, struct carve_err *err)
 	else
 		snprintf(backing, sizeof(backing), "hugetlbfs 1 GiB pages (%llu) and 2 MiB pages (%llu)",
 			 (unsigned long long)gib, (unsigned long long)rest_2m);
-	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n",
-		(unsigned long long)(gm->total / VMM_MIB), gm->nregions, backing);
+	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s%s\n",
+		(unsigned long long)(gm->total / VMM_MIB), gm->nregions, backing,
+		gm->lazy ? ", NOT populated: pages come on first touch (lazy_memory)" : "");
 	return 0;
 }
 

@@ -192,7 +192,7 @@ int vmm_create_vcpus(struct vmm *vm, struct carve_err *err)
 	if (gm_map_finish(&vm->mem, err) < 0)
 		return -1;
 	vm->start.populated = monotonic_ns();
-	if (vm->kvm.pre_fault)
+	if (vm->kvm.pre_fault && !vm->mem.lazy)
 		(void)vcpu_prefault(&vm->vcpus[0], &vm->mem, &vm->prefault); /* best effort */
 	vm->start.prefaulted = monotonic_ns();
 	if (vm->verbose) {
@@ -258,6 +258,7 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 		return carve_fail(err, E74_DEVICE_SETUP, "eventfd failed: %s", strerror(errno));
 	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0 || vmm_subpage_configure(vm, cfg, err) < 0)
 		return -1;
+	vm->mem.lazy = cfg->lazy_memory;
 	size_t nslots;
 	struct memslot *slots = vmm_memslots(vm, &nslots, err);
 	if (!slots)
