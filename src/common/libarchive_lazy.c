@@ -14,7 +14,8 @@
  * archive_read_new, archive_write_new and archive_entry_new return NULL
  * (their callers' "out of memory" path) after saying on stderr what could
  * not be loaded. Every other function takes an object only those make, so
- * it is never reached without the library. */
+ * it is never reached without the library; the destructors also take NULL,
+ * as libarchive's do. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
@@ -46,7 +47,6 @@
 	X(la_int64_t, archive_entry_uid, (struct archive_entry * e), (e))                                   \
 	X(const char *, archive_error_string, (struct archive * a), (a))                                    \
 	X(la_ssize_t, archive_read_data, (struct archive * a, void *buf, size_t len), (a, buf, len))        \
-	X(int, archive_read_free, (struct archive * a), (a))                                                \
 	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e), (a, e))           \
 	X(int, archive_read_open,                                                                           \
 	  (struct archive * a, void *ctx, archive_open_callback *open_cb, archive_read_callback *read_cb,   \
@@ -66,15 +66,20 @@
 	X(int, archive_write_add_filter_none, (struct archive * a), (a))                                    \
 	X(int, archive_write_close, (struct archive * a), (a))                                              \
 	X(la_ssize_t, archive_write_data, (struct archive * a, const void *buf, size_t len), (a, buf, len)) \
-	X(int, archive_write_free, (struct archive * a), (a))                                               \
 	X(int, archive_write_header, (struct archive * a, struct archive_entry * e), (a, e))                \
 	X(int, archive_write_open_filename, (struct archive * a, const char *path), (a, path))              \
 	X(int, archive_write_set_bytes_per_block, (struct archive * a, int bytes), (a, bytes))              \
 	X(int, archive_write_set_format_cpio_newc, (struct archive * a), (a))
 
+/* The destructors: like libarchive's own, they take NULL (a caller's
+ * cleanup after a creator failed), which needs no library. */
+#define ARCHIVE_DESTRUCTORS(X)                                         \
+	X(int, archive_read_free, (struct archive * a), a, ARCHIVE_OK) \
+	X(int, archive_write_free, (struct archive * a), a, ARCHIVE_OK)
+#define ARCHIVE_VOID_DESTRUCTORS(X) X(archive_entry_free, (struct archive_entry * e), e)
+
 /* The same for the functions that return nothing. */
 #define ARCHIVE_VOID_FUNCTIONS(X)                                                             \
-	X(archive_entry_free, (struct archive_entry * e), (e))                                \
 	X(archive_entry_set_dev, (struct archive_entry * e, dev_t v), (e, v))                 \
 	X(archive_entry_set_filetype, (struct archive_entry * e, unsigned int v), (e, v))     \
 	X(archive_entry_set_gid, (struct archive_entry * e, la_int64_t v), (e, v))            \
@@ -93,11 +98,16 @@ static struct {
 /* `name` is declared, so it cannot be parenthesised. */
 #define MEMBER(ret, name, params, args) __typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses) */
 #define VOID_MEMBER(name, params, args) __typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses) */
+#define DESTRUCTOR_MEMBER(ret, name, params, arg, null_result) \
+	__typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses) */
 	ARCHIVE_CREATORS(MEMBER)
 	ARCHIVE_FUNCTIONS(MEMBER)
 	ARCHIVE_VOID_FUNCTIONS(VOID_MEMBER)
+	ARCHIVE_DESTRUCTORS(DESTRUCTOR_MEMBER)
+	ARCHIVE_VOID_DESTRUCTORS(VOID_MEMBER)
 #undef MEMBER
 #undef VOID_MEMBER
+#undef DESTRUCTOR_MEMBER
 } real;
 static bool loaded;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -119,12 +129,16 @@ static void load(void)
 	}
 #define LOOKUP_FN(ret, name, params, args) LOOKUP(name)
 #define LOOKUP_VOID(name, params, args) LOOKUP(name)
+#define LOOKUP_DESTRUCTOR(ret, name, params, arg, null_result) LOOKUP(name)
 	ARCHIVE_CREATORS(LOOKUP_FN)
 	ARCHIVE_FUNCTIONS(LOOKUP_FN)
 	ARCHIVE_VOID_FUNCTIONS(LOOKUP_VOID)
+	ARCHIVE_DESTRUCTORS(LOOKUP_DESTRUCTOR)
+	ARCHIVE_VOID_DESTRUCTORS(LOOKUP_VOID)
 #undef LOOKUP
 #undef LOOKUP_FN
 #undef LOOKUP_VOID
+#undef LOOKUP_DESTRUCTOR
 	loaded = true; /* the handle stays open: carve calls into it until exit */
 }
 
@@ -160,3 +174,22 @@ static void require_loaded(const char *name)
 ARCHIVE_CREATORS(CREATOR)
 ARCHIVE_FUNCTIONS(FORWARD)
 ARCHIVE_VOID_FUNCTIONS(FORWARD_VOID)
+/* NULL: nothing to free, loaded or not; anything else came from a creator. */
+#define DESTRUCTOR(ret, name, params, arg, null_result) \
+	ret name params                                 \
+	{                                               \
+		if (!(arg))                             \
+			return null_result;             \
+		require_loaded(#name);                  \
+		return real.name(arg);                  \
+	}
+ARCHIVE_DESTRUCTORS(DESTRUCTOR)
+#define VOID_DESTRUCTOR(name, params, arg) \
+	void name params                   \
+	{                                  \
+		if (!(arg))                \
+			return;            \
+		require_loaded(#name);     \
+		real.name(arg);            \
+	}
+ARCHIVE_VOID_DESTRUCTORS(VOID_DESTRUCTOR)
