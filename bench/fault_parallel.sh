@@ -67,4 +67,4 @@ printf '%s MiB, %s vCPUs (%s running in the guest), %s pages written, median of 
 printf '%-44s %16s %12s\n' "" "guest TSC cycles" "host faults"
 printf '%-44s %16s %12s\n' "pre-built (carve: populated before start)" "$b" "$(col built 2)"
 printf '%-44s %16s %12s\n' "first touch (CARVE_VMM_LAZY_MEMORY=1)" "$l" "$(col lazy 2)"
-awk -v b="$b" -v l="$l" 'BEGIN { printf "pre-built / first touch: %.2f (%.0f%% less time)\n", b / l, 100 * (1 - b / l) }'
+awk -v b="$b" -v l="$l" 'BEGIN { printf "pre-built / first touch: %.3g (%.1f%% less time)\n", b / l, 100 * (1 - b / l) }'
