@@ -52,4 +52,37 @@ ok "control: on first touch at least $BOUND more than idle (${l:-?} vs ${i:-?})"
 	test "$((${l:-0} - ${i:-0}))" -ge "$BOUND"
 grep -q 'CARVE_VMM_LAZY_MEMORY=1: guest memory is not built' "$TMP/lazy.err"
 tap_result $? "the lazy run says the guarantee is off" "$TMP/lazy.err"
+
+# Huge pages that another process reserved after the VMM counted them free
+# (free_hugepages counts reserved pages too): the VMM's mapping reserves
+# its own (memory.c: no MAP_NORESERVE), fails there, and falls back to small
+# pages before anything else is built, so the population in the background
+# cannot run short of pages later. As root, 32 pages reserved for a moment.
+NRH=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+if [ "$(id -u)" = 0 ] && [ -w "$NRH" ] && command -v python3 >/dev/null; then
+	nr_before=$(cat "$NRH")
+	echo $((nr_before + 32)) >"$NRH"
+	mkfifo "$TMP/hold.in"
+	python3 -c '
+import mmap, os, sys
+fd = os.memfd_create("hold", os.MFD_HUGETLB)
+os.ftruncate(fd, 32 << 21)
+m = mmap.mmap(fd, 32 << 21, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+print("holding", flush=True)
+sys.stdin.read()' <"$TMP/hold.in" >"$TMP/hold.out" 2>&1 &
+	holder=$!
+	exec 4>"$TMP/hold.in" # keeps the holder waiting until closed
+	for _ in $(seq 50); do [ -s "$TMP/hold.out" ] && break; sleep 0.1; done
+	timeout 60 "$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --verbose </dev/null \
+		>"$TMP/taken.out" 2>"$TMP/taken.err"
+	same "huge pages taken meanwhile: the guest still runs" "$?" 0
+	exec 4>&-
+	wait "$holder"
+	echo "$nr_before" >"$NRH"
+	grep -q 'huge pages unusable (cannot map guest memory: Cannot allocate memory); using small pages' "$TMP/taken.err"
+	tap_result $? "huge pages taken meanwhile: refused at the mapping, small pages instead" "$TMP/taken.err"
+	same "the huge-page reservation is put back" "$(cat "$NRH")" "$nr_before"
+else
+	skip "huge pages taken meanwhile" "needs root, writable $NRH and python3"
+fi
 finish
