@@ -33,8 +33,11 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libcrypto libcbor json-c zlib libarchive
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKGS := libcrypto libcbor json-c zlib
+# libarchive's headers only: src/common/libarchive_lazy.c loads the library
+# when an image or ramdisk is built, so that the VMM and enclave processes
+# do not carry it and the eleven libraries it needs (issue 17).
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libarchive)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lseccomp -lpthread
 
 # -Wno-missing-field-initializers: tables whose rows leave trailing fields

@@ -2,7 +2,7 @@
 # Guest memory populated before an enclave's first instruction, as carve
 # does it (src/vmm/populate.c): one thread (carve until this change) beside
 # one thread per CPU the process may run on (carve now), in one run, best of
-# RUNS each, a fresh memfd per run.
+# RUNS each, a fresh anonymous THP mapping per run (memory.c's backing).
 #   bench/populate.sh [SIZE_MIB] [RUNS]      defaults 1024, 5
 set -eu
 cd "$(dirname "$0")/.."

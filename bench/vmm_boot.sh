@@ -19,7 +19,12 @@
 # code, PVM, DESIGN.md, the bzImage's decompressor cannot run; there the
 # kernel's own work takes ~19 s and drowns the VMMs' difference).
 #
-#   bench/vmm_boot.sh                  (BENCH_RUNS=5 BENCH_MEM=256 BENCH_CPUS=2)
+#   bench/vmm_boot.sh                  (BENCH_RUNS=5 BENCH_MEM="64 256" BENCH_CPUS=2)
+#       BENCH_MEM: the guest memory sizes, MiB, each a table of its own.
+#       carve zeroes all guest memory before the first instruction, QEMU
+#       (without -mem-prealloc) on first touch, so carve's time grows with
+#       the size and QEMU's does not: the sizes show where they cross
+#       (docs/vmm.md § Start time).
 #   BENCH_QEMU_CPU=max bench/vmm_boot.sh   force QEMU's CPU model
 #   tests/hwkvm/run.sh --tests ../bench/vmm_boot   in the hardware-KVM bed, with
 #       CARVE_HWKVM_QEMU=1 so that tests/hwkvm/build-image.sh puts QEMU in L1
@@ -38,7 +43,8 @@ set -u
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 1
 RUNS=${BENCH_RUNS:-5}
-MEM=${BENCH_MEM:-256}
+MEMS=${BENCH_MEM:-64 256}
+MEM=${MEMS%% *} # the first size, for QEMU's CPU model probe
 CPUS=${BENCH_CPUS:-2}
 CMDLINE="console=ttyS0 earlyprintk=ttyS0 reboot=k panic=-1"
 CARVE=${CARVE_RELEASE:-$ROOT/build/bin/carve}
@@ -147,16 +153,18 @@ report() { # tag title
 		'BEGIN { printf "  time ratio carve/qemu: %.2f, carve/qemu -mem-prealloc: %.2f\n", c / q, c / p }'
 }
 
-bench guest "$GUEST" "stop=hang"
-if [ "${BENCH_LINUX:-0}" = 1 ]; then
-	KERNEL=$(scripts/fetch-debian-kernel.sh --quiet --vmlinux) || exit 1
-	bench linux "$KERNEL" "$CMDLINE"
-fi
+[ "${BENCH_LINUX:-0}" = 1 ] && { KERNEL=$(scripts/fetch-debian-kernel.sh --quiet --vmlinux) || exit 1; }
+for MEM in $MEMS; do
+	bench "guest$MEM" "$GUEST" "stop=hang"
+	[ "${BENCH_LINUX:-0}" = 1 ] && bench "linux$MEM" "$KERNEL" "$CMDLINE"
+done
 
-echo "${MEM} MiB, ${CPUS} vCPUs, median of $RUNS runs; QEMU $("$QEMU" --version | head -1 |
-	awk '{print $4}') -cpu $QEMU_CPU"
-row "" "carve vmm" "qemu microvm" "qemu -mem-prealloc"
-report guest "carve test guest (tests/guests/carve-guest.elf)"
-if [ "${BENCH_LINUX:-0}" = 1 ]; then
-	report linux "Debian $(cat cache/debian-kernel/version 2>/dev/null) (vmlinux), cmdline: $CMDLINE"
-fi
+for MEM in $MEMS; do
+	echo "${MEM} MiB, ${CPUS} vCPUs, median of $RUNS runs; QEMU $("$QEMU" --version | head -1 |
+		awk '{print $4}') -cpu $QEMU_CPU"
+	row "" "carve vmm" "qemu microvm" "qemu -mem-prealloc"
+	report "guest$MEM" "carve test guest (tests/guests/carve-guest.elf)"
+	if [ "${BENCH_LINUX:-0}" = 1 ]; then
+		report "linux$MEM" "Debian $(cat cache/debian-kernel/version 2>/dev/null) (vmlinux), cmdline: $CMDLINE"
+	fi
+done

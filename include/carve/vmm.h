@@ -52,9 +52,11 @@ struct guest_mem {
 	int nregions;
 	struct gm_region regions[GM_MAX_REGIONS];
 	uint64_t total;
-	int fd;       /* -1: the mappings hold their hugetlb memfds */
-	bool hugetlb; /* backed by reserved huge pages (1 GiB and/or 2 MiB) */
-	void *map;    /* one mapping of all guest memory */
+	int fd;                         /* -1: the mappings hold their hugetlb memfds */
+	bool hugetlb;                   /* backed by reserved huge pages (1 GiB and/or 2 MiB) */
+	void *map;                      /* one mapping of all guest memory */
+	struct gm_populate *populating; /* gm_map_start's threads, until gm_map_finish */
+	bool lazy;                      /* set before gm_map_start: populate nothing (vmm_config) */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).
@@ -63,6 +65,12 @@ struct guest_mem {
 int gm_layout(struct guest_mem *gm, uint64_t mem_bytes, struct carve_err *err);
 /* Allocates and maps the regions laid out by gm_layout, fully populated. */
 int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err);
+/* The same in two steps: gm_map_start maps the regions (usable at once:
+ * gm_ptr, gm_write) and starts populating them on threads of their own;
+ * gm_map_finish waits until every page is populated (0), or fails with E27.
+ * Nothing may run guest code on the memory before gm_map_finish returned 0. */
+int gm_map_start(struct guest_mem *gm, bool verbose, struct carve_err *err);
+int gm_map_finish(struct guest_mem *gm, struct carve_err *err);
 void gm_unmap(struct guest_mem *gm);
 
 /* The one accessor: a host pointer to [gpa, gpa+len) if that range lies
@@ -162,6 +170,10 @@ struct vmm_config {
 	int console_out; /* serial output fd (stdout) */
 	int console_in;  /* serial input fd, -1 for none */
 	enum vmm_cpu_template cpu_template;
+	/* Guest memory left to first touch: not populated, no KVM_PRE_FAULT_MEMORY.
+	 * Only the baseline of bench/fault_parallel.sh (carve vmm with
+	 * CARVE_VMM_LAZY_MEMORY=1): every guarantee of docs/vmm.md § Memory is off. */
+	bool lazy_memory;
 	bool verbose;
 	/* optional: each line the guest writes to VMM_LOG_PORT (printable,
 	 * bounded), called from a vCPU thread. NULL ignores the port. */

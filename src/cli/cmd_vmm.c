@@ -196,6 +196,20 @@ static void release_buffers(void *ctx)
 	b->kernel = b->initrd = NULL;
 }
 
+/* CARVE_VMM_LAZY_MEMORY=1: guest memory on first touch, the baseline
+ * bench/fault_parallel.sh compares carve's pre-built memory with. Not an
+ * option: nothing but that comparison should want it (docs/vmm.md § Memory). */
+static bool lazy_memory_requested(void)
+{
+	const char *v = getenv("CARVE_VMM_LAZY_MEMORY");
+	if (!v || strcmp(v, "1") != 0)
+		return false;
+	fprintf(stderr,
+		"vmm: CARVE_VMM_LAZY_MEMORY=1: guest memory is not built before the guest runs; "
+		"its vCPUs take host page faults\n");
+	return true;
+}
+
 /* The command line, parsed. */
 struct vmm_opts {
 	const char *kernel, *initrd, *cmdline, *eif, *memory, *cpus, *dump, *slots, *tmpl;
@@ -289,6 +303,7 @@ static int run_cmd(const struct vmm_opts *o, struct carve_err *err)
 				.console_in = STDIN_FILENO,
 				.cpu_template = cpu_template,
 				.verbose = verbose,
+				.lazy_memory = lazy_memory_requested(),
 				.protect = o->protect,
 				.nprotect = o->nprotect,
 				.subpage_policy = o->policy,

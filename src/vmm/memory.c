@@ -4,7 +4,11 @@
  *
  * Memory is populated before any vCPU runs (populate.c, on every CPU the
  * process may use): a guest never waits on a host page fault for RAM, and
- * the process fails now, not mid-boot, if the host cannot provide it. */
+ * the process fails before the guest's first instruction, not mid-boot, if
+ * the host cannot provide it. Population runs in the background from
+ * gm_map_start while the VMM builds the rest of the VM (KVM, devices, the
+ * image into guest memory); gm_map_finish waits for it, and vm.c calls that
+ * before any vCPU may run (docs/vmm.md § Memory). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -74,15 +78,18 @@ static uint64_t free_hugepages(const char *kb)
 }
 
 /* A hugetlb memfd of len bytes (pages as `size_flag` says) mapped at addr.
- * Returns 0 or an errno. The fd is closed: the mapping holds the file. */
+ * Returns 0 or an errno. The fd is closed: the mapping holds the file.
+ * Without MAP_NORESERVE the kernel reserves every page now, or fails
+ * (ENOMEM): a page another process took since free_hugepages was read shows
+ * here, where the caller can still fall back to small pages, and the
+ * population in the background (gm_map_start) cannot run short. */
 static int map_hugetlb_at(uint8_t *addr, uint64_t len, unsigned size_flag)
 {
 	int fd = memfd_create("carve-guest", MFD_CLOEXEC | MFD_HUGETLB | size_flag);
 	if (fd < 0)
 		return errno;
 	bool ok = ftruncate(fd, (off_t)len) == 0 &&
-		mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd, 0) !=
-			MAP_FAILED;
+		mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED;
 	int e = ok ? 0 : errno;
 	close(fd);
 	return e;
@@ -145,7 +152,7 @@ static void *map_anonymous(uint64_t len)
 }
 
 /* One range of all guest memory (reserved huge pages, gib_bytes of them
- * 1 GiB pages; or anonymous memory), populated. */
+ * 1 GiB pages; or anonymous memory), its population started. */
 static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, struct carve_err *err)
 {
 	int e = 0;
@@ -154,13 +161,14 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 		return carve_fail(err, E72_GUEST_MEMORY, "cannot map guest memory: %s",
 				  strerror(e ? e : errno));
 	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
-	 * need 5.14+ anyway): fail, let the caller fall back to small pages. */
-	e = gm_populate(map, gm->total, gm_populate_threads(gm->total), !huge);
-	if (e) {
+	 * need 5.14+ anyway): no touching fallback there. */
+	gm->populating = gm->lazy ? NULL
+				  : gm_populate_start(map, gm->total, gm_populate_threads(gm->total), !huge);
+	if (!gm->populating && !gm->lazy) {
 		munmap(map, gm->total);
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
-				  "cannot populate %llu MiB of guest memory: %s",
-				  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
+				  "cannot populate %llu MiB of guest memory: out of memory",
+				  (unsigned long long)(gm->total / VMM_MIB));
 	}
 	uint64_t off = 0;
 	for (int i = 0; i < gm->nregions; i++) {
@@ -173,13 +181,14 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 	return 0;
 }
 
-int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
+int gm_map_start(struct guest_mem *gm, bool verbose, struct carve_err *err)
 {
 	/* Reserved huge pages when there are enough free: 1 GiB pages for as
 	 * many whole GiB as are free, 2 MiB pages for the rest (the exact cover
 	 * with the fewest pages; guest memory is a multiple of 2 MiB). Another
-	 * process may take them between the check and the populate, so a
-	 * failure there falls back to small pages. */
+	 * process may take them between the check and the mapping, which
+	 * reserves them (map_hugetlb_at): a failure there falls back to small
+	 * pages. */
 	uint64_t gib = gm->total / GM_GIB, free_1g = free_hugepages("1048576");
 	if (gib > free_1g)
 		gib = free_1g;
@@ -203,13 +212,41 @@ int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
 	else
 		snprintf(backing, sizeof(backing), "hugetlbfs 1 GiB pages (%llu) and 2 MiB pages (%llu)",
 			 (unsigned long long)gib, (unsigned long long)rest_2m);
-	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s\n",
-		(unsigned long long)(gm->total / VMM_MIB), gm->nregions, backing);
+	fprintf(stderr, "vmm: guest memory %llu MiB in %d region(s), %s%s\n",
+		(unsigned long long)(gm->total / VMM_MIB), gm->nregions, backing,
+		gm->lazy ? ", NOT populated: pages come on first touch (lazy_memory)" : "");
+	return 0;
+}
+
+int gm_map_finish(struct guest_mem *gm, struct carve_err *err)
+{
+	if (!gm->populating)
+		return 0;
+	int e = gm_populate_finish(gm->populating);
+	gm->populating = NULL;
+	if (e)
+		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
+				  "cannot populate %llu MiB of guest memory: %s",
+				  (unsigned long long)(gm->total / VMM_MIB), strerror(e));
+	return 0;
+}
+
+int gm_map(struct guest_mem *gm, bool verbose, struct carve_err *err)
+{
+	if (gm_map_start(gm, verbose, err) < 0)
+		return -1;
+	if (gm_map_finish(gm, err) < 0) {
+		gm_unmap(gm);
+		return -1;
+	}
 	return 0;
 }
 
 void gm_unmap(struct guest_mem *gm)
 {
+	if (gm->populating) /* its threads are writing to the mapping */
+		(void)gm_populate_finish(gm->populating);
+	gm->populating = NULL;
 	if (gm->map)
 		munmap(gm->map, gm->total);
 	if (gm->fd >= 0) /* -1 from gm_map (the mappings hold their files); a fixture may set one */

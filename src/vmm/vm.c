@@ -168,6 +168,7 @@ int vmm_load_kernel(struct vmm *vm, const struct vmm_boot *boot, struct carve_er
 	if (boot_structures_write(gm) < 0)
 		return carve_fail(err, E34_MEMORY_OVERFLOW, "cannot write the boot page tables");
 	vm->kernel_loaded = true;
+	vm->start.kernel = monotonic_ns();
 	return 0;
 }
 
@@ -185,8 +186,15 @@ int vmm_create_vcpus(struct vmm *vm, struct carve_err *err)
 			return -1;
 	if (vcpu_setup_boot(&vm->vcpus[0], vm->plan->entry, err) < 0)
 		return -1;
-	if (vm->kvm.pre_fault)
+	vm->start.vcpus = monotonic_ns();
+	/* Every page of guest memory populated (or the start fails here, E27):
+	 * from now on a vCPU may run. */
+	if (gm_map_finish(&vm->mem, err) < 0)
+		return -1;
+	vm->start.populated = monotonic_ns();
+	if (vm->kvm.pre_fault && !vm->mem.lazy)
 		(void)vcpu_prefault(&vm->vcpus[0], &vm->mem, &vm->prefault); /* best effort */
+	vm->start.prefaulted = monotonic_ns();
 	if (vm->verbose) {
 		char line[256];
 		vmm_prefault_describe(&vm->prefault, line, sizeof(line));
@@ -238,16 +246,19 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 		if (cfg->pin[i] >= CPU_SETSIZE)
 			return carve_fail(err, E23_MALFORMED_CPU_ID, "host CPU %d does not exist",
 					  cfg->pin[i]);
+	uint64_t begin = monotonic_ns();
 	struct vmm *vm = vmm_alloc_board(cfg, err);
 	if (!vm)
 		return -1;
 	*out = vm;
+	vm->start.begin = begin;
 	vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->input_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->wake_fd < 0 || vm->input_stop_fd < 0)
 		return carve_fail(err, E74_DEVICE_SETUP, "eventfd failed: %s", strerror(errno));
 	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0 || vmm_subpage_configure(vm, cfg, err) < 0)
 		return -1;
+	vm->mem.lazy = cfg->lazy_memory;
 	size_t nslots;
 	struct memslot *slots = vmm_memslots(vm, &nslots, err);
 	if (!slots)
@@ -260,12 +271,31 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 				  "in a memory slot of its own; protect fewer, longer ranges: ");
 	if (r == 0)
 		r = vmm_subpage_check_kvm(vm, err);
+	vm->start.kvm = monotonic_ns();
+	/* Population goes on in the background until vmm_create_vcpus. */
 	if (r == 0)
-		r = gm_map(&vm->mem, cfg->verbose, err);
+		r = gm_map_start(&vm->mem, cfg->verbose, err);
+	vm->start.mapped = monotonic_ns();
 	if (r == 0)
 		r = kvm_set_memory(&vm->kvm, &vm->mem, slots, nslots, err);
 	free(slots);
-	return r < 0 ? -1 : setup_irqchip(vm, err);
+	if (r < 0 || setup_irqchip(vm, err) < 0)
+		return -1;
+	vm->start.board = monotonic_ns();
+	return 0;
+}
+
+/* With --verbose: where the start went, in ms since vmm_create began. */
+static void print_start_times(const struct vmm *vm)
+{
+	const struct vmm_start_times *t = &vm->start;
+#define START_MS(x) ((double)((x)-t->begin) / 1e6)
+	fprintf(stderr,
+		"vmm: start (ms since vmm_create): KVM %.1f, memory mapped %.1f, board %.1f, kernel loaded %.1f, "
+		"vCPUs %.1f, memory populated %.1f, pre-faulted %.1f, vCPUs running %.1f\n",
+		START_MS(t->kvm), START_MS(t->mapped), START_MS(t->board), START_MS(t->kernel),
+		START_MS(t->vcpus), START_MS(t->populated), START_MS(t->prefaulted), START_MS(t->running));
+#undef START_MS
 }
 
 int vmm_create(const struct vmm_config *cfg, struct vmm **out, struct carve_err *err)
@@ -349,6 +379,9 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	if (vm->com1.in_fd >= 0 &&
 	    thread_create_sized(&vm->input_thread, THREAD_STACK_SMALL, input_thread, vm) == 0)
 		vm->input_started = true;
+	vm->start.running = monotonic_ns();
+	if (vm->verbose)
+		print_start_times(vm);
 
 	/* Wait for a stop reason or a request, flushing the console's batch
 	 * SERIAL_FLUSH_MS after a wake (console_kick's, or any other). */

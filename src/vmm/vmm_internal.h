@@ -60,6 +60,12 @@ struct e820_entry {
  * to one CPU of this thread's affinity, in 2 MiB-aligned shares; may_touch:
  * write each page where MADV_POPULATE_WRITE is unknown. 0 or an errno. */
 int gm_populate(uint8_t *map, uint64_t len, int nthreads, bool may_touch);
+/* The same in the background: every share on a thread of its own, started
+ * now; gm_populate_finish joins them and frees p, returning 0 or the first
+ * share's errno. NULL: out of memory (nothing started). */
+struct gm_populate;
+struct gm_populate *gm_populate_start(uint8_t *map, uint64_t len, int nthreads, bool may_touch);
+int gm_populate_finish(struct gm_populate *p);
 /* How many threads gm_populate should use for len bytes: the CPUs this
  * thread may run on, at most one per 32 MiB. */
 int gm_populate_threads(uint64_t len);
@@ -318,6 +324,10 @@ struct vmm {
 	pthread_mutex_t stop_lock;
 	struct vmm_stop_info stop;
 	struct vmm_prefault_report prefault;
+	/* When each start step ended (monotonic ns; --verbose prints them). */
+	struct vmm_start_times {
+		uint64_t begin, kvm, mapped, board, kernel, vcpus, populated, prefaulted, running;
+	} start;
 
 	/* Sub-page write protection (subpage_exit.c). */
 	struct subpage_table subpages;

@@ -8,7 +8,9 @@
  * protected and allowed sub-pages, below), "subbench=N" (time N writes
  * each to a protected page and an ordinary one), "dirty" (write one byte of
  * every 4 KiB page of RAM from 16 MiB to 1 GiB, what the boot page tables
- * map: the VMM then counts the host faults that cost), "stop=poweroff|acpi-reset|i8042|
+ * map: the VMM then counts the host faults that cost; with "smp" every CPU
+ * writes a share at the same time, timed in TSC cycles:
+ * bench/fault_parallel.sh), "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -216,6 +218,8 @@ static void report_acpi(uint64_t rsdp_addr)
 }
 
 static void ap_probe(uint32_t id);
+static void ap_dirty(void);
+static volatile int dirty_armed; /* "dirty smp": APs wait for dirty_go */
 
 void ap_main(void)
 {
@@ -230,6 +234,8 @@ void ap_main(void)
 	if (ap_subpage)
 		ap_subpage_writes(id);
 	__atomic_fetch_add(&ap_running, 1, __ATOMIC_SEQ_CST);
+	if (dirty_armed)
+		ap_dirty();
 }
 
 static void icr(uint32_t dest, uint32_t low)
@@ -431,26 +437,76 @@ static volatile uint32_t *vreg(uint64_t base, uint32_t off) { return (volatile u
 
 /* Writes one byte of every 4 KiB page of the e820 RAM between 16 MiB (above
  * this guest, its stack and the boot structures) and 1 GiB, and reports how
- * many pages it wrote. */
-static void dirty(const uint8_t *zp)
+ * many pages it wrote. With APs armed (dirty_armed before start_aps) every
+ * CPU takes a contiguous share of those pages at once, the BSP share 0;
+ * the BSP reports the TSC cycles from the start signal until the last CPU
+ * finished. */
+static uint64_t rdtsc(void);
+static const uint8_t *dirty_zp;
+static volatile uint32_t dirty_go, dirty_next_share, dirty_done;
+static volatile uint32_t dirty_cpus = 1;
+static volatile uint64_t dirty_ap_pages; /* what the APs wrote */
+
+/* Writes share `k` of `n` of the pages; returns how many it wrote. */
+static uint64_t dirty_share(uint32_t k, uint32_t n)
 {
 	const uint64_t lo = 16ull << 20, hi = 1ull << 30;
-	uint64_t pages = 0;
-	uint8_t n = zp[0x1e8];
-	for (int i = 0; i < n && i < 128; i++) {
-		const uint8_t *e = zp + 0x2d0 + 20 * i;
-		uint64_t start = rd64(e), end = start + rd64(e + 8);
-		if (rd32(e + 16) != 1)
-			continue;
-		start = start < lo ? lo : start;
-		end = end > hi ? hi : end;
-		for (uint64_t a = (start + 4095) & ~4095ull; a + 4096 <= end; a += 4096) {
-			*(volatile uint8_t *)(uintptr_t)a = 0xd1;
-			pages++;
+	uint64_t total = 0, pages = 0;
+	uint8_t count = dirty_zp[0x1e8];
+	for (int pass = 0; pass < 2; pass++) {
+		/* Pass 0 counts the pages, pass 1 writes share k of them. */
+		uint64_t index = 0, first = total * k / n, end = total * (k + 1) / n;
+		for (int i = 0; i < count && i < 128; i++) {
+			const uint8_t *e = dirty_zp + 0x2d0 + 20 * i;
+			uint64_t start = rd64(e), stop_at = start + rd64(e + 8);
+			if (rd32(e + 16) != 1)
+				continue;
+			start = start < lo ? lo : start;
+			stop_at = stop_at > hi ? hi : stop_at;
+			for (uint64_t a = (start + 4095) & ~4095ull; a + 4096 <= stop_at;
+			     a += 4096, index++) {
+				if (pass == 1 && index >= first && index < end) {
+					*(volatile uint8_t *)(uintptr_t)a = 0xd1;
+					pages++;
+				}
+			}
 		}
+		total = index;
 	}
+	return pages;
+}
+
+static void ap_dirty(void)
+{
+	uint32_t k = __atomic_add_fetch(&dirty_next_share, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&dirty_go, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+	__atomic_fetch_add(&dirty_ap_pages, dirty_share(k, dirty_cpus), __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&dirty_done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void dirty(const uint8_t *zp)
+{
+	dirty_zp = zp;
+	uint32_t aps = dirty_armed ? ap_running : 0;
+	dirty_cpus = aps + 1;
+	/* Every AP has its share number before the start. */
+	while (__atomic_load_n(&dirty_next_share, __ATOMIC_ACQUIRE) < aps)
+		__asm__ volatile("pause");
+	uint64_t t0 = rdtsc();
+	__atomic_store_n(&dirty_go, 1, __ATOMIC_RELEASE);
+	uint64_t pages = dirty_share(0, dirty_cpus);
+	while (__atomic_load_n(&dirty_done, __ATOMIC_ACQUIRE) < aps)
+		__asm__ volatile("pause");
+	uint64_t cycles = rdtsc() - t0;
+	pages += __atomic_load_n(&dirty_ap_pages, __ATOMIC_ACQUIRE);
 	puts_("guest: dirtied pages=");
 	dec(pages);
+	puts_("\n");
+	puts_("guest: dirty cpus=");
+	dec(dirty_cpus);
+	puts_(" cycles=");
+	dec(cycles);
 	puts_("\n");
 }
 
@@ -755,6 +811,8 @@ void guest_main(const uint8_t *zp)
 	}
 	if (has_word(cmdline, "subpage"))
 		ap_subpage = 1;
+	if (has_word(cmdline, "dirty") && has_word(cmdline, "smp"))
+		dirty_armed = 1;
 	if (has_word(cmdline, "smp"))
 		start_aps();
 	if (has_word(cmdline, "eif")) {

@@ -172,13 +172,47 @@ static void populate_in_parallel(void **state)
 	assert_true(gm_populate_threads(1ull << 40) >= 1);
 }
 
+/* Population in the background (gm_map_start, what vmm_create does): the
+ * memory takes writes at once (the image is loaded meanwhile), and after
+ * gm_map_finish every page is resident, the written bytes kept, and writing
+ * all of it takes no fault. gm_unmap while the threads still run waits for
+ * them first (the error paths of vmm_create). */
+static void map_in_background(void **state)
+{
+	(void)state;
+	struct guest_mem gm;
+	struct carve_err err = {0};
+	assert_int_equal(gm_layout(&gm, 96 * VMM_MIB, &err), 0);
+	assert_int_equal(gm_map_start(&gm, false, &err), 0);
+	assert_non_null(gm.populating);
+	uint8_t image[4096];
+	memset(image, 0x5a, sizeof(image));
+	assert_int_equal(gm_write(&gm, 0x100000, image, sizeof(image)), 0);
+	assert_int_equal(gm_write(&gm, 95 * VMM_MIB, image, sizeof(image)), 0);
+	assert_int_equal(gm_map_finish(&gm, &err), 0);
+	assert_null(gm.populating);
+	assert_int_equal(gm_map_finish(&gm, &err), 0); /* nothing left to wait for */
+	long pg = sysconf(_SC_PAGESIZE);
+	assert_int_equal(resident_pages(gm.map, gm.total), gm.total / (uint64_t)pg);
+	assert_memory_equal(gm_ptr(&gm, 0x100000, sizeof(image)), image, sizeof(image));
+	assert_memory_equal(gm_ptr(&gm, 95 * VMM_MIB, sizeof(image)), image, sizeof(image));
+	assert_true(faults_writing(gm.map, gm.total) < 16);
+	gm_unmap(&gm);
+
+	assert_int_equal(gm_layout(&gm, 96 * VMM_MIB, &err), 0);
+	assert_int_equal(gm_map_start(&gm, false, &err), 0);
+	gm_unmap(&gm);
+	assert_null(gm.populating);
+	assert_null(gm.map);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(layout_small),         cmocka_unit_test(layout_split_at_hole),
 		cmocka_unit_test(layout_rejects),       cmocka_unit_test(accessor_bounds),
 		cmocka_unit_test(accessor_overflow),    cmocka_unit_test(map_populated),
-		cmocka_unit_test(populate_in_parallel),
+		cmocka_unit_test(populate_in_parallel), cmocka_unit_test(map_in_background),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
