@@ -153,7 +153,8 @@ static bool lock(const char *what, uint64_t pa, uint64_t len)
 {
 	uint32_t st = command(CMD_LOCK, pa, len);
 	if (st != 0)
-		kprintf("carve: selflock: locking the %s (0x%lx+0x%lx) failed: status %u\n", what, pa, len, st);
+		kprintf("carve: selflock: locking the %s (0x%lx+0x%lx) failed: status %u\n", what, pa, len,
+			st);
 	else
 		kdebug("selflock: %s 0x%lx+0x%lx read-only\n", what, pa, len);
 	return st == 0;
