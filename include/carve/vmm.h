@@ -304,6 +304,7 @@ struct vmm_stop_info {
 	/* Sub-page protection: guest writes to pages with a protected
 	 * sub-page that were applied, and those refused (violations). */
 	uint64_t subpage_writes, subpage_violations;
+	uint64_t guest_locked_pages; /* pages the guest locked through the lock device */
 };
 
 /* "poweroff", "triple-fault", ... */

@@ -117,7 +117,7 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
 		fprintf(stderr, "vmm: host page faults while the guest ran: %ld\n", stop.host_faults);
 	}
-	if (cfg->vm.nprotect)
+	if (cfg->vm.nprotect || stop.guest_locked_pages)
 		event_log(cfg->vm.event_ctx, "sub-page protection: %llu write(s) applied, %llu violation(s)",
 			  (unsigned long long)stop.subpage_writes,
 			  (unsigned long long)stop.subpage_violations);

@@ -400,6 +400,7 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	stop->host_faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt);
 	stop->subpage_writes = atomic_load(&vm->subpage_writes);
 	stop->subpage_violations = atomic_load(&vm->subpage_violations);
+	stop->guest_locked_pages = subpage_locked_each(&vm->subpages, NULL, NULL);
 	return 0;
 }
 

@@ -6,7 +6,8 @@
  *   "selfwrite: refused, old bytes" the write had no effect (locked)
  *   "selfwrite: no primitive"       the kernel has no such call (ENOSYS)
  * and exits 0, 0 and 2. With the VMM's policy stop the enclave stops at
- * the write and nothing after it is printed. */
+ * the write and nothing after it is printed. "selfwrite sleep N" only
+ * sleeps N seconds (an enclave to look at while it runs). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,12 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr, "usage: selfwrite KERNEL-ADDRESS-IN-HEX\n");
 		return 64;
+	}
+	if (!strcmp(argv[1], "sleep") && argc > 2) {
+		printf("selfwrite: sleeping\n");
+		fflush(stdout);
+		sleep((unsigned)atoi(argv[2]));
+		return 0;
 	}
 	unsigned long addr = strtoul(argv[1], NULL, 16);
 	unsigned char old[LEN], want[LEN], now[LEN];
