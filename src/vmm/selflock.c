@@ -25,6 +25,7 @@
 #include "vmm/vmm_internal.h"
 
 #define SELFLOCK_VERSION 1
+#define SELFLOCK_LOG_PER_MINUTE 32 /* lock lines; a kernel locks a handful */
 #define DIGEST_TAG "CARVE-SUBPAGE-LOCK-1"
 
 static void digest_page(void *ctx, uint64_t gfn, uint32_t locked)
@@ -65,13 +66,13 @@ int vmm_subpage_get_locked(struct vmm *vm, uint64_t gfn, uint32_t npages, uint32
 	return subpage_get_locked(&vm->subpages, gfn, npages, locked);
 }
 
-static int cap(struct vmm *vm, int *cached, int which)
+static int cap(struct vmm *vm, atomic_int *cached, int which)
 {
-	if (*cached == 0) {
+	if (atomic_load(cached) == 0) {
 		int r = vm->kvm.vm_fd >= 0 ? ioctl(vm->kvm.vm_fd, KVM_CHECK_EXTENSION, which) : -1;
-		*cached = r > 0 ? r : -1;
+		atomic_store(cached, r > 0 ? r : -1);
 	}
-	return *cached;
+	return atomic_load(cached);
 }
 
 static void event(struct vmm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -119,9 +120,12 @@ static uint32_t do_lock(struct vmm *vm, int vcpu, uint64_t addr, uint64_t len, u
 	r = d->remap ? d->remap(vm, vcpu, first, last) : vmm_subpage_remap(vm, vcpu, first, last);
 	if (r < 0)
 		return SELFLOCK_S_HOST;
-	event(vm, "guest lock: 0x%llx+0x%llx (pages 0x%llx-0x%llx) is read-only for good, by vCPU %d",
-	      (unsigned long long)addr, (unsigned long long)len, (unsigned long long)first,
-	      (unsigned long long)last, vcpu);
+	unsigned long dropped = 0;
+	if (d->log_ready && rate_limit_allow(&d->log, monotonic_ns(), &dropped))
+		event(vm,
+		      "guest lock: 0x%llx+0x%llx (pages 0x%llx-0x%llx) is read-only for good, by vCPU %d%s",
+		      (unsigned long long)addr, (unsigned long long)len, (unsigned long long)first,
+		      (unsigned long long)last, vcpu, dropped ? " (earlier lock lines left out)" : "");
 	return SELFLOCK_S_OK;
 }
 
@@ -269,6 +273,8 @@ int selflock_attach(struct vmm *vm, struct carve_err *err)
 	pthread_mutex_init(&d->lock, NULL);
 	d->status = SELFLOCK_S_NONE;
 	d->pcr = -1;
+	rate_limit_init(&d->log, SELFLOCK_LOG_PER_MINUTE, 60 * 1000);
+	d->log_ready = true;
 	struct vmm_pio_device dev = {
 		.name = "carve sub-page lock",
 		.base = VMM_SELFLOCK_PORT,

@@ -448,6 +448,8 @@ void vmm_destroy(struct vmm *vm)
 	pthread_cond_destroy(&vm->pause.cond);
 	pthread_mutex_destroy(&vm->pause.lock);
 	rate_limit_destroy(&vm->subpage_log);
+	if (vm->selflock.log_ready)
+		rate_limit_destroy(&vm->selflock.log);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->input_stop_fd >= 0)

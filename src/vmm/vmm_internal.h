@@ -315,7 +315,10 @@ struct selflock {
 	 * the fuzz target and unit tests put their own here. 0 or -1. */
 	int (*remap)(struct vmm *vm, int vcpu, uint64_t gfn_first, uint64_t gfn_last);
 	/* Capability answers (KVM_CHECK_EXTENSION), asked on first use; 0 unknown. */
-	int readonly_mem, nr_memslots;
+	atomic_int readonly_mem, nr_memslots;
+	/* Lock lines for the event log: a guest may repeat LOCK forever. */
+	struct rate_limit log;
+	bool log_ready;
 };
 
 struct vmm {
