@@ -88,9 +88,9 @@ struct nsm_config {
 
 struct nsm;
 
-/* The PCR that measures an enclave's sub-page lock (docs/attestation.md):
- * the last of the 16 user PCRs, the one applications counting up from 16
- * (AWS's examples use 16) reach last. */
+/* The PCR that measures an enclave's sub-page lock (docs/vmm.md, "The
+ * lock's measurement: PCR31"): the last of the 16 user PCRs, the one
+ * applications counting up from 16 (AWS's examples use 16) reach last. */
 #define NSM_PCR_SUBPAGE_LOCK 31
 
 /* E03 for a bad module id or host_pcr (not 16..31); E00 when out of memory. */
