@@ -36,9 +36,12 @@
 
 extern char __kernel_start[], __locked_end[], __kernel_end[];
 
-/* The tables' copies: one page each, nothing else in them. */
-static uint8_t idt_copy[4096] __attribute__((aligned(4096)));
-static uint8_t gdt_copy[4096] __attribute__((aligned(4096)));
+/* The tables' copies: one page each, nothing else in them, right after
+ * rodata (kernel.ld's .locked), so one range locks everything: one
+ * remap of guest memory, one read-only memory slot. Written here before
+ * the lock (the kernel maps its image writable). */
+static uint8_t idt_copy[4096] __attribute__((aligned(4096), section(".locked.idt")));
+static uint8_t gdt_copy[4096] __attribute__((aligned(4096), section(".locked.gdt")));
 
 static bool test_write_enabled;
 static uint16_t port_base;
@@ -176,10 +179,10 @@ void selflock_boot(const char *cmdline)
 	if (granule == 0 || granule > PAGE_SIZE || (granule & (granule - 1)))
 		panic("selflock: the lock device gives a granule of %u bytes", granule);
 	move_tables();
-	uint64_t text = virt_to_phys(__kernel_start), text_end = virt_to_phys(__locked_end);
-	bool ok = lock("text and read-only data", text, text_end - text) &&
-		lock("IDT", virt_to_phys(idt_copy), sizeof(idt_copy)) &&
-		lock("GDT", virt_to_phys(gdt_copy), sizeof(gdt_copy));
+	uint64_t start = virt_to_phys(__kernel_start), end = virt_to_phys(__locked_end);
+	if (virt_to_phys(idt_copy) < start || virt_to_phys(gdt_copy) + sizeof(gdt_copy) > end)
+		panic("selflock: the table copies are outside the locked range (kernel.ld)");
+	bool ok = lock("text, read-only data, IDT and GDT", start, end - start);
 	/* Sealed even after a failure: what is locked stays measured, and a
 	 * verifier sees the digest is not the full kernel's. */
 	uint32_t st = command(CMD_SEAL, 0, 0);
