@@ -165,6 +165,22 @@ static void seal_measures_once(void **state)
 	vmm_destroy(vm);
 }
 
+/* The slot budget a LOCK is checked against: regions + 2 x runs, a new
+ * range merged with the runs it touches. */
+static void slots_counted_with_the_new_range(void **state)
+{
+	(void)state;
+	struct vmm *vm = board(64);
+	assert_int_equal(vmm_slots_with(vm, 1, 0), 1);         /* nothing protected: RAM in one slot */
+	assert_int_equal(vmm_slots_with(vm, 0x100, 0x126), 3); /* RAM | read-only | RAM */
+	assert_int_equal(vmm_slots_with(vm, 0, 0), 2);         /* at RAM's start: read-only | RAM */
+	assert_int_equal(lock(vm, 0x100000, 0x1000), SELFLOCK_S_OK);
+	assert_int_equal(vmm_slots_with(vm, 0x101, 0x101), 3); /* adjacent: one run */
+	assert_int_equal(vmm_slots_with(vm, 0x102, 0x102), 5); /* a gap: two runs */
+	assert_int_equal(vmm_slots_with(vm, 0x0ff, 0x105), 3); /* covering it: one run */
+	vmm_destroy(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +188,7 @@ int main(void)
 		cmocka_unit_test(refusals_change_nothing),
 		cmocka_unit_test(lock_is_one_way),
 		cmocka_unit_test(seal_measures_once),
+		cmocka_unit_test(slots_counted_with_the_new_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
