@@ -7,6 +7,7 @@
  * program (virtio.c). */
 #include "proc.h"
 #include "ramdisk.h"
+#include "selflock.h"
 #include "virtio.h"
 
 #define ZP_EXT_RAMDISK_IMAGE 0x0c0
@@ -154,8 +155,9 @@ void kmain(uint64_t zp_phys)
 	fds_init_console();
 	procfs_init();
 
-	devices_init(); /* virtio.c: /dev/nsm, vsock, the heartbeat */
-	kbd_init();     /* terminate's request: SIGTERM */
+	devices_init();         /* virtio.c: /dev/nsm, vsock, the heartbeat */
+	kbd_init();             /* terminate's request: SIGTERM */
+	selflock_boot(cmdline); /* every gate is set: text, rodata, IDT, GDT read-only for good */
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

@@ -8,6 +8,7 @@
  * page fault at exactly LSTAR is a system call: RCX and R11 hold the return
  * RIP and RFLAGS as SYSCALL left them (boot.S, trap_stub_14). Both paths end
  * in syscall_dispatch and return with IRETQ. */
+#include "selflock.h"
 #include "syscalls.h"
 
 #define MSR_EFER 0xc0000080
@@ -56,6 +57,8 @@ static int64_t dispatch(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint
 		return table[nr](a0, a1, a2, a3, a4, a5);
 	if (nr == HELPER_DONE_NR && current->in_helper)
 		helper_resume();
+	if (nr >= SYS_CARVE_TEST_FIRST && nr <= SYS_CARVE_TEST_LAST)
+		return selflock_test_syscall(nr, a0, a1, a2, a3);
 	if (boot_opts.debug && (nr >= NR_MAX || !(logged[nr / 8] & (1 << (nr % 8))))) {
 		if (nr < NR_MAX)
 			logged[nr / 8] |= (uint8_t)(1 << (nr % 8));

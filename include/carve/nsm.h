@@ -76,6 +76,11 @@ struct nsm_config {
 	 * engine takes its own references; pki may be freed afterwards. NULL:
 	 * Attestation answers InternalError. */
 	const struct pki *pki;
+	/* A PCR (16..31) only the host writes: locked against the guest from
+	 * the start (ExtendPCR and LockPCR answer ReadOnlyIndex), extended
+	 * once by nsm_host_measure. 0: none. carve's enclaves of the carve
+	 * kernel reserve NSM_PCR_SUBPAGE_LOCK for the guest's sub-page lock. */
+	unsigned host_pcr;
 	/* Milliseconds since the epoch; NULL: CLOCK_REALTIME. Tests pin it. */
 	uint64_t (*clock_ms)(void *ctx);
 	void *clock_ctx;
@@ -83,9 +88,17 @@ struct nsm_config {
 
 struct nsm;
 
-/* E03 for a bad module id; E00 when out of memory. */
+/* The PCR that measures an enclave's sub-page lock (docs/vmm.md, "The
+ * lock's measurement: PCR31"): the last of the 16 user PCRs, the one
+ * applications counting up from 16 (AWS's examples use 16) reach last. */
+#define NSM_PCR_SUBPAGE_LOCK 31
+
+/* E03 for a bad module id or host_pcr (not 16..31); E00 when out of memory. */
 int nsm_create(struct nsm **out, const struct nsm_config *cfg, struct carve_err *err);
 void nsm_destroy(struct nsm *n);
+/* Extends the engine's host PCR (nsm_config.host_pcr) with data, once:
+ * 0, or -1 when index is not the host PCR or it was measured before. */
+int nsm_host_measure(struct nsm *n, unsigned index, const uint8_t *data, size_t len);
 
 /* Handles one request. Always writes a complete CBOR response (a result or
  * {"Error": name}) and returns its ErrorCode (NSM_SUCCESS for a result).

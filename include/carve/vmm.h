@@ -188,6 +188,12 @@ struct vmm_config {
 	 * from vCPU threads. */
 	void (*event)(void *ctx, const char *line);
 	void *event_ctx;
+	/* optional: the guest sealed its own write protection through the
+	 * lock device (VMM_SELFLOCK_PORT): digest is the locked map's
+	 * (vmm_selflock_digest). Returns the NSM PCR it was measured into, or
+	 * -1 when there is none; called once, from a vCPU thread. */
+	int (*lock_sealed)(void *ctx, const uint8_t digest[48]);
+	void *lock_sealed_ctx;
 };
 
 /* What step 3 loads. The buffers are copied into guest memory: the caller
@@ -200,6 +206,64 @@ struct vmm_boot {
 	const char *cmdline;         /* optional */
 	const struct vmm_blob *blob; /* optional */
 };
+
+/* The guest's sub-page lock device (src/vmm/selflock.c, docs/vmm.md § The
+ * guest's lock device): 0x60 ports of 32-bit registers through which the
+ * guest's kernel removes write permission from its own ranges, one way,
+ * and seals the result into an NSM PCR. Announced in the DSDT (_HID
+ * VMM_SELFLOCK_HID) and, for the carve kernel, on its command line
+ * (VMM_SELFLOCK_CMDLINE). */
+#define VMM_SELFLOCK_PORT 0x680
+#define VMM_SELFLOCK_PORTS 0x60
+#define VMM_SELFLOCK_HID "CRVE0001"
+#define VMM_SELFLOCK_CMDLINE "carve_selflock.device=0x60@0x680"
+/* Registers (byte offsets; 32-bit accesses only, little-endian). */
+#define SELFLOCK_REG_ID 0x00      /* RO SELFLOCK_ID */
+#define SELFLOCK_REG_VERSION 0x04 /* RO 1 */
+#define SELFLOCK_REG_GRANULE 0x08 /* RO 128: bytes per sub-page */
+#define SELFLOCK_REG_STATUS 0x0c  /* RO: the last command's SELFLOCK_S_* */
+#define SELFLOCK_REG_ADDR_LO 0x10 /* RW: guest physical address */
+#define SELFLOCK_REG_ADDR_HI 0x14
+#define SELFLOCK_REG_LEN_LO 0x18 /* RW: length in bytes */
+#define SELFLOCK_REG_LEN_HI 0x1c
+#define SELFLOCK_REG_COMMAND 0x20 /* WO: SELFLOCK_CMD_*; reads 0 */
+#define SELFLOCK_REG_STATE 0x24   /* RO: SELFLOCK_STATE_* bits */
+#define SELFLOCK_REG_PCR 0x28     /* RO: the PCR sealed into, 0xffffffff none (yet) */
+#define SELFLOCK_REG_BUDGET 0x2c  /* RO: pages that may still be protected */
+#define SELFLOCK_REG_DIGEST 0x30  /* RO, 48 bytes: the locked map's digest */
+struct vmm;
+#define SELFLOCK_ID 0x4b4c5053u /* "SPLK" */
+#define SELFLOCK_CMD_LOCK 1     /* make [ADDR, ADDR + LEN) read-only, for good */
+#define SELFLOCK_CMD_SEAL 2     /* no more locks; measure the map into the PCR */
+#define SELFLOCK_STATE_SUPPORTED 1u
+#define SELFLOCK_STATE_SEALED 2u
+enum selflock_status {
+	SELFLOCK_S_OK = 0,
+	SELFLOCK_S_COMMAND = 1,     /* unknown command */
+	SELFLOCK_S_ALIGN = 2,       /* ADDR or LEN not a multiple of 128, or LEN 0 */
+	SELFLOCK_S_RANGE = 3,       /* the range is not inside one RAM region */
+	SELFLOCK_S_PAGES = 4,       /* more protected pages than the table holds */
+	SELFLOCK_S_SLOTS = 5,       /* more memory slots than KVM offers */
+	SELFLOCK_S_SEALED = 6,      /* sealed: nothing more may be locked */
+	SELFLOCK_S_UNSUPPORTED = 7, /* KVM lacks KVM_CAP_READONLY_MEM */
+	SELFLOCK_S_ACCESS = 8,      /* not a 32-bit access, or a write to a read-only register */
+	SELFLOCK_S_HOST = 9,        /* the host failed (the VM stops) */
+	SELFLOCK_S_NONE = 0xff,     /* no command yet */
+};
+/* The digest of the locked map: SHA-384 over "CARVE-SUBPAGE-LOCK-1" (20
+ * bytes) then, for each page with a locked sub-page in ascending frame
+ * order, its frame number (8 bytes, little-endian) and the 32-bit mask of
+ * its locked sub-pages (4 bytes, little-endian; bit i = bytes [128 i,
+ * 128 i + 128)). Ranges the host protected with --protect are not part of
+ * it: only what the guest locked, which nothing can undo. */
+void vmm_selflock_digest(struct vmm *vm, uint8_t out[48]);
+struct vmm_selflock_state {
+	bool sealed;
+	int pcr; /* -1: none */
+	uint64_t locked_pages;
+	uint8_t digest[48];
+};
+void vmm_selflock_state(struct vmm *vm, struct vmm_selflock_state *s);
 
 /* ---- stopping ---- */
 
@@ -252,6 +316,7 @@ struct vmm_stop_info {
 	/* Sub-page protection: guest writes to pages with a protected
 	 * sub-page that were applied, and those refused (violations). */
 	uint64_t subpage_writes, subpage_violations;
+	uint64_t guest_locked_pages; /* pages the guest locked through the lock device */
 };
 
 /* "poweroff", "triple-fault", ... */
@@ -316,6 +381,9 @@ size_t vmm_subpage_runs(struct vmm *vm, struct vmm_subpage_run *out, size_t max)
 struct vmm_subpage_counts {
 	uint64_t pages, writes, violations;
 };
+/* The maps of pages [gfn, gfn + npages) as vmm_subpage_get, but the
+ * sub-pages the guest locked (bit set: locked) instead of the writable ones. */
+int vmm_subpage_get_locked(struct vmm *vm, uint64_t gfn, uint32_t npages, uint32_t *locked);
 void vmm_subpage_counts(struct vmm *vm, struct vmm_subpage_counts *c);
 
 /* What KVM_PRE_FAULT_MEMORY did at vmm_create: with it, KVM builds the

@@ -192,8 +192,8 @@ int cmd_run_enclave(int argc, char **argv, struct carve_err *err)
 		{"protect", ARG_STRING_LIST, false, &protect_list,
 		 "GPA:LEN[:ro|:rw]: make guest RAM read-only (ro) or writable again in 128-byte sub-pages; repeat (carve's own)"},
 		{"subpage-policy", ARG_STRING, false, &policy,
-		 "refuse (default) or stop the enclave on a write to a protected sub-page (carve's own)",
-		 .requires = "protect"},
+		 "refuse (default) or stop the enclave on a write to a protected sub-page, --protect's or one the "
+		 "enclave's kernel locked (carve's own)"},
 		{0},
 	};
 	json_object *cfg_json = NULL;

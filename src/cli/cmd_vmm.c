@@ -117,7 +117,7 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 		fprintf(stderr, "vmm: stopped: %s: %s\n", vmm_stop_name(stop.reason), stop.detail);
 		fprintf(stderr, "vmm: host page faults while the guest ran: %ld\n", stop.host_faults);
 	}
-	if (cfg->vm.nprotect)
+	if (cfg->vm.nprotect || stop.guest_locked_pages)
 		event_log(cfg->vm.event_ctx, "sub-page protection: %llu write(s) applied, %llu violation(s)",
 			  (unsigned long long)stop.subpage_writes,
 			  (unsigned long long)stop.subpage_violations);
@@ -360,8 +360,8 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		{"protect", ARG_STRING_LIST, false, &protect_list,
 		 "GPA:LEN[:ro|:rw]: make RAM read-only (ro) or writable again (rw) in 128-byte sub-pages; repeat, applied in order"},
 		{"subpage-policy", ARG_STRING, false, &policy_text,
-		 "refuse (default: drop the write, log it, run on) or stop (stop the VM) on a write to a protected sub-page",
-		 .requires = "protect"},
+		 "refuse (default: drop the write, log it, run on) or stop (stop the VM) on a write to a protected sub-page "
+		 "(--protect's, or one the guest locked)"},
 		{"event-log", ARG_STRING, false, &event_log_path,
 		 "append the VM's events (write-protect violations) to FILE"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},

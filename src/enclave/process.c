@@ -835,7 +835,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	/* Guest memory was built before the first vCPU ran: what faults the
 	 * process took since are its own (device buffers, the console). */
 	event_log(&p.log, "host page faults while it ran: %ld", p.stop.host_faults);
-	if (spec->nprotect)
+	if (spec->nprotect || p.stop.guest_locked_pages)
 		event_log(&p.log, "sub-page protection: %llu write(s) applied, %llu violation(s)",
 			  (unsigned long long)p.stop.subpage_writes,
 			  (unsigned long long)p.stop.subpage_violations);

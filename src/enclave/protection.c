@@ -25,6 +25,18 @@ json_object *enclave_subpages_json(struct vmm *vm, const struct control_request 
 	json_object_object_add(o, "ProtectedPages", json_object_new_int64((int64_t)c.pages));
 	json_object_object_add(o, "WritesApplied", json_object_new_int64((int64_t)c.writes));
 	json_object_object_add(o, "Violations", json_object_new_int64((int64_t)c.violations));
+	/* What the enclave's kernel locked itself (the lock device). */
+	struct vmm_selflock_state ls;
+	vmm_selflock_state(vm, &ls);
+	char digest[97];
+	for (int i = 0; i < 48; i++)
+		snprintf(digest + 2 * i, 3, "%02x", ls.digest[i]);
+	json_object *g = json_object_new_object();
+	json_object_object_add(g, "LockedPages", json_object_new_int64((int64_t)ls.locked_pages));
+	json_object_object_add(g, "Sealed", json_object_new_boolean(ls.sealed));
+	json_object_object_add(g, "PCR", ls.pcr >= 0 ? json_object_new_int(ls.pcr) : NULL);
+	json_object_object_add(g, "Digest", json_object_new_string(digest));
+	json_object_object_add(o, "GuestLock", g);
 	if (req->has_range) {
 		uint32_t access[CONTROL_SUBPAGES_MAX_PAGES];
 		if (vmm_subpage_get(vm, req->gfn, req->npages, access) < 0) {
@@ -35,6 +47,14 @@ json_object *enclave_subpages_json(struct vmm *vm, const struct control_request 
 		for (uint32_t i = 0; i < req->npages; i++)
 			json_object_array_add(a, hex(access[i]));
 		json_object_object_add(o, "Gfn", hex(req->gfn));
+		/* The sub-pages the guest locked (bit set: locked for good). */
+		uint32_t *locked = access; /* reused: the access maps are in `a` */
+		if (vmm_subpage_get_locked(vm, req->gfn, req->npages, locked) == 0) {
+			json_object *l = json_object_new_array();
+			for (uint32_t i = 0; i < req->npages; i++)
+				json_object_array_add(l, hex(locked[i]));
+			json_object_object_add(o, "Locked", l);
+		}
 		json_object_object_add(o, "Access", a);
 		return o;
 	}

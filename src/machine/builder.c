@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "carve/nsm.h"
 #include "carve/util.h"
 #include "machine/machine_internal.h"
 
@@ -108,18 +109,22 @@ static int add_devices(struct machine *m, const struct machine_config *cfg, stru
 	return 0;
 }
 
+static bool boot_is_elf(const struct vmm_boot *boot)
+{
+	return boot->kernel_len >= 4 &&
+		!memcmp(boot->kernel,
+			"\x7f"
+			"ELF",
+			4);
+}
+
 /* The carve kernel (an ELF) finds its devices on the command line; Linux
  * (a bzImage) finds them in the ACPI DSDT and gets nothing added. */
 static int load_kernel(struct machine *m, const struct vmm_boot *boot, struct carve_err *err)
 {
 	char entries[VMM_MMIO_SLOTS * 48];
 	vmm_mmio_cmdline(m->vm, entries, sizeof(entries));
-	bool elf = boot->kernel_len >= 4 &&
-		!memcmp(boot->kernel,
-			"\x7f"
-			"ELF",
-			4);
-	if (!elf || !entries[0])
+	if (!boot_is_elf(boot) || !entries[0])
 		return vmm_load_kernel(m->vm, boot, err);
 	const char *given = boot->cmdline ? boot->cmdline : "";
 	size_t len = strlen(given) + 1 + strlen(entries) + 1;
@@ -145,9 +150,25 @@ static int step_failed(struct carve_err *err, const char *step)
 	return -1;
 }
 
+/* The guest sealed its sub-page lock (the VMM's lock device): the digest
+ * goes into the NSM's reserved PCR, once. A vCPU thread calls this. */
+static int lock_sealed(void *ctx, const uint8_t digest[48])
+{
+	struct machine *m = ctx;
+	if (!m->nsm || nsm_host_measure(m->nsm, NSM_PCR_SUBPAGE_LOCK, digest, 48) < 0)
+		return -1;
+	return NSM_PCR_SUBPAGE_LOCK;
+}
+
 static int build(const struct machine_config *cfg, struct machine *m, struct carve_err *err)
 {
-	if (vmm_create(&cfg->vm, &m->vm, err) < 0)
+	struct vmm_config vc = cfg->vm;
+	m->kernel_is_elf = boot_is_elf(&cfg->boot);
+	if (cfg->devices && m->kernel_is_elf && !vc.lock_sealed) {
+		vc.lock_sealed = lock_sealed;
+		vc.lock_sealed_ctx = m;
+	}
+	if (vmm_create(&vc, &m->vm, err) < 0)
 		return step_failed(err, "KVM, memory, board");
 	m->mem = (struct virtio_mem){.ptr = guest_ptr, .writable = guest_writable, .ctx = m->vm};
 	if (add_devices(m, cfg, err) < 0)

@@ -27,6 +27,8 @@ struct machine {
 	struct rate_limit faults;
 	void (*device_note)(void *ctx, const char *line);
 	void *device_note_ctx;
+	bool kernel_is_elf; /* the carve kernel: its NSM reserves the lock's PCR */
+	struct nsm *nsm;    /* the virtio-nsm device's engine, NULL without one */
 };
 
 /* Reports a guest-caused fault of `device` (rate-limited; any thread). */

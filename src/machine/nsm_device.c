@@ -49,11 +49,15 @@ int nsm_device_add(struct machine *m, const struct machine_devices_config *cfg, 
 		.pcr8 = cfg->m->has_pcr8 ? cfg->m->pcr8 : NULL,
 		.debug_mode = cfg->debug_mode,
 		.pki = &d->pki,
+		/* The carve kernel locks itself through the VMM's lock device
+		 * and the VM measures that here (builder.c: lock_sealed). */
+		.host_pcr = m->kernel_is_elf ? NSM_PCR_SUBPAGE_LOCK : 0,
 	};
 	if (nsm_create(&d->nsm, &nc, err) < 0) {
 		destroy(d);
 		return -1;
 	}
+	m->nsm = d->nsm;
 	struct virtio_nsm_handler h = {.handle = handle, .ctx = d->nsm};
 	d->vnsm = virtio_nsm_create(&h);
 	if (!d->vnsm) {

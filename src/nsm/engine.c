@@ -19,6 +19,8 @@ struct nsm {
 	bool debug_mode;
 	struct nsm_pcr_bank bank;
 	struct nsm_attester *attester; /* NULL without a CA */
+	unsigned host_pcr;             /* 0: none */
+	bool host_measured;
 	uint64_t (*clock_ms)(void *ctx);
 	void *clock_ctx;
 };
@@ -38,6 +40,9 @@ int nsm_create(struct nsm **out, const struct nsm_config *cfg, struct carve_err 
 	if (idlen == 0 || idlen > NSM_MODULE_ID_MAX)
 		return carve_fail(err, E03_INVALID_ARGUMENT, "the NSM module id must be 1 to %d bytes",
 				  NSM_MODULE_ID_MAX);
+	if (cfg->host_pcr && (cfg->host_pcr < NSM_LOCKED_AT_START || cfg->host_pcr >= NSM_MAX_PCRS))
+		return carve_fail(err, E03_INVALID_ARGUMENT, "the host's PCR must be one of 16..31, not %u",
+				  cfg->host_pcr);
 	struct nsm *n = calloc(1, sizeof(*n));
 	if (!n)
 		return carve_fail(err, E00_UNSPECIFIED, "out of memory");
@@ -46,6 +51,9 @@ int nsm_create(struct nsm **out, const struct nsm_config *cfg, struct carve_err 
 	n->clock_ms = cfg->clock_ms ? cfg->clock_ms : realtime_ms;
 	n->clock_ctx = cfg->clock_ctx;
 	pcr_bank_init(&n->bank, cfg);
+	n->host_pcr = cfg->host_pcr;
+	if (n->host_pcr) /* the guest can neither extend nor lock it */
+		n->bank.locked |= 1u << n->host_pcr;
 	if (cfg->pki && !(n->attester = nsm_attester_new(cfg->pki, n->module_id, err))) {
 		free(n);
 		return -1;
@@ -66,6 +74,20 @@ void nsm_destroy(struct nsm *n)
 	pthread_mutex_destroy(&n->lock);
 	nsm_attester_free(n->attester);
 	free(n);
+}
+
+int nsm_host_measure(struct nsm *n, unsigned index, const uint8_t *data, size_t len)
+{
+	if (!n || !n->host_pcr || index != n->host_pcr)
+		return -1;
+	pthread_mutex_lock(&n->lock);
+	int rc = n->host_measured ? -1 : 0;
+	if (rc == 0) {
+		pcr_extend(n->bank.pcr[index], data, len);
+		n->host_measured = true;
+	}
+	pthread_mutex_unlock(&n->lock);
+	return rc;
 }
 
 /* 256 bytes from the kernel CSPRNG; getrandom never returns short reads of

@@ -207,6 +207,28 @@ static void keyboard(struct aml *sb)
 	isa_device(sb, "KBD_", "PNP0303", -1, res, sizeof(res));
 }
 
+/* The sub-page lock device (selflock.c): a _HID of carve's own, its ports
+ * as one IO resource, as a Linux platform driver would match and claim it. */
+static void selflock(struct aml *sb)
+{
+	struct aml body = {0}, crs = {0};
+	name_string(&body, "_HID", VMM_SELFLOCK_HID);
+	name_int(&body, "_UID", 0);
+	const uint8_t io[] = {0x47,
+			      0x01, /* IO, 16-bit decode */
+			      (uint8_t)VMM_SELFLOCK_PORT,
+			      (uint8_t)(VMM_SELFLOCK_PORT >> 8),
+			      (uint8_t)VMM_SELFLOCK_PORT,
+			      (uint8_t)(VMM_SELFLOCK_PORT >> 8),
+			      0x04, /* alignment */
+			      (uint8_t)VMM_SELFLOCK_PORTS};
+	put(&crs, io, sizeof(io));
+	name_crs(&body, &crs);
+	device(sb, "SPLK", &body);
+	aml_free(&body);
+	aml_free(&crs);
+}
+
 static void virtio_slot(struct aml *sb, int idx, const struct vmm_mmio_slot *s)
 {
 	struct aml body = {0}, crs = {0};
@@ -249,6 +271,7 @@ int aml_dsdt_body(struct aml *a, const struct vmm_mmio_slot *slots, int nslots)
 	put(&sb, "_SB_", 4);
 	com1(&sb);
 	keyboard(&sb);
+	selflock(&sb);
 	for (int i = 0; i < nslots; i++)
 		virtio_slot(&sb, i, &slots[i]);
 	pkg(a, AML_SCOPE, false, &sb);

@@ -10,6 +10,7 @@ static int (*const board_devices[])(struct vmm *vm, struct carve_err *err) = {
 	exit_port_attach,    /* 0xf4: the carve kernel's exit status */
 	guest_log_attach,    /* 0xf5: lines for the enclave's event log */
 	console_port_attach, /* 0xf6: the console's bulk path (records in guest memory) */
+	selflock_attach,     /* 0x680-0x6df: the guest's sub-page lock device */
 };
 
 int board_attach(struct vmm *vm, struct carve_err *err)

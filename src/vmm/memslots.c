@@ -31,7 +31,8 @@ static void put(struct memslot *out, size_t max, size_t *n, const struct gm_regi
 					   .size = end - gpa,
 					   .region = region,
 					   .offset = gpa - r->gpa,
-					   .readonly = readonly};
+					   .readonly = readonly,
+					   .id = (uint32_t)*n};
 	(*n)++;
 }
 
@@ -65,7 +66,7 @@ int kvm_set_memory(struct kvm_handle *k, const struct guest_mem *gm, const struc
 	for (size_t i = 0; i < n; i++) {
 		const struct memslot *s = &slots[i];
 		struct kvm_userspace_memory_region r = {
-			.slot = (uint32_t)i,
+			.slot = s->id,
 			.flags = s->readonly ? KVM_MEM_READONLY : 0,
 			.guest_phys_addr = s->gpa,
 			.memory_size = s->size,

@@ -94,6 +94,9 @@ void vmm_mmio_cmdline(const struct vmm *vm, char *out, size_t len)
 			break;
 		used += (size_t)n;
 	}
+	/* The lock device goes with the carve kernel's devices (docs/vmm.md). */
+	if (used && used < len)
+		snprintf(out + used, len - used, " %s", VMM_SELFLOCK_CMDLINE);
 }
 
 bool mmio_bus_access(struct vmm *vm, uint64_t gpa, void *data, uint32_t len, bool write)

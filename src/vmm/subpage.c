@@ -179,6 +179,37 @@ int subpage_get(struct subpage_table *t, uint64_t gfn, uint32_t npages, uint32_t
 	return 0;
 }
 
+int subpage_get_locked(struct subpage_table *t, uint64_t gfn, uint32_t npages, uint32_t *locked)
+{
+	if (npages == 0 || npages > SUBPAGE_MAX_PAGES || gfn + npages < gfn || !locked)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&t->lock);
+	size_t j = lower_bound(t, gfn);
+	for (uint32_t i = 0; i < npages; i++) {
+		if (j < t->n && t->e[j].gfn == gfn + i)
+			locked[i] = t->e[j++].locked;
+		else
+			locked[i] = 0;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return 0;
+}
+
+size_t subpage_locked_each(struct subpage_table *t, void (*fn)(void *ctx, uint64_t gfn, uint32_t locked),
+			   void *ctx)
+{
+	size_t n = 0;
+	pthread_rwlock_rdlock(&t->lock);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].locked) {
+			if (fn)
+				fn(ctx, t->e[i].gfn, t->e[i].locked);
+			n++;
+		}
+	pthread_rwlock_unlock(&t->lock);
+	return n;
+}
+
 /* The sub-pages of one page that [gpa, gpa + len) covers, as a mask. */
 static uint32_t bits_in_page(uint64_t page_start, uint64_t gpa, uint64_t end)
 {

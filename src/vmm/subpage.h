@@ -96,6 +96,15 @@ struct subpage_piece {
  * sub-page any of them touches is writable, all under one read lock. */
 bool subpage_write_pieces(struct subpage_table *t, const struct subpage_piece *p, size_t n);
 
+/* The locked sub-pages (what one-way changes removed) of pages [gfn, gfn +
+ * npages): 0 or -EINVAL as subpage_get. */
+int subpage_get_locked(struct subpage_table *t, uint64_t gfn, uint32_t npages, uint32_t *locked);
+/* Calls fn(ctx, gfn, locked mask) for each page with a locked sub-page, in
+ * ascending frame order, under the read lock (fn must not change the
+ * table); returns how many pages. */
+size_t subpage_locked_each(struct subpage_table *t, void (*fn)(void *ctx, uint64_t gfn, uint32_t locked),
+			   void *ctx);
+
 /* Pages with a protected sub-page, and the runs they form; subpage_runs
  * fills at most max and returns how many runs there are. */
 size_t subpage_pages(struct subpage_table *t);

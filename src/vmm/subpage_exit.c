@@ -23,6 +23,8 @@ int vmm_subpage_configure(struct vmm *vm, const struct vmm_config *cfg, struct c
 	vm->subpage_policy = cfg->subpage_policy;
 	vm->event = cfg->event;
 	vm->event_ctx = cfg->event_ctx;
+	vm->selflock.lock_sealed = cfg->lock_sealed;
+	vm->selflock.lock_sealed_ctx = cfg->lock_sealed_ctx;
 	/* Any page of RAM may be protected, up to SUBPAGE_HOST_MAX_PAGES (the
 	 * table's 16 bytes a page stay small); the memslot limit bounds the
 	 * runs they form, checked when KVM is opened. */
@@ -160,7 +162,7 @@ static int next_piece(struct vcpu *v)
 	int r = ioctl(v->fd, KVM_RUN, 0);
 	int e = errno;
 	/* vmm_run may have set it meanwhile to stop the vCPU: keep that. */
-	run->immediate_exit = prev || atomic_load(&v->vm->stopping);
+	run->immediate_exit = prev || atomic_load(&v->vm->stopping) || atomic_load(&v->vm->pausing);
 	if (r == 0)
 		return 1;
 	return e == EINTR || e == EAGAIN ? 0 : -1;

@@ -271,10 +271,15 @@ void *vcpu_thread(void *arg)
 	}
 	/* From here it only runs the guest: its allow-list (in an enclave). */
 	confine_this_thread(CONFINE_VCPU_THREAD);
+	vcpu_pause_register(v);
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue; /* kicked (or a signal): re-check stopping */
+			if (errno == EINTR || errno == EAGAIN) {
+				/* kicked (or a signal): re-check stopping, or wait
+				 * while another vCPU changes memory slots */
+				vcpu_pause_park(v);
+				continue;
+			}
 			vmm_stop(vm, VMM_STOP_HOST_ERROR, v->index, "KVM_RUN on vCPU %d failed: %s", v->index,
 				 strerror(errno));
 			break;
@@ -282,5 +287,6 @@ void *vcpu_thread(void *arg)
 		if (!handle_exit(v))
 			break;
 	}
+	vcpu_pause_leave(v);
 	return NULL;
 }

@@ -27,7 +27,7 @@
 #include "carve/util.h"
 #include "vmm/vmm_internal.h"
 
-#define KICK_SIGNAL (SIGRTMIN + 1)
+#define KICK_SIGNAL VMM_KICK_SIGNAL
 
 const char *vmm_stop_name(enum vmm_stop_reason r)
 {
@@ -225,6 +225,8 @@ struct vmm *vmm_alloc_board(const struct vmm_config *cfg, struct carve_err *err)
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	vm->stop.vcpu = -1;
 	subpage_init(&vm->subpages, 0);
+	pthread_mutex_init(&vm->pause.lock, NULL);
+	pthread_cond_init(&vm->pause.cond, NULL);
 	rate_limit_init(&vm->subpage_log, SUBPAGE_LOG_PER_MINUTE, 60 * 1000);
 	serial_init(&vm->com1, cfg->console_out, cfg->console_in, serial_irq, vm);
 	i8042_init(&vm->kbd, keyboard_irq, vm);
@@ -278,7 +280,8 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	vm->start.mapped = monotonic_ns();
 	if (r == 0)
 		r = kvm_set_memory(&vm->kvm, &vm->mem, slots, nslots, err);
-	free(slots);
+	vm->slots = slots; /* a guest lock changes them later (subpage_remap.c) */
+	vm->nslots = nslots;
 	if (r < 0 || setup_irqchip(vm, err) < 0)
 		return -1;
 	vm->start.board = monotonic_ns();
@@ -430,6 +433,7 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 	stop->host_faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt);
 	stop->subpage_writes = atomic_load(&vm->subpage_writes);
 	stop->subpage_violations = atomic_load(&vm->subpage_violations);
+	stop->guest_locked_pages = subpage_locked_each(&vm->subpages, NULL, NULL);
 	return 0;
 }
 
@@ -473,7 +477,12 @@ void vmm_destroy(struct vmm *vm)
 	pio_bus_free(vm);
 	pthread_mutex_destroy(&vm->stop_lock);
 	subpage_destroy(&vm->subpages);
+	free(vm->slots);
+	pthread_cond_destroy(&vm->pause.cond);
+	pthread_mutex_destroy(&vm->pause.lock);
 	rate_limit_destroy(&vm->subpage_log);
+	if (vm->selflock.log_ready)
+		rate_limit_destroy(&vm->selflock.log);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	if (vm->input_stop_fd >= 0)

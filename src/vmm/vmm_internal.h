@@ -3,6 +3,7 @@
 #define CARVE_VMM_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -92,6 +93,7 @@ struct memslot {
 	int region;      /* of guest_mem */
 	uint64_t offset; /* into that region */
 	bool readonly;   /* KVM_MEM_READONLY: a run of pages with a protected sub-page */
+	uint32_t id;     /* KVM's slot number (memslot_plan: the index) */
 };
 /* Whether [gpa, gpa + len) lies inside one RAM region of the layout (no
  * mapping needed). */
@@ -279,6 +281,7 @@ int acpi_pm_attach(struct vmm *vm, struct carve_err *err);
 int exit_port_attach(struct vmm *vm, struct carve_err *err);
 int guest_log_attach(struct vmm *vm, struct carve_err *err);
 int console_port_attach(struct vmm *vm, struct carve_err *err);
+int selflock_attach(struct vmm *vm, struct carve_err *err);
 int board_attach(struct vmm *vm, struct carve_err *err);
 
 /* ---- the VM object ---- */
@@ -290,6 +293,38 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	int pin;
+	/* vcpu_thread runs (vmm_pause_others may kick it): its own handle */
+	bool registered;
+	pthread_t self;
+};
+
+/* Holding every other vCPU out of KVM_RUN while memory slots change
+ * (subpage_remap.c): one initiator at a time; the others park. */
+struct vm_pause {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool active; /* an initiator holds the others out */
+	int running; /* vCPU threads in their run loop */
+	int parked;  /* of them, waiting for the initiator */
+};
+
+/* The guest's lock device's registers (selflock.c). */
+struct selflock {
+	pthread_mutex_t lock;
+	uint64_t addr, len;
+	uint32_t status;
+	bool sealed;
+	int pcr; /* -1 */
+	int (*lock_sealed)(void *ctx, const uint8_t digest[48]);
+	void *lock_sealed_ctx;
+	/* Remaps memory after a lock (subpage_remap.c's vmm_subpage_remap);
+	 * the fuzz target and unit tests put their own here. 0 or -1. */
+	int (*remap)(struct vmm *vm, int vcpu, uint64_t gfn_first, uint64_t gfn_last);
+	/* Capability answers (KVM_CHECK_EXTENSION), asked on first use; 0 unknown. */
+	atomic_int readonly_mem, nr_memslots;
+	/* Lock lines for the event log: a guest may repeat LOCK forever. */
+	struct rate_limit log;
+	bool log_ready;
 };
 
 struct vmm {
@@ -331,12 +366,18 @@ struct vmm {
 
 	/* Sub-page write protection (subpage_exit.c). */
 	struct subpage_table subpages;
-	bool subpage_active; /* some page is mapped read-only */
+	atomic_bool subpage_active; /* some page is mapped read-only (a guest lock sets it later) */
 	enum vmm_subpage_policy subpage_policy;
 	atomic_uint_fast64_t subpage_writes, subpage_violations;
 	struct rate_limit subpage_log;
 	void (*event)(void *ctx, const char *line);
 	void *event_ctx;
+	/* The slots KVM holds now (after a guest lock they change). */
+	struct memslot *slots;
+	size_t nslots;
+	struct vm_pause pause;
+	atomic_bool pausing; /* pause.active, for vCPUs to read without the lock */
+	struct selflock selflock;
 	/* The next piece of a write (subpage_exit.c); NULL: KVM_RUN with
 	 * immediate_exit. Unit tests script it. */
 	int (*subpage_next_piece)(struct vcpu *v);
@@ -382,6 +423,23 @@ int vmm_subpage_check_kvm(struct vmm *vm, struct carve_err *err);
 /* An MMIO exit inside guest RAM (a write to a read-only slot): applies or
  * refuses it. false when the address is not RAM (a device's). */
 bool subpage_exit(struct vcpu *v);
+
+/* The signal that kicks a vCPU thread out of KVM_RUN (with immediate_exit). */
+#define VMM_KICK_SIGNAL (SIGRTMIN + 1)
+/* subpage_remap.c. Holds every vCPU but `self` (-1: none is the caller)
+ * out of KVM_RUN until vmm_resume_others: 0, or -1 when the VM is stopping
+ * (nothing is held then). */
+int vmm_pause_others(struct vmm *vm, int self);
+void vmm_resume_others(struct vmm *vm);
+/* The vCPU thread's side: registering, parking when kicked, leaving. */
+void vcpu_pause_register(struct vcpu *v);
+void vcpu_pause_park(struct vcpu *v);
+void vcpu_pause_leave(struct vcpu *v);
+/* Gives KVM the slots the table now implies, changing only those that
+ * differ; the caller holds the other vCPUs out. 0, or -1 (the VM stops). */
+int vmm_subpage_remap(struct vmm *vm, int vcpu, uint64_t gfn_first, uint64_t gfn_last);
+/* Slots the table would need with pages [gfn_first, gfn_last] protected too. */
+size_t vmm_slots_with(struct vmm *vm, uint64_t gfn_first, uint64_t gfn_last);
 
 /* exits.c: one port/MMIO access from a vCPU. */
 void exit_pio(struct vcpu *v);

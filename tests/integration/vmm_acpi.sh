@@ -53,6 +53,8 @@ same "DSDT: COM1" "$(grep -c 'EisaId ("PNP0501")' "$D/DSDT.dsl")" 1
 same "DSDT: the i8042 keyboard: ports 0x60 and 0x64, IRQ 1" \
 	"$(grep -A16 'EisaId ("PNP0303")' "$D/DSDT.dsl" | grep -o '0x006[04],\|{1}' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
 	" 2 0x0060,; 2 0x0064,; 1 {1};"
+same "DSDT: the sub-page lock device, _HID CRVE0001, its 0x60 ports at 0x680" \
+	"$(grep -A12 '"CRVE0001"' "$D/DSDT.dsl" | grep -c '0x0680,\|0x60,')" 3
 same "DSDT: \\_S5 for poweroff" "$(grep -c 'Name (\\_S5, Package' "$D/DSDT.dsl")" 1
 (cd "$D" && iasl DSDT.dsl) >"$TMP/recompile" 2>&1
 same "DSDT disassembly recompiles" "$(grep -o 'Compilation successful. 0 Errors' "$TMP/recompile")" "Compilation successful. 0 Errors"

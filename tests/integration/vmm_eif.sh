@@ -19,9 +19,10 @@ timeout 60 "$CARVE" vmm --eif-path "$TMP/t.eif" --memory 64 --cpus 2 --cmdline "
 	</dev/null >"$TMP/o" 2>"$TMP/e"
 same "EIF boot exits 0" "$?" 0
 # An EIF boots with its devices (vsock on slot 0, NSM on slot 1); an ELF
-# kernel finds them on the command line, after the EIF's and --cmdline's words.
+# kernel finds them on the command line, after the EIF's and --cmdline's
+# words, and the sub-page lock device after them (docs/vmm.md).
 same "EIF cmdline, with --cmdline and the virtio-mmio devices appended" "$(grep '^cmdline: ' "$TMP/o")" \
-	"cmdline: eif smp stop=acpi-reset virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6"
+	"cmdline: eif smp stop=acpi-reset virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 carve_selflock.device=0x60@0x680"
 same "ramdisks concatenated as the initrd" "$(grep '^zp: initrd' "$TMP/o" | grep -o 'size=.*')" "size=10001 sum=$want"
 same "the EIF is at 8 MiB" "$(grep '^eif: ' "$TMP/o")" "eif: magic=.eif version=4 sections=5"
 same "SMP from an EIF" "$(grep '^smp: .* running' "$TMP/o")" "smp: 2 cpus running"

@@ -111,8 +111,6 @@ fails_with 3 "--protect into the MMIO hole" \
 	"$CARVE" vmm --kernel "$GUEST" --memory 4096 --cpus 1 --protect 0xbffff000:8192
 fails_with 3 "--subpage-policy unknown" \
 	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --protect 0x2000000:128 --subpage-policy maybe
-refused "--subpage-policy needs --protect" \
-	"$CARVE" vmm --kernel "$GUEST" --memory 64 --cpus 1 --subpage-policy stop
 
 # An enclave (run-enclave) takes the same options: the test guest as an
 # EIF, policy stop, stops at its first violation before any heartbeat: E76
@@ -158,8 +156,6 @@ fails_with 58 "describe-protection of no such enclave: E58" "$CARVE" describe-pr
 
 fails_with 3 "run-enclave --protect misaligned: E03" \
 	"$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 --protect 0x2000001:128
-refused "run-enclave --subpage-policy needs --protect" \
-	"$CARVE" run-enclave --eif-path "$TMP/g.eif" --cpu-count 1 --memory 128 --subpage-policy stop
 
 # More runs than KVM has memory slots: E71 saying why, before memory is
 # mapped. Every other page of 256 MiB protected: 32768 runs, 65536 slots.

@@ -682,6 +682,43 @@ static void test_module_id_checked(void **state)
 	assert_int_equal(nsm_create(&n, &cfg, &err), -1);
 }
 
+/* A PCR reserved for the host (the guest's sub-page lock, PCR31): the
+ * guest can neither extend nor lock it; the host extends it once. */
+static void test_host_pcr(void **state)
+{
+	struct fixture *f = *state;
+	struct nsm_config cfg;
+	make_config(f, &cfg);
+	struct carve_err err = {0};
+	struct nsm *n;
+	cfg.host_pcr = 15;
+	assert_int_equal(nsm_create(&n, &cfg, &err), -1);
+	assert_int_equal(err.code, E03_INVALID_ARGUMENT);
+	cfg.host_pcr = 32;
+	assert_int_equal(nsm_create(&n, &cfg, &err), -1);
+	cfg.host_pcr = NSM_PCR_SUBPAGE_LOCK;
+	assert_int_equal(nsm_create(&n, &cfg, &err), 0);
+	nsm_destroy(f->nsm);
+	f->nsm = n;
+	expect_error(f, send_extend(f, 31, "x", 1), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
+	expect_error(f, send_index(f, "LockPCR", "index", 31), NSM_READ_ONLY_INDEX, "ReadOnlyIndex");
+	assert_int_equal(send_extend(f, 30, "x", 1), NSM_SUCCESS);
+	uint8_t d[48], zero[48] = {0}, want[48], got[48];
+	for (int i = 0; i < 48; i++)
+		d[i] = (uint8_t)(0x30 + i);
+	assert_int_equal(nsm_host_measure(n, 30, d, 48), -1); /* not the host's */
+	bool lock = false;
+	describe(f, 31, &lock, got);
+	assert_true(lock);
+	assert_memory_equal(got, zero, 48);
+	assert_int_equal(nsm_host_measure(n, 31, d, 48), 0);
+	assert_int_equal(nsm_host_measure(n, 31, d, 48), -1); /* once */
+	describe(f, 31, &lock, got);
+	sha384_cat(zero, 48, d, 48, want);
+	assert_true(lock);
+	assert_memory_equal(got, want, 48);
+}
+
 static void test_error_names(void **state)
 {
 	(void)state;
@@ -1183,6 +1220,7 @@ int main(void)
 		T(test_attestation_limits),
 		T(test_attestation_without_ca),
 		T(test_module_id_checked),
+		T(test_host_pcr),
 		T(test_error_names),
 		T(test_attestation_document),
 		T(test_attestation_tampering),

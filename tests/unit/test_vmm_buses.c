@@ -166,8 +166,11 @@ static void mmio_slots_in_order(void **state)
 	assert_int_equal(placed.gsi, 7);
 	char line[256];
 	vmm_mmio_cmdline(vm, line, sizeof(line));
-	/* Announced-only slots have no device to list. */
-	assert_string_equal(line, "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0002000:7");
+	/* Announced-only slots have no device to list; the lock device goes
+	 * with the devices. */
+	assert_string_equal(line,
+			    "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0002000:7 "
+			    "carve_selflock.device=0x60@0x680");
 	/* A notify register outside the slot: misdescribed. */
 	struct vmm_mmio_device bad = d;
 	bad.notify_offset = 0x1000;
