@@ -91,7 +91,9 @@ bool vm_range_free(uint64_t start, uint64_t end);
 int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
 /* A free range of len bytes (top-down), 0 if none. */
 uint64_t vm_find_free(uint64_t len);
-/* Handles a user page fault; 0 if resolved, -1 if the access is invalid. */
+/* Handles a user page fault; 0 if resolved, -1 if the access is invalid
+ * (SIGSEGV), VM_FAULT_SIGBUS past the end of a mapped file. */
+#define VM_FAULT_SIGBUS (-2)
 int vm_fault(uint64_t addr, bool write, bool exec);
 /* Checks [addr, addr+len) is user memory the program may access that way, and
  * makes it present so the kernel can touch it. 0 or -EFAULT. */

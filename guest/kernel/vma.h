@@ -14,7 +14,7 @@ void vn_unref(struct vnode *v);
 /* Linux's vm.max_map_count default: more mappings than this is ENOMEM. */
 #define MAX_MAP_COUNT 65530
 
-#define VMA_SHARED 1 /* asked for MAP_SHARED (served as a private copy) */
+#define VMA_SHARED 1 /* MAP_SHARED: the file's own pages, never copied */
 
 struct vma {
 	uint64_t start, end; /* page-aligned */
