@@ -110,6 +110,7 @@ static void switch_task(struct task *prev, struct task *next)
 	if (prev_dead || next->fs_base != prev->fs_base)
 		wrmsr(MSR_FS_BASE, next->fs_base);
 	fpu_load(next);
+	cputime_switch(prev, next);
 	current = next;
 	switch_to(&prev->ksp, next->ksp);
 	sched_tail();
