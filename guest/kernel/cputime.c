@@ -4,8 +4,8 @@
  *
  * A task is charged TSC ticks between boundaries: its system calls' entry
  * and return split user from system time, and a task switch (sched.c)
- * closes the running task's span and opens the next one's, so time asleep
- * is nobody's. Faults and interrupts taken in user mode count as user time.
+ * closes the running task's span and opens the next one's, as a halt with
+ * nothing to run does, so time asleep is nobody's. Faults and interrupts taken in user mode count as user time.
  * A thread's time goes to its process when it ends, a process's (and its
  * reaped children's) to its parent when the parent reaps it, as Linux's
  * cutime/cstime. Reading the TSC costs an instruction at each boundary,
@@ -30,6 +30,15 @@ void cputime_switch(struct task *prev, struct task *next)
 	uint64_t now = rdtsc();
 	charge(prev, now);
 	next->cpu_mark = now;
+}
+
+void cputime_idle(bool halting)
+{
+	uint64_t now = rdtsc();
+	if (halting)
+		charge(current, now);
+	else
+		current->cpu_mark = now;
 }
 
 void cputime_kernel(void)

@@ -113,6 +113,8 @@ void vm_unmap_space(struct vm_space *s);
 /* ---- cputime.c ---- */
 /* Boundaries: a task switch (sched.c), a system call's entry and return. */
 void cputime_switch(struct task *prev, struct task *next);
+/* The CPU halts with no task to run (sched.c), or wakes. */
+void cputime_idle(bool halting);
 void cputime_kernel(void);
 void cputime_user(void);
 /* t ends: its time goes to its process (task.c). */

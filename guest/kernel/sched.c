@@ -142,7 +142,9 @@ void schedule(void)
 		if (current->state == TASK_DEAD && !task_list)
 			panic("no task left");
 		timer_arm(next_deadline(now));
+		cputime_idle(true); /* a halt is nobody's CPU time */
 		cpu_idle();
+		cputime_idle(false);
 		wake_seq++; /* an interrupt: a device may have news */
 	}
 }
