@@ -13,7 +13,7 @@ SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, 
 		return -EINVAL;
 	len = ALIGN_UP(len, PAGE_SIZE);
 	struct vnode *vn = NULL;
-	bool anon = flags & MAP_ANONYMOUS;
+	bool anon = flags & MAP_ANONYMOUS, read_only = false;
 	if (!anon) {
 		struct file *f = fd_get(fd);
 		if (!f)
@@ -24,7 +24,8 @@ SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, 
 			return -ENODEV;
 		else
 			vn = f->vn;
-		if (vn && (prot & PROT_WRITE) && type != MAP_PRIVATE && (f->flags & 3) == 0)
+		read_only = (f->flags & 3) == 0;
+		if (vn && (prot & PROT_WRITE) && type != MAP_PRIVATE && read_only)
 			return -EACCES;
 		/* A shared mapping of a file open for writing maps its pages,
 		 * which a ramdisk file gets now (a copy in memory). */
@@ -60,7 +61,7 @@ SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, 
 			.vn = vn,
 			.off = off,
 			.flen = len,
-			.flags = type == MAP_PRIVATE ? 0 : VMA_SHARED};
+			.flags = type == MAP_PRIVATE ? 0 : VMA_SHARED | (read_only ? VMA_READONLY : 0)};
 	int r = vm_map_vma(&t);
 	if (r < 0 && anon && vn) { /* nothing holds it: let it go */
 		vn_ref(vn);

@@ -13,6 +13,7 @@
 #define EFAULT 14
 #define ENOMEM 12
 #define EINVAL 22
+#define EACCES 13
 
 bool cpu_nx;
 
@@ -115,6 +116,11 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 		return -EINVAL;
 	if (end == start)
 		return 0;
+	/* Linux: a shared mapping of a file opened read-only stays so. */
+	for (struct vma *v = vma_after(&curproc->as->map, start); (prot & PROT_WRITE) && v && v->start < end;
+	     v = vma_next(v))
+		if (v->flags & VMA_READONLY)
+			return -EACCES;
 	int r = vma_protect(&curproc->as->map, start, end, prot);
 	if (r < 0)
 		return r;

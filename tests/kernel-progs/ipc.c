@@ -129,6 +129,15 @@ static void shm_checks(void)
 	munmap(m2, 8192);
 	munmap(pv, 8192);
 
+	/* A shared mapping of a descriptor opened read-only stays read-only. */
+	int rfd = shm_open("/carve-ipc", O_RDONLY, 0);
+	char *ro = rfd >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_SHARED, rfd, 0) : MAP_FAILED;
+	check(ro != MAP_FAILED && ro[0] == 'w' && mprotect(ro, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+	      "mprotect cannot make a read-only descriptor's shared mapping writable (EACCES)");
+	if (ro != MAP_FAILED)
+		munmap(ro, 4096);
+	close(rfd);
+
 	/* After shm_unlink and close the mapping lives on. */
 	char *keep = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	check(shm_unlink("/carve-ipc") == 0 && shm_open("/carve-ipc", O_RDWR, 0) < 0 && errno == ENOENT,
