@@ -239,7 +239,7 @@ static int parse_elf(const char *path, const struct vnode *vn, struct elf_info *
 		get_phdr(vn, ei, i, &p);
 		if (p.type == PT_INTERP && !ei->interp_len) { /* Linux uses the first */
 			bool fits = p.offset <= size && p.filesz <= size - p.offset && p.filesz >= 2 &&
-				    p.filesz <= INTERP_MAX;
+				p.filesz <= INTERP_MAX;
 			char *interp = fits ? kmalloc(p.filesz) : NULL; /* the kernel stack is small */
 			if (fits && !interp)
 				return fail(path, "out of memory reading its PT_INTERP", -ENOMEM);

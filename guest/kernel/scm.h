@@ -9,9 +9,9 @@
 #define SOL_SOCKET 1
 #define SCM_RIGHTS 1
 #define SCM_CREDENTIALS 2
-#define SCM_MAX_FD 253         /* Linux's: descriptors in one message */
-#define SCM_CTL_MAX 20480u     /* Linux's optmem_max: a longer control buffer is ENOBUFS */
-#define CMSG_HDR_LEN 16u       /* struct cmsghdr: u64 len, int level, int type */
+#define SCM_MAX_FD 253     /* Linux's: descriptors in one message */
+#define SCM_CTL_MAX 20480u /* Linux's optmem_max: a longer control buffer is ENOBUFS */
+#define CMSG_HDR_LEN 16u   /* struct cmsghdr: u64 len, int level, int type */
 #define CMSG_ALIGN8(n) (((n) + 7) & ~(uint64_t)7)
 
 struct scm_req {

@@ -43,7 +43,7 @@ struct scm_fds {
 
 struct umsg {
 	struct umsg *next;
-	struct uname from; /* the sender's name, for recvfrom */
+	struct uname from;   /* the sender's name, for recvfrom */
 	struct scm_fds *fds; /* SCM_RIGHTS sent with it, or NULL */
 	uint32_t len;
 	uint8_t data[];
@@ -67,8 +67,8 @@ struct usock {
 	int shutdown;       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
 	struct usock *peer; /* the other end; a datagram socket's destination. NULL once gone */
 	struct uname name;
-	struct vnode *vn; /* bound to a path: its S_IFSOCK node (a reference) */
-	struct ring rx;   /* streams */
+	struct vnode *vn;       /* bound to a path: its S_IFSOCK node (a reference) */
+	struct ring rx;         /* streams */
 	uint64_t rx_in, rx_out; /* streams: bytes ever queued and taken, for the fds in sfq */
 	struct stream_fds *sfq; /* streams: descriptors in flight, in byte order */
 	struct umsg *q, **qtail;

@@ -321,7 +321,8 @@ int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t f
 		else
 			sf = NULL;
 		uint64_t skip = done, got = 0;
-		for (int i = 0; i < n && got < limit && queued(u) > (flags & MSG_PEEK ? done + got : 0); i++) {
+		for (int i = 0; i < n && got < limit && queued(u) > (flags & MSG_PEEK ? done + got : 0);
+		     i++) {
 			if (skip >= iov[i].len) {
 				skip -= iov[i].len;
 				continue;
@@ -587,7 +588,9 @@ static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
 		return -ENOBUFS;
 	uint8_t *buf = kmalloc(len);
 	struct scm_req *req = kmalloc(sizeof(*req));
-	int r = !buf || !req ? -ENOMEM : copy_from_user(buf, ctl, len) < 0 ? -EFAULT : scm_parse(buf, len, req);
+	int r = !buf || !req                        ? -ENOMEM
+		: copy_from_user(buf, ctl, len) < 0 ? -EFAULT
+						    : scm_parse(buf, len, req);
 	/* SCM_CREDENTIALS are accepted (every process here is root, which
 	 * may claim any) but not delivered: SO_PASSCRED is not kept. */
 	if (r == 0 && req->nfds) {
@@ -616,7 +619,8 @@ static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
 /* Installs received descriptors as an SCM_RIGHTS message in the caller's
  * control buffer [ctl, ctl+room): as many as fit (Linux's count), the rest
  * let go with MSG_CTRUNC. *used: the bytes of the buffer it took. */
-static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloexec, uint64_t *used, int *mflags)
+static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloexec, uint64_t *used,
+		       int *mflags)
 {
 	*used = 0;
 	int fit = room > CMSG_HDR_LEN && ctl ? (int)MIN((room - CMSG_HDR_LEN) / 4, (uint64_t)SCM_MAX_FD) : 0;

@@ -377,7 +377,8 @@ static int make_paged(struct vnode *v)
 		if (!(pg->pa[i] = page_alloc()))
 			r = -ENOMEM;
 		else
-			memcpy(phys_to_virt(pg->pa[i]), src + i * PAGE_SIZE, MIN(PAGE_SIZE, v->size - i * PAGE_SIZE));
+			memcpy(phys_to_virt(pg->pa[i]), src + i * PAGE_SIZE,
+			       MIN(PAGE_SIZE, v->size - i * PAGE_SIZE));
 	}
 	if (r < 0) {
 		fpages_put(pg);
@@ -600,7 +601,8 @@ int vfs_link(struct vnode *v, struct vnode *dir, const char *name, size_t n)
 {
 	if (!vn_is_reg(v))
 		return -EPERM; /* links of other kinds are not kept */
-	if (vfs_child(dir, name, n) || (n == 1 && name[0] == '.') || (n == 2 && name[0] == '.' && name[1] == '.'))
+	if (vfs_child(dir, name, n) || (n == 1 && name[0] == '.') ||
+	    (n == 2 && name[0] == '.' && name[1] == '.'))
 		return -EEXIST;
 	int r = make_paged(v);
 	if (r < 0)

@@ -33,18 +33,18 @@ struct vnode {
 	uint32_t mode; /* type and permission bits */
 	uint32_t uid, gid;
 	uint64_t ino;
-	uint64_t mtime;         /* seconds since the epoch */
-	struct vnode *parent;   /* a directory's parent; the root is its own */
-	struct vnode *children; /* directories: first child (dir.c: creation order) */
-	struct vnode *next;     /* next sibling */
-	struct vnode *prev;     /* previous sibling */
-	struct vnode *hnext;    /* next in its directory's hash bucket */
-	uint32_t hash;          /* of name, for that bucket */
-	uint64_t dpos;          /* position in its directory (getdents offsets) */
-	struct dir_index index; /* directories: the entries by name */
-	const uint8_t *rodata;  /* ramdisk contents (NULL once copied to memory) */
-	uint8_t *data;          /* in-memory contents of symlinks and /proc snapshots (kmalloc) */
-	struct fpages *pages;   /* in-memory contents of regular files (NULL: rodata or data) */
+	uint64_t mtime;          /* seconds since the epoch */
+	struct vnode *parent;    /* a directory's parent; the root is its own */
+	struct vnode *children;  /* directories: first child (dir.c: creation order) */
+	struct vnode *next;      /* next sibling */
+	struct vnode *prev;      /* previous sibling */
+	struct vnode *hnext;     /* next in its directory's hash bucket */
+	uint32_t hash;           /* of name, for that bucket */
+	uint64_t dpos;           /* position in its directory (getdents offsets) */
+	struct dir_index index;  /* directories: the entries by name */
+	const uint8_t *rodata;   /* ramdisk contents (NULL once copied to memory) */
+	uint8_t *data;           /* in-memory contents of symlinks and /proc snapshots (kmalloc) */
+	struct fpages *pages;    /* in-memory contents of regular files (NULL: rodata or data) */
 	struct vnode *link_next; /* the ring of its hard links (NULL: none) */
 	uint64_t size, cap;
 	int refs; /* open files and mappings */

@@ -19,7 +19,11 @@ uint64_t time_realtime_ns(void) { return 0; }
 /* Page-backed files (vfs.c) come from writes, which a ramdisk's loading
  * never makes: these are unreachable here. */
 uint64_t page_alloc(void) { abort(); }
-void page_put(uint64_t pa) { (void)pa; abort(); }
+void page_put(uint64_t pa)
+{
+	(void)pa;
+	abort();
+}
 bool helper_ready(void) { return false; }
 void helper_copy_to_user(uint64_t dst, const void *src, uint64_t len)
 {
@@ -50,7 +54,7 @@ static void free_tree(struct vnode *v)
 		free_tree(c);
 		c = next;
 	}
-	dir_free(v); /* the directory's name index */
+	dir_free(v);    /* the directory's name index */
 	kfree(v->data); /* no file here is page-backed (see the stubs above) */
 	kfree(v);
 }

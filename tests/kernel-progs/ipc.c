@@ -89,7 +89,8 @@ static void shm_checks(void)
 	char buf[32] = {0};
 	check(pread(fd, buf, 20, 0) == 20 && !memcmp(buf, "written by the child", 20),
 	      "read() sees what the mapping wrote");
-	check(pwrite(fd, "FILE", 4, 100) == 4 && !memcmp(m + 100, "FILE", 4), "the mapping sees what write() wrote");
+	check(pwrite(fd, "FILE", 4, 100) == 4 && !memcmp(m + 100, "FILE", 4),
+	      "the mapping sees what write() wrote");
 	char *m2 = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	m2[200] = 'x';
 	check(m2 != MAP_FAILED && m[200] == 'x', "a second mapping of the object is the same memory");
@@ -101,7 +102,8 @@ static void shm_checks(void)
 	check(pv[4096] == 'A', "MAP_PRIVATE sees the file change before it writes that page");
 	pv[0] = 'P';
 	m[1] = 'Q';
-	check(m[0] == 'w' && pv[0] == 'P' && pv[1] == 'r', "a write to MAP_PRIVATE stays private (copy-on-write)");
+	check(m[0] == 'w' && pv[0] == 'P' && pv[1] == 'r',
+	      "a write to MAP_PRIVATE stays private (copy-on-write)");
 
 	/* ftruncate: shrink, SIGBUS past the end; grow back: zeros. */
 	struct sigaction sa = {0};
@@ -132,7 +134,8 @@ static void shm_checks(void)
 	/* A shared mapping of a descriptor opened read-only stays read-only. */
 	int rfd = shm_open("/carve-ipc", O_RDONLY, 0);
 	char *ro = rfd >= 0 ? mmap(NULL, 4096, PROT_READ, MAP_SHARED, rfd, 0) : MAP_FAILED;
-	check(ro != MAP_FAILED && ro[0] == 'w' && mprotect(ro, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EACCES,
+	check(ro != MAP_FAILED && ro[0] == 'w' && mprotect(ro, 4096, PROT_READ | PROT_WRITE) == -1 &&
+		      errno == EACCES,
 	      "mprotect cannot make a read-only descriptor's shared mapping writable (EACCES)");
 	if (ro != MAP_FAILED)
 		munmap(ro, 4096);
@@ -158,7 +161,8 @@ static void shm_checks(void)
 		anon[2 * 4096 + 7] = 'a';
 		_exit(0);
 	}
-	check(wait_ok(p) && anon[2 * 4096 + 7] == 'a', "shared anonymous pages first touched in the child are shared");
+	check(wait_ok(p) && anon[2 * 4096 + 7] == 'a',
+	      "shared anonymous pages first touched in the child are shared");
 	munmap(anon, 3 * 4096);
 }
 
@@ -203,7 +207,8 @@ static void sem_checks(void)
 		dl.tv_sec++;
 		dl.tv_nsec -= 1000000000;
 	}
-	check(sem_timedwait(pong, &dl) == -1 && errno == ETIMEDOUT, "sem_timedwait times out with nothing posted");
+	check(sem_timedwait(pong, &dl) == -1 && errno == ETIMEDOUT,
+	      "sem_timedwait times out with nothing posted");
 	check(sem_unlink("/carve-ping") == 0 && sem_unlink("/carve-pong") == 0, "sem_unlink");
 	sem_close(ping);
 	sem_close(pong);
@@ -247,7 +252,9 @@ static int send_fds(int s, const int *fds, int n, const char *msg)
 	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
 	memset(cbuf, 0, sizeof(cbuf));
 	struct iovec iov = {(void *)msg, strlen(msg)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = CMSG_SPACE(sizeof(int) * n)};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	c->cmsg_level = SOL_SOCKET;
@@ -320,7 +327,8 @@ static void rights_checks(int type, const char *kind)
 		check(n == 16 && !strcmp(b, "through the pipe"), what);
 		memset(b, 0, sizeof(b));
 		n = read(fds[1], b, sizeof(b) - 1);
-		snprintf(what, sizeof(what), "%s: the received file shares the sender's open file (its offset)", kind);
+		snprintf(what, sizeof(what),
+			 "%s: the received file shares the sender's open file (its offset)", kind);
 		check(n == 8 && !strcmp(b, "contents"), what);
 		snprintf(what, sizeof(what), "%s: received descriptors are new numbers here", kind);
 		check(fds[0] > 2 && fds[1] > 2 && fds[0] != fds[1] && fcntl(fds[0], F_GETFD) == 0, what);
@@ -397,7 +405,8 @@ static void cpu_checks(void)
 	double p0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
 	double wall = spin_cpu(0.2);
 	double p1 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-	check(p0 >= 0 && t0 >= 0 && t1 - t0 >= 0.2 && wall < 20, "CLOCK_THREAD_CPUTIME_ID advances while spinning");
+	check(p0 >= 0 && t0 >= 0 && t1 - t0 >= 0.2 && wall < 20,
+	      "CLOCK_THREAD_CPUTIME_ID advances while spinning");
 	if (!(p1 - p0 >= t1 - t0 - 0.02 && p1 - p0 <= wall + 0.05))
 		printf("# process %.3f s, thread %.3f s, wall %.3f s\n", p1 - p0, t1 - t0, wall);
 	check(p1 - p0 >= t1 - t0 - 0.02 && p1 - p0 <= wall + 0.05,
@@ -418,9 +427,11 @@ static void cpu_checks(void)
 	double mine = clock_s(CLOCK_THREAD_CPUTIME_ID) - m0;
 	spinner_go = 0;
 	pthread_join(th, NULL);
-	check(other >= 0.1 && mine < other, "another thread's CPU clock counts its spinning while this one sleeps");
+	check(other >= 0.1 && mine < other,
+	      "another thread's CPU clock counts its spinning while this one sleeps");
 	clockid_t self;
-	check(clock_getcpuclockid(0, &self) == 0 && clock_s(self) >= p2, "clock_getcpuclockid(0) is the process clock");
+	check(clock_getcpuclockid(0, &self) == 0 && clock_s(self) >= p2,
+	      "clock_getcpuclockid(0) is the process clock");
 
 	struct rusage ru, tru;
 	check(getrusage(RUSAGE_SELF, &ru) == 0 && tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime) >= 0.3,
@@ -441,7 +452,8 @@ static void cpu_checks(void)
 	check(wait4(p, &st, 0, &cru) == p && tv_s(&cru.ru_utime) + tv_s(&cru.ru_stime) >= 0.19,
 	      "wait4's rusage is the child's CPU time");
 	getrusage(RUSAGE_CHILDREN, &ru);
-	check(tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime) - tv_s(&before.ru_utime) - tv_s(&before.ru_stime) >= 0.19,
+	check(tv_s(&ru.ru_utime) + tv_s(&ru.ru_stime) - tv_s(&before.ru_utime) - tv_s(&before.ru_stime) >=
+		      0.19,
 	      "getrusage(RUSAGE_CHILDREN) adds the reaped child");
 	struct tms tm;
 	double hz = (double)sysconf(_SC_CLK_TCK);
