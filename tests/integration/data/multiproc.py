@@ -2,7 +2,8 @@
 # on the host: the output must be the same. Its locks, Queue and Pool rest on
 # POSIX semaphores (sem_open in /dev/shm, futexes on shared pages), Value
 # and Array on a MAP_SHARED file mapping, Pipe on AF_UNIX socket pairs.
-# Few processes: each fork of python costs the emulated kernel of PVM hosts.
+# Three processes besides this one: each fork of python is costly for the
+# emulated kernel of PVM hosts and in the test bed.
 import hashlib, multiprocessing as mp
 
 
@@ -14,22 +15,19 @@ def digest(i):
     return i, hashlib.sha256(str(i).encode() * 1000).hexdigest()[:12]
 
 
-def worker(counter, lock, arr, start, n, done):
+def add(counter, lock, n):
     for _ in range(n):
         with lock:
             counter.value += 1
-    for i in range(start, len(arr), 2):
+
+
+def worker(counter, lock, arr, q, conn, ev, done):
+    add(counter, lock, 300)
+    for i in range(1, len(arr), 2):
         arr[i] = i * 3
-    done.release()
-
-
-def producer(q, k):
     for i in range(5):
-        q.put((k, i))
+        q.put(("child", i))
     q.put(None)
-
-
-def echo(conn, ev):
     while True:
         m = conn.recv()
         if m is None:
@@ -37,6 +35,7 @@ def echo(conn, ev):
         conn.send(m.upper())
     conn.close()
     ev.set()
+    done.release()
 
 
 if __name__ == "__main__":
@@ -46,38 +45,23 @@ if __name__ == "__main__":
         print("pool.imap_unordered", sorted(pool.imap_unordered(digest, range(6))))
         print("apply_async", pool.apply_async(square, (41,)).get(timeout=60))
 
-    counter, lock, arr, done = mp.Value("i", 0), mp.Lock(), mp.Array("i", 10), mp.Semaphore(0)
-    procs = [mp.Process(target=worker, args=(counter, lock, arr, s, 300, done)) for s in (0, 1)]
-    for p in procs:
-        p.start()
-    print("Semaphore", done.acquire(timeout=60), done.acquire(timeout=60), done.acquire(timeout=0.1))
-    for p in procs:
-        p.join()
-    print("Value under a Lock", counter.value, [p.exitcode for p in procs])
-    print("Array", list(arr))
-
-    q = mp.Queue()
-    ps = [mp.Process(target=producer, args=(q, k)) for k in range(2)]
-    for p in ps:
-        p.start()
-    got, ended = [], 0
-    while ended < 2:
-        item = q.get(timeout=60)
-        if item is None:
-            ended += 1
-        else:
-            got.append(item)
-    for p in ps:
-        p.join()
-    print("Queue", sorted(got))
-
+    counter, lock, arr = mp.Value("i", 0), mp.Lock(), mp.Array("i", 10)
+    q, ev, done = mp.Queue(), mp.Event(), mp.Semaphore(0)
     a, b = mp.Pipe()
-    ev = mp.Event()
-    p = mp.Process(target=echo, args=(b, ev))
+    p = mp.Process(target=worker, args=(counter, lock, arr, q, b, ev, done))
     p.start()
+    add(counter, lock, 300)  # at the same time as the child
+    for i in range(0, len(arr), 2):
+        arr[i] = i * 3
+    got = []
+    while (item := q.get(timeout=60)) is not None:
+        got.append(item)
+    print("Queue", got)
     for w in ("carve", "enclave"):
         a.send(w)
         print("Pipe", a.recv())
     a.send(None)
+    print("Event", ev.wait(60), "Semaphore", done.acquire(timeout=60), done.acquire(timeout=0.1))
     p.join()
-    print("Event", ev.wait(30), p.exitcode)
+    print("Value under a Lock", counter.value, "exit", p.exitcode)
+    print("Array", list(arr))
