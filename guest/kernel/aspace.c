@@ -4,8 +4,9 @@
  * fork shares every page: private writable pages become read-only in both
  * spaces and marked PTE_COW, so the first write of either copies the page
  * (vm.c's fault handler), or takes it over when the other side is gone.
- * MAP_SHARED anonymous pages stay writable in both: that memory is shared
- * between parent and child, as Linux shares it. */
+ * MAP_SHARED pages (a file's own pages, vm.c; shared anonymous memory is an
+ * unlinked file too) stay writable in both: that memory is shared between
+ * parent and child, as Linux shares it. */
 #include "proc.h"
 
 struct aspace *aspace_new(void)
@@ -59,7 +60,7 @@ int aspace_fork(struct aspace *src, struct aspace **out)
 			c.err = r;
 			break;
 		}
-		c.shared = (v->flags & VMA_SHARED) && !v->vn;
+		c.shared = v->flags & VMA_SHARED;
 		user_range_walk(v->start, v->end, share_pte, &c);
 	}
 	paging_flush();

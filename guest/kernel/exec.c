@@ -153,12 +153,13 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 
 static bool script_line(const struct vnode *vn, char *interp, char *arg)
 {
-	const uint8_t *b = vn_bytes(vn);
-	if (vn->size < 2 || b[0] != '#' || b[1] != '!')
+	uint8_t b[SCRIPT_LINE + 1];
+	uint64_t got = vfs_read(vn, b, sizeof(b), 0);
+	if (got < 2 || b[0] != '#' || b[1] != '!')
 		return false;
 	char line[SCRIPT_LINE];
 	size_t n = 0;
-	for (uint64_t i = 2; i < vn->size && n < SCRIPT_LINE - 1 && b[i] != '\n'; i++)
+	for (uint64_t i = 2; i < got && n < SCRIPT_LINE - 1 && b[i] != '\n'; i++)
 		line[n++] = (char)b[i];
 	line[n] = 0;
 	char *p = line;
@@ -206,19 +207,18 @@ struct elf_info {
 
 static void get_phdr(const struct vnode *vn, const struct elf_info *ei, int i, struct phdr *p)
 {
-	memcpy(p, vn_bytes(vn) + ei->phoff + (uint64_t)i * sizeof(*p), sizeof(*p));
+	vfs_read(vn, p, sizeof(*p), ei->phoff + (uint64_t)i * sizeof(*p));
 }
 
 /* Checks the ELF file's headers (the bytes come from the ramdisk, so every
  * length and offset is checked against its size) and fills ei. */
 static int parse_elf(const char *path, const struct vnode *vn, struct elf_info *ei)
 {
-	const uint8_t *img = vn_bytes(vn);
 	uint64_t size = vn->size;
 	struct ehdr eh;
 	if (size < sizeof(eh))
 		return fail(path, "not an ELF file (too short)", -ENOEXEC);
-	memcpy(&eh, img, sizeof(eh));
+	vfs_read(vn, &eh, sizeof(eh), 0);
 	if (memcmp(eh.ident, "\177ELF", 4))
 		return fail(path, "not an ELF file", -ENOEXEC);
 	if (eh.ident[4] != 2 || eh.ident[5] != 1 || eh.machine != EM_X86_64)
@@ -238,9 +238,16 @@ static int parse_elf(const char *path, const struct vnode *vn, struct elf_info *
 		struct phdr p;
 		get_phdr(vn, ei, i, &p);
 		if (p.type == PT_INTERP && !ei->interp_len) { /* Linux uses the first */
-			if (p.offset > size || p.filesz > size - p.offset || p.filesz < 2 ||
-			    p.filesz > INTERP_MAX || img[p.offset + p.filesz - 1] ||
-			    strnlen((const char *)img + p.offset, p.filesz) != p.filesz - 1)
+			bool fits = p.offset <= size && p.filesz <= size - p.offset && p.filesz >= 2 &&
+				p.filesz <= INTERP_MAX;
+			char *interp = fits ? kmalloc(p.filesz) : NULL; /* the kernel stack is small */
+			if (fits && !interp)
+				return fail(path, "out of memory reading its PT_INTERP", -ENOMEM);
+			if (fits)
+				vfs_read(vn, interp, p.filesz, p.offset);
+			bool bad = !fits || interp[p.filesz - 1] || strnlen(interp, p.filesz) != p.filesz - 1;
+			kfree(interp);
+			if (bad)
 				return fail(path, "its PT_INTERP (interpreter path) is malformed", -ENOEXEC);
 			ei->interp_off = p.offset;
 			ei->interp_len = p.filesz;
@@ -304,7 +311,7 @@ static int map_elf(const char *path, struct vnode *vn, const struct elf_info *ei
 static int check_interp(const char *path, const struct vnode *vn, const struct elf_info *prog, char *name,
 			struct vnode **ivn, struct elf_info *in)
 {
-	memcpy(name, vn_bytes(vn) + prog->interp_off, prog->interp_len);
+	vfs_read(vn, name, prog->interp_len, prog->interp_off);
 	int r = lookup_exec(name, ivn);
 	if (r < 0)
 		return fail(path, "its interpreter (PT_INTERP) cannot be run", r);

@@ -1,6 +1,6 @@
 /* Open files and the descriptor table. stdin, stdout and stderr are the
  * console; /dev/null, /dev/zero, /dev/urandom, /dev/random and /dev/console
- * are character devices in the tree. */
+ * are character devices in the tree, beside the directory /dev/shm. */
 #include "errno.h"
 #include "file.h"
 #include "proc.h"
@@ -75,6 +75,14 @@ void fds_init_console(void)
 	make_dev(dev, "urandom", DEV_URANDOM);
 	make_dev(dev, "random", DEV_URANDOM);
 	make_dev(dev, "tty", DEV_CONSOLE);
+	/* /dev/shm, where shm_open and sem_open make their files: mode 1777,
+	 * as the tmpfs Linux mounts there (every file written here is
+	 * page-backed, vfs.h), over whatever the ramdisk had. */
+	struct vnode *shm = vfs_child(dev, "shm", 3);
+	if (!shm && vfs_create(dev, "shm", 3, S_IFDIR | 01777, &shm) < 0)
+		panic("cannot create /dev/shm");
+	if (vn_is_dir(shm))
+		shm->mode = S_IFDIR | 01777;
 	struct vnode *con = make_dev(dev, "console", DEV_CONSOLE);
 	if (!con || con->dev != DEV_CONSOLE)
 		panic("cannot create /dev/console");

@@ -3,8 +3,11 @@
  *
  * A waiter is a sleeping task whose futex_key names the word: the address
  * space and address for private futexes (FUTEX_PRIVATE_FLAG, what threads
- * use), the physical address for shared ones (a MAP_SHARED word seen by
- * several processes). A wake clears the key and wakes the task; a waiter that
+ * use) and for shared ones on private memory, as Linux keys them (a
+ * copy-on-write page changes its physical address at the first write, so
+ * a key by page would lose the wake-up); the physical address for shared
+ * ones in a MAP_SHARED mapping (a word several processes see: the file's
+ * own page, vm.c). A wake clears the key and wakes the task; a waiter that
  * finds its key still set when it runs again timed out or was interrupted.
  * The check of the word and the sleep are one step: the kernel is not
  * preempted in between. */
@@ -26,7 +29,8 @@ extern struct task *task_list;
 /* The key of the word at uaddr (aligned, mapped: checked by the caller). */
 static uint64_t key_of(uint64_t uaddr, bool private)
 {
-	if (private)
+	struct vma *v = private ? NULL : vm_find(uaddr);
+	if (private || !v || !(v->flags & VMA_SHARED))
 		return (uint64_t)curproc->as ^ (uaddr << 1 | 1);
 	uint64_t pte = user_pte(uaddr & PAGE_MASK);
 	return (pte & PTE_ADDR) | (uaddr & ~PAGE_MASK);
@@ -57,7 +61,9 @@ int futex_wake_addr(uint64_t uaddr, int n)
 	if (user_ok(uaddr, 4, false) < 0)
 		return 0;
 	/* pthread_join's word is private; a shared waiter is woken too. */
-	return wake_key(key_of(uaddr, true), n, BITSET_ANY) + wake_key(key_of(uaddr, false), n, BITSET_ANY);
+	uint64_t mine = key_of(uaddr, true), shared = key_of(uaddr, false);
+	int woken = wake_key(mine, n, BITSET_ANY);
+	return shared == mine ? woken : woken + wake_key(shared, n - woken, BITSET_ANY);
 }
 
 static int64_t do_wait(uint64_t uaddr, bool private, uint32_t val, uint64_t deadline, uint32_t bitset)

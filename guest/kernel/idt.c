@@ -138,10 +138,15 @@ static int signal_for(uint64_t vec, const char **name)
 static void user_fault(struct trap_frame *tf, uint64_t cr2)
 {
 	current->tf = tf;
-	if (tf->vector == 14 && vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
+	int fault = tf->vector == 14 ? vm_fault(cr2, tf->error & 2, tf->error & 16) : -1;
+	if (fault == 0)
 		return;
 	const char *sig;
 	int signo = signal_for(tf->vector, &sig);
+	if (fault == VM_FAULT_SIGBUS) { /* a mapping past the end of its file */
+		sig = "SIGBUS";
+		signo = 7;
+	}
 	if (signal_fault(tf, signo, tf->vector == 14 ? cr2 : tf->rip))
 		return;
 	kprintf("carve: %s (pid %d) killed by %s: %s at rip %lx", curproc->exe, curproc->pid, sig,

@@ -2,7 +2,9 @@
  * unlinked), so it lives while a descriptor or mapping holds it; read,
  * write, ftruncate, fallocate and mmap treat it as any in-memory file.
  * Seals are not kept: MFD_ALLOW_SEALING is accepted and F_ADD_SEALS is
- * refused by fcntl, which a program asking for seals will see. */
+ * refused by fcntl, which a program asking for seals will see.
+ *
+ * Shared anonymous mappings are such files too (shmem_vnode), as Linux's. */
 #include "file.h"
 #include "syscalls.h"
 
@@ -16,6 +18,24 @@
 
 /* Apart from the tree's numbers (vfs.c counts up from 1). */
 static uint64_t next_ino = 1ull << 40;
+
+struct vnode *shmem_vnode(uint64_t size)
+{
+	struct vnode *v = kmalloc(sizeof(*v));
+	if (!v)
+		return NULL;
+	ksnprintf(v->name, sizeof(v->name), "dev/zero");
+	v->mode = S_IFREG | 0600;
+	v->ino = next_ino++;
+	v->unlinked = true; /* freed with the last mapping (vn_unref) */
+	v->parent = vfs_root();
+	if (vfs_truncate(v, size) < 0) {
+		vn_ref(v);
+		vn_unref(v); /* frees it and what it holds */
+		return NULL;
+	}
+	return v;
+}
 
 SYSCALL_DEFINE2(memfd_create, uaddr_t, uname, uint32_t, flags)
 {

@@ -69,6 +69,8 @@ struct process {
 	int exit_signal;                /* sent to the parent at the end (SIGCHLD) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL (itimer.c), monotonic ns; 0: off */
 	struct ptimer *ptimers;         /* POSIX timers (ptimer.c), made on first use */
+	uint64_t cpu_user, cpu_sys;     /* CPU time of its ended threads, TSC ticks (cputime.c) */
+	uint64_t child_user, child_sys; /* of its reaped children and theirs */
 };
 
 /* EFER.NXE is on: non-executable mappings get the NX bit. */
@@ -91,7 +93,9 @@ bool vm_range_free(uint64_t start, uint64_t end);
 int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr);
 /* A free range of len bytes (top-down), 0 if none. */
 uint64_t vm_find_free(uint64_t len);
-/* Handles a user page fault; 0 if resolved, -1 if the access is invalid. */
+/* Handles a user page fault; 0 if resolved, -1 if the access is invalid
+ * (SIGSEGV), VM_FAULT_SIGBUS past the end of a mapped file. */
+#define VM_FAULT_SIGBUS (-2)
 int vm_fault(uint64_t addr, bool write, bool exec);
 /* Checks [addr, addr+len) is user memory the program may access that way, and
  * makes it present so the kernel can touch it. 0 or -EFAULT. */
@@ -108,6 +112,27 @@ uint64_t vm_brk(uint64_t want);
 
 /* Everything in s goes (its pages from the page tables in CR3). */
 void vm_unmap_space(struct vm_space *s);
+
+/* ---- cputime.c ---- */
+/* Boundaries: a task switch (sched.c), a system call's entry and return. */
+void cputime_switch(struct task *prev, struct task *next);
+/* The CPU halts with no task to run (sched.c), or wakes. */
+void cputime_idle(bool halting);
+void cputime_kernel(void);
+void cputime_user(void);
+/* t ends: its time goes to its process (task.c). */
+void cputime_thread_end(struct task *t);
+/* c is reaped: its time and its children's go to its parent's children. */
+void cputime_reaped(struct process *c);
+/* User and system time in ns. */
+void cputime_task(struct task *t, uint64_t *user_ns, uint64_t *sys_ns);
+void cputime_process(struct process *p, uint64_t *user_ns, uint64_t *sys_ns);
+void cputime_children(struct process *p, uint64_t *user_ns, uint64_t *sys_ns);
+/* A CPU-time clock's reading (CLOCK_PROCESS/THREAD_CPUTIME_ID or a clock
+ * id made by clock_getcpuclockid/pthread_getcpuclockid): 0 or -EINVAL. */
+int cputime_clock(int64_t clk, uint64_t *ns);
+/* A struct rusage with these times (the rest zero) to user memory. */
+int put_rusage(uint64_t uru, uint64_t user_ns, uint64_t sys_ns);
 
 /* ---- aspace.c ---- */
 struct aspace *aspace_new(void);

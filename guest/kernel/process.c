@@ -198,11 +198,14 @@ SYSCALL_DEFINE4(wait4, int, upid, uaddr_t, stat_addr, int, options, uaddr_t, ru)
 		return r;
 	if (stat_addr && copy_to_user(stat_addr, &c->exit_status, 4) < 0)
 		return -EFAULT;
-	if (ru) {
-		uint8_t zero[144] = {0};
-		if (copy_to_user(ru, zero, sizeof(zero)) < 0)
+	if (ru) { /* the child's own time and its reaped children's, as Linux */
+		uint64_t u, s, cu, cs;
+		cputime_process(c, &u, &s);
+		cputime_children(c, &cu, &cs);
+		if (put_rusage(ru, u + cu, s + cs) < 0)
 			return -EFAULT;
 	}
+	cputime_reaped(c);
 	process_reap(c);
 	return r;
 }
@@ -232,8 +235,17 @@ SYSCALL_DEFINE5(waitid, int, which, int, upid, uaddr_t, infop, int, options, uad
 		if (copy_to_user(infop, si, sizeof(si)) < 0)
 			return -EFAULT;
 	}
-	if (c && !(options & WNOWAIT))
+	if (ru && c) {
+		uint64_t u, s, cu, cs;
+		cputime_process(c, &u, &s);
+		cputime_children(c, &cu, &cs);
+		if (put_rusage(ru, u + cu, s + cs) < 0)
+			return -EFAULT;
+	}
+	if (c && !(options & WNOWAIT)) {
+		cputime_reaped(c);
 		process_reap(c);
+	}
 	return 0;
 }
 

@@ -110,6 +110,7 @@ static void switch_task(struct task *prev, struct task *next)
 	if (prev_dead || next->fs_base != prev->fs_base)
 		wrmsr(MSR_FS_BASE, next->fs_base);
 	fpu_load(next);
+	cputime_switch(prev, next);
 	current = next;
 	switch_to(&prev->ksp, next->ksp);
 	sched_tail();
@@ -141,7 +142,9 @@ void schedule(void)
 		if (current->state == TASK_DEAD && !task_list)
 			panic("no task left");
 		timer_arm(next_deadline(now));
+		cputime_idle(true); /* a halt is nobody's CPU time */
 		cpu_idle();
+		cputime_idle(false);
 		wake_seq++; /* an interrupt: a device may have news */
 	}
 }

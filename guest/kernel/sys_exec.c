@@ -98,6 +98,7 @@ static int64_t exec_image(char *path, char **ptrs, int argc, int envc)
 	}
 	kfree(ptrs);
 	kfree(path - ARG_BYTES); /* one block: strings, then the path */
+	cputime_user();
 	enter_user(entry, sp);
 }
 

@@ -166,15 +166,10 @@ static int64_t file_read(struct file *f, uint64_t buf, uint64_t len, uint64_t *p
 	}
 	if (vn_is_dir(v))
 		return -EISDIR;
-	if (*pos >= v->size)
-		return 0;
-	uint64_t n = MIN(len, v->size - *pos);
-	if (n >= HELPER_COPY_MIN && helper_ready())
-		helper_copy_to_user(buf, vn_bytes(v) + *pos, n);
-	else
-		memcpy((void *)buf, vn_bytes(v) + *pos, n);
-	*pos += n;
-	return (int64_t)n;
+	int64_t n = vfs_read_user(v, buf, len, *pos);
+	if (n > 0)
+		*pos += (uint64_t)n;
+	return n;
 }
 
 static int64_t file_write(struct file *f, uint64_t buf, uint64_t len, uint64_t *pos)
@@ -336,7 +331,7 @@ static void fill_stat(const struct vnode *v, struct kstat *st)
 	memset(st, 0, sizeof(*st));
 	st->dev = 1;
 	st->ino = v->ino;
-	st->nlink = vn_is_dir(v) ? 2 : 1;
+	st->nlink = vfs_nlink(v);
 	st->mode = v->mode;
 	st->uid = v->uid;
 	st->gid = v->gid;
@@ -951,7 +946,7 @@ SYSCALL_DEFINE4(sendfile, int, out_fd, int, in_fd, uaddr_t, offset, uint64_t, co
 		if (pos >= in->vn->size)
 			break;
 		chunk = MIN(chunk, in->vn->size - pos);
-		memcpy(bounce, vn_bytes(in->vn) + pos, chunk);
+		vfs_read(in->vn, bounce, chunk, pos);
 		int64_t w;
 		if (out->vn->dev == DEV_CONSOLE) {
 			console_write((const char *)bounce, chunk);

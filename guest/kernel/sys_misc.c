@@ -62,11 +62,9 @@ SYSCALL_DEFINE4(fallocate, int, fd, int, mode, int64_t, offset, int64_t, len)
 	if (r < 0)
 		return r;
 	uint64_t end = (uint64_t)offset + (uint64_t)len;
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
-		uint64_t stop = MIN(end, v->size);
-		if ((uint64_t)offset < stop)
-			memset(v->data + offset, 0, stop - (uint64_t)offset);
-	}
+	if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) &&
+	    (r = vfs_zero_range(v, (uint64_t)offset, (uint64_t)len)) < 0)
+		return r;
 	/* Memory is the storage: there is nothing to reserve beyond the size. */
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > v->size)
 		return vfs_truncate(v, end);
@@ -111,9 +109,10 @@ SYSCALL_DEFINE4(utimensat, int, dfd, uaddr_t, filename, uaddr_t, utimes, int, fl
 }
 
 /* ---- link ---- */
-/* The tree gives each file one name (a vnode has one parent), so a second
- * name is refused as a file system without hard links refuses it (EPERM),
- * after the checks Linux makes first. */
+/* A regular file gets a second name (vfs_link: a vnode sharing its pages;
+ * glibc's and musl's sem_open make a semaphore with link). Other kinds are
+ * refused as a file system without hard links refuses them (EPERM), after
+ * the checks Linux makes first. */
 static int64_t do_link(int olddfd, uaddr_t oldname, int newdfd, uaddr_t newname, int flags)
 {
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
@@ -133,9 +132,9 @@ static int64_t do_link(int olddfd, uaddr_t oldname, int newdfd, uaddr_t newname,
 	if ((r = at_dir(newdfd, path, &dir)) < 0 ||
 	    (r = vfs_lookup_parent(dir, path, &parent, &name, &nl)) < 0)
 		return r;
-	if (vfs_child(parent, name, nl) || (nl == 1 && name[0] == '.') || (nl == 2 && !memcmp(name, "..", 2)))
-		return -EEXIST;
-	return -EPERM;
+	if (vn_is_dir(old))
+		return -EPERM;
+	return vfs_link(old, parent, name, nl);
 }
 
 SYSCALL_DEFINE2(link, uaddr_t, oldname, uaddr_t, newname)

@@ -13,18 +13,27 @@ SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, 
 		return -EINVAL;
 	len = ALIGN_UP(len, PAGE_SIZE);
 	struct vnode *vn = NULL;
-	if (!(flags & MAP_ANONYMOUS)) {
+	bool anon = flags & MAP_ANONYMOUS, read_only = false;
+	if (!anon) {
 		struct file *f = fd_get(fd);
 		if (!f)
 			return -EBADF;
 		if (f->vn->dev == DEV_ZERO)
-			vn = NULL; /* /dev/zero: anonymous memory */
+			anon = true; /* /dev/zero: anonymous memory */
 		else if (!vn_is_reg(f->vn))
 			return -ENODEV;
 		else
 			vn = f->vn;
-		if (vn && (prot & PROT_WRITE) && type != MAP_PRIVATE && (f->flags & 3) == 0)
+		read_only = (f->flags & 3) == 0;
+		if (vn && (prot & PROT_WRITE) && type != MAP_PRIVATE && read_only)
 			return -EACCES;
+		/* A shared mapping of a file open for writing maps its pages,
+		 * which a ramdisk file gets now (a copy in memory). */
+		if (vn && type != MAP_PRIVATE && (f->flags & 3)) {
+			int r = vfs_make_writable(vn);
+			if (r < 0)
+				return r;
+		}
 	}
 	uint64_t start;
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
@@ -42,16 +51,22 @@ SYSCALL_DEFINE6(mmap, uaddr_t, addr, uint64_t, len, int, prot, int, flags, int, 
 		if (!start && !(start = vm_find_free(len)))
 			return -ENOMEM;
 	}
-	/* MAP_SHARED file mappings are served as private copies: one process
-	 * sees no difference except that writes do not reach the file. */
+	/* Shared anonymous memory is an unlinked file of its own, as Linux's
+	 * shmem: forked children map the same pages, touched before or after. */
+	if (anon && type != MAP_PRIVATE && !(vn = shmem_vnode(len)))
+		return -ENOMEM;
 	struct vma t = {.start = start,
 			.end = start + len,
 			.prot = prot,
 			.vn = vn,
 			.off = off,
 			.flen = len,
-			.flags = type == MAP_PRIVATE ? 0 : VMA_SHARED};
+			.flags = type == MAP_PRIVATE ? 0 : VMA_SHARED | (read_only ? VMA_READONLY : 0)};
 	int r = vm_map_vma(&t);
+	if (r < 0 && anon && vn) { /* nothing holds it: let it go */
+		vn_ref(vn);
+		vn_unref(vn);
+	}
 	return r < 0 ? r : (int64_t)start;
 }
 
@@ -88,11 +103,32 @@ SYSCALL_DEFINE3(madvise, uaddr_t, addr, uint64_t, len, uint64_t, advice)
 			for (uint64_t a = addr; a < end; a += PAGE_SIZE) {
 				uint64_t e = unmap_user_page(a);
 				if (e && !(e & PTE_BORROWED))
-					page_free(e & PTE_ADDR);
+					page_put(e & PTE_ADDR); /* another process may own it too (fork) */
 			}
 		}
 	}
 	return 0;
 }
 
-SYSCALL_DEFINE3(msync, uaddr_t, addr, uint64_t, len, int, flags) { return 0; }
+#define MS_ASYNC 1
+#define MS_INVALIDATE 2
+#define MS_SYNC 4
+
+/* A shared mapping is the file's own pages, so there is nothing to write
+ * back; the checks are Linux's. */
+SYSCALL_DEFINE3(msync, uaddr_t, addr, uint64_t, len, int, flags)
+{
+	if (addr & ~PAGE_MASK || flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) ||
+	    (flags & MS_ASYNC && flags & MS_SYNC))
+		return -EINVAL;
+	uint64_t end = addr + ALIGN_UP(len, PAGE_SIZE);
+	if (end < addr || end > USER_TOP)
+		return -ENOMEM;
+	for (uint64_t a = addr; a < end;) {
+		struct vma *v = vm_find(a);
+		if (!v)
+			return -ENOMEM;
+		a = v->end;
+	}
+	return 0;
+}

@@ -168,21 +168,34 @@ SYSCALL_DEFINE1(sysinfo, uaddr_t, info)
 	return copy_to_user(info, s, 112);
 }
 
+#define RUSAGE_SELF 0
+#define RUSAGE_CHILDREN (-1)
+#define RUSAGE_THREAD 1
+
+/* CPU time from cputime.c; the other fields (max RSS, faults, switches)
+ * are not counted and read 0. */
 SYSCALL_DEFINE2(getrusage, int, who, uaddr_t, ru)
 {
-	uint64_t kru[18];
-	memset(kru, 0, sizeof(kru));
-	uint64_t us = time_ns() / 1000;
-	kru[0] = us / 1000000;
-	kru[1] = us % 1000000;
-	return copy_to_user(ru, kru, sizeof(kru));
+	uint64_t u, s;
+	switch (who) {
+	case RUSAGE_SELF: cputime_process(curproc, &u, &s); break;
+	case RUSAGE_CHILDREN: cputime_children(curproc, &u, &s); break;
+	case RUSAGE_THREAD: cputime_task(current, &u, &s); break;
+	default: return -EINVAL;
+	}
+	return put_rusage(ru, u, s) < 0 ? -EFAULT : 0;
 }
+
+#define NS_PER_TICK 10000000ull /* CLK_TCK 100 */
 
 SYSCALL_DEFINE1(times, uaddr_t, tbuf)
 {
-	uint64_t ticks = time_ns() / 10000000ull; /* CLK_TCK 100 */
+	uint64_t ticks = time_ns() / NS_PER_TICK;
 	if (tbuf) {
-		uint64_t t[4] = {ticks, 0, 0, 0};
+		uint64_t u, s, cu, cs;
+		cputime_process(curproc, &u, &s);
+		cputime_children(curproc, &cu, &cs);
+		uint64_t t[4] = {u / NS_PER_TICK, s / NS_PER_TICK, cu / NS_PER_TICK, cs / NS_PER_TICK};
 		if (copy_to_user(tbuf, t, sizeof(t)) < 0)
 			return -EFAULT;
 	}

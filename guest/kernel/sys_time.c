@@ -5,16 +5,26 @@
 
 #define NSEC 1000000000ull
 
+#define CLOCK_PROCESS_CPUTIME_ID 2
+#define CLOCK_THREAD_CPUTIME_ID 3
+
+static bool is_cpu_clock(uint64_t id)
+{
+	return id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID || (int64_t)(int32_t)id < 0;
+}
+
+/* clockid_t is an int: a CPU clock of another thread or process is negative
+ * (cputime.c). */
 static int clock_now(uint64_t id, uint64_t *ns)
 {
+	if (is_cpu_clock(id))
+		return cputime_clock((int32_t)id, ns);
 	switch (id) {
 	case 0:
 	case 5:
 	case 8:
 	case 11: /* REALTIME, _COARSE, _ALARM, TAI */ *ns = time_realtime_ns(); return 0;
 	case 1:
-	case 2:
-	case 3:
 	case 4:
 	case 6:
 	case 7:
@@ -103,6 +113,8 @@ SYSCALL_DEFINE2(nanosleep, uaddr_t, req, uaddr_t, rem)
 SYSCALL_DEFINE4(clock_nanosleep, uint64_t, which_clock, int, flags, uaddr_t, req, uaddr_t, rem)
 {
 	uint64_t ns, now;
+	if (is_cpu_clock(which_clock))
+		return -EINVAL; /* sleeping on a CPU clock: Linux's EINVAL for a thread's */
 	int r = clock_now(which_clock, &now);
 	if (r < 0 || (r = get_ts(req, &ns)) < 0)
 		return r;

@@ -91,6 +91,7 @@ void syscall_handler(struct trap_frame *tf)
 {
 	if (current->in_helper && tf->rax == HELPER_DONE_NR)
 		helper_resume(); /* helper.c's stub is done: back below its frame */
+	cputime_kernel();
 	current->tf = tf;
 	tf->error = tf->rax; /* the number, for a restart (signal.c) */
 	tf->rax = (uint64_t)dispatch(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->rax);
@@ -100,5 +101,6 @@ void syscall_handler(struct trap_frame *tf)
 	if ((int64_t)tf->rax == -EPIPE && wants_sigpipe(tf))
 		signal_send(curproc, current, SIGPIPE, curproc->pid);
 	sched_event(); /* what it did may be what another task waits for */
+	cputime_user();
 	return_to_user(tf);
 }

@@ -140,6 +140,7 @@ _Noreturn void task_exit(void)
 		}
 	}
 	t->state = TASK_DEAD;
+	cputime_thread_end(t);
 	if (--p->nthreads == 0)
 		process_end(p); /* may not return: the first program's end */
 	else

@@ -67,6 +67,8 @@ struct task {
 	} altstack;
 	uint64_t futex_key; /* the futex word it waits on (futex.c) */
 	uint32_t futex_bitset;
+	uint64_t cpu_mark, cpu_user, cpu_sys; /* CPU time in TSC ticks (cputime.c) */
+	bool cpu_in_sys;
 	uint8_t fpu[512] __attribute__((aligned(16)));
 };
 

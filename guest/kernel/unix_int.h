@@ -32,11 +32,30 @@ struct uname {
 	uint8_t bytes[110];
 };
 
+/* Descriptors in flight (SCM_RIGHTS): open files a message holds (a
+ * reference each) until the receiver installs them or the message is
+ * dropped unreceived (its socket closed), which lets go of them. A socket
+ * sent over itself is never collected (Linux has a garbage collector). */
+struct scm_fds {
+	int n;
+	struct file *f[];
+};
+
 struct umsg {
 	struct umsg *next;
-	struct uname from; /* the sender's name, for recvfrom */
+	struct uname from;   /* the sender's name, for recvfrom */
+	struct scm_fds *fds; /* SCM_RIGHTS sent with it, or NULL */
 	uint32_t len;
 	uint8_t data[];
+};
+
+/* A stream's descriptors: they come with the byte numbered at (counting
+ * every byte ever queued on the stream) and the len bytes sent with them;
+ * a read stops before them, and after them. */
+struct stream_fds {
+	struct stream_fds *next;
+	uint64_t at, len;
+	struct scm_fds *fds;
 };
 
 enum ustate { US_NEW, US_LISTEN, US_CONNECTED };
@@ -48,8 +67,10 @@ struct usock {
 	int shutdown;       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
 	struct usock *peer; /* the other end; a datagram socket's destination. NULL once gone */
 	struct uname name;
-	struct vnode *vn; /* bound to a path: its S_IFSOCK node (a reference) */
-	struct ring rx;   /* streams */
+	struct vnode *vn;       /* bound to a path: its S_IFSOCK node (a reference) */
+	struct ring rx;         /* streams */
+	uint64_t rx_in, rx_out; /* streams: bytes ever queued and taken, for the fds in sfq */
+	struct stream_fds *sfq; /* streams: descriptors in flight, in byte order */
 	struct umsg *q, **qtail;
 	uint32_t qbytes;                      /* messages: bytes queued, with MSG_COST each */
 	uint64_t rd_seq, wr_seq;              /* data, a connection or shutdown came; room appeared */
@@ -97,9 +118,17 @@ void usock_shut(struct usock *u, int how);
 /* Sends iov to the connected peer (streams), or to the datagram socket to
  * (NULL: the peer); flags MSG_DONTWAIT. The count or -errno. */
 int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to);
+/* The same with descriptors (SCM_RIGHTS), which it owns from then on. */
+int64_t usock_send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
+		       struct scm_fds *fds);
 /* Receives into iov; *mflags gets MSG_TRUNC, *from the sender's name. */
 int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
 		   struct uname *from);
+/* The same, handing over the descriptors the data came with (*fds, NULL if
+ * none); usock_recv lets them go (a read() with no room for them). */
+int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		       struct uname *from, struct scm_fds **fds);
+void scm_fds_put(struct scm_fds *s);
 /* Queues a message of total bytes from iov on p, from the name from:
  * 0 or -ENOMEM. The caller checked the room. */
 int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from);

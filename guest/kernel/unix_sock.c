@@ -5,14 +5,43 @@
  * shutdown and the reverse; closing an end of a stream or seqpacket
  * connection shuts the other down both ways (reads then see EOF, writes
  * EPIPE), while a datagram socket whose destination closed gets
- * ECONNREFUSED on send and waits on receive, as Linux does. No SCM_RIGHTS
- * yet: a control message is EOPNOTSUPP, not dropped. */
+ * ECONNREFUSED on send and waits on receive, as Linux does. Descriptors
+ * travel with the data (SCM_RIGHTS, scm.c parses the control messages):
+ * with a message, or with a stream's bytes, where a read stops before the
+ * bytes that carry them and after them, as Linux's per-skb reads do. */
+#include "scm.h"
 #include "unix_int.h"
 
 #define MSG_PEEK 0x2
 #define MSG_TRUNC 0x20
 #define MSG_DONTWAIT 0x40
 #define MSG_WAITALL 0x100
+#define MSG_CTRUNC 0x8
+#define MSG_CMSG_CLOEXEC 0x40000000
+#define ENOBUFS 105
+
+void scm_fds_put(struct scm_fds *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++)
+		file_put(s->f[i]);
+	kfree(s);
+}
+
+/* Another reference to each (MSG_PEEK leaves the message its own). */
+static struct scm_fds *scm_fds_dup(const struct scm_fds *s)
+{
+	struct scm_fds *d = kmalloc(sizeof(*d) + (uint64_t)s->n * sizeof(d->f[0]));
+	if (!d)
+		return NULL;
+	d->n = s->n;
+	for (int i = 0; i < s->n; i++) {
+		d->f[i] = s->f[i];
+		d->f[i]->refs++;
+	}
+	return d;
+}
 
 static struct usock *all_socks;
 struct vnode unix_vn = {.name = "socket", .mode = 0140000 | 0777, .refs = 1};
@@ -79,13 +108,15 @@ static int64_t send_error(struct usock *u)
 	return u->type == SOCK_DGRAM ? -ECONNREFUSED : -EPIPE;
 }
 
-int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from)
+static int put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from,
+		   struct scm_fds *fds)
 {
 	struct umsg *m = kmalloc(sizeof(*m) + total);
 	if (!m)
 		return -ENOMEM;
 	m->len = (uint32_t)total;
 	m->from = *from;
+	m->fds = fds;
 	uint64_t at = 0;
 	for (int i = 0; i < n; i++, at += iov[i - 1].len)
 		memcpy(m->data + at, iov[i].base, iov[i].len);
@@ -96,8 +127,47 @@ int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total
 	return 0;
 }
 
-/* to: a datagram's addressee when one was named, else NULL (the peer). */
+int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from)
+{
+	return put_msg(p, iov, n, total, from, NULL);
+}
+
+/* Queues the stream's descriptors on p for its next r bytes from now. */
+static struct stream_fds *stream_fds_add(struct usock *p, struct scm_fds *fds)
+{
+	struct stream_fds *sf = kmalloc(sizeof(*sf));
+	if (!sf)
+		return NULL;
+	sf->at = p->rx_in;
+	sf->fds = fds;
+	struct stream_fds **at = &p->sfq;
+	while (*at)
+		at = &(*at)->next;
+	*at = sf;
+	return sf;
+}
+
 int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
+{
+	return usock_send_fds(f, iov, n, flags, to, NULL);
+}
+
+static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
+			struct scm_fds **fds);
+
+/* fds: what goes with the data, the caller's no more (sent or let go). */
+int64_t usock_send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
+		       struct scm_fds *fds)
+{
+	int64_t r = send_fds(f, iov, n, flags, to, &fds);
+	scm_fds_put(fds); /* what was not sent (NULL if it was) */
+	return r;
+}
+
+/* to: a datagram's addressee when one was named, else NULL (the peer).
+ * *fds becomes NULL once the data carrying them is queued. */
+static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
+			struct scm_fds **fds)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -120,10 +190,13 @@ int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
 			return send_error(u);
-		int r = usock_put_msg(p, iov, n, total, &u->name);
+		int r = put_msg(p, iov, n, total, &u->name, *fds);
+		if (r == 0)
+			*fds = NULL;
 		return r < 0 ? r : (int64_t)total;
 	}
 	uint64_t done = 0, dl = usock_deadline(u->sndtimeo);
+	struct stream_fds *sf = NULL; /* valid while u->peer is (it is the peer's) */
 	for (int i = 0; i < n; i++) {
 		uint64_t off = 0;
 		while (off < iov[i].len) {
@@ -140,8 +213,14 @@ int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags
 			int64_t r = ring_put(&u->peer->rx, iov[i].base + off, iov[i].len - off);
 			if (r < 0)
 				return done ? (int64_t)done : r;
+			/* The descriptors go with the first bytes queued. */
+			if (r > 0 && *fds && !sf && (sf = stream_fds_add(u->peer, *fds)))
+				*fds = NULL; /* the peer's now */
+			if (sf)
+				sf->len += (uint64_t)r;
 			off += (uint64_t)r;
 			done += (uint64_t)r;
+			u->peer->rx_in += (uint64_t)r;
 			u->peer->rd_seq++;
 		}
 	}
@@ -159,7 +238,34 @@ static bool can_recv(void *arg)
 int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
 		   struct uname *from)
 {
+	struct scm_fds *fds = NULL;
+	int64_t r = usock_recv_fds(f, iov, n, flags, mflags, from, &fds);
+	if (fds) { /* nowhere to put them: Linux closes them too */
+		scm_fds_put(fds);
+		*mflags |= MSG_CTRUNC;
+	}
+	return r;
+}
+
+/* Hands over the descriptors that came with what was read: a message's, or
+ * a stream's whose first byte was; a peek gets references of its own. */
+static void take_fds(struct scm_fds **slot, bool peek, struct scm_fds **out)
+{
+	if (!*slot)
+		return;
+	if (peek) {
+		*out = scm_fds_dup(*slot);
+		return;
+	}
+	*out = *slot;
+	*slot = NULL;
+}
+
+int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
+		       struct uname *from, struct scm_fds **fds)
+{
 	struct usock *u = f->priv;
+	*fds = NULL;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 	uint64_t want = 0, done = 0;
 	for (int i = 0; i < n; i++)
@@ -191,6 +297,7 @@ int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags
 				*mflags |= MSG_TRUNC;
 			*from = m->from;
 			int64_t r = (flags & MSG_TRUNC) ? (int64_t)m->len : (int64_t)at;
+			take_fds(&m->fds, flags & MSG_PEEK, fds);
 			if (!(flags & MSG_PEEK)) {
 				u->q = m->next;
 				if (!u->q)
@@ -203,23 +310,43 @@ int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags
 			return r;
 		}
 		/* A stream: fill the buffers in order from what is there (a
-		 * peek reads on from what earlier buffers took). */
+		 * peek reads on from what earlier buffers took), at most to the
+		 * end of the next bytes that carry descriptors: a read that
+		 * takes any of them gets the descriptors and ends there, as
+		 * Linux's reads end after an skb with descriptors. */
+		uint64_t pos = u->rx_out + ((flags & MSG_PEEK) ? done : 0), limit = UINT64_MAX;
+		struct stream_fds *sf = u->sfq;
+		if (sf && sf->at + sf->len > pos)
+			limit = sf->at + sf->len - pos;
+		else
+			sf = NULL;
 		uint64_t skip = done, got = 0;
-		for (int i = 0; i < n && queued(u) > (flags & MSG_PEEK ? done + got : 0); i++) {
+		for (int i = 0; i < n && got < limit && queued(u) > (flags & MSG_PEEK ? done + got : 0);
+		     i++) {
 			if (skip >= iov[i].len) {
 				skip -= iov[i].len;
 				continue;
 			}
 			uint8_t *dst = iov[i].base + skip;
-			uint64_t room = iov[i].len - skip;
+			uint64_t room = MIN(iov[i].len - skip, limit - got);
 			got += (flags & MSG_PEEK) ? ring_peek(&u->rx, done + got, dst, room)
 						  : ring_get_user(&u->rx, (uint64_t)dst, room);
 			skip = 0;
 		}
 		done += got;
+		if (!(flags & MSG_PEEK))
+			u->rx_out += got;
+		bool with_fds = sf && pos + got > sf->at;
+		if (with_fds) {
+			take_fds(&sf->fds, flags & MSG_PEEK, fds);
+			if (!(flags & MSG_PEEK)) {
+				u->sfq = sf->next;
+				kfree(sf);
+			}
+		}
 		if (got && !(flags & MSG_PEEK) && u->peer)
 			u->peer->wr_seq++;
-		if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || nb || done >= want)
+		if (with_fds || !(flags & MSG_WAITALL) || (flags & MSG_PEEK) || nb || done >= want)
 			return (int64_t)done;
 	}
 }
@@ -298,10 +425,24 @@ void usock_free(struct usock *u)
 	if (u->vn)
 		vn_unref(u->vn); /* the socket file stays in the tree, as on Linux */
 	ring_free(&u->rx);
-	while (u->q) {
-		struct umsg *m = u->q;
-		u->q = m->next;
+	/* Descriptors never received go with the socket. The queues are
+	 * taken off u first: a descriptor may be a socket whose release
+	 * comes back here. */
+	struct umsg *q = u->q;
+	struct stream_fds *sfq = u->sfq;
+	u->q = NULL;
+	u->sfq = NULL;
+	while (q) {
+		struct umsg *m = q;
+		q = m->next;
+		scm_fds_put(m->fds);
 		kfree(m);
+	}
+	while (sfq) {
+		struct stream_fds *sf = sfq;
+		sfq = sf->next;
+		scm_fds_put(sf->fds);
+		kfree(sf);
 	}
 	kfree(u);
 }
@@ -436,6 +577,80 @@ int64_t unix_xfer(struct file *f, uaddr_t buf, uint64_t len, uint64_t flags, uad
 	return r;
 }
 
+/* A sendmsg's control messages: the descriptors of its SCM_RIGHTS (a
+ * reference to each open file), NULL if none. 0 or -errno. */
+static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
+{
+	*out = NULL;
+	if (!len)
+		return 0;
+	if (len > SCM_CTL_MAX)
+		return -ENOBUFS;
+	uint8_t *buf = kmalloc(len);
+	struct scm_req *req = kmalloc(sizeof(*req));
+	int r = !buf || !req                        ? -ENOMEM
+		: copy_from_user(buf, ctl, len) < 0 ? -EFAULT
+						    : scm_parse(buf, len, req);
+	/* SCM_CREDENTIALS are accepted (every process here is root, which
+	 * may claim any) but not delivered: SO_PASSCRED is not kept. */
+	if (r == 0 && req->nfds) {
+		struct scm_fds *s = kmalloc(sizeof(*s) + (uint64_t)req->nfds * sizeof(s->f[0]));
+		if (!s)
+			r = -ENOMEM;
+		for (int i = 0; s && i < req->nfds; i++) {
+			struct file *fl = fd_get(req->fds[i]);
+			if (!fl) {
+				r = -EBADF;
+				break;
+			}
+			fl->refs++;
+			s->f[s->n++] = fl;
+		}
+		if (r == 0)
+			*out = s;
+		else
+			scm_fds_put(s);
+	}
+	kfree(buf);
+	kfree(req);
+	return r;
+}
+
+/* Installs received descriptors as an SCM_RIGHTS message in the caller's
+ * control buffer [ctl, ctl+room): as many as fit (Linux's count), the rest
+ * let go with MSG_CTRUNC. *used: the bytes of the buffer it took. */
+static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloexec, uint64_t *used,
+		       int *mflags)
+{
+	*used = 0;
+	int fit = room > CMSG_HDR_LEN && ctl ? (int)MIN((room - CMSG_HDR_LEN) / 4, (uint64_t)SCM_MAX_FD) : 0;
+	int k = 0;
+	int fds[SCM_MAX_FD];
+	int r = fit && user_ok(ctl, room, true) < 0 ? -EFAULT : 0;
+	for (; r == 0 && k < s->n && k < fit; k++) {
+		int fd = fd_alloc(s->f[k], 0, cloexec);
+		if (fd < 0)
+			break;
+		fds[k] = fd;
+		s->f[k] = NULL; /* the table's reference now */
+	}
+	if (k < s->n)
+		*mflags |= MSG_CTRUNC;
+	for (int i = k; i < s->n; i++)
+		file_put(s->f[i]);
+	kfree(s);
+	if (k) {
+		struct {
+			uint64_t len;
+			int32_t level, type;
+		} h = {CMSG_HDR_LEN + 4ull * (uint64_t)k, SOL_SOCKET, SCM_RIGHTS};
+		memcpy((void *)ctl, &h, sizeof(h));
+		memcpy((void *)(ctl + CMSG_HDR_LEN), fds, 4ull * (uint64_t)k);
+		*used = MIN(room, CMSG_ALIGN8(h.len));
+	}
+	return r;
+}
+
 int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 {
 	struct usock *u = f->priv, *to = NULL;
@@ -445,25 +660,36 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	int r0 = send ? send_to(u, m.name, m.namelen, &to) : 0;
 	if (r0 < 0)
 		return r0;
-	if (send && m.controllen)
-		return -EOPNOTSUPP;
-	static struct kiov iov[1024];
+	if (m.iovlen > 1024)
+		return -EMSGSIZE;
+	/* The call's own list: a task sleeping in a send or receive keeps
+	 * it while others make calls of their own. */
+	struct kiov *iov = kmalloc(MAX(m.iovlen, 1ull) * sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
 	int n = usock_iov(m.iov, m.iovlen, iov, !send);
-	if (n < 0)
-		return n;
+	struct scm_fds *fds = NULL;
+	int64_t r = n;
+	if (n >= 0 && send && (r = control_in(m.control, m.controllen, &fds)) == 0)
+		r = usock_send_fds(f, iov, n, flags, to, fds);
 	int mf = 0;
 	struct uname from;
-	int64_t r = send ? usock_send(f, iov, n, flags, to) : usock_recv(f, iov, n, flags, &mf, &from);
-	if (!send && r >= 0) {
-		uint32_t room = m.namelen;
-		m.namelen = from.len;
-		if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
-			return -EFAULT;
-		m.controllen = 0;
-		m.flags = mf;
-		if (copy_to_user(umsg, &m, sizeof(m)) < 0)
-			return -EFAULT;
-	}
+	if (n >= 0 && !send)
+		r = usock_recv_fds(f, iov, n, flags & ~(uint64_t)MSG_CMSG_CLOEXEC, &mf, &from, &fds);
+	kfree(iov);
+	if (send || r < 0)
+		return r;
+	uint64_t used = 0;
+	if (fds && control_out(m.control, m.controllen, fds, flags & MSG_CMSG_CLOEXEC, &used, &mf) < 0)
+		return -EFAULT;
+	uint32_t room = m.namelen;
+	m.namelen = from.len;
+	if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
+		return -EFAULT;
+	m.controllen = used;
+	m.flags = mf;
+	if (copy_to_user(umsg, &m, sizeof(m)) < 0)
+		return -EFAULT;
 	return r;
 }
 

@@ -5,6 +5,9 @@
 
 #define ENOENT 2
 #define ENOMEM 12
+#define EPERM 1
+#define EFBIG 27
+#define EFAULT 14
 #define EEXIST 17
 #define ENOTDIR 20
 #define EISDIR 21
@@ -58,8 +61,27 @@ static void detach(struct vnode *v) { dir_remove(v); }
 
 void vn_ref(struct vnode *v) { v->refs++; }
 
+static void fpages_put(struct fpages *pg)
+{
+	if (--pg->links > 0)
+		return;
+	for (uint64_t i = 0; i < pg->n; i++)
+		if (pg->pa[i])
+			page_put(pg->pa[i]);
+	kfree(pg->pa);
+	kfree(pg);
+}
+
 static void vn_free(struct vnode *v)
 {
+	if (v->link_next) { /* leave the ring of links */
+		struct vnode *p = v->link_next;
+		while (p->link_next != v)
+			p = p->link_next;
+		p->link_next = v->link_next == p ? NULL : v->link_next;
+	}
+	if (v->pages)
+		fpages_put(v->pages);
 	dir_free(v);
 	kfree(v->data);
 	kfree(v);
@@ -294,6 +316,7 @@ int vfs_rename(struct vnode *od, const char *on, size_t onl, struct vnode *nd, c
 	return 0;
 }
 
+/* Symlinks (and nothing else written) keep contiguous bytes. */
 static int reserve(struct vnode *v, uint64_t want)
 {
 	if (want <= v->cap && v->data)
@@ -314,23 +337,147 @@ static int reserve(struct vnode *v, uint64_t want)
 	return 0;
 }
 
-int vfs_make_writable(struct vnode *v) { return v->data ? 0 : reserve(v, v->size); }
+#define MAX_FILE_PAGES (1ull << 20) /* 4 GiB, more than the RAM used */
+
+static uint64_t pages_for(uint64_t size) { return ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE; }
+
+/* Room for n entries in the page array. */
+static int fpages_hold(struct fpages *pg, uint64_t n)
+{
+	if (n <= pg->n)
+		return 0;
+	if (n > MAX_FILE_PAGES)
+		return -ENOMEM;
+	uint64_t cap = MIN(MAX(n, MAX(pg->n * 2, 4ull)), MAX_FILE_PAGES);
+	uint64_t *a = kmalloc(cap * sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	if (pg->n)
+		memcpy(a, pg->pa, pg->n * sizeof(*a));
+	kfree(pg->pa);
+	pg->pa = a;
+	pg->n = cap;
+	return 0;
+}
+
+/* A regular file's contents become pages (from the ramdisk's bytes, or
+ * none for an empty file). */
+static int make_paged(struct vnode *v)
+{
+	if (v->pages)
+		return 0;
+	struct fpages *pg = kmalloc(sizeof(*pg));
+	if (!pg)
+		return -ENOMEM;
+	pg->links = 1;
+	const uint8_t *src = vn_bytes(v);
+	uint64_t n = pages_for(v->size);
+	int r = fpages_hold(pg, n);
+	for (uint64_t i = 0; r == 0 && i < n; i++) {
+		if (!(pg->pa[i] = page_alloc()))
+			r = -ENOMEM;
+		else
+			memcpy(phys_to_virt(pg->pa[i]), src + i * PAGE_SIZE,
+			       MIN(PAGE_SIZE, v->size - i * PAGE_SIZE));
+	}
+	if (r < 0) {
+		fpages_put(pg);
+		return r;
+	}
+	v->pages = pg;
+	kfree(v->data);
+	v->data = NULL;
+	v->rodata = NULL;
+	v->cap = 0;
+	return 0;
+}
+
+uint64_t vfs_page(struct vnode *v, uint64_t idx, bool make)
+{
+	struct fpages *pg = v->pages;
+	if (!pg)
+		return 0;
+	if (idx < pg->n && pg->pa[idx])
+		return pg->pa[idx];
+	if (!make || fpages_hold(pg, idx + 1) < 0)
+		return 0;
+	return pg->pa[idx] = page_alloc();
+}
+
+/* Every link sees the same size. */
+static void set_size(struct vnode *v, uint64_t size)
+{
+	v->size = size;
+	for (struct vnode *l = v->link_next; l && l != v; l = l->link_next)
+		l->size = size;
+}
+
+int vfs_make_writable(struct vnode *v)
+{
+	if (vn_is_reg(v))
+		return make_paged(v);
+	return v->data ? 0 : reserve(v, v->size);
+}
+
+/* Copies src (NULL: zeros) into [off, off+len) of a page-backed file,
+ * making the pages it needs. */
+static int paged_fill(struct vnode *v, const uint8_t *src, uint64_t len, uint64_t off)
+{
+	while (len) {
+		uint64_t in = off & ~PAGE_MASK, c = MIN(len, PAGE_SIZE - in);
+		uint64_t pa = vfs_page(v, off / PAGE_SIZE, src != NULL);
+		if (pa) {
+			if (src)
+				memcpy((uint8_t *)phys_to_virt(pa) + in, src, c);
+			else
+				memset((uint8_t *)phys_to_virt(pa) + in, 0, c);
+		} else if (src) {
+			return -ENOMEM;
+		}
+		if (src)
+			src += c;
+		off += c;
+		len -= c;
+	}
+	return 0;
+}
+
+/* The bytes of the last page past the old end are zeroed when the file
+ * grows over them: a shared mapping may have written there (Linux zeroes
+ * them too). */
+static void clear_tail(struct vnode *v, uint64_t upto)
+{
+	uint64_t end = MIN(upto, ALIGN_UP(v->size, PAGE_SIZE));
+	if (end > v->size)
+		paged_fill(v, NULL, end - v->size, v->size);
+}
 
 int vfs_truncate(struct vnode *v, uint64_t size)
 {
 	if (!vn_is_reg(v))
 		return vn_is_dir(v) ? -EISDIR : -EINVAL;
-	if (size > v->size) {
-		int r = reserve(v, size);
-		if (r < 0)
-			return r;
-		memset(v->data + v->size, 0, size - v->size);
-	} else if (!v->data && size < v->size) {
-		int r = reserve(v, size);
-		if (r < 0)
-			return r;
+	if (pages_for(size) > MAX_FILE_PAGES)
+		return -EFBIG;
+	int r = make_paged(v);
+	if (r < 0)
+		return r;
+	if (size >= v->size) {
+		clear_tail(v, size);
+		set_size(v, size);
+		return 0;
 	}
-	v->size = size;
+	struct fpages *pg = v->pages;
+	uint64_t keep = pages_for(size);
+	vm_file_shrunk(pg, keep);
+	for (uint64_t i = keep; i < pg->n; i++)
+		if (pg->pa[i]) {
+			page_put(pg->pa[i]);
+			pg->pa[i] = 0;
+		}
+	/* The rest of the last page reads as zeros, through a mapping too. */
+	if (size & ~PAGE_MASK)
+		paged_fill(v, NULL, PAGE_SIZE - (size & ~PAGE_MASK), size);
+	set_size(v, size);
 	return 0;
 }
 
@@ -338,16 +485,152 @@ int64_t vfs_write(struct vnode *v, const void *buf, uint64_t len, uint64_t off)
 {
 	if (off + len < off)
 		return -EINVAL;
-	int r = reserve(v, off + len);
-	if (r < 0)
-		return r;
-	if (off > v->size)
-		memset(v->data + v->size, 0, off - v->size);
-	memcpy(v->data + off, buf, len);
-	if (off + len > v->size)
-		v->size = off + len;
+	if (!vn_is_reg(v)) {
+		int r = reserve(v, off + len);
+		if (r < 0)
+			return r;
+		if (off > v->size)
+			memset(v->data + v->size, 0, off - v->size);
+		memcpy(v->data + off, buf, len);
+		if (off + len > v->size)
+			v->size = off + len;
+	} else {
+		if (pages_for(off + len) > MAX_FILE_PAGES)
+			return -EFBIG;
+		int r = make_paged(v);
+		if (r < 0 || (r = fpages_hold(v->pages, pages_for(off + len))) < 0)
+			return r;
+		if (off > v->size)
+			clear_tail(v, off);
+		if ((r = paged_fill(v, buf, len, off)) < 0)
+			return r;
+		if (off + len > v->size)
+			set_size(v, off + len);
+	}
 	v->mtime = time_realtime_ns() / 1000000000ull;
 	return (int64_t)len;
+}
+
+int vfs_zero_range(struct vnode *v, uint64_t off, uint64_t len)
+{
+	if (off >= v->size)
+		return 0;
+	len = MIN(len, v->size - off);
+	int r = vfs_make_writable(v);
+	if (r < 0)
+		return r;
+	if (v->pages)
+		return paged_fill(v, NULL, len, off);
+	memset(v->data + off, 0, len);
+	return 0;
+}
+
+uint64_t vfs_read(const struct vnode *v, void *dst, uint64_t len, uint64_t off)
+{
+	if (off >= v->size)
+		return 0;
+	uint64_t n = MIN(len, v->size - off);
+	if (!v->pages) {
+		memcpy(dst, vn_bytes(v) + off, n);
+		return n;
+	}
+	uint8_t *d = dst;
+	for (uint64_t done = 0; done < n;) {
+		uint64_t at = off + done, in = at & ~PAGE_MASK, c = MIN(n - done, PAGE_SIZE - in);
+		uint64_t idx = at / PAGE_SIZE;
+		uint64_t pa = idx < v->pages->n ? v->pages->pa[idx] : 0;
+		if (pa)
+			memcpy(d + done, (const uint8_t *)phys_to_virt(pa) + in, c);
+		else
+			memset(d + done, 0, c);
+		done += c;
+	}
+	return n;
+}
+
+/* The source of a hole's bytes in a copy list: never written, never mapped. */
+static uint64_t zero_page(void)
+{
+	static uint64_t pa;
+	if (!pa)
+		pa = page_alloc();
+	return pa;
+}
+
+int64_t vfs_read_user(const struct vnode *v, uint64_t dst, uint64_t len, uint64_t off)
+{
+	if (off >= v->size)
+		return 0;
+	uint64_t n = MIN(len, v->size - off);
+	if (n < HELPER_COPY_MIN || !helper_ready()) {
+		vfs_read(v, (void *)dst, n, off);
+		return (int64_t)n;
+	}
+	if (!v->pages) {
+		helper_copy_to_user(dst, vn_bytes(v) + off, n);
+		return (int64_t)n;
+	}
+	uint64_t zero = zero_page();
+	if (!zero)
+		return -ENOMEM;
+	uint64_t done = 0;
+	while (done < n) {
+		struct hcopy list[HELPER_LIST_MAX];
+		int k = 0;
+		uint64_t want = 0;
+		for (uint64_t at = off + done; k < HELPER_LIST_MAX && done + want < n; k++) {
+			uint64_t in = at & ~PAGE_MASK, c = MIN(n - done - want, PAGE_SIZE - in);
+			uint64_t idx = at / PAGE_SIZE;
+			uint64_t pa = idx < v->pages->n ? v->pages->pa[idx] : 0;
+			list[k] = (struct hcopy){.dst = dst + done + want,
+						 .src = pa ? pa + in : zero,
+						 .len = c,
+						 .src_kernel = true};
+			want += c;
+			at += c;
+		}
+		uint64_t got = helper_copy_list(list, k);
+		done += got;
+		if (got < want)
+			break;
+	}
+	return done ? (int64_t)done : -EFAULT;
+}
+
+int vfs_link(struct vnode *v, struct vnode *dir, const char *name, size_t n)
+{
+	if (!vn_is_reg(v))
+		return -EPERM; /* links of other kinds are not kept */
+	if (vfs_child(dir, name, n) || (n == 1 && name[0] == '.') ||
+	    (n == 2 && name[0] == '.' && name[1] == '.'))
+		return -EEXIST;
+	int r = make_paged(v);
+	if (r < 0)
+		return r;
+	struct vnode *l = vn_new(name, n, v->mode);
+	if (!l)
+		return -ENOMEM;
+	l->uid = v->uid;
+	l->gid = v->gid;
+	l->ino = v->ino; /* one file: stat shows the same inode */
+	l->mtime = v->mtime;
+	l->size = v->size;
+	l->pages = v->pages;
+	l->pages->links++;
+	l->link_next = v->link_next ? v->link_next : v;
+	v->link_next = l;
+	attach(dir, l);
+	return 0;
+}
+
+uint32_t vfs_nlink(const struct vnode *v)
+{
+	if (vn_is_dir(v))
+		return 2;
+	uint32_t n = v->unlinked ? 0 : 1;
+	for (const struct vnode *l = v->link_next; l && l != v; l = l->link_next)
+		n += !l->unlinked;
+	return n;
 }
 
 int vfs_path(struct vnode *v, char *buf, size_t cap)

@@ -13,6 +13,7 @@
 #define EFAULT 14
 #define ENOMEM 12
 #define EINVAL 22
+#define EACCES 13
 
 bool cpu_nx;
 
@@ -115,6 +116,11 @@ int vm_protect(uint64_t start, uint64_t len, int prot)
 		return -EINVAL;
 	if (end == start)
 		return 0;
+	/* Linux: a shared mapping of a file opened read-only stays so. */
+	for (struct vma *v = vma_after(&curproc->as->map, start); (prot & PROT_WRITE) && v && v->start < end;
+	     v = vma_next(v))
+		if (v->flags & VMA_READONLY)
+			return -EACCES;
 	int r = vma_protect(&curproc->as->map, start, end, prot);
 	if (r < 0)
 		return r;
@@ -128,6 +134,25 @@ uint64_t vm_find_free(uint64_t len)
 	return vma_gap_top(&curproc->as->map, ALIGN_UP(len, PAGE_SIZE), MMAP_BOTTOM, MMAP_TOP);
 }
 
+/* A page of a page-backed file (vfs.h) at va: a shared mapping maps the
+ * file's own page, so every mapping and read() see one copy; a private one
+ * maps it read-only and copy-on-write (PTE_COW), so it sees the file until
+ * it writes the page. Each mapping is an owner of the page (page_get): a
+ * file that shrinks or goes keeps none of it from under a mapping. */
+static int populate_file_page(struct vma *v, uint64_t va, uint64_t idx)
+{
+	uint64_t pa = vfs_page(v->vn, idx, true);
+	if (!pa || page_get(pa) < 0)
+		return -ENOMEM;
+	uint64_t f = pte_flags(v->prot);
+	if (!(v->flags & VMA_SHARED))
+		f = (f & ~PTE_W) | PTE_COW;
+	int r = map_user_page(va, pa, f);
+	if (r < 0)
+		page_put(pa);
+	return r;
+}
+
 /* Fills a fresh page for va from its VMA. */
 static int populate(struct vma *v, uint64_t va)
 {
@@ -135,10 +160,15 @@ static int populate(struct vma *v, uint64_t va)
 	struct vnode *vn = v->vn;
 	const uint8_t *src = NULL;
 	uint64_t n = 0;
-	if (vn && rel < v->flen && v->off + rel < vn->size) {
+	if (rel < v->flen && v->off + rel >= ALIGN_UP(vn->size, PAGE_SIZE))
+		return VM_FAULT_SIGBUS; /* past the file's last page, as Linux */
+	if (vn->pages && ((v->flags & VMA_SHARED) || rel + PAGE_SIZE <= v->flen))
+		return populate_file_page(v, va, (v->off + rel) / PAGE_SIZE);
+	if (rel < v->flen && v->off + rel < vn->size) {
 		n = MIN(PAGE_SIZE, v->flen - rel);
 		n = MIN(n, vn->size - (v->off + rel));
-		src = vn_bytes(vn) + v->off + rel;
+		if (!vn->pages)
+			src = vn_bytes(vn) + v->off + rel;
 	}
 	/* A whole, page-aligned, never-written ramdisk page: map it in place. */
 	if (src && n == PAGE_SIZE && !vn->data && !(v->prot & PROT_WRITE) &&
@@ -148,7 +178,7 @@ static int populate(struct vma *v, uint64_t va)
 	if (!pa)
 		return -ENOMEM;
 	if (n)
-		memcpy(phys_to_virt(pa), src, n);
+		vfs_read(vn, phys_to_virt(pa), n, v->off + rel);
 	int r = map_user_page(va, pa, pte_flags(v->prot));
 	if (r < 0)
 		page_free(pa);
@@ -188,8 +218,10 @@ int vm_fault(uint64_t addr, bool write, bool exec)
 		return -1;
 	uint64_t va = addr & PAGE_MASK;
 	uint64_t pte = user_pte(va);
-	if (!pte)
-		return (v->vn ? populate(v, va) : populate_anon(v, va)) < 0 ? -1 : 0;
+	if (!pte) {
+		int r = v->vn ? populate(v, va) : populate_anon(v, va);
+		return r == VM_FAULT_SIGBUS ? r : r < 0 ? -1 : 0;
+	}
 	if (write && !(pte & PTE_W)) {
 		if ((pte & PTE_COW) && page_owners(pte & PTE_ADDR) == 1)
 			return set_user_pte_flags(va, pte_flags(v->prot)); /* the others are gone */
@@ -226,7 +258,7 @@ int user_ok(uint64_t addr, uint64_t len, bool write)
 			if (v && v->prot)
 				continue;
 		}
-		if (vm_fault(va, write, false) < 0)
+		if (vm_fault(va, write, false) != 0)
 			return -EFAULT;
 	}
 	return 0;
@@ -341,15 +373,39 @@ static int64_t remap_move(struct vma *v, uint64_t old, uint64_t olen, uint64_t t
 	return (int64_t)to;
 }
 
+/* old_len 0: a second mapping of the same shared pages (Linux allows it
+ * for shared mappings only, EINVAL for private ones). */
+static int64_t remap_dup(uint64_t old, uint64_t nlen, int flags, uint64_t new_addr)
+{
+	struct vma *v = vm_find(old);
+	if (!v || !(v->flags & VMA_SHARED) || !v->vn || !(flags & MREMAP_MAYMOVE))
+		return -EINVAL;
+	uint64_t to = new_addr;
+	if (flags & MREMAP_FIXED) {
+		if (new_addr & ~PAGE_MASK || new_addr < MMAP_BOTTOM || new_addr + nlen < new_addr ||
+		    new_addr + nlen > USER_TOP)
+			return -EINVAL;
+	} else if (!(to = vm_find_free(nlen))) {
+		return -ENOMEM;
+	}
+	struct vma t = *v;
+	t.start = to;
+	t.end = to + nlen;
+	t.off = v->off + (old - v->start);
+	t.flen = nlen;
+	int r = vm_map_vma(&t);
+	return r < 0 ? r : (int64_t)to;
+}
+
 int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, uint64_t new_addr)
 {
 	uint64_t olen = ALIGN_UP(old_len, PAGE_SIZE), nlen = ALIGN_UP(new_len, PAGE_SIZE);
 	if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED) || ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
 		return -EINVAL;
-	/* old_len 0 duplicates a shared mapping in Linux; mappings here are
-	 * private, for which Linux says EINVAL too. */
-	if (old & ~PAGE_MASK || !nlen || !olen || olen < old_len || nlen < new_len)
+	if (old & ~PAGE_MASK || !nlen || olen < old_len || nlen < new_len)
 		return -EINVAL;
+	if (!olen)
+		return remap_dup(old, nlen, flags, new_addr);
 	if (old + olen < old || old + olen > USER_TOP)
 		return -EFAULT;
 	struct vma *v = vm_find(old);
@@ -392,4 +448,45 @@ int64_t vm_remap(uint64_t old, uint64_t old_len, uint64_t new_len, int flags, ui
 	if (!to)
 		return -ENOMEM;
 	return remap_move(v, old, olen, to, nlen);
+}
+
+struct shrink_ctx {
+	const struct vma *v;
+	const struct fpages *pg;
+};
+
+/* Drops a page of the file's gone part: any page of a shared mapping, and
+ * a private mapping's page only while it is still the file's (not a copy
+ * it wrote). The page itself stays until its last owner lets go. */
+static void drop_file_page(uint64_t va, uint64_t *pte, void *ctx)
+{
+	struct shrink_ctx *c = ctx;
+	uint64_t idx = (c->v->off + (va - c->v->start)) / PAGE_SIZE;
+	uint64_t file_pa = idx < c->pg->n ? c->pg->pa[idx] : 0;
+	if (!(c->v->flags & VMA_SHARED) && (*pte & PTE_ADDR) != file_pa)
+		return;
+	drop_page(va, pte, NULL);
+}
+
+void vm_file_shrunk(const struct fpages *pg, uint64_t idx)
+{
+	extern struct task *task_list;
+	uint64_t *was = paging_current();
+	uint64_t from = idx * PAGE_SIZE;
+	for (struct task *t = task_list; t; t = t->next) {
+		struct aspace *as = t->proc ? t->proc->as : NULL;
+		if (!as)
+			continue;
+		paging_switch(as->pml4);
+		for (struct vma *v = vma_first(&as->map); v; v = vma_next(v)) {
+			if (!v->vn || v->vn->pages != pg || v->off + v->flen <= from)
+				continue;
+			uint64_t lo = v->start + (from > v->off ? from - v->off : 0);
+			uint64_t hi = MIN(v->end, v->start + v->flen);
+			struct shrink_ctx c = {v, pg};
+			if (lo < hi)
+				user_range_walk(lo, hi, drop_file_page, &c);
+		}
+	}
+	paging_switch(was);
 }

@@ -14,7 +14,8 @@ void vn_unref(struct vnode *v);
 /* Linux's vm.max_map_count default: more mappings than this is ENOMEM. */
 #define MAX_MAP_COUNT 65530
 
-#define VMA_SHARED 1 /* asked for MAP_SHARED (served as a private copy) */
+#define VMA_SHARED 1   /* MAP_SHARED: the file's own pages, never copied */
+#define VMA_READONLY 2 /* shared, of a file opened read-only: mprotect may not add PROT_WRITE */
 
 struct vma {
 	uint64_t start, end; /* page-aligned */

@@ -72,7 +72,7 @@ same "glibc system-call probe: no failures" "$(output | grep FAIL)|$(status)" "|
 # Event and IPC descriptors (evprobe.c: pipes, eventfd, timerfd, epoll,
 # poll/select, AF_UNIX socket pairs, memfd, flock, mkfifo, membarrier...),
 # each check its own test; "carve" adds the answers of a file system without
-# hard links or xattrs.
+# xattrs.
 run_prog /bin/evprobe carve
 while read -r line; do
 	case $line in

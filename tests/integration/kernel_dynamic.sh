@@ -2,11 +2,11 @@
 # Dynamically linked programs on the carve enclave kernel, none written here:
 # this host's Debian ls, sha256sum, nproc, cat and python3.11, each with the
 # shared libraries ldd names and glibc's interpreter, run in the enclave and
-# compared with the same run on the host (ls, sha256sum, python's output;
-# one runs through execve). Then the /proc and /sys files runtimes size
-# themselves with, checked against the VM's configuration (--cpus 2,
-# --memory 512): /proc/self/maps in Linux's format naming the program, ld.so,
-# libc and the stack; /proc/cpuinfo with a block per vCPU and the CPU's
+# compared with the same run on the host (ls, sha256sum, python's output,
+# its threads and its multiprocessing; one runs through execve). Then the
+# /proc and /sys files runtimes size themselves with, checked against the
+# VM's configuration (--cpus 2, --memory 512): /proc/self/maps in Linux's
+# format naming the program, ld.so, libc and the stack; /proc/cpuinfo with a block per vCPU and the CPU's
 # vendor; nproc, os.cpu_count() and sched_getaffinity giving 2;
 # /proc/self/status and /proc/meminfo with values in range. Last, a program
 # whose interpreter is not an ELF file is refused with status 126 and why.
@@ -41,7 +41,7 @@ copy_python "$RFS" "$PYTHON"
 # Data the programs read, the same bytes in the enclave and here.
 printf 'carve\n' >"$RFS/data/small"
 head -c 300000 /dev/urandom >"$RFS/data/random"
-cp "$ROOT/tests/integration/data/concurrency.py" "$RFS/data/"
+cp "$ROOT/tests/integration/data/concurrency.py" "$ROOT/tests/integration/data/multiproc.py" "$RFS/data/"
 seq 1 20000 >"$RFS/data/numbers"
 cat >"$RFS/data/stdlib.py" <<'EOF'
 import hashlib, json
@@ -126,6 +126,15 @@ if same "python3 threads, asyncio and subprocess: output as on the host" "$(outp
 else
 	sed 's/^/# /' "$(diag)"
 	program_row python3-concurrency fails
+fi
+
+run python3 data/multiproc.py
+if same "python3 multiprocessing (Pool, Queue, Lock, Value, Array, Semaphore, Pipe, Event): output as on the host" \
+	"$(output)|$(status)" "$(host python3 data/multiproc.py)|0"; then
+	program_row python3-multiprocessing "same output as on the host"
+else
+	sed 's/^/# /' "$(diag)"
+	program_row python3-multiprocessing fails
 fi
 
 run python3 -c 'import os; os.execv("/usr/bin/sha256sum", ["sha256sum", "data/random"])'

@@ -6,7 +6,10 @@
 #     pipes across processes, execve in a child, vfork and posix_spawn,
 #     SIGCHLD, kill, orphans) and signals.c (handlers, sigaltstack,
 #     sigreturn, masks, sigsuspend, sigtimedwait, restarts and EINTR, a
-#     SIGSEGV handler, SIGPIPE), each checking itself from the inside;
+#     SIGSEGV handler, SIGPIPE) and ipc.c (shm_open and MAP_SHARED across
+#     fork, SIGBUS past a shrunk file, named and unnamed semaphores and a
+#     process-shared mutex, SCM_RIGHTS, the CPU-time clocks), each checking
+#     itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -26,7 +29,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals hello; do
+for p in threads procs signals ipc hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -69,6 +72,14 @@ for libc in musl glibc; do
 	[ -x "$RFS/bin/$p" ] || continue
 	run_prog "/bin/$p"
 	self_checks "signals ($libc)"
+done
+
+for libc in musl glibc; do
+	p=ipc
+	[ "$libc" = glibc ] && p=gipc
+	[ -x "$RFS/bin/$p" ] || continue
+	run_prog "/bin/$p"
+	self_checks "shared memory, semaphores, SCM_RIGHTS, CPU time ($libc)"
 done
 
 # terminate asks first: the VMM presses Ctrl-Alt-Del once the kernel has

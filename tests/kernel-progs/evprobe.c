@@ -4,8 +4,8 @@
  * old getdents, membarrier, xattrs). Prints "ok NAME" or "FAIL NAME: why";
  * the exit status is the number of failures. It runs on the host too (the
  * expectations are Linux's); with the argument "carve" it also checks what
- * the carve kernel answers where Linux's depends on the file system (no hard
- * links, no extended attributes). */
+ * the carve kernel answers where Linux's depends on the file system (no
+ * extended attributes). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -630,11 +630,19 @@ static void small_calls(int carve)
 	check("link-missing-enoent", FAILS(link("/tmp/nope", "/tmp/nope2"), ENOENT), "ENOENT");
 	check("link-exists-eexist", FAILS(link("/tmp/evprobe-lock", "/tmp/evprobe-reg"), EEXIST), "EEXIST");
 	int lr = link("/tmp/evprobe-lock", "/tmp/evprobe-link");
-	if (carve)
-		check("link-no-hard-links-eperm", lr < 0 && errno == EPERM, "expected EPERM");
-	else
-		check("link", lr == 0 && stat("/tmp/evprobe-link", &st) == 0 && st.st_nlink == 2, "link");
+	struct stat st2;
+	check("link",
+	      lr == 0 && stat("/tmp/evprobe-link", &st) == 0 && st.st_nlink == 2 &&
+		      stat("/tmp/evprobe-lock", &st2) == 0 && st2.st_ino == st.st_ino,
+	      "link");
+	int lw = open("/tmp/evprobe-link", O_WRONLY | O_APPEND);
+	check("link-shares-contents",
+	      lw >= 0 && write(lw, "L", 1) == 1 && stat("/tmp/evprobe-lock", &st2) == 0 &&
+		      st2.st_size == st.st_size + 1,
+	      "a write through one name not seen through the other");
+	close(lw);
 	unlink("/tmp/evprobe-link");
+	check("unlink-link-nlink", stat("/tmp/evprobe-lock", &st2) == 0 && st2.st_nlink == 1, "nlink");
 
 	unlink("/tmp/evprobe-fifo");
 	check("mkfifo",
