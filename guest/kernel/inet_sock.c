@@ -372,31 +372,24 @@ int64_t inet_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	int r = send && u->type == SOCK_DGRAM && m.name ? send_addr(u, m.name, m.namelen, &to) : 1;
 	if (r < 0)
 		return r;
-	static struct kiov iov[1024];
-	int n = usock_iov(m.iov, m.iovlen, iov, !send);
-	if (n < 0)
-		return n;
-	/* Control messages (IP_PKTINFO, IP_TOS...) ask nothing loopback needs. */
-	if (send)
-		return u->type == SOCK_STREAM ? usock_send(f, iov, n, flags, NULL)
-					      : dsend(f, iov, n, r == 0 ? &to : NULL);
-	int e = u->type == SOCK_DGRAM ? inet_take_error(u) : 0;
-	if (e)
-		return -e;
+	struct kiov *iov;
+	int n = usock_iov(m.iov, m.iovlen, !send, &iov);
+	int64_t got = n;
 	int mf = 0;
 	struct uname from;
-	int64_t got = usock_recv(f, iov, n, flags, &mf, &from);
-	if (got < 0)
+	/* Control messages (IP_PKTINFO, IP_TOS...) ask nothing loopback needs. */
+	if (n >= 0 && send)
+		got = u->type == SOCK_STREAM ? usock_send(f, iov, n, flags, NULL)
+					     : dsend(f, iov, n, r == 0 ? &to : NULL);
+	int e = n >= 0 && !send && u->type == SOCK_DGRAM ? inet_take_error(u) : 0;
+	if (e)
+		got = -e;
+	else if (n >= 0 && !send)
+		got = usock_recv(f, iov, n, flags, &mf, &from);
+	kfree(iov);
+	if (send || got < 0)
 		return got;
-	uint32_t room = m.namelen;
-	m.namelen = from.len;
-	if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
-		return -EFAULT;
-	m.controllen = 0;
-	m.flags = mf;
-	if (copy_to_user(umsg, &m, sizeof(m)) < 0)
-		return -EFAULT;
-	return got;
+	return usock_msg_reply(umsg, &m, &from, 0, mf) < 0 ? -EFAULT : got;
 }
 
 int inet_getsockopt(struct file *f, uint64_t level, uint64_t name, uaddr_t uval, uaddr_t ulen)

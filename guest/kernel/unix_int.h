@@ -133,7 +133,8 @@ void scm_fds_put(struct scm_fds *s);
  * 0 or -ENOMEM. The caller checked the room. */
 int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from);
 /* The caller's n iovecs, each checked: n or -errno. iov holds 1024. */
-int usock_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write);
+int usock_iov(uint64_t uiov, uint64_t n, bool write, struct kiov **out);
+int usock_msg_reply(uaddr_t umsg, struct msghdr *m, const struct uname *from, uint64_t controllen, int flags);
 /* Listen, connect and accept, past the checks of the name kind: */
 int usock_listen(struct usock *u, int backlog);
 /* Connects stream u to listener l; *srv: the server's end, queued. */

@@ -520,11 +520,17 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 	return fds[0] >= 0 ? -EMFILE : -ENOMEM;
 }
 
-/* The caller's iovecs, each checked. -errno, or how many. */
-int usock_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
+/* The caller's iovecs, each checked, in a list of the call's own (a task
+ * asleep in a send or receive keeps it while others make calls of their
+ * own; the caller kfrees *out, also on an error): how many, or -errno. */
+int usock_iov(uint64_t uiov, uint64_t n, bool write, struct kiov **out)
 {
+	*out = NULL;
 	if (n > 1024)
 		return -EMSGSIZE;
+	struct kiov *iov = *out = kmalloc(MAX(n, 1ull) * sizeof(*iov));
+	if (!iov)
+		return -ENOMEM;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t iv[2];
 		if (copy_from_user(iv, uiov + 16 * i, sizeof(iv)) < 0)
@@ -535,6 +541,19 @@ int usock_iov(uint64_t uiov, uint64_t n, struct kiov *iov, bool write)
 		iov[i].len = iv[1];
 	}
 	return (int)n;
+}
+
+/* recvmsg's answer: the sender's name cut to the caller's room (msg_namelen
+ * its whole length, as Linux), the control bytes used and the flags. */
+int usock_msg_reply(uaddr_t umsg, struct msghdr *m, const struct uname *from, uint64_t controllen, int flags)
+{
+	uint32_t room = m->namelen;
+	m->namelen = from->len;
+	if (from->len && m->name && copy_to_user(m->name, from->bytes, MIN(room, from->len)) < 0)
+		return -EFAULT;
+	m->controllen = controllen;
+	m->flags = flags;
+	return copy_to_user(umsg, m, sizeof(*m)) < 0 ? -EFAULT : 0;
 }
 
 /* A destination named on a send: connection sockets refuse it (EISCONN,
@@ -660,14 +679,8 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	int r0 = send ? send_to(u, m.name, m.namelen, &to) : 0;
 	if (r0 < 0)
 		return r0;
-	if (m.iovlen > 1024)
-		return -EMSGSIZE;
-	/* The call's own list: a task sleeping in a send or receive keeps
-	 * it while others make calls of their own. */
-	struct kiov *iov = kmalloc(MAX(m.iovlen, 1ull) * sizeof(*iov));
-	if (!iov)
-		return -ENOMEM;
-	int n = usock_iov(m.iov, m.iovlen, iov, !send);
+	struct kiov *iov;
+	int n = usock_iov(m.iov, m.iovlen, !send, &iov);
 	struct scm_fds *fds = NULL;
 	int64_t r = n;
 	if (n >= 0 && send && (r = control_in(m.control, m.controllen, &fds)) == 0)
@@ -682,15 +695,7 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	uint64_t used = 0;
 	if (fds && control_out(m.control, m.controllen, fds, flags & MSG_CMSG_CLOEXEC, &used, &mf) < 0)
 		return -EFAULT;
-	uint32_t room = m.namelen;
-	m.namelen = from.len;
-	if (from.len && m.name && copy_to_user(m.name, from.bytes, MIN(room, from.len)) < 0)
-		return -EFAULT;
-	m.controllen = used;
-	m.flags = mf;
-	if (copy_to_user(umsg, &m, sizeof(m)) < 0)
-		return -EFAULT;
-	return r;
+	return usock_msg_reply(umsg, &m, &from, used, mf) < 0 ? -EFAULT : r;
 }
 
 int unix_shutdown(struct file *f, int how)
