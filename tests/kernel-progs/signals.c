@@ -317,6 +317,26 @@ int main(void)
 	timer_settime(tid, 0, &off, NULL);
 	/* (musl returns a second delete's raw -EINVAL, glibc -1 with errno.) */
 	check(timer_delete(tid) == 0 && timer_delete(tid) != 0, "timer_delete; a second delete fails");
+	/* A timer's signal still pending when it is deleted stays pending, as
+	 * on Linux (the queued signal is freed when taken): the one-shot's
+	 * here, and any the periodic timer queued before it was stopped. Each
+	 * is taken before unblocking, whose default action ends the program. */
+	timer_t once_id;
+	struct itimerspec once = {{0, 0}, {0, 1000000}};
+	sigset_t tpend;
+	int queued = 0;
+	check(timer_create(CLOCK_MONOTONIC, &sev, &once_id) == 0 && timer_settime(once_id, 0, &once, NULL) == 0,
+	      "a one-shot timer on the blocked signal");
+	for (int i = 0; i < 500 && !queued; i++) {
+		usleep(2000);
+		queued = sigpending(&tpend) == 0 && sigismember(&tpend, rt);
+	}
+	check(queued && timer_delete(once_id) == 0 && sigpending(&tpend) == 0 && sigismember(&tpend, rt),
+	      "timer_delete leaves its signal pending");
+	struct timespec no_wait = {0, 0};
+	while (sigtimedwait(&rts, NULL, &no_wait) == rt)
+		;
+	check(sigpending(&tpend) == 0 && !sigismember(&tpend, rt), "... until it is taken");
 	sigprocmask(SIG_UNBLOCK, &rts, NULL);
 
 	printf("signals: %s\n", failures ? "FAILED" : "all passed");
