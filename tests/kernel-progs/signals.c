@@ -325,7 +325,8 @@ int main(void)
 	struct itimerspec once = {{0, 0}, {0, 1000000}};
 	sigset_t tpend;
 	int queued = 0;
-	check(timer_create(CLOCK_MONOTONIC, &sev, &once_id) == 0 && timer_settime(once_id, 0, &once, NULL) == 0,
+	check(timer_create(CLOCK_MONOTONIC, &sev, &once_id) == 0 &&
+		      timer_settime(once_id, 0, &once, NULL) == 0,
 	      "a one-shot timer on the blocked signal");
 	for (int i = 0; i < 500 && !queued; i++) {
 		usleep(2000);
