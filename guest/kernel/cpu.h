@@ -78,7 +78,6 @@ bool bkl_held(void);
 void irq_call(void (*handler)(void));
 /* The enclave is ending: other CPUs park, interrupt handlers stop locking. */
 void smp_stop(void);
-bool smp_stopping(void);
 
 /* Each CPU's own set-up (the boot CPU's at boot, an AP's in ap_main). */
 void gdt_init_cpu(struct cpu *c); /* gdt.c */

@@ -179,9 +179,6 @@ void trap_dispatch(struct trap_frame *tf)
 		 * end or a move waits for this task (and the enclave's end parks
 		 * this CPU). */
 		if (user && !current->in_helper) {
-			if (smp_stopping())
-				for (;;)
-					__asm__ volatile("cli; hlt");
 			current->tf = tf;
 			if (!(current->affinity & (1ull << this_cpu()->id)))
 				schedule();

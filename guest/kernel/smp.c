@@ -73,10 +73,13 @@ static volatile bool stopping;
 
 bool bkl_held(void) { return bkl_owner == this_cpu()->id; }
 
+/* The enclave is ending on another CPU, which keeps the lock: halt for
+ * good, with interrupts on (a device interrupt is acknowledged without the
+ * lock, irq_call), so the exiting CPU's last waits see the devices. */
 static _Noreturn void park(void)
 {
 	for (;;)
-		__asm__ volatile("cli; hlt");
+		__asm__ volatile("sti; hlt");
 }
 
 void bkl_lock(void)
@@ -140,7 +143,6 @@ void smp_stop(void)
 			ipi_send(i, VEC_RESCHED); /* idle or user mode: into the kernel, to park */
 }
 
-bool smp_stopping(void) { return stopping; }
 
 /* ---- IPIs ---- */
 

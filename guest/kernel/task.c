@@ -81,6 +81,10 @@ struct task *task_create(struct process *p, const struct trap_frame *tf)
 	t->affinity = current->affinity;
 	t->on_cpu = -1;
 	link_task(t, p);
+	/* A second task: the slice starts now. Without it a creator that goes
+	 * on spinning in user mode (no sleep, so no pick to arm the timer)
+	 * would never let the new task run on this CPU. */
+	sched_rearm();
 	return t;
 }
 
