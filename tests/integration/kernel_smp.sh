@@ -7,7 +7,8 @@
 # and 1, fork/wait with signals to children spinning on other CPUs, exact
 # counts from 8 threads (atomic and mutex), and a munmap/mprotect race that
 # needs the TLB shootdown (a thread's access after the call returned must
-# fault). With carve.nosmp the same program on 2 vCPUs sees exactly one.
+# fault). Go's and Rust's runtimes run their threads on 4 vCPUs. With
+# carve.nosmp the same program on 2 vCPUs sees exactly one.
 # CARVE_TEST_SLOW=1 adds the threads, processes and signals programs
 # (tests/integration/kernel_procs.sh's) on 4 vCPUs.
 # Every guest run is bounded by `timeout`.
@@ -59,6 +60,21 @@ for CPUS in 2 4; do
 		run_prog "" "/bin/$p" "$CPUS"
 		self_checks "smp ($libc, $CPUS vCPUs)"
 	done
+done
+
+# Runtimes nobody here wrote, their threads on 4 vCPUs: the same output as
+# on the host (tests/integration/kernel_programs.sh runs them on one).
+CPUS=4
+for id in go-goroutines rust-threads; do
+	bin=$PROGS/../programs/$id
+	if [ ! -x "$bin" ]; then
+		skip "$id on $CPUS vCPUs" "not built: no $([ "$id" = go-goroutines ] && echo go || echo rustc) when make ran (scripts/setup.sh installs it)"
+		continue
+	fi
+	cp "$bin" "$RFS/bin/$id"
+	host=$("$bin" 2>&1)
+	run_prog "" "/bin/$id"
+	same "$id on $CPUS vCPUs: output and status as on the host" "$(output)|$(status)" "$host|0"
 done
 
 # carve.nosmp: the other vCPU stays waiting for INIT/SIPI, and every
