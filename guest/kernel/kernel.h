@@ -106,7 +106,8 @@ struct virtio_mmio_dev {
 struct boot_opts {
 	bool debug;  /* carve.debug */
 	bool strace; /* carve.strace */
-	bool nosmp;  /* carve.nosmp: one CPU */
+	bool smp;    /* carve.smp: every vCPU runs tasks */
+	bool nosmp;  /* carve.nosmp: one CPU (the default; wins over carve.smp) */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };

@@ -307,8 +307,12 @@ void smp_start_aps(void)
 	cpus[0].apic_id = *lapic(LAPIC_ID) >> 24;
 	if (want <= 1)
 		return;
-	if (boot_opts.nosmp) {
-		kdebug("smp: carve.nosmp: 1 of %d CPUs used\n", want);
+	/* Off unless asked for: on PVM hosts every kernel instruction is
+	 * emulated, and a program whose threads hand work back and forth
+	 * (Python's GIL: thousands of cross-CPU wake-ups) runs many times
+	 * slower on two CPUs than on one (guest/kernel/README.md). */
+	if (!boot_opts.smp || boot_opts.nosmp) {
+		kdebug("smp: 1 of %d CPUs used (carve.smp uses them all)\n", want);
 		return;
 	}
 	if (cpus[0].apic_id != 0) {
