@@ -38,12 +38,12 @@ struct cpu {
 	struct task *cur;      /* the task on this CPU */
 	int id;                /* 0 .. cpus_online-1 */
 	uint32_t apic_id;
-	uint64_t *pml4;             /* the page tables in CR3 (may be a task's that left: lazy) */
-	struct task *dead_task;     /* freed by the next task to run here */
-	struct task *idle_task;     /* where it halts when no task can run here */
-	volatile int flush_req;     /* a TLB shootdown asks this CPU to flush */
-	volatile bool idle;         /* halted with nothing to run (a wake needs an IPI) */
-	uint64_t df_stack_top;      /* IST1 */
+	uint64_t *pml4;         /* the page tables in CR3 (may be a task's that left: lazy) */
+	struct task *dead_task; /* freed by the next task to run here */
+	struct task *idle_task; /* where it halts when no task can run here */
+	volatile int flush_req; /* a TLB shootdown asks this CPU to flush */
+	volatile bool idle;     /* halted with nothing to run (a wake needs an IPI) */
+	uint64_t df_stack_top;  /* IST1 */
 };
 
 static inline struct cpu *this_cpu(void)

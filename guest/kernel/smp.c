@@ -143,7 +143,6 @@ void smp_stop(void)
 			ipi_send(i, VEC_RESCHED); /* idle or user mode: into the kernel, to park */
 }
 
-
 /* ---- IPIs ---- */
 
 static void icr_wait(void)

@@ -59,7 +59,7 @@ struct task {
 
 	/* Thread state. */
 	uint64_t fs_base;
-	uint64_t gs_base; /* the program's (arch_prctl ARCH_SET_GS) */
+	uint64_t gs_base;         /* the program's (arch_prctl ARCH_SET_GS) */
 	uint64_t clear_child_tid; /* set_tid_address, CLONE_CHILD_CLEARTID */
 	uint64_t set_child_tid;   /* CLONE_CHILD_SETTID: written as it starts */
 	bool killed;              /* the process is exiting: leave at the next chance */

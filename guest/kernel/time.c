@@ -124,7 +124,8 @@ void time_init(void)
 	*lapic(LAPIC_SVR) = 0x100 | 0xff; /* APIC on, spurious vector 255 */
 	if (have_deadline) {
 		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER | LVT_TSC_DEADLINE;
-	} else { /* calibrated once: every vCPU's LAPIC runs at the same rate */
+	} else {
+		/* Calibrated once: every vCPU's LAPIC runs at the same rate. */
 		*lapic(LAPIC_TIMER_DIV) = 0xb; /* divide by 1 */
 		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER;
 		*lapic(LAPIC_TIMER_INIT) = 0xffffffffu;

@@ -321,13 +321,15 @@ static void children(int n)
 		pid_t w = waitpid(kids[i], &st, 0);
 		if (w != kids[i])
 			continue;
-		if (i == 0 ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL : WIFEXITED(st) && WEXITSTATUS(st) == 10 + i)
+		if (i == 0 ? WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL
+			   : WIFEXITED(st) && WEXITSTATUS(st) == 10 + i)
 			good++;
 	}
 	char msg[160];
-	snprintf(msg, sizeof(msg),
-		 "fork %d children spinning; SIGKILL to one, SIGUSR1 to the others' handlers; wait collects each",
-		 n);
+	snprintf(
+		msg, sizeof(msg),
+		"fork %d children spinning; SIGKILL to one, SIGUSR1 to the others' handlers; wait collects each",
+		n);
 	check(good == n, msg);
 }
 
@@ -353,7 +355,8 @@ int main(int argc, char **argv)
 		      cpuinfo == want,
 	      msg);
 	int c0 = this_cpu(), c1 = sched_getcpu();
-	check(c0 >= 0 && c0 < want && c1 >= 0 && c1 < want, "getcpu and sched_getcpu name a CPU that is online");
+	check(c0 >= 0 && c0 < want && c1 >= 0 && c1 < want,
+	      "getcpu and sched_getcpu name a CPU that is online");
 
 	/* sched_setaffinity is honoured: pinned to each CPU in turn. */
 	int pinned_ok = 1;
@@ -382,8 +385,8 @@ int main(int argc, char **argv)
 		pthread_join(b, NULL);
 		double dt = now_s() - t0;
 		snprintf(msg, sizeof(msg),
-			 "two threads spin at the same time on CPUs %d and %d: %d hand-overs in %.2f s", spin_cpu[0],
-			 spin_cpu[1], 2 * ROUNDS, dt);
+			 "two threads spin at the same time on CPUs %d and %d: %d hand-overs in %.2f s",
+			 spin_cpu[0], spin_cpu[1], 2 * ROUNDS, dt);
 		check(spin_cpu[0] != spin_cpu[1] && spin_cpu[0] >= 0 && spin_cpu[1] >= 0, msg);
 
 		/* Futex ping-pong, the two sides pinned to CPUs 0 and 1. */
