@@ -308,8 +308,8 @@ void smp_start_aps(void)
 		return;
 	/* Off unless asked for: on PVM hosts every kernel instruction is
 	 * emulated, and a program whose threads hand work back and forth
-	 * (Python's GIL: thousands of cross-CPU wake-ups) runs many times
-	 * slower on two CPUs than on one (guest/kernel/README.md). */
+	 * (Python's GIL: thousands of cross-CPU wake-ups) runs about three
+	 * times slower on two CPUs than on one (guest/kernel/README.md). */
 	if (!boot_opts.smp || boot_opts.nosmp) {
 		kdebug("smp: 1 of %d CPUs used (carve.smp uses them all)\n", want);
 		return;
