@@ -87,8 +87,9 @@ static struct task *pick(uint64_t now)
 	}
 }
 
-/* Before the lock goes: halted CPUs that now have a task to run get an IPI
- * (their own halted task woke, or a task no CPU runs can run there). */
+/* Before the lock goes: a halted CPU gets an IPI for each task that can
+ * run now, runs nowhere, and may run there. (A CPU that runs a program
+ * picks again at its next slice.) */
 void sched_kick(void)
 {
 	if (cpus_online == 1 || !task_list)
