@@ -235,7 +235,7 @@ static void race(int mprotect_mode, const char *what)
 	atomic_store(&toucher_ready, 0);
 	pthread_t t;
 	pthread_create(&t, NULL, toucher, NULL);
-	int rounds = 40, bad_remap = 0;
+	int rounds = 100, bad_remap = 0;
 	for (int r = 0; r < rounds; r++) {
 		while (!atomic_load(&toucher_ready))
 			;
