@@ -157,23 +157,46 @@ TRAP_NOERR 242	/* IPI: TLB shootdown */
 TRAP_NOERR 255	/* spurious */
 
 /* From CPL3 (a program, or helper.c's stub) GS holds the program's base:
- * SWAPGS in, and SWAPGS back out on the way to CPL3. */
+ * SWAPGS in, and SWAPGS back out just before IRETQ to CPL3.
+ *
+ * In the kernel GS is the kernel's, except in the windows between
+ * SYSCALL and its SWAPGS and between the SWAPGS and IRETQ on the way out,
+ * where interrupts are off. An interrupt there (an emulated SVM that
+ * delivers one regardless of IF, as the hardware-KVM bed's QEMU does with
+ * two L1 CPUs) would run with the program's GS: a trap from CPL0 reads
+ * the GS base (as Linux's paranoid entry does), swaps if it is not a kernel
+ * address, and swaps back on its way out (RBX, callee-saved, remembers). */
 trap_common:
 	testb	$3, TF_CS_ENTRY(%rsp)
-	jz	1f
+	jz	2f
 	swapgs
-1:	SAVE_REGS
-	mov	%rsp, %rdi
+	SAVE_REGS
+	jmp	3f
+2:	SAVE_REGS
+	xor	%ebx, %ebx
+	mov	$0xc0000101, %ecx		/* MSR_GS_BASE */
+	rdmsr
+	test	%edx, %edx
+	js	3f				/* the kernel's: the usual case */
+	swapgs
+	mov	$1, %ebx
+3:	mov	%rsp, %rdi
 	call	trap_dispatch
 	.globl	user_exit
 user_exit:					/* also a new task's way out (switch.S) */
 	mov	%rsp, %rdi
 	call	kernel_exit			/* the lock, on a return to user mode */
 	testb	$3, TF_CS_SAVED(%rsp)
+	jnz	2f
+	test	%ebx, %ebx			/* to CPL0: only from trap_common, RBX its flag */
 	jz	1f
 	swapgs
 1:	RESTORE_REGS
 	add	$16, %rsp
+	iretq
+2:	RESTORE_REGS
+	add	$16, %rsp
+	swapgs
 	iretq
 
 /* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry, so the

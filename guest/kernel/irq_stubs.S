@@ -3,14 +3,12 @@
  * through irq_call (smp.c: the big kernel lock), then returns with IRETQ.
  * They arrive in user mode, during cpu_idle's HLT or during a helper run,
  * never elsewhere in the kernel (interrupts are off there); from CPL3 GS is
- * swapped in and out. Entry leaves RSP = 8 mod 16; nine pushes realign it. */
+ * swapped in and out, and from CPL0 the GS base is checked as trap_common
+ * checks it (boot.S). */
 .macro IRQ_STUB name, handler
 	.globl \name
 \name:
-	testb	$3, 8(%rsp)
-	jz	1f
-	swapgs
-1:	push	%rax
+	push	%rax
 	push	%rcx
 	push	%rdx
 	push	%rsi
@@ -19,9 +17,25 @@
 	push	%r9
 	push	%r10
 	push	%r11
-	cld
+	push	%rbx
+	sub	$8, %rsp			/* 11 slots: RSP 16-byte aligned */
+	xor	%ebx, %ebx			/* RBX: GS swapped at entry */
+	testb	$3, 96(%rsp)			/* CS */
+	jnz	1f
+	mov	$0xc0000101, %ecx		/* MSR_GS_BASE, as trap_common (boot.S) */
+	rdmsr
+	test	%edx, %edx
+	js	2f
+1:	swapgs
+	mov	$1, %ebx
+2:	cld
 	lea	\handler(%rip), %rdi
 	call	irq_call
+	test	%ebx, %ebx
+	jz	3f
+	swapgs
+3:	add	$8, %rsp
+	pop	%rbx
 	pop	%r11
 	pop	%r10
 	pop	%r9
@@ -31,10 +45,7 @@
 	pop	%rdx
 	pop	%rcx
 	pop	%rax
-	testb	$3, 8(%rsp)
-	jz	2f
-	swapgs
-2:	iretq
+	iretq
 .endm
 
 	.text
