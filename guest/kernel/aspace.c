@@ -7,6 +7,7 @@
  * MAP_SHARED pages (a file's own pages, vm.c; shared anonymous memory is an
  * unlinked file too) stay writable in both: that memory is shared between
  * parent and child, as Linux shares it. */
+#include "cpu.h"
 #include "proc.h"
 
 struct aspace *aspace_new(void)
@@ -45,7 +46,9 @@ static void share_pte(uint64_t va, uint64_t *pte, void *ctx)
 }
 
 /* The parent's TLB still holds writable entries for the pages now
- * read-only: one reload of CR3 drops them all. */
+ * read-only: one reload of CR3 drops them all here, and the other CPUs
+ * running the parent's threads flush before the child can run (a stale
+ * writable entry there would write into the page the child shares). */
 int aspace_fork(struct aspace *src, struct aspace **out)
 {
 	struct aspace *as = aspace_new();
@@ -64,6 +67,8 @@ int aspace_fork(struct aspace *src, struct aspace **out)
 		user_range_walk(v->start, v->end, share_pte, &c);
 	}
 	paging_flush();
+	tlb_note(src->pml4);
+	tlb_sync();
 	if (c.err) {
 		aspace_put(as);
 		return c.err;
@@ -83,6 +88,7 @@ void aspace_put(struct aspace *as)
 	paging_switch(as->pml4);
 	vm_unmap_space(&as->map);
 	paging_switch(was == as->pml4 ? kernel_pml4() : was);
+	tlb_forget(as->pml4);
 	pt_free(as->pml4);
 	kfree(as);
 }

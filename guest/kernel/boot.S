@@ -15,6 +15,15 @@
 #define PG_LARGE_UC 0x9b	/* + PWT|PCD for the 32-bit MMIO hole */
 #define KSTACK_SIZE 65536
 #define SYSCALL_VECTOR 0x80	/* a trap frame's vector for a system call (no gate has it) */
+/* struct cpu's fields (cpu.h), reached through GS in the kernel. */
+#define CPU_USER_RSP 8
+#define CPU_KSTACK_CUR 16
+#define CPU_HELPER_KSP 24
+#define CPU_TSS_RSP0_PTR 32
+/* A trap frame's CS: after the vector and error code (entry), or after the
+ * 15 saved registers too (exit). */
+#define TF_CS_ENTRY 24
+#define TF_CS_SAVED 144
 
 	.section .text.boot, "ax"
 	.code64
@@ -35,7 +44,8 @@ _start:
 	hlt
 	jmp	2b
 
-/* gdt_load(desc): loads the GDT, reloads every segment and the task register. */
+/* gdt_load(desc): loads the GDT, reloads the segments and the task
+ * register. GS is left alone: its base is the CPU's data (smp.c). */
 	.text
 	.globl gdt_load
 gdt_load:
@@ -46,7 +56,6 @@ gdt_load:
 	mov	%ax, %ss
 	xor	%eax, %eax
 	mov	%ax, %fs
-	mov	%ax, %gs
 	mov	$0x40, %ax
 	ltr	%ax
 	pop	%rax
@@ -133,6 +142,7 @@ trap_stub_14:
 	or	$2, %r11
 	mov	%r11, 24(%rsp)
 	pushq	$SYSCALL_VECTOR			/* the error code stays: a trap frame */
+	swapgs					/* from CPL3: the kernel's GS */
 	jmp	syscall_common
 TRAP_NOERR 15
 TRAP_NOERR 16
@@ -142,29 +152,65 @@ TRAP_NOERR 19
 TRAP_NOERR 20
 TRAP_ERR 21
 TRAP_NOERR 64	/* LAPIC timer */
+TRAP_NOERR 241	/* IPI: look at the scheduler (smp.c) */
+TRAP_NOERR 242	/* IPI: TLB shootdown */
 TRAP_NOERR 255	/* spurious */
 
+/* From CPL3 (a program, or helper.c's stub) GS holds the program's base:
+ * SWAPGS in, and SWAPGS back out just before IRETQ to CPL3.
+ *
+ * In the kernel GS is the kernel's, except in the windows between
+ * SYSCALL and its SWAPGS and between the SWAPGS and IRETQ on the way out,
+ * where interrupts are off. An interrupt there (an emulated SVM that
+ * delivers one regardless of IF, as the hardware-KVM bed's QEMU does with
+ * two L1 CPUs) would run with the program's GS: a trap from CPL0 reads
+ * the GS base (as Linux's paranoid entry does), swaps if it is not a kernel
+ * address, and swaps back on its way out (RBX, callee-saved, remembers). */
 trap_common:
+	testb	$3, TF_CS_ENTRY(%rsp)
+	jz	2f
+	swapgs
 	SAVE_REGS
-	mov	%rsp, %rdi
+	jmp	3f
+2:	SAVE_REGS
+	xor	%ebx, %ebx
+	mov	$0xc0000101, %ecx		/* MSR_GS_BASE */
+	rdmsr
+	test	%edx, %edx
+	js	3f				/* the kernel's: the usual case */
+	swapgs
+	mov	$1, %ebx
+3:	mov	%rsp, %rdi
 	call	trap_dispatch
 	.globl	user_exit
 user_exit:					/* also a new task's way out (switch.S) */
-	RESTORE_REGS
+	mov	%rsp, %rdi
+	call	kernel_exit			/* the lock, on a return to user mode */
+	testb	$3, TF_CS_SAVED(%rsp)
+	jnz	2f
+	test	%ebx, %ebx			/* to CPL0: only from trap_common, RBX its flag */
+	jz	1f
+	swapgs
+1:	RESTORE_REGS
 	add	$16, %rsp
+	iretq
+2:	RESTORE_REGS
+	add	$16, %rsp
+	swapgs
 	iretq
 
 /* ---- SYSCALL: IF, TF, DF and AC are masked by MSR_FMASK on entry, so the
- * user RSP can be parked in a global until it is on the stack (one CPU).
+ * user RSP can be parked in the CPU's data until it is on the stack.
  * Both entries build a whole struct trap_frame (idt.c's layout, vector
  * SYSCALL_VECTOR) on the task's kernel stack: clone copies it to the child
  * and a signal handler's frame saves it, so every register must be there. */
 	.globl syscall_entry
 syscall_entry:
-	mov	%rsp, user_rsp_saved(%rip)
-	mov	kstack_cur(%rip), %rsp		/* the task's stack top, or below a helper_run */
+	swapgs
+	mov	%rsp, %gs:CPU_USER_RSP
+	mov	%gs:CPU_KSTACK_CUR, %rsp	/* the task's stack top, or below a helper_run */
 	pushq	$0x2b				/* user SS */
-	pushq	user_rsp_saved(%rip)
+	pushq	%gs:CPU_USER_RSP
 	push	%r11				/* user RFLAGS */
 	pushq	$0x33				/* user CS */
 	push	%rcx				/* user RIP */
@@ -204,6 +250,7 @@ enter_user_on:
 	xor	%r13d, %r13d
 	xor	%r14d, %r14d
 	xor	%r15d, %r15d
+	swapgs
 	iretq
 
 /* helper_run(dst, count, src): runs the stub (helper.c) at CPL3 and
@@ -218,11 +265,11 @@ helper_run:
 	push	%r13
 	push	%r14
 	push	%r15
-	pushq	kstack_cur(%rip)		/* the task's, put back by helper_resume */
+	pushq	%gs:CPU_KSTACK_CUR		/* the task's, put back by helper_resume */
 	sub	$8, %rsp
-	mov	%rsp, helper_ksp(%rip)
-	mov	%rsp, kstack_cur(%rip)
-	mov	tss_rsp0_ptr(%rip), %rax
+	mov	%rsp, %gs:CPU_HELPER_KSP
+	mov	%rsp, %gs:CPU_KSTACK_CUR
+	mov	%gs:CPU_TSS_RSP0_PTR, %rax
 	mov	%rsp, (%rax)
 	mov	%rsi, %rcx
 	mov	%rdx, %rsi
@@ -232,15 +279,16 @@ helper_run:
 	pushq	$0x33
 	movabs	$0x7fff80000000, %rax		/* HELPER_CODE_VA */
 	push	%rax
+	swapgs
 	iretq
 
 	.globl helper_resume
 helper_resume:
-	mov	helper_ksp(%rip), %rsp
+	mov	%gs:CPU_HELPER_KSP, %rsp
 	add	$8, %rsp
 	pop	%rax
-	mov	%rax, kstack_cur(%rip)
-	mov	tss_rsp0_ptr(%rip), %rdx
+	mov	%rax, %gs:CPU_KSTACK_CUR
+	mov	%gs:CPU_TSS_RSP0_PTR, %rdx
 	mov	%rax, (%rdx)
 	pop	%r15
 	pop	%r14
@@ -278,12 +326,6 @@ cpu_idle:
 	ret
 
 	.section .bss
-	.align 16
-	.globl user_rsp_saved
-user_rsp_saved:
-	.quad 0
-helper_ksp:
-	.quad 0
 	.align 4096
 	.globl kstack_bottom, kstack_top
 kstack_bottom:
@@ -293,10 +335,67 @@ kstack_top:
 	.space 8192
 df_stack_top:
 
+/* ---- AP start-up (smp.c): the real-mode trampoline, copied to 0x10000
+ * and entered by SIPI (CS 0x1000, IP 0). 16-bit to long mode at once (PAE,
+ * CR3, EFER.LME, then PE|PG), on tables that map the low 4 GiB at 0 too, to
+ * ap_entry's physical address; from there up to the kernel's addresses. */
+#define TRAMP_PA 0x10000
+	.section .rodata
+	.code16
+	.globl ap_tramp, ap_tramp_end, ap_tramp_cr3
+ap_tramp:
+	cli
+	mov	%cs, %ax
+	mov	%ax, %ds
+	lgdtl	(ap_tramp_gdt_desc - ap_tramp)
+	mov	$0x20, %eax			/* PAE */
+	mov	%eax, %cr4
+	mov	(ap_tramp_cr3 - ap_tramp), %eax
+	mov	%eax, %cr3
+	mov	$0xc0000080, %ecx		/* EFER.LME */
+	rdmsr
+	or	$0x100, %eax
+	wrmsr
+	mov	$0x80000011, %eax		/* PG | ET | PE */
+	mov	%eax, %cr0
+	ljmpl	*(ap_tramp_farptr - ap_tramp)
+	.align 8
+ap_tramp_gdt:
+	.quad 0
+	.quad 0x00af9b000000ffff		/* 0x08: 64-bit code */
+	.quad 0x00cf93000000ffff		/* 0x10: data */
+ap_tramp_gdt_desc:
+	.word 23
+	.long TRAMP_PA + (ap_tramp_gdt - ap_tramp)
+ap_tramp_cr3:
+	.long 0
+ap_tramp_farptr:
+	.long ap_entry - KERNEL_VBASE
+	.word 0x08
+ap_tramp_end:
+	.code64
+
+	.text
+ap_entry:					/* at its physical address */
+	mov	$0x10, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	movabs	$1f, %rax
+	jmp	*%rax
+1:	mov	$boot_pml4 - KERNEL_VBASE, %rax	/* the kernel's own tables */
+	mov	%rax, %cr3
+	mov	ap_boot_rsp(%rip), %rsp
+	xor	%ebp, %ebp
+	call	ap_main
+2:	cli
+	hlt
+	jmp	2b
+
 	.section .data
-	.globl kstack_cur
-kstack_cur:
-	.quad	kstack_top
+	.globl ap_boot_rsp
+ap_boot_rsp:
+	.quad	0
 
 /* ---- boot page tables (reused as the kernel's own: paging.c drops the
  * identity half once we run high) ---- */

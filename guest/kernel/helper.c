@@ -12,6 +12,7 @@
  * program. The stub page is user-executable; outside a run the window is
  * empty, and the done number is ENOSYS for the program. On hardware KVM the
  * same path works (and is merely unnecessary). */
+#include "cpu.h"
 #include "proc.h"
 
 #define WIN_SLOTS 256 /* PD entries 256..511: 512 MiB */
@@ -28,7 +29,13 @@ static uint64_t list_pa; /* the page holding a list run's copies */
 static bool run_faulted;
 static uint64_t fault_done, fault_left;
 
-bool helper_ready(void) { return ready; }
+/* With more than one CPU online the helper is not used: the window is
+ * user-accessible during a run and the helper region is the same in every
+ * address space, so a program's thread on another CPU could reach the
+ * memory a run maps there (fresh pages, the kernel side of a copy). The
+ * kernel then zeroes and copies itself: natively on hardware KVM (where SMP
+ * matters), emulated (slower, but correct) on PVM hosts. */
+bool helper_ready(void) { return ready && cpus_online == 1; }
 
 void helper_init(void)
 {
@@ -125,10 +132,36 @@ void helper_fault(uint64_t copies_done, uint64_t left)
 	helper_resume();
 }
 
+/* helper_copy_list without the helper (helper_ready): the same copies by
+ * the kernel, a fault ending the list at the piece it met. */
+static uint64_t copy_list_in_kernel(const struct hcopy *c, int n)
+{
+	uint64_t done = 0;
+	for (int i = 0; i < n; i++) {
+		int r;
+		if (c[i].dst_kernel && c[i].src_kernel) {
+			memcpy(phys_to_virt(c[i].dst), phys_to_virt(c[i].src), c[i].len);
+			r = 0;
+		} else if (c[i].dst_kernel) {
+			r = copy_from_user(phys_to_virt(c[i].dst), c[i].src, c[i].len);
+		} else if (c[i].src_kernel) {
+			r = copy_to_user(c[i].dst, phys_to_virt(c[i].src), c[i].len);
+		} else {
+			r = -1; /* program to program: no caller asks for that */
+		}
+		if (r < 0)
+			break;
+		done += c[i].len;
+	}
+	return done;
+}
+
 uint64_t helper_copy_list(const struct hcopy *c, int n)
 {
 	if (n <= 0 || n > HELPER_LIST_MAX)
 		panic("helper: a list of %d copies", n);
+	if (!helper_ready())
+		return copy_list_in_kernel(c, n);
 	struct {
 		uint64_t dst, src, len;
 	} *line = phys_to_virt(list_pa);

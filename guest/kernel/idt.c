@@ -1,6 +1,7 @@
 /* Interrupts and exceptions. A fault in the program is reported the way a
  * shell reports a killed program (status 128 + signal) with the registers
  * and fault address; a fault in the kernel is a panic (status 255). */
+#include "cpu.h"
 #include "proc.h"
 #include "virtio.h"
 
@@ -20,7 +21,7 @@ static struct gate idt[256];
 #define STUB(n) extern void trap_stub_##n(void);
 STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10)
 STUB(11) STUB(12) STUB(13) STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20)
-STUB(21) STUB(64) STUB(255)
+STUB(21) STUB(64) STUB(241) STUB(242) STUB(255)
 	/* clang-format on */
 
 	static void set_gate(int v, void (*fn)(void), int dpl, int ist)
@@ -63,15 +64,36 @@ void idt_init(void)
 		set_gate(v, trap_stub_255, 0, 0);
 	set_gate(VEC_TIMER, trap_stub_64, 0, 0);
 	set_gate(VEC_SPURIOUS, trap_stub_255, 0, 0);
+	set_gate(VEC_RESCHED, trap_stub_241, 0, 0);
+	set_gate(VEC_TLB, trap_stub_242, 0, 0);
+	idt_load();
+}
+
+/* The IDT every CPU loads: this table, or, once the kernel has locked
+ * itself, selflock.c's read-only copy of it (so APs started later load the
+ * locked one too). */
+static const struct gate *idt_live = idt;
+
+void idt_moved(const void *copy) { idt_live = copy; }
+
+/* Every CPU uses the one IDT. */
+void idt_load(void)
+{
 	struct __attribute__((packed)) {
 		uint16_t limit;
 		uint64_t base;
-	} d = {sizeof(idt) - 1, (uint64_t)idt};
+	} d = {sizeof(idt) - 1, (uint64_t)idt_live};
 	__asm__ volatile("lidt %0" : : "m"(d));
 }
 
-/* For drivers' interrupt vectors (virtio.c). */
-void idt_set_irq_gate(int vec, void (*stub)(void)) { set_gate(vec, stub, 0, 0); }
+/* For drivers' interrupt vectors (virtio.c), before the IDT is locked:
+ * after it a new gate could reach no CPU. */
+void idt_set_irq_gate(int vec, void (*stub)(void))
+{
+	if (idt_live != idt)
+		panic("idt: gate %d set after the IDT was locked", vec);
+	set_gate(vec, stub, 0, 0);
+}
 
 static const char *const names[22] = {
 	"divide error",
@@ -158,9 +180,30 @@ static void user_fault(struct trap_frame *tf, uint64_t cr2)
 	process_exit_group(signo);
 }
 
+#define LAPIC_EOI_REG ((volatile uint32_t *)((uint8_t *)phys_to_virt(0xfee00000ull) + 0xb0))
+
 void trap_dispatch(struct trap_frame *tf)
 {
 	bool user = (tf->cs & 3) == 3;
+	if (tf->vector == VEC_TLB) { /* no lock: the holder waits for this */
+		tlb_flush_local();
+		*LAPIC_EOI_REG = 0;
+		return;
+	}
+	kernel_enter(tf);
+	if (tf->vector == VEC_RESCHED) {
+		*LAPIC_EOI_REG = 0;
+		/* Halted: the scheduler looks again. In user mode: a signal, an
+		 * end or a move waits for this task (and the enclave's end parks
+		 * this CPU). */
+		if (user && !current->in_helper) {
+			current->tf = tf;
+			if (!(current->affinity & (1ull << this_cpu()->id)))
+				schedule();
+			return_to_user(tf);
+		}
+		return;
+	}
 	if (tf->vector == VEC_TIMER) {
 		timer_interrupt();
 		if (user) {

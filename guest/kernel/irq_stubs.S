@@ -1,8 +1,10 @@
 /* Device interrupt vectors: each stub saves the registers the C ABI may
- * clobber, calls its handler (virtio.c's virtio_irq, kbd.c's kbd_irq) and
- * returns with IRETQ. They arrive in user mode or during cpu_idle's HLT,
- * never elsewhere in the kernel (interrupts are off there). Entry leaves
- * RSP = 8 mod 16; nine pushes realign it. */
+ * clobber and calls its handler (virtio.c's virtio_irq, kbd.c's kbd_irq)
+ * through irq_call (smp.c: the big kernel lock), then returns with IRETQ.
+ * They arrive in user mode, during cpu_idle's HLT or during a helper run,
+ * never elsewhere in the kernel (interrupts are off there); from CPL3 GS is
+ * swapped in and out, and from CPL0 the GS base is checked as trap_common
+ * checks it (boot.S). */
 .macro IRQ_STUB name, handler
 	.globl \name
 \name:
@@ -15,8 +17,25 @@
 	push	%r9
 	push	%r10
 	push	%r11
-	cld
-	call	\handler
+	push	%rbx
+	sub	$8, %rsp			/* 11 slots: RSP 16-byte aligned */
+	xor	%ebx, %ebx			/* RBX: GS swapped at entry */
+	testb	$3, 96(%rsp)			/* CS */
+	jnz	1f
+	mov	$0xc0000101, %ecx		/* MSR_GS_BASE, as trap_common (boot.S) */
+	rdmsr
+	test	%edx, %edx
+	js	2f
+1:	swapgs
+	mov	$1, %ebx
+2:	cld
+	lea	\handler(%rip), %rdi
+	call	irq_call
+	test	%ebx, %ebx
+	jz	3f
+	swapgs
+3:	add	$8, %rsp
+	pop	%rbx
 	pop	%r11
 	pop	%r10
 	pop	%r9

@@ -106,6 +106,8 @@ struct virtio_mmio_dev {
 struct boot_opts {
 	bool debug;  /* carve.debug */
 	bool strace; /* carve.strace */
+	bool smp;    /* carve.smp: every vCPU runs tasks */
+	bool nosmp;  /* carve.nosmp: one CPU (the default; wins over carve.smp) */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };
@@ -123,6 +125,10 @@ void mm_init(const uint8_t *zero_page, uint64_t reserve_lo, uint64_t reserve_hi)
 uint64_t page_alloc(void);      /* zeroed page, physical address; 0 if none */
 uint64_t pages_alloc(size_t n); /* n contiguous zeroed pages; 0 if none */
 void page_free(uint64_t pa);
+/* page_free without waiting for a pending TLB shootdown (smp.c, after it). */
+void page_free_now(uint64_t pa);
+/* True if pa's free must wait for a pending shootdown (smp.c keeps it). */
+bool tlb_defer_free(uint64_t pa);
 /* Pages shared copy-on-write: another owner (page_get), one fewer (page_put,
  * which frees the page with its last owner), and the count of owners. */
 int page_get(uint64_t pa);
@@ -154,6 +160,9 @@ int set_user_pte_flags(uint64_t va, uint64_t flags);
 /* The address space in CR3 (a task switch changes it); a reload of it. */
 void paging_switch(uint64_t *pml4);
 void paging_flush(void);
+/* A user translation at va went or narrowed in the tables in CR3: INVLPG
+ * here, a shootdown for the other CPUs (smp.c). */
+void tlb_page_changed(uint64_t va);
 uint64_t *paging_current(void);
 uint64_t *kernel_pml4(void); /* the boot tables: the kernel half and nothing of a program */
 /* A new address space's top table: the kernel half and the helper region as

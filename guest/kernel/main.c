@@ -5,6 +5,7 @@
  * PATH; a bare argv[0] is searched along init's default PATH, not the
  * program's. With a vsock device, the heartbeat (aws-nitro-enclaves-cli's heartbeat) runs before the
  * program (virtio.c). */
+#include "cpu.h"
 #include "proc.h"
 #include "ramdisk.h"
 #include "selflock.h"
@@ -28,7 +29,16 @@ static uint32_t rd32(const uint8_t *p)
 
 static uint64_t boot_tsc;
 
-_Noreturn void enter_user(uint64_t rip, uint64_t rsp) { enter_user_on(rip, rsp, current->kstack_top); }
+/* A new image: no user GS base; the lock goes (kernel_exit's part) before
+ * the IRETQ. */
+_Noreturn void enter_user(uint64_t rip, uint64_t rsp)
+{
+	current->gs_base = 0;
+	wrmsr(0xc0000102, 0); /* MSR_KERNEL_GS_BASE: the program's after SWAPGS */
+	if (cpus_online > 1 && bkl_held())
+		bkl_unlock();
+	enter_user_on(rip, rsp, current->kstack_top);
+}
 
 _Noreturn void proc_exit(int status)
 {
@@ -42,7 +52,8 @@ _Noreturn void proc_exit(int status)
  * general-regs-only), so with one process there is no state to save. XSAVE
  * is left off (CR4.OSXSAVE clear), so libc's AVX paths stay unused: the
  * kernel could not switch that state on PVM hosts anyway. */
-static void fpu_init(void)
+/* The APs' too (smp.c). */
+void fpu_init(void)
 {
 	uint64_t cr0, cr4;
 	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
@@ -117,6 +128,7 @@ void kmain(uint64_t zp_phys)
 	uint64_t cmd_pa = rd32(zp + ZP_CMD_LINE_PTR) | (uint64_t)rd32(zp + ZP_EXT_CMD_LINE_PTR) << 32;
 	const char *cmdline = cmd_pa && cmd_pa < DIRECT_MAP_SIZE ? phys_to_virt(cmd_pa) : "";
 	cmdline_parse(cmdline);
+	smp_init_bsp(); /* per-CPU data: from here on current works */
 	gdt_init();
 	idt_init();
 
@@ -155,9 +167,13 @@ void kmain(uint64_t zp_phys)
 	fds_init_console();
 	procfs_init();
 
-	devices_init();         /* virtio.c: /dev/nsm, vsock, the heartbeat */
-	kbd_init();             /* terminate's request: SIGTERM */
-	selflock_boot(cmdline); /* every gate is set: text, rodata, IDT, GDT read-only for good */
+	devices_init(); /* virtio.c: /dev/nsm, vsock, the heartbeat */
+	kbd_init();     /* terminate's request: SIGTERM */
+	/* Every gate is set: text, rodata, IDT, GDT read-only for good. Before
+	 * the APs start, so they load the locked IDT (idt_load); their GDTs and
+	 * TSSs are their own, outside the locked range (gdt.c). */
+	selflock_boot(cmdline);
+	smp_start_aps();
 
 	char **argv, **envp;
 	static char *default_argv[] = {"sh", NULL}, *default_envp[] = {"PATH=" DEFAULT_PATH, NULL};

@@ -199,6 +199,16 @@ uint64_t pages_alloc(size_t n)
 
 void page_free(uint64_t pa)
 {
+	/* While another CPU may still reach the page through a stale TLB
+	 * entry, it waits for the shootdown (smp.c) before it is written to or
+	 * handed out again. */
+	if (tlb_defer_free(pa))
+		return;
+	page_free_now(pa);
+}
+
+void page_free_now(uint64_t pa)
+{
 	*(uint64_t *)phys_to_virt(pa) = free_list;
 	free_list = pa;
 	free_pages++;

@@ -2,17 +2,23 @@
  * both supervisor-only) with the boot-time identity map removed, and 4 KiB
  * user pages below USER_TOP built on demand. Intermediate user entries allow
  * everything; the leaf PTE carries the protection. */
-#include "kernel.h"
+#include "cpu.h"
 
 extern uint64_t boot_pml4[512];
 
-/* The page tables in CR3: the running task's address space. */
-static uint64_t *cur_pml4 = boot_pml4;
+/* The page tables in CR3: the running task's address space (each CPU's). */
+#define cur_pml4 (this_cpu()->pml4)
 
 void paging_init(void)
 {
 	boot_pml4[0] = 0; /* the lower half now belongs to the program */
 	paging_switch(boot_pml4);
+}
+
+void tlb_page_changed(uint64_t va)
+{
+	invlpg(va);
+	tlb_note(cur_pml4);
 }
 
 void paging_switch(uint64_t *pml4)
@@ -103,7 +109,7 @@ int map_user_page(uint64_t va, uint64_t pa, uint64_t flags)
 	bool was = *pte & PTE_P;
 	*pte = (pa & PTE_ADDR) | flags | PTE_P | PTE_U;
 	if (was)
-		invlpg(va);
+		tlb_page_changed(va);
 	return 0;
 }
 
@@ -132,7 +138,7 @@ uint64_t unmap_user_page(uint64_t va)
 		return 0;
 	uint64_t old = *pte;
 	*pte = 0;
-	invlpg(va);
+	tlb_page_changed(va);
 	return old;
 }
 
@@ -148,7 +154,7 @@ int set_user_pte_flags(uint64_t va, uint64_t flags)
 	if (!pte || !(*pte & PTE_P))
 		return -1;
 	*pte = (*pte & PTE_ADDR) | flags | PTE_P | PTE_U;
-	invlpg(va);
+	tlb_page_changed(va);
 	return 0;
 }
 

@@ -12,8 +12,6 @@
 #include "errno.h"
 #include "proc.h"
 
-#define MAX_CPUS 256
-
 /* ---- the VM's CPUs ---- */
 
 /* The VMM describes the VM as one package in CPUID's extended topology
@@ -90,15 +88,26 @@ static void pb_pad(struct pbuf *b, size_t col)
 		pb_printf(b, " ");
 }
 
-/* "0-3" (or "0"): the CPU list format of Linux's sysfs and status files. */
-static void pb_cpu_list(struct pbuf *b)
+/* "0-3,5" (or "0"): the CPU list format of Linux's sysfs and status files. */
+static void pb_cpu_mask_list(struct pbuf *b, uint64_t mask)
 {
-	int n = vm_cpu_count();
-	if (n == 1)
-		pb_printf(b, "0\n");
-	else
-		pb_printf(b, "0-%d\n", n - 1);
+	bool first = true;
+	for (int i = 0; i < 64; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		int j = i;
+		while (j + 1 < 64 && (mask & (1ull << (j + 1))))
+			j++;
+		pb_printf(b, j > i ? "%s%d-%d" : "%s%d", first ? "" : ",", i, j);
+		first = false;
+		i = j;
+	}
+	pb_printf(b, "\n");
 }
+
+/* The CPUs the kernel runs tasks on (all the VM's, or one with
+ * carve.nosmp, as Linux's nosmp shows only the boot CPU). */
+static void pb_cpu_list(struct pbuf *b) { pb_cpu_mask_list(b, cpus_online_mask()); }
 
 /* ---- the files ---- */
 
@@ -168,15 +177,13 @@ static void gen_status(struct pbuf *b)
 		  "VmSize:\t%8lu kB\nVmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\nVmExe:\t%8lu kB\n",
 		  size >> 10, rss * (PAGE_SIZE >> 10), data >> 10, stack >> 10, exe >> 10);
 	pb_printf(b, "Threads:\t1\n");
-	int cpus = vm_cpu_count();
+	uint64_t allowed = current->affinity & cpus_online_mask();
 	pb_printf(b, "Cpus_allowed:\t");
-	for (int w = (cpus - 1) / 32; w >= 0; w--) {
-		int bits = MIN(32, cpus - w * 32);
-		uint32_t m = bits == 32 ? 0xffffffffu : (1u << bits) - 1;
-		pb_printf(b, w ? "%08x," : "%08x\n", m);
-	}
+	if (allowed >> 32)
+		pb_printf(b, "%08x,", (uint32_t)(allowed >> 32));
+	pb_printf(b, "%08x\n", (uint32_t)allowed);
 	pb_printf(b, "Cpus_allowed_list:\t");
-	pb_cpu_list(b);
+	pb_cpu_mask_list(b, allowed);
 	pb_printf(b, "Mems_allowed_list:\t0\n");
 }
 
@@ -316,7 +323,7 @@ static void gen_cpuinfo(struct pbuf *b)
 	uint32_t clflush = ((r[1] >> 8) & 0xff) * 8;
 	uint32_t addr = cpuid_reg(0x80000008u, 0);
 	uint64_t khz = tsc_hz() / 1000;
-	int n = vm_cpu_count();
+	int n = cpus_online;
 	for (int cpu = 0; cpu < n && !b->oom; cpu++) {
 		pb_printf(b, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %u\nmodel\t\t: %u\n", cpu,
 			  vendor, fam, mod);

@@ -13,8 +13,11 @@
  * copy's code and data descriptors have the accessed bit already set, the
  * TSS descriptor is busy already (LTR ran at boot), and LGDT/LIDT switch
  * to the copies. The TSS itself is not locked (RSP0 changes with every
- * task switch). Interrupt gates set after this (idt_set_irq_gate) would
- * land in the unused original: every gate is set before (devices_init). */
+ * task switch). Every gate is set before (devices_init; idt_set_irq_gate
+ * refuses one after), and CPUs started after it load the copy (idt_load).
+ * Only the boot CPU's GDT is locked: each AP's GDT and TSS are its own
+ * (gdt.c), written by its LTR, and stay writable. */
+#include "cpu.h"
 #include "errno.h"
 #include "proc.h"
 #include "selflock.h"
@@ -150,6 +153,7 @@ static void move_tables(void)
 	struct table_ptr ng = {g.limit, (uint64_t)gdt_copy}, ni = {i.limit, (uint64_t)idt_copy};
 	__asm__ volatile("lgdt %0" : : "m"(ng));
 	__asm__ volatile("lidt %0" : : "m"(ni));
+	idt_moved(idt_copy); /* what CPUs started later load (smp.c) */
 }
 
 static bool lock(const char *what, uint64_t pa, uint64_t len)

@@ -4,6 +4,7 @@
 #include "syscalls.h"
 
 #define MSR_FS_BASE 0xc0000100
+#define MSR_KERNEL_GS_BASE 0xc0000102 /* the program's GS base while in the kernel (SWAPGS) */
 #define ARCH_SET_GS 0x1001
 #define ARCH_SET_FS 0x1002
 #define ARCH_GET_FS 0x1003
@@ -40,11 +41,13 @@ SYSCALL_DEFINE2(arch_prctl, uint64_t, code, uint64_t, addr)
 		wrmsr(MSR_FS_BASE, addr);
 		return 0;
 	case ARCH_GET_FS: return copy_to_user(addr, &current->fs_base, 8);
-	case ARCH_SET_GS: return -EINVAL;
-	case ARCH_GET_GS: {
-		uint64_t z = 0;
-		return copy_to_user(addr, &z, 8);
-	}
+	case ARCH_SET_GS:
+		if (addr >= USER_TOP)
+			return -EPERM;
+		current->gs_base = addr;
+		wrmsr(MSR_KERNEL_GS_BASE, addr);
+		return 0;
+	case ARCH_GET_GS: return copy_to_user(addr, &current->gs_base, 8);
 	default: return -EINVAL;
 	}
 }
@@ -124,21 +127,67 @@ SYSCALL_DEFINE4(prlimit64, int64_t, pid, uint64_t, resource, uaddr_t, new_rlim, 
 	return 0;
 }
 
-SYSCALL_DEFINE3(sched_getaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr)
+/* pid 0 is the caller; else a thread id (Linux's affinity is per thread). */
+static struct task *affinity_task(int pid)
 {
-	/* Every CPU of the VM, as /sys/devices/system/cpu/online says. */
-	int n = vm_cpu_count();
-	uint64_t mask[4] = {0}, bytes = ALIGN_UP((uint64_t)n, 64) / 8;
-	if (len < bytes || (len & 7))
-		return -EINVAL;
-	for (int i = 0; i < n; i++)
-		mask[i / 64] |= 1ull << (i % 64);
-	if (copy_to_user(user_mask_ptr, mask, bytes) < 0)
-		return -EFAULT;
-	return (int64_t)bytes;
+	if (pid < 0)
+		return NULL;
+	return pid == 0 ? current : task_by_tid(pid);
 }
 
-SYSCALL_DEFINE3(sched_setaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr) { return 0; }
+/* The CPUs the thread may run on, within those online (what nproc,
+ * Go's runtime.NumCPU and glibc's sched_getaffinity count). The kernel's
+ * mask is 64 bits (MAX_CPUS), as Linux's nr_cpu_ids-sized copy it
+ * returns 8 bytes. */
+SYSCALL_DEFINE3(sched_getaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr)
+{
+	struct task *t = affinity_task(pid);
+	if (!t)
+		return -ESRCH;
+	if (len < 8 || (len & 7))
+		return -EINVAL;
+	uint64_t mask = t->affinity & cpus_online_mask();
+	if (copy_to_user(user_mask_ptr, &mask, 8) < 0)
+		return -EFAULT;
+	return 8;
+}
+
+/* Honoured: the thread runs only on the CPUs of the mask that are online
+ * (EINVAL if none is), moving now if its CPU is not among them. Bits past
+ * the kernel's 64 CPUs are ignored, as Linux ignores those past
+ * nr_cpu_ids. */
+SYSCALL_DEFINE3(sched_setaffinity, int, pid, uint64_t, len, uaddr_t, user_mask_ptr)
+{
+	struct task *t = affinity_task(pid);
+	if (!t)
+		return -ESRCH;
+	uint64_t mask = 0;
+	if (copy_from_user(&mask, user_mask_ptr, MIN(len, 8)) < 0)
+		return -EFAULT;
+	mask &= cpus_online_mask();
+	if (!mask)
+		return -EINVAL;
+	t->affinity = mask;
+	if (t == current) {
+		if (!(mask & (1ull << this_cpu()->id)))
+			schedule(); /* off this CPU: one of the mask's takes it (sched_kick) */
+	} else if (t->on_cpu >= 0 && !(mask & (1ull << t->on_cpu))) {
+		sched_nudge(t);
+	}
+	return 0;
+}
+
+/* The CPU the caller runs on (glibc's and musl's sched_getcpu without a
+ * vDSO); node 0. */
+SYSCALL_DEFINE3(getcpu, uaddr_t, cpu, uaddr_t, node, uaddr_t, unused)
+{
+	uint32_t c = (uint32_t)this_cpu()->id, zero = 0;
+	if (cpu && copy_to_user(cpu, &c, 4) < 0)
+		return -EFAULT;
+	if (node && copy_to_user(node, &zero, 4) < 0)
+		return -EFAULT;
+	return 0;
+}
 
 SYSCALL_DEFINE1(uname, uaddr_t, name)
 {

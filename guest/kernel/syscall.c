@@ -8,6 +8,7 @@
  * page fault at exactly LSTAR is a system call: RCX and R11 hold the return
  * RIP and RFLAGS as SYSCALL left them (boot.S, trap_stub_14). Both paths end
  * in syscall_dispatch and return with IRETQ. */
+#include "cpu.h"
 #include "selflock.h"
 #include "syscalls.h"
 
@@ -89,6 +90,7 @@ static bool wants_sigpipe(const struct trap_frame *tf)
  * RAX, the arguments in RDI, RSI, RDX, R10, R8, R9). */
 void syscall_handler(struct trap_frame *tf)
 {
+	kernel_enter(tf);
 	if (current->in_helper && tf->rax == HELPER_DONE_NR)
 		helper_resume(); /* helper.c's stub is done: back below its frame */
 	cputime_kernel();

@@ -43,6 +43,8 @@ void task_init_boot(struct process *p)
 	t->kstack_top = t->rsp0 = (uint64_t)kstack_top;
 	t->tf = (struct trap_frame *)(t->kstack_top - sizeof(struct trap_frame));
 	__asm__ volatile("fxsave64 (%0)" : : "r"(t->fpu) : "memory"); /* fpu_init's state */
+	t->on_cpu = 0;
+	t->affinity = ~0ull;
 	link_task(t, p);
 	current = t;
 }
@@ -75,7 +77,14 @@ struct task *task_create(struct process *p, const struct trap_frame *tf)
 	__asm__ volatile("fxsave64 (%0)" : : "r"(t->fpu) : "memory");
 	t->sigmask = current->sigmask;
 	t->fs_base = current->fs_base;
+	t->gs_base = current->gs_base;
+	t->affinity = current->affinity;
+	t->on_cpu = -1;
 	link_task(t, p);
+	/* A second task: the slice starts now. Without it a creator that goes
+	 * on spinning in user mode (no sleep, so no pick to arm the timer)
+	 * would never let the new task run on this CPU. */
+	sched_rearm();
 	return t;
 }
 

@@ -6,14 +6,15 @@
  * address space, the open files, the working directory, the signal handlers,
  * and the place in the process tree (parent, children, group, session).
  *
- * The kernel is not preemptible and runs on one CPU at a time: a task leaves
- * the CPU only when it sleeps (sched_sleep, inside a system call) or when the
- * timer interrupts it in user mode. So kernel data needs no locks; a sleeper
- * rechecks its condition when it runs again. */
+ * The kernel is not preemptible and runs on one CPU at a time (the big
+ * kernel lock, cpu.h; programs' threads run in parallel on every CPU): a
+ * task leaves its CPU only when it sleeps (sched_sleep, inside a system
+ * call) or when the timer interrupts it in user mode. So kernel data needs
+ * no other locks; a sleeper rechecks its condition when it runs again. */
 #ifndef CARVE_TASK_H
 #define CARVE_TASK_H
 
-#include "kernel.h"
+#include "cpu.h"
 
 struct process;
 
@@ -45,6 +46,9 @@ struct task {
 	uint64_t rsp0;         /* RSP0 while switched out (helper_run moves it) */
 	struct trap_frame *tf; /* the user registers, top of the kernel stack */
 	bool in_helper;        /* running helper.c's stub at CPL3: not preempted */
+	int on_cpu;            /* the CPU running it (its stack in use), or -1 */
+	bool is_idle;          /* a CPU's idle context (sched.c): on no list, never picked */
+	uint64_t affinity;     /* the CPUs it may run on (sched_setaffinity) */
 
 	/* Sleeping (sched.c). */
 	enum wait_kind wait;
@@ -55,6 +59,7 @@ struct task {
 
 	/* Thread state. */
 	uint64_t fs_base;
+	uint64_t gs_base;         /* the program's (arch_prctl ARCH_SET_GS) */
 	uint64_t clear_child_tid; /* set_tid_address, CLONE_CHILD_CLEARTID */
 	uint64_t set_child_tid;   /* CLONE_CHILD_SETTID: written as it starts */
 	bool killed;              /* the process is exiting: leave at the next chance */
@@ -73,7 +78,7 @@ struct task {
 };
 
 /* The task on this CPU. */
-extern struct task *current;
+#define current (this_cpu()->cur)
 #define curproc (current->proc)
 
 /* ---- task.c ---- */
@@ -105,6 +110,9 @@ void sched_event(void);
 void sched_tick(void);
 /* The enclave is ending: sleeps halt the CPU from now on, no task switches. */
 void sched_stop(void);
+/* t runs in user mode on another CPU: an IPI brings it into the kernel
+ * (to take a signal, to end, to move). */
+void sched_nudge(struct task *t);
 /* Sets the LAPIC timer again after a new deadline (an alarm). */
 void sched_rearm(void);
 /* The current task should stop waiting: killed, or a signal it will take. */

@@ -7,7 +7,7 @@
  *
  * Sleeps halt the CPU until the LAPIC timer fires: TSC-deadline mode when the
  * CPU has it, else one-shot mode calibrated against the TSC. */
-#include "kernel.h"
+#include "cpu.h"
 
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
@@ -125,6 +125,7 @@ void time_init(void)
 	if (have_deadline) {
 		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER | LVT_TSC_DEADLINE;
 	} else {
+		/* Calibrated once: every vCPU's LAPIC runs at the same rate. */
 		*lapic(LAPIC_TIMER_DIV) = 0xb; /* divide by 1 */
 		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER;
 		*lapic(LAPIC_TIMER_INIT) = 0xffffffffu;
@@ -146,6 +147,20 @@ static void arm(uint64_t ns_from_now)
 	} else {
 		uint64_t count = ns_from_now / 1000 * lapic_per_ms / 1000 + 1;
 		*lapic(LAPIC_TIMER_INIT) = (uint32_t)MIN(count, 0xffffffffull);
+	}
+}
+
+/* An AP's LAPIC and timer, as time_init set up the boot CPU's. The clock
+ * itself is the boot CPU's kvmclock page: KVM keeps the vCPUs' TSCs in
+ * step, which is what kvmclock's own stable bit relies on. */
+void timer_init_cpu(void)
+{
+	*lapic(LAPIC_SVR) = 0x100 | 0xff;
+	if (have_deadline) {
+		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER | LVT_TSC_DEADLINE;
+	} else {
+		*lapic(LAPIC_TIMER_DIV) = 0xb;
+		*lapic(LAPIC_LVT_TIMER) = VEC_TIMER;
 	}
 }
 

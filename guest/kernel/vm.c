@@ -38,7 +38,7 @@ static void drop_page(uint64_t va, uint64_t *pte, void *ctx)
 	if (!(*pte & PTE_BORROWED))
 		page_put(*pte & PTE_ADDR);
 	*pte = 0;
-	invlpg(va);
+	tlb_page_changed(va);
 }
 
 /* Frees the pages of [start, end) (already out of the VMAs). */
@@ -106,7 +106,7 @@ static void reprotect(uint64_t va, uint64_t *pte, void *ctx)
 	if (*pte & (PTE_BORROWED | PTE_COW))
 		f &= ~PTE_W; /* the first write copies it */
 	*pte = (*pte & (PTE_ADDR | PTE_BORROWED | PTE_COW)) | f | PTE_P | (c->none ? 0 : PTE_U);
-	invlpg(va);
+	tlb_page_changed(va);
 }
 
 int vm_protect(uint64_t start, uint64_t len, int prot)
@@ -338,7 +338,7 @@ static void move_pte(uint64_t va, uint64_t *pte, void *ctx)
 	}
 	*slot = *pte;
 	*pte = 0;
-	invlpg(va);
+	tlb_page_changed(va);
 }
 
 #define MREMAP_MAYMOVE 1

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# SMP in the carve enclave kernel: tests/kernel-progs/smp.c (musl and glibc)
+# on 2 and 4 vCPUs checks itself from the inside: every interface a program
+# sizes itself by shows the vCPUs (sysconf, sched_getaffinity, /sys, /proc/cpuinfo,
+# getcpu), sched_setaffinity is honoured, two spinning threads are on two
+# CPUs at the same time, a futex ping-pong between threads pinned to CPUs 0
+# and 1, fork/wait with signals to children spinning on other CPUs, exact
+# counts from 8 threads (atomic and mutex), and a munmap/mprotect race that
+# needs the TLB shootdown (a thread's access after the call returned must
+# fault). Go's and Rust's runtimes run their threads on 4 vCPUs. With
+# carve.nosmp the same program on 2 vCPUs sees exactly one.
+# CARVE_TEST_SLOW=1 adds the threads, processes and signals programs
+# (tests/integration/kernel_procs.sh's) on 4 vCPUs.
+# Every guest run is bounded by `timeout`.
+ROOT=${ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$ROOT/tests/lib/tap.sh"
+requires_kvm
+. "$ROOT/tests/lib/carve_kernel.sh"
+BOOT_TIMEOUT=300
+
+why=$(kernel_missing smp)
+if [ -n "$why" ]; then
+	skip "SMP in the carve kernel" "$why"
+	finish
+fi
+
+RFS=$TMP/rootfs
+mkdir -p "$RFS/bin"
+for p in smp threads procs signals hello; do
+	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
+	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
+done
+# run_prog CMDLINE ARGV...: boots the program with $CPUS vCPUs.
+run_prog() {
+	local cmdline=$1
+	shift
+	"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/bin "$RFS" "$@" || return 1
+	kboot "$TMP/app.cpio" "$cmdline"
+}
+# Each "ok"/"FAIL" line the program printed becomes a check of its own.
+self_checks() {
+	local label=$1 line
+	if ! output | grep -qa '^\(ok\|FAIL\) '; then
+		tap_result 1 "$label: no checks ran (status $(status))" "$(diag)"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) tap_result 0 "$label: ${line#ok }" ;;
+		"FAIL "*) tap_result 1 "$label: ${line#FAIL }" "$(diag)" ;;
+		esac
+	done < <(output | grep -a '^\(ok\|FAIL\) ')
+	same "$label: exit status" "$(status)" "0"
+}
+
+for CPUS in 2 4; do
+	for libc in musl glibc; do
+		p=smp
+		[ "$libc" = glibc ] && p=gsmp
+		run_prog carve.smp "/bin/$p" "$CPUS"
+		self_checks "smp ($libc, $CPUS vCPUs)"
+	done
+done
+
+# Runtimes nobody here wrote, their threads on 4 vCPUs: the same output as
+# on the host (tests/integration/kernel_programs.sh runs them on one).
+CPUS=4
+for id in go-goroutines rust-threads; do
+	bin=$PROGS/../programs/$id
+	if [ ! -x "$bin" ]; then
+		skip "$id on $CPUS vCPUs" "not built: no $([ "$id" = go-goroutines ] && echo go || echo rustc) when make ran (scripts/setup.sh installs it)"
+		continue
+	fi
+	cp "$bin" "$RFS/bin/$id"
+	host=$("$bin" 2>&1)
+	run_prog carve.smp "/bin/$id"
+	same "$id on $CPUS vCPUs: output and status as on the host" "$(output)|$(status)" "$host|0"
+done
+
+# Without carve.smp (the default) or with carve.nosmp, which wins over it:
+# the other vCPU stays waiting for INIT/SIPI, and every interface says one
+# CPU.
+CPUS=2
+run_prog "carve.smp carve.nosmp" /bin/smp 1
+self_checks "smp (musl, 2 vCPUs, carve.nosmp)"
+run_prog "" /bin/smp 1
+self_checks "smp (musl, 2 vCPUs, no switch)"
+
+if [ "${CARVE_TEST_SLOW:-0}" = 1 ]; then
+	CPUS=4
+	for libc in musl glibc; do
+		g=""
+		[ "$libc" = glibc ] && g=g
+		run_prog carve.smp "/bin/${g}threads" 64
+		self_checks "threads ($libc, $CPUS vCPUs)"
+		run_prog carve.smp "/bin/${g}procs"
+		self_checks "processes ($libc, $CPUS vCPUs)"
+		run_prog carve.smp "/bin/${g}signals"
+		self_checks "signals ($libc, $CPUS vCPUs)"
+	done
+fi
+
+finish
