@@ -189,7 +189,10 @@ void tlb_flush_local(void)
 	__atomic_store_n(&c->flush_req, 0, __ATOMIC_RELEASE);
 }
 
-static void shootdown(const uint64_t *pml4)
+/* Every other CPU with pml4 in CR3 reloads CR3 (VEC_TLB, tlb_flush_local)
+ * and is waited for; with to_kernel it first moves to the kernel's tables
+ * (pml4 is about to be freed). */
+static void shootdown(const uint64_t *pml4, bool to_kernel)
 {
 	struct cpu *me = this_cpu();
 	int asked = 0;
@@ -197,6 +200,8 @@ static void shootdown(const uint64_t *pml4)
 		struct cpu *c = &cpus[i];
 		if (c == me || c->pml4 != pml4)
 			continue;
+		if (to_kernel)
+			c->pml4 = boot_pml4;
 		c->flush_req = 1;
 		ipi_send(i, VEC_TLB);
 		asked++;
@@ -220,7 +225,7 @@ void tlb_sync(void)
 		return;
 	const uint64_t *p = tlb_pending;
 	tlb_pending = NULL;
-	shootdown(p);
+	shootdown(p, false);
 	while (ndeferred)
 		page_free_now(deferred[--ndeferred]);
 }
@@ -232,20 +237,7 @@ void tlb_forget(const uint64_t *pml4)
 	tlb_sync();
 	/* A CPU that halted with these tables in CR3 moves to the kernel's,
 	 * so no walk (not even a speculative one) reads the freed pages. */
-	struct cpu *me = this_cpu();
-	int asked = 0;
-	for (int i = 0; i < cpus_online; i++) {
-		struct cpu *c = &cpus[i];
-		if (c == me || c->pml4 != pml4)
-			continue;
-		c->pml4 = boot_pml4;
-		c->flush_req = 1;
-		ipi_send(i, VEC_TLB);
-		asked++;
-	}
-	for (int i = 0; asked && i < cpus_online; i++)
-		while (__atomic_load_n(&cpus[i].flush_req, __ATOMIC_ACQUIRE))
-			__asm__ volatile("pause");
+	shootdown(pml4, true);
 }
 
 /* ---- AP start-up ---- */
