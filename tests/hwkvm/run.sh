@@ -11,6 +11,8 @@
 # (the build $CARVE names in L1; default san), --jobs N (L1 instances side
 # by side; default: host CPUs, at most 2), --smp N (CPUs of every L1,
 # overriding tests.list), --timeout S (each L1's whole run, default 900),
+# --slack N (every L1's bound N times longer: for a run beside other work,
+# as scripts/test.sh runs it, where L1 gets a share of the CPUs only),
 # --no-build (reuse the image).
 #
 # Each test runs in an L1 with the CPU count tests.list gives it (third
@@ -28,7 +30,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/hwkvm/logs
-tests="" shell=0 carve=san smp="" limit=900 build=1 jobs=$(nproc 2>/dev/null || echo 1)
+tests="" shell=0 carve=san smp="" limit=900 slack=1 build=1 jobs=$(nproc 2>/dev/null || echo 1)
 [ "$jobs" -le 2 ] || jobs=2
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--smp) smp=$2; shift ;;
 	--jobs) jobs=$2; shift ;;
 	--timeout) limit=$2; shift ;;
+	--slack) slack=$2; shift ;;
 	--no-build) build=0 ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
@@ -124,6 +127,7 @@ limit_of() { # index -> seconds
 	local l=$((3 * load[$1] + 120))
 	[ "$l" -ge 240 ] || l=240
 	[ "$l" -le "$limit" ] || l=$limit
+	l=$((l * slack))
 	echo "$l"
 }
 # An L1 that outlives its bound has its CPUs' state written to
