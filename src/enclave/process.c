@@ -844,20 +844,26 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	 * lists enclaves in between finds it stopped (the .exited record). */
 	save_console(&p);
 	unlink(p.sock_path);
-	if (p.report_fd >= 0) { /* stopped before its heartbeat */
-		char msg[400];
+	/* Stopped before its heartbeat: run-enclave hears it last (below), once
+	 * nothing of the enclave is left, so a failed start returns with its
+	 * socket, record, CPUs and memory already free. */
+	int fail_fd = -1, fail_code = 0;
+	char fail_msg[400];
+	if (p.report_fd >= 0) {
 		if (p.terminating)
-			snprintf(msg, sizeof(msg), "the enclave was terminated while it booted");
+			snprintf(fail_msg, sizeof(fail_msg), "the enclave was terminated while it booted");
 		else
-			snprintf(msg, sizeof(msg), "the enclave stopped before its heartbeat (%s: %s)",
+			snprintf(fail_msg, sizeof(fail_msg),
+				 "the enclave stopped before its heartbeat (%s: %s)",
 				 vmm_stop_name(p.stop.reason), p.stop.detail);
 		/* A guest that crashed is E76 (its kernel's fault, the console
 		 * says where); any other stop before the heartbeat is nitro-cli's
 		 * "did not boot". */
-		boot_report(&p,
-			    !p.terminating && vmm_stop_is_crash(p.stop.reason) ? E76_GUEST_CRASH
-									       : E36_ENCLAVE_BOOT_FAILURE,
-			    msg);
+		fail_code = !p.terminating && vmm_stop_is_crash(p.stop.reason) ? E76_GUEST_CRASH
+									       : E36_ENCLAVE_BOOT_FAILURE;
+		event_log(&p.log, "boot failed (E%02d): %s", fail_code, fail_msg);
+		fail_fd = p.report_fd;
+		p.report_fd = -1;
 	}
 	for (int i = 0; i < p.nclients; i++)
 		client_feed(&p, i);
@@ -879,5 +885,7 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	/* Last: the record and the lock go, and with the lock (closed by
 	 * _exit) a waiting terminate returns: CPUs, memory and CID are free. */
 	registry_release(spec->reg.slot);
+	if (fail_fd >= 0)
+		report(fail_fd, fail_code, fail_msg);
 	_exit(0);
 }
