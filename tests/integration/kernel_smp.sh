@@ -37,21 +37,6 @@ run_prog() {
 	"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/bin "$RFS" "$@" || return 1
 	kboot "$TMP/app.cpio" "$cmdline"
 }
-# Each "ok"/"FAIL" line the program printed becomes a check of its own.
-self_checks() {
-	local label=$1 line
-	if ! output | grep -qa '^\(ok\|FAIL\) '; then
-		tap_result 1 "$label: no checks ran (status $(status))" "$(diag)"
-		return
-	fi
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*) tap_result 0 "$label: ${line#ok }" ;;
-		"FAIL "*) tap_result 1 "$label: ${line#FAIL }" "$(diag)" ;;
-		esac
-	done < <(output | grep -a '^\(ok\|FAIL\) ')
-	same "$label: exit status" "$(status)" "0"
-}
 
 for CPUS in 2 4; do
 	for libc in musl glibc; do

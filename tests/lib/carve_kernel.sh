@@ -32,6 +32,23 @@ output() { grep -av '^carve: ' "$TMP/console"; }
 # The console's tail, for diagnostics: prints the file holding it.
 diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
 
+# self_checks LABEL: each "ok"/"FAIL" line the program printed becomes a check of its
+# own, then its exit status must be 0.
+self_checks() {
+	local label=$1 line
+	if ! output | grep -qa '^\(ok\|FAIL\) '; then
+		tap_result 1 "$label: no checks ran (status $(status))" "$(diag)"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*) tap_result 0 "$label: ${line#ok }" ;;
+		"FAIL "*) tap_result 1 "$label: ${line#FAIL }" "$(diag)" ;;
+		esac
+	done < <(output | grep -a '^\(ok\|FAIL\) ')
+	same "$label: exit status" "$(status)" "0"
+}
+
 # program_row ID RESULT: the row ID in guest/kernel/README.md's table of programs
 # nobody here wrote must end with RESULT, what this run showed: the test keeps
 # the table true.
