@@ -52,7 +52,6 @@ fi
 # only, two of them stopped in L1 with interrupts off (QEMU's emulated SVM,
 # docs/testing.md), which they never did alone.
 bed_started=$SECONDS
-bed_start=$(date +%s)
 # With a usable /dev/kvm here the host's run of the scripts marked
 # hostkvm=skip in tests.list shows them whole; the bed runs the rest.
 bed_tests=$(grep -v '^\s*#' tests/hwkvm/tests.list | awk 'NF { print $1 }')
@@ -201,7 +200,7 @@ if [ "$nbed" -eq 0 ] || { [ "$bed_rc" -ne 0 ] || [ "$alone_rc" -ne 0 ]; } &&
 	! grep -q '^not ok' "$LOG"/l1*/*.log 2>/dev/null; then
 	failed=$((failed + 1)); failures+=("hardware-KVM bed: exit status $bed_rc/$alone_rc, see $LOG/hwkvm*.log")
 fi
-echo "    bed: $(($(date +%s) - bed_start)) s; L1 consoles kept in $LOG/l1*/console-*.log"
+echo "    bed: $((SECONDS - bed_started)) s; L1 consoles kept in $LOG/l1*/console-*.log"
 
 echo
 if [ ${#skips[@]} -gt 0 ]; then
