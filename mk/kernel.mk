@@ -34,13 +34,13 @@ KPROG_PIE := $(KPROG_DIR)/glibc-pie/hello
 kernel-progs: $(KPROG_MUSL) $(KPROG_GLIBC) $(KPROG_PIE)
 all: kernel-progs
 
-$(KPROG_DIR)/musl/%: tests/kernel-progs/%.c
+$(KPROG_DIR)/musl/%: tests/kernel-progs/%.c tests/kernel-progs/check.h
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
-$(KPROG_DIR)/glibc/%: tests/kernel-progs/%.c
+$(KPROG_DIR)/glibc/%: tests/kernel-progs/%.c tests/kernel-progs/check.h
 	@mkdir -p $(dir $@)
 	gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
-$(KPROG_DIR)/glibc-pie/%: tests/kernel-progs/%.c
+$(KPROG_DIR)/glibc-pie/%: tests/kernel-progs/%.c tests/kernel-progs/check.h
 	@mkdir -p $(dir $@)
 	gcc -static-pie -fPIE -O2 -Wall -Wextra -Werror -o $@ $<
 

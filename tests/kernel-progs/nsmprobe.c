@@ -22,13 +22,7 @@ struct nsm_raw {
 	struct nsm_iovec request, response;
 };
 
-static int failures;
-static void check(int cond, const char *what)
-{
-	printf("%s %s\n", cond ? "ok" : "FAIL", what);
-	failures += !cond;
-}
-
+#include "check.h"
 static uint8_t resp[0x3000];
 
 static long nsm(int fd, const void *req, size_t len, size_t cap)

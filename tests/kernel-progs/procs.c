@@ -18,14 +18,7 @@
 #include <unistd.h>
 
 extern char **environ;
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static volatile sig_atomic_t chld_seen;
 static void on_chld(int sig) { chld_seen = sig; }

@@ -22,14 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-
-static void check(int ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	if (!ok)
-		failures++;
-}
+#include "check.h"
 
 static volatile sig_atomic_t got, got_code, got_pid, handler_tid;
 static volatile uintptr_t handler_sp;
