@@ -4,6 +4,7 @@
 # vsock and the attestation document checked, console of a debug enclave,
 # terminate by id and by name, and the enclave's own exit.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/vsock_ask.sh"
 requires_kvm
 cd "$TMP" || exit 1
 export CARVE_STATE_DIR=$TMP/state CARVE_SOCKETS_DIR=$TMP/sockets
@@ -34,8 +35,7 @@ ok "run-enclave said where it started" grep -q "Started enclave with enclave-cid
 # --- vsock: a nonce in, an attestation document out -----------------------------
 CID=$(json_field run1.json EnclaveCID)
 NONCE=$(openssl rand -hex 16)
-{ printf 'CONNECT 5000\n%s\n' "$NONCE"; sleep 3; } |
-	timeout 60 socat -t 30 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-$CID.sock" >reply.bin
+vsock_ask "$CARVE_SOCKETS_DIR/vsock/cid-$CID.sock" 5000 "$NONCE" reply.bin 60
 ok "the enclave accepted the host's vsock connection" bash -c "head -1 reply.bin | grep -q '^OK '"
 tail -c +"$(( $(head -1 reply.bin | wc -c) + 5 ))" reply.bin >doc.cbor
 $CARVE attestation-root --output root.pem >/dev/null 2>&1

@@ -78,10 +78,19 @@ rc=$(boot "$TMP/cr" "stop=crash" --memory 64 --cpus 1)
 same "guest crash exits E76 (GuestCrash)" "$rc" 76
 same "guest crash reported" "$(grep -c 'the VM stopped (\(internal-error\|triple-fault\))' "$TMP/cr.err")" 1
 
-# A guest that never stops: SIGTERM stops the VM, reported as such.
-timeout -s TERM 2 "$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang smp" --memory 64 --cpus 2 \
+# A guest that never stops: SIGTERM stops the VM, reported as such. The
+# signal goes once the guest has printed its first line (a fixed delay
+# raced a slow start: under load the sanitizer build had not yet installed
+# its handler after 2 s, and the default action killed it silently).
+timeout 120 "$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang smp" --memory 64 --cpus 2 \
 	</dev/null >"$TMP/h" 2>"$TMP/h.err" &
-wait $!
+hang=$!
+for _ in $(seq 600); do
+	grep -q '^guest: hello' "$TMP/h" && break
+	sleep 0.1
+done
+kill -TERM "$hang"
+wait "$hang"
 same "SIGTERM: carve stops the VM" "$(grep -c 'stopped-by-host' "$TMP/h.err")" 1
 
 # Pinning: each vCPU thread is bound to its host CPU.

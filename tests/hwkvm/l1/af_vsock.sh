@@ -27,7 +27,8 @@ HELLO=$ROOT/build/guest/apps/hello
 PROGS=$ROOT/build/guest/progs
 BLOBS=$ROOT/build/guest
 CMDLINE="console=ttyS0 reboot=k panic=-1 random.trust_cpu=on"
-MANY=${CARVE_AF_VSOCK_MANY:-20}
+# Many enclaves at once: 8 by default, 20 in the long run (CARVE_TEST_SLOW=1).
+MANY=${CARVE_AF_VSOCK_MANY:-$([ "${CARVE_TEST_SLOW:-0}" = 1 ] && echo 20 || echo 8)}
 
 if [ ! -c /dev/vhost-vsock ]; then
 	skip "AF_VSOCK parents" "no /dev/vhost-vsock here (the bed's L1 loads vhost_vsock)"

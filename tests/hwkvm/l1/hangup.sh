@@ -8,6 +8,7 @@
 # stops only when its program exits. In debug mode, so a failure shows the
 # console.
 . "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/vsock_ask.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 cd "$TMP" || exit 1
@@ -31,7 +32,7 @@ ok "the enclave is still running after 40 hang-ups" test -S "$SOCK"
 openssl rand -hex 16 >nonce
 for _ in $(seq 60); do
 	[ -S "$SOCK" ] || break
-	{ printf 'CONNECT 5000\n%s\n' "$(cat nonce)"; sleep 20; } | timeout 120 socat -t 60 - "UNIX-CONNECT:$SOCK" >reply.bin 2>/dev/null
+	vsock_ask "$SOCK" 5000 "$(cat nonce)" reply.bin 120
 	head -1 reply.bin | grep -q '^OK ' && break
 	sleep 2
 done

@@ -11,6 +11,7 @@
 # Needs what the bed provides: HWKVM_BZIMAGE, HWKVM_VMLINUX,
 # HWKVM_ENCLAVE_MODULES, CARVE_BUSYBOX and a KVM that runs guest kernels.
 . "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/vsock_ask.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 PROGS=$ROOT/build/guest/progs
@@ -152,8 +153,7 @@ same "run-enclave: the Linux enclave's heartbeat arrives (carve-init, Linux's vs
 grep -q '"State": "RUNNING"' "$TMP/describe.json" && grep -q '"EnclaveCID": 21' "$TMP/describe.json"
 tap_result $? "describe-enclaves: RUNNING with CID 21" "$TMP/describe.json"
 NONCE=$(openssl rand -hex 16)
-{ printf 'CONNECT 5000\n%s\n' "$NONCE"; sleep 5; } |
-	timeout 120 socat -t 60 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-21.sock" >"$TMP/reply.bin"
+vsock_ask "$CARVE_SOCKETS_DIR/vsock/cid-21.sock" 5000 "$NONCE" "$TMP/reply.bin" 120
 head -1 "$TMP/reply.bin" | grep -q '^OK '
 tap_result $? "vsock: the host connects to the program in the Linux enclave" "$TMP/run.diag"
 tail -c +"$(( $(head -1 "$TMP/reply.bin" | wc -c) + 5 ))" "$TMP/reply.bin" >"$TMP/doc2.cbor"

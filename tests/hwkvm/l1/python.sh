@@ -10,6 +10,7 @@
 #     pipes, subshells, command substitution and child processes; in debug
 #     mode its console shows the Linux boot log and carve-init's steps.
 . "$(dirname "$0")/../../lib/tap.sh"
+. "$(dirname "$0")/../../lib/vsock_ask.sh"
 ROOT=${ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 CARVE=${CARVE:-$ROOT/build-san/bin/carve}
 cd "$TMP" || exit 1
@@ -46,8 +47,7 @@ for _ in $(seq 90); do
 done
 for i in 1 2; do
 	openssl rand -hex 16 >"nonce$i"
-	{ printf 'CONNECT 5000\n%s\n' "$(cat "nonce$i")"; sleep 20; } |
-		timeout 180 socat -t 120 - "UNIX-CONNECT:$CARVE_SOCKETS_DIR/vsock/cid-22.sock" >"reply$i.bin" &
+	vsock_ask "$CARVE_SOCKETS_DIR/vsock/cid-22.sock" 5000 "$(cat "nonce$i")" "reply$i.bin" 180 &
 done
 wait
 for i in 1 2; do
