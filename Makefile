@@ -33,11 +33,14 @@ OPT := -O2
 endif
 
 CC ?= cc
-PKGS := libcrypto libcbor json-c zlib
-# libarchive's headers only: src/common/libarchive_lazy.c loads the library
-# when an image or ramdisk is built, so that the VMM and enclave processes
-# do not carry it and the eleven libraries it needs (issue 17).
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libarchive)
+PKGS := libcbor json-c zlib
+# libarchive's and libcrypto's headers only: src/common/libarchive_lazy.c
+# loads libarchive when an image or ramdisk is built, so that the VMM and
+# enclave processes do not carry it and the eleven libraries it needs;
+# src/crypto/libcrypto_lazy.c loads OpenSSL the first time carve hashes,
+# signs or reads a certificate, so that a VMM that does none of it does not
+# map and relocate it (issue 17).
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libarchive libcrypto)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lseccomp -lpthread
 
 # -Wno-missing-field-initializers: tables whose rows leave trailing fields

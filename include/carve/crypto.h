@@ -21,6 +21,12 @@ typedef struct x509_st X509;
 #define SHA384_LEN 48
 #define PCR_LEN SHA384_LEN
 
+/* libcrypto is loaded on the first call into it (src/crypto/libcrypto_lazy.c);
+ * this loads it now, for a process that is about to confine itself where
+ * opening the library later would be refused. Ends the process (status
+ * 127) if it cannot be loaded. */
+void crypto_preload(void);
+
 /* ---- SHA-384 ---------------------------------------------------------- */
 
 struct sha384 {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "carve/control.h"
+#include "carve/crypto.h"
 #include "carve/launch.h"
 #include "carve/machine.h"
 #include "carve/log.h"
@@ -786,7 +787,11 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 		_exit(1);
 	}
 	/* Everything the enclave needs exists (memory, devices, control socket);
-	 * from here on it runs confined, and so do the threads it starts. */
+	 * from here on it runs confined, and so do the threads it starts. The
+	 * NSM signs with OpenSSL, loaded on first use (libcrypto_lazy.c): by
+	 * now the device has read its CA with it, but a vCPU thread, which may
+	 * open no file, must never be the first caller. */
+	crypto_preload();
 	if (enclave_confine(p.log.fd, spec->id, &err) < 0) {
 		event_log(&p.log, "not started: %s", err.msg);
 		report(report_fd, err.code, err.msg);
