@@ -97,13 +97,15 @@ if [ -x "$PYTHON" ]; then
 	for f in "$pylib"/lib-dynload/*.so; do [ -f "$f" ] && ELVES+=("$f"); done
 fi
 for f in /usr/lib/x86_64-linux-gnu/faketime/*.so*; do [ -f "$f" ] && ELVES+=("$f"); done
-# libarchive, which carve loads only to build an image (dlopen,
-# src/common/libarchive_lazy.c), so ldd of carve does not name it.
-LIBARCHIVE=/usr/lib/x86_64-linux-gnu/libarchive.so.13
-if [ -e "$LIBARCHIVE" ]; then
-	copy_path "$LIBARCHIVE"
-	ELVES+=("$(readlink -f "$LIBARCHIVE")")
-fi
+# libarchive and libcrypto, which carve loads on first use (dlopen,
+# src/common/libarchive_lazy.c, src/crypto/libcrypto_lazy.c), so ldd of
+# carve does not name them.
+for lazy in /usr/lib/x86_64-linux-gnu/libarchive.so.13 /usr/lib/x86_64-linux-gnu/libcrypto.so.3; do
+	if [ -e "$lazy" ]; then
+		copy_path "$lazy"
+		ELVES+=("$(readlink -f "$lazy")")
+	fi
+done
 # QEMU, only when asked (CARVE_HWKVM_QEMU=1), for bench/vmm_boot.sh in L1:
 # its binary and the libraries it brings add about 50 MB to an image every
 # bed run loads, for one benchmark. microvm needs its firmware (qboot) and
