@@ -56,6 +56,14 @@ bed_started=$SECONDS
 # hostkvm=skip in tests.list shows them whole; the bed runs the rest.
 bed_tests=$(grep -v '^\s*#' tests/hwkvm/tests.list | awk 'NF { print $1 }')
 bed_note=""
+# Tests marked slow in tests.list (reproducers and soaks that add little to
+# a default run) run with CARVE_TEST_SLOW=1 only; the closing lines name them.
+bed_slow=$(sed 's/#.*//' tests/hwkvm/tests.list | awk '/(^|[ \t])slow([ \t]|$)/ { print $1 }')
+if [ -z "${CARVE_TEST_SLOW:-}" ] && [ -n "$bed_slow" ]; then
+	bed_tests=$(grep -vxF -f <(printf '%s\n' "$bed_slow") <<<"$bed_tests")
+else
+	bed_slow=""
+fi
 if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	shown=$(sed 's/#.*//' tests/hwkvm/tests.list | awk '/(^|[ \t])hostkvm=skip([ \t]|$)/ { print $1 }')
 	bed_tests=$(grep -vxF -f <(printf '%s\n' "$shown") <<<"$bed_tests")
@@ -203,6 +211,9 @@ fi
 echo "    bed: $((SECONDS - bed_started)) s; L1 consoles kept in $LOG/l1*/console-*.log"
 
 echo
+if [ -n "$bed_slow" ]; then
+	echo "Not run by default (marked slow in tests/hwkvm/tests.list; CARVE_TEST_SLOW=1 runs them): $(tr '\n' ' ' <<<"$bed_slow")"
+fi
 if [ ${#skips[@]} -gt 0 ]; then
 	echo "Skipped, and why:"; printf '  %s\n' "${skips[@]}"
 fi
