@@ -13,7 +13,9 @@
 # overriding tests.list), --timeout S (each L1's whole run, default 900),
 # --slack N (every L1's bound N times longer: for a run beside other work,
 # as scripts/test.sh runs it, where L1 gets a share of the CPUs only),
-# --no-build (reuse the image).
+# --no-build (reuse the image), --mttcg (each L1 CPU on a host thread of its
+# own, for benches of parallel work such as bench/kernel_smp.sh; the race
+# below can end such a run, never use it for tests).
 #
 # Each test runs in an L1 with the CPU count tests.list gives it (third
 # column; none: either): one CPU for stock Linux in L2, which QEMU 7.2's
@@ -30,7 +32,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/hwkvm/logs
-tests="" shell=0 carve=san smp="" limit=900 slack=1 build=1 jobs=$(nproc 2>/dev/null || echo 1)
+tests="" shell=0 carve=san smp="" limit=900 slack=1 build=1 tcg=tcg,thread=single jobs=$(nproc 2>/dev/null || echo 1)
 [ "$jobs" -le 2 ] || jobs=2
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
 	--timeout) limit=$2; shift ;;
 	--slack) slack=$2; shift ;;
 	--no-build) build=0 ;;
+	--mttcg) tcg=tcg,thread=multi ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
 	shift
@@ -72,8 +75,7 @@ fi
 # kvm flips as VMs come and go) raced with the other vCPU and L1 died of an
 # int3 Oops in kvm_arch_vcpu_ioctl_run (seen once in a few dozen L2 boots).
 qemu_for() { # L1 CPUs
-	# shellcheck disable=SC2054 # "tcg,thread=single" is one argument
-	QEMU=(qemu-system-x86_64 -accel tcg,thread=single -cpu EPYC -smp "$1" -m 6144 -M q35
+	QEMU=(qemu-system-x86_64 -accel "$tcg" -cpu EPYC -smp "$1" -m 6144 -M q35
 		-display none -no-reboot -kernel "$KERNEL" -initrd "$IMAGE")
 }
 APPEND="console=ttyS0 panic=-1 hwkvm.carve=$carve hwkvm.slow=${CARVE_TEST_SLOW:-0}"
