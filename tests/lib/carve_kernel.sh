@@ -46,7 +46,9 @@ self_checks() {
 		"FAIL "*) tap_result 1 "$label: ${line#FAIL }" "$(diag)" ;;
 		esac
 	done < <(output | grep -a '^\(ok\|FAIL\) ')
-	same "$label: exit status" "$(status)" "0"
+	# A program that did not end (killed at BOOT_TIMEOUT) shows where it was.
+	[ "$(status)" = 0 ]
+	tap_result $? "$label: exit status 0" "$(diag)"
 }
 
 # program_row ID RESULT: the row ID in guest/kernel/README.md's table of programs
