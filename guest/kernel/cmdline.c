@@ -1,10 +1,11 @@
 /* The kernel command line: words we act on and words we record.
  *   carve.debug                         debug messages on the console
  *   carve.strace                        every system call and its result on the console
- *   carve.smp                           run tasks on every vCPU (SMP)
  *   carve.nosmp                         run every task on the first vCPU only (the
- *                                       others stay waiting for INIT/SIPI): the
- *                                       default, and it wins over carve.smp
+ *                                       others stay waiting for INIT/SIPI); without
+ *                                       it every vCPU runs tasks (SMP)
+ *   carve.smp                           SMP, the default (kept for command lines
+ *                                       that name it; carve.nosmp wins over it)
  *   virtio_mmio.device=SIZE@BASE:IRQ    a virtio-mmio device (Linux's syntax:
  *                                       SIZE with K/M/G suffix, BASE in hex)
  * Anything else is ignored, as Linux ignores unknown parameters. */
@@ -86,12 +87,10 @@ void cmdline_parse(const char *s)
 		size_t n = (size_t)(s - w);
 		if (n == 11 && !strncmp(w, "carve.debug", 11))
 			boot_opts.debug = true;
-		if (n == 12 && !strncmp(w, "carve.strace", 12))
+		else if (n == 12 && !strncmp(w, "carve.strace", 12))
 			boot_opts.strace = true;
 		else if (n == 11 && !strncmp(w, "carve.nosmp", 11))
 			boot_opts.nosmp = true;
-		else if (n == 9 && !strncmp(w, "carve.smp", 9))
-			boot_opts.smp = true;
 		else if (n > sizeof(vkey) - 1 && !strncmp(w, vkey, sizeof(vkey) - 1))
 			parse_virtio(w + sizeof(vkey) - 1, s);
 	}

@@ -106,8 +106,7 @@ struct virtio_mmio_dev {
 struct boot_opts {
 	bool debug;  /* carve.debug */
 	bool strace; /* carve.strace */
-	bool smp;    /* carve.smp: every vCPU runs tasks */
-	bool nosmp;  /* carve.nosmp: one CPU (the default; wins over carve.smp) */
+	bool nosmp;  /* carve.nosmp: tasks on one CPU (default: every vCPU) */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };

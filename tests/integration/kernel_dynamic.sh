@@ -174,9 +174,9 @@ tap_result $? "auxv: AT_ENTRY in cat's code, AT_PHDR in cat's mapping" "$TMP/aux
 same "auxv: AT_PHENT, AT_PAGESZ, AT_SECURE, AT_EXECFN; no vDSO" \
 	"$(aux AT_PHENT)|$(aux AT_PAGESZ)|$(aux AT_SECURE)|$(aux AT_EXECFN)|$(aux AT_SYSINFO_EHDR)" "56|4096|0|/bin/cat|"
 
-# With carve.smp the kernel uses every vCPU (without it, one, and says so):
+# The kernel uses every vCPU (with carve.nosmp one, and says so: kernel_smp):
 # what programs size themselves by shows them.
-run -c carve.smp cat /proc/cpuinfo
+run cat /proc/cpuinfo
 output >"$TMP/cpuinfo"
 same "/proc/cpuinfo: one block per vCPU (--cpus $CPUS)" "$(grep -c '^processor' "$TMP/cpuinfo")|$(status)" "$CPUS|0"
 same "/proc/cpuinfo: the CPU's vendor, as the host's CPU says" \
@@ -184,10 +184,10 @@ same "/proc/cpuinfo: the CPU's vendor, as the host's CPU says" \
 grep -q -E '^flags[[:space:]]+:.* fpu .* lm( |$)' "$TMP/cpuinfo"
 tap_result $? "/proc/cpuinfo: feature flags from CPUID (fpu, lm)" "$TMP/cpuinfo"
 
-run -c carve.smp nproc
+run nproc
 same "nproc: the VM's CPUs" "$(output)|$(status)" "$CPUS|0"
 
-run -c carve.smp python3 data/probe.py
+run python3 data/probe.py
 output >"$TMP/probe"
 val() { sed -n "s/^$1 //p" "$TMP/probe"; }
 same "python os.cpu_count() and sched_getaffinity: the VM's CPUs" "$(val cpu_count)|$(val affinity)|$(status)" \

@@ -42,7 +42,7 @@ for CPUS in 2 4; do
 	for libc in musl glibc; do
 		p=smp
 		[ "$libc" = glibc ] && p=gsmp
-		run_prog carve.smp "/bin/$p" "$CPUS"
+		run_prog "" "/bin/$p" "$CPUS"
 		self_checks "smp ($libc, $CPUS vCPUs)"
 	done
 done
@@ -58,29 +58,31 @@ for id in go-goroutines rust-threads; do
 	fi
 	cp "$bin" "$RFS/bin/$id"
 	host=$("$bin" 2>&1)
-	run_prog carve.smp "/bin/$id"
+	run_prog "" "/bin/$id"
 	same "$id on $CPUS vCPUs: output and status as on the host" "$(output)|$(status)" "$host|0"
 done
 
-# Without carve.smp (the default) or with carve.nosmp, which wins over it:
-# the other vCPU stays waiting for INIT/SIPI, and every interface says one
-# CPU.
+# With carve.nosmp, which wins over carve.smp (the default, still accepted
+# by name), the other vCPU stays waiting for INIT/SIPI and every interface
+# says one CPU.
 CPUS=2
-run_prog "carve.smp carve.nosmp" /bin/smp 1
+run_prog carve.nosmp /bin/smp 1
 self_checks "smp (musl, 2 vCPUs, carve.nosmp)"
-run_prog "" /bin/smp 1
-self_checks "smp (musl, 2 vCPUs, no switch)"
+run_prog "carve.smp carve.nosmp" /bin/smp 1
+self_checks "smp (musl, 2 vCPUs, carve.smp carve.nosmp)"
+run_prog carve.smp /bin/smp 2
+self_checks "smp (musl, 2 vCPUs, carve.smp named)"
 
 if [ "${CARVE_TEST_SLOW:-0}" = 1 ]; then
 	CPUS=4
 	for libc in musl glibc; do
 		g=""
 		[ "$libc" = glibc ] && g=g
-		run_prog carve.smp "/bin/${g}threads" 64
+		run_prog "" "/bin/${g}threads" 64
 		self_checks "threads ($libc, $CPUS vCPUs)"
-		run_prog carve.smp "/bin/${g}procs"
+		run_prog "" "/bin/${g}procs"
 		self_checks "processes ($libc, $CPUS vCPUs)"
-		run_prog carve.smp "/bin/${g}signals"
+		run_prog "" "/bin/${g}signals"
 		self_checks "signals ($libc, $CPUS vCPUs)"
 	done
 fi
