@@ -117,5 +117,8 @@ int unix_shutdown(struct file *f, int how);
 int unix_sockopt(struct file *f, uint64_t optname, int *val);
 /* SO_PEERCRED: struct ucred (pid, uid, gid). */
 void unix_peercred(struct file *f, int cred[3]);
+/* setsockopt: SO_PASSCRED is kept, other SOL_SOCKET options accepted
+ * without effect; other levels -ENOPROTOOPT. */
+int unix_setsockopt(struct file *f, uint64_t level, uint64_t optname, uint64_t optval, uint64_t optlen);
 
 #endif
