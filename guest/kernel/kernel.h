@@ -108,6 +108,8 @@ struct boot_opts {
 	bool strace; /* carve.strace */
 	bool smp;    /* carve.smp: every vCPU runs tasks */
 	bool nosmp;  /* carve.nosmp: one CPU (the default; wins over carve.smp) */
+
+	uint32_t slice_ms; /* carve.slice_ms=N: the scheduler's time slice (0: 10 ms) */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
 };
