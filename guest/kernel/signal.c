@@ -127,6 +127,31 @@ int signal_dequeue(uint64_t mask, int32_t info[32])
 	return sig;
 }
 
+/* A signal just made pending must not wait for a time slice: a thread
+ * that will take it and runs in user mode on another CPU is brought into
+ * the kernel by an IPI (sched_nudge), and takes it on its way back. For
+ * the process, one that does not block it: none if the caller's thread
+ * will take it (on its own return) or one sleeps (it wakes for it). */
+static void signal_kick(struct process *p, struct task *t, int sig)
+{
+	if (t) {
+		if (!(t->sigmask & BIT(sig)))
+			sched_nudge(t);
+		return;
+	}
+	struct task *far = NULL;
+	for (struct task *u = p->threads; u; u = u->sibling) {
+		if ((u->sigmask & BIT(sig)) || u->state == TASK_DEAD)
+			continue;
+		if (u == current || u->state == TASK_SLEEPING)
+			return;
+		if (!far && u->on_cpu >= 0)
+			far = u;
+	}
+	if (far)
+		sched_nudge(far);
+}
+
 void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 {
 	if (sig <= 0 || sig > 64 || p->zombie || p->exiting)
@@ -148,6 +173,7 @@ void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 	else
 		p->sigpending |= BIT(sig);
 	/* A sleeper that does not block it wakes (sched.c looks at pending). */
+	signal_kick(p, t, sig);
 }
 
 /* kill(pid, sig)'s targets; 0 if one was found. */
