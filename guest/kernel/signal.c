@@ -6,6 +6,7 @@
  * The frame is Linux's, so libc's sigreturn trampolines (sa_restorer), the
  * ucontext a handler reads (uc_mcontext.gregs, fpregs, uc_sigmask) and
  * unwinders that recognise signal frames all work unchanged. */
+#include "file.h"
 #include "syscalls.h"
 
 #define SIG_DFL 0
@@ -542,6 +543,8 @@ static void fix_restart(struct trap_frame *tf, bool restart)
 
 void return_to_user(struct trap_frame *tf)
 {
+	if (unix_gc_pending())
+		unix_gc(); /* no kernel code holds a socket here */
 	for (;;) {
 		if (current->killed)
 			task_exit();

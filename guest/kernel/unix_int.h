@@ -49,9 +49,11 @@ struct kucred {
 
 /* Descriptors in flight (SCM_RIGHTS): open files a message holds (a
  * reference each) until the receiver installs them or the message is
- * dropped unreceived (its socket closed), which lets go of them. A socket
- * sent over itself is never collected (Linux has a garbage collector). */
+ * dropped unreceived (its socket closed), which lets go of them. Sockets
+ * that only messages of each other hold (a socket sent over itself, a
+ * pair sent over each other, then closed) are collected (unix_gc). */
 struct scm_fds {
+	struct scm_fds *gc_next; /* unix_gc's list of what it lets go of */
 	int n;
 	struct file *f[];
 };
@@ -110,6 +112,11 @@ struct usock {
 	bool unaccepted;             /* a server's end still in its listener's queue */
 	struct kucred peercred;      /* SO_PEERCRED: set by socketpair, listen, connect */
 	struct inet_part in;         /* AF_INET[6] only */
+	/* unix_gc's marks, good during one run. */
+	struct file *gc_file; /* its open file, when in flight */
+	int gc_inflight;      /* references to it from messages */
+	int gc_refs;          /* of those, from messages of sockets not in the cycle */
+	bool gc_cand, gc_alive;
 };
 
 struct kiov {

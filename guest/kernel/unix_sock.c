@@ -21,19 +21,37 @@
 #define ENOBUFS 105
 #define SO_PASSCRED 16
 
+/* Sets of descriptors in flight there are: unix_gc has work only then. */
+static int inflight_sets;
+static bool gc_wanted;
+
+static struct scm_fds *scm_fds_new(int n)
+{
+	struct scm_fds *s = kmalloc(sizeof(*s) + (uint64_t)n * sizeof(s->f[0]));
+	if (s)
+		inflight_sets++;
+	return s;
+}
+
+static void scm_fds_free(struct scm_fds *s)
+{
+	inflight_sets--;
+	kfree(s);
+}
+
 void scm_fds_put(struct scm_fds *s)
 {
 	if (!s)
 		return;
 	for (int i = 0; i < s->n; i++)
 		file_put(s->f[i]);
-	kfree(s);
+	scm_fds_free(s);
 }
 
 /* Another reference to each (MSG_PEEK leaves the message its own). */
 static struct scm_fds *scm_fds_dup(const struct scm_fds *s)
 {
-	struct scm_fds *d = kmalloc(sizeof(*d) + (uint64_t)s->n * sizeof(d->f[0]));
+	struct scm_fds *d = scm_fds_new(s->n);
 	if (!d)
 		return NULL;
 	d->n = s->n;
@@ -757,7 +775,7 @@ static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out, struct ku
 		*has_cred = r == 0;
 	}
 	if (r == 0 && req->nfds) {
-		struct scm_fds *s = kmalloc(sizeof(*s) + (uint64_t)req->nfds * sizeof(s->f[0]));
+		struct scm_fds *s = scm_fds_new(req->nfds);
 		if (!s)
 			r = -ENOMEM;
 		for (int i = 0; s && i < req->nfds; i++) {
@@ -828,7 +846,7 @@ static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloex
 		*mflags |= MSG_CTRUNC;
 	for (int i = k; i < s->n; i++)
 		file_put(s->f[i]);
-	kfree(s);
+	scm_fds_free(s);
 	if (k) {
 		struct {
 			uint64_t len;
@@ -933,3 +951,140 @@ int unix_setsockopt(struct file *f, uint64_t level, uint64_t optname, uaddr_t op
 	u->passcred = v != 0;
 	return 0;
 }
+
+/* ---- garbage collection of sockets in flight (Linux's unix_gc) ----
+ *
+ * A socket's open file held only by messages queued on sockets that are
+ * themselves held only that way (a socket sent over itself, a pair sent
+ * over each other, then closed) can never be read again, and would never
+ * be freed: each message keeps the next socket open. When a socket loses
+ * a reference but keeps others (unix_file_dropped) while descriptors are
+ * in flight, the collector runs before the return to user mode
+ * (unix_gc_pending), where no kernel code holds a socket:
+ *   - candidates: sockets whose every reference is from a message;
+ *   - those referenced by a message of a socket that is not a candidate
+ *     (its count of references from candidates is less than all of them),
+ *     and every candidate their messages reach, stay;
+ *   - the others' messages let go of their descriptors, which frees those
+ *     sockets, and what else the messages held.
+ * A listener's connections not yet accepted (which have no file) count as
+ * its own messages, and are walked only through it. */
+
+typedef void (*gc_fn)(struct file *f);
+
+/* Each descriptor in flight in u's messages (and its queued
+ * connections'). */
+static void gc_each(struct usock *u, gc_fn fn)
+{
+	for (struct umsg *m = u->q; m; m = m->next)
+		for (int i = 0; m->fds && i < m->fds->n; i++)
+			fn(m->fds->f[i]);
+	for (struct stream_fds *sf = u->sfq; sf; sf = sf->next)
+		for (int i = 0; sf->fds && i < sf->fds->n; i++)
+			fn(sf->fds->f[i]);
+	if (u->state == US_LISTEN)
+		for (int i = 0; i < u->nacc; i++)
+			gc_each(u->accq[i], fn);
+}
+
+static struct usock *gc_sock(struct file *f) { return is_unix_sock(f) ? f->priv : NULL; }
+
+static void gc_count(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v) {
+		v->gc_file = f;
+		v->gc_inflight++;
+	}
+}
+
+static void gc_unref(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v && v->gc_cand)
+		v->gc_refs--;
+}
+
+static void gc_reach(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v && v->gc_cand && !v->gc_alive)
+		v->gc_refs++; /* looked at (and kept) in the next pass */
+}
+
+/* Takes the descriptor sets off a dead socket's messages onto *list. */
+static void gc_take(struct usock *u, struct scm_fds **list)
+{
+	for (struct umsg *m = u->q; m; m = m->next) {
+		if (m->fds) {
+			m->fds->gc_next = *list;
+			*list = m->fds;
+			m->fds = NULL;
+		}
+	}
+	for (struct stream_fds *sf = u->sfq; sf; sf = sf->next) {
+		if (sf->fds) {
+			sf->fds->gc_next = *list;
+			*list = sf->fds;
+			sf->fds = NULL;
+		}
+	}
+	if (u->state == US_LISTEN)
+		for (int i = 0; i < u->nacc; i++)
+			gc_take(u->accq[i], list);
+}
+
+void unix_gc(void)
+{
+	gc_wanted = false;
+	if (!inflight_sets)
+		return;
+	for (struct usock *u = all_socks; u; u = u->next) {
+		u->gc_file = NULL;
+		u->gc_inflight = u->gc_refs = 0;
+		u->gc_cand = u->gc_alive = false;
+	}
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (!u->unaccepted)
+			gc_each(u, gc_count);
+	for (struct usock *u = all_socks; u; u = u->next) {
+		if (u->gc_file && u->gc_inflight == u->gc_file->refs) {
+			u->gc_cand = true;
+			u->gc_refs = u->gc_inflight;
+		}
+	}
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (u->gc_cand)
+			gc_each(u, gc_unref);
+	/* Referenced from outside the candidates: alive, and so is what
+	 * their messages reach. */
+	for (bool more = true; more;) {
+		more = false;
+		for (struct usock *u = all_socks; u; u = u->next) {
+			if (u->gc_cand && !u->gc_alive && u->gc_refs > 0) {
+				u->gc_alive = true;
+				gc_each(u, gc_reach);
+				more = true;
+			}
+		}
+	}
+	struct scm_fds *dead = NULL;
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (u->gc_cand && !u->gc_alive)
+			gc_take(u, &dead);
+	/* Now let go: the dead sockets' last references go with these, and
+	 * freeing one changes the list of sockets walked above. */
+	while (dead) {
+		struct scm_fds *s = dead;
+		dead = s->gc_next;
+		scm_fds_put(s);
+	}
+}
+
+void unix_file_dropped(void)
+{
+	if (inflight_sets)
+		gc_wanted = true;
+}
+
+bool unix_gc_pending(void) { return gc_wanted; }

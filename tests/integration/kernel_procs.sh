@@ -8,7 +8,8 @@
 #     sigreturn, masks, sigsuspend, sigtimedwait, restarts and EINTR, a
 #     SIGSEGV handler, SIGPIPE) and ipc.c (shm_open and MAP_SHARED across
 #     fork, SIGBUS past a shrunk file, named and unnamed semaphores and a
-#     process-shared mutex, SCM_RIGHTS, the CPU-time clocks) and creds.c
+#     process-shared mutex, SCM_RIGHTS, sockets held only by each other's
+#     messages in flight freed, the CPU-time clocks) and creds.c
 #     (SO_PEERCRED, SO_PASSCRED and SCM_CREDENTIALS on AF_UNIX sockets, as
 #     Linux gives them), each checking itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
