@@ -6,6 +6,8 @@
  *                                       it every vCPU runs tasks (SMP)
  *   carve.smp                           SMP, the default (kept for command lines
  *                                       that name it; carve.nosmp wins over it)
+ *   carve.slice_ms=N                    the scheduler's time slice, 1 to 60000 ms
+ *                                       (default 10; tests use a long one)
  *   virtio_mmio.device=SIZE@BASE:IRQ    a virtio-mmio device (Linux's syntax:
  *                                       SIZE with K/M/G suffix, BASE in hex)
  * Anything else is ignored, as Linux ignores unknown parameters. */
@@ -75,9 +77,19 @@ static void parse_virtio(const char *p, const char *end)
 	boot_opts.virtio[boot_opts.nvirtio++] = (struct virtio_mmio_dev){base, size, (uint32_t)irq};
 }
 
+static void parse_slice(const char *p, const char *end)
+{
+	uint64_t ms;
+	if (!parse_num(&p, end, &ms, false) || p != end || ms < 1 || ms > 60000) {
+		kprintf("carve: ignoring malformed carve.slice_ms (1 to 60000)\n");
+		return;
+	}
+	boot_opts.slice_ms = (uint32_t)ms;
+}
+
 void cmdline_parse(const char *s)
 {
-	static const char vkey[] = "virtio_mmio.device=";
+	static const char vkey[] = "virtio_mmio.device=", skey[] = "carve.slice_ms=";
 	while (*s) {
 		while (*s == ' ')
 			s++;
@@ -93,5 +105,7 @@ void cmdline_parse(const char *s)
 			boot_opts.nosmp = true;
 		else if (n > sizeof(vkey) - 1 && !strncmp(w, vkey, sizeof(vkey) - 1))
 			parse_virtio(w + sizeof(vkey) - 1, s);
+		else if (n >= sizeof(skey) - 1 && !strncmp(w, skey, sizeof(skey) - 1))
+			parse_slice(w + sizeof(skey) - 1, s);
 	}
 }

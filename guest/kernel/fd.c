@@ -21,8 +21,11 @@ struct file *file_new(struct vnode *vn, int flags)
 
 void file_put(struct file *f)
 {
-	if (--f->refs > 0)
+	if (--f->refs > 0) {
+		if (is_unix_sock(f))
+			unix_file_dropped();
 		return;
+	}
 	file_forget(f);
 	if (f->sock)
 		vs_close(f->sock);

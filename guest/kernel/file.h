@@ -102,6 +102,14 @@ int fifo_open(struct vnode *v, int flags);
 /* ---- unix_sock.c ---- */
 /* sys_net.c hands AF_UNIX descriptors here; user pointers unchecked. */
 bool is_unix_sock(const struct file *f);
+/* An AF_UNIX socket's file lost a reference and keeps others: it may now
+ * be held only by messages in flight (unix_gc). */
+void unix_file_dropped(void);
+/* Is a collection of sockets held only by each other's messages due? */
+bool unix_gc_pending(void);
+/* Frees AF_UNIX sockets that only unreachable messages in flight hold
+ * (Linux's unix_gc); run where no kernel code holds a socket. */
+void unix_gc(void);
 int unix_socketpair(uint64_t type, uint64_t protocol, uint64_t usv);
 int unix_socket(uint64_t type, uint64_t protocol);
 int unix_bind(struct file *f, uint64_t uaddr, uint64_t len);
@@ -117,5 +125,8 @@ int unix_shutdown(struct file *f, int how);
 int unix_sockopt(struct file *f, uint64_t optname, int *val);
 /* SO_PEERCRED: struct ucred (pid, uid, gid). */
 void unix_peercred(struct file *f, int cred[3]);
+/* setsockopt: SO_PASSCRED is kept, other SOL_SOCKET options accepted
+ * without effect; other levels -ENOPROTOOPT. */
+int unix_setsockopt(struct file *f, uint64_t level, uint64_t optname, uint64_t optval, uint64_t optlen);
 
 #endif

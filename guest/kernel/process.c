@@ -62,8 +62,10 @@ void process_kill(struct process *p, int status)
 		p->exiting = true;
 		p->exit_status = status;
 	}
-	for (struct task *t = p->threads; t; t = t->sibling)
+	for (struct task *t = p->threads; t; t = t->sibling) {
 		t->killed = true;
+		sched_nudge(t); /* in user mode on another CPU: it leaves now */
+	}
 	wake_threads(p);
 }
 

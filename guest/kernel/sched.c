@@ -1,5 +1,6 @@
 /* The scheduler: round robin over the tasks that can run, with a 10 ms
- * slice enforced by the LAPIC timer while more than one task exists.
+ * slice (carve.slice_ms) enforced by the LAPIC timer while more than one
+ * task exists.
  *
  * Sleepers are not kept on wait queues. Each says what ends its sleep (its
  * deadline, an explicit wake_task, a signal, and by kind: any event, or a
@@ -22,7 +23,7 @@
 #include "errno.h"
 #include "proc.h"
 
-#define SLICE_NS 10000000ull
+#define SLICE_NS (boot_opts.slice_ms ? boot_opts.slice_ms * 1000000ull : 10000000ull)
 /* The console raises no interrupt: event sleepers look this often. */
 #define EVENT_POLL_NS 10000000ull
 #define MSR_FS_BASE 0xc0000100

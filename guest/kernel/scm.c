@@ -30,6 +30,10 @@ int scm_parse(const uint8_t *buf, uint64_t len, struct scm_req *out)
 				if (data != sizeof(out->cred))
 					return -EINVAL;
 				memcpy(out->cred, buf + at + CMSG_HDR_LEN, sizeof(out->cred));
+				/* Linux: -1 is no uid or gid (EINVAL before the pid is
+				 * looked for, which is the caller's). The last one counts. */
+				if (out->cred[1] == -1 || out->cred[2] == -1)
+					return -EINVAL;
 				out->creds = true;
 			} else {
 				return -EINVAL;

@@ -18,12 +18,14 @@ struct scm_req {
 	int nfds;
 	int fds[SCM_MAX_FD]; /* descriptor numbers, in order, as the caller gave them */
 	bool creds;          /* an SCM_CREDENTIALS message came */
-	int32_t cred[3];     /* its pid, uid, gid */
+	int32_t cred[3];     /* its pid, uid, gid (neither id -1) */
 };
 
 /* Walks buf as Linux's __scm_send does: each header's length checked
  * against what is left, other levels skipped, unknown SOL_SOCKET types
- * and malformed ones EINVAL, more than SCM_MAX_FD descriptors EINVAL.
+ * and malformed ones EINVAL, more than SCM_MAX_FD descriptors EINVAL,
+ * credentials with a uid or gid of -1 EINVAL (the last credentials
+ * given count; whether their pid exists is the caller's to ask).
  * 0 or -EINVAL; out is filled. */
 int scm_parse(const uint8_t *buf, uint64_t len, struct scm_req *out);
 

@@ -6,6 +6,7 @@
  * The frame is Linux's, so libc's sigreturn trampolines (sa_restorer), the
  * ucontext a handler reads (uc_mcontext.gregs, fpregs, uc_sigmask) and
  * unwinders that recognise signal frames all work unchanged. */
+#include "file.h"
 #include "syscalls.h"
 
 #define SIG_DFL 0
@@ -127,6 +128,31 @@ int signal_dequeue(uint64_t mask, int32_t info[32])
 	return sig;
 }
 
+/* A signal just made pending must not wait for a time slice: a thread
+ * that will take it and runs in user mode on another CPU is brought into
+ * the kernel by an IPI (sched_nudge), and takes it on its way back. For
+ * the process, one that does not block it: none if the caller's thread
+ * will take it (on its own return) or one sleeps (it wakes for it). */
+static void signal_kick(struct process *p, struct task *t, int sig)
+{
+	if (t) {
+		if (!(t->sigmask & BIT(sig)))
+			sched_nudge(t);
+		return;
+	}
+	struct task *far = NULL;
+	for (struct task *u = p->threads; u; u = u->sibling) {
+		if ((u->sigmask & BIT(sig)) || u->state == TASK_DEAD)
+			continue;
+		if (u == current || u->state == TASK_SLEEPING)
+			return;
+		if (!far && u->on_cpu >= 0)
+			far = u;
+	}
+	if (far)
+		sched_nudge(far);
+}
+
 void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 {
 	if (sig <= 0 || sig > 64 || p->zombie || p->exiting)
@@ -148,6 +174,7 @@ void signal_send(struct process *p, struct task *t, int sig, int from_pid)
 	else
 		p->sigpending |= BIT(sig);
 	/* A sleeper that does not block it wakes (sched.c looks at pending). */
+	signal_kick(p, t, sig);
 }
 
 /* kill(pid, sig)'s targets; 0 if one was found. */
@@ -516,6 +543,8 @@ static void fix_restart(struct trap_frame *tf, bool restart)
 
 void return_to_user(struct trap_frame *tf)
 {
+	if (unix_gc_pending())
+		unix_gc(); /* no kernel code holds a socket here */
 	for (;;) {
 		if (current->killed)
 			task_exit();

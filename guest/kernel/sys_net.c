@@ -385,7 +385,7 @@ SYSCALL_DEFINE5(getsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t
 SYSCALL_DEFINE5(setsockopt, int, fd, uint64_t, level, uint64_t, optname, uaddr_t, optval, uint64_t, optlen)
 {
 	INET_DO(fd, inet_setsockopt(inf, level, optname, optval, optlen));
-	UNIX_DO(fd, level == SOL_SOCKET ? 0 : -ENOPROTOOPT);
+	UNIX_DO(fd, unix_setsockopt(uf, level, optname, optval, optlen));
 	GET_SOCK(fd);
 	if (level == SOL_SOCKET)
 		return 0;

@@ -24,6 +24,10 @@
 #define UNIX_BUF 65536u /* bytes each way (Linux's is its socket buffer, 208 KiB) */
 #define MSG_COST 64u    /* what a queued message costs beyond its bytes */
 #define UNIX_MAX_BACKLOG 64
+/* Runs of a stream's bytes with different credentials: a writer waits for
+ * the reader beyond this many (Linux's socket buffer holds a few hundred
+ * small writes). */
+#define UNIX_MAX_CRED_RUNS 1024u
 
 /* A struct sockaddr_un as bound: len bytes (family, then the path or, for
  * an abstract name, a NUL and the name's bytes); len 0: unnamed. */
@@ -32,11 +36,24 @@ struct uname {
 	uint8_t bytes[110];
 };
 
+/* Credentials (SCM_CREDENTIALS, SO_PEERCRED): a process (or thread) id
+ * and user and group ids. Every process here is root (uid and gid 0), and
+ * may claim any other existing pid and any ids. Data sent with none shows
+ * them as Linux does: pid 0 and the overflow ids (NO_CRED). */
+struct kucred {
+	int32_t pid;
+	uint32_t uid, gid;
+};
+#define OVERFLOW_ID 65534u /* Linux's overflowuid/overflowgid */
+#define NO_CRED ((struct kucred){0, OVERFLOW_ID, OVERFLOW_ID})
+
 /* Descriptors in flight (SCM_RIGHTS): open files a message holds (a
  * reference each) until the receiver installs them or the message is
- * dropped unreceived (its socket closed), which lets go of them. A socket
- * sent over itself is never collected (Linux has a garbage collector). */
+ * dropped unreceived (its socket closed), which lets go of them. Sockets
+ * that only messages of each other hold (a socket sent over itself, a
+ * pair sent over each other, then closed) are collected (unix_gc). */
 struct scm_fds {
+	struct scm_fds *gc_next; /* unix_gc's list of what it lets go of */
 	int n;
 	struct file *f[];
 };
@@ -45,6 +62,7 @@ struct umsg {
 	struct umsg *next;
 	struct uname from;   /* the sender's name, for recvfrom */
 	struct scm_fds *fds; /* SCM_RIGHTS sent with it, or NULL */
+	struct kucred cred;  /* what came with it, NO_CRED if nothing */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -58,6 +76,16 @@ struct stream_fds {
 	struct scm_fds *fds;
 };
 
+/* A stream's credentials: the len bytes from the one numbered at came
+ * with cred (bytes in no run came with none: NO_CRED). Adjacent runs differ, so a
+ * reader that asks for credentials stops where a run ends, as Linux never
+ * joins data of different writers in one read then. */
+struct stream_cred {
+	struct stream_cred *next;
+	uint64_t at, len;
+	struct kucred cred;
+};
+
 enum ustate { US_NEW, US_LISTEN, US_CONNECTED };
 
 struct usock {
@@ -67,10 +95,12 @@ struct usock {
 	int shutdown;       /* RCV_SHUTDOWN | SEND_SHUTDOWN */
 	struct usock *peer; /* the other end; a datagram socket's destination. NULL once gone */
 	struct uname name;
-	struct vnode *vn;       /* bound to a path: its S_IFSOCK node (a reference) */
-	struct ring rx;         /* streams */
-	uint64_t rx_in, rx_out; /* streams: bytes ever queued and taken, for the fds in sfq */
-	struct stream_fds *sfq; /* streams: descriptors in flight, in byte order */
+	struct vnode *vn;                   /* bound to a path: its S_IFSOCK node (a reference) */
+	struct ring rx;                     /* streams */
+	uint64_t rx_in, rx_out;             /* streams: bytes ever queued and taken, for the fds in sfq */
+	struct stream_fds *sfq;             /* streams: descriptors in flight, in byte order */
+	struct stream_cred *scq, *scq_last; /* streams: credentials of the bytes queued */
+	uint32_t nscq;                      /* runs in scq (at most UNIX_MAX_CRED_RUNS) */
 	struct umsg *q, **qtail;
 	uint32_t qbytes;                      /* messages: bytes queued, with MSG_COST each */
 	uint64_t rd_seq, wr_seq;              /* data, a connection or shutdown came; room appeared */
@@ -78,7 +108,15 @@ struct usock {
 	int nacc, backlog;
 	struct usock *next;          /* every socket: peers are let go of when one goes */
 	uint64_t rcvtimeo, sndtimeo; /* SO_RCVTIMEO/SO_SNDTIMEO in ns; 0: wait for ever */
+	bool passcred;               /* SO_PASSCRED: receive SCM_CREDENTIALS */
+	bool unaccepted;             /* a server's end still in its listener's queue */
+	struct kucred peercred;      /* SO_PEERCRED: set by socketpair, listen, connect */
 	struct inet_part in;         /* AF_INET[6] only */
+	/* unix_gc's marks, good during one run. */
+	struct file *gc_file; /* its open file, when in flight */
+	int gc_inflight;      /* references to it from messages */
+	int gc_refs;          /* of those, from messages of sockets not in the cycle */
+	bool gc_cand, gc_alive;
 };
 
 struct kiov {
@@ -108,6 +146,8 @@ void usock_free(struct usock *u);
 bool usock_alive(const struct usock *s);
 /* The bound socket of that name, NULL if none. */
 struct usock *usock_find(const struct uname *n, struct vnode *vn);
+/* Linux's autobind: u gets an abstract name of five hex digits; 0 or -ENOSPC. */
+int usock_autobind(struct usock *u);
 /* Copies a user sockaddr_un; -EINVAL/-EFAULT. */
 int uname_get(uaddr_t uaddr, uint64_t len, struct uname *n);
 /* Resolves a name to its bound socket: -ENOENT, -ECONNREFUSED... */
@@ -118,16 +158,20 @@ void usock_shut(struct usock *u, int how);
 /* Sends iov to the connected peer (streams), or to the datagram socket to
  * (NULL: the peer); flags MSG_DONTWAIT. The count or -errno. */
 int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to);
-/* The same with descriptors (SCM_RIGHTS), which it owns from then on. */
+/* The same with descriptors (SCM_RIGHTS), which it owns from then on, and
+ * the credentials the sender claimed (SCM_CREDENTIALS; NULL: none). */
 int64_t usock_send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
-		       struct scm_fds *fds);
+		       struct scm_fds *fds, const struct kucred *cred);
 /* Receives into iov; *mflags gets MSG_TRUNC, *from the sender's name. */
 int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
 		   struct uname *from);
 /* The same, handing over the descriptors the data came with (*fds, NULL if
- * none); usock_recv lets them go (a read() with no room for them). */
+ * none; usock_recv lets them go, a read() with no room for them) and, if
+ * cred is not NULL, the credentials it came with. */
 int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
-		       struct uname *from, struct scm_fds **fds);
+		       struct uname *from, struct scm_fds **fds, struct kucred *cred);
+/* The calling process's credentials. */
+struct kucred usock_my_cred(void);
 void scm_fds_put(struct scm_fds *s);
 /* Queues a message of total bytes from iov on p, from the name from:
  * 0 or -ENOMEM. The caller checked the room. */

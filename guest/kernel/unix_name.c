@@ -96,8 +96,7 @@ int unix_socket(uint64_t type, uint64_t protocol)
 	return fd;
 }
 
-/* Linux's autobind: an abstract name of five hex digits not in use. */
-static int autobind(struct usock *u)
+int usock_autobind(struct usock *u)
 {
 	static uint32_t next;
 	for (int tries = 0; tries < 0x100000; tries++) {
@@ -122,7 +121,7 @@ int unix_bind(struct file *f, uaddr_t uaddr, uint64_t len)
 	if (u->name.len)
 		return -EINVAL;
 	if (n.len == 2)
-		return autobind(u);
+		return usock_autobind(u);
 	if (!is_path(&n)) {
 		if (usock_find(&n, NULL))
 			return -EADDRINUSE;
@@ -163,6 +162,7 @@ int usock_listen(struct usock *u, int backlog)
 	/* Linux lets one more than the backlog wait. */
 	u->backlog = MIN(backlog + 1, UNIX_MAX_BACKLOG);
 	u->state = US_LISTEN;
+	u->peercred = usock_my_cred(); /* what its clients' SO_PEERCRED says */
 	return 0;
 }
 
@@ -177,7 +177,13 @@ int unix_connect(struct file *f, uaddr_t uaddr, uint64_t len)
 	struct usock *u = sock_of(f), *l;
 	struct uname n;
 	int r = uname_get(uaddr, len, &n);
-	if (r < 0 || (r = usock_lookup(&n, &l)) < 0)
+	if (r < 0)
+		return r;
+	/* Linux: a socket that asks for credentials gets a name to be
+	 * answered at. */
+	if (u->passcred && !u->name.len && (r = usock_autobind(u)) < 0)
+		return r;
+	if ((r = usock_lookup(&n, &l)) < 0)
 		return r;
 	if (l->type != u->type)
 		return -EPROTOTYPE;
@@ -214,6 +220,9 @@ int usock_join(struct usock *u, struct usock *l, bool nonblock, struct usock **s
 	s->state = u->state = US_CONNECTED;
 	s->peer = u;
 	u->peer = s;
+	s->unaccepted = true;
+	s->peercred = usock_my_cred(); /* the server's SO_PEERCRED: who connected */
+	u->peercred = l->peercred;     /* the client's: who listened */
 	l->accq[l->nacc++] = s;
 	l->rd_seq++;
 	u->wr_seq++;
@@ -262,6 +271,8 @@ int usock_accept(struct file *f, uint64_t flags, struct usock **sp)
 		return -ENOMEM; /* the connection stays queued */
 	l->nacc--;
 	memmove(l->accq, l->accq + 1, (size_t)l->nacc * sizeof(l->accq[0]));
+	s->unaccepted = false;
+	s->passcred = l->passcred; /* as Linux's accept: the listener's SO_PASSCRED */
 	int fd = fd_alloc(nf, 0, flags & SOCK_CLOEXEC);
 	if (fd < 0) {
 		file_put(nf);

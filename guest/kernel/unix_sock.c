@@ -19,6 +19,25 @@
 #define MSG_CTRUNC 0x8
 #define MSG_CMSG_CLOEXEC 0x40000000
 #define ENOBUFS 105
+#define SO_PASSCRED 16
+
+/* Sets of descriptors in flight there are: unix_gc has work only then. */
+static int inflight_sets;
+static bool gc_wanted;
+
+static struct scm_fds *scm_fds_new(int n)
+{
+	struct scm_fds *s = kmalloc(sizeof(*s) + (uint64_t)n * sizeof(s->f[0]));
+	if (s)
+		inflight_sets++;
+	return s;
+}
+
+static void scm_fds_free(struct scm_fds *s)
+{
+	inflight_sets--;
+	kfree(s);
+}
 
 void scm_fds_put(struct scm_fds *s)
 {
@@ -26,13 +45,13 @@ void scm_fds_put(struct scm_fds *s)
 		return;
 	for (int i = 0; i < s->n; i++)
 		file_put(s->f[i]);
-	kfree(s);
+	scm_fds_free(s);
 }
 
 /* Another reference to each (MSG_PEEK leaves the message its own). */
 static struct scm_fds *scm_fds_dup(const struct scm_fds *s)
 {
-	struct scm_fds *d = kmalloc(sizeof(*d) + (uint64_t)s->n * sizeof(d->f[0]));
+	struct scm_fds *d = scm_fds_new(s->n);
 	if (!d)
 		return NULL;
 	d->n = s->n;
@@ -96,7 +115,8 @@ static bool send_ready(void *arg)
 	struct usock *u = w->u, *p = w->to;
 	if (!p || !usock_alive(p) || (u->shutdown & SEND_SHUTDOWN) || (is_stream(u) && !u->peer))
 		return true; /* and fails */
-	return is_stream(u) ? ring_room(&p->rx) > 0 : p->qbytes + w->need <= UNIX_BUF;
+	return is_stream(u) ? ring_room(&p->rx) > 0 && p->nscq < UNIX_MAX_CRED_RUNS
+			    : p->qbytes + w->need <= UNIX_BUF;
 }
 
 static int64_t send_error(struct usock *u)
@@ -109,7 +129,7 @@ static int64_t send_error(struct usock *u)
 }
 
 static int put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from,
-		   struct scm_fds *fds)
+		   struct scm_fds *fds, struct kucred cred)
 {
 	struct umsg *m = kmalloc(sizeof(*m) + total);
 	if (!m)
@@ -117,6 +137,7 @@ static int put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t tota
 	m->len = (uint32_t)total;
 	m->from = *from;
 	m->fds = fds;
+	m->cred = cred;
 	uint64_t at = 0;
 	for (int i = 0; i < n; i++, at += iov[i - 1].len)
 		memcpy(m->data + at, iov[i].base, iov[i].len);
@@ -129,7 +150,97 @@ static int put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t tota
 
 int usock_put_msg(struct usock *p, const struct kiov *iov, int n, uint64_t total, const struct uname *from)
 {
-	return put_msg(p, iov, n, total, from, NULL);
+	return put_msg(p, iov, n, total, from, NULL, NO_CRED);
+}
+
+struct kucred usock_my_cred(void) { return (struct kucred){curproc->pid, 0, 0}; }
+
+static bool cred_eq(struct kucred a, struct kucred b)
+{
+	return a.pid == b.pid && a.uid == b.uid && a.gid == b.gid;
+}
+
+/* What data from u to p comes with, as Linux decides it when it is sent:
+ * the credentials the sender claimed; else its own when either end asks
+ * for them (SO_PASSCRED) or p is a connection not accepted yet (Linux:
+ * a socket nobody holds yet, which cannot say); else none. */
+static struct kucred send_cred(const struct usock *u, const struct usock *p, const struct kucred *claimed)
+{
+	if (claimed)
+		return *claimed;
+	if (u->family == AF_UNIX && (u->passcred || p->passcred || p->unaccepted))
+		return usock_my_cred();
+	return NO_CRED;
+}
+
+/* The credentials of stream byte pos of u, and how many bytes from it
+ * came with the same (*same). */
+static struct kucred stream_cred_at(const struct usock *u, uint64_t pos, uint64_t *same)
+{
+	for (const struct stream_cred *sc = u->scq; sc; sc = sc->next) {
+		if (sc->at + sc->len <= pos)
+			continue;
+		if (sc->at <= pos) {
+			*same = sc->at + sc->len - pos;
+			return sc->cred;
+		}
+		*same = sc->at - pos;
+		return NO_CRED;
+	}
+	*same = UINT64_MAX;
+	return NO_CRED;
+}
+
+/* A run for bytes about to be queued on p with c (NULL when the last run
+ * grows, or c is none; *err -ENOMEM when none could be had). */
+static struct stream_cred *stream_cred_new(struct usock *p, struct kucred c, int *err)
+{
+	struct stream_cred *l = p->scq_last;
+	*err = 0;
+	if (cred_eq(c, NO_CRED) || (l && l->at + l->len == p->rx_in && cred_eq(l->cred, c)))
+		return NULL;
+	struct stream_cred *sc = kmalloc(sizeof(*sc));
+	if (!sc) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	sc->at = p->rx_in;
+	sc->cred = c;
+	return sc;
+}
+
+/* The r bytes just queued on p (from p->rx_in) came with c; sc is
+ * stream_cred_new's. */
+static void stream_cred_note(struct usock *p, struct stream_cred *sc, struct kucred c, uint64_t r)
+{
+	if (cred_eq(c, NO_CRED) || !r) {
+		kfree(sc);
+		return;
+	}
+	if (!sc) { /* the last run grows */
+		p->scq_last->len += r;
+		return;
+	}
+	sc->len = r;
+	if (p->scq_last)
+		p->scq_last->next = sc;
+	else
+		p->scq = sc;
+	p->scq_last = sc;
+	p->nscq++;
+}
+
+/* Lets go of the runs of bytes already read. */
+static void stream_cred_drop(struct usock *u)
+{
+	while (u->scq && u->scq->at + u->scq->len <= u->rx_out) {
+		struct stream_cred *sc = u->scq;
+		u->scq = sc->next;
+		u->nscq--;
+		kfree(sc);
+	}
+	if (!u->scq)
+		u->scq_last = NULL;
 }
 
 /* Queues the stream's descriptors on p for its next r bytes from now. */
@@ -149,25 +260,26 @@ static struct stream_fds *stream_fds_add(struct usock *p, struct scm_fds *fds)
 
 int64_t usock_send(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to)
 {
-	return usock_send_fds(f, iov, n, flags, to, NULL);
+	return usock_send_fds(f, iov, n, flags, to, NULL, NULL);
 }
 
 static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
-			struct scm_fds **fds);
+			struct scm_fds **fds, const struct kucred *cred);
 
 /* fds: what goes with the data, the caller's no more (sent or let go). */
 int64_t usock_send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
-		       struct scm_fds *fds)
+		       struct scm_fds *fds, const struct kucred *cred)
 {
-	int64_t r = send_fds(f, iov, n, flags, to, &fds);
+	int64_t r = send_fds(f, iov, n, flags, to, &fds, cred);
 	scm_fds_put(fds); /* what was not sent (NULL if it was) */
 	return r;
 }
 
 /* to: a datagram's addressee when one was named, else NULL (the peer).
- * *fds becomes NULL once the data carrying them is queued. */
+ * *fds becomes NULL once the data carrying them is queued. cred: what the
+ * sender claimed, or NULL. */
 static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, struct usock *to,
-			struct scm_fds **fds)
+			struct scm_fds **fds, const struct kucred *cred)
 {
 	struct usock *u = f->priv;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
@@ -190,7 +302,14 @@ static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t 
 		struct usock *p = to ? to : u->peer;
 		if (!p || (u->shutdown & SEND_SHUTDOWN) || (!to && u->state != US_CONNECTED))
 			return send_error(u);
-		int r = put_msg(p, iov, n, total, &u->name, *fds);
+		/* Linux: a sender that asks for credentials gets a name, so
+		 * the receiver can answer it. */
+		if (u->family == AF_UNIX && u->passcred && !u->name.len) {
+			int r = usock_autobind(u);
+			if (r < 0)
+				return r;
+		}
+		int r = put_msg(p, iov, n, total, &u->name, *fds, send_cred(u, p, cred));
 		if (r == 0)
 			*fds = NULL;
 		return r < 0 ? r : (int64_t)total;
@@ -210,9 +329,15 @@ static int64_t send_fds(struct file *f, const struct kiov *iov, int n, uint64_t 
 			}
 			if (!u->peer || (u->shutdown & SEND_SHUTDOWN))
 				return done ? (int64_t)done : send_error(u);
-			int64_t r = ring_put(&u->peer->rx, iov[i].base + off, iov[i].len - off);
-			if (r < 0)
+			struct kucred c = send_cred(u, u->peer, cred);
+			int err;
+			struct stream_cred *sc = stream_cred_new(u->peer, c, &err);
+			int64_t r = err ? err : ring_put(&u->peer->rx, iov[i].base + off, iov[i].len - off);
+			if (r < 0) {
+				kfree(sc);
 				return done ? (int64_t)done : r;
+			}
+			stream_cred_note(u->peer, sc, c, (uint64_t)r);
 			/* The descriptors go with the first bytes queued. */
 			if (r > 0 && *fds && !sf && (sf = stream_fds_add(u->peer, *fds)))
 				*fds = NULL; /* the peer's now */
@@ -239,7 +364,7 @@ int64_t usock_recv(struct file *f, const struct kiov *iov, int n, uint64_t flags
 		   struct uname *from)
 {
 	struct scm_fds *fds = NULL;
-	int64_t r = usock_recv_fds(f, iov, n, flags, mflags, from, &fds);
+	int64_t r = usock_recv_fds(f, iov, n, flags, mflags, from, &fds, NULL);
 	if (fds) { /* nowhere to put them: Linux closes them too */
 		scm_fds_put(fds);
 		*mflags |= MSG_CTRUNC;
@@ -262,9 +387,14 @@ static void take_fds(struct scm_fds **slot, bool peek, struct scm_fds **out)
 }
 
 int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t flags, int *mflags,
-		       struct uname *from, struct scm_fds **fds)
+		       struct uname *from, struct scm_fds **fds, struct kucred *cred)
 {
 	struct usock *u = f->priv;
+	struct kucred ignored;
+	if (!cred)
+		cred = &ignored;
+	/* What a read that found nothing (end of file) reports, as Linux. */
+	*cred = (struct kucred){0, 0, 0};
 	*fds = NULL;
 	bool nb = (f->flags & O_NONBLOCK) || (flags & MSG_DONTWAIT);
 	uint64_t want = 0, done = 0;
@@ -296,6 +426,7 @@ int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t f
 			if (at < m->len)
 				*mflags |= MSG_TRUNC;
 			*from = m->from;
+			*cred = m->cred;
 			int64_t r = (flags & MSG_TRUNC) ? (int64_t)m->len : (int64_t)at;
 			take_fds(&m->fds, flags & MSG_PEEK, fds);
 			if (!(flags & MSG_PEEK)) {
@@ -313,13 +444,24 @@ int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t f
 		 * peek reads on from what earlier buffers took), at most to the
 		 * end of the next bytes that carry descriptors: a read that
 		 * takes any of them gets the descriptors and ends there, as
-		 * Linux's reads end after an skb with descriptors. */
+		 * Linux's reads end after an skb with descriptors. A socket
+		 * that asks for credentials (SO_PASSCRED) reads only bytes
+		 * that came with the same ones (Linux never joins writers). */
 		uint64_t pos = u->rx_out + ((flags & MSG_PEEK) ? done : 0), limit = UINT64_MAX;
 		struct stream_fds *sf = u->sfq;
 		if (sf && sf->at + sf->len > pos)
 			limit = sf->at + sf->len - pos;
 		else
 			sf = NULL;
+		uint64_t same;
+		struct kucred c = stream_cred_at(u, pos, &same);
+		if (u->passcred) {
+			if (done && !cred_eq(c, *cred))
+				return (int64_t)done;
+			limit = MIN(limit, same);
+		}
+		if (!done)
+			*cred = c;
 		uint64_t skip = done, got = 0;
 		for (int i = 0; i < n && got < limit && queued(u) > (flags & MSG_PEEK ? done + got : 0);
 		     i++) {
@@ -334,8 +476,10 @@ int64_t usock_recv_fds(struct file *f, const struct kiov *iov, int n, uint64_t f
 			skip = 0;
 		}
 		done += got;
-		if (!(flags & MSG_PEEK))
+		if (!(flags & MSG_PEEK)) {
 			u->rx_out += got;
+			stream_cred_drop(u);
+		}
 		bool with_fds = sf && pos + got > sf->at;
 		if (with_fds) {
 			take_fds(&sf->fds, flags & MSG_PEEK, fds);
@@ -381,7 +525,8 @@ static short us_poll(struct file *f, short want, uint64_t *deadline)
 		r |= POLLHUP; /* Linux: a connection socket never connected */
 	/* Linux: writable while at most a quarter of the buffer is in flight. */
 	struct usock *p = u->peer;
-	if (u->state != US_LISTEN && (!p || queued(p) * 4 <= (is_stream(p) ? p->rx.cap : UNIX_BUF)))
+	if (u->state != US_LISTEN &&
+	    (!p || (queued(p) * 4 <= (is_stream(p) ? p->rx.cap : UNIX_BUF) && p->nscq < UNIX_MAX_CRED_RUNS)))
 		r |= POLLOUT | POLLWRNORM;
 	return r;
 }
@@ -444,6 +589,11 @@ void usock_free(struct usock *u)
 		scm_fds_put(sf->fds);
 		kfree(sf);
 	}
+	while (u->scq) {
+		struct stream_cred *sc = u->scq;
+		u->scq = sc->next;
+		kfree(sc);
+	}
 	kfree(u);
 }
 
@@ -505,6 +655,7 @@ int unix_socketpair(uint64_t type, uint64_t protocol, uaddr_t usv)
 		u[0]->peer = u[1];
 		u[1]->peer = u[0];
 		u[0]->state = u[1]->state = US_CONNECTED;
+		u[0]->peercred = u[1]->peercred = usock_my_cred(); /* every kind, as Linux */
 		if ((fds[0] = fd_alloc(f[0], 0, type & SOCK_CLOEXEC)) >= 0 &&
 		    (fds[1] = fd_alloc(f[1], 0, type & SOCK_CLOEXEC)) >= 0)
 			return copy_to_user(usv, fds, sizeof(fds));
@@ -596,11 +747,18 @@ int64_t unix_xfer(struct file *f, uaddr_t buf, uint64_t len, uint64_t flags, uad
 	return r;
 }
 
+/* Is there a task or process (a zombie too) of that id? */
+static bool pid_exists(int32_t pid) { return pid > 0 && (task_by_tid(pid) || process_by_pid(pid)); }
+
 /* A sendmsg's control messages: the descriptors of its SCM_RIGHTS (a
- * reference to each open file), NULL if none. 0 or -errno. */
-static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
+ * reference to each open file), NULL if none, and the credentials of its
+ * SCM_CREDENTIALS (*has_cred). Every process here is root, which may claim
+ * any ids (scm.c refuses -1) and any pid of a thread or process that
+ * exists (else ESRCH, as Linux). 0 or -errno. */
+static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out, struct kucred *cred, bool *has_cred)
 {
 	*out = NULL;
+	*has_cred = false;
 	if (!len)
 		return 0;
 	if (len > SCM_CTL_MAX)
@@ -610,10 +768,14 @@ static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
 	int r = !buf || !req                        ? -ENOMEM
 		: copy_from_user(buf, ctl, len) < 0 ? -EFAULT
 						    : scm_parse(buf, len, req);
-	/* SCM_CREDENTIALS are accepted (every process here is root, which
-	 * may claim any) but not delivered: SO_PASSCRED is not kept. */
+	if (r == 0 && req->creds) {
+		if (!pid_exists(req->cred[0]))
+			r = -ESRCH;
+		*cred = (struct kucred){req->cred[0], (uint32_t)req->cred[1], (uint32_t)req->cred[2]};
+		*has_cred = r == 0;
+	}
 	if (r == 0 && req->nfds) {
-		struct scm_fds *s = kmalloc(sizeof(*s) + (uint64_t)req->nfds * sizeof(s->f[0]));
+		struct scm_fds *s = scm_fds_new(req->nfds);
 		if (!s)
 			r = -ENOMEM;
 		for (int i = 0; s && i < req->nfds; i++) {
@@ -635,13 +797,40 @@ static int control_in(uaddr_t ctl, uint64_t len, struct scm_fds **out)
 	return r;
 }
 
+/* The SCM_CREDENTIALS message of a socket that asks for them, first in
+ * the caller's control buffer [*ctl, *ctl+*room), as Linux's put_cmsg
+ * writes it: cut to the room there is (MSG_CTRUNC; nothing under a
+ * header's room); *ctl, *room and *used move past it. */
+static int cred_out(uaddr_t *ctl, uint64_t *room, const struct kucred *c, uint64_t *used, int *mflags)
+{
+	if (!*ctl || *room < CMSG_HDR_LEN) {
+		*mflags |= MSG_CTRUNC;
+		return 0;
+	}
+	struct {
+		uint64_t len;
+		int32_t level, type;
+		struct kucred c;
+	} m = {CMSG_HDR_LEN + sizeof(*c), SOL_SOCKET, SCM_CREDENTIALS, *c};
+	if (*room < m.len) {
+		*mflags |= MSG_CTRUNC;
+		m.len = *room;
+	}
+	if (copy_to_user(*ctl, &m, m.len) < 0)
+		return -EFAULT;
+	uint64_t step = MIN(CMSG_ALIGN8(CMSG_HDR_LEN + sizeof(*c)), *room);
+	*ctl += step;
+	*room -= step;
+	*used += step;
+	return 0;
+}
+
 /* Installs received descriptors as an SCM_RIGHTS message in the caller's
  * control buffer [ctl, ctl+room): as many as fit (Linux's count), the rest
- * let go with MSG_CTRUNC. *used: the bytes of the buffer it took. */
+ * let go with MSG_CTRUNC. *used grows by the bytes of the buffer it took. */
 static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloexec, uint64_t *used,
 		       int *mflags)
 {
-	*used = 0;
 	int fit = room > CMSG_HDR_LEN && ctl ? (int)MIN((room - CMSG_HDR_LEN) / 4, (uint64_t)SCM_MAX_FD) : 0;
 	int k = 0;
 	int fds[SCM_MAX_FD];
@@ -657,7 +846,7 @@ static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloex
 		*mflags |= MSG_CTRUNC;
 	for (int i = k; i < s->n; i++)
 		file_put(s->f[i]);
-	kfree(s);
+	scm_fds_free(s);
 	if (k) {
 		struct {
 			uint64_t len;
@@ -665,7 +854,7 @@ static int control_out(uaddr_t ctl, uint64_t room, struct scm_fds *s, bool cloex
 		} h = {CMSG_HDR_LEN + 4ull * (uint64_t)k, SOL_SOCKET, SCM_RIGHTS};
 		memcpy((void *)ctl, &h, sizeof(h));
 		memcpy((void *)(ctl + CMSG_HDR_LEN), fds, 4ull * (uint64_t)k);
-		*used = MIN(room, CMSG_ALIGN8(h.len));
+		*used += MIN(room, CMSG_ALIGN8(h.len));
 	}
 	return r;
 }
@@ -682,18 +871,26 @@ int64_t unix_msg(struct file *f, uaddr_t umsg, uint64_t flags, bool send)
 	struct kiov *iov;
 	int n = usock_iov(m.iov, m.iovlen, !send, &iov);
 	struct scm_fds *fds = NULL;
+	struct kucred cred;
+	bool has_cred;
 	int64_t r = n;
-	if (n >= 0 && send && (r = control_in(m.control, m.controllen, &fds)) == 0)
-		r = usock_send_fds(f, iov, n, flags, to, fds);
+	if (n >= 0 && send && (r = control_in(m.control, m.controllen, &fds, &cred, &has_cred)) == 0)
+		r = usock_send_fds(f, iov, n, flags, to, fds, has_cred ? &cred : NULL);
 	int mf = 0;
 	struct uname from;
 	if (n >= 0 && !send)
-		r = usock_recv_fds(f, iov, n, flags & ~(uint64_t)MSG_CMSG_CLOEXEC, &mf, &from, &fds);
+		r = usock_recv_fds(f, iov, n, flags & ~(uint64_t)MSG_CMSG_CLOEXEC, &mf, &from, &fds, &cred);
 	kfree(iov);
 	if (send || r < 0)
 		return r;
-	uint64_t used = 0;
-	if (fds && control_out(m.control, m.controllen, fds, flags & MSG_CMSG_CLOEXEC, &used, &mf) < 0)
+	/* As Linux's scm_recv: the credentials first, if asked for. */
+	uint64_t used = 0, room = m.controllen;
+	uaddr_t ctl = m.control;
+	if (u->passcred && cred_out(&ctl, &room, &cred, &used, &mf) < 0) {
+		scm_fds_put(fds);
+		return -EFAULT;
+	}
+	if (fds && control_out(ctl, room, fds, flags & MSG_CMSG_CLOEXEC, &used, &mf) < 0)
 		return -EFAULT;
 	return usock_msg_reply(umsg, &m, &from, used, mf) < 0 ? -EFAULT : r;
 }
@@ -714,12 +911,13 @@ int unix_shutdown(struct file *f, int how)
 
 void unix_peercred(struct file *f, int cred[3])
 {
-	/* The one process (pid 1, root) is at both ends; no peer: Linux's
-	 * pid 0 and the overflow ids. */
+	/* Who made the pair, listened, or connected (Linux's sk_peer_pid and
+	 * sk_peer_cred); none: pid 0 and ids -1, as Linux. */
 	struct usock *u = f->priv;
-	bool peer = u->state == US_CONNECTED && u->type != SOCK_DGRAM;
-	cred[0] = peer ? 1 : 0;
-	cred[1] = cred[2] = peer ? 0 : -1;
+	bool set = u->peercred.pid != 0;
+	cred[0] = u->peercred.pid;
+	cred[1] = set ? (int)u->peercred.uid : -1;
+	cred[2] = set ? (int)u->peercred.gid : -1;
 }
 
 int unix_sockopt(struct file *f, uint64_t optname, int *v)
@@ -733,6 +931,160 @@ int unix_sockopt(struct file *f, uint64_t optname, int *v)
 	case 7 /* SO_SNDBUF */:
 	case 8 /* SO_RCVBUF */: *v = (int)UNIX_BUF; return 0;
 	case 30 /* SO_ACCEPTCONN */: *v = u->state == US_LISTEN; return 0;
+	case SO_PASSCRED: *v = u->passcred; return 0;
 	default: return -ENOPROTOOPT;
 	}
 }
+
+int unix_setsockopt(struct file *f, uint64_t level, uint64_t optname, uaddr_t optval, uint64_t optlen)
+{
+	struct usock *u = f->priv;
+	if (level != SOL_SOCKET)
+		return -ENOPROTOOPT;
+	if (optname != SO_PASSCRED)
+		return 0; /* accepted, no effect (sys_net.c) */
+	int v;
+	if (optlen < sizeof(v))
+		return -EINVAL;
+	if (copy_from_user(&v, optval, sizeof(v)) < 0)
+		return -EFAULT;
+	u->passcred = v != 0;
+	return 0;
+}
+
+/* ---- garbage collection of sockets in flight (Linux's unix_gc) ----
+ *
+ * A socket's open file held only by messages queued on sockets that are
+ * themselves held only that way (a socket sent over itself, a pair sent
+ * over each other, then closed) can never be read again, and would never
+ * be freed: each message keeps the next socket open. When a socket loses
+ * a reference but keeps others (unix_file_dropped) while descriptors are
+ * in flight, the collector runs before the return to user mode
+ * (unix_gc_pending), where no kernel code holds a socket:
+ *   - candidates: sockets whose every reference is from a message;
+ *   - those referenced by a message of a socket that is not a candidate
+ *     (its count of references from candidates is less than all of them),
+ *     and every candidate their messages reach, stay;
+ *   - the others' messages let go of their descriptors, which frees those
+ *     sockets, and what else the messages held.
+ * A listener's connections not yet accepted (which have no file) count as
+ * its own messages, and are walked only through it. */
+
+typedef void (*gc_fn)(struct file *f);
+
+/* Each descriptor in flight in u's messages (and its queued
+ * connections'). */
+static void gc_each(struct usock *u, gc_fn fn)
+{
+	for (struct umsg *m = u->q; m; m = m->next)
+		for (int i = 0; m->fds && i < m->fds->n; i++)
+			fn(m->fds->f[i]);
+	for (struct stream_fds *sf = u->sfq; sf; sf = sf->next)
+		for (int i = 0; sf->fds && i < sf->fds->n; i++)
+			fn(sf->fds->f[i]);
+	if (u->state == US_LISTEN)
+		for (int i = 0; i < u->nacc; i++)
+			gc_each(u->accq[i], fn);
+}
+
+static struct usock *gc_sock(struct file *f) { return is_unix_sock(f) ? f->priv : NULL; }
+
+static void gc_count(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v) {
+		v->gc_file = f;
+		v->gc_inflight++;
+	}
+}
+
+static void gc_unref(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v && v->gc_cand)
+		v->gc_refs--;
+}
+
+static void gc_reach(struct file *f)
+{
+	struct usock *v = gc_sock(f);
+	if (v && v->gc_cand && !v->gc_alive)
+		v->gc_refs++; /* looked at (and kept) in the next pass */
+}
+
+/* Takes the descriptor sets off a dead socket's messages onto *list. */
+static void gc_take(struct usock *u, struct scm_fds **list)
+{
+	for (struct umsg *m = u->q; m; m = m->next) {
+		if (m->fds) {
+			m->fds->gc_next = *list;
+			*list = m->fds;
+			m->fds = NULL;
+		}
+	}
+	for (struct stream_fds *sf = u->sfq; sf; sf = sf->next) {
+		if (sf->fds) {
+			sf->fds->gc_next = *list;
+			*list = sf->fds;
+			sf->fds = NULL;
+		}
+	}
+	if (u->state == US_LISTEN)
+		for (int i = 0; i < u->nacc; i++)
+			gc_take(u->accq[i], list);
+}
+
+void unix_gc(void)
+{
+	gc_wanted = false;
+	if (!inflight_sets)
+		return;
+	for (struct usock *u = all_socks; u; u = u->next) {
+		u->gc_file = NULL;
+		u->gc_inflight = u->gc_refs = 0;
+		u->gc_cand = u->gc_alive = false;
+	}
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (!u->unaccepted)
+			gc_each(u, gc_count);
+	for (struct usock *u = all_socks; u; u = u->next) {
+		if (u->gc_file && u->gc_inflight == u->gc_file->refs) {
+			u->gc_cand = true;
+			u->gc_refs = u->gc_inflight;
+		}
+	}
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (u->gc_cand)
+			gc_each(u, gc_unref);
+	/* Referenced from outside the candidates: alive, and so is what
+	 * their messages reach. */
+	for (bool more = true; more;) {
+		more = false;
+		for (struct usock *u = all_socks; u; u = u->next) {
+			if (u->gc_cand && !u->gc_alive && u->gc_refs > 0) {
+				u->gc_alive = true;
+				gc_each(u, gc_reach);
+				more = true;
+			}
+		}
+	}
+	struct scm_fds *dead = NULL;
+	for (struct usock *u = all_socks; u; u = u->next)
+		if (u->gc_cand && !u->gc_alive)
+			gc_take(u, &dead);
+	/* Now let go: the dead sockets' last references go with these, and
+	 * freeing one changes the list of sockets walked above. */
+	while (dead) {
+		struct scm_fds *s = dead;
+		dead = s->gc_next;
+		scm_fds_put(s);
+	}
+}
+
+void unix_file_dropped(void)
+{
+	if (inflight_sets)
+		gc_wanted = true;
+}
+
+bool unix_gc_pending(void) { return gc_wanted; }

@@ -8,8 +8,10 @@
 #     sigreturn, masks, sigsuspend, sigtimedwait, restarts and EINTR, a
 #     SIGSEGV handler, SIGPIPE) and ipc.c (shm_open and MAP_SHARED across
 #     fork, SIGBUS past a shrunk file, named and unnamed semaphores and a
-#     process-shared mutex, SCM_RIGHTS, the CPU-time clocks), each checking
-#     itself from the inside;
+#     process-shared mutex, SCM_RIGHTS, sockets held only by each other's
+#     messages in flight freed, the CPU-time clocks) and creds.c
+#     (SO_PEERCRED, SO_PASSCRED and SCM_CREDENTIALS on AF_UNIX sockets, as
+#     Linux gives them), each checking itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -29,7 +31,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals ipc hello; do
+for p in threads procs signals ipc creds hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -65,6 +67,14 @@ for libc in musl glibc; do
 	[ -x "$RFS/bin/$p" ] || continue
 	run_prog "/bin/$p"
 	self_checks "shared memory, semaphores, SCM_RIGHTS, CPU time ($libc)"
+done
+
+for libc in musl glibc; do
+	p=creds
+	[ "$libc" = glibc ] && p=gcreds
+	[ -x "$RFS/bin/$p" ] || continue
+	run_prog "/bin/$p"
+	self_checks "SO_PEERCRED, SO_PASSCRED, SCM_CREDENTIALS ($libc)"
 done
 
 # terminate asks first: the VMM presses Ctrl-Alt-Del once the kernel has

@@ -8,7 +8,9 @@
 # counts from 8 threads (atomic and mutex), and a munmap/mprotect race that
 # needs the TLB shootdown (a thread's access after the call returned must
 # fault). Go's and Rust's runtimes run their threads on 4 vCPUs. With
-# carve.nosmp the same program on 2 vCPUs sees exactly one.
+# carve.nosmp the same program on 2 vCPUs sees exactly one. A signal to a
+# thread spinning in user mode on another CPU is taken at once, not at its
+# next time slice (smp.c's signal mode, with 30 s slices).
 # CARVE_TEST_SLOW=1 adds the threads, processes and signals programs
 # (tests/integration/kernel_procs.sh's) on 4 vCPUs.
 # Every guest run is bounded by `timeout`.
@@ -72,6 +74,20 @@ run_prog "carve.smp carve.nosmp" /bin/smp 1
 self_checks "smp (musl, 2 vCPUs, carve.smp carve.nosmp)"
 run_prog carve.smp /bin/smp 2
 self_checks "smp (musl, 2 vCPUs, carve.smp named)"
+
+# A signal to a thread spinning in user mode on another CPU: the sender's
+# CPU brings it into the kernel with an IPI. With 30 s time slices
+# (carve.slice_ms; where the LAPIC timer cannot count that far, as in the
+# bed, a slice still lasts about 4 s), a handler that runs within the
+# program's 1 s wait can only have been brought by that IPI, not by the
+# spinner's next slice: without it both checks fail.
+CPUS=2
+for libc in musl glibc; do
+	p=smp
+	[ "$libc" = glibc ] && p=gsmp
+	run_prog carve.slice_ms=30000 "/bin/$p" 2 signal
+	self_checks "a signal to a thread spinning on another CPU ($libc, 30 s slices)"
+done
 
 if [ "${CARVE_TEST_SLOW:-0}" = 1 ]; then
 	CPUS=4

@@ -6,13 +6,17 @@
  * fork, named and unnamed POSIX semaphores and a process-shared mutex
  * between processes (futexes on shared pages), SCM_RIGHTS passing a pipe
  * and a file over AF_UNIX stream and datagram sockets (MSG_CTRUNC, a
- * message never received), and the CPU-time clocks
+ * message never received), sockets that only each other's messages in
+ * flight hold freed (a socket sent over itself, a pair sent over each
+ * other), and not while an open socket can still receive them, and the
+ * CPU-time clocks
  * (process, thread, another thread's, getrusage, times, wait4's rusage):
  * advancing while spinning, not while sleeping.
  * Prints "ok ..." or "FAIL ..." per check; exits 1 if anything failed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
@@ -406,6 +410,99 @@ static void rights_checks(int type, const char *kind)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* ---- sockets held only by each other's messages ---- */
+
+/* Whether the pipe read end rd reaches end of file (its last writer gone)
+ * within ms milliseconds. */
+static int pipe_eof(int rd, int ms)
+{
+	struct pollfd p = {rd, POLLIN, 0};
+	char c;
+	return poll(&p, 1, ms) == 1 && read(rd, &c, 1) == 0;
+}
+
+/* Linux collects when a socket is released, and in the background: here
+ * it collects as the last descriptor goes, so the release of a socket
+ * made for it is only for Linux (this program also runs there). */
+static void release_one(void)
+{
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+	close(s);
+}
+
+/* Each case puts a pipe's write end in the messages: it closes when (and
+ * only when) the sockets holding it are freed. */
+static void gc_checks(int type, const char *kind)
+{
+	char what[320];
+	int sv[2], pp[2];
+	if (socketpair(AF_UNIX, type, 0, sv) != 0 || pipe(pp) != 0) {
+		check(0, "socketpair, pipe");
+		return;
+	}
+	/* A socket sent over itself (the message waits on sv[1], holding
+	 * sv[1]), then both ends closed. */
+	int two[2] = {sv[1], pp[1]};
+	send_fds(sv[0], two, 2, "self");
+	close(pp[1]);
+	close(sv[0]);
+	close(sv[1]);
+	release_one();
+	snprintf(what, sizeof(what), "%s: a socket sent over itself, then closed, is freed with what it held",
+		 kind);
+	check(pipe_eof(pp[0], 2000), what);
+	close(pp[0]);
+
+	/* A pair sent over each other: nothing goes while one end is open
+	 * (it can still read the other back), both go once both are closed. */
+	if (socketpair(AF_UNIX, type, 0, sv) != 0 || pipe(pp) != 0)
+		return;
+	int one[1] = {sv[0]};
+	send_fds(sv[0], one, 1, "a"); /* waits on sv[1], holding sv[0] */
+	two[0] = sv[1];
+	two[1] = pp[1];
+	send_fds(sv[1], two, 2, "b"); /* waits on sv[0], holding sv[1] and the pipe */
+	close(pp[1]);
+	close(sv[0]);
+	release_one();
+	snprintf(what, sizeof(what), "%s: a pair sent over each other, one end closed: nothing is freed",
+		 kind);
+	check(!pipe_eof(pp[0], 200), what);
+	close(sv[1]);
+	release_one();
+	snprintf(what, sizeof(what), "%s: a pair sent over each other, both ends closed: both are freed",
+		 kind);
+	check(pipe_eof(pp[0], 2000), what);
+	close(pp[0]);
+
+	/* A closed socket in a message that an open socket can still
+	 * receive stays, and works once received. */
+	int xy[2];
+	if (socketpair(AF_UNIX, type, 0, sv) != 0 || socketpair(AF_UNIX, type, 0, xy) != 0 || pipe(pp) != 0)
+		return;
+	two[0] = xy[0];
+	two[1] = pp[1];
+	send_fds(sv[0], two, 2, "held");
+	close(xy[0]);
+	close(pp[1]);
+	release_one();
+	int stays = !pipe_eof(pp[0], 200);
+	char text[64], b[8] = {0};
+	int fds[2] = {-1, -1}, flags = 0;
+	int got = recv_fds(sv[1], text, sizeof(text), fds, 2, 256, &flags);
+	int works = got == 2 && write(xy[1], "ping", 4) == 4 && read(fds[0], b, sizeof(b) - 1) == 4 &&
+		!strcmp(b, "ping");
+	snprintf(what, sizeof(what),
+		 "%s: a closed socket in flight to an open one stays, and works once received", kind);
+	check(stays && works, what);
+	for (int i = 0; i < 2; i++) {
+		close(fds[i]);
+		close(sv[i]);
+	}
+	close(xy[1]);
+	close(pp[0]);
+}
+
 /* ---- CPU time ---- */
 static double ts_s(const struct timespec *t) { return (double)t->tv_sec + (double)t->tv_nsec / 1e9; }
 static double clock_s(clockid_t id)
@@ -504,6 +601,8 @@ int main(void)
 	sem_checks();
 	rights_checks(SOCK_STREAM, "stream");
 	rights_checks(SOCK_DGRAM, "datagram");
+	gc_checks(SOCK_STREAM, "stream");
+	gc_checks(SOCK_DGRAM, "datagram");
 	cpu_checks();
 	printf("%s\n", failures ? "some checks failed" : "all checks passed");
 	return failures ? 1 : 0;
