@@ -104,9 +104,9 @@ struct virtio_mmio_dev {
 	uint32_t irq;
 };
 struct boot_opts {
-	bool debug;  /* carve.debug */
-	bool strace; /* carve.strace */
-	bool nosmp;  /* carve.nosmp: tasks on one CPU (default: every vCPU) */
+	bool debug;        /* carve.debug */
+	bool strace;       /* carve.strace */
+	bool nosmp;        /* carve.nosmp: tasks on one CPU (default: every vCPU) */
 	uint32_t slice_ms; /* carve.slice_ms=N: the scheduler's time slice (0: 10 ms) */
 	int nvirtio;
 	struct virtio_mmio_dev virtio[MAX_VIRTIO_DEVS];
