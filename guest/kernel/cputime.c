@@ -6,6 +6,8 @@
  * and return split user from system time, and a task switch (sched.c)
  * closes the running task's span and opens the next one's, as a halt with
  * nothing to run does, so time asleep is nobody's. Faults and interrupts taken in user mode count as user time.
+ * A running task's open span (cpu_mark, 0 while it does not run) counts in
+ * every reading, whichever CPU reads it.
  * A thread's time goes to its process when it ends, a process's (and its
  * reaped children's) to its parent when the parent reaps it, as Linux's
  * cutime/cstime. Reading the TSC costs an instruction at each boundary,
@@ -29,16 +31,19 @@ void cputime_switch(struct task *prev, struct task *next)
 {
 	uint64_t now = rdtsc();
 	charge(prev, now);
+	prev->cpu_mark = 0;
 	next->cpu_mark = now;
 }
 
 void cputime_idle(bool halting)
 {
 	uint64_t now = rdtsc();
-	if (halting)
+	if (halting) {
 		charge(current, now);
-	else
+		current->cpu_mark = 0;
+	} else {
 		current->cpu_mark = now;
+	}
 }
 
 void cputime_kernel(void)
@@ -56,6 +61,7 @@ void cputime_user(void)
 void cputime_thread_end(struct task *t)
 {
 	charge(t, rdtsc());
+	t->cpu_mark = 0;
 	t->proc->cpu_user += t->cpu_user;
 	t->proc->cpu_sys += t->cpu_sys;
 }
@@ -68,24 +74,29 @@ static uint64_t ticks_to_ns(uint64_t ticks)
 	return ticks / hz * 1000000000ull + ticks % hz * 1000000000ull / hz;
 }
 
+/* t's ticks with its open span if it runs (here or on another CPU). */
+static void sample(const struct task *t, uint64_t now, uint64_t *u, uint64_t *s)
+{
+	*u += t->cpu_user;
+	*s += t->cpu_sys;
+	if (t->cpu_mark && now > t->cpu_mark)
+		*(t->cpu_in_sys ? s : u) += now - t->cpu_mark;
+}
+
 void cputime_task(struct task *t, uint64_t *user_ns, uint64_t *sys_ns)
 {
-	if (t == current)
-		charge(t, rdtsc());
-	*user_ns = ticks_to_ns(t->cpu_user);
-	*sys_ns = ticks_to_ns(t->cpu_sys);
+	uint64_t u = 0, s = 0;
+	sample(t, rdtsc(), &u, &s);
+	*user_ns = ticks_to_ns(u);
+	*sys_ns = ticks_to_ns(s);
 }
 
 /* The process's own time: its ended threads and its live ones. */
 void cputime_process(struct process *p, uint64_t *user_ns, uint64_t *sys_ns)
 {
-	uint64_t u = p->cpu_user, s = p->cpu_sys;
-	for (struct task *t = p->threads; t; t = t->sibling) {
-		if (t == current)
-			charge(t, rdtsc());
-		u += t->cpu_user;
-		s += t->cpu_sys;
-	}
+	uint64_t u = p->cpu_user, s = p->cpu_sys, now = rdtsc();
+	for (struct task *t = p->threads; t; t = t->sibling)
+		sample(t, now, &u, &s);
 	*user_ns = ticks_to_ns(u);
 	*sys_ns = ticks_to_ns(s);
 }
@@ -119,38 +130,49 @@ int put_rusage(uint64_t uru, uint64_t user_ns, uint64_t sys_ns)
  * per-thread bit; pid 0 is the caller. */
 #define CPUCLOCK_WHICH(c) ((c)&3)
 #define CPUCLOCK_PERTHREAD 4
-#define CPUCLOCK_VIRT 1
 #define CPUCLOCK_MAX 3
+
+int cputime_decode(int64_t clk, struct process **p, struct task **t, int *which)
+{
+	*p = curproc;
+	*t = NULL;
+	*which = CPUCLOCK_SCHED;
+	if (clk == 2) /* CLOCK_PROCESS_CPUTIME_ID */
+		return 0;
+	if (clk == 3) { /* CLOCK_THREAD_CPUTIME_ID */
+		*t = current;
+		return 0;
+	}
+	if (clk >= 0 || CPUCLOCK_WHICH(clk) == CPUCLOCK_MAX)
+		return -EINVAL;
+	*which = CPUCLOCK_WHICH(clk);
+	int id = (int)~(clk >> 3);
+	if (clk & CPUCLOCK_PERTHREAD) {
+		*t = id ? task_by_tid(id) : current;
+		if (!*t || (*t)->proc != curproc) /* Linux: a thread of the caller's process */
+			return -EINVAL;
+		return 0;
+	}
+	*p = id ? process_by_pid(id) : curproc;
+	return *p && !(*p)->zombie ? 0 : -EINVAL;
+}
+
+uint64_t cputime_read(struct process *p, struct task *t, int which)
+{
+	uint64_t u, s;
+	if (t)
+		cputime_task(t, &u, &s);
+	else
+		cputime_process(p, &u, &s);
+	return which == CPUCLOCK_VIRT ? u : u + s;
+}
 
 int cputime_clock(int64_t clk, uint64_t *ns)
 {
-	uint64_t u, s;
-	int which;
-	if (clk == 2) { /* CLOCK_PROCESS_CPUTIME_ID */
-		cputime_process(curproc, &u, &s);
-		which = 2;
-	} else if (clk == 3) { /* CLOCK_THREAD_CPUTIME_ID */
-		cputime_task(current, &u, &s);
-		which = 2;
-	} else if (clk < 0) {
-		which = CPUCLOCK_WHICH(clk);
-		if (which == CPUCLOCK_MAX)
-			return -EINVAL;
-		int id = (int)~(clk >> 3);
-		if (clk & CPUCLOCK_PERTHREAD) {
-			struct task *t = id ? task_by_tid(id) : current;
-			if (!t || t->proc != curproc) /* Linux: a thread of the caller's process */
-				return -EINVAL;
-			cputime_task(t, &u, &s);
-		} else {
-			struct process *p = id ? process_by_pid(id) : curproc;
-			if (!p || p->zombie)
-				return -EINVAL;
-			cputime_process(p, &u, &s);
-		}
-	} else {
-		return -EINVAL;
-	}
-	*ns = which == CPUCLOCK_VIRT ? u : u + s;
-	return 0;
+	struct process *p;
+	struct task *t;
+	int which, r = cputime_decode(clk, &p, &t, &which);
+	if (r == 0)
+		*ns = cputime_read(p, t, which);
+	return r;
 }

@@ -133,6 +133,16 @@ void cputime_children(struct process *p, uint64_t *user_ns, uint64_t *sys_ns);
 int cputime_clock(int64_t clk, uint64_t *ns);
 /* A struct rusage with these times (the rest zero) to user memory. */
 int put_rusage(uint64_t uru, uint64_t user_ns, uint64_t sys_ns);
+/* A CPU-time clock id (as cputime_clock takes it) decoded: the process it
+ * counts, and the thread for a thread's clock (else NULL); which time:
+ * CPUCLOCK_PROF (user and system), _VIRT (user) or _SCHED (as PROF).
+ * 0 or -EINVAL. */
+#define CPUCLOCK_PROF 0
+#define CPUCLOCK_VIRT 1
+#define CPUCLOCK_SCHED 2
+int cputime_decode(int64_t clk, struct process **p, struct task **t, int *which);
+/* That clock's reading now, in ns. */
+uint64_t cputime_read(struct process *p, struct task *t, int which);
 
 /* ---- aspace.c ---- */
 struct aspace *aspace_new(void);
