@@ -231,6 +231,9 @@ uint64_t alarms_next(void);
 void ptimers_fire(uint64_t now);
 uint64_t ptimers_next(void);
 void ptimers_clear(struct process *p);
+/* signal.c, as a timer's signal is taken: its overrun count (the expiries
+ * since the one that sent it), fallback if the caller has no timer id. */
+int ptimer_taken(int id, int fallback);
 /* signal.c, for them: is sig pending there; send one with a timer's info. */
 bool signal_pending_in(const struct process *p, const struct task *t, int sig);
 void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value);

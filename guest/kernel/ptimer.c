@@ -1,10 +1,12 @@
 /* POSIX timers: timer_create, timer_settime, timer_gettime,
  * timer_getoverrun, timer_delete. Up to 32 a process, on CLOCK_REALTIME,
- * CLOCK_MONOTONIC or CLOCK_BOOTTIME (the same here: the enclave never
- * sleeps); each expiry sends its signal to the process (SIGEV_SIGNAL), to
- * one thread (SIGEV_THREAD_ID, how glibc runs SIGEV_THREAD), or nothing
- * (SIGEV_NONE), with the timer's id and value in the siginfo and the
- * expiries missed while the signal was still pending counted as overruns.
+ * CLOCK_TAI (the same here), CLOCK_MONOTONIC or CLOCK_BOOTTIME (the same
+ * here: the enclave never sleeps); each expiry sends its signal to the
+ * process (SIGEV_SIGNAL), to one thread (SIGEV_THREAD_ID, how glibc runs
+ * SIGEV_THREAD), or nothing (SIGEV_NONE), with the timer's id and value in
+ * the siginfo; the expiries while the signal is still pending are its
+ * overruns, counted until the signal is taken (si_overrun,
+ * timer_getoverrun), as Linux.
  * The scheduler fires them with the alarms (itimer.c). exec deletes them;
  * fork does not copy them, as Linux. */
 #include "syscalls.h"
@@ -48,13 +50,23 @@ static void fire(struct process *p, int id, struct ptimer *t, uint64_t now)
 	struct task *to = t->notify == SIGEV_THREAD_ID ? task_by_tid(t->tid) : NULL;
 	if (t->notify == SIGEV_THREAD_ID && (!to || to->proc != p))
 		return; /* that thread is gone */
+	int missed = (int)MIN(late, 0x7fffffffull);
 	if (signal_pending_in(p, to, t->signo)) {
-		t->overrun += 1 + (int)MIN(late, 0x7fffffffull);
+		t->overrun = t->overrun > 0x7fffffff - 1 - missed ? 0x7fffffff : t->overrun + 1 + missed;
 		return;
 	}
-	t->last_overrun = t->overrun + (int)MIN(late, 0x7fffffffull);
-	t->overrun = 0;
-	signal_send_timer(p, to, t->signo, id, t->last_overrun, t->value);
+	t->overrun = missed;
+	signal_send_timer(p, to, t->signo, id, missed, t->value);
+}
+
+int ptimer_taken(int id, int fallback)
+{
+	struct ptimer *ts = timers_of(curproc, false);
+	if (!ts || id < 0 || id >= MAX_PTIMERS || !ts[id].used)
+		return fallback;
+	ts[id].last_overrun = ts[id].overrun;
+	ts[id].overrun = 0;
+	return ts[id].last_overrun;
 }
 
 void ptimers_fire(uint64_t now)
@@ -90,8 +102,11 @@ static struct ptimer *lookup(int id)
 /* struct sigevent: value (8 bytes), signo, notify, then the thread id. */
 SYSCALL_DEFINE3(timer_create, int, clock, uaddr_t, sevp, uaddr_t, created)
 {
-	if (clock != 0 && clock != 1 && clock != 7)
-		return clock == 2 || clock == 3 ? -EOPNOTSUPP : -EINVAL; /* CPU-time clocks: not kept */
+	/* MONOTONIC_RAW, the coarse clocks, the alarm clocks (no RTC to wake
+	 * anything) and the ids of posix-clock descriptors have no timers, as
+	 * Linux; nor, here, the CPU-time clocks (2, 3 and the negative ids). */
+	if (clock != 0 && clock != 1 && clock != 7 && clock != 11)
+		return (clock >= 2 && clock <= 9) || clock < 0 ? -EOPNOTSUPP : -EINVAL;
 	int32_t ev[4] = {0, 0, SIGALRM, SIGEV_SIGNAL};
 	uint64_t value = 0;
 	int tid = 0;
@@ -168,7 +183,7 @@ SYSCALL_DEFINE4(timer_settime, int, id, int, flags, uaddr_t, new_value,
 	if (!value) {
 		t->at = 0;
 	} else if (flags & TIMER_ABSTIME) {
-		uint64_t base = t->clock == 0 ? time_realtime_ns() : now;
+		uint64_t base = t->clock == 0 || t->clock == 11 ? time_realtime_ns() : now;
 		t->at = value > base ? now + (value - base) : now;
 	} else {
 		t->at = now + value;

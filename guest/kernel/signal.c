@@ -97,7 +97,7 @@ static void fill_info(int32_t info[32], int sig)
 	info[2] = senders[sig].code;
 	if (senders[sig].code == SI_TIMER) {
 		info[4] = senders[sig].timer;
-		info[5] = senders[sig].overrun;
+		info[5] = ptimer_taken(senders[sig].timer, senders[sig].overrun);
 		memcpy(&info[6], &senders[sig].value, 8);
 	} else {
 		info[4] = senders[sig].pid;
