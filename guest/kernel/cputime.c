@@ -1,6 +1,8 @@
 /* CPU time of threads and processes, for the CPU-time clocks
  * (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID and the clocks of
- * pthread_getcpuclockid/clock_getcpuclockid), getrusage, times and wait4.
+ * pthread_getcpuclockid/clock_getcpuclockid), getrusage, times and wait4,
+ * and the timers on CPU time (ITIMER_VIRTUAL, ITIMER_PROF, POSIX timers on
+ * those clocks): when to look at them.
  *
  * A task is charged TSC ticks between boundaries: its system calls' entry
  * and return split user from system time, and a task switch (sched.c)
@@ -11,7 +13,16 @@
  * A thread's time goes to its process when it ends, a process's (and its
  * reaped children's) to its parent when the parent reaps it, as Linux's
  * cutime/cstime. Reading the TSC costs an instruction at each boundary,
- * which the emulator of PVM hosts runs as one. */
+ * which the emulator of PVM hosts runs as one.
+ *
+ * Timers on CPU time are looked at where CPU time is charged: at every
+ * pick of the scheduler (a switch, a slice's end, a halt's end: through
+ * alarms_fire), and at the return of a system call of a process that has
+ * one. So that a program spinning alone still gets its signal in time, the
+ * CPU that runs a task sets its LAPIC timer for the moment the task's CPU
+ * time could first make a timer due: a thread's clock moves no faster than
+ * the wall clock, a process's no faster than that times its threads that
+ * run (cputimers_next). */
 #include "errno.h"
 #include "proc.h"
 
@@ -52,10 +63,16 @@ void cputime_kernel(void)
 	current->cpu_in_sys = true;
 }
 
+static bool timers_on; /* some process may have a timer on CPU time armed */
+
 void cputime_user(void)
 {
 	charge(current, rdtsc());
 	current->cpu_in_sys = false;
+	if (timers_on && curproc->cputimers) {
+		cputimers_fire(curproc);
+		sched_rearm(); /* (a deadline taken while the helper ran is lost) */
+	}
 }
 
 void cputime_thread_end(struct task *t)
@@ -64,6 +81,7 @@ void cputime_thread_end(struct task *t)
 	t->cpu_mark = 0;
 	t->proc->cpu_user += t->cpu_user;
 	t->proc->cpu_sys += t->cpu_sys;
+	ptimers_thread_gone(t);
 }
 
 static uint64_t ticks_to_ns(uint64_t ticks)
@@ -175,4 +193,87 @@ int cputime_clock(int64_t clk, uint64_t *ns)
 	if (r == 0)
 		*ns = cputime_read(p, t, which);
 	return r;
+}
+
+/* ---- timers on CPU time ---- */
+
+/* No sooner than this after a look: a timer due at once (an interval of a
+ * nanosecond) costs an interrupt a look, not a storm of them. */
+#define MIN_LOOK_NS 50000ull
+
+void cputimers_armed(struct process *p)
+{
+	p->cputimers = true;
+	timers_on = true;
+}
+
+static bool fire_process(struct process *p)
+{
+	uint64_t u, s;
+	cputime_process(p, &u, &s);
+	bool armed = itimers_cpu_fire(p, u, s);
+	return ptimers_cpu_fire(p) || armed;
+}
+
+void cputimers_fire(struct process *only)
+{
+	if (!timers_on)
+		return;
+	if (only) {
+		if (only->cputimers && !only->zombie)
+			only->cputimers = fire_process(only);
+		return;
+	}
+	bool any = false;
+	for (struct process *p = process_first(); p; p = p->next) {
+		if (!p->cputimers || p->zombie)
+			continue;
+		p->cputimers = fire_process(p);
+		any |= p->cputimers;
+	}
+	timers_on = any;
+}
+
+int cputime_runners(const struct process *p, const struct task *t)
+{
+	int n = 0;
+	for (const struct task *u = p->threads; u; u = u->sibling)
+		n += u->on_cpu >= 0 || u == t;
+	return n ? n : 1;
+}
+
+uint64_t cputimers_next(struct task *t, uint64_t now)
+{
+	if (!timers_on || t->is_idle || t->state == TASK_DEAD)
+		return UINT64_MAX;
+	uint64_t left = UINT64_MAX;
+	for (struct process *p = process_first(); p; p = p->next) {
+		if (!p->cputimers || p->zombie)
+			continue;
+		if (p == t->proc && (p->itimer_virt.at || p->itimer_prof.at)) {
+			uint64_t u, s;
+			cputime_process(p, &u, &s);
+			uint64_t l = itimers_cpu_left(p, u, s);
+			if (l != UINT64_MAX)
+				left = MIN(left, l / (uint64_t)cputime_runners(p, t));
+		}
+		left = MIN(left, ptimers_cpu_left(p, t));
+	}
+	return left == UINT64_MAX ? left : now + MAX(left, MIN_LOOK_NS);
+}
+
+void cputimers_nudge(struct process *p, struct task *t, int sig)
+{
+	uint64_t bit = 1ull << (sig - 1);
+	if (!t) {
+		if (current->proc == p && !(current->sigmask & bit))
+			return; /* it takes it on its way back to user mode */
+		for (struct task *u = p->threads; u && !t; u = u->sibling)
+			if (u->on_cpu >= 0 && !(u->sigmask & bit))
+				t = u;
+		if (!t)
+			return; /* one takes it when it runs */
+	}
+	if (!(t->sigmask & bit))
+		sched_nudge(t);
 }

@@ -199,15 +199,17 @@ static void idle_wait(void)
 	c->idle = false;
 }
 
-static void arm_for(uint64_t now)
+/* The LAPIC timer of this CPU, about to run t: the first deadline, the
+ * slice's end, and when t's CPU time could make a timer on CPU time due. */
+static void arm_for(uint64_t now, struct task *t)
 {
-	uint64_t d = next_deadline(now);
+	uint64_t d = MIN(next_deadline(now), cputimers_next(t, now));
 	if (task_list->next) /* more than one task: slices */
 		d = MIN(d, now + SLICE_NS);
 	timer_arm(d);
 }
 
-void sched_rearm(void) { arm_for(time_ns()); }
+void sched_rearm(void) { arm_for(time_ns(), current); }
 
 void schedule(void)
 {
@@ -217,7 +219,7 @@ void schedule(void)
 		struct task *next = pick(now);
 		if (next) {
 			next->state = TASK_RUNNABLE;
-			arm_for(now);
+			arm_for(now, next);
 			if (next != current)
 				switch_task(current, next);
 			return;

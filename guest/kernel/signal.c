@@ -115,6 +115,12 @@ void signal_send_timer(struct process *p, struct task *t, int sig, int id, int o
 	senders[sig] = (struct sender){0, SI_TIMER, id, overrun, value};
 }
 
+void signal_send_kernel(struct process *p, int sig)
+{
+	signal_send(p, NULL, sig, 0);
+	senders[sig] = (struct sender){.code = SI_KERNEL};
+}
+
 int signal_dequeue(uint64_t mask, int32_t info[32])
 {
 	uint64_t pend = (current->sigpending | curproc->sigpending) & mask;
