@@ -8,8 +8,9 @@
 #     sigreturn, masks, sigsuspend, sigtimedwait, restarts and EINTR, a
 #     SIGSEGV handler, SIGPIPE) and ipc.c (shm_open and MAP_SHARED across
 #     fork, SIGBUS past a shrunk file, named and unnamed semaphores and a
-#     process-shared mutex, SCM_RIGHTS, the CPU-time clocks), each checking
-#     itself from the inside;
+#     process-shared mutex, SCM_RIGHTS, the CPU-time clocks) and
+#     cputimers.c (ITIMER_PROF/ITIMER_VIRTUAL and POSIX timers on CPU-time
+#     clocks, also on two vCPUs), each checking itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -29,7 +30,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals ipc hello; do
+for p in threads procs signals ipc cputimers hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -66,6 +67,17 @@ for libc in musl glibc; do
 	run_prog "/bin/$p"
 	self_checks "shared memory, semaphores, SCM_RIGHTS, CPU time ($libc)"
 done
+
+for libc in musl glibc; do
+	p=cputimers
+	[ "$libc" = glibc ] && p=gcputimers
+	[ -x "$RFS/bin/$p" ] || continue
+	run_prog "/bin/$p"
+	self_checks "timers on CPU time ($libc)"
+done
+# The same on two vCPUs, where a process's threads run at once.
+CPUS=2 run_prog /bin/cputimers
+self_checks "timers on CPU time (musl, 2 vCPUs)"
 
 # terminate asks first: the VMM presses Ctrl-Alt-Del once the kernel has
 # enabled the keyboard's interrupt (kbd.c), the kernel sends SIGTERM to pid 1,
