@@ -292,10 +292,10 @@ static void *self_timer(void *arg)
 	b_tid = gettid_();
 	int sig = SIGRTMIN + 3;
 	reset(sig);
+	int64_t c0 = ns_of(CLOCK_THREAD_CPUTIME_ID); /* (before: the timer counts from its settime) */
 	if (k_create(CLOCK_THREAD_CPUTIME_ID, KSIGEV_THREAD_ID, sig, b_tid, 5, &id) != 0 ||
 	    k_settime(id, 0, 100 * MS, 0) != 0)
 		return NULL;
-	int64_t c0 = ns_of(CLOCK_THREAD_CPUTIME_ID);
 	spin(CLOCK_THREAD_CPUTIME_ID, 2000 * MS, &count[sig]);
 	int64_t at = watch_at[sig] - c0;
 	b_ok = count[sig] == 1 && tid_at[sig] == b_tid && at >= 100 * MS && at < 150 * MS;
