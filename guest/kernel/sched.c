@@ -267,10 +267,17 @@ void wake_task(struct task *t)
 
 void sched_event(void) { wake_seq++; }
 
+/* A tick during a helper run (helper.c's stub, kernel work at CPL3) cannot
+ * switch: it comes again soon, or the slice, a sleeper's deadline or a
+ * timer on CPU time it stood for would wait for the next system call. */
+#define HELPER_TICK_NS 500000ull
+
 void sched_tick(void)
 {
 	if (!current->in_helper)
 		schedule();
+	else
+		timer_arm(time_ns() + HELPER_TICK_NS);
 }
 
 /* The enclave is ending (sched_stop): no task runs again, and the last
