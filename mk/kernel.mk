@@ -76,7 +76,8 @@ $(KPROG_DIR)/glibc/nsmcheck: tests/kernel-progs/nsmcheck.c build/guest/lib/glibc
 TPROG_DIR := build/guest/programs
 GO := $(shell command -v go 2>/dev/null)
 RUSTC := $(shell command -v rustc 2>/dev/null)
-TPROGS := $(if $(GO),$(TPROG_DIR)/go-goroutines $(TPROG_DIR)/go-http) $(if $(RUSTC),$(TPROG_DIR)/rust-threads)
+TPROGS := $(if $(GO),$(TPROG_DIR)/go-goroutines $(TPROG_DIR)/go-http $(TPROG_DIR)/go-pprof) \
+	$(if $(RUSTC),$(TPROG_DIR)/rust-threads)
 .PHONY: programs
 programs: $(TPROGS)
 all: programs

@@ -48,6 +48,13 @@ struct aspace {
 	int users;
 };
 
+/* ITIMER_VIRTUAL or ITIMER_PROF (itimer.c): when the process's clock
+ * reaches at (its user, or user and system, time in ns; 0: off), and the
+ * interval. */
+struct cpu_itimer {
+	uint64_t at, every;
+};
+
 struct process {
 	int pid, pgid, sid;
 	struct process *parent, *children, *sibling;
@@ -69,6 +76,8 @@ struct process {
 	int exit_signal;                /* sent to the parent at the end (SIGCHLD) */
 	uint64_t alarm_at, alarm_every; /* ITIMER_REAL (itimer.c), monotonic ns; 0: off */
 	struct ptimer *ptimers;         /* POSIX timers (ptimer.c), made on first use */
+	struct cpu_itimer itimer_virt, itimer_prof;
+	bool cputimers;                 /* may have a timer on CPU time armed (cputime.c looks) */
 	uint64_t cpu_user, cpu_sys;     /* CPU time of its ended threads, TSC ticks (cputime.c) */
 	uint64_t child_user, child_sys; /* of its reaped children and theirs */
 };
@@ -133,6 +142,31 @@ void cputime_children(struct process *p, uint64_t *user_ns, uint64_t *sys_ns);
 int cputime_clock(int64_t clk, uint64_t *ns);
 /* A struct rusage with these times (the rest zero) to user memory. */
 int put_rusage(uint64_t uru, uint64_t user_ns, uint64_t sys_ns);
+/* A CPU-time clock id (as cputime_clock takes it) decoded: the process it
+ * counts, and the thread for a thread's clock (else NULL); which time:
+ * CPUCLOCK_PROF (user and system), _VIRT (user) or _SCHED (as PROF).
+ * 0 or -EINVAL. */
+#define CPUCLOCK_PROF 0
+#define CPUCLOCK_VIRT 1
+#define CPUCLOCK_SCHED 2
+int cputime_decode(int64_t clk, struct process **p, struct task **t, int *which);
+/* That clock's reading now, in ns. */
+uint64_t cputime_read(struct process *p, struct task *t, int which);
+/* Timers on CPU time (ITIMER_VIRTUAL/ITIMER_PROF, POSIX timers on CPU-time
+ * clocks). p armed one: from now on it is looked at. */
+void cputimers_armed(struct process *p);
+/* Fires the due ones: every process's (NULL) or only's. At each pick of
+ * the scheduler (alarms_fire), and at each system call's return. */
+void cputimers_fire(struct process *only);
+/* When this CPU, about to run t, must look again: the wall-clock time by
+ * which t's CPU time could make one of them due (UINT64_MAX: none). */
+uint64_t cputimers_next(struct task *t, uint64_t now);
+/* The threads of p that run now, t counted as one of them if it is p's:
+ * p's CPU time goes at most this many times as fast as the wall clock. */
+int cputime_runners(const struct process *p, const struct task *t);
+/* A timer's signal to p (or its thread t) was sent: a thread that will take
+ * it and runs on another CPU is brought into the kernel. */
+void cputimers_nudge(struct process *p, struct task *t, int sig);
 
 /* ---- aspace.c ---- */
 struct aspace *aspace_new(void);
@@ -216,14 +250,32 @@ uint64_t tf_user_sp(void);
 /* SIGALRM to each process whose alarm is due; the earliest alarm. */
 void alarms_fire(uint64_t now);
 uint64_t alarms_next(void);
+/* For cputime.c: fires p's due ITIMER_VIRTUAL/ITIMER_PROF given its clock
+ * (user and system ns); true if one is still armed. The CPU time left
+ * until the next (UINT64_MAX: none). */
+bool itimers_cpu_fire(struct process *p, uint64_t user, uint64_t sys);
+uint64_t itimers_cpu_left(const struct process *p, uint64_t user, uint64_t sys);
 
 /* ---- ptimer.c ---- */
 void ptimers_fire(uint64_t now);
 uint64_t ptimers_next(void);
 void ptimers_clear(struct process *p);
+/* For cputime.c: fires p's due timers on CPU-time clocks; true if one is
+ * still armed. The wall-clock time by which t, running, could make one
+ * due (UINT64_MAX: none). */
+bool ptimers_cpu_fire(struct process *p);
+uint64_t ptimers_cpu_left(struct process *p, struct task *t);
+/* Thread t or process p ended: timers on its clock never fire again. */
+void ptimers_thread_gone(struct task *t);
+void ptimers_process_gone(struct process *p);
+/* signal.c, as a timer's signal is taken: its overrun count (the expiries
+ * since the one that sent it), fallback if the caller has no timer id. */
+int ptimer_taken(int id, int fallback);
 /* signal.c, for them: is sig pending there; send one with a timer's info. */
 bool signal_pending_in(const struct process *p, const struct task *t, int sig);
 void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value);
+/* One the kernel raises itself (ITIMER_VIRTUAL, ITIMER_PROF): si_code SI_KERNEL. */
+void signal_send_kernel(struct process *p, int sig);
 
 /* ---- futex.c ---- */
 /* Wakes up to n waiters on the current address space's futex word uaddr. */

@@ -124,6 +124,7 @@ void process_end(struct process *p)
 		init_process->children = c;
 	}
 	p->zombie = true;
+	ptimers_process_gone(p);
 	struct process *parent = p->parent;
 	if (p->exit_signal == SIGCHLD && signal_child_ignored(parent)) {
 		process_reap(p); /* SIGCHLD ignored or SA_NOCLDWAIT: nobody will wait */

@@ -200,15 +200,17 @@ static void idle_wait(void)
 	c->idle = false;
 }
 
-static void arm_for(uint64_t now)
+/* The LAPIC timer of this CPU, about to run t: the first deadline, the
+ * slice's end, and when t's CPU time could make a timer on CPU time due. */
+static void arm_for(uint64_t now, struct task *t)
 {
-	uint64_t d = next_deadline(now);
+	uint64_t d = MIN(next_deadline(now), cputimers_next(t, now));
 	if (task_list->next) /* more than one task: slices */
 		d = MIN(d, now + SLICE_NS);
 	timer_arm(d);
 }
 
-void sched_rearm(void) { arm_for(time_ns()); }
+void sched_rearm(void) { arm_for(time_ns(), current); }
 
 void schedule(void)
 {
@@ -218,7 +220,7 @@ void schedule(void)
 		struct task *next = pick(now);
 		if (next) {
 			next->state = TASK_RUNNABLE;
-			arm_for(now);
+			arm_for(now, next);
 			if (next != current)
 				switch_task(current, next);
 			return;
@@ -266,10 +268,17 @@ void wake_task(struct task *t)
 
 void sched_event(void) { wake_seq++; }
 
+/* A tick during a helper run (helper.c's stub, kernel work at CPL3) cannot
+ * switch: it comes again soon, or the slice, a sleeper's deadline or a
+ * timer on CPU time it stood for would wait for the next system call. */
+#define HELPER_TICK_NS 500000ull
+
 void sched_tick(void)
 {
 	if (!current->in_helper)
 		schedule();
+	else
+		timer_arm(time_ns() + HELPER_TICK_NS);
 }
 
 /* The enclave is ending (sched_stop): no task runs again, and the last

@@ -98,7 +98,7 @@ static void fill_info(int32_t info[32], int sig)
 	info[2] = senders[sig].code;
 	if (senders[sig].code == SI_TIMER) {
 		info[4] = senders[sig].timer;
-		info[5] = senders[sig].overrun;
+		info[5] = ptimer_taken(senders[sig].timer, senders[sig].overrun);
 		memcpy(&info[6], &senders[sig].value, 8);
 	} else {
 		info[4] = senders[sig].pid;
@@ -114,6 +114,12 @@ void signal_send_timer(struct process *p, struct task *t, int sig, int id, int o
 {
 	signal_send(p, t, sig, 0);
 	senders[sig] = (struct sender){0, SI_TIMER, id, overrun, value};
+}
+
+void signal_send_kernel(struct process *p, int sig)
+{
+	signal_send(p, NULL, sig, 0);
+	senders[sig] = (struct sender){.code = SI_KERNEL};
 }
 
 int signal_dequeue(uint64_t mask, int32_t info[32])

@@ -9,9 +9,11 @@
 #     SIGSEGV handler, SIGPIPE) and ipc.c (shm_open and MAP_SHARED across
 #     fork, SIGBUS past a shrunk file, named and unnamed semaphores and a
 #     process-shared mutex, SCM_RIGHTS, sockets held only by each other's
-#     messages in flight freed, the CPU-time clocks) and creds.c
+#     messages in flight freed, the CPU-time clocks), creds.c
 #     (SO_PEERCRED, SO_PASSCRED and SCM_CREDENTIALS on AF_UNIX sockets, as
-#     Linux gives them), each checking itself from the inside;
+#     Linux gives them) and cputimers.c (ITIMER_PROF/ITIMER_VIRTUAL and
+#     POSIX timers on CPU-time clocks, also on two vCPUs), each checking
+#     itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -31,7 +33,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals ipc creds hello; do
+for p in threads procs signals ipc creds cputimers hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -40,42 +42,26 @@ run_prog() {
 	kboot "$TMP/app.cpio"
 }
 
-for libc in musl glibc; do
-	p=threads
-	[ "$libc" = glibc ] && p=gthreads
-	run_prog "/bin/$p" 64
-	self_checks "threads ($libc)"
-done
-for libc in musl glibc; do
-	p=procs
-	[ "$libc" = glibc ] && p=gprocs
-	[ -x "$RFS/bin/$p" ] || continue
-	run_prog "/bin/$p"
-	self_checks "processes ($libc)"
-done
-for libc in musl glibc; do
-	p=signals
-	[ "$libc" = glibc ] && p=gsignals
-	[ -x "$RFS/bin/$p" ] || continue
-	run_prog "/bin/$p"
-	self_checks "signals ($libc)"
-done
-
-for libc in musl glibc; do
-	p=ipc
-	[ "$libc" = glibc ] && p=gipc
-	[ -x "$RFS/bin/$p" ] || continue
-	run_prog "/bin/$p"
-	self_checks "shared memory, semaphores, SCM_RIGHTS, CPU time ($libc)"
-done
-
-for libc in musl glibc; do
-	p=creds
-	[ "$libc" = glibc ] && p=gcreds
-	[ -x "$RFS/bin/$p" ] || continue
-	run_prog "/bin/$p"
-	self_checks "SO_PEERCRED, SO_PASSCRED, SCM_CREDENTIALS ($libc)"
-done
+# each_libc PROG LABEL [ARGS...]: the musl build (PROG) and the glibc one
+# (gPROG), each where it was built, booted with ARGS, checking themselves.
+each_libc() {
+	local prog=$1 label=$2 p
+	shift 2
+	for p in "$prog" "g$prog"; do
+		[ -x "$RFS/bin/$p" ] || continue
+		run_prog "/bin/$p" "$@"
+		self_checks "$label ($([ "$p" = "$prog" ] && echo musl || echo glibc))"
+	done
+}
+each_libc threads threads 64
+each_libc procs processes
+each_libc signals signals
+each_libc ipc "shared memory, semaphores, SCM_RIGHTS, CPU time"
+each_libc creds "SO_PEERCRED, SO_PASSCRED, SCM_CREDENTIALS"
+each_libc cputimers "timers on CPU time"
+# The same on two vCPUs, where a process's threads run at once.
+CPUS=2 run_prog /bin/cputimers
+self_checks "timers on CPU time (musl, 2 vCPUs)"
 
 # terminate asks first: the VMM presses Ctrl-Alt-Del once the kernel has
 # enabled the keyboard's interrupt (kbd.c), the kernel sends SIGTERM to pid 1,

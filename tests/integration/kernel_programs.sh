@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runtimes nobody here wrote on the carve enclave kernel: a Go program built by
 # Debian's golang-go (its scheduler's threads, futexes, signals for
-# preemption, timers) and a Rust program using std::thread (both built by
+# preemption, timers), Go's CPU profiler, and a Rust program using std::thread (both built by
 # make, mk/kernel.mk, from tests/programs), each run in the
 # enclave and on the host; the outputs must be the same. Each result is
 # checked against its row in guest/kernel/README.md's table (program_row).
@@ -46,6 +46,28 @@ for id in go-goroutines rust-threads; do
 		skip "$id" "not built: no $([ "$id" = go-goroutines ] && echo go || echo rustc) when make ran (scripts/setup.sh installs it)"
 	fi
 done
+# Go's CPU profiler (runtime/pprof), which SIGPROF from the timers on CPU
+# time drives (setitimer(ITIMER_PROF), timer_create on each thread's
+# CPU-time clock): its output but the last line (the sample counts, which
+# vary; shown as a comment) must be the host's.
+GOPPROF=$PROGS/../programs/go-pprof
+if [ -x "$GOPPROF" ]; then
+	cp "$GOPPROF" "$RFS/bin/go-pprof"
+	host=$("$GOPPROF" 2>&1)
+	run_prog /bin/go-pprof
+	echo "# go-pprof: host $(echo "$host" | grep '^samples: '); enclave $(output | grep -a '^samples: ')"
+	got="$(output | grep -av '^samples: ')|$(status)"
+	want="$(echo "$host" | grep -v '^samples: ')|0"
+	same "go-pprof: output (but the counts) and status as on the host" "$got" "$want"
+	if [ "$got" = "$want" ]; then
+		program_row go-pprof "as on the host: samples, most in the spinning function"
+	else
+		sed 's/^/# /' "$(diag)"
+		program_row go-pprof "fails"
+	fi
+else
+	skip "go-pprof" "not built: no go when make ran (scripts/setup.sh installs it)"
+fi
 # Go's net/http on 127.0.0.1:8080 behind a vsock proxy in the enclave
 # (vsockrelay, forking a child per connection), reached from the host over
 # vsock, as Nitro applications are usually deployed. busybox sh starts both.
