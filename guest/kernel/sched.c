@@ -108,12 +108,12 @@ void sched_kick(void)
 			}
 		}
 	}
-	for (int i = 0; i < cpus_online; i++) {
-		if (kicked & (1ull << i)) {
-			cpus[i].idle = false;
+	/* The CPU clears its own idle mark once it holds the lock again: until
+	 * then every kick sends another IPI, so one that did not wake it is
+	 * not the last. */
+	for (int i = 0; i < cpus_online; i++)
+		if (kicked & (1ull << i))
 			ipi_send(i, VEC_RESCHED);
-		}
-	}
 }
 
 /* A task that must leave its CPU soon (a signal, its end, a new affinity)
@@ -232,7 +232,12 @@ void schedule(void)
 			switch_task(current, this_cpu()->idle_task);
 			return; /* it runs again (picked, here or elsewhere) */
 		}
-		timer_arm(next_deadline(now));
+		/* With other CPUs a halted one looks again at least every slice:
+		 * the kicks above should wake it, but in the bed (nested SVM
+		 * under load) a CPU once stayed halted for 3.8 s beside a
+		 * runnable task; a wake-up that does not arrive costs at most
+		 * a slice, never the enclave. */
+		timer_arm(cpus_online > 1 ? MIN(next_deadline(now), now + SLICE_NS) : next_deadline(now));
 		cputime_idle(true); /* a halt is nobody's CPU time */
 		idle_wait();
 		cputime_idle(false);
