@@ -191,8 +191,11 @@ static void itimer_checks(void)
 	check(count[SIGPROF] == 1, "ITIMER_PROF 100 ms while spinning: SIGPROF");
 	/* (Linux's sample of the process's time for its itimers may run
 	 * ahead of the clock's, by a quarter here on a busy virtual machine.
-	 * The carve kernel's is the clock's: 100 to 105 ms in the bed.) */
-	check(used >= 60 * MS && used < 150 * MS, "... after 60 to 150 ms of the process's CPU time");
+	 * The carve kernel's is the clock's: 100 to 105 ms in the bed. A vCPU
+	 * its host does not run goes on counting CPU time by the TSC, so a
+	 * loaded host stretches the wait past the time set: in the bed under
+	 * a full test run, on 2 vCPUs, over 150 ms once.) */
+	check(used >= 60 * MS && used < 500 * MS, "... after 60 to 500 ms of the process's CPU time");
 	printf("# SIGPROF after %lld ms of CPU time\n", (long long)(used / MS));
 	check(code[SIGPROF] == SI_KERNEL, "... with si_code SI_KERNEL (as Go's profiler expects)");
 	check(itimer_left(ITIMER_PROF) == 0, "... and a one-shot is disarmed after it");

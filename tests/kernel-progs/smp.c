@@ -92,23 +92,32 @@ static void pin(int cpu)
 
 /* ---- two spinning threads at once ---- */
 
-static atomic_int token, arrived;
-static int spin_cpu[2];
+static atomic_int token, arrived, apart;
+static atomic_int spin_cpu[2];
 #define ROUNDS 200
 
-/* A and B meet (each counts itself in and spins until both have), note
- * their CPUs while both spin, then hand a token back and forth by spinning
- * on it, no system call between: on one CPU the two would share it, and
- * every hand-over would wait for a 10 ms slice. */
+/* A and B meet (each counts itself in and spins until both have), then
+ * note their CPUs while both spin until the two notes differ (at most 5 s:
+ * both start where their creator ran, and the other CPU may take more than
+ * a slice to pick one up, as in the bed's emulated SVM under load; a first
+ * note each, as before, raced that), then hand a token back and forth by
+ * spinning on it, no system call between: on one CPU the two would share
+ * it, and every hand-over would wait for a 10 ms slice. */
 static void *spinner(void *arg)
 {
 	int me = (int)(long)arg;
 	atomic_fetch_add(&arrived, 1);
 	while (atomic_load(&arrived) < 2)
 		;
-	spin_cpu[me] = this_cpu();
+	double until = now_s() + 5;
+	while (!atomic_load(&apart) && now_s() < until) {
+		int mine = this_cpu(), other = atomic_load(&spin_cpu[!me]);
+		atomic_store(&spin_cpu[me], mine);
+		if (other >= 0 && other != mine)
+			atomic_store(&apart, 1); /* the other noted its CPU while this one spun */
+	}
 	atomic_fetch_add(&arrived, 1);
-	while (atomic_load(&arrived) < 4) /* the other noted its CPU while this one spun */
+	while (atomic_load(&arrived) < 4)
 		;
 	for (int i = 0; i < ROUNDS; i++) {
 		while (atomic_load(&token) % 2 != me)
@@ -473,6 +482,8 @@ int main(int argc, char **argv)
 		/* Two threads at once. */
 		pthread_t a, b;
 		double t0 = now_s();
+		atomic_store(&spin_cpu[0], -1);
+		atomic_store(&spin_cpu[1], -1);
 		pthread_create(&a, NULL, spinner, (void *)0L);
 		pthread_create(&b, NULL, spinner, (void *)1L);
 		pthread_join(a, NULL);
