@@ -261,19 +261,3 @@ uint64_t cputimers_next(struct task *t, uint64_t now)
 	}
 	return left == UINT64_MAX ? left : now + MAX(left, MIN_LOOK_NS);
 }
-
-void cputimers_nudge(struct process *p, struct task *t, int sig)
-{
-	uint64_t bit = 1ull << (sig - 1);
-	if (!t) {
-		if (current->proc == p && !(current->sigmask & bit))
-			return; /* it takes it on its way back to user mode */
-		for (struct task *u = p->threads; u && !t; u = u->sibling)
-			if (u->on_cpu >= 0 && !(u->sigmask & bit))
-				t = u;
-		if (!t)
-			return; /* one takes it when it runs */
-	}
-	if (!(t->sigmask & bit))
-		sched_nudge(t);
-}

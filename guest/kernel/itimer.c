@@ -61,10 +61,8 @@ static bool cpu_fire(struct process *p, struct cpu_itimer *it, uint64_t now, int
 	if (now < it->at)
 		return true;
 	it->at = it->every ? MAX(it->at + it->every, now + 1) : 0;
-	if (!pending_anywhere(p, sig)) {
-		signal_send_kernel(p, sig);
-		cputimers_nudge(p, NULL, sig);
-	}
+	if (!pending_anywhere(p, sig))
+		signal_send_kernel(p, sig); /* signal_send brings a thread of p running elsewhere in */
 	return it->at != 0;
 }
 

@@ -166,7 +166,6 @@ uint64_t cputimers_next(struct task *t, uint64_t now);
 int cputime_runners(const struct process *p, const struct task *t);
 /* A timer's signal to p (or its thread t) was sent: a thread that will take
  * it and runs on another CPU is brought into the kernel. */
-void cputimers_nudge(struct process *p, struct task *t, int sig);
 
 /* ---- aspace.c ---- */
 struct aspace *aspace_new(void);

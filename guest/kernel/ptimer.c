@@ -94,8 +94,6 @@ static void fire(struct process *p, int id, struct ptimer *t, uint64_t now)
 	}
 	t->overrun = missed;
 	signal_send_timer(p, to, t->signo, id, missed, t->value);
-	if (is_cpu(t))
-		cputimers_nudge(p, to, t->signo);
 }
 
 int ptimer_taken(int id, int fallback)
