@@ -358,6 +358,10 @@ int vmm_create_vcpus(struct vmm *vm, struct carve_err *err);
 int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err);
 /* Asks a running VM to stop (async-signal-safe). */
 void vmm_request_stop(struct vmm *vm);
+/* Stops it as vmm_request_stop does, and once its vCPUs are out of KVM_RUN
+ * prints each one's registers and the top of its stack to stderr: where a
+ * hung guest was (async-signal-safe; `carve vmm` on SIGQUIT). */
+void vmm_request_dump(struct vmm *vm);
 /* Asks the guest to shut down itself: presses Ctrl-Alt-Del on its keyboard
  * (Linux turns it into SIGINT for PID 1, or a reboot). Returns -1 when the
  * guest has no keyboard driver to hear it (the carve kernel): stop it then.

@@ -62,7 +62,9 @@ struct sig_waiter {
 	volatile int done;
 };
 
-/* SIGINT/SIGTERM stop the guest cleanly (the VM reports "stopped by host"). */
+/* SIGINT/SIGTERM stop the guest cleanly (the VM reports "stopped by host");
+ * SIGQUIT stops it too, and first says where each vCPU was (vmm_request_dump):
+ * what a hung guest is asked, as a hung Go or Java program is. */
 static void *sig_thread(void *arg)
 {
 	struct sig_waiter *w = arg;
@@ -70,7 +72,10 @@ static void *sig_thread(void *arg)
 	while (sigwait(&w->set, &sig) == 0) {
 		if (w->done)
 			break;
-		vmm_request_stop(w->vm);
+		if (sig == SIGQUIT)
+			vmm_request_dump(w->vm);
+		else
+			vmm_request_stop(w->vm);
 	}
 	return NULL;
 }
@@ -98,6 +103,7 @@ static int run_vm(const struct machine_config *cfg, const char *dump_dir, void (
 	sigemptyset(&w.set);
 	sigaddset(&w.set, SIGINT);
 	sigaddset(&w.set, SIGTERM);
+	sigaddset(&w.set, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &w.set, NULL);
 	pthread_t th;
 	bool have_th = thread_create_sized(&th, THREAD_STACK_SMALL, sig_thread, &w) == 0;

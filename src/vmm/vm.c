@@ -85,6 +85,12 @@ void vmm_request_stop(struct vmm *vm)
 	(void)!write(vm->wake_fd, &one, sizeof(one));
 }
 
+void vmm_request_dump(struct vmm *vm)
+{
+	atomic_store(&vm->dump, true);
+	vmm_request_stop(vm);
+}
+
 static void serial_irq(void *ctx, int level)
 {
 	struct vmm *vm = ctx;
@@ -418,6 +424,9 @@ int vmm_run(struct vmm *vm, struct vmm_stop_info *stop, struct carve_err *err)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].started = false;
 	}
+	if (atomic_load(&vm->dump))
+		for (int i = 0; i < vm->ncpus; i++)
+			vcpu_dump(&vm->vcpus[i], stderr);
 	serial_batch(&vm->com1, NULL, NULL); /* the last bytes, before the caller says why it stopped */
 	if (vm->input_started) {
 		uint64_t one = 1;

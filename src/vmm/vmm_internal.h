@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "carve/util.h"
 #include "carve/vmm.h"
@@ -355,6 +356,7 @@ struct vmm {
 
 	atomic_bool stopping;  /* a stop reason is recorded */
 	atomic_bool requested; /* vmm_request_stop was called */
+	atomic_bool dump;      /* vmm_request_dump was called */
 	int wake_fd;           /* eventfd: wakes vmm_run's wait */
 	pthread_mutex_t stop_lock;
 	struct vmm_stop_info stop;
@@ -396,6 +398,9 @@ void vmm_stop(struct vmm *vm, enum vmm_stop_reason r, int vcpu, const char *fmt,
 int vcpu_create(struct vmm *vm, int index, struct carve_err *err);
 int vcpu_setup_boot(struct vcpu *v, uint64_t entry, struct carve_err *err);
 void vcpu_destroy(struct vcpu *v);
+/* Its registers and the top of its stack, as lines on f (vcpu_dump.c); only
+ * while its thread is out of KVM_RUN. */
+void vcpu_dump(const struct vcpu *v, FILE *f);
 /* KVM_PRE_FAULT_MEMORY over all RAM (KVM offers it: caller checked);
  * fills the report, -1 when an ioctl failed. */
 int vcpu_prefault(struct vcpu *v, const struct guest_mem *gm, struct vmm_prefault_report *r);

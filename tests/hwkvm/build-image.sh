@@ -35,6 +35,7 @@ PROGRAMS=(bash sh env cat cp mv rm ln mkdir rmdir ls touch chmod chown stat
 	head tail cut tr sort uniq wc tee od dd cmp printf echo sleep timeout
 	date mktemp basename dirname readlink realpath seq yes true false
 	kill nproc id stty sync setsid ldd
+	nm # symbolize (tests/lib/carve_kernel.sh): kernel functions in carve's SIGQUIT dump
 	grep egrep sed awk mawk find xargs cpio tar gzip zstd xz
 	openssl socat setpriv faketime ps pgrep pkill unshare mount umount iasl
 	lua5.1 luac5.1) # Lua: the interpreter of Lua's test programs (kernel_lua)

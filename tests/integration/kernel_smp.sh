@@ -89,6 +89,42 @@ for libc in musl glibc; do
 	self_checks "a signal to a thread spinning on another CPU ($libc, 30 s slices)"
 done
 
+# A hung enclave asked where it is: carve vmm on SIGQUIT stops it and prints
+# each vCPU's state (docs/vmm.md). A program spinning in main on 2 vCPUs:
+# one vCPU runnable at CPL 3 with its RIP inside main, the other halted in
+# the kernel's idle loop, which symbolize (tests/lib/carve_kernel.sh) names
+# from the kernel's symbols.
+cp "$PROGS/musl/crash" "$RFS/bin/crash"
+"$MKINITRD" -o "$TMP/app.cpio" -e PATH=/bin "$RFS" /bin/crash spin
+timeout -k 5 120 "$VMM" vmm --kernel "$KERNEL" --initrd "$TMP/app.cpio" --memory 256 --cpus 2 \
+	</dev/null >"$TMP/q.out" 2>"$TMP/q.err" &
+pid=$!
+for _ in $(seq 1200); do
+	grep -q '^spinning' "$TMP/q.out" && break
+	sleep 0.1
+done
+kill -QUIT "$pid"
+wait "$pid"
+rc=$?
+{ tail -5 "$TMP/q.out"; cat "$TMP/q.err"; } >"$TMP/q.diag"
+# (Not killed by the signal, nor by timeout: status below 124.)
+same "SIGQUIT: carve stops the VM (stopped by the host) and exits" \
+	"$([ "$rc" -lt 124 ] && echo exited) $(grep -c 'the VM stopped (stopped-by-host)' "$TMP/q.err")" "exited 1"
+same "SIGQUIT: both vCPUs' registers and stacks" "$(grep -c '^vmm: vCPU [01]: \(rax \|r8 \|stack: \)' "$TMP/q.err")" 6
+user=$(sed -n 's/^vmm: vCPU [01]: runnable, rip 0x\([0-9a-f]*\) cpl 3 .*/\1/p' "$TMP/q.err")
+main_at=$(nm -n "$PROGS/musl/crash" | awk '$3 == "main" { print $1; getline; print $1 }' | paste -sd' ')
+in_main=no
+if [ -n "$user" ] && [ -n "$main_at" ]; then
+	user=$(printf '%016x' "0x$user")
+	[[ ! "$user" < "${main_at% *}" ]] && [[ "$user" < "${main_at#* }" ]] && in_main=yes
+fi
+same "SIGQUIT: the spinning vCPU at CPL 3, its RIP in main ($main_at)" "$in_main" yes
+symbolize <"$TMP/q.err" >"$TMP/q.sym"
+cat "$TMP/q.sym" >>"$TMP/q.diag"
+grep -q '^vmm: vCPU [01]: halted, rip 0x[0-9a-f]* cpl 0 ' "$TMP/q.err" &&
+	grep -q '^# vCPU [01] at cpu_idle+0x' "$TMP/q.sym"
+tap_result $? "SIGQUIT: the other vCPU halted in the kernel's cpu_idle" "$TMP/q.diag"
+
 if [ "${CARVE_TEST_SLOW:-0}" = 1 ]; then
 	CPUS=4
 	for libc in musl glibc; do

@@ -1,6 +1,7 @@
 /* Ends the way argv[1] says, so the tests can check the kernel's report and
  * exit status: segv (NULL write), ill (UD2), div (divide by zero), abort,
- * exit N. */
+ * exit N; or never: spin (says "spinning", then spins in main, for a test
+ * that asks a hung enclave where it is). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ int main(int argc, char **argv)
 		abort();
 	} else if (!strcmp(how, "exit") && argc > 2) {
 		exit(atoi(argv[2]));
+	} else if (!strcmp(how, "spin")) {
+		puts("spinning");
+		fflush(stdout);
+		for (;;)
+			__asm__ volatile("" ::: "memory");
 	}
 	return 3;
 }

@@ -18,9 +18,11 @@ kernel_missing() {
 }
 
 # kboot INITRD [CMDLINE]: runs the VM; the console in $TMP/console (carriage returns
-# dropped), the VMM's status in $TMP/rc, its stderr in $TMP/vmm-err.
+# dropped), the VMM's status in $TMP/rc (124: it outlived BOOT_TIMEOUT), its stderr in
+# $TMP/vmm-err. A VM that outlives BOOT_TIMEOUT gets SIGQUIT: carve prints where each
+# vCPU was (docs/vmm.md) before it stops, and diag names the kernel's functions there.
 kboot() {
-	timeout "${BOOT_TIMEOUT:-120}" "$VMM" vmm --kernel "$KERNEL" --initrd "$1" --cmdline "${2:-}" \
+	timeout -s QUIT -k 15 "${BOOT_TIMEOUT:-120}" "$VMM" vmm --kernel "$KERNEL" --initrd "$1" --cmdline "${2:-}" \
 		--memory "${MEM:-256}" --cpus "${CPUS:-1}" >"$TMP/console.raw" 2>"$TMP/vmm-err"
 	echo $? >"$TMP/rc"
 	tr -d '\r' <"$TMP/console.raw" >"$TMP/console"
@@ -30,7 +32,38 @@ status() { sed -n 's/^carve: exit status \([0-9]*\)$/\1/p' "$TMP/console" | tail
 # The program's own output: the console without the kernel's lines.
 output() { grep -av '^carve: ' "$TMP/console"; }
 # The console's tail, for diagnostics: prints the file holding it.
-diag() { { echo "# status $(status)"; tail -n 30 "$TMP/console" "$TMP/vmm-err"; } >"$TMP/diag"; echo "$TMP/diag"; }
+diag() {
+	{
+		echo "# status $(status); carve vmm exited $(cat "$TMP/rc" 2>/dev/null) (124: stopped at BOOT_TIMEOUT)"
+		tail -n 30 "$TMP/console" "$TMP/vmm-err"
+		symbolize <"$TMP/vmm-err"
+	} >"$TMP/diag"
+	echo "$TMP/diag"
+}
+# symbolize: for each vCPU carve's SIGQUIT dump (vmm: vCPU N: ...) shows on stdin,
+# the kernel function at its RIP and those of the stack words that are kernel
+# code (no frame pointers: a word may be stale, as in Linux's "?" entries).
+symbolize() {
+	grep -a '^vmm: vCPU [0-9]*: ' | awk -v syms=<(nm -n "$KERNEL" 2>/dev/null | awk '$2 ~ /^[Tt]$/ { print $1, $3 }') '
+	function low(h,   i, v) { v = 0; h = substr(h, length(h) - 7); for (i = 1; i <= 8; i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1; return v }
+	function name(a,   lo, hi, mid) {
+		a = sprintf("%016s", a); gsub(/ /, "0", a)
+		if (n == 0 || a < addr[1] || a > end_text) return ""
+		lo = 1; hi = n
+		while (lo < hi) { mid = int((lo + hi + 1) / 2); if (addr[mid] <= a) lo = mid; else hi = mid - 1 }
+		return sym[lo] "+0x" sprintf("%x", low(a) - low(addr[lo]))
+	}
+	BEGIN { while ((getline line < syms) > 0) { split(line, f, " "); n++; addr[n] = f[1]; sym[n] = f[2] } end_text = n ? addr[n] : "" }
+	{
+		cpu = $3; sub(/:$/, "", cpu); out = ""
+		for (i = 4; i <= NF; i++) {
+			if ($i !~ /^0x[0-9a-f]+$/) continue
+			if ($(i - 1) != "rip" && $0 !~ /: stack:/) continue
+			s = name(substr($i, 3)); if (s != "") out = out " " s
+		}
+		if (out != "") print "# vCPU " cpu ($0 ~ /: stack:/ ? " stack (kernel code words):" : " at") out
+	}'
+}
 
 # self_checks LABEL: each "ok"/"FAIL" line the program printed becomes a check of its
 # own, then its exit status must be 0.
