@@ -10,7 +10,13 @@
  * past fires at once), timer_gettime's CPU time left, overruns while the
  * signal is blocked, and Linux's errors. The timer calls are the raw
  * system calls (the same for musl and glibc). Prints "ok ..." or "FAIL ..."
- * per check; exits 1 if anything failed. */
+ * per check; exits 1 if anything failed.
+ *
+ * Bounds on time are one-sided where it matters (a timer never fires
+ * before its CPU time) and loose the other way: a vCPU its host does not
+ * run goes on counting CPU time by the TSC, so under a loaded host (the
+ * bed in a full CI run, 2 vCPUs) a timer may fire hundreds of ms late and
+ * a reading taken between two calls may have lost tens of ms. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -380,12 +386,12 @@ static void posix_checks(void)
 	int64_t l0 = k_left(id, &iv);
 	spin(CLOCK_PROCESS_CPUTIME_ID, 40 * MS, NULL);
 	int64_t l1 = k_left(id, NULL);
-	check(l0 > 90 * MS && l0 <= 100 * MS && iv == 0 && l1 <= l0 - 40 * MS && l1 > 0,
+	check(l0 > 50 * MS && l0 <= 100 * MS && iv == 0 && l1 <= l0 - 40 * MS && l1 > 0,
 	      "timer_gettime on the process clock: the CPU time left, going down as it spins");
 	spin(CLOCK_PROCESS_CPUTIME_ID, 2000 * MS, &count[sa]);
 	int64_t used = watch_at[sa] - c0;
-	check(count[sa] == 1 && used >= 100 * MS && used < 150 * MS,
-	      "CLOCK_PROCESS_CPUTIME_ID timer, 100 ms: its signal after 100 to 150 ms of CPU time");
+	check(count[sa] == 1 && used >= 100 * MS && used < 500 * MS,
+	      "CLOCK_PROCESS_CPUTIME_ID timer, 100 ms: its signal after 100 to 500 ms of CPU time");
 	printf("# %d signals, after %lld ms\n", count[sa], (long long)(used / MS));
 	check(code[sa] == SI_TIMER && value[sa] == 1234, "... with SI_TIMER and the timer's sigev_value");
 	check(k_left(id, NULL) == 0, "... and timer_gettime shows it disarmed");
@@ -423,8 +429,8 @@ static void posix_checks(void)
 	while (!count[sc] && ns_of(CLOCK_MONOTONIC) - w0 < 10000 * MS)
 		sleep_ns(5 * MS);
 	used = watch_at[sc] - b0;
-	check(count[sc] == 1 && tid_at[sc] == me && used >= 100 * MS && used < 150 * MS,
-	      "... fires in main (SIGEV_THREAD_ID) after 100 to 150 ms of that thread's time");
+	check(count[sc] == 1 && tid_at[sc] == me && used >= 100 * MS && used < 500 * MS,
+	      "... fires in main (SIGEV_THREAD_ID) after 100 to 500 ms of that thread's time");
 	printf("# %d signals, in %d (main %d), after %lld ms\n", count[sc], tid_at[sc], me,
 	       (long long)(used / MS));
 	stop_b = 1;
@@ -458,10 +464,10 @@ static void posix_checks(void)
 	int64_t t0 = ns_of(CLOCK_THREAD_CPUTIME_ID);
 	k_settime(id4, TIMER_ABSTIME, t0 + 80 * MS, 0);
 	int64_t l = k_left(id4, NULL);
-	check(l > 60 * MS && l <= 80 * MS,
+	check(l > 30 * MS && l <= 80 * MS,
 	      "TIMER_ABSTIME on CLOCK_THREAD_CPUTIME_ID: timer_gettime shows what is left");
 	spin(CLOCK_THREAD_CPUTIME_ID, 2000 * MS, &count[sd]);
-	check(count[sd] == 1 && watch_at[sd] >= t0 + 80 * MS && watch_at[sd] < t0 + 130 * MS,
+	check(count[sd] == 1 && watch_at[sd] >= t0 + 80 * MS && watch_at[sd] < t0 + 500 * MS,
 	      "... fires once the clock reads the time given");
 	reset(sd);
 	int64_t past = ns_of(CLOCK_THREAD_CPUTIME_ID) - 10 * MS;
@@ -477,7 +483,7 @@ static void posix_checks(void)
 	int64_t n0 = k_left(id5, NULL);
 	spin(CLOCK_THREAD_CPUTIME_ID, 50 * MS, NULL);
 	int64_t n1 = k_left(id5, NULL);
-	check(n0 > 900 * MS && n1 <= n0 - 50 * MS && n1 > 800 * MS,
+	check(n0 > 700 * MS && n1 <= n0 - 50 * MS && n1 > 600 * MS,
 	      "... timer_gettime counts its CPU time down");
 	k_delete(id5);
 
