@@ -19,13 +19,8 @@ struct file *file_new(struct vnode *vn, int flags)
 	return f;
 }
 
-void file_put(struct file *f)
+static void file_free(struct file *f)
 {
-	if (--f->refs > 0) {
-		if (is_unix_sock(f))
-			unix_file_dropped();
-		return;
-	}
 	file_forget(f);
 	if (f->sock)
 		vs_close(f->sock);
@@ -34,6 +29,16 @@ void file_put(struct file *f)
 	if (f->vn)
 		vn_unref(f->vn);
 	kfree(f);
+}
+
+void file_put(struct file *f)
+{
+	if (--f->refs > 0) {
+		if (is_unix_sock(f))
+			unix_file_dropped();
+		return;
+	}
+	file_free(f);
 }
 
 int fd_alloc(struct file *f, int min, bool cloexec)
@@ -48,11 +53,46 @@ int fd_alloc(struct file *f, int min, bool cloexec)
 	return -EMFILE;
 }
 
+/* Kept for the rest of the system call (task.h, held). */
+static void hold(struct file *f)
+{
+	struct task *t = current;
+	for (int i = 0; i < t->nheld; i++)
+		if (t->held[i] == f)
+			return;
+	if (t->nheld == HELD_FILES)
+		return;
+	f->refs++;
+	t->held_refs[t->nheld] = f->refs;
+	t->held[t->nheld++] = f;
+}
+
 struct file *fd_get(int fd)
 {
 	if (fd < 0 || fd >= MAX_FDS)
 		return NULL;
-	return curproc->fds[fd];
+	struct file *f = curproc->fds[fd];
+	if (f)
+		hold(f);
+	return f;
+}
+
+/* Not file_put, which tells unix_gc of every AF_UNIX reference that goes:
+ * a held one is news only when the others changed during the call (a
+ * collection that ran then saw the hold and kept the socket), so a
+ * server's every recv does not start a collection. */
+void fds_release_held(void)
+{
+	struct task *t = current;
+	while (t->nheld > 0) {
+		int i = --t->nheld;
+		struct file *f = t->held[i];
+		bool changed = f->refs != t->held_refs[i];
+		if (--f->refs == 0)
+			file_free(f);
+		else if (changed && is_unix_sock(f))
+			unix_file_dropped();
+	}
 }
 
 static struct vnode *make_dev(struct vnode *dev, const char *name, int kind)

@@ -198,7 +198,12 @@ int exec_check(const char *path, struct vnode **out, bool verbose);
 
 /* ---- fd.c ---- */
 int fd_alloc(struct file *f, int min, bool cloexec);
+/* The open file at fd, or NULL; it stays valid until the current system
+ * call ends, whatever another thread closes meanwhile (task.h, held). */
 struct file *fd_get(int fd);
+/* Drops the references fd_get took for the current system call (the
+ * system call's end, and a task's). */
+void fds_release_held(void);
 struct file *file_new(struct vnode *vn, int flags);
 void file_put(struct file *f);
 void fds_init_console(void);

@@ -97,6 +97,7 @@ void syscall_handler(struct trap_frame *tf)
 	current->tf = tf;
 	tf->error = tf->rax; /* the number, for a restart (signal.c) */
 	tf->rax = (uint64_t)dispatch(tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->rax);
+	fds_release_held();
 	if (boot_opts.strace)
 		kprintf("[%d] %lu(%lx, %lx, %lx, %lx) = %ld\n", current->tid, tf->error, tf->rdi, tf->rsi,
 			tf->rdx, tf->r10, (int64_t)tf->rax);

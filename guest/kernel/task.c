@@ -135,6 +135,7 @@ _Noreturn void task_exit(void)
 {
 	struct task *t = current;
 	struct process *p = t->proc;
+	fds_release_held(); /* (it may end inside a system call) */
 	clear_child_tid(t);
 	for (struct task **at = &task_list; *at; at = &(*at)->next) {
 		if (*at == t) {

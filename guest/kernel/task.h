@@ -17,6 +17,12 @@
 #include "cpu.h"
 
 struct process;
+struct file;
+
+/* A system call that sleeps in files uses at most two (sendfile, splice);
+ * poll and select look theirs up again after every sleep, so a call with
+ * more than this holds only its first ones (fd.c). */
+#define HELD_FILES 4
 
 enum task_state {
 	TASK_RUNNABLE,
@@ -74,6 +80,14 @@ struct task {
 	uint32_t futex_bitset;
 	uint64_t cpu_mark, cpu_user, cpu_sys; /* CPU time in TSC ticks (cputime.c) */
 	bool cpu_in_sys;
+
+	/* The open files its current system call looked up (fd_get), each
+	 * with a reference held until the call ends (fds_release_held), so a
+	 * file another thread closes while this one sleeps in it lives on
+	 * until this call is done, as Linux's fdget/fdput keep it. */
+	struct file *held[HELD_FILES];
+	int held_refs[HELD_FILES]; /* each one's count once held */
+	int nheld;
 	uint8_t fpu[512] __attribute__((aligned(16)));
 };
 

@@ -11,9 +11,11 @@
 #     process-shared mutex, SCM_RIGHTS, sockets held only by each other's
 #     messages in flight freed, the CPU-time clocks), creds.c
 #     (SO_PEERCRED, SO_PASSCRED and SCM_CREDENTIALS on AF_UNIX sockets, as
-#     Linux gives them) and cputimers.c (ITIMER_PROF/ITIMER_VIRTUAL and
-#     POSIX timers on CPU-time clocks, also on two vCPUs), each checking
-#     itself from the inside;
+#     Linux gives them), cputimers.c (ITIMER_PROF/ITIMER_VIRTUAL and
+#     POSIX timers on CPU-time clocks, also on two vCPUs) and closing.c (a
+#     pipe, socket, eventfd or epoll closed by one thread while another
+#     sleeps in it: the sleeper keeps the file until its call ends, also on
+#     two vCPUs), each checking itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -33,7 +35,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals ipc creds cputimers hello; do
+for p in threads procs signals ipc creds cputimers closing hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -62,6 +64,9 @@ each_libc cputimers "timers on CPU time"
 # The same on two vCPUs, where a process's threads run at once.
 CPUS=2 run_prog /bin/cputimers
 self_checks "timers on CPU time (musl, 2 vCPUs)"
+each_libc closing "a file closed under a sleeper"
+CPUS=2 run_prog /bin/closing
+self_checks "a file closed under a sleeper (musl, 2 vCPUs)"
 
 # terminate asks first: the VMM presses Ctrl-Alt-Del once the kernel has
 # enabled the keyboard's interrupt (kbd.c), the kernel sends SIGTERM to pid 1,
