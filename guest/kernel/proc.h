@@ -69,6 +69,8 @@ struct process {
 	uint32_t umask;
 	uint8_t sigact[65][32];         /* struct sigaction as the program gave it */
 	uint64_t sigpending;            /* sent to the process, not one thread */
+	struct sigq_entry *sigq;        /* their siginfo (sigqueue.c) */
+	int nsigq;                      /* entries in sigq */
 	bool exiting;                   /* exit_group or a fatal signal: threads leave */
 	bool zombie;                    /* every thread gone; waits for wait4 */
 	int exit_status;                /* wait4's status word */
@@ -236,8 +238,12 @@ struct process *process_first(void);
 #define SIGTERM 15
 #define SIGCHLD 17
 #define SIGSTOP 19
+#define SIGRTMIN 32 /* the kernel's: the first real-time signal */
 /* Sends sig to process p (t NULL) or to its thread t. */
 void signal_send(struct process *p, struct task *t, int sig, int from_pid);
+/* The parent's signal at a child's end (exit_signal), with the child's
+ * pid, status and CPU times in its siginfo (CLD_EXITED or CLD_KILLED). */
+void signal_send_child(struct process *parent, struct process *child);
 bool signal_child_ignored(const struct process *parent);
 /* A fault in user mode: true if a handler will run. */
 bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr);
@@ -280,6 +286,24 @@ bool signal_pending_in(const struct process *p, const struct task *t, int sig);
 void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value);
 /* One the kernel raises itself (ITIMER_VIRTUAL, ITIMER_PROF): si_code SI_KERNEL. */
 void signal_send_kernel(struct process *p, int sig);
+
+/* ---- sigqueue.c: pending signals and their siginfo ---- */
+/* Signals queued for one thread or process, at most (Linux's limit is
+ * per user, RLIMIT_SIGPENDING); past it sigqueue gets EAGAIN. */
+#define SIGQUEUE_MAX 1024
+/* Makes sig pending for p (t NULL) or thread t with the siginfo info. A
+ * standard signal pending already keeps its first siginfo; a real-time one
+ * queues each. Past SIGQUEUE_MAX: with limited (sigqueue) a real-time
+ * signal is refused, -EAGAIN; else it is pending without its siginfo.
+ * 0 or -EAGAIN. */
+int sigq_add(struct process *p, struct task *t, int sig, const int32_t info[32], bool limited);
+/* Takes the lowest pending signal in mask, the current thread's before
+ * its process's: its number, its siginfo in info; 0 if none. */
+int sigq_take(uint64_t mask, int32_t info[32]);
+/* Drops every pending sig of p and its threads (0: every signal). */
+void sigq_drop(struct process *p, int sig);
+void sigq_free_task(struct task *t);
+void sigq_free_process(struct process *p);
 
 /* ---- futex.c ---- */
 /* Wakes up to n waiters on the current address space's futex word uaddr. */

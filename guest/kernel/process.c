@@ -124,12 +124,13 @@ void process_end(struct process *p)
 		init_process->children = c;
 	}
 	p->zombie = true;
+	sigq_free_process(p); /* a zombie takes no signal */
 	ptimers_process_gone(p);
 	struct process *parent = p->parent;
 	if (p->exit_signal == SIGCHLD && signal_child_ignored(parent)) {
 		process_reap(p); /* SIGCHLD ignored or SA_NOCLDWAIT: nobody will wait */
 	} else if (p->exit_signal) {
-		signal_send(parent, NULL, p->exit_signal, p->pid);
+		signal_send_child(parent, p);
 	}
 	wake_threads(parent);
 	if (!init_process->threads)

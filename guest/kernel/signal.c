@@ -23,6 +23,7 @@
 #define MINSIGSTKSZ 2048
 #define SI_USER 0
 #define SI_KERNEL 0x80
+#define SI_TIMER (-2)
 #define SI_TKILL (-6)
 #define CLD_EXITED 1
 #define CLD_KILLED 2
@@ -69,40 +70,31 @@ static const char *const signames[32] = {
 
 const char *signal_name(int sig) { return sig > 0 && sig < 32 ? signames[sig] : "a real-time signal"; }
 
-/* Who sent each pending signal (siginfo's si_pid and si_code). */
-struct sender {
-	int pid, code;
-	int timer, overrun; /* SI_TIMER: the timer's id and overruns */
-	uint64_t value;     /* SI_TIMER: its sigev_value */
-};
-static struct sender senders[65];
+/* A thread in sigtimedwait has unblocked what it waits for only to wake
+ * for it: what it blocked before counts (Linux's real_blocked), or an
+ * ignored signal it waits for, SIGCHLD by default, would be dropped. */
+static bool blocks(const struct task *t, int sig) { return ((t->sigmask | t->real_blocked) & BIT(sig)) != 0; }
 
 static bool blocked_at(const struct process *p, const struct task *t, int sig)
 {
 	if (t)
-		return t->sigmask & BIT(sig);
+		return blocks(t, sig);
 	for (const struct task *u = p->threads; u; u = u->sibling)
-		if (!(u->sigmask & BIT(sig)))
+		if (!blocks(u, sig))
 			return false;
 	return p->threads != NULL;
 }
 
-#define SI_TIMER (-2)
-
-/* siginfo_t: signo, errno, code, then by code: the sender's pid (and uid
- * 0), or a timer's id, overrun count and value. */
-static void fill_info(int32_t info[32], int sig)
+/* siginfo_t as int32 words: signo [0], errno [1], code [2], then the
+ * code's fields from [4]: the sender's pid and uid; a timer's id, overrun
+ * and value ([6], 8 bytes); a child's pid, uid, status [6] and CPU times
+ * ([8], [10]: clock ticks). */
+static void info_of(int32_t info[32], int sig, int code, int pid)
 {
 	memset(info, 0, 32 * sizeof(int32_t));
 	info[0] = sig;
-	info[2] = senders[sig].code;
-	if (senders[sig].code == SI_TIMER) {
-		info[4] = senders[sig].timer;
-		info[5] = ptimer_taken(senders[sig].timer, senders[sig].overrun);
-		memcpy(&info[6], &senders[sig].value, 8);
-	} else {
-		info[4] = senders[sig].pid;
-	}
+	info[2] = code;
+	info[4] = pid;
 }
 
 bool signal_pending_in(const struct process *p, const struct task *t, int sig)
@@ -110,27 +102,45 @@ bool signal_pending_in(const struct process *p, const struct task *t, int sig)
 	return ((t ? t->sigpending : p->sigpending) & BIT(sig)) != 0;
 }
 
+static int deliver(struct process *p, struct task *t, int sig, const int32_t info[32], bool limited);
+
 void signal_send_timer(struct process *p, struct task *t, int sig, int id, int overrun, uint64_t value)
 {
-	signal_send(p, t, sig, 0);
-	senders[sig] = (struct sender){0, SI_TIMER, id, overrun, value};
+	int32_t info[32];
+	info_of(info, sig, SI_TIMER, id);
+	info[5] = overrun;
+	memcpy(&info[6], &value, 8);
+	deliver(p, t, sig, info, false);
 }
 
 void signal_send_kernel(struct process *p, int sig)
 {
-	signal_send(p, NULL, sig, 0);
-	senders[sig] = (struct sender){.code = SI_KERNEL};
+	int32_t info[32];
+	info_of(info, sig, SI_KERNEL, 0);
+	deliver(p, NULL, sig, info, false);
+}
+
+#define USER_HZ 100 /* clock_t's unit in a child's siginfo */
+
+void signal_send_child(struct process *parent, struct process *child)
+{
+	int w = child->exit_status, sig = child->exit_signal;
+	int32_t info[32];
+	info_of(info, sig, (w & 0x7f) ? CLD_KILLED : CLD_EXITED, child->pid);
+	info[6] = (w & 0x7f) ? (w & 0x7f) : (w >> 8) & 0xff;
+	uint64_t u, s;
+	cputime_process(child, &u, &s);
+	int64_t ticks[2] = {(int64_t)(u / (1000000000ull / USER_HZ)),
+			    (int64_t)(s / (1000000000ull / USER_HZ))};
+	memcpy(&info[8], ticks, sizeof(ticks));
+	deliver(parent, NULL, sig, info, false);
 }
 
 int signal_dequeue(uint64_t mask, int32_t info[32])
 {
-	uint64_t pend = (current->sigpending | curproc->sigpending) & mask;
-	if (!pend)
-		return 0;
-	int sig = __builtin_ctzll(pend) + 1;
-	current->sigpending &= ~BIT(sig);
-	curproc->sigpending &= ~BIT(sig);
-	fill_info(info, sig);
+	int sig = sigq_take(mask, info);
+	if (sig && info[2] == SI_TIMER) /* the expiries since it was sent */
+		info[5] = ptimer_taken(info[4], info[5]);
 	return sig;
 }
 
@@ -159,28 +169,33 @@ static void signal_kick(struct process *p, struct task *t, int sig)
 		sched_nudge(far);
 }
 
-void signal_send(struct process *p, struct task *t, int sig, int from_pid)
+/* sig with its siginfo to p (t NULL) or its thread t. limited: sigqueue's,
+ * refused with -EAGAIN past the queue's limit. */
+static int deliver(struct process *p, struct task *t, int sig, const int32_t info[32], bool limited)
 {
 	if (sig <= 0 || sig > 64 || p->zombie || p->exiting)
-		return;
+		return 0;
 	if (sig == SIGKILL) {
 		process_kill(p, SIGKILL);
-		return;
+		return 0;
 	}
 	/* An ignored signal is dropped, unless blocked where it would go: then
 	 * it waits, for sigtimedwait or a signalfd to take (as Linux). */
 	if (ignored(p, sig) && !blocked_at(p, t, sig))
-		return;
-	senders[sig] = (struct sender){.pid = from_pid,
-				       .code = t                ? SI_TKILL
-					       : sig == SIGCHLD ? CLD_EXITED
-								: SI_USER};
-	if (t)
-		t->sigpending |= BIT(sig);
-	else
-		p->sigpending |= BIT(sig);
+		return 0;
+	int r = sigq_add(p, t, sig, info, limited);
+	if (r < 0)
+		return r;
 	/* A sleeper that does not block it wakes (sched.c looks at pending). */
 	signal_kick(p, t, sig);
+	return 0;
+}
+
+void signal_send(struct process *p, struct task *t, int sig, int from_pid)
+{
+	int32_t info[32];
+	info_of(info, sig, t ? SI_TKILL : SI_USER, from_pid);
+	deliver(p, t, sig, info, false);
 }
 
 /* kill(pid, sig)'s targets; 0 if one was found. */
@@ -225,6 +240,47 @@ static int64_t thread_kill(int tgid, int tid, int sig)
 SYSCALL_DEFINE2(tkill, int, tid, int, sig) { return thread_kill(0, tid, sig); }
 SYSCALL_DEFINE3(tgkill, int, tgid, int, tid, int, sig) { return thread_kill(tgid, tid, sig); }
 
+/* sigqueue() and pthread_sigqueue(): the sender's own siginfo (a value
+ * with SI_QUEUE), queued for a real-time signal. As Linux, only a code
+ * below 0 other than SI_TKILL may be claimed for another process: the
+ * kernel's codes (SI_USER, SI_KERNEL, a child's) are not the sender's to
+ * make up. */
+static int64_t queue_info(int tgid, int tid, int sig, uaddr_t uinfo)
+{
+	if (sig < 0 || sig > 64)
+		return -EINVAL;
+	int32_t info[32];
+	if (copy_from_user(info, uinfo, sizeof(info)) < 0)
+		return -EFAULT;
+	struct task *t = tid > 0 ? task_by_tid(tid) : NULL;
+	struct process *p = t ? t->proc : NULL;
+	if (tid <= 0) {
+		for (p = process_first(); p && (p->zombie || p->pid != tgid); p = p->next)
+			;
+	}
+	if (!p || p->zombie || (t && p->pid != tgid))
+		return -ESRCH;
+	if ((info[2] >= 0 || info[2] == SI_TKILL) && p != curproc)
+		return -EPERM;
+	if (!sig)
+		return 0;
+	info[0] = sig;
+	return deliver(p, t, sig, info, true);
+}
+
+SYSCALL_DEFINE3(rt_sigqueueinfo, int, tgid, int, sig, uaddr_t, uinfo)
+{
+	return queue_info(tgid, 0, sig, uinfo);
+}
+/* clang-format off */
+SYSCALL_DEFINE4(rt_tgsigqueueinfo, int, tgid, int, tid, int, sig, uaddr_t, uinfo)
+/* clang-format on */
+{
+	if (tid <= 0)
+		return -EINVAL;
+	return queue_info(tgid, tid, sig, uinfo);
+}
+
 SYSCALL_DEFINE4(rt_sigaction, int, sig, uaddr_t, act, uaddr_t, oact, uint64_t, sigsetsize)
 {
 	if (sig <= 0 || sig > 64 || sigsetsize != 8)
@@ -239,11 +295,8 @@ SYSCALL_DEFINE4(rt_sigaction, int, sig, uaddr_t, act, uaddr_t, oact, uint64_t, s
 	if (act) {
 		a.mask &= ~UNBLOCKABLE;
 		memcpy(curproc->sigact[sig], &a, sizeof(a));
-		if (ignored(curproc, sig)) { /* pending ones are dropped, as Linux does */
-			curproc->sigpending &= ~BIT(sig);
-			for (struct task *t = curproc->threads; t; t = t->sibling)
-				t->sigpending &= ~BIT(sig);
-		}
+		if (ignored(curproc, sig)) /* pending ones are dropped, as Linux does */
+			sigq_drop(curproc, sig);
 	}
 	return 0;
 }
@@ -367,9 +420,11 @@ SYSCALL_DEFINE4(rt_sigtimedwait, uaddr_t, uthese, uaddr_t, uinfo, uaddr_t, uts,
 		if (task_interrupted())
 			return -EINTR;
 		uint64_t saved = current->sigmask;
+		current->real_blocked = saved;
 		current->sigmask &= ~these; /* so a pending one wakes us */
 		sched_sleep(WAIT_TIMER, deadline);
 		current->sigmask = saved;
+		current->real_blocked = 0;
 	}
 }
 
@@ -448,7 +503,8 @@ static uint8_t fx_buf[512] __attribute__((aligned(16)));
  * DF OF AC ID, not IF or IOPL. */
 #define USER_FLAGS 0x254dd5ull
 
-static int setup_frame(struct trap_frame *tf, int sig, const struct ksigaction *a, uint64_t addr)
+static int setup_frame(struct trap_frame *tf, const int32_t info[32], const struct ksigaction *a,
+		       uint64_t addr)
 {
 	uint64_t sp = tf->rsp;
 	bool on_alt = current->altstack.size && sp - current->altstack.sp < current->altstack.size;
@@ -479,9 +535,8 @@ static int setup_frame(struct trap_frame *tf, int sig, const struct ksigaction *
 	uint64_t old_mask = current->restore_sigmask ? current->saved_sigmask : current->sigmask;
 	mc->oldmask = old_mask;
 	f.uc.sigmask = old_mask;
-	fill_info(f.info, sig);
-	if (senders[sig].code == SI_KERNEL) /* a fault: si_addr */
-		memcpy(&f.info[4], &addr, 8);
+	int sig = info[0];
+	memcpy(f.info, info, sizeof(f.info));
 	__asm__ volatile("fxsave64 (%0)" : : "r"(fx_buf) : "memory");
 	if (copy_to_user(fp, fx_buf, sizeof(fx_buf)) < 0 || copy_to_user(frame, &f, sizeof(f)) < 0)
 		return -EFAULT;
@@ -554,12 +609,10 @@ void return_to_user(struct trap_frame *tf)
 	for (;;) {
 		if (current->killed)
 			task_exit();
-		uint64_t pend = (current->sigpending | curproc->sigpending) & ~current->sigmask;
-		if (!pend)
+		int32_t info[32];
+		int sig = signal_dequeue(~current->sigmask, info);
+		if (!sig)
 			break;
-		int sig = __builtin_ctzll(pend) + 1;
-		current->sigpending &= ~BIT(sig);
-		curproc->sigpending &= ~BIT(sig);
 		struct ksigaction a = action(curproc, sig);
 		if (a.handler == SIG_IGN || (a.handler == SIG_DFL && default_ignored(sig)))
 			continue;
@@ -568,7 +621,7 @@ void return_to_user(struct trap_frame *tf)
 		fix_restart(tf, a.flags & SA_RESTART);
 		if (a.flags & SA_RESETHAND)
 			memset(curproc->sigact[sig], 0, sizeof(curproc->sigact[sig]));
-		if (setup_frame(tf, sig, &a, 0) < 0)
+		if (setup_frame(tf, info, &a, 0) < 0)
 			die(SIGSEGV);
 		return; /* one handler at a time; the rest after it returns */
 	}
@@ -586,10 +639,12 @@ bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr)
 	struct ksigaction a = action(curproc, sig);
 	if (a.handler == SIG_DFL || a.handler == SIG_IGN || (current->sigmask & BIT(sig)))
 		return false;
-	senders[sig] = (struct sender){.code = SI_KERNEL};
+	int32_t info[32];
+	info_of(info, sig, SI_KERNEL, 0);
+	memcpy(&info[4], &addr, 8); /* si_addr */
 	if (a.flags & SA_RESETHAND)
 		memset(curproc->sigact[sig], 0, sizeof(curproc->sigact[sig]));
-	return setup_frame(tf, sig, &a, addr) == 0;
+	return setup_frame(tf, info, &a, addr) == 0;
 }
 
 uint64_t tf_user_sp(void) { return current->tf->rsp; }

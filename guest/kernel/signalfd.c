@@ -28,15 +28,36 @@ static bool has_signal(void *arg)
 	return ((w->t->sigpending | w->t->proc->sigpending) & w->mask) != 0;
 }
 
-/* One record from Linux's siginfo-shaped info (signo, errno, code, pid). */
+#define SI_TIMER (-2)
+#define SI_KERNEL 0x80
+#define CLD_EXITED 1
+#define CLD_DUMPED 3
+
+/* One struct signalfd_siginfo from the siginfo words (signal.c's layout),
+ * the fields by the siginfo's kind as Linux's signalfd_copyinfo: a timer's
+ * id, overrun and value; a child's pid, uid, status and CPU times; any
+ * other sender's pid and uid, and the value sigqueue gave. */
 static void record(uint8_t out[SFD_RECORD], const int32_t info[32])
 {
 	memset(out, 0, SFD_RECORD);
-	uint32_t signo = (uint32_t)info[0], pid = (uint32_t)info[4];
-	int32_t code = info[2];
-	memcpy(out + 0, &signo, 4);
-	memcpy(out + 8, &code, 4);
-	memcpy(out + 12, &pid, 4);
+	int32_t signo = info[0], code = info[2];
+	memcpy(out + 0, &signo, 4); /* ssi_signo */
+	memcpy(out + 8, &code, 4);  /* ssi_code */
+	if (code == SI_KERNEL)
+		return;
+	if (code == SI_TIMER) {
+		memcpy(out + 24, &info[4], 4); /* ssi_tid */
+		memcpy(out + 32, &info[5], 4); /* ssi_overrun */
+	} else {
+		memcpy(out + 12, &info[4], 8); /* ssi_pid, ssi_uid */
+	}
+	if (signo == SIGCHLD && code >= CLD_EXITED && code <= CLD_DUMPED) {
+		memcpy(out + 40, &info[6], 4);  /* ssi_status */
+		memcpy(out + 56, &info[8], 16); /* ssi_utime, ssi_stime */
+	} else {
+		memcpy(out + 44, &info[6], 4); /* ssi_int */
+		memcpy(out + 48, &info[6], 8); /* ssi_ptr */
+	}
 }
 
 static int64_t sfd_read(struct file *f, void *buf, uint64_t len, bool nonblock)

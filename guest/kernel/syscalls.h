@@ -87,7 +87,7 @@ typedef uint64_t uaddr_t;
 	X(102, getuid) X(104, getgid) X(105, setuid) X(106, setgid) X(107, geteuid)             \
 	X(108, getegid) X(109, setpgid) X(110, getppid) X(111, getpgrp) X(112, setsid)          \
 	X(115, getgroups) X(121, getpgid) X(124, getsid) X(127, rt_sigpending)             \
-	X(128, rt_sigtimedwait) X(130, rt_sigsuspend) X(131, sigaltstack)                    \
+	X(128, rt_sigtimedwait) X(129, rt_sigqueueinfo) X(130, rt_sigsuspend) X(131, sigaltstack) \
 	X(133, mknod) X(137, statfs)                                                            \
 	X(138, fstatfs) X(140, getpriority) X(141, setpriority) X(149, mlock) X(150, munlock)   \
 	X(151, mlockall) X(152, munlockall) X(157, prctl) X(158, arch_prctl)                    \
@@ -110,7 +110,7 @@ typedef uint64_t uaddr_t;
 	X(280, utimensat) X(281, epoll_pwait) X(282, signalfd) X(283, timerfd_create) X(284, eventfd)            \
 	X(285, fallocate) X(286, timerfd_settime) X(287, timerfd_gettime)                       \
 	X(288, accept4) X(289, signalfd4) X(290, eventfd2) X(291, epoll_create1) X(292, dup3)                     \
-	X(293, pipe2) X(302, prlimit64) X(309, getcpu) X(316, renameat2) X(318, getrandom)                     \
+	X(293, pipe2) X(297, rt_tgsigqueueinfo) X(302, prlimit64) X(309, getcpu) X(316, renameat2) X(318, getrandom)                     \
 	X(319, memfd_create) X(324, membarrier)                                                 \
 	X(325, mlock2) X(332, statx) X(334, rseq) X(435, clone3) X(439, faccessat2)                            \
 	X(441, epoll_pwait2)

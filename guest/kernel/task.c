@@ -150,6 +150,7 @@ _Noreturn void task_exit(void)
 		}
 	}
 	t->state = TASK_DEAD;
+	sigq_free_task(t); /* its own pending signals go with it, as Linux's */
 	cputime_thread_end(t);
 	if (--p->nthreads == 0)
 		process_end(p); /* may not return: the first program's end */

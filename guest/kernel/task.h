@@ -18,6 +18,7 @@
 
 struct process;
 struct file;
+struct sigq_entry;
 
 /* A system call that sleeps in files uses at most two (sendfile, splice);
  * poll and select look theirs up again after every sleep, so a call with
@@ -70,7 +71,10 @@ struct task {
 	uint64_t set_child_tid;   /* CLONE_CHILD_SETTID: written as it starts */
 	bool killed;              /* the process is exiting: leave at the next chance */
 	uint64_t sigmask, sigpending;
+	struct sigq_entry *sigq; /* the pending ones' siginfo (sigqueue.c) */
+	int nsigq;
 	uint64_t saved_sigmask; /* rt_sigsuspend, ppoll, pselect */
+	uint64_t real_blocked;  /* in rt_sigtimedwait: its mask before the wait unblocked the awaited */
 	bool restore_sigmask;
 	struct {
 		uint64_t sp, size;

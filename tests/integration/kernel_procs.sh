@@ -15,7 +15,11 @@
 #     POSIX timers on CPU-time clocks, also on two vCPUs) and closing.c (a
 #     pipe, socket, eventfd or epoll closed by one thread while another
 #     sleeps in it: the sleeper keeps the file until its call ends, also on
-#     two vCPUs), each checking itself from the inside;
+#     two vCPUs), sigqueue.c (real-time signals queued with their values,
+#     a standard one once, each pending signal's own sender, a child's
+#     CLD_EXITED/CLD_KILLED and status, rt_sigqueueinfo's EPERM,
+#     rt_tgsigqueueinfo to a thread, signalfd's records), each checking
+#     itself from the inside;
 #   - Debian's busybox sh, which nobody here wrote, running scripts with
 #     pipelines, subshells, command substitution, background jobs and wait,
 #     and external commands followed by more script: its output and status
@@ -35,7 +39,7 @@ fi
 
 RFS=$TMP/rootfs
 mkdir -p "$RFS/bin"
-for p in threads procs signals ipc creds cputimers closing hello; do
+for p in threads procs signals ipc creds cputimers closing sigqueue hello; do
 	[ -x "$PROGS/musl/$p" ] && cp "$PROGS/musl/$p" "$RFS/bin/$p"
 	[ -x "$PROGS/glibc/$p" ] && cp "$PROGS/glibc/$p" "$RFS/bin/g$p"
 done
@@ -64,6 +68,7 @@ each_libc cputimers "timers on CPU time"
 # The same on two vCPUs, where a process's threads run at once.
 CPUS=2 run_prog /bin/cputimers
 self_checks "timers on CPU time (musl, 2 vCPUs)"
+each_libc sigqueue "queued signals and their siginfo"
 each_libc closing "a file closed under a sleeper"
 CPUS=2 run_prog /bin/closing
 self_checks "a file closed under a sleeper (musl, 2 vCPUs)"

@@ -288,12 +288,15 @@ static void itimer_checks(void)
 static volatile sig_atomic_t stop_b, b_tid, b_ok;
 static pthread_t main_thread;
 
-/* A thread that spins until told, or a second of its own CPU time. */
+/* A thread that spins until told, or 10 s of its own CPU time: its clock
+ * must outlive the checks on it even where a stalled vCPU's time counts
+ * (a second was once used up in the bed under load, and a timer on its
+ * clock fired as it ended). */
 static void *spinner(void *arg)
 {
 	(void)arg;
 	b_tid = gettid_();
-	spin(CLOCK_THREAD_CPUTIME_ID, 1000 * MS, &stop_b);
+	spin(CLOCK_THREAD_CPUTIME_ID, 10000 * MS, &stop_b);
 	return NULL;
 }
 
