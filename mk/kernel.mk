@@ -20,7 +20,21 @@ $(BUILD)/tests/test_kernel_vma: guest/kernel/vma.c guest/kernel/vma.h guest/kern
 .PHONY: kernel kernel-progs
 kernel: $(KERNEL_ELF)
 
-$(KERNEL_ELF): $(KERNEL_SRCS) $(KERNEL_HDRS) guest/kernel/kernel.ld mk/kernel.mk
+# The vDSO (guest/vdso/): a shared object with one read-and-execute segment,
+# no relocations and no libc, carried in the kernel (vdso_image.S).
+VDSO_SO := build/guest/vdso.so
+VDSO_CFLAGS := -std=gnu11 -O2 -fPIC -shared -nostdlib -ffreestanding -fno-stack-protector \
+	-fcf-protection=none -fno-asynchronous-unwind-tables -fno-unwind-tables -mgeneral-regs-only \
+	-Wall -Wextra -Werror -Wmissing-prototypes -Wl,-T,guest/vdso/vdso.lds \
+	-Wl,--version-script=guest/vdso/vdso.map -Wl,-soname=linux-vdso.so.1 -Wl,--hash-style=both \
+	-Wl,--build-id=none -Wl,-z,noexecstack
+$(VDSO_SO): guest/vdso/vdso.c guest/vdso/vdso_data.h guest/vdso/vdso.lds guest/vdso/vdso.map mk/kernel.mk
+	@mkdir -p $(dir $@)
+	@echo "  VDSO    $@"
+	@gcc $(VDSO_CFLAGS) -o $@ guest/vdso/vdso.c
+	@! readelf -rW $@ | grep -q 'R_X86_64' || { echo "$@ has relocations"; rm -f $@; exit 1; }
+
+$(KERNEL_ELF): $(KERNEL_SRCS) $(KERNEL_HDRS) guest/kernel/kernel.ld mk/kernel.mk $(VDSO_SO) guest/vdso/vdso_data.h
 	@mkdir -p $(dir $@)
 	@echo "  KERNEL  $@"
 	@gcc $(KERNEL_CFLAGS) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_SRCS) -lgcc

@@ -41,6 +41,8 @@
 #define AT_RANDOM 25
 #define AT_HWCAP2 26
 #define AT_EXECFN 31
+#define AT_SYSINFO_EHDR 33 /* the vDSO (vdso.c) */
+#define AT_IGNORE 1
 
 struct ehdr {
 	uint8_t ident[EI_NIDENT];
@@ -87,6 +89,7 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 		return -E2BIG;
 	uint32_t r[4];
 	cpuid(1, 0, r);
+	uint64_t vdso = vdso_base(), at_vdso = vdso ? AT_SYSINFO_EHDR : AT_IGNORE;
 	uint64_t aux[][2] = {
 		{AT_PHDR, phdr},   {AT_PHENT, sizeof(struct phdr)},
 		{AT_PHNUM, phnum}, {AT_PAGESZ, PAGE_SIZE},
@@ -97,7 +100,7 @@ static int build_stack(const char *execfn, char *const argv[], int argc, char *c
 		{AT_HWCAP2, 0},    {AT_CLKTCK, 100},
 		{AT_SECURE, 0},    {AT_RANDOM, 0},
 		{AT_PLATFORM, 0},  {AT_EXECFN, 0},
-		{AT_NULL, 0},
+		{at_vdso, vdso},   {AT_NULL, 0},
 	};
 	uint64_t naux = ARRAY_SIZE(aux);
 	uint64_t words = 1 + (uint64_t)argc + 1 + (uint64_t)envc + 1 + 2 * naux;

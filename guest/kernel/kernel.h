@@ -234,6 +234,14 @@ int time_sleep_until(uint64_t deadline_ns, bool (*wake)(void));
 void timer_arm(uint64_t deadline_ns);
 void timer_interrupt(void);
 uint64_t tsc_hz(void);
+/* The physical address of the page holding KVM's clock (vdso.c maps it). */
+uint64_t time_vvar_pa(void);
+
+/* ---- vdso.c ---- */
+/* Maps the vDSO and its clock page for every program (after helper_init). */
+void vdso_init(void);
+/* Where programs find it (AT_SYSINFO_EHDR), 0 if it is not mapped. */
+uint64_t vdso_base(void);
 
 /* ---- random.c ---- */
 void random_bytes(void *buf, size_t n);

@@ -146,6 +146,7 @@ void kmain(uint64_t zp_phys)
 	time_init();
 	syscall_init();
 	helper_init();
+	vdso_init();
 	init_process->as = aspace_new();
 	if (!init_process->as)
 		panic("out of memory for the first address space");

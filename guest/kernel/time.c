@@ -8,6 +8,7 @@
  * Sleeps halt the CPU until the LAPIC timer fires: TSC-deadline mode when the
  * CPU has it, else one-shot mode calibrated against the TSC. */
 #include "cpu.h"
+#include "../vdso/vdso_data.h"
 
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
@@ -23,18 +24,18 @@
 #define LVT_TSC_DEADLINE (2u << 17)
 #define LVT_MASKED (1u << 16)
 
-struct pvclock {
-	uint32_t version, pad0;
-	uint64_t tsc_timestamp, system_time;
-	uint32_t mul;
-	int8_t shift;
-	uint8_t flags, pad[2];
-};
 struct wall_clock {
 	uint32_t version, sec, nsec;
 };
 
-static volatile struct pvclock pvti __attribute__((aligned(64)));
+/* KVM's clock page, registered with the host: a page of its own, which
+ * every program's vDSO reads too (vdso.c maps it read-only, so nothing
+ * else of the kernel's may share it). */
+static volatile union {
+	struct vdso_data d;
+	uint8_t page[PAGE_SIZE];
+} vvar __attribute__((aligned(PAGE_SIZE)));
+#define pvti (vvar.d.pvti)
 static volatile struct wall_clock wall;
 static bool have_pvclock, have_deadline;
 static uint64_t hz, tsc0, boot_wall_ns, lapic_per_ms;
@@ -45,6 +46,8 @@ static volatile uint32_t *lapic(uint32_t reg)
 }
 
 uint64_t tsc_hz(void) { return hz; }
+
+uint64_t time_vvar_pa(void) { return virt_to_phys((const void *)&vvar); }
 
 static uint64_t scale(uint64_t delta, uint32_t mul, int8_t shift)
 {
@@ -111,6 +114,8 @@ void time_init(void)
 			hz = pvti.shift < 0 ? h << -pvti.shift : h >> pvti.shift;
 			/* The wall clock is the time at system_time 0. */
 			boot_wall_ns = (uint64_t)wall.sec * 1000000000ull + wall.nsec;
+			vvar.d.boot_wall_ns = boot_wall_ns;
+			vvar.d.have_pvclock = 1;
 		}
 	}
 	if (!have_pvclock) {

@@ -149,7 +149,9 @@ cp "$VMLINUX" "$stage/usr/lib/hwkvm/vmlinux"
 
 # The checkout: scripts, tests, benchmarks, and the built trees without
 # objects (the sanitizer tree only where it was built).
-trees=(scripts tests bench build guest/kernel/README.md) # the README: its programs table, which the kernel tests check
+# guest/kernel/README.md: its programs table, which the kernel tests check;
+# guest/vdso/vdso_data.h: where the vDSO is (kernel_dynamic's auxv check).
+trees=(scripts tests bench build guest/kernel/README.md guest/vdso/vdso_data.h)
 [ -d "$ROOT/build-san" ] && trees+=(build-san)
 # Lua's test programs, fetched by scripts/fetch-lua-tests.sh (L1 has no apt).
 [ -f "$ROOT/cache/lua-tests/test/life.lua" ] && trees+=(cache/lua-tests/test)

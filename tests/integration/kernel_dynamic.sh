@@ -174,8 +174,11 @@ inside() { # ADDR PATTERN: ADDR falls in a mapping whose line matches PATTERN
 same "auxv: AT_BASE is ld.so's load address" "$(aux AT_BASE)" "0x$(first_map '/ld-linux-x86-64\.so\.2$' | sed 's/^0*//')"
 inside "$(aux AT_ENTRY)" 'r-xp .*/usr/bin/cat$' && inside "$(aux AT_PHDR)" ' /usr/bin/cat$'
 tap_result $? "auxv: AT_ENTRY in cat's code, AT_PHDR in cat's mapping" "$TMP/auxv"
-same "auxv: AT_PHENT, AT_PAGESZ, AT_SECURE, AT_EXECFN; no vDSO" \
-	"$(aux AT_PHENT)|$(aux AT_PAGESZ)|$(aux AT_SECURE)|$(aux AT_EXECFN)|$(aux AT_SYSINFO_EHDR)" "56|4096|0|/bin/cat|"
+# The vDSO is where guest/vdso/vdso_data.h puts it (VDSO_VA).
+vdso_va=$(sed -n 's/^#define VDSO_VVAR_VA 0x\([0-9a-f]*\)ull$/\1/p' "$ROOT/guest/vdso/vdso_data.h")
+same "auxv: AT_PHENT, AT_PAGESZ, AT_SECURE, AT_EXECFN; AT_SYSINFO_EHDR the vDSO" \
+	"$(aux AT_PHENT)|$(aux AT_PAGESZ)|$(aux AT_SECURE)|$(aux AT_EXECFN)|$(aux AT_SYSINFO_EHDR)" \
+	"56|4096|0|/bin/cat|0x$(printf '%x' $((16#$vdso_va + 0x1000)))"
 
 # The kernel uses every vCPU (with carve.nosmp one, and says so: kernel_smp):
 # what programs size themselves by shows them.
