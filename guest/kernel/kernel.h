@@ -240,8 +240,10 @@ uint64_t time_vvar_pa(void);
 /* ---- vdso.c ---- */
 /* Maps the vDSO and its clock page for every program (after helper_init). */
 void vdso_init(void);
-/* Where programs find it (AT_SYSINFO_EHDR), 0 if it is not mapped. */
+/* Where programs find it (AT_SYSINFO_EHDR), 0 if it is not mapped; its
+ * clock page is the page before. */
 uint64_t vdso_base(void);
+uint64_t vdso_size(void); /* of its pages */
 
 /* ---- random.c ---- */
 void random_bytes(void *buf, size_t n);

@@ -115,10 +115,30 @@ static void gen_cpu_list(struct pbuf *b) { pb_cpu_list(b); }
 
 /* Linux's show_map_vma: start-end perms offset dev inode and a blank, then
  * the path padded to column 73, [heap] and [stack] named. */
+/* The vDSO and its clock page (vdso.c), which are no VMA of the program's,
+ * named as Linux names them: debuggers and profilers find the vDSO here. */
+static void vdso_lines(struct pbuf *b)
+{
+	uint64_t base = vdso_base();
+	if (!base)
+		return;
+	pb_printf(b, "%08lx-%08lx r--p 00000000 00:00 0 ", base - PAGE_SIZE, base);
+	pb_pad(b, 73);
+	pb_printf(b, "[vvar]\n");
+	pb_printf(b, "%08lx-%08lx r-xp 00000000 00:00 0 ", base, base + vdso_size());
+	pb_pad(b, 73);
+	pb_printf(b, "[vdso]\n");
+}
+
 static void gen_maps(struct pbuf *b)
 {
 	char path[256];
+	bool vdso_done = false;
 	for (struct vma *v = vm_first(); v && !b->oom; v = vm_next(v)) {
+		if (!vdso_done && vdso_base() && v->start > vdso_base()) {
+			vdso_lines(b);
+			vdso_done = true;
+		}
 		pb_printf(b, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu ", v->start, v->end,
 			  v->prot & PROT_READ ? 'r' : '-', v->prot & PROT_WRITE ? 'w' : '-',
 			  v->prot & PROT_EXEC ? 'x' : '-', v->vn ? v->off : 0, v->vn ? 1 : 0,
@@ -136,6 +156,8 @@ static void gen_maps(struct pbuf *b)
 		}
 		pb_printf(b, "\n");
 	}
+	if (!vdso_done)
+		vdso_lines(b);
 }
 
 static void count_page(uint64_t va, uint64_t *pte, void *ctx)

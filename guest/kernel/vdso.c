@@ -34,3 +34,5 @@ void vdso_init(void)
 }
 
 uint64_t vdso_base(void) { return mapped ? VDSO_VA : 0; }
+
+uint64_t vdso_size(void) { return ALIGN_UP((uint64_t)(vdso_image_end - vdso_image), PAGE_SIZE); }

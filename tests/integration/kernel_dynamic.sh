@@ -149,10 +149,11 @@ output >"$TMP/maps"
 bad=$(grep -c -v -E '^[0-9a-f]{8,}-[0-9a-f]{8,} [r-][w-][x-]p [0-9a-f]{8} [0-9a-f]{2}:[0-9a-f]{2} [0-9]+( *| +[^ ].*)$' "$TMP/maps")
 same "/proc/self/maps: every line in Linux's format" "$bad|$(status)" "0|0"
 named=""
-for want in 'r-xp .*/usr/bin/cat$' '/ld-linux-x86-64\.so\.2$' 'r-xp .*/libc\.so\.6$' ' \[stack\]$'; do
+for want in 'r-xp .*/usr/bin/cat$' '/ld-linux-x86-64\.so\.2$' 'r-xp .*/libc\.so\.6$' ' \[stack\]$' \
+	'^7fff80010000-7fff80011000 r--p .* \[vvar\]$' '^7fff80011000-[0-9a-f]* r-xp .* \[vdso\]$'; do
 	grep -q -E "$want" "$TMP/maps" || named="$named missing:$want"
 done
-same "/proc/self/maps names cat, ld.so, libc's code and the stack" "$named" ""
+same "/proc/self/maps names cat, ld.so, libc's code, the stack, the vDSO and its clock page" "$named" ""
 [ -z "$named" ] || tap_result 1 "maps as read" "$TMP/maps"
 
 # glibc's ld.so prints the auxiliary vector it got (LD_SHOW_AUXV): AT_BASE
