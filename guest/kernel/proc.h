@@ -238,7 +238,17 @@ struct process *process_first(void);
 #define SIGTERM 15
 #define SIGCHLD 17
 #define SIGSTOP 19
-#define SIGRTMIN 32 /* the kernel's: the first real-time signal */
+#define SIGRTMIN 32                      /* the kernel's: the first real-time signal */
+#define SIG_BIT(sig) (1ull << ((sig)-1)) /* its bit in a mask or pending set */
+/* siginfo's si_code values the kernel writes (signal.c) and reads
+ * (signalfd.c); the layout of the words is signal.c's info_of. */
+#define SI_USER 0
+#define SI_KERNEL 0x80
+#define SI_TIMER (-2)
+#define SI_TKILL (-6)
+#define CLD_EXITED 1
+#define CLD_KILLED 2
+#define CLD_DUMPED 3
 /* Sends sig to process p (t NULL) or to its thread t. */
 void signal_send(struct process *p, struct task *t, int sig, int from_pid);
 /* The parent's signal at a child's end (exit_signal), with the child's

@@ -113,8 +113,6 @@ static void pb_cpu_list(struct pbuf *b) { pb_cpu_mask_list(b, cpus_online_mask()
 
 static void gen_cpu_list(struct pbuf *b) { pb_cpu_list(b); }
 
-/* Linux's show_map_vma: start-end perms offset dev inode and a blank, then
- * the path padded to column 73, [heap] and [stack] named. */
 /* The vDSO and its clock page (vdso.c), which are no VMA of the program's,
  * named as Linux names them: debuggers and profilers find the vDSO here. */
 static void vdso_lines(struct pbuf *b)
@@ -130,6 +128,8 @@ static void vdso_lines(struct pbuf *b)
 	pb_printf(b, "[vdso]\n");
 }
 
+/* Linux's show_map_vma: start-end perms offset dev inode and a blank, then
+ * the path padded to column 73, [heap] and [stack] named. */
 static void gen_maps(struct pbuf *b)
 {
 	char path[256];

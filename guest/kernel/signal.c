@@ -21,14 +21,7 @@
 #define SS_ONSTACK 1
 #define SS_DISABLE 2
 #define MINSIGSTKSZ 2048
-#define SI_USER 0
-#define SI_KERNEL 0x80
-#define SI_TIMER (-2)
-#define SI_TKILL (-6)
-#define CLD_EXITED 1
-#define CLD_KILLED 2
-#define BIT(sig) (1ull << ((sig)-1))
-#define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
+#define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
 
 struct ksigaction {
 	uint64_t handler, flags, restorer, mask;
@@ -73,7 +66,10 @@ const char *signal_name(int sig) { return sig > 0 && sig < 32 ? signames[sig] : 
 /* A thread in sigtimedwait has unblocked what it waits for only to wake
  * for it: what it blocked before counts (Linux's real_blocked), or an
  * ignored signal it waits for, SIGCHLD by default, would be dropped. */
-static bool blocks(const struct task *t, int sig) { return ((t->sigmask | t->real_blocked) & BIT(sig)) != 0; }
+static bool blocks(const struct task *t, int sig)
+{
+	return ((t->sigmask | t->real_blocked) & SIG_BIT(sig)) != 0;
+}
 
 static bool blocked_at(const struct process *p, const struct task *t, int sig)
 {
@@ -99,7 +95,7 @@ static void info_of(int32_t info[32], int sig, int code, int pid)
 
 bool signal_pending_in(const struct process *p, const struct task *t, int sig)
 {
-	return ((t ? t->sigpending : p->sigpending) & BIT(sig)) != 0;
+	return ((t ? t->sigpending : p->sigpending) & SIG_BIT(sig)) != 0;
 }
 
 static int deliver(struct process *p, struct task *t, int sig, const int32_t info[32], bool limited);
@@ -152,13 +148,13 @@ int signal_dequeue(uint64_t mask, int32_t info[32])
 static void signal_kick(struct process *p, struct task *t, int sig)
 {
 	if (t) {
-		if (!(t->sigmask & BIT(sig)))
+		if (!(t->sigmask & SIG_BIT(sig)))
 			sched_nudge(t);
 		return;
 	}
 	struct task *far = NULL;
 	for (struct task *u = p->threads; u; u = u->sibling) {
-		if ((u->sigmask & BIT(sig)) || u->state == TASK_DEAD)
+		if ((u->sigmask & SIG_BIT(sig)) || u->state == TASK_DEAD)
 			continue;
 		if (u == current || u->state == TASK_SLEEPING)
 			return;
@@ -548,7 +544,7 @@ static int setup_frame(struct trap_frame *tf, const int32_t info[32], const stru
 	tf->rip = a->handler;
 	tf->rflags &= ~(1ull << 10 | 1ull << 8); /* DF, TF */
 	current->restore_sigmask = false;
-	current->sigmask |= a->mask | ((a->flags & SA_NODEFER) ? 0 : BIT(sig));
+	current->sigmask |= a->mask | ((a->flags & SA_NODEFER) ? 0 : SIG_BIT(sig));
 	current->sigmask &= ~UNBLOCKABLE;
 	return 0;
 }
@@ -637,7 +633,7 @@ void return_to_user(struct trap_frame *tf)
 bool signal_fault(struct trap_frame *tf, int sig, uint64_t addr)
 {
 	struct ksigaction a = action(curproc, sig);
-	if (a.handler == SIG_DFL || a.handler == SIG_IGN || (current->sigmask & BIT(sig)))
+	if (a.handler == SIG_DFL || a.handler == SIG_IGN || (current->sigmask & SIG_BIT(sig)))
 		return false;
 	int32_t info[32];
 	info_of(info, sig, SI_KERNEL, 0);

@@ -8,8 +8,7 @@
 #include "syscalls.h"
 
 #define SFD_RECORD 128
-#define BIT(sig) (1ull << ((sig)-1))
-#define UNBLOCKABLE (BIT(SIGKILL) | BIT(SIGSTOP))
+#define UNBLOCKABLE (SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
 
 struct signalfd {
 	uint64_t mask;
@@ -27,11 +26,6 @@ static bool has_signal(void *arg)
 	struct sfd_wait *w = arg;
 	return ((w->t->sigpending | w->t->proc->sigpending) & w->mask) != 0;
 }
-
-#define SI_TIMER (-2)
-#define SI_KERNEL 0x80
-#define CLD_EXITED 1
-#define CLD_DUMPED 3
 
 /* One struct signalfd_siginfo from the siginfo words (signal.c's layout),
  * the fields by the siginfo's kind as Linux's signalfd_copyinfo: a timer's

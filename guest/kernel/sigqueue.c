@@ -19,8 +19,6 @@ struct sigq_entry {
 	int32_t info[32];
 };
 
-#define BIT(s) (1ull << ((s)-1))
-
 static struct sigq_entry **queue_of(struct process *p, struct task *t) { return t ? &t->sigq : &p->sigq; }
 static uint64_t *mask_of(struct process *p, struct task *t) { return t ? &t->sigpending : &p->sigpending; }
 static int *len_of(struct process *p, struct task *t) { return t ? &t->nsigq : &p->nsigq; }
@@ -28,7 +26,7 @@ static int *len_of(struct process *p, struct task *t) { return t ? &t->nsigq : &
 int sigq_add(struct process *p, struct task *t, int sig, const int32_t info[32], bool limited)
 {
 	uint64_t *mask = mask_of(p, t);
-	if (sig < SIGRTMIN && (*mask & BIT(sig)))
+	if (sig < SIGRTMIN && (*mask & SIG_BIT(sig)))
 		return 0; /* pending already: the first sending's siginfo stays */
 	int *len = len_of(p, t);
 	struct sigq_entry *e = NULL;
@@ -41,7 +39,7 @@ int sigq_add(struct process *p, struct task *t, int sig, const int32_t info[32],
 		 * so no sender can fill the kernel's memory with entries. */
 		if (limited && sig >= SIGRTMIN)
 			return -EAGAIN;
-		*mask |= BIT(sig);
+		*mask |= SIG_BIT(sig);
 		return 0;
 	}
 	memcpy(e->info, info, sizeof(e->info));
@@ -51,7 +49,7 @@ int sigq_add(struct process *p, struct task *t, int sig, const int32_t info[32],
 		at = &(*at)->next;
 	*at = e;
 	(*len)++;
-	*mask |= BIT(sig);
+	*mask |= SIG_BIT(sig);
 	return 0;
 }
 
@@ -72,7 +70,7 @@ static void take_from(struct process *p, struct task *t, int sig, int32_t info[3
 	for (struct sigq_entry *e = *at; e && !more; e = e->next)
 		more = e->info[0] == sig;
 	if (!more)
-		*mask_of(p, t) &= ~BIT(sig);
+		*mask_of(p, t) &= ~SIG_BIT(sig);
 	memset(info, 0, 32 * sizeof(int32_t));
 	info[0] = sig;
 	if (found) {
@@ -91,7 +89,7 @@ int sigq_take(uint64_t mask, int32_t info[32])
 	/* The lowest number first, the thread's own before the process's (as
 	 * Linux's dequeue_signal). */
 	int sig = __builtin_ctzll(own | shared) + 1;
-	if (own & BIT(sig))
+	if (own & SIG_BIT(sig))
 		take_from(t->proc, t, sig, info);
 	else
 		take_from(t->proc, NULL, sig, info);
@@ -110,7 +108,7 @@ static void drop_from(struct process *p, struct task *t, int sig)
 		(*len_of(p, t))--;
 		kfree(e);
 	}
-	*mask_of(p, t) &= sig ? ~BIT(sig) : 0;
+	*mask_of(p, t) &= sig ? ~SIG_BIT(sig) : 0;
 }
 
 void sigq_drop(struct process *p, int sig)

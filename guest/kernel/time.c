@@ -49,28 +49,10 @@ uint64_t tsc_hz(void) { return hz; }
 
 uint64_t time_vvar_pa(void) { return virt_to_phys((const void *)&vvar); }
 
-static uint64_t scale(uint64_t delta, uint32_t mul, int8_t shift)
-{
-	if (shift < 0)
-		delta >>= -shift;
-	else
-		delta <<= shift;
-	return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
-}
-
 uint64_t time_ns(void)
 {
-	if (have_pvclock) {
-		uint32_t v;
-		uint64_t ns;
-		do {
-			v = pvti.version;
-			__asm__ volatile("" ::: "memory");
-			ns = pvti.system_time + scale(rdtsc() - pvti.tsc_timestamp, pvti.mul, pvti.shift);
-			__asm__ volatile("" ::: "memory");
-		} while ((v & 1) || v != pvti.version);
-		return ns;
-	}
+	if (have_pvclock)
+		return pvclock_ns(&pvti, rdtsc);
 	return (uint64_t)((unsigned __int128)(rdtsc() - tsc0) * 1000000000u / hz);
 }
 

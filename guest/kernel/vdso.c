@@ -17,8 +17,7 @@ static bool mapped;
 
 void vdso_init(void)
 {
-	uint64_t len = (uint64_t)(vdso_image_end - vdso_image);
-	uint64_t pages = ALIGN_UP(len, PAGE_SIZE) / PAGE_SIZE;
+	uint64_t len = (uint64_t)(vdso_image_end - vdso_image), pages = vdso_size() / PAGE_SIZE;
 	if (!len || pages > VDSO_MAX_PAGES)
 		panic("the vDSO image is %lu bytes", len);
 	for (uint64_t i = 0; i < pages; i++) {

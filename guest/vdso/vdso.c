@@ -44,25 +44,9 @@ static uint64_t rdtsc_ordered(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Nanoseconds since the clock's zero: KVM's formula, retried while the host
- * updates the page (an odd version, or one that changed under the read). */
 static uint64_t monotonic_ns(const volatile struct vdso_data *d)
 {
-	uint32_t v;
-	uint64_t ns;
-	do {
-		v = d->pvti.version;
-		__asm__ volatile("" ::: "memory");
-		uint64_t delta = rdtsc_ordered() - d->pvti.tsc_timestamp;
-		int8_t shift = d->pvti.shift;
-		if (shift < 0)
-			delta >>= -shift;
-		else
-			delta <<= shift;
-		ns = d->pvti.system_time + (uint64_t)(((unsigned __int128)delta * d->pvti.mul) >> 32);
-		__asm__ volatile("" ::: "memory");
-	} while ((v & 1) || v != d->pvti.version);
-	return ns;
+	return pvclock_ns(&d->pvti, rdtsc_ordered);
 }
 
 /* The kernel's clock ids (guest/kernel/sys_time.c): REALTIME, its COARSE,

@@ -23,6 +23,29 @@ struct vdso_pvclock {
 	uint8_t flags, pad[2];
 };
 
+/* Nanoseconds since the clock's zero, KVM's formula, retried while the
+ * host updates the page (an odd version, or one that changed under the
+ * read). read_tsc: the kernel's plain RDTSC, the vDSO's ordered one. One
+ * piece of code for both, so the kernel and every program agree. */
+static inline uint64_t pvclock_ns(const volatile struct vdso_pvclock *p, uint64_t (*read_tsc)(void))
+{
+	uint32_t v;
+	uint64_t ns;
+	do {
+		v = p->version;
+		__asm__ volatile("" ::: "memory");
+		uint64_t delta = read_tsc() - p->tsc_timestamp;
+		int8_t shift = p->shift;
+		if (shift < 0)
+			delta >>= -shift;
+		else
+			delta <<= shift;
+		ns = p->system_time + (uint64_t)(((unsigned __int128)delta * p->mul) >> 32);
+		__asm__ volatile("" ::: "memory");
+	} while ((v & 1) || v != p->version);
+	return ns;
+}
+
 struct vdso_data {
 	struct vdso_pvclock pvti;
 	uint64_t boot_wall_ns; /* CLOCK_REALTIME at the clock's zero */

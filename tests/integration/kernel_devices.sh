@@ -56,13 +56,7 @@ results() {
 	done < <(grep -a -E '^(ok|FAIL) ' "$TMP/$1.out")
 }
 # wait_for NAME TEXT: until the guest printed TEXT (at most 60 s).
-wait_for() {
-	for _ in $(seq 600); do
-		grep -q "$2" "$TMP/$1.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_for() { wait_for_line "$TMP/$1.out" "$2" 60; }
 
 # ---- the heartbeat
 eif hello /bin/hello "console=ttyS0 carve.debug"

@@ -91,7 +91,7 @@ else
 	mkdir -p "$CARVE_VSOCK_DIR"
 	timeout 180 "$CARVE" vmm --eif-path "$TMP/http.eif" --memory 256 --cpus 1 >"$TMP/console.raw" 2>&1 &
 	vm=$!
-	for _ in $(seq 600); do grep -q '^relay: listening' "$TMP/console.raw" 2>/dev/null && break; sleep 0.1; done
+	wait_for_line "$TMP/console.raw" '^relay: listening' 60
 	sock=$(ls "$CARVE_VSOCK_DIR"/cid-*.sock 2>/dev/null | head -1)
 	get=$ROOT/tests/integration/data/vsock_http_get.py
 	same "go-http: three requests one after another, through the enclave's vsock proxy" \

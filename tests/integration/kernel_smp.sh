@@ -99,10 +99,7 @@ cp "$PROGS/musl/crash" "$RFS/bin/crash"
 timeout -k 5 120 "$VMM" vmm --kernel "$KERNEL" --initrd "$TMP/app.cpio" --memory 256 --cpus 2 \
 	</dev/null >"$TMP/q.out" 2>"$TMP/q.err" &
 pid=$!
-for _ in $(seq 1200); do
-	grep -q '^spinning' "$TMP/q.out" && break
-	sleep 0.1
-done
+wait_for_line "$TMP/q.out" '^spinning' 120
 kill -QUIT "$pid"
 wait "$pid"
 rc=$?

@@ -85,10 +85,7 @@ same "guest crash reported" "$(grep -c 'the VM stopped (\(internal-error\|triple
 timeout 120 "$CARVE" vmm --kernel "$GUEST" --cmdline "stop=hang smp" --memory 64 --cpus 2 \
 	</dev/null >"$TMP/h" 2>"$TMP/h.err" &
 hang=$!
-for _ in $(seq 600); do
-	grep -q '^guest: hello' "$TMP/h" && break
-	sleep 0.1
-done
+wait_for_line "$TMP/h" '^guest: hello' 60
 kill -TERM "$hang"
 wait "$hang"
 same "SIGTERM: carve stops the VM" "$(grep -c 'stopped-by-host' "$TMP/h.err")" 1

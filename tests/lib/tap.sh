@@ -141,5 +141,16 @@ finish() {
 }
 
 json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed -E "s/\"$2\": \"?([^\"]*)\"?/\1/"; }
+# wait_for_line FILE PATTERN SECONDS: until a line of FILE matches PATTERN
+# (grep), at most SECONDS; status 1 if none did. For a process started in
+# the background whose output says it got somewhere.
+wait_for_line() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
 tail_of() { tail -"${2:-25}" "$1" >"$TMP/diag"; echo "$TMP/diag"; }
 cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }
