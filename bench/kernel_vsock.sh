@@ -20,7 +20,7 @@
 # something, never the MiB/s.
 set -eu
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-MIB=${1:-${CARVE_BENCH_MIB:-16}}
+MIB=${1:-${CARVE_BENCH_MIB:-64}}
 C=${CARVE_RELEASE:-$ROOT/build/bin/carve}
 KERNEL=${CARVE_KERNEL:-$ROOT/build/guest/carve-kernel.elf}
 PROG=$ROOT/build/guest/progs/musl/vsockbench

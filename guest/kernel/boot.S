@@ -298,24 +298,6 @@ helper_resume:
 	pop	%rbx
 	ret
 
-/* The stub itself, copied to a user page: with RSI = 0 zero RCX quadwords
- * at RDI, else copy RCX bytes from RSI to RDI; then report back.
- * Position-independent; never run in place. */
-	.section .rodata
-	.globl helper_code, helper_code_end
-helper_code:
-	test	%rsi, %rsi
-	jz	1f
-	rep movsb
-	jmp	2f
-1:	xor	%eax, %eax
-	rep stosq
-2:	mov	$0x7ca7, %eax			/* HELPER_DONE_NR */
-	syscall
-	ud2
-helper_code_end:
-	.text
-
 /* cpu_idle(): enables interrupts for exactly one HLT (STI's one-instruction
  * shadow closes the wake-up race), then masks them again. */
 	.globl cpu_idle

@@ -18,7 +18,7 @@
 #define WIN_SLOTS 256 /* PD entries 256..511: 512 MiB */
 #define LARGE (2ull << 20)
 
-/* helper_stub.S: boot.S's helper_code (copy or zero) plus a list mode. */
+/* helper_stub.S: copy, zero, or a list of copies. */
 extern const char helper_stub[], helper_stub_end[];
 void helper_run(uint64_t dst, uint64_t count, uint64_t src);
 

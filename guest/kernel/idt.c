@@ -226,7 +226,9 @@ void trap_dispatch(struct trap_frame *tf)
 	if (user && current->in_helper && tf->vector == 14) {
 		if (vm_fault(cr2, tf->error & 2, tf->error & 16) == 0)
 			return; /* lazy memory or copy-on-write under a copy: fixed, it goes on */
-		helper_fault(tf->r8, tf->rcx); /* a bad program address in a copy: EFAULT */
+		/* A bad program address in a copy: EFAULT. What the copy had left:
+		 * helper_stub.S's COPY. */
+		helper_fault(tf->r8, tf->rcx * tf->r11 + tf->rdx);
 	}
 	if (user && !current->in_helper) {
 		user_fault(tf, cr2);
