@@ -1,5 +1,6 @@
 /* Device interrupt vectors: each stub saves the registers the C ABI may
- * clobber and calls its handler (virtio.c's virtio_irq, kbd.c's kbd_irq)
+ * clobber and calls its handler (virtio.c's virtio_irq<i>, one per device
+ * slot; kbd.c's kbd_irq)
  * through irq_call (smp.c: the big kernel lock), then returns with IRETQ.
  * They arrive in user mode, during cpu_idle's HLT or during a helper run,
  * never elsewhere in the kernel (interrupts are off there); from CPL3 GS is
@@ -49,6 +50,8 @@
 .endm
 
 	.text
-	IRQ_STUB virtio_irq_stub, virtio_irq
+	.irp i, 0, 1, 2, 3, 4, 5, 6, 7		/* MAX_VIRTIO_DEVS */
+	IRQ_STUB virtio_irq\i\()_stub, virtio_irq\i
+	.endr
 	IRQ_STUB kbd_irq_stub, kbd_irq
 	.section .note.GNU-stack, "", @progbits

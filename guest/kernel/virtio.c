@@ -2,8 +2,11 @@
  * command line (virtio_mmio.device=SIZE@BASE:GSI), and their interrupts.
  *
  * Each slot's GSI is routed through the IOAPIC (edge-triggered, as the VMM
- * declares its virtio interrupts: an irqfd per device) to one vector. The
- * handler acknowledges every device's InterruptStatus and sets a flag; the
+ * declares its virtio interrupts: an irqfd per device) to a vector of its
+ * own, so the handler reads and acknowledges that device's InterruptStatus
+ * only: each register access is an exit to the VMM's user space, the
+ * dearest kind (with one vector for all, every interrupt read every
+ * device's). The handler then sets a flag; the
  * code that waits for a device sleeps with HLT (time_sleep_until) and walks
  * the used rings itself. Only VIRTIO_F_VERSION_1 is negotiated. */
 #include <linux/virtio_config.h>
@@ -34,7 +37,7 @@
 
 #define IOAPIC_PHYS 0xfec00000ull
 #define LAPIC_PHYS 0xfee00000ull
-#define VEC_VIRTIO 65
+#define VEC_VIRTIO 80 /* device i of devs: VEC_VIRTIO + i */
 
 static struct vdev devs[MAX_VIRTIO_DEVS];
 static int ndevs;
@@ -60,23 +63,38 @@ bool vdev_event(void)
 	return p;
 }
 
-/* Called from virtio_irq.S with interrupts off. */
-void virtio_irq(void);
-void virtio_irq(void)
+/* Device i's interrupt, with interrupts off (irq_stubs.S). */
+static void virtio_irq(int i)
 {
-	for (int i = 0; i < ndevs; i++) {
-		uint32_t st = vdev_read(&devs[i], R_INTERRUPT_STATUS);
-		if (st)
-			vdev_write(&devs[i], R_INTERRUPT_ACK, st);
-		if (st & 2) /* configuration change: for us, only NEEDS_RESET matters */
-			if (vdev_read(&devs[i], R_STATUS) & ST_NEEDS_RESET)
-				devs[i].broken = true;
-	}
+	uint32_t st = vdev_read(&devs[i], R_INTERRUPT_STATUS);
+	if (st)
+		vdev_write(&devs[i], R_INTERRUPT_ACK, st);
+	if (st & 2) /* configuration change: for us, only NEEDS_RESET matters */
+		if (vdev_read(&devs[i], R_STATUS) & ST_NEEDS_RESET)
+			devs[i].broken = true;
 	pending = true;
 	irqs++;
 	sched_event();
 	*(volatile uint32_t *)((uint8_t *)phys_to_virt(LAPIC_PHYS) + 0xb0) = 0; /* EOI */
 }
+
+/* One handler and stub per device slot (irq_stubs.S's virtio_irq<i>_stub). */
+#define VIRTIO_IRQ(i)                               \
+	void virtio_irq##i(void);                   \
+	void virtio_irq##i(void) { virtio_irq(i); } \
+	extern void virtio_irq##i##_stub(void);
+VIRTIO_IRQ(0)
+VIRTIO_IRQ(1)
+VIRTIO_IRQ(2)
+VIRTIO_IRQ(3)
+VIRTIO_IRQ(4)
+VIRTIO_IRQ(5)
+VIRTIO_IRQ(6)
+VIRTIO_IRQ(7)
+static void (*const irq_stubs[])(void) = {virtio_irq0_stub, virtio_irq1_stub, virtio_irq2_stub,
+					  virtio_irq3_stub, virtio_irq4_stub, virtio_irq5_stub,
+					  virtio_irq6_stub, virtio_irq7_stub};
+_Static_assert(sizeof(irq_stubs) / sizeof(irq_stubs[0]) == MAX_VIRTIO_DEVS, "a stub per device slot");
 
 void ioapic_route(uint32_t gsi, uint8_t vec)
 {
@@ -115,8 +133,6 @@ static int vdev_begin(struct vdev *d)
 	return 0;
 }
 
-extern void virtio_irq_stub(void);
-
 void devices_exit(void)
 {
 	vsock_exit();
@@ -127,7 +143,8 @@ void devices_exit(void)
 void devices_init(void)
 {
 	/* The legacy PICs see the same GSIs: idt.c remapped and masked them. */
-	idt_set_irq_gate(VEC_VIRTIO, virtio_irq_stub);
+	for (int i = 0; i < MAX_VIRTIO_DEVS; i++)
+		idt_set_irq_gate(VEC_VIRTIO + i, irq_stubs[i]);
 	for (int i = 0; i < boot_opts.nvirtio; i++) {
 		const struct virtio_mmio_dev *s = &boot_opts.virtio[i];
 		if (s->size < 0x200 || s->base + s->size > DIRECT_MAP_SIZE) {
@@ -157,7 +174,7 @@ void devices_init(void)
 			continue;
 		}
 		ndevs++;
-		ioapic_route(d->gsi, VEC_VIRTIO);
+		ioapic_route(d->gsi, (uint8_t)(VEC_VIRTIO + ndevs - 1));
 		vdev_write(d, R_STATUS, ST_ACKNOWLEDGE | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
 		kdebug("virtio device %u at 0x%lx, GSI %u\n", d->id, s->base, d->gsi);
 		if (d->id == VIRTIO_ID_NSM)
