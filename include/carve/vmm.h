@@ -42,6 +42,8 @@
 
 #define GM_MAX_REGIONS 2 /* RAM below the 32-bit MMIO hole, RAM above 4 GiB */
 
+struct mempool_slab; /* carve/mempool.h */
+
 struct gm_region {
 	uint64_t gpa;
 	uint64_t size;
@@ -57,6 +59,8 @@ struct guest_mem {
 	void *map;                      /* one mapping of all guest memory */
 	struct gm_populate *populating; /* gm_map_start's threads, until gm_map_finish */
 	bool lazy;                      /* set before gm_map_start: populate nothing (vmm_config) */
+	const char *pool_dir;           /* set before gm_map_start: the memory pool to use (vmm_config) */
+	struct mempool_slab *slab;      /* the pool's slab the memory is in, or NULL */
 };
 
 /* Splits mem_bytes into regions around the MMIO hole [3 GiB, 4 GiB).
@@ -174,6 +178,11 @@ struct vmm_config {
 	 * Only the baseline of bench/fault_parallel.sh (carve vmm with
 	 * CARVE_VMM_LAZY_MEMORY=1): every guarantee of docs/vmm.md § Memory is off. */
 	bool lazy_memory;
+	/* optional: a memory pool directory (carve/mempool.h): guest memory is a
+	 * zeroed slab taken from it when one of the size is free (no zeroing at
+	 * start), else made there as a new slab; either way zeroed and given
+	 * back when the VM is destroyed. */
+	const char *memory_pool;
 	bool verbose;
 	/* optional: each line the guest writes to VMM_LOG_PORT (printable,
 	 * bounded), called from a vCPU thread. NULL ignores the port. */

@@ -6,6 +6,7 @@
  * refusal is clap's message with exit status 2 (arg_errors.c renders it), so
  * a script written against nitro-cli's parser reads carve's the same way.
  * What a value means is the command's business, with nitro-cli's Exx codes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,4 +347,17 @@ int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct car
 			return 0;
 		}
 	return carve_fail(err, E03_INVALID_ARGUMENT, "--af-vsock '%s' must be auto, on, off or kernel", text);
+}
+
+int cli_parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
+		   struct carve_err *err)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 10);
+	if (!*text || *end || text[0] == '-' || errno || v > max)
+		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu", flag,
+				  text, max);
+	*out = v;
+	return 0;
 }

@@ -41,6 +41,7 @@ int cmd_console(int argc, char **argv, struct carve_err *err);
 int cmd_describe_protection(int argc, char **argv, struct carve_err *err);
 int cmd_allocator(int argc, char **argv, struct carve_err *err);
 int cmd_vmm(int argc, char **argv, struct carve_err *err);
+int cmd_memory_pool(int argc, char **argv, struct carve_err *err);
 int cmd_attestation_root(int argc, char **argv, struct carve_err *err);
 int cmd_verify_attestation(int argc, char **argv, struct carve_err *err);
 int cmd_attest(int argc, char **argv, struct carve_err *err);
@@ -144,6 +145,9 @@ int cli_refuse_missing(struct cli_usage_view v, const int *graph, int ngraph, co
 /* A first word that is no command (or a flag carve does not take there). */
 int cli_refuse_command(const char *word, const char *const *names, int count, struct carve_err *err);
 /* --af-vsock auto|on|off (NULL: auto), for run-enclave and vmm. */
+/* A flag's decimal value from 0 to max: 0, or -1 with E47 naming the flag. */
+int cli_parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
+		   struct carve_err *err);
 int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct carve_err *err);
 #define CLI_AF_VSOCK_HELP                                                                                 \
 	"auto|on|off|kernel: the enclave's CID also on the host's AF_VSOCK (vhost-vsock; auto: where it " \

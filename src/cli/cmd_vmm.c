@@ -17,22 +17,11 @@
 #include "carve/machine.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
+#include "carve/mempool.h"
 #include "cli/cli.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1024u << 20)
-static int parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
-		      struct carve_err *err)
-{
-	char *end;
-	unsigned long v = strtoul(text, &end, 10);
-	if (!*text || *end || text[0] == '-' || v > max)
-		return carve_fail(err, E47_INTEGER_PARSING, "'--%s %s' is not a number from 0 to %lu", flag,
-				  text, max);
-	*out = v;
-	return 0;
-}
-
 /* "--pin-cpus 2,3": exactly one host CPU per vCPU. */
 static int parse_pins(const char *text, int *pin, int ncpus, struct carve_err *err)
 {
@@ -219,7 +208,7 @@ static bool lazy_memory_requested(void)
 /* The command line, parsed. */
 struct vmm_opts {
 	const char *kernel, *initrd, *cmdline, *eif, *memory, *cpus, *dump, *slots, *tmpl;
-	const char *pin_list, *cid_text, *af_vsock_text;
+	const char *pin_list, *cid_text, *af_vsock_text, *memory_pool;
 	bool verbose;
 	const struct vmm_protect *protect;
 	int nprotect;
@@ -235,9 +224,11 @@ static int run_cmd(const struct vmm_opts *o, struct carve_err *err)
 	bool verbose = o->verbose;
 	struct heartbeat_report hb = {.start_ns = monotonic_ns()};
 	unsigned long mem_mib, ncpus, nslots = 0;
-	if (parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
-	    parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
-	    (slots && parse_uint("virtio-slots", slots, 1000, &nslots, err) < 0))
+	if (o->memory_pool && mempool_check(o->memory_pool, NULL, err) < 0)
+		return -1;
+	if (cli_parse_uint("memory", memory, 1ul << 26, &mem_mib, err) < 0 ||
+	    cli_parse_uint("cpus", cpus, VMM_MAX_VCPUS, &ncpus, err) < 0 ||
+	    (slots && cli_parse_uint("virtio-slots", slots, 1000, &nslots, err) < 0))
 		return -1;
 	uint64_t cid = 16;
 	if (cid_text && (enclave_parse_cid(cid_text, &cid, err) < 0 || cid == 0)) {
@@ -310,6 +301,7 @@ static int run_cmd(const struct vmm_opts *o, struct carve_err *err)
 				.cpu_template = cpu_template,
 				.verbose = verbose,
 				.lazy_memory = lazy_memory_requested(),
+				.memory_pool = o->memory_pool,
 				.protect = o->protect,
 				.nprotect = o->nprotect,
 				.subpage_policy = o->policy,
@@ -339,7 +331,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *eif = NULL;
 	const char *memory = NULL, *cpus = NULL, *dump = NULL, *slots = NULL, *tmpl = NULL;
 	const char *pin_list = NULL, *cid_text = NULL, *af_vsock_text = NULL;
-	const char *policy_text = NULL, *event_log_path = NULL;
+	const char *policy_text = NULL, *event_log_path = NULL, *memory_pool = NULL;
 	struct cli_list protect_list = {0};
 	bool verbose = false;
 	const struct cli_arg args[] = {
@@ -370,6 +362,9 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 		 "(--protect's, or one the guest locked)"},
 		{"event-log", ARG_STRING, false, &event_log_path,
 		 "append the VM's events (write-protect violations) to FILE"},
+		{"memory-pool", ARG_STRING, false, &memory_pool,
+		 "DIR (hugetlbfs or tmpfs): guest memory from a zeroed slab of this pool when one of the size is "
+		 "free, else a new slab there; zeroed and given back at exit (carve memory-pool)"},
 		{"verbose", ARG_FLAG, false, &verbose, "log VMM events on stderr"},
 		{0},
 	};
@@ -397,6 +392,7 @@ int cmd_vmm(int argc, char **argv, struct carve_err *err)
 						.pin_list = pin_list,
 						.cid_text = cid_text,
 						.af_vsock_text = af_vsock_text,
+						.memory_pool = memory_pool,
 						.verbose = verbose,
 						.protect = protect,
 						.nprotect = protect_list.count,

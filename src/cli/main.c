@@ -23,6 +23,7 @@ const struct cli_command cli_commands[] = {
 	{"sign-eif", cmd_sign_eif, "add or replace an EIF's signature", NULL},
 	{"explain", cmd_explain, "explain an error code", NULL},
 	{"vmm", cmd_vmm, "boot a kernel in a bare VM (development)", NULL},
+	{"memory-pool", cmd_memory_pool, "fill, drain or list a pool of pre-zeroed guest memory", NULL},
 	{"attestation-root", cmd_attestation_root, "print the root certificate of carve's attestation CA",
 	 NULL},
 	{"verify-attestation", cmd_verify_attestation, "verify an attestation document and print its fields",

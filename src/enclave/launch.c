@@ -17,6 +17,7 @@
 #include "carve/eif.h"
 #include "carve/enclave.h"
 #include "carve/launch.h"
+#include "carve/mempool.h"
 #include "carve/log.h"
 #include "carve/util.h"
 #include "enclave/pool.h"
@@ -220,6 +221,35 @@ static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve
 	return 0;
 }
 
+/* $CARVE_MEMORY_POOL: guest memory from that pool of pre-zeroed slabs
+ * (carve/mempool.h); a pool that cannot be one is refused here (E03),
+ * before anything of the enclave exists. */
+static int memory_pool_from_env(struct enclave_spec *spec, struct carve_err *err)
+{
+	const char *dir = getenv("CARVE_MEMORY_POOL");
+	if (!dir || !*dir)
+		return 0;
+	char real[PATH_MAX];
+	if (!realpath(dir, real))
+		return carve_fail(err, E03_INVALID_ARGUMENT, "CARVE_MEMORY_POOL=%s: %s", dir,
+				  strerror(errno));
+	if (mempool_check(real, NULL, err) < 0)
+		return carve_err_context(err, "CARVE_MEMORY_POOL: ");
+	snprintf(spec->memory_pool, sizeof(spec->memory_pool), "%s", real);
+	return 0;
+}
+
+/* A free slab of the enclave's size in its memory pool: its memory is there,
+ * allocated and zeroed (in pool mode, from the reserved pages the slab took:
+ * they are no longer counted free). */
+static bool pool_slab_free(const struct enclave_spec *spec)
+{
+	struct mempool_census c;
+	struct carve_err ignored = {0};
+	return spec->memory_pool[0] &&
+		mempool_census(spec->memory_pool, spec->mem_mib << 20, &c, &ignored) == 0 && c.free > 0;
+}
+
 /* MemAvailable of /proc/meminfo in MiB; UINT64_MAX when it cannot be read
  * (the check is then left to the kernel). */
 static uint64_t host_available_mib(void)
@@ -309,6 +339,8 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		memcpy(spec->protect, a->protect, sizeof(*a->protect) * (size_t)a->nprotect);
 	spec->nprotect = a->nprotect;
 	spec->subpage_policy = a->subpage_policy;
+	if (memory_pool_from_env(spec, err) < 0)
+		goto out;
 	if (a->ncpu_ids > 0) {
 		memcpy(spec->cpu_ids, a->cpu_ids, sizeof(int) * (size_t)a->ncpu_ids);
 		spec->ncpus = a->ncpu_ids;
@@ -327,7 +359,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	/* nitro-cli's enclave process says so as it starts on the memory
 	 * (resource_manager.rs:624-626): not for a request refused above. */
 	fprintf(stderr, "Start allocating memory...\n");
-	if (pool_mode && check_pool_memory(&pool, spec->mem_mib, err) < 0)
+	if (pool_mode && !pool_slab_free(spec) && check_pool_memory(&pool, spec->mem_mib, err) < 0)
 		goto out;
 	if (!pool_mode && enclave_check_host_memory(spec->mem_mib, host_available_mib(), err) < 0)
 		goto out;

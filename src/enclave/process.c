@@ -31,6 +31,7 @@
 #include "carve/util.h"
 #include "carve/vmm.h"
 #include "carve/confine.h"
+#include "carve/mempool.h"
 #include "enclave/console_buf.h"
 
 #define CONSOLE_BUF_SIZE (1u << 20)
@@ -602,6 +603,7 @@ static int create_vm(struct eproc *p, struct eif_boot *boot, struct carve_err *e
 				.subpage_policy = s->subpage_policy,
 				.event = vm_event_line,
 				.event_ctx = &p->log,
+				.memory_pool = s->memory_pool[0] ? s->memory_pool : NULL,
 			},
 		.boot =
 			{
@@ -817,6 +819,13 @@ void enclave_process_main(const struct enclave_spec *spec, int report_fd)
 	char prefault[256];
 	vmm_prefault_describe(vmm_prefault(p.vm), prefault, sizeof(prefault));
 	event_log(&p.log, "memory: %s", prefault);
+	const struct guest_mem *gm = vmm_memory(p.vm);
+	if (spec->memory_pool[0])
+		event_log(&p.log, "memory: %s",
+			  !gm->slab ? "the memory pool could not serve; memory made as without one"
+				  : mempool_slab_reused(gm->slab)
+				  ? "a zeroed slab of the memory pool, taken"
+				  : "a new slab of the memory pool, made (given back zeroed at exit)");
 	if (p.af_vsock_used)
 		event_log(&p.log, "vsock: AF_VSOCK CID %llu through the host kernel (vhost-vsock); %s",
 			  (unsigned long long)spec->reg.cid,

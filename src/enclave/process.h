@@ -35,6 +35,7 @@ struct enclave_spec {
 	struct vmm_protect protect[ENCLAVE_MAX_PROTECT]; /* sub-page write protection */
 	int nprotect;
 	enum vmm_subpage_policy subpage_policy;
+	char memory_pool[PATH_MAX]; /* $CARVE_MEMORY_POOL (carve/mempool.h), or "" */
 };
 
 /* The enclave process's life: boot, heartbeat, serve, stop. Reports the boot

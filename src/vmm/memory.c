@@ -8,7 +8,9 @@
  * the host cannot provide it. Population runs in the background from
  * gm_map_start while the VMM builds the rest of the VM (KVM, devices, the
  * image into guest memory); gm_map_finish waits for it, and vm.c calls that
- * before any vCPU may run (docs/vmm.md § Memory). */
+ * before any vCPU may run (docs/vmm.md § Memory). With a memory pool
+ * (carve/mempool.h) the memory is a slab of the pool: one zeroed ahead of
+ * time needs no zeroing here, only its page tables. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "carve/mempool.h"
 #include "vmm/vmm_internal.h"
 
 #ifndef MFD_HUGETLB
@@ -181,8 +184,79 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 	return 0;
 }
 
+/* All guest memory in a slab of the pool at gm->pool_dir: a free one of the
+ * size (zeroed ahead of time), else a new one made there (zeroed as it is
+ * populated, like any memory). 0, or -1 when the pool cannot serve (no
+ * room, not a usable directory): the caller maps memory as without one. */
+static int map_pool(struct guest_mem *gm, const char **why)
+{
+	uint64_t page;
+	struct carve_err check = {0};
+	if (mempool_check(gm->pool_dir, &page, &check) < 0)
+		return *why = "not on hugetlbfs or tmpfs", -1;
+	if (gm->total % page)
+		return *why = "its pages do not divide the guest memory", -1;
+	struct mempool_slab *slab = mempool_take(gm->pool_dir, gm->total);
+	if (!slab)
+		slab = mempool_create(gm->pool_dir, gm->total);
+	if (!slab)
+		return *why = "no slab could be made there", -1;
+	/* Aligned to the pool's pages (2 MiB at least: THP on tmpfs), as map_huge. */
+	uint64_t align = page > VMM_MEM_ALIGN ? page : VMM_MEM_ALIGN;
+	uint8_t *raw =
+		mmap(NULL, gm->total + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *map = MAP_FAILED;
+	if (raw != MAP_FAILED) {
+		uint64_t head = (align - ((uintptr_t)raw & (align - 1))) & (align - 1);
+		if (head)
+			munmap(raw, head);
+		munmap(raw + head + gm->total, align - head);
+		/* Without MAP_NORESERVE hugetlbfs reserves every page of a new
+		 * slab now, or fails here (another process took the pages). */
+		map = mmap(raw + head, gm->total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+			   mempool_slab_fd(slab), 0);
+		if (map == MAP_FAILED)
+			munmap(raw + head, gm->total);
+	}
+	if (map == MAP_FAILED) {
+		mempool_give_back(slab, NULL); /* deleted: nothing of it was used */
+		return *why = "its pages are taken", -1;
+	}
+	(void)madvise(map, gm->total, MADV_DONTFORK);
+	gm->populating =
+		gm_populate_start(map, gm->total, gm_populate_threads(gm->total), page < VMM_MEM_ALIGN);
+	if (!gm->populating) {
+		munmap(map, gm->total);
+		mempool_give_back(slab, NULL);
+		return *why = "it could not be populated", -1;
+	}
+	uint64_t off = 0;
+	for (int i = 0; i < gm->nregions; i++) {
+		gm->regions[i].host = map + off;
+		off += gm->regions[i].size;
+	}
+	gm->fd = -1;
+	gm->map = map;
+	gm->hugetlb = page >= VMM_MEM_ALIGN;
+	gm->slab = slab;
+	return 0;
+}
+
 int gm_map_start(struct guest_mem *gm, bool verbose, struct carve_err *err)
 {
+	if (gm->pool_dir && !gm->lazy) {
+		const char *why = NULL;
+		if (map_pool(gm, &why) == 0) {
+			if (verbose)
+				fprintf(stderr,
+					"vmm: guest memory %llu MiB in %d region(s), %s slab of the memory pool %s\n",
+					(unsigned long long)(gm->total / VMM_MIB), gm->nregions,
+					mempool_slab_reused(gm->slab) ? "a zeroed" : "a new", gm->pool_dir);
+			return 0;
+		}
+		fprintf(stderr, "vmm: memory pool %s not used: %s\n", gm->pool_dir, why);
+	}
+
 	/* Reserved huge pages when there are enough free: 1 GiB pages for as
 	 * many whole GiB as are free, 2 MiB pages for the rest (the exact cover
 	 * with the fewest pages; guest memory is a multiple of 2 MiB). Another
@@ -247,6 +321,9 @@ void gm_unmap(struct guest_mem *gm)
 	if (gm->populating) /* its threads are writing to the mapping */
 		(void)gm_populate_finish(gm->populating);
 	gm->populating = NULL;
+	if (gm->slab) /* zeroed through the mapping, then free for the next VM */
+		mempool_give_back(gm->slab, gm->map);
+	gm->slab = NULL;
 	if (gm->map)
 		munmap(gm->map, gm->total);
 	if (gm->fd >= 0) /* -1 from gm_map (the mappings hold their files); a fixture may set one */

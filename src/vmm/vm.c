@@ -267,6 +267,7 @@ static int create(const struct vmm_config *cfg, struct vmm **out, struct carve_e
 	if (gm_layout(&vm->mem, cfg->mem_bytes, err) < 0 || vmm_subpage_configure(vm, cfg, err) < 0)
 		return -1;
 	vm->mem.lazy = cfg->lazy_memory;
+	vm->mem.pool_dir = cfg->memory_pool;
 	size_t nslots;
 	struct memslot *slots = vmm_memslots(vm, &nslots, err);
 	if (!slots)

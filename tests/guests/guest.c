@@ -10,7 +10,10 @@
  * every 4 KiB page of RAM from 16 MiB to 1 GiB, what the boot page tables
  * map: the VMM then counts the host faults that cost; with "smp" every CPU
  * writes a share at the same time, timed in TSC cycles:
- * bench/fault_parallel.sh), "stop=poweroff|acpi-reset|i8042|
+ * bench/fault_parallel.sh; with "zerocheck" it first counts the pages whose
+ * byte was not zero: a VMM that reused memory without zeroing it shows; a
+ * read before the write, so not for timing first touch),
+ * "stop=poweroff|acpi-reset|i8042|
  * triple|crash|hang" (default poweroff).
  *
  * Guest kernel code is emulated on PVM hosts (about 1 us an instruction), so
@@ -446,6 +449,8 @@ static const uint8_t *dirty_zp;
 static volatile uint32_t dirty_go, dirty_next_share, dirty_done;
 static volatile uint32_t dirty_cpus = 1;
 static volatile uint64_t dirty_ap_pages; /* what the APs wrote */
+static volatile uint64_t dirty_not_zero; /* pages whose byte was not 0 before the write */
+static volatile int dirty_zerocheck;     /* "zerocheck": count them */
 
 /* Writes share `k` of `n` of the pages; returns how many it wrote. */
 static uint64_t dirty_share(uint32_t k, uint32_t n)
@@ -466,6 +471,8 @@ static uint64_t dirty_share(uint32_t k, uint32_t n)
 			for (uint64_t a = (start + 4095) & ~4095ull; a + 4096 <= stop_at;
 			     a += 4096, index++) {
 				if (pass == 1 && index >= first && index < end) {
+					if (dirty_zerocheck && *(volatile uint8_t *)(uintptr_t)a)
+						__atomic_fetch_add(&dirty_not_zero, 1, __ATOMIC_RELAXED);
 					*(volatile uint8_t *)(uintptr_t)a = 0xd1;
 					pages++;
 				}
@@ -503,6 +510,11 @@ static void dirty(const uint8_t *zp)
 	puts_("guest: dirtied pages=");
 	dec(pages);
 	puts_("\n");
+	if (dirty_zerocheck) {
+		puts_("guest: pages not zero before the write=");
+		dec(__atomic_load_n(&dirty_not_zero, __ATOMIC_ACQUIRE));
+		puts_("\n");
+	}
 	puts_("guest: dirty cpus=");
 	dec(dirty_cpus);
 	puts_(" cycles=");
@@ -813,6 +825,7 @@ void guest_main(const uint8_t *zp)
 		ap_subpage = 1;
 	if (has_word(cmdline, "dirty") && has_word(cmdline, "smp"))
 		dirty_armed = 1;
+	dirty_zerocheck = has_word(cmdline, "zerocheck");
 	if (has_word(cmdline, "smp"))
 		start_aps();
 	if (has_word(cmdline, "eif")) {
