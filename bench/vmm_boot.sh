@@ -26,6 +26,14 @@
 #       the size and QEMU's does not: the sizes show where they cross
 #       (docs/vmm.md § Start time).
 #   BENCH_QEMU_CPU=max bench/vmm_boot.sh   force QEMU's CPU model
+#   BENCH_POOL=DIR bench/vmm_boot.sh   the memory pool of the "carve pool"
+#       column (carve vmm --memory-pool: guest memory a slab zeroed ahead of
+#       time, docs/vmm.md § Memory pool): a directory on hugetlbfs with free
+#       huge pages, say; default a new one on /dev/shm (tmpfs, small pages).
+#       It is filled with one slab of each size first; each run gives its
+#       slab back zeroed at exit, so every timed run finds one.
+#       BENCH_POOL=hugetlbfs (root): 2 MiB pages reserved for the slabs and
+#       a hugetlbfs mounted for them, both undone at the end.
 #   tests/hwkvm/run.sh --tests ../bench/vmm_boot   in the hardware-KVM bed, with
 #       CARVE_HWKVM_QEMU=1 so that tests/hwkvm/build-image.sh puts QEMU in L1
 #       (emulated: ratios only)
@@ -54,7 +62,29 @@ GUEST=$ROOT/build/guests/carve-guest.elf
 [ -f "$GUEST" ] || { echo "build the test guest first: make guests" >&2; exit 1; }
 [ -n "$QEMU" ] || { echo "qemu-system-x86_64 missing: scripts/setup.sh" >&2; exit 1; }
 W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
+POOL=${BENCH_POOL:-} NRH=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages nr_before=
+cleanup() {
+	"$CARVE" memory-pool --dir "$POOL" --drain >/dev/null
+	case "${BENCH_POOL:-}" in
+	"") rmdir "$POOL" ;;
+	hugetlbfs) umount "$POOL" && rmdir "$POOL" && echo "$nr_before" >"$NRH" ;;
+	esac
+	rm -rf "$W"
+}
+case "$POOL" in
+"") POOL=$(mktemp -d /dev/shm/carve-bench-pool.XXXXXX) || exit 1 ;;
+hugetlbfs)
+	POOL=$W/huge
+	nr_before=$(cat "$NRH") || exit 1
+	want=$nr_before
+	for m in $MEMS; do want=$((want + m / 2)); done
+	mkdir "$POOL" && echo "$want" >"$NRH" && [ "$(cat "$NRH")" = "$want" ] &&
+		mount -t hugetlbfs -o pagesize=2M none "$POOL" ||
+		{ echo "BENCH_POOL=hugetlbfs: cannot reserve $((want - nr_before)) huge pages and mount hugetlbfs (root?)" >&2
+			echo "$nr_before" >"$NRH"; exit 1; }
+	;;
+esac
+trap cleanup EXIT
 
 qemu_cmd() { # cpu kernel cmdline [extra...]
 	local cpu=$1 kernel=$2 cmdline=$3
@@ -126,9 +156,13 @@ bench() { # tag kernel cmdline
 	: >"$W/carve-$tag"
 	: >"$W/qemu-$tag"
 	: >"$W/qemupre-$tag"
+	: >"$W/pool-$tag"
+	"$CARVE" memory-pool --dir "$POOL" --fill "$MEM" >/dev/null || exit 1
 	for _ in $(seq "$RUNS"); do
 		one "$CARVE" vmm --kernel "$kernel" --memory "$MEM" --cpus "$CPUS" --cmdline "$cmdline" \
 			>>"$W/carve-$tag" || exit 1
+		one "$CARVE" vmm --kernel "$kernel" --memory "$MEM" --cpus "$CPUS" --cmdline "$cmdline" \
+			--memory-pool "$POOL" >>"$W/pool-$tag" || exit 1
 		# shellcheck disable=SC2046
 		one $(qemu_cmd "$QEMU_CPU" "$kernel" "$cmdline") >>"$W/qemu-$tag" || exit 1
 		# shellcheck disable=SC2046
@@ -137,20 +171,20 @@ bench() { # tag kernel cmdline
 }
 
 col() { cut -d' ' -f"$2" "$W/$1" | median; }
-row() { printf '%-40s %12s %12s %14s\n' "$@"; }
+row() { printf '%-40s %12s %12s %12s %14s\n' "$@"; }
 report() { # tag title
-	local tag=$1
+	local tag=$1 spec f unit name
 	echo "$2"
-	row "  process start -> first serial byte" "$(col "carve-$tag" 1) ms" "$(col "qemu-$tag" 1) ms" \
-		"$(col "qemupre-$tag" 1) ms"
-	row "  VMM RSS beyond guest memory" "$(col "carve-$tag" 2) kB" "$(col "qemu-$tag" 2) kB" \
-		"$(col "qemupre-$tag" 2) kB"
-	row "  VMM PSS beyond guest memory" "$(col "carve-$tag" 3) kB" "$(col "qemu-$tag" 3) kB" \
-		"$(col "qemupre-$tag" 3) kB"
-	row "  VMM anonymous beyond guest memory" "$(col "carve-$tag" 4) kB" "$(col "qemu-$tag" 4) kB" \
-		"$(col "qemupre-$tag" 4) kB"
-	awk -v c="$(col "carve-$tag" 1)" -v q="$(col "qemu-$tag" 1)" -v p="$(col "qemupre-$tag" 1)" \
-		'BEGIN { printf "  time ratio carve/qemu: %.2f, carve/qemu -mem-prealloc: %.2f\n", c / q, c / p }'
+	for spec in "1 ms process start -> first serial byte" "2 kB VMM RSS beyond guest memory" \
+		"3 kB VMM PSS beyond guest memory" "4 kB VMM anonymous beyond guest memory"; do
+		read -r f unit name <<<"$spec"
+		row "  $name" "$(col "carve-$tag" "$f") $unit" "$(col "pool-$tag" "$f") $unit" \
+			"$(col "qemu-$tag" "$f") $unit" "$(col "qemupre-$tag" "$f") $unit"
+	done
+	awk -v c="$(col "carve-$tag" 1)" -v o="$(col "pool-$tag" 1)" -v q="$(col "qemu-$tag" 1)" \
+		-v p="$(col "qemupre-$tag" 1)" 'BEGIN {
+		printf "  time ratio to qemu: carve %.2f, carve pool %.2f; to qemu -mem-prealloc: %.2f, %.2f\n",
+			c / q, o / q, c / p, o / p }'
 }
 
 [ "${BENCH_LINUX:-0}" = 1 ] && { KERNEL=$(scripts/fetch-debian-kernel.sh --quiet --vmlinux) || exit 1; }
@@ -161,8 +195,8 @@ done
 
 for MEM in $MEMS; do
 	echo "${MEM} MiB, ${CPUS} vCPUs, median of $RUNS runs; QEMU $("$QEMU" --version | head -1 |
-		awk '{print $4}') -cpu $QEMU_CPU"
-	row "" "carve vmm" "qemu microvm" "qemu -mem-prealloc"
+		awk '{print $4}') -cpu $QEMU_CPU; carve pool: $(stat -f -c %T "$POOL") slabs"
+	row "" "carve vmm" "carve pool" "qemu microvm" "qemu -mem-prealloc"
 	report "guest$MEM" "carve test guest (tests/guests/carve-guest.elf)"
 	if [ "${BENCH_LINUX:-0}" = 1 ]; then
 		report "linux$MEM" "Debian $(cat cache/debian-kernel/version 2>/dev/null) (vmlinux), cmdline: $CMDLINE"
