@@ -221,12 +221,19 @@ static int check_pool_memory(const struct pool *pool, uint64_t mib, struct carve
 	return 0;
 }
 
-/* $CARVE_MEMORY_POOL: guest memory from that pool of pre-zeroed slabs
- * (carve/mempool.h); a pool that cannot be one is refused here (E03),
- * before anything of the enclave exists. */
-static int memory_pool_from_env(struct enclave_spec *spec, struct carve_err *err)
+/* Guest memory from a pool of pre-zeroed slabs (carve/mempool.h):
+ * $CARVE_MEMORY_POOL's, refused here (E03, before anything of the enclave
+ * exists) when it cannot be one; else in pool mode the allocator's
+ * (memory_pool in allocator.yaml), used only while it can be one. */
+static int memory_pool_choose(struct enclave_spec *spec, const struct pool *pool, struct carve_err *err)
 {
 	const char *dir = getenv("CARVE_MEMORY_POOL");
+	if ((!dir || !*dir) && pool && pool->memory_pool[0]) {
+		struct carve_err ignored = {0};
+		if (mempool_check(pool->memory_pool, NULL, &ignored) == 0)
+			snprintf(spec->memory_pool, sizeof(spec->memory_pool), "%s", pool->memory_pool);
+		return 0;
+	}
 	if (!dir || !*dir)
 		return 0;
 	char real[PATH_MAX];
@@ -248,6 +255,23 @@ static bool pool_slab_free(const struct enclave_spec *spec)
 	struct carve_err ignored = {0};
 	return spec->memory_pool[0] &&
 		mempool_census(spec->memory_pool, spec->mem_mib << 20, &c, &ignored) == 0 && c.free > 0;
+}
+
+/* Pool mode's E27 check, where the free reserved pages are short because
+ * free slabs of other sizes in the enclave's memory pool hold them: those
+ * slabs are deleted (a start outweighs a slab kept for later) and the
+ * check made again. */
+static int check_pool_memory_or_drain(const struct pool *pool, const struct enclave_spec *spec,
+				      struct carve_err *err)
+{
+	if (check_pool_memory(pool, spec->mem_mib, err) == 0)
+		return 0;
+	int deleted = 0;
+	struct carve_err ignored = {0};
+	if (!spec->memory_pool[0] || mempool_drain(spec->memory_pool, &deleted, &ignored) < 0 || !deleted)
+		return -1;
+	*err = (struct carve_err){0};
+	return check_pool_memory(pool, spec->mem_mib, err);
 }
 
 /* MemAvailable of /proc/meminfo in MiB; UINT64_MAX when it cannot be read
@@ -339,7 +363,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 		memcpy(spec->protect, a->protect, sizeof(*a->protect) * (size_t)a->nprotect);
 	spec->nprotect = a->nprotect;
 	spec->subpage_policy = a->subpage_policy;
-	if (memory_pool_from_env(spec, err) < 0)
+	if (memory_pool_choose(spec, pool_mode ? &pool : NULL, err) < 0)
 		goto out;
 	if (a->ncpu_ids > 0) {
 		memcpy(spec->cpu_ids, a->cpu_ids, sizeof(int) * (size_t)a->ncpu_ids);
@@ -359,7 +383,7 @@ int enclave_launch(const struct launch_args *a, struct launch_result *res, struc
 	/* nitro-cli's enclave process says so as it starts on the memory
 	 * (resource_manager.rs:624-626): not for a request refused above. */
 	fprintf(stderr, "Start allocating memory...\n");
-	if (pool_mode && !pool_slab_free(spec) && check_pool_memory(&pool, spec->mem_mib, err) < 0)
+	if (pool_mode && !pool_slab_free(spec) && check_pool_memory_or_drain(&pool, spec, err) < 0)
 		goto out;
 	if (!pool_mode && enclave_check_host_memory(spec->mem_mib, host_available_mib(), err) < 0)
 		goto out;

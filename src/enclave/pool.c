@@ -216,9 +216,15 @@ int allocator_config_parse(const char *text, struct allocator_config *c, struct 
 			if (k < 0)
 				return -1;
 			c->npool_cpus = k;
+		} else if (!strcmp(key, "memory_pool")) {
+			if (val[0] != '/' || strlen(val) >= sizeof(c->memory_pool) || strstr(val, ","))
+				return carve_fail(err, E03_INVALID_ARGUMENT,
+						  "memory_pool '%s' is not an absolute directory path", val);
+			snprintf(c->memory_pool, sizeof(c->memory_pool), "%s", val);
 		} else {
 			return carve_fail(err, E03_INVALID_ARGUMENT,
-					  "unknown allocator setting '%s' (memory_mib, cpu_count, cpu_pool)",
+					  "unknown allocator setting '%s' (memory_mib, cpu_count, cpu_pool, "
+					  "memory_pool)",
 					  key);
 		}
 	}
@@ -241,6 +247,11 @@ int pool_save(const struct pool *p, struct carve_err *err)
 	json_object_object_add(o, "cpus", json_int_array(p->cpus, p->ncpus));
 	json_object_object_add(o, "node", json_object_new_int(p->node));
 	json_object_object_add(o, "memory_mib", json_object_new_int64((int64_t)p->memory_mib));
+	if (p->memory_pool[0]) {
+		json_object_object_add(o, "memory_pool", json_object_new_string(p->memory_pool));
+		json_object_object_add(o, "memory_pool_mounted",
+				       json_object_new_boolean(p->memory_pool_mounted));
+	}
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	int rc = file_write_atomic(path, text, strlen(text), err);
 	json_object_put(o);
@@ -271,6 +282,11 @@ int pool_load(struct pool *p, struct carve_err *err)
 		p->node = json_object_get_int(v);
 	if (json_object_object_get_ex(o, "memory_mib", &v))
 		p->memory_mib = (uint64_t)json_object_get_int64(v);
+	if (json_object_object_get_ex(o, "memory_pool", &v) && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string(v)[0] == '/')
+		snprintf(p->memory_pool, sizeof(p->memory_pool), "%s", json_object_get_string(v));
+	if (json_object_object_get_ex(o, "memory_pool_mounted", &v))
+		p->memory_pool_mounted = json_object_get_boolean(v);
 	rc = 1;
 out:
 	json_object_put(o);

@@ -17,11 +17,17 @@ struct cpu_topology {
 	bool online[ENCLAVE_MAX_CPUS];
 };
 
+#define POOL_PATH_MAX 512
+
 struct pool {
 	int ncpus;
 	int cpus[ENCLAVE_MAX_CPUS];
 	int node;
 	uint64_t memory_mib;
+	/* A hugetlbfs the allocator mounted for the memory pool of pre-zeroed
+	 * slabs (carve/mempool.h) enclaves use by default, or "". */
+	char memory_pool[POOL_PATH_MAX];
+	bool memory_pool_mounted; /* by the allocator: unmounted by it too */
 };
 
 /* /sys/devices/system, or $CARVE_TEST_SYSFS: a stand-in tree for tests only,
@@ -41,12 +47,14 @@ int pool_choose(const struct cpu_topology *t, int cpu_count, struct pool *p, str
 int pool_check(const struct cpu_topology *t, const int *cpus, int n, struct pool *p, struct carve_err *err);
 
 /* allocator.yaml: "memory_mib: N" and "cpu_count: N" or "cpu_pool: 2,3,6-9"
- * (lines before a "---" are skipped, as nitro's allocator does). */
+ * (lines before a "---" are skipped, as nitro's allocator does); carve's
+ * own "memory_pool: /absolute/dir" asks for a memory pool there. */
 struct allocator_config {
 	uint64_t memory_mib;
 	int cpu_count;
 	int pool_cpus[ENCLAVE_MAX_CPUS];
 	int npool_cpus;
+	char memory_pool[POOL_PATH_MAX];
 };
 int allocator_config_parse(const char *text, struct allocator_config *c, struct carve_err *err);
 
