@@ -92,6 +92,26 @@ bool mempool_parse_name(const char *name, char *state, size_t slen, uint64_t *by
 	return true;
 }
 
+/* One entry of the pool's directory whose name the pool made. */
+struct slab_name {
+	char state[8], id[64];
+	uint64_t bytes;
+	const char *name; /* the entry's name, until the next readdir */
+};
+
+/* The next such entry of d; false at the end. */
+static bool next_slab(DIR *d, struct slab_name *n)
+{
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (mempool_parse_name(e->d_name, n->state, sizeof(n->state), &n->bytes, n->id,
+				       sizeof(n->id))) {
+			n->name = e->d_name;
+			return true;
+		}
+	return false;
+}
+
 static struct mempool_slab *slab_new(const char *dir, uint64_t bytes, const char *id, int fd, bool reused)
 {
 	struct mempool_slab *s = calloc(1, sizeof(*s));
@@ -132,19 +152,16 @@ struct mempool_slab *mempool_take(const char *dir, uint64_t bytes)
 	if (!d)
 		return NULL;
 	struct mempool_slab *got = NULL;
-	struct dirent *e;
-	while (!got && (e = readdir(d))) {
-		char state[8], id[64], from[PATH_MAX], to[PATH_MAX];
-		uint64_t b;
-		if (!mempool_parse_name(e->d_name, state, sizeof(state), &b, id, sizeof(id)))
-			continue;
-		if (!strcmp(state, "busy") || !strcmp(state, "fill")) {
-			delete_if_unheld(dir, e->d_name); /* its memory back for the slab this start makes */
+	struct slab_name n;
+	while (!got && next_slab(d, &n)) {
+		char from[PATH_MAX], to[PATH_MAX];
+		if (!strcmp(n.state, "busy") || !strcmp(n.state, "fill")) {
+			delete_if_unheld(dir, n.name); /* its memory back for the slab this start makes */
 			continue;
 		}
-		if (strcmp(state, "free") || b != bytes)
+		if (strcmp(n.state, "free") || n.bytes != bytes)
 			continue;
-		int fd = open_locked(dir, e->d_name);
+		int fd = open_locked(dir, n.name);
 		if (fd < 0)
 			continue;
 		struct stat st;
@@ -153,14 +170,14 @@ struct mempool_slab *mempool_take(const char *dir, uint64_t bytes)
 		 * slab this user (or root) made and no one else may write can be
 		 * trusted to be zeroed: anyone else's could carry chosen bytes
 		 * into the guest. */
-		if (slab_path(from, sizeof(from), dir, "free", bytes, id) < 0 ||
-		    slab_path(to, sizeof(to), dir, "busy", bytes, id) < 0 || fstat(fd, &st) < 0 ||
+		if (slab_path(from, sizeof(from), dir, "free", bytes, n.id) < 0 ||
+		    slab_path(to, sizeof(to), dir, "busy", bytes, n.id) < 0 || fstat(fd, &st) < 0 ||
 		    (uint64_t)st.st_size != bytes || (st.st_uid != geteuid() && st.st_uid != 0) ||
 		    (st.st_mode & (S_IWGRP | S_IWOTH)) || rename(from, to) < 0) {
 			close(fd);
 			continue;
 		}
-		if (!(got = slab_new(dir, bytes, id, fd, true))) {
+		if (!(got = slab_new(dir, bytes, n.id, fd, true))) {
 			unlink(to); /* zeroed, but no one could give it back */
 			close(fd);
 		}
@@ -312,25 +329,20 @@ int mempool_census(const char *dir, uint64_t bytes, struct mempool_census *out, 
 	DIR *d = open_pool(dir, err);
 	if (!d)
 		return -1;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char state[8], id[64];
-		uint64_t b;
-		if (!mempool_parse_name(e->d_name, state, sizeof(state), &b, id, sizeof(id)) ||
-		    (bytes && b != bytes))
+	struct slab_name n;
+	while (next_slab(d, &n)) {
+		if (bytes && n.bytes != bytes)
 			continue;
-		if (!strcmp(state, "free")) {
+		if (!strcmp(n.state, "free")) {
 			out->free++;
-			out->free_bytes += b;
-			continue;
-		}
-		if (strcmp(state, "busy") && strcmp(state, "fill"))
-			continue;
-		if (delete_if_unheld(dir, e->d_name)) {
-			out->stale++;
-		} else {
-			out->busy++; /* locked: its VM (or filler) is alive */
-			out->busy_bytes += b;
+			out->free_bytes += n.bytes;
+		} else if (!strcmp(n.state, "busy") || !strcmp(n.state, "fill")) {
+			if (delete_if_unheld(dir, n.name)) {
+				out->stale++;
+			} else {
+				out->busy++; /* locked: its VM (or filler) is alive */
+				out->busy_bytes += n.bytes;
+			}
 		}
 	}
 	closedir(d);
@@ -343,15 +355,11 @@ int mempool_drain(const char *dir, int *deleted, struct carve_err *err)
 	DIR *d = open_pool(dir, err);
 	if (!d)
 		return -1;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		char state[8], id[64];
-		uint64_t b;
+	struct slab_name n;
+	while (next_slab(d, &n))
 		/* Not one a start holds while it takes it. */
-		if (mempool_parse_name(e->d_name, state, sizeof(state), &b, id, sizeof(id)) &&
-		    !strcmp(state, "free") && delete_if_unheld(dir, e->d_name))
+		if (!strcmp(n.state, "free") && delete_if_unheld(dir, n.name))
 			(*deleted)++;
-	}
 	closedir(d);
 	return 0;
 }
