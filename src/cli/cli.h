@@ -144,10 +144,10 @@ int cli_refuse_missing(struct cli_usage_view v, const int *graph, int ngraph, co
 		       int nmissing, const int *given, int ngiven, struct carve_err *err);
 /* A first word that is no command (or a flag carve does not take there). */
 int cli_refuse_command(const char *word, const char *const *names, int count, struct carve_err *err);
-/* --af-vsock auto|on|off (NULL: auto), for run-enclave and vmm. */
 /* A flag's decimal value from 0 to max: 0, or -1 with E47 naming the flag. */
 int cli_parse_uint(const char *flag, const char *text, unsigned long max, unsigned long *out,
 		   struct carve_err *err);
+/* --af-vsock auto|on|off (NULL: auto), for run-enclave and vmm. */
 int cli_parse_af_vsock(const char *text, enum machine_af_vsock *mode, struct carve_err *err);
 #define CLI_AF_VSOCK_HELP                                                                                 \
 	"auto|on|off|kernel: the enclave's CID also on the host's AF_VSOCK (vhost-vsock; auto: where it " \

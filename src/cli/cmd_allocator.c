@@ -103,8 +103,8 @@ int cmd_allocator(int argc, char **argv, struct carve_err *err)
 	bool release = false;
 	const struct cli_arg args[] = {
 		{"config", ARG_STRING, false, &config,
-		 "allocator.yaml (memory_mib, cpu_count or cpu_pool, optionally memory_pool); default /etc/carve/allocator.yaml, "
-		 "then /etc/nitro_enclaves/allocator.yaml"},
+		 "allocator.yaml (memory_mib, cpu_count or cpu_pool, optionally memory_pool); default "
+		 "/etc/carve/allocator.yaml, then /etc/nitro_enclaves/allocator.yaml"},
 		{"release", ARG_FLAG, false, &release, "give the pool's CPUs and hugepages back to the host"},
 		{0},
 	};

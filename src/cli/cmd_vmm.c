@@ -15,9 +15,9 @@
 #include "carve/launch.h"
 #include "carve/log.h"
 #include "carve/machine.h"
+#include "carve/mempool.h"
 #include "carve/util.h"
 #include "carve/vmm.h"
-#include "carve/mempool.h"
 #include "cli/cli.h"
 
 #define KERNEL_MAX (256u << 20)

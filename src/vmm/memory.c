@@ -98,23 +98,32 @@ static int map_hugetlb_at(uint8_t *addr, uint64_t len, unsigned size_flag)
 	return e;
 }
 
+/* len bytes of private anonymous address space (prot: PROT_NONE to be
+ * mapped over with MAP_FIXED, or the memory itself) starting at a multiple
+ * of align, a power of two: more is mapped and the ends trimmed. */
+static uint8_t *map_aligned(uint64_t len, uint64_t align, int prot)
+{
+	uint8_t *raw = mmap(NULL, len + align, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	uint64_t head = (align - ((uintptr_t)raw & (align - 1))) & (align - 1);
+	if (head)
+		munmap(raw, head);
+	munmap(raw + head + len, align - head);
+	return raw + head;
+}
+
 /* Reserved huge pages: the first gib_bytes in 1 GiB pages, the rest in
  * 2 MiB pages, in one range aligned to the largest page. Guest-physical
  * addresses then share the host addresses' alignment (RAM starts at GPA 0
  * and 4 GiB), which is what lets KVM map the guest with pages as large. */
 static void *map_huge(uint64_t len, uint64_t gib_bytes, int *error)
 {
-	uint64_t align = gib_bytes ? GM_GIB : VMM_MEM_ALIGN;
-	uint8_t *raw = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED) {
+	uint8_t *map = map_aligned(len, gib_bytes ? GM_GIB : VMM_MEM_ALIGN, PROT_NONE);
+	if (map == MAP_FAILED) {
 		*error = errno;
 		return MAP_FAILED;
 	}
-	uint64_t head = (align - ((uintptr_t)raw & (align - 1))) & (align - 1);
-	uint8_t *map = raw + head;
-	if (head)
-		munmap(raw, head);
-	munmap(map + len, align - head);
 	int e = 0;
 	if (gib_bytes)
 		e = map_hugetlb_at(map, gib_bytes, MFD_HUGE_1GB);
@@ -136,22 +145,36 @@ static void *map_huge(uint64_t len, uint64_t gib_bytes, int *error)
  * the PVM host: 114-150 ms against 38-48 ms for 256 MiB). */
 static void *map_anonymous(uint64_t len)
 {
-	uint64_t extra = VMM_MEM_ALIGN;
-	uint8_t *raw = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
+	uint8_t *map = map_aligned(len, VMM_MEM_ALIGN, PROT_READ | PROT_WRITE);
+	if (map == MAP_FAILED)
 		return MAP_FAILED;
-	uint64_t head = (VMM_MEM_ALIGN - ((uintptr_t)raw & (VMM_MEM_ALIGN - 1))) & (VMM_MEM_ALIGN - 1);
-	if (head)
-		munmap(raw, head);
-	if (extra - head)
-		munmap(raw + head + len, extra - head);
-	uint8_t *map = raw + head;
 	(void)madvise(map, len, MADV_HUGEPAGE); /* best effort: THP may be off */
 	/* A private mapping shared with a child after fork() would be
 	 * copy-on-write: the guest's next write to each page a host fault. */
 	(void)madvise(map, len, MADV_DONTFORK);
 	return map;
+}
+
+/* map, all guest memory (huge: on huge pages), becomes gm's: its population
+ * started (unless lazy) and the regions pointed into it. false when the
+ * population threads could not start (nothing of gm changed). */
+static bool attach(struct guest_mem *gm, uint8_t *map, bool huge)
+{
+	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
+	 * need 5.14+ anyway): no touching fallback there. */
+	gm->populating = gm->lazy ? NULL
+				  : gm_populate_start(map, gm->total, gm_populate_threads(gm->total), !huge);
+	if (!gm->populating && !gm->lazy)
+		return false;
+	uint64_t off = 0;
+	for (int i = 0; i < gm->nregions; i++) {
+		gm->regions[i].host = map + off;
+		off += gm->regions[i].size;
+	}
+	gm->fd = -1;
+	gm->map = map;
+	gm->hugetlb = huge;
+	return true;
 }
 
 /* One range of all guest memory (reserved huge pages, gib_bytes of them
@@ -163,24 +186,12 @@ static int map_backing(struct guest_mem *gm, bool huge, uint64_t gib_bytes, stru
 	if (map == MAP_FAILED)
 		return carve_fail(err, E72_GUEST_MEMORY, "cannot map guest memory: %s",
 				  strerror(e ? e : errno));
-	/* With huge pages EINVAL cannot mean "unknown advice" (hugetlb memfds
-	 * need 5.14+ anyway): no touching fallback there. */
-	gm->populating = gm->lazy ? NULL
-				  : gm_populate_start(map, gm->total, gm_populate_threads(gm->total), !huge);
-	if (!gm->populating && !gm->lazy) {
+	if (!attach(gm, map, huge)) {
 		munmap(map, gm->total);
 		return carve_fail(err, E27_INSUFFICIENT_MEMORY_AVAILABLE,
 				  "cannot populate %llu MiB of guest memory: out of memory",
 				  (unsigned long long)(gm->total / VMM_MIB));
 	}
-	uint64_t off = 0;
-	for (int i = 0; i < gm->nregions; i++) {
-		gm->regions[i].host = (uint8_t *)map + off;
-		off += gm->regions[i].size;
-	}
-	gm->fd = -1;
-	gm->map = map;
-	gm->hugetlb = huge;
 	return 0;
 }
 
@@ -201,43 +212,26 @@ static int map_pool(struct guest_mem *gm, const char **why)
 		slab = mempool_create(gm->pool_dir, gm->total);
 	if (!slab)
 		return *why = "no slab could be made there", -1;
-	/* Aligned to the pool's pages (2 MiB at least: THP on tmpfs), as map_huge. */
-	uint64_t align = page > VMM_MEM_ALIGN ? page : VMM_MEM_ALIGN;
-	uint8_t *raw =
-		mmap(NULL, gm->total + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	uint8_t *map = MAP_FAILED;
-	if (raw != MAP_FAILED) {
-		uint64_t head = (align - ((uintptr_t)raw & (align - 1))) & (align - 1);
-		if (head)
-			munmap(raw, head);
-		munmap(raw + head + gm->total, align - head);
-		/* Without MAP_NORESERVE hugetlbfs reserves every page of a new
-		 * slab now, or fails here (another process took the pages). */
-		map = mmap(raw + head, gm->total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-			   mempool_slab_fd(slab), 0);
-		if (map == MAP_FAILED)
-			munmap(raw + head, gm->total);
+	/* Aligned to the pool's pages (2 MiB at least: THP on tmpfs), as map_huge.
+	 * Without MAP_NORESERVE hugetlbfs reserves every page of a new slab
+	 * now, or fails here (another process took the pages). */
+	uint8_t *map = map_aligned(gm->total, page > VMM_MEM_ALIGN ? page : VMM_MEM_ALIGN, PROT_NONE);
+	if (map != MAP_FAILED &&
+	    mmap(map, gm->total, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, mempool_slab_fd(slab), 0) ==
+		    MAP_FAILED) {
+		munmap(map, gm->total);
+		map = MAP_FAILED;
 	}
 	if (map == MAP_FAILED) {
 		mempool_give_back(slab, NULL); /* deleted: nothing of it was used */
 		return *why = "its pages are taken", -1;
 	}
 	(void)madvise(map, gm->total, MADV_DONTFORK);
-	gm->populating =
-		gm_populate_start(map, gm->total, gm_populate_threads(gm->total), page < VMM_MEM_ALIGN);
-	if (!gm->populating) {
+	if (!attach(gm, map, page >= VMM_MEM_ALIGN)) {
 		munmap(map, gm->total);
 		mempool_give_back(slab, NULL);
 		return *why = "it could not be populated", -1;
 	}
-	uint64_t off = 0;
-	for (int i = 0; i < gm->nregions; i++) {
-		gm->regions[i].host = map + off;
-		off += gm->regions[i].size;
-	}
-	gm->fd = -1;
-	gm->map = map;
-	gm->hugetlb = page >= VMM_MEM_ALIGN;
 	gm->slab = slab;
 	return 0;
 }

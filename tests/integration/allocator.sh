@@ -76,7 +76,7 @@ ok "it names the memory pool" grep -q "\"MemoryPool\": \"$MP\"" mpool.json
 ok "a hugetlbfs is mounted there" grep -q " $MP hugetlbfs " /proc/mounts
 printf 'memory_mib: 256\ncpu_count: 1\nmemory_pool: relative/dir\n' >mprel.yaml
 fails_with 3 "a memory_pool that is not an absolute path is E03" $CARVE allocator --config mprel.yaml
-slabs() { $CARVE memory-pool --dir "$MP" | sed -n 's/^  "FreeSlabs": \([0-9]*\),$/\1/p'; }
+slabs() { $CARVE memory-pool --dir "$MP" >census.json && json_field census.json FreeSlabs; }
 start_fails_with 36 "an enclave of 64 MiB takes its memory from the pool (this guest stops: E36)" \
 	$CARVE run-enclave --eif-path g.eif --memory 64 --cpu-count 1
 for _ in $(seq 50); do [ "$(cat $FREE)" = 96 ] && break; sleep 0.1; done

@@ -38,8 +38,6 @@ cleanup_pools() {
 }
 trap cleanup_pools EXIT
 
-faults() { sed -n 's/^vmm: host page faults while the guest ran: \([0-9]*\)$/\1/p' "$1"; }
-field() { sed -n "s/^  \"$2\": \\([0-9]*\\),\\{0,1\\}\$/\\1/p" "$1"; }
 census() { # dir tag: carve memory-pool's JSON in $TMP/tag.json
 	"$CARVE" memory-pool --dir "$1" >"$TMP/$2.json" 2>&1
 }
@@ -61,7 +59,7 @@ grep -q "^vmm: guest memory $MEM MiB in 1 region(s), a new slab of the memory po
 tap_result $? "no free slab: the VM makes its memory as a new slab in the pool" "$TMP/first.err"
 same "it wrote every page from 16 MiB up" "$(grep '^guest: dirtied' "$TMP/first.out")" "guest: dirtied pages=$PAGES"
 census "$POOL" after-first
-same "after it: one free slab, none busy" "$(field "$TMP/after-first.json" FreeSlabs) $(field "$TMP/after-first.json" BusySlabs)" "1 0"
+same "after it: one free slab, none busy" "$(json_field "$TMP/after-first.json" FreeSlabs) $(json_field "$TMP/after-first.json" BusySlabs)" "1 0"
 ok "the slab it gave back is all zeros (its 0xd1 bytes gone)" slab_is_zero "$POOL"
 
 run second "$POOL" "dirty zerocheck"
@@ -72,7 +70,7 @@ same "it finds every page zero before writing it" \
 grep -q '^vmm: start (ms since vmm_create): .* memory populated [0-9.]*, pre-faulted' "$TMP/second.err"
 tap_result $? "its memory is still populated before the vCPUs run" "$TMP/second.err"
 run idle "$POOL" ""
-i=$(faults "$TMP/idle.err") d=$(faults "$TMP/second.err")
+i=$(vmm_host_faults "$TMP/idle.err") d=$(vmm_host_faults "$TMP/second.err")
 echo "# host page faults while the guest ran, from the pool: idle ${i:-?}, dirtying ${d:-?}"
 ok "from the pool, writing all of RAM costs fewer than $BOUND faults more than idle (${d:-?} vs ${i:-?})" \
 	test -n "$i" -a -n "$d" -a "$((${d:-99999} - ${i:-0}))" -lt "$BOUND"
@@ -86,13 +84,13 @@ wait_for_line "$TMP/killed.out" '^guest: dirtied' 120
 tap_result $? "a VM dirties its slab and hangs" "$TMP/killed.out"
 census "$POOL" while-held
 same "while it runs its slab is busy, not stale" \
-	"$(field "$TMP/while-held.json" BusySlabs) $(field "$TMP/while-held.json" StaleDeleted)" "1 0"
+	"$(json_field "$TMP/while-held.json" BusySlabs) $(json_field "$TMP/while-held.json" StaleDeleted)" "1 0"
 kill -KILL "$vmm"
 wait "$vmm" 2>/dev/null
 same "killed, it leaves the slab busy (not zeroed)" "$(entries "$POOL" 'busy.*')" 1
 census "$POOL" after-kill
 same "the next census deletes it as stale; none is free" \
-	"$(field "$TMP/after-kill.json" StaleDeleted) $(field "$TMP/after-kill.json" FreeSlabs)" "1 0"
+	"$(json_field "$TMP/after-kill.json" StaleDeleted) $(json_field "$TMP/after-kill.json" FreeSlabs)" "1 0"
 same "nothing of it is left in the pool" "$(entries "$POOL")" 0
 
 # ---- bad pools ----
@@ -114,7 +112,7 @@ enclave() { # tag: run, then terminate, one enclave of 64 MiB from the pool; its
 		--enclave-name "$1" >"$TMP/$1.json" 2>"$TMP/$1.run"
 	same "$1: run-enclave with CARVE_MEMORY_POOL" "$?" 0
 	local id
-	id=$(sed -n 's/^ *"EnclaveID": "\(.*\)",*$/\1/p' "$TMP/$1.json")
+	id=$(json_field "$TMP/$1.json" EnclaveID)
 	"$CARVE" terminate-enclave --enclave-name "$1" >/dev/null 2>&1
 	cp "$CARVE_SOCKETS_DIR/${id##*-enc}.log" "$TMP/$1.log" 2>/dev/null
 }
@@ -122,7 +120,7 @@ enclave e1
 grep -q "memory: a new slab of the memory pool, made" "$TMP/e1.log"
 tap_result $? "the first enclave makes its memory as a slab (its event log)" "$TMP/e1.log"
 census "$POOL" after-e1
-same "terminated, it gave the slab back" "$(field "$TMP/after-e1.json" FreeSlabs) $(field "$TMP/after-e1.json" BusySlabs)" "1 0"
+same "terminated, it gave the slab back" "$(json_field "$TMP/after-e1.json" FreeSlabs) $(json_field "$TMP/after-e1.json" BusySlabs)" "1 0"
 enclave e2
 grep -q "memory: a zeroed slab of the memory pool, taken" "$TMP/e2.log"
 tap_result $? "the next enclave of that size takes it zeroed" "$TMP/e2.log"
@@ -144,7 +142,7 @@ if [ "$(id -u)" = 0 ] && [ -w "$NRH" ]; then
 		same "a fill beyond the reserved pages: E27" "$?" 27
 		census "$HUGE" huge-filled
 		same "the failed fill left one slab, nothing half made" \
-			"$(field "$TMP/huge-filled.json" FreeSlabs) $(entries "$HUGE")" "1 1"
+			"$(json_field "$TMP/huge-filled.json" FreeSlabs) $(entries "$HUGE")" "1 1"
 		run huge "$HUGE" "dirty zerocheck"
 		grep -q "a zeroed slab of the memory pool $HUGE\$" "$TMP/huge.err"
 		tap_result $? "hugetlbfs: the VM takes the filled slab" "$TMP/huge.err"
@@ -152,7 +150,7 @@ if [ "$(id -u)" = 0 ] && [ -w "$NRH" ]; then
 			"$(grep '^guest: pages not zero' "$TMP/huge.out")" "guest: pages not zero before the write=0"
 		ok "hugetlbfs: the slab it gave back is all zeros" slab_is_zero "$HUGE"
 		"$CARVE" memory-pool --dir "$HUGE" --drain >"$TMP/drain.json" 2>&1
-		same "draining deletes the slab" "$(field "$TMP/drain.json" Drained) $(entries "$HUGE")" "1 0"
+		same "draining deletes the slab" "$(json_field "$TMP/drain.json" Drained) $(entries "$HUGE")" "1 0"
 		same "its huge pages are free again" \
 			"$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages)" "$(cat "$NRH")"
 	else

@@ -27,7 +27,6 @@ MEM=128
 PAGES=$(((MEM - 16) * 256))
 BOUND=$(((MEM - 16) / 4))
 
-faults() { sed -n 's/^vmm: host page faults while the guest ran: \([0-9]*\)$/\1/p' "$1"; }
 run() { # tag cmdline [env...]
 	local tag=$1 cmdline=$2
 	shift 2
@@ -43,7 +42,7 @@ same "the guest wrote every page from 16 MiB up" "$(grep '^guest: dirtied' "$TMP
 	"guest: dirtied pages=$PAGES"
 grep -q '^vmm: start (ms since vmm_create): .* memory populated [0-9.]*, pre-faulted' "$TMP/dirty.err"
 tap_result $? "--verbose: population waited for before the vCPUs run" "$TMP/dirty.err"
-i=$(faults "$TMP/idle.err") d=$(faults "$TMP/dirty.err") l=$(faults "$TMP/lazy.err")
+i=$(vmm_host_faults "$TMP/idle.err") d=$(vmm_host_faults "$TMP/dirty.err") l=$(vmm_host_faults "$TMP/lazy.err")
 echo "# host page faults while the guest ran: idle ${i:-?}, dirtying ${d:-?}, dirtying on first touch ${l:-?}"
 ok "faults counted in all three runs" test -n "$i" -a -n "$d" -a -n "$l"
 ok "pre-built: writing all of RAM costs fewer than $BOUND faults more than idle (${d:-?} vs ${i:-?})" \

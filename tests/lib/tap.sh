@@ -152,5 +152,8 @@ wait_for_line() {
 	done
 	return 1
 }
+# vmm_host_faults FILE: the count `carve vmm --verbose` printed (to FILE) of the
+# host page faults its process took while the guest ran; empty if none.
+vmm_host_faults() { sed -n 's/^vmm: host page faults while the guest ran: \([0-9]*\)$/\1/p' "$1"; }
 tail_of() { tail -"${2:-25}" "$1" >"$TMP/diag"; echo "$TMP/diag"; }
 cpio_of() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"; }

@@ -40,14 +40,13 @@ tap_result $? "event log: the host page faults taken while it ran" "${log:-/dev/
 # and khugepaged, which may collapse populated small pages into a huge page
 # later (each collapse is one fault); allowed: under 100, a fault per 600
 # guest pages.
-faults() { sed -n 's/^vmm: host page faults while the guest ran: \([0-9]*\)$/\1/p' "$1"; }
 timeout 120 "$CARVE" vmm --kernel "$ROOT/build/guests/carve-guest.elf" --memory 256 --cpus 1 --verbose \
 	--cmdline dirty </dev/null >dirty.out 2>dirty.err
 same "the dirtying guest exits 0" "$?" 0
 same "it wrote every page from 16 MiB to 256 MiB" "$(grep '^guest: dirtied' dirty.out)" "guest: dirtied pages=61440"
 timeout 60 "$CARVE" vmm --kernel "$ROOT/build/guests/carve-guest.elf" --memory 256 --cpus 1 --verbose \
 	</dev/null >idle.out 2>idle.err
-d=$(faults dirty.err) i=$(faults idle.err)
+d=$(vmm_host_faults dirty.err) i=$(vmm_host_faults idle.err)
 echo "# host page faults while running: dirtying guest ${d:-?}, idle guest ${i:-?}"
 ok "host faults counted for both runs" test -n "$d" -a -n "$i"
 ok "writing all of guest RAM costs the host (almost) no page fault: ${d:-?} vs ${i:-?} idle" \
